@@ -1,0 +1,1 @@
+//! The embedded backend: queues and the execution store in one SQLite file.

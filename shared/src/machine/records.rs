@@ -1,0 +1,297 @@
+//! The records the execution store keeps: one execution record and one
+//! record per wave. Everything the state machine knows lives here, so a
+//! worker that crashed leaves nothing behind that another cannot resume.
+
+use crate::event::FollowUp;
+use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
+use crate::plan::{ActionPlan, HealthCheck, Mode, PlanOptions, ServerPlan, WavePlan};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Pending,
+    InProgress,
+    Completed,
+    Failed,
+    Cancelled,
+    Timeout,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WaveStatus {
+    Pending,
+    Launching,
+    PostActions,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LaunchStatus {
+    Pending,
+    Launching,
+    Launched,
+    Completed,
+    Failed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HealthStatus {
+    Pending,
+    Checking,
+    Healthy,
+    Unhealthy,
+    Timeout,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActionStatus {
+    Pending,
+    Running,
+    Success,
+    Failed,
+    Timeout,
+}
+
+/// Processed event ids, each with the follow-ups its decision sent, so that
+/// a redelivered message changes nothing and still re-sends what a crash may
+/// have lost (DESIGN.md invariants 3 and 4). Bounded: the oldest entries go
+/// first; `decide` is also idempotent by state for anything older.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Journal {
+    entries: VecDeque<JournalEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    pub event_id: EventId,
+    pub at: Timestamp,
+    pub follow_ups: Vec<FollowUp>,
+}
+
+impl Journal {
+    /// Entries kept per record.
+    pub const CAPACITY: usize = 256;
+
+    pub fn get(&self, id: EventId) -> Option<&JournalEntry> {
+        self.entries.iter().rev().find(|e| e.event_id == id)
+    }
+
+    pub fn contains(&self, id: EventId) -> bool {
+        self.get(id).is_some()
+    }
+
+    pub fn record(&mut self, event_id: EventId, at: Timestamp, follow_ups: Vec<FollowUp>) {
+        if self.contains(event_id) {
+            return;
+        }
+        if self.entries.len() >= Self::CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(JournalEntry {
+            event_id,
+            at,
+            follow_ups,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The execution item: the plan's shape, the status of each wave, and the
+/// execution's own status. Per-server detail lives in the wave records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    pub id: ExecutionId,
+    pub plan_name: String,
+    pub mode: Mode,
+    pub region: String,
+    pub options: PlanOptions,
+    pub requested_by: String,
+    pub status: ExecutionStatus,
+    pub start_time: Timestamp,
+    pub end_time: Option<Timestamp>,
+    /// Why the execution ended other than COMPLETED.
+    pub reason: Option<String>,
+    pub waves: Vec<WaveSummary>,
+    pub journal: Journal,
+}
+
+/// What the execution record knows of a wave: enough to order the waves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaveSummary {
+    pub number: WaveNumber,
+    pub name: String,
+    pub depends_on: Vec<WaveNumber>,
+    pub wait_for_approval: bool,
+    pub approved_by: Option<String>,
+    pub status: WaveStatus,
+    /// StartWave has been sent for this wave.
+    pub started: bool,
+    pub server_count: usize,
+}
+
+/// The wave item: its slice of the plan and the truth about each server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaveRecord {
+    pub execution_id: ExecutionId,
+    pub number: WaveNumber,
+    pub name: String,
+    pub mode: Mode,
+    pub options: PlanOptions,
+    pub plan: WavePlanSlice,
+    pub status: WaveStatus,
+    pub start_time: Option<Timestamp>,
+    pub end_time: Option<Timestamp>,
+    pub reason: Option<String>,
+    pub launch: LaunchState,
+    pub servers: Vec<ServerState>,
+    pub actions: Vec<ActionRun>,
+    pub health: HealthPhase,
+    /// The sequence number the next poll must carry; older polls are stale.
+    pub poll_seq: u32,
+    pub next_poll_at: Option<Timestamp>,
+    pub consecutive_poll_errors: u32,
+    pub last_poll_error: Option<String>,
+    /// Set by CancelWave: finish observing the running job, start nothing new.
+    pub cancel_requested: Option<String>,
+    pub journal: Journal,
+}
+
+/// The part of the plan a wave record needs to run the wave on its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WavePlanSlice {
+    pub post_launch: Vec<ActionPlan>,
+    pub health_checks: Vec<HealthCheck>,
+    #[serde(with = "humantime_serde")]
+    pub launch_timeout: std::time::Duration,
+    #[serde(with = "humantime_serde")]
+    pub health_timeout: std::time::Duration,
+}
+
+impl From<&WavePlan> for WavePlanSlice {
+    fn from(w: &WavePlan) -> Self {
+        Self {
+            post_launch: w.post_launch.clone(),
+            health_checks: w.health_checks.clone(),
+            launch_timeout: w.launch_timeout,
+            health_timeout: w.health_timeout,
+        }
+    }
+}
+
+/// Where the wave's single StartRecovery stands (invariant 2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LaunchState {
+    NotStarted,
+    /// The intent is recorded; the call is being (or may have been) made.
+    /// `tries` counts calls; after an ambiguous failure or a lost outcome the
+    /// next call first looks for a job carrying our tags.
+    Requested {
+        tries: u32,
+        requested_at: Timestamp,
+        reconcile: bool,
+    },
+    Started {
+        job_id: String,
+        started_at: Timestamp,
+    },
+    /// StartRecovery failed for good; the error is kept.
+    Failed { code: String, message: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerState {
+    pub plan: ServerPlan,
+    pub launch_status: LaunchStatus,
+    pub recovery_job_id: Option<String>,
+    pub recovery_instance_id: Option<String>,
+    pub launched_instance_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub public_ip_address: Option<String>,
+    pub availability_zone: Option<String>,
+    pub point_in_time_snapshot: Option<Timestamp>,
+    pub health_status: HealthStatus,
+    pub launch_start_time: Option<Timestamp>,
+    pub launch_end_time: Option<Timestamp>,
+    pub healthy_time: Option<Timestamp>,
+    pub error_message: Option<String>,
+    pub error_code: Option<String>,
+}
+
+impl ServerState {
+    pub fn new(plan: ServerPlan) -> Self {
+        Self {
+            plan,
+            launch_status: LaunchStatus::Pending,
+            recovery_job_id: None,
+            recovery_instance_id: None,
+            launched_instance_id: None,
+            instance_type: None,
+            private_ip_address: None,
+            public_ip_address: None,
+            availability_zone: None,
+            point_in_time_snapshot: None,
+            health_status: HealthStatus::Pending,
+            launch_start_time: None,
+            launch_end_time: None,
+            healthy_time: None,
+            error_message: None,
+            error_code: None,
+        }
+    }
+
+    pub fn id(&self) -> &SourceServerId {
+        &self.plan.id
+    }
+}
+
+/// One post-launch action across the wave's launched servers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActionRun {
+    pub name: String,
+    pub document_name: String,
+    pub status: ActionStatus,
+    pub tries: u32,
+    pub command_ids: Vec<String>,
+    pub requested_at: Option<Timestamp>,
+    pub start_time: Option<Timestamp>,
+    pub end_time: Option<Timestamp>,
+    pub error_message: Option<String>,
+    /// Per launched instance: the invocation's result.
+    pub invocations: BTreeMap<String, InvocationResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvocationResult {
+    pub source_server_id: SourceServerId,
+    pub status: ActionStatus,
+    pub output: String,
+    pub error: String,
+}
+
+/// The health-check phase after the actions: when it began and the command
+/// checks sent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HealthPhase {
+    pub started_at: Option<Timestamp>,
+    pub command_ids: Vec<String>,
+    pub tries: u32,
+    pub requested_at: Option<Timestamp>,
+}

@@ -1,0 +1,17 @@
+//! Ports: the traits every piece of I/O sits behind. The core names what it
+//! needs; adapters (embedded SQLite, the simulator, later AWS) provide it and
+//! can be swapped without the core noticing.
+
+pub mod drs;
+pub mod ec2;
+pub mod metrics;
+pub mod queue;
+pub mod ssm;
+pub mod store;
+
+pub use drs::RecoveryService;
+pub use ec2::InstanceDirectory;
+pub use metrics::MetricsSink;
+pub use queue::{QueueName, WorkQueue};
+pub use ssm::CommandRunner;
+pub use store::ExecutionStore;

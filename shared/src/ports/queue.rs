@@ -1,0 +1,148 @@
+//! The work queues the workers read: one per worker kind, each with a
+//! dead-letter queue. Delays carry backoff, waits and retries.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// The four work queues. Each has a dead-letter queue beside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueueName {
+    Launch,
+    Poll,
+    PostActions,
+    Metrics,
+}
+
+impl QueueName {
+    pub const ALL: [QueueName; 4] = [
+        QueueName::Launch,
+        QueueName::Poll,
+        QueueName::PostActions,
+        QueueName::Metrics,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::Launch => "launch",
+            QueueName::Poll => "poll",
+            QueueName::PostActions => "post-actions",
+            QueueName::Metrics => "metrics",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+}
+
+impl fmt::Display for QueueName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A message to send. The body is the JSON envelope; the attributes repeat
+/// its type and schema version so they can be read without parsing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub body: String,
+    pub delay: Duration,
+    pub event_type: String,
+    pub schema_version: u32,
+}
+
+/// A message received and now invisible to other receivers until its
+/// visibility timeout runs out or it is deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    /// Opaque handle for delete / visibility calls on this receipt.
+    pub receipt: String,
+    pub body: String,
+    /// How many times this message has been received, this time included.
+    pub receive_count: u32,
+    pub event_type: Option<String>,
+}
+
+/// A message in a dead-letter queue, with why it is there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadMessage {
+    pub message_id: String,
+    pub body: String,
+    pub reason: String,
+    pub receive_count: u32,
+    pub event_type: Option<String>,
+    pub dead_at: String,
+}
+
+/// Messages waiting, in flight and dead, for `ripcord dlq list` and health.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueDepth {
+    pub visible: u64,
+    pub delayed: u64,
+    pub in_flight: u64,
+    pub dead: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue storage failed: {0}; check that the database file is writable and not corrupt")]
+    Storage(String),
+    #[error("the receipt for message {0} is no longer valid (its visibility timeout ran out and another worker took it)")]
+    StaleReceipt(String),
+    #[error("no dead message {id} in the {queue} dead-letter queue; `ripcord dlq list {queue}` shows what is there")]
+    NoSuchDeadMessage { queue: QueueName, id: String },
+    #[error("queue service error: {0}; it will be retried")]
+    Service(String),
+}
+
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
+    /// Sends messages; each becomes visible after its delay.
+    async fn send(&self, queue: QueueName, messages: Vec<OutgoingMessage>) -> Result<(), QueueError>;
+
+    /// Receives up to `max` visible messages, waiting up to `wait` for one.
+    /// Received messages are hidden for `visibility`. A message received more
+    /// times than the queue's limit is moved to the dead-letter queue instead.
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError>;
+
+    /// Deletes received messages: their work is done and durable.
+    async fn delete(&self, queue: QueueName, receipts: &[String]) -> Result<(), QueueError>;
+
+    /// Keeps a message hidden for `visibility` more from now while it is worked on.
+    async fn extend_visibility(
+        &self,
+        queue: QueueName,
+        receipt: &str,
+        visibility: Duration,
+    ) -> Result<(), QueueError>;
+
+    /// Moves a received message to the dead-letter queue with a reason
+    /// (malformed, unknown type, ...). It is deleted from `queue`.
+    async fn dead_letter(
+        &self,
+        queue: QueueName,
+        message: &ReceivedMessage,
+        reason: &str,
+    ) -> Result<(), QueueError>;
+
+    /// The dead messages of `queue`'s dead-letter queue, oldest first.
+    async fn list_dead(&self, queue: QueueName) -> Result<Vec<DeadMessage>, QueueError>;
+
+    /// Moves dead messages back to `queue` (one by id, or all when `id` is
+    /// None) with a fresh receive count. Returns how many were moved.
+    async fn replay_dead(&self, queue: QueueName, id: Option<&str>) -> Result<usize, QueueError>;
+
+    async fn depth(&self, queue: QueueName) -> Result<QueueDepth, QueueError>;
+}

@@ -1,0 +1,1 @@
+//! The DRS/EC2/SSM simulator, driven by a scenario file.

@@ -1,0 +1,1 @@
+//! The status view (seed 000's camelCase shape), aggregated on read.

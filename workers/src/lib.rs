@@ -1,0 +1,2 @@
+//! The four workers (launch, poll, post-actions, metrics) and the pieces the
+//! `ripcord` CLI puts together.
