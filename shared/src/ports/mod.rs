@@ -2,6 +2,7 @@
 //! needs; adapters (embedded SQLite, the simulator, later AWS) provide it and
 //! can be swapped without the core noticing.
 
+pub mod clock;
 pub mod drs;
 pub mod ec2;
 pub mod metrics;
@@ -9,6 +10,7 @@ pub mod queue;
 pub mod ssm;
 pub mod store;
 
+pub use clock::Clock;
 pub use drs::RecoveryService;
 pub use ec2::InstanceDirectory;
 pub use metrics::MetricsSink;
