@@ -295,3 +295,94 @@ pub struct HealthPhase {
     pub tries: u32,
     pub requested_at: Option<Timestamp>,
 }
+
+impl ExecutionRecord {
+    /// A new PENDING execution of `plan`, and one PENDING record per wave.
+    pub fn new(
+        id: ExecutionId,
+        plan: &crate::plan::Plan,
+        requested_by: &str,
+        now: Timestamp,
+    ) -> (ExecutionRecord, Vec<WaveRecord>) {
+        let waves = plan
+            .waves
+            .iter()
+            .map(|w| WaveRecord::new(id, w, plan.mode, &plan.options))
+            .collect();
+        let execution = ExecutionRecord {
+            id,
+            plan_name: plan.name.clone(),
+            mode: plan.mode,
+            region: plan.region.clone(),
+            options: plan.options.clone(),
+            requested_by: requested_by.to_owned(),
+            status: ExecutionStatus::Pending,
+            start_time: now,
+            end_time: None,
+            reason: None,
+            waves: plan
+                .waves
+                .iter()
+                .map(|w| WaveSummary {
+                    number: w.number,
+                    name: w.name.clone(),
+                    depends_on: w.depends_on.clone(),
+                    wait_for_approval: w.wait_for_approval,
+                    approved_by: None,
+                    status: WaveStatus::Pending,
+                    started: false,
+                    server_count: w.servers.len(),
+                })
+                .collect(),
+            journal: Journal::default(),
+        };
+        (execution, waves)
+    }
+}
+
+impl WaveRecord {
+    pub fn new(
+        execution_id: ExecutionId,
+        wave: &WavePlan,
+        mode: Mode,
+        options: &PlanOptions,
+    ) -> Self {
+        Self {
+            execution_id,
+            number: wave.number,
+            name: wave.name.clone(),
+            mode,
+            options: options.clone(),
+            plan: WavePlanSlice::from(wave),
+            status: WaveStatus::Pending,
+            start_time: None,
+            end_time: None,
+            reason: None,
+            launch: LaunchState::NotStarted,
+            servers: wave.servers.iter().cloned().map(ServerState::new).collect(),
+            actions: wave
+                .post_launch
+                .iter()
+                .map(|a| ActionRun {
+                    name: a.name.clone(),
+                    document_name: a.document.clone(),
+                    status: ActionStatus::Pending,
+                    tries: 0,
+                    command_ids: Vec::new(),
+                    requested_at: None,
+                    start_time: None,
+                    end_time: None,
+                    error_message: None,
+                    invocations: BTreeMap::new(),
+                })
+                .collect(),
+            health: HealthPhase::default(),
+            poll_seq: 0,
+            next_poll_at: None,
+            consecutive_poll_errors: 0,
+            last_poll_error: None,
+            cancel_requested: None,
+            journal: Journal::default(),
+        }
+    }
+}
