@@ -49,28 +49,57 @@ pub enum Event {
         recovery_confirmed: bool,
     },
     /// A wave reached a terminal status.
-    WaveFinished { status: WaveStatus },
+    WaveFinished {
+        status: WaveStatus,
+    },
     /// Opens a wave's approval gate.
-    ApproveWave { approved_by: String },
-    CancelExecution { requested_by: String, reason: String },
+    ApproveWave {
+        approved_by: String,
+    },
+    CancelExecution {
+        requested_by: String,
+        reason: String,
+    },
     ExecutionTimedOut {},
 
     // ---- wave record: launch (launch queue) ----
     StartWave {},
     /// Try StartRecovery again (after a retryable failure).
-    LaunchWave { tries: u32 },
+    LaunchWave {
+        tries: u32,
+    },
     /// A launch intent without a job after a while: look for the job by tag.
-    LaunchCheck { tries: u32 },
-    RecoveryJobStarted { tries: u32, job: RecoveryJob },
-    RecoveryStartFailed { tries: u32, error: ServiceError },
-    LaunchTimedOut { job_id: String },
+    LaunchCheck {
+        tries: u32,
+    },
+    RecoveryJobStarted {
+        tries: u32,
+        job: RecoveryJob,
+    },
+    RecoveryStartFailed {
+        tries: u32,
+        error: ServiceError,
+    },
+    LaunchTimedOut {
+        job_id: String,
+    },
     /// Stop starting anything in this wave; keep observing what runs.
-    CancelWave { reason: String },
+    CancelWave {
+        reason: String,
+    },
 
     // ---- wave record: observation (poll queue) ----
-    PollWave { seq: u32 },
-    WaveObserved { seq: u32, observation: WaveObservation },
-    PollFailed { seq: u32, error: ServiceError },
+    PollWave {
+        seq: u32,
+    },
+    WaveObserved {
+        seq: u32,
+        observation: WaveObservation,
+    },
+    PollFailed {
+        seq: u32,
+        error: ServiceError,
+    },
     /// A launch result pushed by DRS through EventBridge
     /// ("DRS Source Server Launch Result"): observe now, not at the next poll.
     LaunchResultPushed {
@@ -79,7 +108,10 @@ pub enum Event {
     },
 
     // ---- wave record: post-launch (post-actions queue) ----
-    RunAction { action: usize, tries: u32 },
+    RunAction {
+        action: usize,
+        tries: u32,
+    },
     ActionSent {
         action: usize,
         tries: u32,
@@ -90,17 +122,28 @@ pub enum Event {
         tries: u32,
         error: ServiceError,
     },
-    ActionTimedOut { action: usize },
-    RunHealthCommands { tries: u32 },
-    HealthCommandsSent { tries: u32, command_ids: Vec<String> },
-    HealthCommandsFailed { tries: u32, error: ServiceError },
-    HealthTimedOut {},
-    CheckPostLaunch { seq: u32 },
+    RunHealthCommands {
+        tries: u32,
+    },
+    HealthCommandsSent {
+        tries: u32,
+        command_ids: Vec<String>,
+    },
+    HealthCommandsFailed {
+        tries: u32,
+        error: ServiceError,
+    },
+    CheckPostLaunch {
+        seq: u32,
+    },
     PostLaunchObserved {
         seq: u32,
         observation: PostLaunchObservation,
     },
-    PostLaunchCheckFailed { seq: u32, error: ServiceError },
+    PostLaunchCheckFailed {
+        seq: u32,
+        error: ServiceError,
+    },
 
     // ---- metrics queue ----
     PublishMetrics {},
@@ -149,11 +192,9 @@ impl Event {
             Event::RunAction { .. } => "RunAction",
             Event::ActionSent { .. } => "ActionSent",
             Event::ActionSendFailed { .. } => "ActionSendFailed",
-            Event::ActionTimedOut { .. } => "ActionTimedOut",
             Event::RunHealthCommands { .. } => "RunHealthCommands",
             Event::HealthCommandsSent { .. } => "HealthCommandsSent",
             Event::HealthCommandsFailed { .. } => "HealthCommandsFailed",
-            Event::HealthTimedOut {} => "HealthTimedOut",
             Event::CheckPostLaunch { .. } => "CheckPostLaunch",
             Event::PostLaunchObserved { .. } => "PostLaunchObserved",
             Event::PostLaunchCheckFailed { .. } => "PostLaunchCheckFailed",
@@ -162,7 +203,7 @@ impl Event {
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 28] = [
+    pub const TYPE_NAMES: [&'static str; 26] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
@@ -182,11 +223,9 @@ impl Event {
         "RunAction",
         "ActionSent",
         "ActionSendFailed",
-        "ActionTimedOut",
         "RunHealthCommands",
         "HealthCommandsSent",
         "HealthCommandsFailed",
-        "HealthTimedOut",
         "CheckPostLaunch",
         "PostLaunchObserved",
         "PostLaunchCheckFailed",
@@ -215,11 +254,9 @@ impl Event {
             Event::RunAction { .. }
             | Event::ActionSent { .. }
             | Event::ActionSendFailed { .. }
-            | Event::ActionTimedOut { .. }
             | Event::RunHealthCommands { .. }
             | Event::HealthCommandsSent { .. }
             | Event::HealthCommandsFailed { .. }
-            | Event::HealthTimedOut {}
             | Event::CheckPostLaunch { .. }
             | Event::PostLaunchObserved { .. }
             | Event::PostLaunchCheckFailed { .. } => QueueName::PostActions,
@@ -320,7 +357,9 @@ pub enum DecodeError {
     NotAnObject,
     #[error("the envelope has no `{0}` field")]
     MissingField(&'static str),
-    #[error("schema version {found} is not supported (this build reads version {supported}); replay it with a matching ripcord version")]
+    #[error(
+        "schema version {found} is not supported (this build reads version {supported}); replay it with a matching ripcord version"
+    )]
     UnsupportedVersion { found: u64, supported: u32 },
     #[error("unknown event type `{0}`")]
     UnknownType(String),

@@ -36,7 +36,11 @@ pub struct ServiceError {
     pub code: String,
     pub message: String,
     /// From a Retry-After header, when the service sent one.
-    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_after: Option<Duration>,
 }
 
@@ -63,11 +67,19 @@ impl ServiceError {
 /// loop on an error nobody understood hides it from the operator.
 pub fn classify_code(code: &str) -> ErrorClass {
     match code {
-        "ThrottlingException" | "Throttling" | "TooManyRequestsException"
-        | "RequestLimitExceeded" | "ThrottledException" => ErrorClass::Throttling,
-        "InternalServerException" | "InternalServerError" | "InternalError"
-        | "ServiceUnavailable" | "ServiceUnavailableException" | "NetworkError"
-        | "RequestTimeout" | "TimeoutError" => ErrorClass::Transient,
+        "ThrottlingException"
+        | "Throttling"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "ThrottledException" => ErrorClass::Throttling,
+        "InternalServerException"
+        | "InternalServerError"
+        | "InternalError"
+        | "ServiceUnavailable"
+        | "ServiceUnavailableException"
+        | "NetworkError"
+        | "RequestTimeout"
+        | "TimeoutError" => ErrorClass::Transient,
         _ => ErrorClass::Permanent,
     }
 }
@@ -79,7 +91,10 @@ mod tests {
     #[test]
     fn drs_error_codes_are_classified() {
         assert_eq!(classify_code("ThrottlingException"), ErrorClass::Throttling);
-        assert_eq!(classify_code("InternalServerException"), ErrorClass::Transient);
+        assert_eq!(
+            classify_code("InternalServerException"),
+            ErrorClass::Transient
+        );
         for permanent in [
             "AccessDeniedException",
             "ValidationException",
@@ -88,7 +103,11 @@ mod tests {
             "ResourceNotFoundException",
             "UninitializedAccountException",
         ] {
-            assert_eq!(classify_code(permanent), ErrorClass::Permanent, "{permanent}");
+            assert_eq!(
+                classify_code(permanent),
+                ErrorClass::Permanent,
+                "{permanent}"
+            );
         }
     }
 }

@@ -165,6 +165,11 @@ pub struct WaveRecord {
     /// The sequence number the next poll must carry; older polls are stale.
     pub poll_seq: u32,
     pub next_poll_at: Option<Timestamp>,
+    /// When DRS was last read successfully for this wave.
+    pub last_observed_at: Option<Timestamp>,
+    /// A launch result was pushed before the job's start was recorded: poll
+    /// as soon as it is.
+    pub push_seen_before_start: bool,
     pub consecutive_poll_errors: u32,
     pub last_poll_error: Option<String>,
     /// Set by CancelWave: finish observing the running job, start nothing new.
@@ -204,6 +209,8 @@ pub enum LaunchState {
     /// next call first looks for a job carrying our tags.
     Requested {
         tries: u32,
+        /// When the first try was recorded: the reconcile search starts here.
+        since: Timestamp,
         requested_at: Timestamp,
         reconcile: bool,
     },
@@ -212,7 +219,10 @@ pub enum LaunchState {
         started_at: Timestamp,
     },
     /// StartRecovery failed for good; the error is kept.
-    Failed { code: String, message: String },
+    Failed {
+        code: String,
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -270,11 +280,15 @@ pub struct ActionRun {
     pub status: ActionStatus,
     pub tries: u32,
     pub command_ids: Vec<String>,
+    /// Set while a SendCommand is outstanding (intent recorded, no command
+    /// ids yet).
     pub requested_at: Option<Timestamp>,
+    /// Set while a retry of the send is scheduled.
+    pub retry_at: Option<Timestamp>,
     pub start_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
     pub error_message: Option<String>,
-    /// Per launched instance: the invocation's result.
+    /// Per targeted instance: the invocation's result.
     pub invocations: BTreeMap<String, InvocationResult>,
 }
 
@@ -286,14 +300,26 @@ pub struct InvocationResult {
     pub error: String,
 }
 
-/// The health-check phase after the actions: when it began and the command
-/// checks sent.
+/// The post-launch phase: waiting for SSM agents, then the actions, then
+/// the health checks, each bounded by the wave's `health_timeout`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HealthPhase {
+    /// When the wave entered POST_ACTIONS.
     pub started_at: Option<Timestamp>,
+    /// When the actions were done and the health checks began.
+    pub checks_started_at: Option<Timestamp>,
+    /// The health command checks (AWS-RunShellScript) of the current try.
     pub command_ids: Vec<String>,
     pub tries: u32,
+    /// Set while a SendCommand for the health commands is requested and its
+    /// command ids are not yet recorded.
     pub requested_at: Option<Timestamp>,
+    /// Set while a retry of the send is scheduled.
+    pub retry_at: Option<Timestamp>,
+    /// Servers whose SSM agent has been seen Online.
+    pub agents_online: Vec<SourceServerId>,
+    /// Per instance: the latest result of the health command checks.
+    pub command_results: BTreeMap<String, InvocationResult>,
 }
 
 impl ExecutionRecord {
@@ -370,6 +396,7 @@ impl WaveRecord {
                     tries: 0,
                     command_ids: Vec::new(),
                     requested_at: None,
+                    retry_at: None,
                     start_time: None,
                     end_time: None,
                     error_message: None,
@@ -379,6 +406,8 @@ impl WaveRecord {
             health: HealthPhase::default(),
             poll_seq: 0,
             next_poll_at: None,
+            last_observed_at: None,
+            push_seen_before_start: false,
             consecutive_poll_errors: 0,
             last_poll_error: None,
             cancel_requested: None,

@@ -108,8 +108,10 @@ pub struct SourceServer {
 #[async_trait]
 pub trait RecoveryService: Send + Sync {
     /// StartRecovery: one job for all the servers of one wave attempt.
-    async fn start_recovery(&self, request: &StartRecoveryRequest)
-    -> Result<RecoveryJob, ServiceError>;
+    async fn start_recovery(
+        &self,
+        request: &StartRecoveryRequest,
+    ) -> Result<RecoveryJob, ServiceError>;
 
     /// Jobs created at or after `since` whose tags include all of `tags`:
     /// how a launch whose outcome was lost is found again.

@@ -93,9 +93,13 @@ pub struct QueueDepth {
 pub enum QueueError {
     #[error("queue storage failed: {0}; check that the database file is writable and not corrupt")]
     Storage(String),
-    #[error("the receipt for message {0} is no longer valid (its visibility timeout ran out and another worker took it)")]
+    #[error(
+        "the receipt for message {0} is no longer valid (its visibility timeout ran out and another worker took it)"
+    )]
     StaleReceipt(String),
-    #[error("no dead message {id} in the {queue} dead-letter queue; `ripcord dlq list {queue}` shows what is there")]
+    #[error(
+        "no dead message {id} in the {queue} dead-letter queue; `ripcord dlq list {queue}` shows what is there"
+    )]
     NoSuchDeadMessage { queue: QueueName, id: String },
     #[error("queue service error: {0}; it will be retried")]
     Service(String),
@@ -104,7 +108,11 @@ pub enum QueueError {
 #[async_trait]
 pub trait WorkQueue: Send + Sync {
     /// Sends messages; each becomes visible after its delay.
-    async fn send(&self, queue: QueueName, messages: Vec<OutgoingMessage>) -> Result<(), QueueError>;
+    async fn send(
+        &self,
+        queue: QueueName,
+        messages: Vec<OutgoingMessage>,
+    ) -> Result<(), QueueError>;
 
     /// Receives up to `max` visible messages, waiting up to `wait` for one.
     /// Received messages are hidden for `visibility`. A message received more

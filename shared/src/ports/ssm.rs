@@ -84,7 +84,8 @@ impl AgentInfo {
 #[async_trait]
 pub trait CommandRunner: Send + Sync {
     /// SendCommand; `instance_ids` must hold at most 50 ids.
-    async fn send_command(&self, request: &SendCommandRequest) -> Result<SentCommand, ServiceError>;
+    async fn send_command(&self, request: &SendCommandRequest)
+    -> Result<SentCommand, ServiceError>;
 
     /// Every invocation of a command (ListCommandInvocations with details).
     async fn list_command_invocations(

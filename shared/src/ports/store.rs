@@ -21,11 +21,15 @@ pub enum CreateOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{what} changed since it was read (expected version {expected}); reload and decide again")]
+    #[error(
+        "{what} changed since it was read (expected version {expected}); reload and decide again"
+    )]
     VersionConflict { what: String, expected: u64 },
     #[error("store storage failed: {0}; check that the database file is writable and not corrupt")]
     Storage(String),
-    #[error("a stored record could not be read: {0}; it was written by an incompatible version of ripcord")]
+    #[error(
+        "a stored record could not be read: {0}; it was written by an incompatible version of ripcord"
+    )]
     Corrupt(String),
     #[error("store service error: {0}; it will be retried")]
     Service(String),

@@ -1,0 +1,185 @@
+//! `decide(state, event, now) -> Decision`: the whole state machine as a
+//! pure function. No I/O, no clock, no randomness: the caller passes the
+//! time, jitter comes from event ids, and effects are returned as data.
+
+use super::decision::{Change, Decision, Effect, State};
+use super::{execution, launch, observe, post_launch};
+use crate::event::{Envelope, Event, FollowUp};
+use crate::ids::WaveNumber;
+use crate::time::Timestamp;
+use std::time::Duration;
+
+/// Which record an event is decided against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Execution,
+    Wave(WaveNumber),
+}
+
+/// The record `envelope` is about. Wave events without a wave number are
+/// malformed and are reported by [`decide`] as ignored.
+pub fn target(envelope: &Envelope) -> Target {
+    match (&envelope.event, envelope.wave) {
+        (
+            Event::StartExecution { .. }
+            | Event::WaveFinished { .. }
+            | Event::ApproveWave { .. }
+            | Event::CancelExecution { .. }
+            | Event::ExecutionTimedOut {}
+            | Event::PublishMetrics {},
+            _,
+        ) => Target::Execution,
+        (_, Some(n)) => Target::Wave(n),
+        (_, None) => Target::Execution,
+    }
+}
+
+/// Decides what `envelope` does to `state` at `now`.
+pub fn decide(state: &State, envelope: &Envelope, now: Timestamp) -> Decision {
+    let mut ctx = Ctx::new(envelope, now);
+    let change = match (state, &envelope.event) {
+        (
+            State::Absent,
+            Event::StartExecution {
+                plan,
+                requested_by,
+                recovery_confirmed,
+            },
+        ) => execution::start(&mut ctx, plan, requested_by, *recovery_confirmed),
+        (State::Absent, _) => {
+            return Decision::ignore(format!(
+                "no execution {} exists; a {} event cannot apply to it",
+                envelope.execution_id,
+                envelope.event.type_name()
+            ));
+        }
+        (State::Execution(_), Event::StartExecution { .. }) => {
+            return Decision::ignore("the execution exists already (duplicate start)");
+        }
+        (State::Execution(exec), event) => execution::decide(&mut ctx, exec, event),
+        (State::Wave(wave), event) => decide_wave(&mut ctx, wave, event),
+    };
+    ctx.finish(change)
+}
+
+fn decide_wave(ctx: &mut Ctx<'_>, wave: &super::WaveRecord, event: &Event) -> Outcome {
+    match event {
+        Event::StartWave {} => launch::start_wave(ctx, wave),
+        Event::LaunchWave { tries } => launch::retry_launch(ctx, wave, *tries),
+        Event::LaunchCheck { tries } => launch::check_launch(ctx, wave, *tries),
+        Event::RecoveryJobStarted { tries, job } => launch::job_started(ctx, wave, *tries, job),
+        Event::RecoveryStartFailed { tries, error } => {
+            launch::start_failed(ctx, wave, *tries, error)
+        }
+        Event::LaunchTimedOut { job_id } => launch::timed_out(ctx, wave, job_id),
+        Event::CancelWave { reason } => launch::cancel(ctx, wave, reason),
+        Event::PollWave { seq } => observe::poll(ctx, wave, *seq),
+        Event::WaveObserved { observation, .. } => observe::observed(ctx, wave, observation),
+        Event::PollFailed { error, .. } => observe::poll_failed(ctx, wave, error),
+        Event::LaunchResultPushed {
+            source_server_id, ..
+        } => observe::pushed(ctx, wave, source_server_id),
+        Event::RunAction { action, tries } => post_launch::run_action(ctx, wave, *action, *tries),
+        Event::ActionSent {
+            action,
+            tries,
+            command_ids,
+        } => post_launch::action_sent(ctx, wave, *action, *tries, command_ids),
+        Event::ActionSendFailed {
+            action,
+            tries,
+            error,
+        } => post_launch::action_send_failed(ctx, wave, *action, *tries, error),
+        Event::RunHealthCommands { tries } => post_launch::run_health_commands(ctx, wave, *tries),
+        Event::HealthCommandsSent { tries, command_ids } => {
+            post_launch::health_commands_sent(ctx, wave, *tries, command_ids)
+        }
+        Event::HealthCommandsFailed { tries, error } => {
+            post_launch::health_commands_failed(ctx, wave, *tries, error)
+        }
+        Event::CheckPostLaunch { seq } => post_launch::check(ctx, wave, *seq),
+        Event::PostLaunchObserved { observation, .. } => {
+            post_launch::observed(ctx, wave, observation)
+        }
+        Event::PostLaunchCheckFailed { error, .. } => post_launch::check_failed(ctx, wave, error),
+        Event::StartExecution { .. }
+        | Event::WaveFinished { .. }
+        | Event::ApproveWave { .. }
+        | Event::CancelExecution { .. }
+        | Event::ExecutionTimedOut {}
+        | Event::PublishMetrics {} => Outcome::Ignored(format!(
+            "{} is an execution event, not a wave event",
+            event.type_name()
+        )),
+    }
+}
+
+/// What a handler decided about its record.
+// One record moves once per decision; boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Outcome {
+    Changed(Change),
+    Ignored(String),
+}
+
+/// The decision under construction: follow-ups get ids derived from the
+/// event being decided, in the order they are added.
+pub(crate) struct Ctx<'a> {
+    pub envelope: &'a Envelope,
+    pub now: Timestamp,
+    effects: Vec<Effect>,
+    follow_ups: Vec<FollowUp>,
+    pub rejected: Vec<String>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(envelope: &'a Envelope, now: Timestamp) -> Self {
+        Self {
+            envelope,
+            now,
+            effects: Vec::new(),
+            follow_ups: Vec::new(),
+            rejected: Vec::new(),
+        }
+    }
+
+    /// Sends `event` about `wave` (or the execution) after `delay`.
+    pub fn send(&mut self, wave: Option<WaveNumber>, event: Event, delay: Duration) {
+        self.send_attempt(wave, event, delay, 1);
+    }
+
+    pub fn send_attempt(
+        &mut self,
+        wave: Option<WaveNumber>,
+        event: Event,
+        delay: Duration,
+        attempt: u32,
+    ) {
+        let index = self.follow_ups.len();
+        let envelope = self.envelope.caused(index, wave, event, attempt, self.now);
+        self.follow_ups.push(FollowUp { envelope, delay });
+    }
+
+    pub fn effect(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+
+    fn finish(self, outcome: Outcome) -> Decision {
+        match outcome {
+            Outcome::Changed(change) => Decision {
+                change: Some(change),
+                effects: self.effects,
+                follow_ups: self.follow_ups,
+                ignored: None,
+                rejected: self.rejected,
+            },
+            Outcome::Ignored(reason) => Decision {
+                change: None,
+                effects: Vec::new(),
+                follow_ups: Vec::new(),
+                ignored: Some(reason),
+                rejected: self.rejected,
+            },
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The execution record's part of the state machine: creating an execution,
+//! ordering its waves (dependencies and approval gates), and its own status.
+//! A wave reports back with `WaveFinished`; the execution never looks inside
+//! a wave, so workers on different waves never contend for one record.
+
+use super::decide::{Ctx, Outcome};
+use super::decision::Change;
+use super::transition::{Transitions, transition};
+use super::{ExecutionRecord, ExecutionStatus, WaveStatus};
+use crate::event::Event;
+use crate::ids::WaveNumber;
+use crate::plan::{Mode, Plan};
+use std::time::Duration;
+
+pub(crate) fn start(
+    ctx: &mut Ctx<'_>,
+    plan: &Plan,
+    requested_by: &str,
+    recovery_confirmed: bool,
+) -> Outcome {
+    let (mut execution, mut waves) =
+        ExecutionRecord::new(ctx.envelope.execution_id, plan, requested_by, ctx.now);
+    if plan.mode == Mode::Recovery && !recovery_confirmed {
+        // Invariant 6: record the refusal so that it can be seen, start nothing.
+        let reason = "refused: this plan is a real recovery (mode: recovery) and the request did not confirm it; \
+                      run it again with --confirm-recovery if a real failover is intended";
+        transition(
+            &mut execution.status,
+            ExecutionStatus::Failed,
+            "execution",
+            &mut ctx.rejected,
+        );
+        execution.end_time = Some(ctx.now);
+        execution.reason = Some(reason.to_owned());
+        for (summary, wave) in execution.waves.iter_mut().zip(waves.iter_mut()) {
+            summary.status = WaveStatus::Cancelled;
+            wave.status = WaveStatus::Cancelled;
+            wave.reason = Some("not started: the recovery was not confirmed".to_owned());
+        }
+        return Outcome::Changed(Change::Create { execution, waves });
+    }
+    transition(
+        &mut execution.status,
+        ExecutionStatus::InProgress,
+        "execution",
+        &mut ctx.rejected,
+    );
+    start_ready_waves(ctx, &mut execution);
+    ctx.send(
+        None,
+        Event::ExecutionTimedOut {},
+        execution.options.execution_timeout,
+    );
+    ctx.send(None, Event::PublishMetrics {}, Duration::ZERO);
+    Outcome::Changed(Change::Create { execution, waves })
+}
+
+pub(crate) fn decide(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, event: &Event) -> Outcome {
+    let wave = ctx.envelope.wave;
+    match event {
+        Event::WaveFinished { status } => match wave {
+            Some(n) => wave_finished(ctx, execution, n, *status),
+            None => Outcome::Ignored("WaveFinished without a wave number".into()),
+        },
+        Event::ApproveWave { approved_by } => match wave {
+            Some(n) => approve(ctx, execution, n, approved_by),
+            None => Outcome::Ignored("ApproveWave without a wave number".into()),
+        },
+        Event::CancelExecution {
+            requested_by,
+            reason,
+        } => stop(
+            ctx,
+            execution,
+            ExecutionStatus::Cancelled,
+            format!("cancelled by {requested_by}: {reason}"),
+        ),
+        Event::ExecutionTimedOut {} => {
+            let limit = humantime::format_duration(execution.options.execution_timeout);
+            stop(
+                ctx,
+                execution,
+                ExecutionStatus::Timeout,
+                format!("the execution did not finish within its execution_timeout of {limit}"),
+            )
+        }
+        other => Outcome::Ignored(format!("{} is not an execution event", other.type_name())),
+    }
+}
+
+fn wave_finished(
+    ctx: &mut Ctx<'_>,
+    execution: &ExecutionRecord,
+    n: WaveNumber,
+    status: WaveStatus,
+) -> Outcome {
+    let Some(summary) = execution.waves.get(n.index()) else {
+        return Outcome::Ignored(format!("the execution has no wave {n}"));
+    };
+    if summary.status == status {
+        return Outcome::Ignored(format!("wave {n} is already {status:?}"));
+    }
+    if !status.is_terminal() || summary.status.is_terminal() {
+        ctx.rejected.push(format!(
+            "wave {n} summary: {:?} → {status:?} is not a valid transition",
+            summary.status
+        ));
+        return Outcome::Ignored(format!("wave {n} cannot become {status:?}"));
+    }
+    let mut next = execution.clone();
+    next.waves[n.index()].status = status;
+    if status == WaveStatus::Failed && !next.status.is_terminal() {
+        // A failure needs a human: start nothing new.
+        let name = next.waves[n.index()].name.clone();
+        cancel_unstarted(
+            ctx,
+            &mut next,
+            &format!("not started: wave {n} ({name}) failed"),
+        );
+        if next.reason.is_none() {
+            next.reason = Some(format!("wave {n} ({name}) failed"));
+        }
+    }
+    if !next.status.is_terminal() {
+        start_ready_waves(ctx, &mut next);
+    }
+    settle(ctx, &mut next);
+    ctx.send(None, Event::PublishMetrics {}, Duration::ZERO);
+    Outcome::Changed(Change::Execution(next))
+}
+
+fn approve(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, n: WaveNumber, by: &str) -> Outcome {
+    let Some(summary) = execution.waves.get(n.index()) else {
+        return Outcome::Ignored(format!("the execution has no wave {n}"));
+    };
+    if execution.status.is_terminal() {
+        return Outcome::Ignored(format!("the execution is {:?}", execution.status));
+    }
+    if !summary.wait_for_approval {
+        return Outcome::Ignored(format!("wave {n} has no approval gate"));
+    }
+    if summary.approved_by.is_some() || summary.started {
+        return Outcome::Ignored(format!("wave {n} is already approved"));
+    }
+    let mut next = execution.clone();
+    next.waves[n.index()].approved_by = Some(by.to_owned());
+    start_ready_waves(ctx, &mut next);
+    Outcome::Changed(Change::Execution(next))
+}
+
+fn stop(
+    ctx: &mut Ctx<'_>,
+    execution: &ExecutionRecord,
+    status: ExecutionStatus,
+    reason: String,
+) -> Outcome {
+    if execution.status.is_terminal() {
+        return Outcome::Ignored(format!("the execution is already {:?}", execution.status));
+    }
+    let mut next = execution.clone();
+    transition(&mut next.status, status, "execution", &mut ctx.rejected);
+    next.end_time = Some(ctx.now);
+    next.reason = Some(reason.clone());
+    cancel_unstarted(ctx, &mut next, &format!("not started: {reason}"));
+    let active: Vec<WaveNumber> = next
+        .waves
+        .iter()
+        .filter(|w| w.started && !w.status.is_terminal())
+        .map(|w| w.number)
+        .collect();
+    for n in active {
+        ctx.send(
+            Some(n),
+            Event::CancelWave {
+                reason: reason.clone(),
+            },
+            Duration::ZERO,
+        );
+    }
+    ctx.send(None, Event::PublishMetrics {}, Duration::ZERO);
+    Outcome::Changed(Change::Execution(next))
+}
+
+/// Sends StartWave for every wave whose dependencies are all COMPLETED and
+/// whose approval gate (if any) is open.
+fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+    let completed: Vec<bool> = execution
+        .waves
+        .iter()
+        .map(|w| w.status == WaveStatus::Completed)
+        .collect();
+    for summary in execution.waves.iter_mut() {
+        let ready = !summary.started
+            && summary.status == WaveStatus::Pending
+            && summary
+                .depends_on
+                .iter()
+                .all(|d| completed.get(d.index()).copied().unwrap_or(false))
+            && (!summary.wait_for_approval || summary.approved_by.is_some());
+        if ready {
+            summary.started = true;
+            ctx.send(Some(summary.number), Event::StartWave {}, Duration::ZERO);
+        }
+    }
+}
+
+/// Marks every wave that was never started CANCELLED with `reason`. The
+/// wave records learn of it through CancelWave.
+fn cancel_unstarted(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, reason: &str) {
+    for summary in execution.waves.iter_mut() {
+        if !summary.started && !summary.status.is_terminal() {
+            summary.status = WaveStatus::Cancelled;
+            ctx.send(
+                Some(summary.number),
+                Event::CancelWave {
+                    reason: reason.to_owned(),
+                },
+                Duration::ZERO,
+            );
+        }
+    }
+}
+
+/// Ends the execution once no wave is running or can still start.
+fn settle(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+    if execution.status.is_terminal() {
+        return;
+    }
+    if !execution.waves.iter().all(|w| w.status.is_terminal()) {
+        return;
+    }
+    let status = if execution
+        .waves
+        .iter()
+        .all(|w| w.status == WaveStatus::Completed)
+    {
+        ExecutionStatus::Completed
+    } else if execution
+        .waves
+        .iter()
+        .any(|w| w.status == WaveStatus::Failed)
+    {
+        ExecutionStatus::Failed
+    } else {
+        ExecutionStatus::Cancelled
+    };
+    if transition(
+        &mut execution.status,
+        status,
+        "execution",
+        &mut ctx.rejected,
+    ) {
+        execution.end_time = Some(ctx.now);
+    }
+}

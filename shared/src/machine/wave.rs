@@ -1,0 +1,230 @@
+//! Shared steps of a wave's life: failing a server, finishing the wave,
+//! scheduling the next poll, and deciding what a wave whose launches have
+//! all settled does next. Invariant 1 lives in [`after_launch_progress`]:
+//! a wave completes only when every critical server launched.
+
+use super::decide::Ctx;
+use super::transition::{Transitions, transition};
+use super::{HealthStatus, LaunchStatus, ServerState, WaveRecord, WaveStatus};
+use crate::event::Event;
+use std::time::Duration;
+
+/// How long a recorded launch intent may go without an answer before the
+/// job is looked for by tag (and started only if it does not exist).
+pub const LAUNCH_CHECK_DELAY: Duration = Duration::from_secs(120);
+
+/// Pushed launch results closer together than this share one poll.
+pub const PUSH_COALESCE: Duration = Duration::from_millis(250);
+
+/// A server whose launch has an outcome: launched (or further) or failed.
+pub fn launch_settled(s: &ServerState) -> bool {
+    matches!(
+        s.launch_status,
+        LaunchStatus::Launched | LaunchStatus::Completed | LaunchStatus::Failed
+    )
+}
+
+/// Marks a server FAILED with the error kept. A server already COMPLETED or
+/// FAILED is left alone (terminal).
+pub fn fail_server(ctx: &mut Ctx<'_>, server: &mut ServerState, code: &str, message: String) {
+    let what = format!("server {}", server.id());
+    if transition(
+        &mut server.launch_status,
+        LaunchStatus::Failed,
+        &what,
+        &mut ctx.rejected,
+    ) {
+        server.error_code = Some(code.to_owned());
+        server.error_message = Some(message);
+        if server.launch_end_time.is_none() {
+            server.launch_end_time = Some(ctx.now);
+        }
+    }
+}
+
+/// Moves the wave to a terminal status and tells the execution.
+pub fn finish_wave(
+    ctx: &mut Ctx<'_>,
+    wave: &mut WaveRecord,
+    status: WaveStatus,
+    reason: Option<String>,
+) {
+    let what = format!("wave {}", wave.number);
+    if transition(&mut wave.status, status, &what, &mut ctx.rejected) {
+        wave.end_time = Some(ctx.now);
+        if reason.is_some() {
+            wave.reason = reason;
+        }
+        wave.next_poll_at = None;
+        ctx.send(
+            Some(wave.number),
+            Event::WaveFinished { status },
+            Duration::ZERO,
+        );
+    }
+}
+
+/// Schedules the wave's next observation after `delay`, superseding any
+/// scheduled one (older sequence numbers are ignored when they arrive).
+pub fn schedule_poll(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, delay: Duration) {
+    wave.poll_seq += 1;
+    wave.next_poll_at = Some(crate::time::after(ctx.now, delay));
+    let seq = wave.poll_seq;
+    let event = if wave.status == WaveStatus::PostActions {
+        Event::CheckPostLaunch { seq }
+    } else {
+        Event::PollWave { seq }
+    };
+    ctx.send(Some(wave.number), event, delay);
+}
+
+/// The poll interval for the wave's phase (seed 000's adaptive intervals).
+pub fn poll_interval(wave: &WaveRecord) -> Duration {
+    let intervals = &wave.options.poll_intervals;
+    match wave.status {
+        WaveStatus::PostActions => intervals.post_actions,
+        _ if wave
+            .servers
+            .iter()
+            .any(|s| s.launch_status != LaunchStatus::Pending) =>
+        {
+            intervals.launching
+        }
+        _ if matches!(wave.launch, super::LaunchState::Started { .. }) => intervals.pending,
+        _ => intervals.launching,
+    }
+}
+
+/// Servers that launched and have not failed since: the ones post-launch
+/// work runs on.
+pub fn live_servers(wave: &WaveRecord) -> impl Iterator<Item = &ServerState> {
+    wave.servers
+        .iter()
+        .filter(|s| s.launch_status == LaunchStatus::Launched && s.launched_instance_id.is_some())
+}
+
+fn has_post_launch_work(wave: &WaveRecord) -> bool {
+    !wave.plan.post_launch.is_empty() || !wave.plan.health_checks.is_empty()
+}
+
+/// A short list of failed servers with their error codes, for reasons.
+pub fn failed_summary(wave: &WaveRecord) -> String {
+    let failed: Vec<String> = wave
+        .servers
+        .iter()
+        .filter(|s| s.launch_status == LaunchStatus::Failed && s.plan.critical)
+        .map(|s| match &s.error_code {
+            Some(code) => format!(
+                "{} ({code})",
+                s.plan.hostname.as_deref().unwrap_or(s.id().as_str())
+            ),
+            None => s
+                .plan
+                .hostname
+                .clone()
+                .unwrap_or_else(|| s.id().to_string()),
+        })
+        .collect();
+    let shown: Vec<&str> = failed.iter().take(5).map(String::as_str).collect();
+    let more = failed.len().saturating_sub(5);
+    let mut text = shown.join(", ");
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
+}
+
+/// Once every server's launch has an outcome: fail the wave if a critical
+/// server failed (or none launched), else go on to post-launch work, else
+/// complete it. A DRS job status never enters into this (seed 001).
+pub fn after_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
+    if wave.status != WaveStatus::Launching || !wave.servers.iter().all(launch_settled) {
+        return;
+    }
+    let total = wave.servers.len();
+    let critical_failed = wave
+        .servers
+        .iter()
+        .filter(|s| s.plan.critical && s.launch_status == LaunchStatus::Failed)
+        .count();
+    let launched = wave
+        .servers
+        .iter()
+        .filter(|s| s.launch_status != LaunchStatus::Failed)
+        .count();
+    if critical_failed > 0 {
+        let reason = format!(
+            "{critical_failed} of {total} critical servers failed to launch: {}",
+            failed_summary(wave)
+        );
+        finish_wave(ctx, wave, WaveStatus::Failed, Some(reason));
+    } else if launched == 0 {
+        finish_wave(
+            ctx,
+            wave,
+            WaveStatus::Failed,
+            Some(format!("none of the {total} servers launched")),
+        );
+    } else if let Some(reason) = wave.cancel_requested.clone() {
+        finish_wave(ctx, wave, WaveStatus::Cancelled, Some(reason));
+    } else if has_post_launch_work(wave) {
+        super::post_launch::enter(ctx, wave);
+    } else {
+        for s in wave.servers.iter_mut() {
+            if s.launch_status == LaunchStatus::Launched {
+                let what = format!("server {}", s.id());
+                transition(
+                    &mut s.launch_status,
+                    LaunchStatus::Completed,
+                    &what,
+                    &mut ctx.rejected,
+                );
+            }
+        }
+        finish_wave(ctx, wave, WaveStatus::Completed, None);
+    }
+}
+
+/// Once every server is COMPLETED or FAILED after post-launch work.
+pub fn after_post_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
+    if wave.status != WaveStatus::PostActions
+        || !wave.servers.iter().all(|s| s.launch_status.is_terminal())
+    {
+        return;
+    }
+    let total = wave.servers.len();
+    let critical_failed = wave
+        .servers
+        .iter()
+        .filter(|s| s.plan.critical && s.launch_status == LaunchStatus::Failed)
+        .count();
+    let completed = wave
+        .servers
+        .iter()
+        .filter(|s| s.launch_status == LaunchStatus::Completed)
+        .count();
+    if critical_failed > 0 {
+        let reason = format!(
+            "{critical_failed} of {total} critical servers failed: {}",
+            failed_summary(wave)
+        );
+        finish_wave(ctx, wave, WaveStatus::Failed, Some(reason));
+    } else if completed == 0 {
+        finish_wave(
+            ctx,
+            wave,
+            WaveStatus::Failed,
+            Some(format!("none of the {total} servers completed")),
+        );
+    } else if let Some(reason) = wave.cancel_requested.clone() {
+        finish_wave(ctx, wave, WaveStatus::Cancelled, Some(reason));
+    } else {
+        finish_wave(ctx, wave, WaveStatus::Completed, None);
+    }
+}
+
+/// Sets a server's health status, refusing invalid moves.
+pub fn set_health(ctx: &mut Ctx<'_>, server: &mut ServerState, to: HealthStatus) {
+    let what = format!("server {} health", server.id());
+    transition(&mut server.health_status, to, &what, &mut ctx.rejected);
+}
