@@ -1,0 +1,19 @@
+//! The ports a worker needs, bundled. Which adapters fill them (embedded
+//! and simulated, or AWS) is chosen by the CLI; the workers never know.
+
+use ripcord::ports::{
+    Clock, CommandRunner, ExecutionStore, InstanceDirectory, MetricsSink, RecoveryService,
+    WorkQueue,
+};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Ports {
+    pub queue: Arc<dyn WorkQueue>,
+    pub store: Arc<dyn ExecutionStore>,
+    pub drs: Arc<dyn RecoveryService>,
+    pub ec2: Arc<dyn InstanceDirectory>,
+    pub ssm: Arc<dyn CommandRunner>,
+    pub metrics: Arc<dyn MetricsSink>,
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,228 @@
+//! One worker step (DESIGN.md "Shape"): load the record an event is about,
+//! decide, save conditionally with the event id and its follow-ups
+//! journaled, send the follow-ups, perform the effects and decide their
+//! results in turn. The caller deletes the message only after this returns
+//! Ok: everything it caused is durable by then (invariant 3).
+
+use crate::effects;
+use crate::ports::Ports;
+use ripcord::event::{Envelope, FollowUp};
+use ripcord::ids::WaveNumber;
+use ripcord::machine::{Change, Decision, State, Target, decide, target};
+use ripcord::ports::queue::QueueError;
+use ripcord::ports::store::{CreateOutcome, StoreError};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+use tracing::{debug, info, warn};
+
+/// How often a save that lost a version race is decided again.
+const MAX_CONFLICT_RETRIES: u32 = 20;
+
+/// How many result events one message may decide inline.
+const MAX_INLINE_RESULTS: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("execution {execution} has no wave {wave}; the message is about a wave the plan does not have")]
+    NoSuchWave {
+        execution: ripcord::ids::ExecutionId,
+        wave: WaveNumber,
+    },
+    #[error("the record kept changing under this worker ({0} tries); the message will be retried")]
+    Contention(u32),
+}
+
+impl StepError {
+    /// Errors that no retry of the same message can fix: dead-letter it.
+    pub fn is_poison(&self) -> bool {
+        matches!(self, StepError::NoSuchWave { .. })
+    }
+}
+
+/// What happened to one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    Applied,
+    /// Seen before: its journaled follow-ups were sent again.
+    Duplicate,
+    Ignored(String),
+}
+
+/// Handles `envelope` and every result event its effects produce.
+pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Handled, StepError> {
+    let first = apply(ports, &envelope).await?;
+    let mut pending: VecDeque<Envelope> = first.results.into();
+    let mut inline = 0;
+    while let Some(result) = pending.pop_front() {
+        inline += 1;
+        if inline > MAX_INLINE_RESULTS {
+            pending.push_front(result);
+            break;
+        }
+        match apply(ports, &result).await {
+            Ok(step) => pending.extend(step.results),
+            Err(e) if !e.is_poison() => {
+                // Hand the result to its queue rather than lose it.
+                warn!(event_id = %result.event_id, error = %e, "deciding a result inline failed; queueing it");
+                pending.push_front(result);
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !pending.is_empty() {
+        let follow_ups: Vec<FollowUp> = pending
+            .into_iter()
+            .map(|envelope| FollowUp {
+                envelope,
+                delay: Duration::ZERO,
+            })
+            .collect();
+        send(ports, &follow_ups).await?;
+    }
+    Ok(first.handled)
+}
+
+struct Applied {
+    handled: Handled,
+    results: Vec<Envelope>,
+}
+
+/// Load → decide → save → send follow-ups → perform effects, for one event.
+async fn apply(ports: &Ports, envelope: &Envelope) -> Result<Applied, StepError> {
+    for _ in 0..MAX_CONFLICT_RETRIES {
+        let (state, version) = load(ports, envelope).await?;
+        if let Some(entry) = journal_entry(&state, envelope) {
+            debug!("duplicate delivery; re-sending its follow-ups");
+            send(ports, &entry).await?;
+            return Ok(Applied {
+                handled: Handled::Duplicate,
+                results: Vec::new(),
+            });
+        }
+        let now = ports.clock.now();
+        let decision = decide(&state, envelope, now);
+        for r in &decision.rejected {
+            warn!(rejected = %r, "invalid transition refused");
+        }
+        let Decision {
+            change,
+            effects,
+            follow_ups,
+            ignored,
+            ..
+        } = decision;
+        let Some(change) = change else {
+            let reason = ignored.unwrap_or_default();
+            debug!(%reason, "event changed nothing");
+            return Ok(Applied {
+                handled: Handled::Ignored(reason),
+                results: Vec::new(),
+            });
+        };
+        match save(ports, change, envelope, &follow_ups, version, now).await {
+            Ok(()) => {}
+            Err(StoreError::VersionConflict { .. }) => {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        send(ports, &follow_ups).await?;
+        let mut results = Vec::with_capacity(effects.len());
+        for (index, effect) in effects.iter().enumerate() {
+            results.push(effects::perform(ports, envelope, index, effect).await);
+        }
+        return Ok(Applied {
+            handled: Handled::Applied,
+            results,
+        });
+    }
+    Err(StepError::Contention(MAX_CONFLICT_RETRIES))
+}
+
+async fn load(ports: &Ports, envelope: &Envelope) -> Result<(State, u64), StepError> {
+    let id = envelope.execution_id;
+    Ok(match target(envelope) {
+        Target::Execution => match ports.store.load_execution(id).await? {
+            Some(v) => (State::Execution(v.record), v.version),
+            None => (State::Absent, 0),
+        },
+        Target::Wave(n) => match ports.store.load_wave(id, n).await? {
+            Some(v) => (State::Wave(v.record), v.version),
+            None => {
+                if ports.store.load_execution(id).await?.is_some() {
+                    return Err(StepError::NoSuchWave { execution: id, wave: n });
+                }
+                (State::Absent, 0)
+            }
+        },
+    })
+}
+
+fn journal_entry(state: &State, envelope: &Envelope) -> Option<Vec<FollowUp>> {
+    let journal = match state {
+        State::Absent => return None,
+        State::Execution(e) => &e.journal,
+        State::Wave(w) => &w.journal,
+    };
+    journal.get(envelope.event_id).map(|e| e.follow_ups.clone())
+}
+
+async fn save(
+    ports: &Ports,
+    change: Change,
+    envelope: &Envelope,
+    follow_ups: &[FollowUp],
+    version: u64,
+    now: ripcord::time::Timestamp,
+) -> Result<(), StoreError> {
+    let id = envelope.event_id;
+    match change {
+        Change::Create {
+            mut execution,
+            waves,
+        } => {
+            execution.journal.record(id, now, follow_ups.to_vec());
+            match ports.store.create_execution(&execution, &waves).await? {
+                CreateOutcome::Created => {
+                    info!(plan = %execution.plan_name, waves = waves.len(), "execution created");
+                    Ok(())
+                }
+                // Someone else created it: decide again against theirs.
+                CreateOutcome::AlreadyExists => Err(StoreError::VersionConflict {
+                    what: format!("execution {}", execution.id),
+                    expected: 0,
+                }),
+            }
+        }
+        Change::Execution(mut execution) => {
+            execution.journal.record(id, now, follow_ups.to_vec());
+            ports.store.save_execution(&execution, version).await.map(|_| ())
+        }
+        Change::Wave(mut wave) => {
+            wave.journal.record(id, now, follow_ups.to_vec());
+            ports.store.save_wave(&wave, version).await.map(|_| ())
+        }
+    }
+}
+
+/// Sends follow-ups, one batch per queue, delays converted to wall-clock.
+pub async fn send(ports: &Ports, follow_ups: &[FollowUp]) -> Result<(), QueueError> {
+    let mut by_queue: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    for f in follow_ups {
+        let delay = ports.clock.to_real(f.delay);
+        by_queue
+            .entry(f.queue())
+            .or_default()
+            .push(f.envelope.to_message(delay));
+    }
+    for (queue, messages) in by_queue {
+        ports.queue.send(queue, messages).await?;
+    }
+    Ok(())
+}
