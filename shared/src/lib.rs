@@ -10,6 +10,7 @@
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
 //! - [`embedded`]: queues and store in one SQLite file.
 //! - [`sim`]: an in-process DRS/EC2/SSM simulator driven by a scenario file.
+//! - `testing` (feature `testing`): fixture records for other crates' tests.
 
 pub mod embedded;
 pub mod event;
@@ -20,4 +21,6 @@ pub mod ports;
 pub mod service_error;
 pub mod sim;
 pub mod status;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;

@@ -1,1 +1,0 @@
-//! The status view (seed 000's camelCase shape), aggregated on read.
