@@ -1,2 +1,14 @@
 //! The four workers (launch, poll, post-actions, metrics) and the pieces the
 //! `ripcord` CLI puts together.
+//!
+//! - [`step`]: one worker step: load → decide → save → send → perform.
+//! - [`effects`]: performs the effects `decide` returns through the ports.
+//! - [`worker`]: the receive loop around the step, per queue.
+//! - [`metrics`]: the metrics worker's step.
+//! - [`ports`]: the bundle of ports a worker runs on.
+
+pub mod effects;
+pub mod metrics;
+pub mod ports;
+pub mod step;
+pub mod worker;

@@ -1,0 +1,151 @@
+//! A worker: reads one queue and runs each message through one step.
+//! Cross-cutting work wraps the step instead of living in it: the tracing
+//! span (execution id, wave, event id on every line), the visibility
+//! extension while a step runs, dead-lettering what cannot be processed.
+
+use crate::metrics;
+use crate::ports::Ports;
+use crate::step::{self, Handled};
+use ripcord::event::{Envelope, Event};
+use ripcord::ports::queue::{QueueName, ReceivedMessage};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
+use tracing::{Instrument, debug, error, info_span, warn};
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Messages per receive (SQS allows 10).
+    pub batch: usize,
+    /// Steps run at once by this worker.
+    pub concurrency: usize,
+    /// How long a received message stays hidden; extended while it runs.
+    pub visibility: Duration,
+    /// Long-poll wait per receive.
+    pub wait: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            batch: 10,
+            concurrency: 8,
+            visibility: Duration::from_secs(30),
+            wait: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Runs the worker for `queue` until `shutdown` turns true, then finishes
+/// the steps under way.
+pub async fn run(ports: Ports, queue: QueueName, config: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+    let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let received = tokio::select! {
+            r = ports.queue.receive(queue, config.batch, config.visibility, config.wait) => r,
+            _ = shutdown.changed() => break,
+        };
+        let messages = match received {
+            Ok(m) => m,
+            Err(e) => {
+                error!(%queue, error = %e, "receive failed; retrying shortly");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        for message in messages {
+            let permit = permits.clone().acquire_owned().await.expect("semaphore open");
+            let ports = ports.clone();
+            let config = config.clone();
+            tasks.spawn(async move {
+                process(&ports, queue, &config, message).await;
+                drop(permit);
+            });
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// One message: decode, handle, delete — or dead-letter with the reason.
+pub async fn process(ports: &Ports, queue: QueueName, config: &WorkerConfig, message: ReceivedMessage) {
+    let envelope = match Envelope::decode(&message.body) {
+        Ok(e) => e,
+        Err(e) => {
+            warn!(%queue, message_id = %message.message_id, error = %e, "undecodable message; dead-lettering it");
+            if let Err(e2) = ports.queue.dead_letter(queue, &message, &e.to_string()).await {
+                error!(error = %e2, "dead-lettering failed; the message will come back");
+            }
+            return;
+        }
+    };
+    let span = info_span!(
+        "step",
+        execution_id = %envelope.execution_id,
+        wave = envelope.wave.map(|w| w.0),
+        event_id = %envelope.event_id,
+        event = envelope.event.type_name(),
+        %queue,
+    );
+    async move {
+        let keep_hidden = extend_visibility_while_running(ports, queue, config, &message.receipt);
+        let outcome = tokio::select! {
+            outcome = handle(ports, envelope) => outcome,
+            _ = keep_hidden => unreachable!("the visibility loop never ends"),
+        };
+        match outcome {
+            Ok(handled) => {
+                debug!(?handled, "step done");
+                if let Err(e) = ports.queue.delete(queue, std::slice::from_ref(&message.receipt)).await {
+                    warn!(error = %e, "delete failed; the message will be redelivered and found a duplicate");
+                }
+            }
+            Err(Failure::Poison(reason)) => {
+                warn!(%reason, "the message cannot be processed; dead-lettering it");
+                if let Err(e) = ports.queue.dead_letter(queue, &message, &reason).await {
+                    error!(error = %e, "dead-lettering failed; the message will come back");
+                }
+            }
+            Err(Failure::Retry(reason)) => {
+                warn!(%reason, receive_count = message.receive_count, "step failed; the message will be retried");
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+enum Failure {
+    Poison(String),
+    Retry(String),
+}
+
+async fn handle(ports: &Ports, envelope: Envelope) -> Result<Handled, Failure> {
+    if let Event::PublishMetrics {} = envelope.event {
+        return metrics::publish(ports, envelope.execution_id)
+            .await
+            .map(|_| Handled::Applied)
+            .map_err(|e| Failure::Retry(e.to_string()));
+    }
+    step::handle(ports, envelope).await.map_err(|e| {
+        if e.is_poison() {
+            Failure::Poison(e.to_string())
+        } else {
+            Failure::Retry(e.to_string())
+        }
+    })
+}
+
+async fn extend_visibility_while_running(ports: &Ports, queue: QueueName, config: &WorkerConfig, receipt: &str) {
+    let every = config.visibility / 2;
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = ports.queue.extend_visibility(queue, receipt, config.visibility).await {
+            warn!(error = %e, "could not extend the message's visibility");
+        }
+    }
+}
