@@ -112,7 +112,8 @@ async fn start_recovery(
             operation: "StartRecovery".into(),
             class: ErrorClass::Permanent,
             code: "LaunchCancelled".into(),
-            message: "the wave was cancelled before its job started; no job was found by tag".into(),
+            message: "the wave was cancelled before its job started; no job was found by tag"
+                .into(),
             retry_after: None,
         });
     }
@@ -200,7 +201,11 @@ async fn send_commands(
                 .flat_map(|c| c.instance_ids.iter().cloned())
                 .collect();
             for c in &found {
-                if c.instance_ids.iter().any(|i| request.instance_ids.contains(i)) && !ids.contains(&c.command_id) {
+                if c.instance_ids
+                    .iter()
+                    .any(|i| request.instance_ids.contains(i))
+                    && !ids.contains(&c.command_id)
+                {
                     ids.push(c.command_id.clone());
                 }
             }
@@ -227,10 +232,16 @@ async fn observe_post_launch(
             .extend(ports.ssm.list_command_invocations(id).await?);
     }
     if !status_instance_ids.is_empty() {
-        observation.instance_status = ports.ec2.describe_instance_status(status_instance_ids).await?;
+        observation.instance_status = ports
+            .ec2
+            .describe_instance_status(status_instance_ids)
+            .await?;
     }
     if !agent_instance_ids.is_empty() {
-        observation.agents = ports.ssm.describe_instance_information(agent_instance_ids).await?;
+        observation.agents = ports
+            .ssm
+            .describe_instance_information(agent_instance_ids)
+            .await?;
     }
     Ok(observation)
 }

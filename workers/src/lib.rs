@@ -6,9 +6,11 @@
 //! - [`worker`]: the receive loop around the step, per queue.
 //! - [`metrics`]: the metrics worker's step.
 //! - [`ports`]: the bundle of ports a worker runs on.
+//! - [`render`]: the CLI's live progress and final table.
 
 pub mod effects;
 pub mod metrics;
 pub mod ports;
+pub mod render;
 pub mod step;
 pub mod worker;

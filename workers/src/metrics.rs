@@ -39,27 +39,55 @@ pub fn metric_data(view: &ExecutionView, settled: bool) -> Vec<MetricDatum> {
         ("PlanName".to_owned(), view.plan_name.clone()),
     ]);
     let at = view.last_updated;
-    let datum = |name: &str, value: f64, unit: MetricUnit, dimensions: BTreeMap<String, String>| MetricDatum {
-        name: name.to_owned(),
-        value,
-        unit,
-        dimensions,
-        timestamp: at,
+    let datum = |name: &str, value: f64, unit: MetricUnit, dimensions: BTreeMap<String, String>| {
+        MetricDatum {
+            name: name.to_owned(),
+            value,
+            unit,
+            dimensions,
+            timestamp: at,
+        }
     };
     let p = &view.progress;
     let active = f64::from(u8::from(view.status == ExecutionStatus::InProgress));
     let mut data = vec![
-        datum("TotalServers", p.total_servers as f64, MetricUnit::Count, dims.clone()),
-        datum("LaunchedServers", p.launched_servers as f64, MetricUnit::Count, dims.clone()),
-        datum("CompletedServers", p.completed_servers as f64, MetricUnit::Count, dims.clone()),
-        datum("FailedServers", p.failed_servers as f64, MetricUnit::Count, dims.clone()),
-        datum("PercentComplete", p.percent_complete, MetricUnit::Percent, dims.clone()),
+        datum(
+            "TotalServers",
+            p.total_servers as f64,
+            MetricUnit::Count,
+            dims.clone(),
+        ),
+        datum(
+            "LaunchedServers",
+            p.launched_servers as f64,
+            MetricUnit::Count,
+            dims.clone(),
+        ),
+        datum(
+            "CompletedServers",
+            p.completed_servers as f64,
+            MetricUnit::Count,
+            dims.clone(),
+        ),
+        datum(
+            "FailedServers",
+            p.failed_servers as f64,
+            MetricUnit::Count,
+            dims.clone(),
+        ),
+        datum(
+            "PercentComplete",
+            p.percent_complete,
+            MetricUnit::Percent,
+            dims.clone(),
+        ),
         datum("ActiveExecutions", active, MetricUnit::Count, dims.clone()),
     ];
     if settled {
         for wave in &view.waves {
             for server in &wave.servers {
-                if let (Some(start), Some(end)) = (server.launch_start_time, server.launch_end_time) {
+                if let (Some(start), Some(end)) = (server.launch_start_time, server.launch_end_time)
+                {
                     let mut d = dims.clone();
                     d.insert("Wave".into(), wave.wave_number.to_string());
                     d.insert("SourceServerId".into(), server.source_server_id.to_string());

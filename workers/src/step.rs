@@ -27,7 +27,9 @@ pub enum StepError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
-    #[error("execution {execution} has no wave {wave}; the message is about a wave the plan does not have")]
+    #[error(
+        "execution {execution} has no wave {wave}; the message is about a wave the plan does not have"
+    )]
     NoSuchWave {
         execution: ripcord::ids::ExecutionId,
         wave: WaveNumber,
@@ -156,7 +158,10 @@ async fn load(ports: &Ports, envelope: &Envelope) -> Result<(State, u64), StepEr
             Some(v) => (State::Wave(v.record), v.version),
             None => {
                 if ports.store.load_execution(id).await?.is_some() {
-                    return Err(StepError::NoSuchWave { execution: id, wave: n });
+                    return Err(StepError::NoSuchWave {
+                        execution: id,
+                        wave: n,
+                    });
                 }
                 (State::Absent, 0)
             }
@@ -202,7 +207,11 @@ async fn save(
         }
         Change::Execution(mut execution) => {
             execution.journal.record(id, now, follow_ups.to_vec());
-            ports.store.save_execution(&execution, version).await.map(|_| ())
+            ports
+                .store
+                .save_execution(&execution, version)
+                .await
+                .map(|_| ())
         }
         Change::Wave(mut wave) => {
             wave.journal.record(id, now, follow_ups.to_vec());

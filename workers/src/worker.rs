@@ -38,7 +38,12 @@ impl Default for WorkerConfig {
 
 /// Runs the worker for `queue` until `shutdown` turns true, then finishes
 /// the steps under way.
-pub async fn run(ports: Ports, queue: QueueName, config: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    ports: Ports,
+    queue: QueueName,
+    config: WorkerConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -58,7 +63,11 @@ pub async fn run(ports: Ports, queue: QueueName, config: WorkerConfig, mut shutd
             }
         };
         for message in messages {
-            let permit = permits.clone().acquire_owned().await.expect("semaphore open");
+            let permit = permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("semaphore open");
             let ports = ports.clone();
             let config = config.clone();
             tasks.spawn(async move {
@@ -72,12 +81,21 @@ pub async fn run(ports: Ports, queue: QueueName, config: WorkerConfig, mut shutd
 }
 
 /// One message: decode, handle, delete — or dead-letter with the reason.
-pub async fn process(ports: &Ports, queue: QueueName, config: &WorkerConfig, message: ReceivedMessage) {
+pub async fn process(
+    ports: &Ports,
+    queue: QueueName,
+    config: &WorkerConfig,
+    message: ReceivedMessage,
+) {
     let envelope = match Envelope::decode(&message.body) {
         Ok(e) => e,
         Err(e) => {
             warn!(%queue, message_id = %message.message_id, error = %e, "undecodable message; dead-lettering it");
-            if let Err(e2) = ports.queue.dead_letter(queue, &message, &e.to_string()).await {
+            if let Err(e2) = ports
+                .queue
+                .dead_letter(queue, &message, &e.to_string())
+                .await
+            {
                 error!(error = %e2, "dead-lettering failed; the message will come back");
             }
             return;
@@ -140,11 +158,20 @@ async fn handle(ports: &Ports, envelope: Envelope) -> Result<Handled, Failure> {
     })
 }
 
-async fn extend_visibility_while_running(ports: &Ports, queue: QueueName, config: &WorkerConfig, receipt: &str) {
+async fn extend_visibility_while_running(
+    ports: &Ports,
+    queue: QueueName,
+    config: &WorkerConfig,
+    receipt: &str,
+) {
     let every = config.visibility / 2;
     loop {
         tokio::time::sleep(every).await;
-        if let Err(e) = ports.queue.extend_visibility(queue, receipt, config.visibility).await {
+        if let Err(e) = ports
+            .queue
+            .extend_visibility(queue, receipt, config.visibility)
+            .await
+        {
             warn!(error = %e, "could not extend the message's visibility");
         }
     }

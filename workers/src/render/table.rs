@@ -1,0 +1,294 @@
+//! The final table: what `ripcord run` and `ripcord status` print once an
+//! execution has settled. A summary line, then each wave with a table of its
+//! servers and, when it has any, a table of its post-launch actions.
+
+use super::{clock, duration, elapsed, label};
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use console::style as console_style;
+use ripcord::machine::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus};
+use ripcord::status::{ActionView, ExecutionView, ServerView, WaveView};
+use std::fmt::Write as _;
+
+/// Table width when it cannot be read from a terminal: wide enough for the
+/// fixed columns and a readable error column, which wraps.
+const FALLBACK_WIDTH: u16 = 160;
+
+/// Lines of action output shown per action; the JSON view has all of it.
+const OUTPUT_LINES: usize = 3;
+
+/// Renders `view` as text. `style`: colours and bold (for a terminal); off,
+/// the text is plain and `FALLBACK_WIDTH` wide, the same on every machine.
+pub fn final_table(view: &ExecutionView, style: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", emphasis(&summary(view), style));
+    if let Some(reason) = &view.reason {
+        let _ = writeln!(out, "Reason: {reason}");
+    }
+    for wave in &view.waves {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", emphasis(&wave_header(view, wave), style));
+        if let Some(reason) = &wave.reason {
+            let _ = writeln!(out, "Reason: {reason}");
+        }
+        let _ = writeln!(out, "{}", server_table(wave, style));
+        if !wave.post_actions.is_empty() {
+            let _ = writeln!(out, "{}", action_table(&wave.post_actions, style));
+        }
+    }
+    out
+}
+
+/// `payments-dr (drill) 3f2b…: FAILED in 26m 20s | 6 servers: 3 launched,
+/// 2 completed, 1 failed (33.3% complete)`.
+fn summary(view: &ExecutionView) -> String {
+    let p = &view.progress;
+    let running = matches!(
+        view.status,
+        ExecutionStatus::Pending | ExecutionStatus::InProgress
+    );
+    let took = duration(elapsed(view, view.start_time, view.end_time));
+    let mut timing = if running {
+        format!("for {took}")
+    } else {
+        format!("in {took}")
+    };
+    if let Some(eta) = view.estimated_completion {
+        let _ = write!(timing, ", ETA {} UTC", clock(eta));
+    }
+    format!(
+        "{} ({}) {}: {} {} | {} servers: {} launched, {} completed, {} failed ({:.1}% complete)",
+        view.plan_name,
+        label(&view.mode),
+        view.execution_id,
+        label(&view.status),
+        timing,
+        p.total_servers,
+        p.launched_servers,
+        p.completed_servers,
+        p.failed_servers,
+        p.percent_complete,
+    )
+}
+
+/// `Wave 2 app-tier: LAUNCHING for 12m 30s` / `Wave 3 web-tier: PENDING,
+/// awaiting approval`.
+fn wave_header(view: &ExecutionView, wave: &WaveView) -> String {
+    let mut header = format!(
+        "Wave {} {}: {}",
+        wave.wave_number,
+        wave.name,
+        label(&wave.status)
+    );
+    if let Some(start) = wave.start_time {
+        let took = duration(elapsed(view, start, wave.end_time));
+        let _ = match wave.end_time {
+            Some(_) => write!(header, " in {took}"),
+            None => write!(header, " for {took}"),
+        };
+    }
+    if wave.awaiting_approval {
+        header.push_str(", awaiting approval");
+    }
+    if let Some(by) = &wave.approved_by {
+        let _ = write!(header, ", approved by {by}");
+    }
+    header
+}
+
+fn new_table(style: bool) -> Table {
+    let mut table = Table::new();
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    if style {
+        table.load_preset(presets::UTF8_FULL_CONDENSED);
+        table.enforce_styling();
+        if table.width().is_none() {
+            table.set_width(FALLBACK_WIDTH);
+        }
+    } else {
+        table.load_preset(presets::ASCII_FULL_CONDENSED);
+        table.force_no_tty();
+        table.set_width(FALLBACK_WIDTH);
+    }
+    table
+}
+
+fn server_table(wave: &WaveView, style: bool) -> Table {
+    let mut table = new_table(style);
+    table.set_header([
+        "Hostname",
+        "Source server",
+        "Launch",
+        "Instance",
+        "Private IP",
+        "Health",
+        "Error",
+    ]);
+    for s in &wave.servers {
+        table.add_row([
+            Cell::new(&s.hostname),
+            Cell::new(&s.source_server_id),
+            status_cell(label(&s.launch_status), launch_tone(s.launch_status), style),
+            Cell::new(s.launched_instance_id.as_deref().unwrap_or("-")),
+            Cell::new(s.private_ip_address.as_deref().unwrap_or("-")),
+            status_cell(label(&s.health_status), health_tone(s.health_status), style),
+            Cell::new(server_error(s)),
+        ]);
+    }
+    table
+}
+
+/// `errorCode: errorMessage`, in full; either alone when the other is absent.
+fn server_error(s: &ServerView) -> String {
+    match (&s.error_code, &s.error_message) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(only), None) | (None, Some(only)) => only.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+fn action_table(actions: &[ActionView], style: bool) -> Table {
+    let mut table = new_table(style);
+    table.set_header(["Action", "Document", "Status", "Output"]);
+    for a in actions {
+        table.add_row([
+            Cell::new(&a.name),
+            Cell::new(&a.document_name),
+            status_cell(label(&a.status), action_tone(a.status), style),
+            Cell::new(output_summary(a)),
+        ]);
+    }
+    table
+}
+
+/// The error if the action has one, then the first lines of its output.
+fn output_summary(a: &ActionView) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(error) = &a.error_message {
+        lines.push(format!("error: {error}"));
+    }
+    if let Some(output) = &a.output {
+        let all: Vec<&str> = output.lines().collect();
+        lines.extend(all.iter().take(OUTPUT_LINES).map(|l| (*l).to_owned()));
+        if all.len() > OUTPUT_LINES {
+            lines.push(format!("(+{} more lines)", all.len() - OUTPUT_LINES));
+        }
+    }
+    lines.join("\n")
+}
+
+/// How a status should strike the reader.
+#[derive(Clone, Copy)]
+enum Tone {
+    Good,
+    Bad,
+    Busy,
+    Waiting,
+}
+
+fn status_cell(text: String, tone: Tone, style: bool) -> Cell {
+    let cell = Cell::new(text);
+    if !style {
+        return cell;
+    }
+    match tone {
+        Tone::Good => cell.fg(Color::Green),
+        Tone::Bad => cell.fg(Color::Red),
+        Tone::Busy => cell.fg(Color::Yellow),
+        Tone::Waiting => cell,
+    }
+}
+
+fn emphasis(text: &str, style: bool) -> String {
+    if style {
+        console_style(text).bold().force_styling(true).to_string()
+    } else {
+        text.to_owned()
+    }
+}
+
+fn launch_tone(s: LaunchStatus) -> Tone {
+    match s {
+        LaunchStatus::Launched | LaunchStatus::Completed => Tone::Good,
+        LaunchStatus::Failed => Tone::Bad,
+        LaunchStatus::Launching => Tone::Busy,
+        LaunchStatus::Pending => Tone::Waiting,
+    }
+}
+
+fn health_tone(s: HealthStatus) -> Tone {
+    match s {
+        HealthStatus::Healthy => Tone::Good,
+        HealthStatus::Unhealthy | HealthStatus::Timeout => Tone::Bad,
+        HealthStatus::Checking => Tone::Busy,
+        HealthStatus::Pending => Tone::Waiting,
+    }
+}
+
+fn action_tone(s: ActionStatus) -> Tone {
+    match s {
+        ActionStatus::Success => Tone::Good,
+        ActionStatus::Failed | ActionStatus::Timeout => Tone::Bad,
+        ActionStatus::Running => Tone::Busy,
+        ActionStatus::Pending => Tone::Waiting,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ripcord::testing;
+
+    #[test]
+    fn fresh_execution_table() {
+        insta::assert_snapshot!(final_table(&testing::fresh().view(), false));
+    }
+
+    #[test]
+    fn mid_drill_table() {
+        insta::assert_snapshot!(final_table(&testing::mid_drill().view(), false));
+    }
+
+    #[test]
+    fn failed_execution_table() {
+        insta::assert_snapshot!(final_table(&testing::failed().view(), false));
+    }
+
+    #[test]
+    fn plain_tables_have_no_escape_codes_and_styled_ones_do() {
+        let view = testing::failed().view();
+        assert!(!final_table(&view, false).contains('\u{1b}'));
+        assert!(final_table(&view, true).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn long_errors_wrap_without_losing_text() {
+        let view = testing::failed().view();
+        let table = final_table(&view, false);
+        let message = view.waves[1].servers[1].error_message.clone().unwrap();
+        assert!(
+            table
+                .lines()
+                .all(|l| l.chars().count() <= FALLBACK_WIDTH as usize)
+        );
+        // Every word of the message is somewhere in the table.
+        for word in message.split_whitespace() {
+            assert!(table.contains(word), "`{word}` lost from\n{table}");
+        }
+        assert!(!table.contains(&message), "a message this long wraps");
+    }
+
+    #[test]
+    fn long_output_is_cut_to_a_few_lines() {
+        let mut f = testing::mid_drill();
+        let action = &mut f.wave_mut(1).actions[0];
+        for (_, invocation) in action.invocations.iter_mut() {
+            invocation.output = "one\ntwo\nthree".to_owned();
+        }
+        let view = f.view();
+        let summary = output_summary(&view.waves[0].post_actions[0]);
+        assert_eq!(
+            summary,
+            "i-0a1b2c3d4e5f60011: one\ntwo\nthree\n(+3 more lines)"
+        );
+    }
+}
