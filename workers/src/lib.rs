@@ -8,9 +8,13 @@
 //! - [`ports`]: the bundle of ports a worker runs on.
 //! - [`render`]: the CLI's live progress and final table.
 
+pub mod cli;
+pub mod commands;
 pub mod effects;
+pub mod engine;
 pub mod metrics;
 pub mod ports;
+pub mod push;
 pub mod render;
 pub mod step;
 pub mod worker;

@@ -14,7 +14,7 @@ use super::{LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus};
 use crate::event::WaveObservation;
 use crate::ids::SourceServerId;
 use crate::ports::drs::{DrsLaunchStatus, JobStatus};
-use crate::service_error::ServiceError;
+use crate::service_error::{ErrorClass, ServiceError};
 use crate::time::after;
 
 pub(crate) fn poll(ctx: &mut Ctx<'_>, wave: &WaveRecord, seq: u32) -> Outcome {
@@ -62,6 +62,7 @@ pub(crate) fn observed(
     let mut next = wave.clone();
     next.last_observed_at = Some(ctx.now);
     next.consecutive_poll_errors = 0;
+    next.consecutive_throttles = 0;
     next.last_poll_error = None;
     for server in next.servers.iter_mut() {
         if launch_settled(server) {
@@ -186,8 +187,19 @@ pub(crate) fn poll_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &ServiceE
         return Outcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
     }
     let mut next = wave.clone();
-    next.consecutive_poll_errors += 1;
     next.last_poll_error = Some(error.to_string());
+    if error.class == ErrorClass::Throttling {
+        next.consecutive_throttles += 1;
+        let delay = backoff(
+            &wave.options.retry,
+            next.consecutive_throttles,
+            error.retry_after,
+            ctx.envelope.event_id,
+        );
+        schedule_poll(ctx, &mut next, delay);
+        return Outcome::Changed(Change::Wave(next));
+    }
+    next.consecutive_poll_errors += 1;
     let errors = next.consecutive_poll_errors;
     let limit = wave.options.retry.max_poll_errors;
     if !error.class.is_retryable() || errors >= limit {

@@ -19,7 +19,7 @@ use crate::event::{Event, PostLaunchObservation};
 use crate::ids::SourceServerId;
 use crate::plan::HealthCheck;
 use crate::ports::ssm::{InvocationStatus, MAX_INSTANCES_PER_COMMAND, SendCommandRequest};
-use crate::service_error::ServiceError;
+use crate::service_error::{ErrorClass, ServiceError};
 use crate::time::{Timestamp, after};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -84,6 +84,7 @@ pub(crate) fn observed(
     let mut next = wave.clone();
     next.last_observed_at = Some(ctx.now);
     next.consecutive_poll_errors = 0;
+    next.consecutive_throttles = 0;
     next.last_poll_error = None;
     let by_instance = instance_index(&next);
     for agent in obs.agents.iter().filter(|a| a.is_online()) {
@@ -141,8 +142,19 @@ pub(crate) fn check_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &Service
         return Outcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
     }
     let mut next = wave.clone();
-    next.consecutive_poll_errors += 1;
     next.last_poll_error = Some(error.to_string());
+    if error.class == ErrorClass::Throttling {
+        next.consecutive_throttles += 1;
+        let delay = backoff(
+            &wave.options.retry,
+            next.consecutive_throttles,
+            error.retry_after,
+            ctx.envelope.event_id,
+        );
+        schedule_poll(ctx, &mut next, delay);
+        return Outcome::Changed(Change::Wave(next));
+    }
+    next.consecutive_poll_errors += 1;
     let errors = next.consecutive_poll_errors;
     if !error.class.is_retryable() || errors >= wave.options.retry.max_poll_errors {
         let why = if error.class.is_retryable() {

@@ -170,7 +170,11 @@ pub struct WaveRecord {
     /// A launch result was pushed before the job's start was recorded: poll
     /// as soon as it is.
     pub push_seen_before_start: bool,
+    /// Failed polls in a row, throttling not counted: throttling slows a
+    /// drill down (backoff), it never fails it; the timeouts bound it.
     pub consecutive_poll_errors: u32,
+    /// Throttled polls in a row, for the backoff.
+    pub consecutive_throttles: u32,
     pub last_poll_error: Option<String>,
     /// Set by CancelWave: finish observing the running job, start nothing new.
     pub cancel_requested: Option<String>,
@@ -409,6 +413,7 @@ impl WaveRecord {
             last_observed_at: None,
             push_seen_before_start: false,
             consecutive_poll_errors: 0,
+            consecutive_throttles: 0,
             last_poll_error: None,
             cancel_requested: None,
             journal: Journal::default(),

@@ -1,0 +1,148 @@
+//! The command line: what each `ripcord` command takes.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Ripcord orchestrates AWS Elastic Disaster Recovery drills and recoveries,
+/// wave by wave. Locally it runs on an embedded database and a simulator.
+#[derive(Debug, Parser)]
+#[command(name = "ripcord", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr (the level comes from RUST_LOG, default `warn`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The embedded database: queues and execution store in one SQLite file.
+#[derive(Debug, clap::Args, Clone)]
+pub struct DbArg {
+    /// The database file.
+    #[arg(long, env = "RIPCORD_DB", default_value = "ripcord.db")]
+    pub db: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a plan end to end on this machine (embedded backend + simulator):
+    /// prints the execution id, shows live progress, prints a final table,
+    /// exits 0 only when the execution COMPLETED.
+    Run {
+        plan: PathBuf,
+        /// Simulator scenario (outcomes, durations, faults, time scale).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArg,
+        /// Required to run a plan with `mode: recovery` (a real failover).
+        #[arg(long)]
+        confirm_recovery: bool,
+        /// Who starts the execution (recorded and reported).
+        #[arg(long, env = "USER", default_value = "unknown")]
+        requested_by: String,
+    },
+    /// Check a plan file and report every problem with file:line:column.
+    Validate { plan: PathBuf },
+    /// Show an execution's status (table, or the JSON of the status API).
+    Status {
+        id: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// List executions, newest first.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Cancel an execution: no new wave starts; running launches are
+    /// observed to their end so every server's status stays true.
+    Cancel {
+        id: String,
+        #[arg(long, default_value = "cancelled from the command line")]
+        reason: String,
+        #[arg(long, env = "USER", default_value = "unknown")]
+        requested_by: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Open a wave's approval gate (`wait_for_approval: true`).
+    Approve {
+        id: String,
+        /// The wave's number (as `ripcord status` shows it).
+        #[arg(long)]
+        wave: u32,
+        #[arg(long, env = "USER", default_value = "unknown")]
+        approved_by: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Run one worker (launch, poll, post-actions or metrics) until Ctrl-C.
+    Worker {
+        #[arg(value_enum)]
+        kind: WorkerKind,
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Dead-letter queues: list what failed and why, replay it.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum WorkerKind {
+    Launch,
+    Poll,
+    PostActions,
+    Metrics,
+}
+
+impl WorkerKind {
+    pub fn queue(self) -> ripcord::ports::QueueName {
+        use ripcord::ports::QueueName;
+        match self {
+            WorkerKind::Launch => QueueName::Launch,
+            WorkerKind::Poll => QueueName::Poll,
+            WorkerKind::PostActions => QueueName::PostActions,
+            WorkerKind::Metrics => QueueName::Metrics,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// The dead messages of a queue's DLQ, with reasons and receive counts.
+    List {
+        #[arg(value_enum)]
+        queue: WorkerKind,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Move dead messages back to their queue.
+    Replay {
+        #[arg(value_enum)]
+        queue: WorkerKind,
+        /// One message by id.
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        id: Option<String>,
+        /// Every dead message of the queue.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}

@@ -1,0 +1,56 @@
+//! The CLI's commands: the binary's edge, where errors become messages
+//! (anyhow) and outcomes become exit codes.
+
+mod dlq;
+mod execution;
+mod run;
+mod validate;
+mod worker;
+
+use crate::cli::{Command, DlqCommand};
+use std::process::ExitCode;
+
+pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run {
+            plan,
+            scenario,
+            db,
+            confirm_recovery,
+            requested_by,
+        } => run::run(&plan, scenario.as_deref(), &db.db, confirm_recovery, &requested_by).await,
+        Command::Validate { plan } => validate::validate(&plan),
+        Command::Status { id, json, db } => execution::status(&db.db, &id, json).await,
+        Command::List { db } => execution::list(&db.db).await,
+        Command::Cancel {
+            id,
+            reason,
+            requested_by,
+            db,
+        } => execution::cancel(&db.db, &id, &requested_by, &reason).await,
+        Command::Approve {
+            id,
+            wave,
+            approved_by,
+            db,
+        } => execution::approve(&db.db, &id, wave, &approved_by).await,
+        Command::Worker { kind, scenario, db } => worker::worker(kind, scenario.as_deref(), &db.db).await,
+        Command::Dlq { command } => match command {
+            DlqCommand::List { queue, json, db } => dlq::list(&db.db, queue, json).await,
+            DlqCommand::Replay { queue, id, all, db } => dlq::replay(&db.db, queue, id.as_deref(), all).await,
+        },
+    }
+}
+
+/// Loads a scenario file, or the default scenario.
+fn scenario(path: Option<&std::path::Path>) -> anyhow::Result<ripcord::sim::Scenario> {
+    Ok(match path {
+        Some(p) => ripcord::sim::load_scenario(p)?,
+        None => ripcord::sim::Scenario::default(),
+    })
+}
+
+fn parse_id(id: &str) -> anyhow::Result<ripcord::ids::ExecutionId> {
+    id.parse()
+        .map_err(|_| anyhow::anyhow!("`{id}` is not an execution id (a UUID, as `ripcord run` printed it; `ripcord list` shows them)"))
+}

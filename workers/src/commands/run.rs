@@ -1,0 +1,102 @@
+//! `ripcord run PLAN`: the whole engine in this process on the embedded
+//! backend and the simulator. Prints the execution id first, shows live
+//! progress, prints the final table, and exits 0 only on COMPLETED.
+
+use crate::engine::LocalEngine;
+use crate::render::{self, LiveProgress};
+use crate::worker::WorkerConfig;
+use ripcord::event::{Envelope, Event};
+use ripcord::ids::ExecutionId;
+use ripcord::machine::ExecutionStatus;
+use ripcord::plan::{Mode, load_plan};
+use ripcord::ports::QueueName;
+use ripcord::status::{execution_status, is_settled};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub async fn run(
+    plan_path: &Path,
+    scenario: Option<&Path>,
+    db: &Path,
+    confirm_recovery: bool,
+    requested_by: &str,
+) -> anyhow::Result<ExitCode> {
+    let plan = match load_plan(plan_path) {
+        Ok(p) => p,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if plan.mode == Mode::Recovery && !confirm_recovery {
+        eprintln!(
+            "{}: this plan is a real recovery (mode: recovery). Nothing was started.\n\
+             Re-run with --confirm-recovery if a real failover is intended, or use mode: drill to rehearse.",
+            plan_path.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let engine = LocalEngine::open(db, super::scenario(scenario)?)?;
+    let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
+    let ports = engine.ports.clone();
+
+    let id = ExecutionId::new_random();
+    println!("{id}");
+    let start = Envelope::new(
+        id,
+        None,
+        Event::StartExecution {
+            plan,
+            requested_by: requested_by.to_owned(),
+            recovery_confirmed: confirm_recovery,
+        },
+        ports.clock.now(),
+    );
+    ports
+        .queue
+        .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
+        .await?;
+
+    let mut progress = LiveProgress::for_stdout();
+    let mut cancel_sent = false;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let view = loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = &mut ctrl_c, if !cancel_sent => {
+                cancel_sent = true;
+                eprintln!("\ncancelling {id}: no new wave starts; running launches are observed to their end (Ctrl-C again to quit now)");
+                let cancel = Envelope::new(id, None, Event::CancelExecution {
+                    requested_by: requested_by.to_owned(),
+                    reason: "interrupted (Ctrl-C)".to_owned(),
+                }, ports.clock.now());
+                ports.queue.send(QueueName::Launch, vec![cancel.to_message(Duration::ZERO)]).await?;
+                tokio::spawn(async {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                });
+            }
+        }
+        let Some(execution) = ports.store.load_execution(id).await? else {
+            continue;
+        };
+        let waves = ports.store.load_waves(id).await?;
+        let view = execution_status(&execution.record, &waves, ports.clock.now());
+        progress.update(&view)?;
+        if is_settled(&execution.record, &waves) {
+            break view;
+        }
+    };
+    progress.finish()?;
+    workers.shutdown().await;
+    print!("{}", render::final_table(&view, std::io::stdout().is_terminal()));
+    Ok(if view.status == ExecutionStatus::Completed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
