@@ -1,37 +1,31 @@
-//! Placeholder; replaced by the plan parser.
+//! Entry points: read a plan file, parse its YAML and validate it into a [`Plan`].
+
 use super::Plan;
+use super::error::{PlanError, PlanErrors, from_yaml_error};
+use super::raw::RawPlan;
+use super::validate::validate;
+use serde_saphyr::Spanned;
 use std::path::Path;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
-pub struct PlanError {
-    pub file: String,
-    pub line: u64,
-    pub column: u64,
-    pub message: String,
+/// Parses and validates the plan in `source`; `file` names it in errors.
+/// Returns every problem found, in source order. YAML syntax errors, unknown
+/// fields and values of the wrong type stop the parse, so they come alone.
+pub fn parse_plan(source: &str, file: &str) -> Result<Plan, PlanErrors> {
+    let raw: Spanned<RawPlan> =
+        serde_saphyr::from_str(source).map_err(|e| PlanErrors(vec![from_yaml_error(file, &e)]))?;
+    validate(raw, file)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
-pub struct PlanErrors(pub Vec<PlanError>);
-
-pub fn parse_plan(_source: &str, file: &str) -> Result<Plan, PlanErrors> {
-    Err(PlanErrors(vec![PlanError {
-        file: file.into(),
-        line: 0,
-        column: 0,
-        message: "not yet".into(),
-    }]))
-}
-
+/// Reads the plan file at `path` and parses it with [`parse_plan`].
 pub fn load_plan(path: &Path) -> Result<Plan, PlanErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|e| {
         PlanErrors(vec![PlanError {
-            file: path.display().to_string(),
+            file: file.clone(),
             line: 0,
             column: 0,
-            message: e.to_string(),
+            message: format!("cannot read the plan file: {e}; check the path and its permissions"),
         }])
     })?;
-    parse_plan(&text, &path.display().to_string())
+    parse_plan(&source, &file)
 }

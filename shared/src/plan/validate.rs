@@ -1,0 +1,725 @@
+//! Validation: from the plan as written ([`super::raw`]) to the [`Plan`] an
+//! execution runs. Every problem is recorded with its place and validation
+//! carries on, so a plan's errors are all reported in one go.
+
+use super::dependencies::{self, DeclaredDependencies, WaveName, label};
+use super::error::{ErrorList, PlanErrors, Pos};
+use super::model::{
+    ActionPlan, DEFAULT_ACTION_TIMEOUT, DEFAULT_EXECUTION_TIMEOUT, DEFAULT_HEALTH_TIMEOUT,
+    DEFAULT_LAUNCH_TIMEOUT, HealthCheck, MAX_SERVERS_PER_WAVE, Mode, Plan, PlanOptions,
+    PollIntervals, RetryPolicy, ServerPlan, WavePlan,
+};
+use super::raw::{
+    RawAction, RawDefaults, RawHealthCheck, RawOptions, RawPlan, RawServer, RawWave, Text,
+};
+use super::split;
+use crate::ids::{SourceServerId, WaveNumber};
+use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// A validated wave before numbering: `depends_on` holds indices into the
+/// list of drafts, which splitting may still reshape.
+#[derive(Debug, Clone)]
+pub(super) struct WaveDraft {
+    pub name: String,
+    pub servers: Vec<ServerPlan>,
+    pub depends_on: Vec<usize>,
+    pub post_launch: Vec<ActionPlan>,
+    pub health_checks: Vec<HealthCheck>,
+    pub launch_timeout: Duration,
+    pub health_timeout: Duration,
+    pub wait_for_approval: bool,
+}
+
+/// Checks the plan as written and builds the [`Plan`], or returns every problem found.
+pub(super) fn validate(raw: Spanned<RawPlan>, file: &str) -> Result<Plan, PlanErrors> {
+    let mut errors = ErrorList::new(file);
+    let plan_at = Pos::of(&raw);
+    let raw = raw.value;
+    if raw.name.is_none()
+        && raw.mode.is_none()
+        && raw.region.is_none()
+        && raw.waves.is_none()
+        && raw.options.is_none()
+        && raw.defaults.is_none()
+    {
+        errors.push(
+            plan_at,
+            "the plan is empty: write at least `name`, `mode`, `region` and `waves` (see the plan format in the README)",
+        );
+        return Err(errors.into_errors());
+    }
+
+    let name = required_name(
+        raw.name.as_ref(),
+        plan_at,
+        "the plan has no `name`: add one, e.g. `name: payments-drill`",
+        "the plan's `name` is empty: give the plan a name, e.g. `name: payments-drill`",
+        &mut errors,
+    );
+    let mode = mode(raw.mode.as_ref(), plan_at, &mut errors);
+    let region = region(raw.region.as_ref(), plan_at, &mut errors);
+    let (options, split_large_waves) = options(raw.options.as_ref(), &mut errors);
+    let defaults = WaveDefaults::read(raw.defaults.as_ref(), &mut errors);
+
+    let raw_waves: &[Spanned<RawWave>] = raw.waves.as_ref().map_or(&[], |w| &w.value);
+    if raw_waves.is_empty() {
+        let at = raw.waves.as_ref().map_or(plan_at, Pos::of);
+        errors.push(
+            at,
+            "the plan has no waves: add a `waves` list with at least one wave of servers",
+        );
+    }
+
+    let names = wave_names(raw_waves, &mut errors);
+    let declared: Vec<DeclaredDependencies> = raw_waves.iter().map(declared_dependencies).collect();
+    let dependencies = dependencies::resolve(&names, &declared, &mut errors);
+    dependencies::reject_cycles(&names, &dependencies, &mut errors);
+
+    let mut servers_seen: HashMap<SourceServerId, (usize, Pos)> = HashMap::new();
+    let mut drafts = Vec::with_capacity(raw_waves.len());
+    for (index, raw_wave) in raw_waves.iter().enumerate() {
+        let servers = wave_servers(index, raw_wave, &names, &mut servers_seen, &mut errors);
+        check_wave_size(
+            index,
+            raw_wave,
+            servers.len(),
+            split_large_waves,
+            &names,
+            &mut errors,
+        );
+        drafts.push(WaveDraft {
+            name: names[index]
+                .as_ref()
+                .map_or_else(String::new, |(n, _)| n.clone()),
+            servers,
+            depends_on: dependencies[index].iter().map(|d| d.on).collect(),
+            post_launch: actions(index, &raw_wave.value, &names, &defaults, &mut errors),
+            health_checks: health_checks(&raw_wave.value, &mut errors),
+            launch_timeout: duration(
+                raw_wave.value.launch_timeout.as_ref(),
+                "launch_timeout",
+                defaults.launch_timeout,
+                &mut errors,
+            ),
+            health_timeout: duration(
+                raw_wave.value.health_timeout.as_ref(),
+                "health_timeout",
+                defaults.health_timeout,
+                &mut errors,
+            ),
+            wait_for_approval: raw_wave
+                .value
+                .wait_for_approval
+                .as_ref()
+                .is_some_and(|w| w.value),
+        });
+    }
+    if split_large_waves {
+        check_part_names(&names, &drafts, &mut errors);
+    }
+
+    if !errors.is_empty() {
+        return Err(errors.into_errors());
+    }
+    let drafts = if split_large_waves {
+        split::split_large_waves(drafts)
+    } else {
+        drafts
+    };
+    Ok(Plan {
+        name,
+        mode: mode.expect("a plan without errors has a mode"),
+        region,
+        waves: drafts.into_iter().enumerate().map(number_wave).collect(),
+        options,
+    })
+}
+
+fn number_wave((index, draft): (usize, WaveDraft)) -> WavePlan {
+    WavePlan {
+        number: WaveNumber::from_index(index),
+        name: draft.name,
+        servers: draft.servers,
+        depends_on: draft
+            .depends_on
+            .into_iter()
+            .map(WaveNumber::from_index)
+            .collect(),
+        post_launch: draft.post_launch,
+        health_checks: draft.health_checks,
+        launch_timeout: draft.launch_timeout,
+        health_timeout: draft.health_timeout,
+        wait_for_approval: draft.wait_for_approval,
+    }
+}
+
+/// A required, non-blank name; `missing` and `blank` say how to fix it.
+fn required_name(
+    value: Option<&Text>,
+    parent: Pos,
+    missing: &str,
+    blank: &str,
+    errors: &mut ErrorList,
+) -> String {
+    match value {
+        None => {
+            errors.push(parent, missing);
+            String::new()
+        }
+        Some(v) if v.value.trim().is_empty() => {
+            errors.push(Pos::of(v), blank);
+            String::new()
+        }
+        Some(v) => v.value.clone(),
+    }
+}
+
+fn mode(value: Option<&Text>, plan_at: Pos, errors: &mut ErrorList) -> Option<Mode> {
+    let Some(value) = value else {
+        errors.push(
+            plan_at,
+            "the plan has no `mode`: set `mode: drill` for a rehearsal or `mode: recovery` for a real failover",
+        );
+        return None;
+    };
+    match value.value.as_str() {
+        "drill" => Some(Mode::Drill),
+        "recovery" => Some(Mode::Recovery),
+        other => {
+            errors.push(
+                Pos::of(value),
+                format!(
+                    "`mode` is `{other}`: it must be `drill` (a rehearsal) or `recovery` (a real failover)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn region(value: Option<&Text>, plan_at: Pos, errors: &mut ErrorList) -> String {
+    let Some(value) = value else {
+        errors.push(
+            plan_at,
+            "the plan has no `region`: set the AWS region of the DRS source servers, e.g. `region: us-east-1`",
+        );
+        return String::new();
+    };
+    if !looks_like_region(&value.value) {
+        errors.push(
+            Pos::of(value),
+            format!(
+                "`{}` is not an AWS region name: write it as the console does, e.g. `us-east-1` or `eu-west-2`",
+                value.value
+            ),
+        );
+    }
+    value.value.clone()
+}
+
+/// `us-east-1`, `ap-southeast-2`, `us-gov-west-1`: letters, dashes, a number.
+fn looks_like_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    words.len() >= 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The plan's options, and whether large waves are to be split.
+fn options(raw: Option<&Spanned<RawOptions>>, errors: &mut ErrorList) -> (PlanOptions, bool) {
+    let Some(raw) = raw.map(|r| &r.value) else {
+        return (
+            PlanOptions {
+                poll_intervals: PollIntervals::default(),
+                retry: RetryPolicy::default(),
+                execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
+            },
+            false,
+        );
+    };
+    let default_intervals = PollIntervals::default();
+    let poll_intervals = match &raw.poll_intervals {
+        None => default_intervals,
+        Some(p) => PollIntervals {
+            pending: duration(
+                p.pending.as_ref(),
+                "poll_intervals.pending",
+                default_intervals.pending,
+                errors,
+            ),
+            launching: duration(
+                p.launching.as_ref(),
+                "poll_intervals.launching",
+                default_intervals.launching,
+                errors,
+            ),
+            post_actions: duration(
+                p.post_actions.as_ref(),
+                "poll_intervals.post_actions",
+                default_intervals.post_actions,
+                errors,
+            ),
+        },
+    };
+    let default_retry = RetryPolicy::default();
+    let retry = match &raw.retry {
+        None => default_retry,
+        Some(r) => {
+            let base_delay = duration(
+                r.base_delay.as_ref(),
+                "retry.base_delay",
+                default_retry.base_delay,
+                errors,
+            );
+            let max_delay = duration(
+                r.max_delay.as_ref(),
+                "retry.max_delay",
+                default_retry.max_delay,
+                errors,
+            );
+            if max_delay < base_delay {
+                let at = r
+                    .max_delay
+                    .as_ref()
+                    .or(r.base_delay.as_ref())
+                    .map_or(Pos::UNKNOWN, Pos::of);
+                errors.push(
+                    at,
+                    format!(
+                        "`retry.max_delay` ({}) is shorter than `retry.base_delay` ({}): make max_delay at least base_delay",
+                        humantime::format_duration(max_delay),
+                        humantime::format_duration(base_delay)
+                    ),
+                );
+            }
+            RetryPolicy {
+                max_attempts: at_least_one(
+                    r.max_attempts.as_ref(),
+                    "retry.max_attempts",
+                    "it counts the first try, so 1 means no retries",
+                    default_retry.max_attempts,
+                    errors,
+                ),
+                base_delay,
+                max_delay,
+                max_poll_errors: at_least_one(
+                    r.max_poll_errors.as_ref(),
+                    "retry.max_poll_errors",
+                    "it is how many polls in a row may fail before the wave fails",
+                    default_retry.max_poll_errors,
+                    errors,
+                ),
+            }
+        }
+    };
+    let options = PlanOptions {
+        poll_intervals,
+        retry,
+        execution_timeout: duration(
+            raw.execution_timeout.as_ref(),
+            "execution_timeout",
+            DEFAULT_EXECUTION_TIMEOUT,
+            errors,
+        ),
+    };
+    let split = raw.split_large_waves.as_ref().is_some_and(|s| s.value);
+    (options, split)
+}
+
+fn at_least_one(
+    value: Option<&Spanned<u32>>,
+    field: &str,
+    why: &str,
+    default: u32,
+    errors: &mut ErrorList,
+) -> u32 {
+    match value {
+        None => default,
+        Some(v) if v.value == 0 => {
+            errors.push(
+                Pos::of(v),
+                format!("`{field}` is 0: it must be at least 1 ({why})"),
+            );
+            default
+        }
+        Some(v) => v.value,
+    }
+}
+
+/// A duration such as `30s`, `5m` or `1h 30m`, longer than zero; `default`
+/// when absent (or invalid, after recording the error).
+fn duration(
+    value: Option<&Text>,
+    field: &str,
+    default: Duration,
+    errors: &mut ErrorList,
+) -> Duration {
+    let Some(value) = value else {
+        return default;
+    };
+    match humantime::parse_duration(value.value.trim()) {
+        Ok(d) if d.is_zero() => {
+            errors.push(
+                Pos::of(value),
+                format!("`{field}` is zero: it must be longer than zero, e.g. `30s` or `5m`"),
+            );
+            default
+        }
+        Ok(d) => d,
+        Err(e) => {
+            errors.push(
+                Pos::of(value),
+                format!(
+                    "`{field}` is `{}`, which is not a duration ({e}): write a number and a unit, e.g. `30s`, `5m` or `1h 30m`",
+                    value.value
+                ),
+            );
+            default
+        }
+    }
+}
+
+/// Timeouts from the plan's `defaults`, for waves that do not set their own.
+struct WaveDefaults {
+    launch_timeout: Duration,
+    health_timeout: Duration,
+    action_timeout: Duration,
+}
+
+impl WaveDefaults {
+    fn read(raw: Option<&Spanned<RawDefaults>>, errors: &mut ErrorList) -> Self {
+        let raw = raw.map(|r| &r.value);
+        Self {
+            launch_timeout: duration(
+                raw.and_then(|r| r.launch_timeout.as_ref()),
+                "defaults.launch_timeout",
+                DEFAULT_LAUNCH_TIMEOUT,
+                errors,
+            ),
+            health_timeout: duration(
+                raw.and_then(|r| r.health_timeout.as_ref()),
+                "defaults.health_timeout",
+                DEFAULT_HEALTH_TIMEOUT,
+                errors,
+            ),
+            action_timeout: duration(
+                raw.and_then(|r| r.action_timeout.as_ref()),
+                "defaults.action_timeout",
+                DEFAULT_ACTION_TIMEOUT,
+                errors,
+            ),
+        }
+    }
+}
+
+/// Each wave's name, checked to be present, not blank and unique. A wave
+/// whose name is missing or blank gets `None` and cannot be depended on.
+fn wave_names(waves: &[Spanned<RawWave>], errors: &mut ErrorList) -> Vec<WaveName> {
+    let mut first_use: HashMap<&str, Pos> = HashMap::new();
+    waves
+        .iter()
+        .enumerate()
+        .map(|(index, wave)| {
+            let number = index + 1;
+            match &wave.value.name {
+                None => {
+                    errors.push(
+                        Pos::of(wave),
+                        format!("wave {number} has no `name`: add one, e.g. `name: databases`"),
+                    );
+                    None
+                }
+                Some(name) if name.value.trim().is_empty() => {
+                    errors.push(
+                        Pos::of(name),
+                        format!("wave {number} has an empty `name`: give it a unique name"),
+                    );
+                    None
+                }
+                Some(name) => {
+                    let at = Pos::of(name);
+                    if let Some(first) = first_use.get(name.value.as_str()) {
+                        errors.push(
+                            at,
+                            format!(
+                                "wave name `{}` is already used by the wave at line {}: wave names must be unique, rename one",
+                                name.value, first.line
+                            ),
+                        );
+                    } else {
+                        first_use.insert(&name.value, at);
+                    }
+                    Some((name.value.clone(), at))
+                }
+            }
+        })
+        .collect()
+}
+
+fn declared_dependencies(wave: &Spanned<RawWave>) -> DeclaredDependencies {
+    match &wave.value.depends_on {
+        None => DeclaredDependencies::Previous { at: Pos::of(wave) },
+        Some(list) => DeclaredDependencies::Named(
+            list.value
+                .iter()
+                .map(|name| (name.value.clone(), Pos::of(name)))
+                .collect(),
+        ),
+    }
+}
+
+/// The wave's servers; each id well formed and in no other place of the plan.
+fn wave_servers(
+    index: usize,
+    wave: &Spanned<RawWave>,
+    names: &[WaveName],
+    seen: &mut HashMap<SourceServerId, (usize, Pos)>,
+    errors: &mut ErrorList,
+) -> Vec<ServerPlan> {
+    let Some(entries) = &wave.value.servers else {
+        errors.push(
+            Pos::of(wave),
+            format!(
+                "{} has no `servers`: list the DRS source server ids it launches",
+                label(names, index)
+            ),
+        );
+        return Vec::new();
+    };
+    if entries.value.is_empty() {
+        errors.push(
+            Pos::of(entries),
+            format!(
+                "{} has no servers: list at least one DRS source server id, or remove the wave",
+                label(names, index)
+            ),
+        );
+    }
+    let mut servers = Vec::with_capacity(entries.value.len());
+    for entry in &entries.value {
+        let Some(server) = server(entry, errors) else {
+            continue;
+        };
+        let at = match &entry.value {
+            RawServer::Detailed(d) => d.id.as_ref().map_or(Pos::of(entry), Pos::of),
+            RawServer::Id(_) => Pos::of(entry),
+        };
+        if let Some(&(first_wave, first_at)) = seen.get(&server.id) {
+            let message = if first_wave == index {
+                format!(
+                    "server {} is listed twice in {} (first at line {}): remove one of them",
+                    server.id,
+                    label(names, index),
+                    first_at.line
+                )
+            } else {
+                format!(
+                    "server {} is already in {} (line {}): a server can be in only one wave, remove one of the two",
+                    server.id,
+                    label(names, first_wave),
+                    first_at.line
+                )
+            };
+            errors.push(at, message);
+            continue;
+        }
+        seen.insert(server.id.clone(), (index, at));
+        servers.push(server);
+    }
+    servers
+}
+
+fn server(entry: &Spanned<RawServer>, errors: &mut ErrorList) -> Option<ServerPlan> {
+    let (id, id_at, hostname, critical) = match &entry.value {
+        RawServer::Id(id) => (id.as_str(), Pos::of(entry), None, None),
+        RawServer::Detailed(detail) => {
+            let Some(id) = &detail.id else {
+                errors.push(
+                    Pos::of(entry),
+                    "this server has no `id`: add `id: s-...` (the DRS source server id)",
+                );
+                return None;
+            };
+            (
+                id.value.as_str(),
+                Pos::of(id),
+                detail.hostname.as_ref(),
+                detail.critical.as_ref(),
+            )
+        }
+    };
+    let id = match SourceServerId::parse(id.trim()) {
+        Ok(id) => id,
+        Err(bad) => {
+            let lowercase = id.trim().to_ascii_lowercase();
+            let hint = match SourceServerId::parse(&lowercase) {
+                Ok(_) => format!("; write it in lowercase: {lowercase}"),
+                Err(_) => String::new(),
+            };
+            errors.push(id_at, format!("{bad}{hint}"));
+            return None;
+        }
+    };
+    if let Some(hostname) = hostname.filter(|h| h.value.trim().is_empty()) {
+        errors.push(
+            Pos::of(hostname),
+            "`hostname` is empty: give the server's host name, or leave `hostname` out",
+        );
+    }
+    Some(ServerPlan {
+        id,
+        hostname: hostname.map(|h| h.value.clone()),
+        critical: critical.is_none_or(|c| c.value),
+    })
+}
+
+/// A wave over DRS' per-job quota is an error unless it will be split.
+fn check_wave_size(
+    index: usize,
+    wave: &Spanned<RawWave>,
+    servers: usize,
+    split_large_waves: bool,
+    names: &[WaveName],
+    errors: &mut ErrorList,
+) {
+    if servers <= MAX_SERVERS_PER_WAVE || split_large_waves {
+        return;
+    }
+    let at = wave.value.servers.as_ref().map_or(Pos::of(wave), Pos::of);
+    errors.push(
+        at,
+        format!(
+            "{} has {servers} servers, but DRS allows at most {MAX_SERVERS_PER_WAVE} servers per recovery job: \
+             split it into waves of at most {MAX_SERVERS_PER_WAVE} servers, or set `options.split_large_waves: true`",
+            label(names, index)
+        ),
+    );
+}
+
+/// The names given to parts of a split wave must not clash with another wave's.
+fn check_part_names(names: &[WaveName], drafts: &[WaveDraft], errors: &mut ErrorList) {
+    let taken: HashMap<&str, Pos> = names
+        .iter()
+        .flatten()
+        .map(|(n, at)| (n.as_str(), *at))
+        .collect();
+    for (draft, name) in drafts.iter().zip(names) {
+        let Some((name, _)) = name else { continue };
+        for part in split::part_names(name, draft.servers.len()) {
+            if let Some(&at) = taken.get(part.as_str()).filter(|_| &part != name) {
+                errors.push(
+                    at,
+                    format!(
+                        "wave name `{part}` is also the name of a part of wave `{name}`, which is split because it has over {MAX_SERVERS_PER_WAVE} servers: rename this wave"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn actions(
+    index: usize,
+    wave: &RawWave,
+    names: &[WaveName],
+    defaults: &WaveDefaults,
+    errors: &mut ErrorList,
+) -> Vec<ActionPlan> {
+    let mut first_use: HashMap<&str, Pos> = HashMap::new();
+    let mut actions = Vec::new();
+    for (position, entry) in wave.post_launch.iter().flatten().enumerate() {
+        let raw: &RawAction = &entry.value;
+        let action_label = match &raw.name {
+            Some(n) if !n.value.trim().is_empty() => format!("action `{}`", n.value),
+            _ => format!("action {} of {}", position + 1, label(names, index)),
+        };
+        let name = required_name(
+            raw.name.as_ref(),
+            Pos::of(entry),
+            &format!("{action_label} has no `name`: add one, e.g. `name: start-db`"),
+            &format!("{action_label} has an empty `name`: give it a name"),
+            errors,
+        );
+        if let Some(n) = raw.name.as_ref().filter(|_| !name.is_empty()) {
+            if let Some(first) = first_use.get(n.value.as_str()) {
+                errors.push(
+                    Pos::of(n),
+                    format!(
+                        "{} already has an action named `{name}` (line {}): action names must be unique within a wave",
+                        label(names, index),
+                        first.line
+                    ),
+                );
+            } else {
+                first_use.insert(&n.value, Pos::of(n));
+            }
+        }
+        let document = required_name(
+            raw.document.as_ref(),
+            Pos::of(entry),
+            &format!(
+                "{action_label} has no `document`: name the SSM document to run, e.g. `document: AWS-RunShellScript`"
+            ),
+            &format!("{action_label} has an empty `document`: name the SSM document to run"),
+            errors,
+        );
+        let parameters: BTreeMap<String, Vec<String>> = raw
+            .parameters
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.0.clone()))
+            .collect();
+        actions.push(ActionPlan {
+            name,
+            document,
+            parameters,
+            timeout: duration(
+                raw.timeout.as_ref(),
+                "timeout",
+                defaults.action_timeout,
+                errors,
+            ),
+        });
+    }
+    actions
+}
+
+fn health_checks(wave: &RawWave, errors: &mut ErrorList) -> Vec<HealthCheck> {
+    let mut checks = Vec::new();
+    for entry in wave.health_checks.iter().flatten() {
+        match &entry.value {
+            RawHealthCheck::Named(name) => match name.as_str() {
+                "ec2_status_ok" => checks.push(HealthCheck::Ec2StatusOk),
+                "ssm_agent_online" => checks.push(HealthCheck::SsmAgentOnline),
+                other => errors.push(
+                    Pos::of(entry),
+                    format!(
+                        "unknown health check `{other}`: use `ec2_status_ok`, `ssm_agent_online` or `{{ command: \"...\" }}`"
+                    ),
+                ),
+            },
+            RawHealthCheck::Command(check) => match &check.command {
+                None => errors.push(
+                    Pos::of(entry),
+                    "this health check has no `command`: write `{ command: \"...\" }` with a shell command that exits 0 when healthy",
+                ),
+                Some(c) if c.value.trim().is_empty() => errors.push(
+                    Pos::of(c),
+                    "this health check's `command` is empty: give a shell command that exits 0 when healthy",
+                ),
+                Some(c) => checks.push(HealthCheck::Command {
+                    command: c.value.clone(),
+                }),
+            },
+        }
+    }
+    checks
+}
