@@ -385,3 +385,21 @@ fn a_missing_file_is_reported_with_its_path() {
         "{err}"
     );
 }
+
+#[test]
+fn a_plan_at_the_drs_source_server_quota_parses_and_splits() {
+    // 4,000 servers (DRS' default source-server quota) as one block list.
+    let servers: String = (0..4000)
+        .map(|i| format!("      - {}\n", server_id(0x10_0000 + i)))
+        .collect();
+    let source = format!(
+        "name: everything\nmode: drill\nregion: us-east-1\noptions:\n  split_large_waves: true\nwaves:\n  - name: all\n    servers:\n{servers}  - {{ name: after, servers: [{}] }}\n",
+        server_id(1)
+    );
+    let plan = parse_plan(&source, "all.yaml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.waves.len(), 41);
+    assert!(plan.waves[..40].iter().all(|w| w.servers.len() == 100));
+    assert_eq!(plan.waves[0].name, "all (part 1/40)");
+    assert_eq!(plan.waves[40].depends_on.len(), 40);
+    assert_eq!(plan.server_count(), 4001);
+}

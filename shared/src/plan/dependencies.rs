@@ -178,7 +178,12 @@ fn short_label(names: &[WaveName], index: usize) -> String {
 
 fn known_names(names: &[WaveName]) -> String {
     const SHOWN: usize = 10;
-    let known: Vec<&str> = names.iter().flatten().map(|(n, _)| n.as_str()).collect();
+    let mut known: Vec<&str> = Vec::new();
+    for (name, _) in names.iter().flatten() {
+        if !known.contains(&name.as_str()) {
+            known.push(name);
+        }
+    }
     match known.len() {
         0 => "it has no named waves".to_owned(),
         n if n <= SHOWN => format!("its waves are {}", known.join(", ")),
@@ -187,5 +192,87 @@ fn known_names(names: &[WaveName]) -> String {
             known[..SHOWN].join(", "),
             n - SHOWN
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(names: &[&str]) -> Vec<WaveName> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let at = Pos {
+                    line: i as u64 + 1,
+                    column: 1,
+                };
+                Some((n.to_string(), at))
+            })
+            .collect()
+    }
+
+    fn edges(lists: &[&[usize]]) -> Vec<Vec<Dependency>> {
+        lists
+            .iter()
+            .map(|l| {
+                l.iter()
+                    .map(|&on| Dependency {
+                        on,
+                        at: Pos { line: 1, column: 1 },
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn cycle_messages(names: &[WaveName], deps: &[Vec<Dependency>]) -> Vec<String> {
+        let mut errors = ErrorList::new("p.yaml");
+        reject_cycles(names, deps, &mut errors);
+        errors
+            .into_errors()
+            .0
+            .into_iter()
+            .map(|e| e.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_long_chain_is_not_a_cycle_and_does_not_exhaust_the_stack() {
+        let n = 20_000;
+        let names: Vec<WaveName> = (0..n).map(|_| None).collect();
+        let declared: Vec<DeclaredDependencies> = (0..n)
+            .map(|_| DeclaredDependencies::Previous { at: Pos::UNKNOWN })
+            .collect();
+        let mut errors = ErrorList::new("p.yaml");
+        let deps = resolve(&names, &declared, &mut errors);
+        reject_cycles(&names, &deps, &mut errors);
+        assert!(errors.is_empty());
+        assert_eq!(
+            deps[n - 1],
+            vec![Dependency {
+                on: n - 2,
+                at: Pos::UNKNOWN
+            }]
+        );
+    }
+
+    #[test]
+    fn separate_cycles_are_each_reported_from_their_earliest_wave() {
+        let names = named(&["a", "b", "c", "d", "e"]);
+        // b -> d -> b and c -> e -> c; a depends on both loops but is in neither.
+        let deps = edges(&[&[1, 2], &[3], &[4], &[1], &[2]]);
+        let messages = cycle_messages(&names, &deps);
+        assert_eq!(messages.len(), 2, "{messages:#?}");
+        assert!(messages[0].contains("b -> d -> b"), "{}", messages[0]);
+        assert!(messages[1].contains("c -> e -> c"), "{}", messages[1]);
+    }
+
+    #[test]
+    fn a_diamond_is_not_a_cycle() {
+        let names = named(&["a", "b", "c", "d"]);
+        let deps = edges(&[&[], &[0], &[0], &[1, 2]]);
+        assert!(cycle_messages(&names, &deps).is_empty());
     }
 }

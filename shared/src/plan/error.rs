@@ -116,24 +116,30 @@ fn yaml_message(err: &serde_saphyr::Error) -> String {
             "found {unexpected}, expected {}",
             friendly_expected(expected)
         ),
-        E::InvalidBooleanStrict { .. } | E::InvalidScalar { ty: "bool", .. } => {
+        E::InvalidBooleanStrict { .. } | E::InvalidScalar { ty: "boolean", .. } => {
             "expected `true` or `false`".to_owned()
         }
         E::InvalidScalar { ty, .. } if ty.starts_with('u') => {
             "expected a whole number of 0 or more".to_owned()
         }
+        E::Unexpected { expected, .. } => format!("expected {} here", friendly_expected(expected)),
         E::AliasError { error, .. } => yaml_message(error),
         other => {
             let message = UserMessageFormatter.format_message(other);
-            format!("{message} (the file is not valid YAML or not a plan; fix it here)")
+            format!("{message}: fix the YAML here")
         }
     }
 }
 
-/// serde describes a struct as `struct wave`; users wrote a YAML mapping.
+/// serde describes a struct as `struct wave` and the parser says `mapping
+/// start`; users wrote YAML mappings and lists.
 fn friendly_expected(expected: &str) -> String {
-    match expected.strip_prefix("struct ") {
-        Some(what) => format!("a mapping (`key: value` lines) for a {what}"),
-        None => expected.to_owned(),
+    if let Some(what) = expected.strip_prefix("struct ") {
+        return format!("a mapping (`key: value` lines) for a {what}");
+    }
+    match expected {
+        "mapping start" => "a mapping (`key: value` lines)".to_owned(),
+        "sequence start" => "a list (`- item` lines or `[a, b]`)".to_owned(),
+        other => other.to_owned(),
     }
 }

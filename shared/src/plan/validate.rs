@@ -44,8 +44,9 @@ pub(super) fn validate(raw: Spanned<RawPlan>, file: &str) -> Result<Plan, PlanEr
         && raw.options.is_none()
         && raw.defaults.is_none()
     {
+        // An empty document has no node to point at; its start will do.
         errors.push(
-            plan_at,
+            Pos { line: 1, column: 1 },
             "the plan is empty: write at least `name`, `mode`, `region` and `waves` (see the plan format in the README)",
         );
         return Err(errors.into_errors());
