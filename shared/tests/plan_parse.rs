@@ -342,38 +342,6 @@ fn the_example_in_the_module_documentation_parses() {
     assert_eq!(plan.waves[1].depends_on, numbers(&[1]));
 }
 
-#[test]
-fn the_example_drill_plan_parses() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/plans-draft/drill.yaml");
-    let plan = load_plan(&path).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(plan.mode, Mode::Drill);
-    let shape: Vec<(&str, usize, Vec<WaveNumber>)> = plan
-        .waves
-        .iter()
-        .map(|w| (w.name.as_str(), w.servers.len(), w.depends_on.clone()))
-        .collect();
-    assert_eq!(
-        shape,
-        vec![
-            ("databases", 2, numbers(&[])),
-            ("app-tier", 4, numbers(&[1])),
-            ("web-tier", 2, numbers(&[2])),
-        ]
-    );
-    let optional: Vec<&str> = plan
-        .waves
-        .iter()
-        .flat_map(|w| &w.servers)
-        .filter(|s| !s.critical)
-        .filter_map(|s| s.hostname.as_deref())
-        .collect();
-    assert_eq!(optional, vec!["orders-batch"]);
-    assert_eq!(plan.waves[1].post_launch.len(), 1);
-    assert_eq!(plan.waves[1].post_launch[0].parameters["commands"].len(), 2);
-    assert!(plan.waves[2].wait_for_approval);
-    assert_eq!(plan.waves[2].health_checks.len(), 3);
-}
 
 #[test]
 fn a_missing_file_is_reported_with_its_path() {
