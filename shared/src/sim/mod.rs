@@ -125,6 +125,11 @@ impl Simulator {
         &self.scenario
     }
 
+    /// The clock every simulated time is read from.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// How many times each operation was called (faulted calls included).
     pub fn calls(&self) -> BTreeMap<Operation, u64> {
         self.lock().calls.clone()

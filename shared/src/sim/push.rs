@@ -151,3 +151,97 @@ impl Simulator {
         Next::Push(due.into_iter().map(|(_, _, r)| r).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{server, start, t0, wave_tags};
+    use super::*;
+    use crate::ports::clock::ScaledClock;
+    use crate::ports::drs::RecoveryService;
+    use crate::sim::parse_scenario;
+    use std::sync::Mutex;
+
+    /// (job tags, server, state) as pushed.
+    type Pushed = (BTreeMap<String, String>, SourceServerId, String);
+
+    #[derive(Default)]
+    struct Recorder {
+        results: Mutex<Vec<Pushed>>,
+    }
+
+    #[async_trait]
+    impl LaunchResultSink for Recorder {
+        async fn launch_result(
+            &self,
+            tags: &BTreeMap<String, String>,
+            source_server_id: &SourceServerId,
+            state: &str,
+        ) {
+            self.results.lock().unwrap().push((
+                tags.clone(),
+                source_server_id.clone(),
+                state.to_owned(),
+            ));
+        }
+    }
+
+    const SCENARIO: &str = r#"
+job_pending: 10s
+launch_duration: { min: 1m, max: 5m }
+servers:
+  s-1234567890abcdef0: { outcome: launch_failed }
+  s-1234567890abcdef1: { outcome: stuck }
+  s-1234567890abcdef3: { outcome: not_launched }
+"#;
+
+    #[tokio::test]
+    async fn each_terminal_server_is_pushed_exactly_once() {
+        // 3000x: the 5m10s of the drill take about 0.1 s.
+        let clock = Arc::new(ScaledClock::new(t0(), 3000.0));
+        let sim = Simulator::new(parse_scenario(SCENARIO, "push.yaml").unwrap(), clock);
+        let recorder = Arc::new(Recorder::default());
+        sim.set_launch_result_sink(recorder.clone());
+        // Two pushers: a result must still go out once.
+        let pushers = [sim.spawn_pusher(), sim.spawn_pusher()];
+        let wave1 = [server(0), server(1), server(2), server(3)];
+        sim.start_recovery(&start(&wave1, 1)).await.unwrap();
+        sim.start_recovery(&start(&[server(4), server(5)], 2))
+            .await
+            .unwrap();
+
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while recorder.results.lock().unwrap().len() < 4 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Another 10 simulated minutes: nothing more may come.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for p in pushers {
+            p.abort();
+        }
+
+        let mut results = recorder.results.lock().unwrap().clone();
+        results.sort_by(|a, b| a.1.cmp(&b.1));
+        let expected = [
+            (wave_tags(1), server(0), LAUNCH_FAILED),
+            (wave_tags(1), server(2), LAUNCH_SUCCEEDED),
+            (wave_tags(2), server(4), LAUNCH_SUCCEEDED),
+            (wave_tags(2), server(5), LAUNCH_SUCCEEDED),
+        ]
+        .map(|(t, s, st)| (t, s, st.to_owned()));
+        assert_eq!(results, expected);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_pushed_when_the_scenario_says_so() {
+        let clock = Arc::new(ScaledClock::new(t0(), 3000.0));
+        let scenario = format!("{SCENARIO}push_launch_results: false\n");
+        let sim = Simulator::new(parse_scenario(&scenario, "push.yaml").unwrap(), clock);
+        let recorder = Arc::new(Recorder::default());
+        sim.set_launch_result_sink(recorder.clone());
+        let pusher = sim.spawn_pusher();
+        sim.start_recovery(&start(&[server(2)], 1)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(pusher.is_finished());
+        assert!(recorder.results.lock().unwrap().is_empty());
+    }
+}

@@ -95,6 +95,7 @@ pub enum ScenarioError {
 #[serde(deny_unknown_fields, default)]
 pub struct Scenario {
     pub seed: u64,
+    #[serde(deserialize_with = "positive_scale")]
     pub time_scale: f64,
     pub region: String,
     #[serde(with = "humantime_serde")]
@@ -190,6 +191,17 @@ impl TryFrom<RawRange> for DurationRange {
             min: r.min,
             max: r.max,
         })
+    }
+}
+
+fn positive_scale<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    let scale = f64::deserialize(deserializer)?;
+    if scale.is_finite() && scale > 0.0 {
+        Ok(scale)
+    } else {
+        Err(de::Error::custom(format!(
+            "time_scale {scale} must be a positive number of simulated seconds per real second, e.g. 60"
+        )))
     }
 }
 
@@ -736,6 +748,8 @@ commands:
         assert!(message.contains("swap"), "{message}");
         let (_, _, message) = invalid("servers:\n  default: { outcome: exploded }\n");
         assert!(message.contains("exploded"), "{message}");
+        let (_, _, message) = invalid("time_scale: 0\n");
+        assert!(message.contains("positive"), "{message}");
         let (_, _, message) = invalid("job_pending: 10 parsecs\n");
         assert!(message.ends_with("such as 10s, 2m or 1h30m"), "{message}");
     }

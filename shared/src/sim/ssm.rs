@@ -311,3 +311,214 @@ impl CommandRunner for Simulator {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{mins, server, sim, start};
+    use super::*;
+    use crate::ports::Clock;
+    use crate::ports::clock::ManualClock;
+    use crate::ports::drs::RecoveryService;
+    use crate::service_error::ErrorClass;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    const RULES: &str = r#"
+job_pending: 10s
+launch_duration: { min: 3m, max: 3m }
+ssm_agent_delay: 30s
+command_duration: 5s
+servers:
+  s-1234567890abcdef2: { ssm_agent: never }
+commands:
+  - { server: s-1234567890abcdef0, document: AWS-RunShellScript, contains: "pg_isready", status: Failed, exit_code: 2, output: "no response" }
+  - { document: Restart-App, status: TimedOut }
+  - { contains: "curl", duration: 10m }
+"#;
+
+    /// Launches servers 0, 1 and 2 and returns their EC2 instance ids once
+    /// the agents that come online are online.
+    async fn launched(sim: &Simulator, clock: &ManualClock) -> Vec<String> {
+        sim.start_recovery(&start(&[server(0), server(1), server(2)], 1))
+            .await
+            .unwrap();
+        clock.advance(mins(3) + Duration::from_secs(40));
+        let mut by_server: Vec<_> = sim
+            .describe_recovery_instances(&[])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.source_server_id, r.ec2_instance_id.unwrap()))
+            .collect();
+        by_server.sort();
+        by_server.into_iter().map(|(_, i)| i).collect()
+    }
+
+    fn shell(ids: &[String], document: &str, command: &str, comment: &str) -> SendCommandRequest {
+        SendCommandRequest {
+            instance_ids: ids.to_vec(),
+            document_name: document.to_owned(),
+            parameters: BTreeMap::from([("commands".to_owned(), vec![command.to_owned()])]),
+            timeout: mins(5),
+            comment: comment.to_owned(),
+        }
+    }
+
+    async fn result_after(
+        sim: &Simulator,
+        clock: &ManualClock,
+        request: &SendCommandRequest,
+        wait: Duration,
+    ) -> Vec<CommandInvocation> {
+        let sent = sim.send_command(request).await.unwrap();
+        clock.advance(wait);
+        sim.list_command_invocations(&sent.command_id)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn commands_follow_the_first_matching_rule() {
+        let (sim, clock) = sim(RULES);
+        let ids = launched(&sim, &clock).await;
+        let (db, app) = (&ids[0..1], &ids[1..2]);
+
+        let check = shell(db, "AWS-RunShellScript", "pg_isready -h localhost", "c1");
+        let sent = sim.send_command(&check).await.unwrap();
+        uuid::Uuid::parse_str(&sent.command_id).expect("command ids are uuids");
+        let running = sim
+            .list_command_invocations(&sent.command_id)
+            .await
+            .unwrap();
+        assert_eq!(running[0].status, InvocationStatus::InProgress);
+        assert_eq!(running[0].response_code, None);
+        clock.advance(Duration::from_secs(5));
+        let done = sim
+            .list_command_invocations(&sent.command_id)
+            .await
+            .unwrap();
+        assert_eq!(done[0].status, InvocationStatus::Failed);
+        assert_eq!(done[0].response_code, Some(2));
+        assert_eq!(done[0].output, "no response");
+        assert_eq!(done[0].instance_id, db[0]);
+
+        // The same check on another server matches no rule: the default.
+        let other = shell(app, "AWS-RunShellScript", "pg_isready", "c2");
+        let ok = result_after(&sim, &clock, &other, Duration::from_secs(5)).await;
+        assert_eq!(ok[0].status, InvocationStatus::Success);
+        assert_eq!(
+            (ok[0].response_code, ok[0].output.as_str()),
+            (Some(0), "ok")
+        );
+
+        let restart = shell(app, "Restart-App", "", "c3");
+        let timed_out = result_after(&sim, &clock, &restart, Duration::from_secs(5)).await;
+        assert_eq!(timed_out[0].status, InvocationStatus::TimedOut);
+
+        // Longer than the command's own 5-minute timeout: TimedOut at 5m.
+        let slow = shell(
+            app,
+            "AWS-RunShellScript",
+            "curl -f http://localhost/health",
+            "c4",
+        );
+        let still = result_after(&sim, &clock, &slow, mins(4)).await;
+        assert_eq!(still[0].status, InvocationStatus::InProgress);
+        clock.advance(mins(1));
+        let sent = sim
+            .find_commands("c4", crate::sim::test_support::t0())
+            .await
+            .unwrap();
+        let late = sim
+            .list_command_invocations(&sent[0].command_id)
+            .await
+            .unwrap();
+        assert_eq!(late[0].status, InvocationStatus::TimedOut);
+        assert!(late[0].status.is_terminal());
+
+        let unknown = sim.list_command_invocations("nope").await.unwrap_err();
+        assert_eq!(unknown.code, "InvalidCommandId");
+    }
+
+    #[tokio::test]
+    async fn send_command_checks_its_targets() {
+        let (sim, clock) = sim(RULES);
+        let ids = launched(&sim, &clock).await;
+        let too_many: Vec<String> = (0..51).map(|_| ids[1].clone()).collect();
+        let err = sim
+            .send_command(&shell(&too_many, "AWS-RunShellScript", "true", "x"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "ValidationException");
+        let fifty: Vec<String> = (0..50).map(|_| ids[1].clone()).collect();
+        assert!(
+            sim.send_command(&shell(&fifty, "AWS-RunShellScript", "true", "x"))
+                .await
+                .is_ok()
+        );
+
+        // Server 2's agent never comes online; an unknown id is never known.
+        for target in [ids[2].clone(), "i-00000000000000000".to_owned()] {
+            let err = sim
+                .send_command(&shell(
+                    &[ids[0].clone(), target.clone()],
+                    "AWS-RunShellScript",
+                    "true",
+                    "x",
+                ))
+                .await
+                .unwrap_err();
+            assert_eq!(err.code, "InvalidInstanceId");
+            assert_eq!(err.class, ErrorClass::Permanent);
+            assert!(err.message.contains(&target) && !err.message.contains(&ids[0]));
+        }
+        let agents = sim.describe_instance_information(&ids).await.unwrap();
+        let online: Vec<_> = agents.iter().map(|a| a.instance_id.clone()).collect();
+        assert_eq!(online, ids[0..2]);
+    }
+
+    #[tokio::test]
+    async fn an_agent_not_yet_online_refuses_commands() {
+        let (sim, clock) = sim(RULES);
+        sim.start_recovery(&start(&[server(1)], 1)).await.unwrap();
+        // Launched at 3m10s; the agent is online 30s later.
+        clock.advance(mins(3) + Duration::from_secs(39));
+        let id = sim.describe_recovery_instances(&[]).await.unwrap()[0]
+            .ec2_instance_id
+            .clone()
+            .unwrap();
+        let request = shell(std::slice::from_ref(&id), "AWS-RunShellScript", "true", "x");
+        assert_eq!(
+            sim.send_command(&request).await.unwrap_err().code,
+            "InvalidInstanceId"
+        );
+        clock.advance(Duration::from_secs(1));
+        assert!(sim.send_command(&request).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn commands_are_found_by_exact_comment_and_time() {
+        let (sim, clock) = sim(RULES);
+        let ids = launched(&sim, &clock).await;
+        let request = shell(&ids[0..2], "AWS-RunShellScript", "true", "exec-1/w1/a1/1");
+        let sent = sim.send_command(&request).await.unwrap();
+        let since = clock.now();
+        clock.advance(Duration::from_secs(1));
+        let found = sim.find_commands("exec-1/w1/a1/1", since).await.unwrap();
+        assert_eq!(found, std::slice::from_ref(&sent));
+        assert_eq!(sent.instance_ids, ids[0..2]);
+        assert!(
+            sim.find_commands("exec-1/w1/a1", since)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            sim.find_commands("exec-1/w1/a1/1", clock.now())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(sim.call_count(Operation::ListCommands), 3);
+    }
+}
