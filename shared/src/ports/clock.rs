@@ -64,6 +64,42 @@ impl Clock for ScaledClock {
     }
 }
 
+/// A clock that moves only when told: tests set or advance it and then look
+/// at what the adapters report. Waits converted by `to_real` keep their
+/// simulated length (scale 1), so a test drives steps instead of sleeping.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: std::sync::Mutex<Timestamp>,
+}
+
+impl ManualClock {
+    pub fn new(start: Timestamp) -> Self {
+        Self {
+            now: std::sync::Mutex::new(start),
+        }
+    }
+
+    /// Moves the clock to `t` (backwards too, for a test that needs it).
+    pub fn set(&self, t: Timestamp) {
+        *self.now.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+
+    /// Moves the clock forward by `d`.
+    pub fn advance(&self, d: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
+        *now = crate::time::after(*now, d);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.now.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn to_real(&self, simulated: Duration) -> Duration {
+        simulated
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +112,17 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         let b = c.now();
         assert!((b - a).num_milliseconds() >= 1000);
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let start = chrono::Utc::now();
+        let c = ManualClock::new(start);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(c.now(), start);
+        c.advance(Duration::from_secs(90));
+        assert_eq!((c.now() - start).num_seconds(), 90);
+        c.set(start);
+        assert_eq!(c.now(), start);
     }
 }
