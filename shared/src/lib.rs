@@ -9,9 +9,12 @@
 //! - [`status`]: the seed-000 camelCase status view, aggregated on read.
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
 //! - [`embedded`]: queues and store in one SQLite file.
+//! - [`contract`]: the suites every adapter must pass.
 //! - [`sim`]: an in-process DRS/EC2/SSM simulator driven by a scenario file.
 //! - `testing` (feature `testing`): fixture records for other crates' tests.
 
+/// The suites every adapter must pass.
+pub mod contract;
 pub mod embedded;
 pub mod event;
 pub mod ids;

@@ -1,0 +1,234 @@
+//! The SQLite file under the embedded backend: opening it with the settings
+//! several processes need to share it, the schema, and its migrations
+//! (numbered by `PRAGMA user_version`).
+
+use super::EmbeddedError;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long a statement waits for another process' write lock before it
+/// fails with SQLITE_BUSY. Writes are short, so this is only reached when a
+/// process hangs while holding the lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Schema steps; step `i` takes the file from `user_version` i to i + 1.
+/// Append new steps, never edit a released one.
+const MIGRATIONS: &[&str] = &[
+    // 1: queues, dead-letter queues, the execution store and metrics.
+    r#"
+    CREATE TABLE messages (
+        seq            INTEGER PRIMARY KEY,
+        queue          TEXT    NOT NULL,
+        message_id     TEXT    NOT NULL,
+        body           TEXT    NOT NULL,
+        event_type     TEXT,
+        schema_version INTEGER NOT NULL,
+        -- milliseconds since the Unix epoch: delayed or in flight until then
+        visible_at     INTEGER NOT NULL,
+        receive_count  INTEGER NOT NULL DEFAULT 0,
+        -- the receipt of the latest receive; NULL until first received
+        receipt        TEXT
+    );
+    CREATE INDEX messages_by_visibility ON messages (queue, visible_at);
+    CREATE INDEX messages_by_receipt ON messages (receipt) WHERE receipt IS NOT NULL;
+
+    CREATE TABLE dead_messages (
+        seq            INTEGER PRIMARY KEY,
+        queue          TEXT    NOT NULL,
+        message_id     TEXT    NOT NULL,
+        body           TEXT    NOT NULL,
+        event_type     TEXT,
+        schema_version INTEGER NOT NULL,
+        reason         TEXT    NOT NULL,
+        receive_count  INTEGER NOT NULL,
+        dead_at        TEXT    NOT NULL
+    );
+    CREATE INDEX dead_messages_by_queue ON dead_messages (queue, message_id);
+
+    CREATE TABLE executions (
+        id         TEXT    PRIMARY KEY,
+        version    INTEGER NOT NULL,
+        status     TEXT    NOT NULL,
+        plan_name  TEXT    NOT NULL,
+        -- RFC 3339 UTC with nanoseconds: sorts as text in time order
+        start_time TEXT    NOT NULL,
+        body       TEXT    NOT NULL
+    );
+    CREATE INDEX executions_by_start ON executions (start_time);
+
+    CREATE TABLE waves (
+        execution_id TEXT    NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        number       INTEGER NOT NULL,
+        version      INTEGER NOT NULL,
+        status       TEXT    NOT NULL,
+        body         TEXT    NOT NULL,
+        PRIMARY KEY (execution_id, number)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE metrics (
+        seq        INTEGER PRIMARY KEY,
+        namespace  TEXT    NOT NULL,
+        name       TEXT    NOT NULL,
+        value      REAL    NOT NULL,
+        unit       TEXT    NOT NULL,
+        dimensions TEXT    NOT NULL,
+        timestamp  TEXT    NOT NULL
+    );
+    CREATE INDEX metrics_by_name ON metrics (namespace, name);
+    "#,
+];
+
+/// One connection to the file, shared by the adapters of one backend. Every
+/// operation is a short transaction, so a plain mutex is enough; it is never
+/// held across an await.
+pub(crate) struct Db {
+    conn: Mutex<Connection>,
+}
+
+impl Db {
+    /// Opens (creating if needed) and migrates the file at `path`.
+    pub(crate) fn open(path: &Path) -> Result<Db, EmbeddedError> {
+        let open_err = |source| EmbeddedError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        configure(&conn).map_err(open_err)?;
+        migrate(&mut conn, path)?;
+        // Enough room for every statement the adapters prepare.
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Db {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Runs `f` on the connection. A panic in an earlier caller leaves no
+    /// open transaction behind (rusqlite rolls back on drop), so a poisoned
+    /// lock is safe to take over.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // The busy timeout first: switching to WAL itself may meet another
+    // process' lock.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        // In-memory databases cannot use WAL; they are single-connection anyway.
+        tracing::debug!(mode, "SQLite journal mode is not WAL");
+    }
+    // NORMAL in WAL mode loses at most the last transactions on power loss,
+    // never consistency; FULL would fsync every message.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), EmbeddedError> {
+    let storage = |source| EmbeddedError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    // IMMEDIATE: two processes opening a new file at once migrate it once.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(storage)?;
+    let found: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(storage)?;
+    let supported = MIGRATIONS.len() as i64;
+    if found > supported {
+        return Err(EmbeddedError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            supported,
+        });
+    }
+    for (step, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(sql)
+            .map_err(|source| EmbeddedError::Migration {
+                path: path.to_path_buf(),
+                step: step + 1,
+                source,
+            })?;
+    }
+    if found < supported {
+        tx.pragma_update(None, "user_version", supported)
+            .map_err(storage)?;
+    }
+    tx.commit().map_err(storage)
+}
+
+/// Wall-clock milliseconds since the Unix epoch: how visibility is stored.
+pub(crate) fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `d` in whole milliseconds, rounded up so a 1 µs delay still delays.
+pub(crate) fn millis(d: Duration) -> i64 {
+    let ms = d.as_micros().div_ceil(1000);
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_is_migrated_to_the_latest_schema_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ripcord.db");
+        let db = Db::open(&path).unwrap();
+        let (version, mode): (i64, String) = {
+            let conn = db.lock();
+            let v = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            let m = conn
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .unwrap();
+            (v, m)
+        };
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        assert_eq!(mode, "wal");
+        drop(db);
+        // A second open finds the schema in place and applies nothing twice.
+        Db::open(&path).unwrap();
+    }
+
+    #[test]
+    fn a_file_from_a_newer_ripcord_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ripcord.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", 99).unwrap();
+        }
+        match Db::open(&path) {
+            Err(EmbeddedError::NewerSchema { found: 99, .. }) => {}
+            Err(other) => panic!("expected NewerSchema, got {other}"),
+            Ok(_) => panic!("expected NewerSchema, the file was opened"),
+        }
+    }
+
+    #[test]
+    fn durations_round_up_to_milliseconds() {
+        assert_eq!(millis(Duration::ZERO), 0);
+        assert_eq!(millis(Duration::from_micros(1)), 1);
+        assert_eq!(millis(Duration::from_millis(1500)), 1500);
+    }
+}
