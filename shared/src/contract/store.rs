@@ -208,6 +208,7 @@ pub async fn stale_wave_save_is_a_conflict(store: &dyn ExecutionStore) {
     launching.status = WaveStatus::Launching;
     launching.launch = LaunchState::Requested {
         tries: 1,
+        since: at("2025-03-01T10:00:01Z"),
         requested_at: at("2025-03-01T10:00:01Z"),
         reconcile: false,
     };
