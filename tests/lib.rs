@@ -34,7 +34,8 @@ impl Drill {
         let scenario = load_scenario(&examples().join("scenarios").join(scenario))
             .expect("example scenarios are valid");
         let dir = tempfile::tempdir().expect("a temp dir");
-        let engine = LocalEngine::open(&dir.path().join("drill.db"), scenario).expect("database opens");
+        let engine =
+            LocalEngine::open(&dir.path().join("drill.db"), scenario).expect("database opens");
         let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
         let id = ExecutionId::new_random();
         let start = Envelope::new(
@@ -71,7 +72,12 @@ impl Drill {
     }
 
     /// Waits until `pred` holds for the status view, or panics after `limit`.
-    pub async fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&ExecutionView) -> bool) -> ExecutionView {
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&ExecutionView) -> bool,
+    ) -> ExecutionView {
         let deadline = Instant::now() + limit;
         loop {
             if let Some((view, _)) = self.view().await
@@ -80,8 +86,14 @@ impl Drill {
                 return view;
             }
             if Instant::now() > deadline {
-                let seen = self.view().await.map(|(v, _)| serde_json::to_string_pretty(&v).unwrap());
-                panic!("timed out waiting for {what}; last view: {}", seen.unwrap_or_default());
+                let seen = self
+                    .view()
+                    .await
+                    .map(|(v, _)| serde_json::to_string_pretty(&v).unwrap());
+                panic!(
+                    "timed out waiting for {what}; last view: {}",
+                    seen.unwrap_or_default()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -89,7 +101,12 @@ impl Drill {
 
     /// Sends an event to the execution (or one of its waves) as the CLI does.
     pub async fn send(&self, wave: Option<u32>, event: Event) {
-        let envelope = Envelope::new(self.id, wave.map(WaveNumber), event, self.engine.ports.clock.now());
+        let envelope = Envelope::new(
+            self.id,
+            wave.map(WaveNumber),
+            event,
+            self.engine.ports.clock.now(),
+        );
         self.engine
             .ports
             .queue
@@ -106,8 +123,14 @@ impl Drill {
                 break view;
             }
             if Instant::now() > deadline {
-                let seen = self.view().await.map(|(v, _)| serde_json::to_string_pretty(&v).unwrap());
-                panic!("the drill did not settle within {limit:?}; last view: {}", seen.unwrap_or_default());
+                let seen = self
+                    .view()
+                    .await
+                    .map(|(v, _)| serde_json::to_string_pretty(&v).unwrap());
+                panic!(
+                    "the drill did not settle within {limit:?}; last view: {}",
+                    seen.unwrap_or_default()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };

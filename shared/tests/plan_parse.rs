@@ -342,7 +342,6 @@ fn the_example_in_the_module_documentation_parses() {
     assert_eq!(plan.waves[1].depends_on, numbers(&[1]));
 }
 
-
 #[test]
 fn a_missing_file_is_reported_with_its_path() {
     let err = load_plan(std::path::Path::new("/nonexistent/plan.yaml")).unwrap_err();

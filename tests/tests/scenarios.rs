@@ -35,7 +35,11 @@ async fn happy_path() {
     assert_eq!(view.status, ExecutionStatus::Completed, "{view:#?}");
     assert_eq!(
         wave_table(&view),
-        rows(&["databases COMPLETED", "app-tier COMPLETED", "web-tier COMPLETED"])
+        rows(&[
+            "databases COMPLETED",
+            "app-tier COMPLETED",
+            "web-tier COMPLETED"
+        ])
     );
     assert_eq!(
         server_table(&view),
@@ -70,7 +74,11 @@ async fn one_server_fails() {
     assert_eq!(view.status, ExecutionStatus::Failed);
     assert_eq!(
         wave_table(&view),
-        rows(&["databases COMPLETED", "app-tier FAILED", "web-tier CANCELLED"])
+        rows(&[
+            "databases COMPLETED",
+            "app-tier FAILED",
+            "web-tier CANCELLED"
+        ])
     );
     assert_eq!(
         server_table(&view),
@@ -86,10 +94,20 @@ async fn one_server_fails() {
     );
     let failed = &view.waves[1].servers[1];
     assert!(
-        failed.error_message.as_deref().unwrap_or("").contains("InsufficientInstanceCapacity"),
+        failed
+            .error_message
+            .as_deref()
+            .unwrap_or("")
+            .contains("InsufficientInstanceCapacity"),
         "the DRS rawError is kept: {failed:?}"
     );
-    assert!(view.waves[1].reason.as_deref().unwrap_or("").contains("pay-app-2"));
+    assert!(
+        view.waves[1]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("pay-app-2")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,7 +117,11 @@ async fn job_completed_with_failed_servers_is_a_failure() {
     assert_eq!(view.status, ExecutionStatus::Failed);
     assert_eq!(
         wave_table(&view),
-        rows(&["databases FAILED", "app-tier CANCELLED", "web-tier CANCELLED"])
+        rows(&[
+            "databases FAILED",
+            "app-tier CANCELLED",
+            "web-tier CANCELLED"
+        ])
     );
     assert_eq!(
         server_table(&view)[..2],
@@ -110,7 +132,11 @@ async fn job_completed_with_failed_servers_is_a_failure() {
     );
     let replica = &view.waves[0].servers[1];
     assert!(
-        replica.error_message.as_deref().unwrap_or("").contains("ended (COMPLETED) without launching"),
+        replica
+            .error_message
+            .as_deref()
+            .unwrap_or("")
+            .contains("ended (COMPLETED) without launching"),
         "{replica:?}"
     );
 }
@@ -119,7 +145,12 @@ async fn job_completed_with_failed_servers_is_a_failure() {
 async fn throttling_storm_still_completes_with_one_job_per_wave() {
     let drill = Drill::start("drill.yaml", "throttling-storm.yaml").await;
     let (view, drill) = drill.finish(LIMIT).await;
-    assert_eq!(view.status, ExecutionStatus::Completed, "{}", serde_json::to_string_pretty(&view).unwrap());
+    assert_eq!(
+        view.status,
+        ExecutionStatus::Completed,
+        "{}",
+        serde_json::to_string_pretty(&view).unwrap()
+    );
     assert!(server_table(&view).iter().all(|r| r.ends_with("COMPLETED")));
     assert_eq!(
         jobs_per_wave(&drill),
@@ -140,7 +171,11 @@ async fn ssm_action_fails() {
     assert_eq!(view.status, ExecutionStatus::Failed);
     assert_eq!(
         wave_table(&view),
-        rows(&["databases COMPLETED", "app-tier FAILED", "web-tier CANCELLED"])
+        rows(&[
+            "databases COMPLETED",
+            "app-tier FAILED",
+            "web-tier CANCELLED"
+        ])
     );
     assert_eq!(
         server_table(&view)[2..5],
@@ -153,7 +188,13 @@ async fn ssm_action_fails() {
     let action = &view.waves[1].post_actions[0];
     assert_eq!(ripcord_tests::wire(&action.status), "FAILED");
     let app1 = &view.waves[1].servers[0];
-    assert!(app1.error_message.as_deref().unwrap_or("").contains("point-at-dr-database"), "{app1:?}");
+    assert!(
+        app1.error_message
+            .as_deref()
+            .unwrap_or("")
+            .contains("point-at-dr-database"),
+        "{app1:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,13 +204,23 @@ async fn health_check_times_out() {
     assert_eq!(view.status, ExecutionStatus::Failed);
     assert_eq!(
         wave_table(&view),
-        rows(&["databases COMPLETED", "app-tier COMPLETED", "web-tier FAILED"])
+        rows(&[
+            "databases COMPLETED",
+            "app-tier COMPLETED",
+            "web-tier FAILED"
+        ])
     );
     assert_eq!(
         server_table(&view)[5..],
-        rows(&["web-tier/pay-web-1 COMPLETED", "web-tier/pay-web-2 FAILED [HEALTH_CHECK_TIMEOUT]"])
+        rows(&[
+            "web-tier/pay-web-1 COMPLETED",
+            "web-tier/pay-web-2 FAILED [HEALTH_CHECK_TIMEOUT]"
+        ])
     );
-    assert_eq!(ripcord_tests::wire(&view.waves[2].servers[1].health_status), "TIMEOUT");
+    assert_eq!(
+        ripcord_tests::wire(&view.waves[2].servers[1].health_status),
+        "TIMEOUT"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,9 +230,16 @@ async fn optional_server_fails_without_failing_its_wave() {
     assert_eq!(view.status, ExecutionStatus::Completed);
     assert_eq!(
         wave_table(&view),
-        rows(&["databases COMPLETED", "app-tier COMPLETED", "web-tier COMPLETED"])
+        rows(&[
+            "databases COMPLETED",
+            "app-tier COMPLETED",
+            "web-tier COMPLETED"
+        ])
     );
-    assert_eq!(server_table(&view)[4], "app-tier/pay-batch FAILED [LAUNCH_FAILED]");
+    assert_eq!(
+        server_table(&view)[4],
+        "app-tier/pay-batch FAILED [LAUNCH_FAILED]"
+    );
     assert_eq!(view.progress.failed_servers, 1);
 }
 
@@ -189,7 +247,9 @@ async fn optional_server_fails_without_failing_its_wave() {
 async fn cancel_mid_wave() {
     let drill = Drill::start("drill.yaml", "cancel-mid-wave.yaml").await;
     drill
-        .wait_for("the app tier to launch", LIMIT, |v| v.waves[1].status == WaveStatus::Launching)
+        .wait_for("the app tier to launch", LIMIT, |v| {
+            v.waves[1].status == WaveStatus::Launching
+        })
         .await;
     drill
         .send(
@@ -202,10 +262,19 @@ async fn cancel_mid_wave() {
         .await;
     let (view, drill) = drill.finish(LIMIT).await;
     assert_eq!(view.status, ExecutionStatus::Cancelled);
-    assert!(view.reason.as_deref().unwrap_or("").contains("drill aborted"));
+    assert!(
+        view.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("drill aborted")
+    );
     assert_eq!(
         wave_table(&view),
-        rows(&["databases COMPLETED", "app-tier CANCELLED", "web-tier CANCELLED"])
+        rows(&[
+            "databases COMPLETED",
+            "app-tier CANCELLED",
+            "web-tier CANCELLED"
+        ])
     );
     // The running job was observed to its end: its servers' status is true.
     assert_eq!(
@@ -218,7 +287,11 @@ async fn cancel_mid_wave() {
             "web-tier/pay-web-2 PENDING",
         ])
     );
-    assert_eq!(jobs_per_wave(&drill).get("3"), None, "no wave starts after a cancel");
+    assert_eq!(
+        jobs_per_wave(&drill).get("3"),
+        None,
+        "no wave starts after a cancel"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,7 +305,11 @@ async fn approval_gate_holds_the_wave_until_approved() {
     assert_eq!(view.waves[1].status, WaveStatus::Pending);
     // Give the engine time to (wrongly) start it.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(jobs_per_wave(&drill).get("2"), None, "a gated wave must not launch");
+    assert_eq!(
+        jobs_per_wave(&drill).get("2"),
+        None,
+        "a gated wave must not launch"
+    );
     drill
         .send(
             Some(2),
@@ -267,5 +344,8 @@ fn every_example_scenario_is_tested() {
     files.sort();
     let mut tested: Vec<String> = tested.iter().map(|s| s.to_string()).collect();
     tested.sort();
-    assert_eq!(files, tested, "add a scenario test for each new example scenario");
+    assert_eq!(
+        files, tested,
+        "add a scenario test for each new example scenario"
+    );
 }

@@ -25,7 +25,8 @@ impl LocalEngine {
     /// `scenario` on a clock running `scenario.time_scale` times real time.
     pub fn open(db: &Path, scenario: Scenario) -> Result<Self, EmbeddedError> {
         let backend = EmbeddedBackend::open(db, EmbeddedConfig::default())?;
-        let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(chrono::Utc::now(), scenario.time_scale));
+        let clock: Arc<dyn Clock> =
+            Arc::new(ScaledClock::new(chrono::Utc::now(), scenario.time_scale));
         let simulator = Simulator::new(scenario, clock.clone());
         let ports = Ports {
             queue: backend.queue(),
@@ -52,7 +53,14 @@ impl LocalEngine {
         let (stop, stopped) = watch::channel(false);
         let mut handles: Vec<JoinHandle<()>> = kinds
             .iter()
-            .map(|&kind| tokio::spawn(worker::run(self.ports.clone(), kind, config.clone(), stopped.clone())))
+            .map(|&kind| {
+                tokio::spawn(worker::run(
+                    self.ports.clone(),
+                    kind,
+                    config.clone(),
+                    stopped.clone(),
+                ))
+            })
             .collect();
         let pusher = self.simulator.spawn_pusher();
         handles.shrink_to_fit();

@@ -27,7 +27,12 @@ pub fn addressed(tags: &BTreeMap<String, String>) -> Option<(ExecutionId, WaveNu
 
 #[async_trait]
 impl LaunchResultSink for QueueLaunchResultSink {
-    async fn launch_result(&self, tags: &BTreeMap<String, String>, source_server_id: &SourceServerId, state: &str) {
+    async fn launch_result(
+        &self,
+        tags: &BTreeMap<String, String>,
+        source_server_id: &SourceServerId,
+        state: &str,
+    ) {
         let Some((execution, wave)) = addressed(tags) else {
             return; // not a job Ripcord started
         };

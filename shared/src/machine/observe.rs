@@ -4,11 +4,10 @@
 
 use super::decide::{Ctx, Outcome};
 use super::decision::{Change, Effect};
-use super::retry::backoff;
 use super::transition::transition;
 use super::wave::{
-    PUSH_COALESCE, after_launch_progress, fail_server, finish_wave, launch_settled, poll_interval,
-    schedule_poll,
+    PUSH_COALESCE, after_launch_progress, fail_server, finish_wave, launch_settled, poll_backoff,
+    poll_interval, schedule_poll,
 };
 use super::{LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus};
 use crate::event::WaveObservation;
@@ -190,12 +189,7 @@ pub(crate) fn poll_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &ServiceE
     next.last_poll_error = Some(error.to_string());
     if error.class == ErrorClass::Throttling {
         next.consecutive_throttles += 1;
-        let delay = backoff(
-            &wave.options.retry,
-            next.consecutive_throttles,
-            error.retry_after,
-            ctx.envelope.event_id,
-        );
+        let delay = poll_backoff(ctx, &next, next.consecutive_throttles, error);
         schedule_poll(ctx, &mut next, delay);
         return Outcome::Changed(Change::Wave(next));
     }
@@ -219,12 +213,7 @@ pub(crate) fn poll_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &ServiceE
         finish_wave(ctx, &mut next, WaveStatus::Failed, Some(why));
         return Outcome::Changed(Change::Wave(next));
     }
-    let delay = backoff(
-        &wave.options.retry,
-        errors,
-        error.retry_after,
-        ctx.envelope.event_id,
-    );
+    let delay = poll_backoff(ctx, &next, errors, error);
     schedule_poll(ctx, &mut next, delay);
     Outcome::Changed(Change::Wave(next))
 }

@@ -12,7 +12,7 @@ use super::retry::backoff;
 use super::transition::{Transitions, transition};
 use super::wave::{
     LAUNCH_CHECK_DELAY, after_post_launch_progress, fail_server, finish_wave, live_servers,
-    poll_interval, schedule_poll, set_health,
+    poll_backoff, poll_interval, schedule_poll, set_health,
 };
 use super::{ActionStatus, HealthStatus, InvocationResult, LaunchStatus, WaveRecord, WaveStatus};
 use crate::event::{Event, PostLaunchObservation};
@@ -145,12 +145,7 @@ pub(crate) fn check_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &Service
     next.last_poll_error = Some(error.to_string());
     if error.class == ErrorClass::Throttling {
         next.consecutive_throttles += 1;
-        let delay = backoff(
-            &wave.options.retry,
-            next.consecutive_throttles,
-            error.retry_after,
-            ctx.envelope.event_id,
-        );
+        let delay = poll_backoff(ctx, &next, next.consecutive_throttles, error);
         schedule_poll(ctx, &mut next, delay);
         return Outcome::Changed(Change::Wave(next));
     }
@@ -169,12 +164,7 @@ pub(crate) fn check_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &Service
         finish_wave(ctx, &mut next, WaveStatus::Failed, Some(why));
         return Outcome::Changed(Change::Wave(next));
     }
-    let delay = backoff(
-        &wave.options.retry,
-        errors,
-        error.retry_after,
-        ctx.envelope.event_id,
-    );
+    let delay = poll_backoff(ctx, &next, errors, error);
     schedule_poll(ctx, &mut next, delay);
     Outcome::Changed(Change::Wave(next))
 }
@@ -332,6 +322,10 @@ pub(crate) fn health_commands_failed(
     }
     let mut next = wave.clone();
     next.health.requested_at = None;
+    // The send failed: no command runs for the placeholders it left.
+    next.health
+        .command_results
+        .retain(|_, r| r.status.is_terminal());
     let retry = &wave.options.retry;
     if error.class.is_retryable() && tries < retry.max_attempts {
         let delay = backoff(retry, tries, error.retry_after, ctx.envelope.event_id);
@@ -688,10 +682,11 @@ fn run_health_checks(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
         }
         return;
     }
-    // (Re)send to every live server whose command check has not passed and
-    // is not running.
+    // (Re)send to every live server whose SSM agent is online and whose
+    // command check has not passed and is not running.
     let due: Vec<String> = live
         .iter()
+        .filter(|&&i| wave.health.agents_online.contains(wave.servers[i].id()))
         .filter_map(|&i| wave.servers[i].launched_instance_id.clone())
         .filter(|inst| match wave.health.command_results.get(inst) {
             None => true,
@@ -821,10 +816,11 @@ fn observation_needed(wave: &WaveRecord, seq: u32) -> Option<Effect> {
         command_ids.extend(wave.health.command_ids.iter().cloned());
     }
     let actions_left = wave.actions.iter().any(|a| !a.status.is_terminal());
-    let wants_agent = (actions_left
-        && live
-            .iter()
-            .any(|s| !wave.health.agents_online.contains(s.id())))
+    let agent_missing = live
+        .iter()
+        .any(|s| !wave.health.agents_online.contains(s.id()));
+    let runs_commands = actions_left || (in_checks && !command_checks(wave).is_empty());
+    let wants_agent = (runs_commands && agent_missing)
         || (in_checks
             && wave
                 .plan

@@ -95,6 +95,24 @@ pub fn poll_interval(wave: &WaveRecord) -> Duration {
     }
 }
 
+/// The delay before the next poll after `failures` failed polls in a row:
+/// the retry backoff, capped near the phase's poll interval (reads are
+/// cheap, and a storm must not blind the engine for minutes).
+pub fn poll_backoff(
+    ctx: &Ctx<'_>,
+    wave: &WaveRecord,
+    failures: u32,
+    error: &crate::service_error::ServiceError,
+) -> Duration {
+    let policy = wave.options.retry;
+    let cap = (poll_interval(wave) * 4).max(Duration::from_secs(15));
+    let capped = crate::plan::RetryPolicy {
+        max_delay: policy.max_delay.min(cap),
+        ..policy
+    };
+    super::retry::backoff(&capped, failures, error.retry_after, ctx.envelope.event_id)
+}
+
 /// Servers that launched and have not failed since: the ones post-launch
 /// work runs on.
 pub fn live_servers(wave: &WaveRecord) -> impl Iterator<Item = &ServerState> {
@@ -142,6 +160,7 @@ pub fn after_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
         return;
     }
     let total = wave.servers.len();
+    let critical_total = wave.servers.iter().filter(|s| s.plan.critical).count();
     let critical_failed = wave
         .servers
         .iter()
@@ -154,7 +173,7 @@ pub fn after_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
         .count();
     if critical_failed > 0 {
         let reason = format!(
-            "{critical_failed} of {total} critical servers failed to launch: {}",
+            "{critical_failed} of {critical_total} critical servers failed to launch: {}",
             failed_summary(wave)
         );
         finish_wave(ctx, wave, WaveStatus::Failed, Some(reason));
@@ -193,6 +212,7 @@ pub fn after_post_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
         return;
     }
     let total = wave.servers.len();
+    let critical_total = wave.servers.iter().filter(|s| s.plan.critical).count();
     let critical_failed = wave
         .servers
         .iter()
@@ -205,7 +225,7 @@ pub fn after_post_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
         .count();
     if critical_failed > 0 {
         let reason = format!(
-            "{critical_failed} of {total} critical servers failed: {}",
+            "{critical_failed} of {critical_total} critical servers failed: {}",
             failed_summary(wave)
         );
         finish_wave(ctx, wave, WaveStatus::Failed, Some(reason));

@@ -29,10 +29,18 @@ pub async fn list(db: &Path, queue: WorkerKind, json: bool) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn replay(db: &Path, queue: WorkerKind, id: Option<&str>, all: bool) -> anyhow::Result<ExitCode> {
+pub async fn replay(
+    db: &Path,
+    queue: WorkerKind,
+    id: Option<&str>,
+    all: bool,
+) -> anyhow::Result<ExitCode> {
     let backend = EmbeddedBackend::open(db, EmbeddedConfig::default())?;
     let id = if all { None } else { id };
     let moved = backend.queue().replay_dead(queue.queue(), id).await?;
-    println!("{moved} message(s) moved back to the {} queue", queue.queue());
+    println!(
+        "{moved} message(s) moved back to the {} queue",
+        queue.queue()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -29,14 +29,20 @@ pub async fn status(db: &Path, id: &str, json: bool) -> anyhow::Result<ExitCode>
     let backend = open(db)?;
     let store = backend.store();
     let Some(execution) = store.load_execution(id).await? else {
-        anyhow::bail!("no execution {id} in {}; `ripcord list` shows the ones there", db.display());
+        anyhow::bail!(
+            "no execution {id} in {}; `ripcord list` shows the ones there",
+            db.display()
+        );
     };
     let waves = store.load_waves(id).await?;
     let view = execution_status(&execution.record, &waves, chrono::Utc::now());
     if json {
         println!("{}", serde_json::to_string_pretty(&view)?);
     } else {
-        print!("{}", render::final_table(&view, std::io::stdout().is_terminal()));
+        print!(
+            "{}",
+            render::final_table(&view, std::io::stdout().is_terminal())
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -59,10 +65,18 @@ pub async fn list(db: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn send(db: &Path, id: ExecutionId, wave: Option<WaveNumber>, event: Event) -> anyhow::Result<()> {
+async fn send(
+    db: &Path,
+    id: ExecutionId,
+    wave: Option<WaveNumber>,
+    event: Event,
+) -> anyhow::Result<()> {
     let backend = open(db)?;
     if backend.store().load_execution(id).await?.is_none() {
-        anyhow::bail!("no execution {id} in {}; `ripcord list` shows the ones there", db.display());
+        anyhow::bail!(
+            "no execution {id} in {}; `ripcord list` shows the ones there",
+            db.display()
+        );
     }
     let envelope = Envelope::new(id, wave, event, chrono::Utc::now());
     backend

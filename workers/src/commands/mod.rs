@@ -18,7 +18,16 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             db,
             confirm_recovery,
             requested_by,
-        } => run::run(&plan, scenario.as_deref(), &db.db, confirm_recovery, &requested_by).await,
+        } => {
+            run::run(
+                &plan,
+                scenario.as_deref(),
+                &db.db,
+                confirm_recovery,
+                &requested_by,
+            )
+            .await
+        }
         Command::Validate { plan } => validate::validate(&plan),
         Command::Status { id, json, db } => execution::status(&db.db, &id, json).await,
         Command::List { db } => execution::list(&db.db).await,
@@ -34,10 +43,14 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             approved_by,
             db,
         } => execution::approve(&db.db, &id, wave, &approved_by).await,
-        Command::Worker { kind, scenario, db } => worker::worker(kind, scenario.as_deref(), &db.db).await,
+        Command::Worker { kind, scenario, db } => {
+            worker::worker(kind, scenario.as_deref(), &db.db).await
+        }
         Command::Dlq { command } => match command {
             DlqCommand::List { queue, json, db } => dlq::list(&db.db, queue, json).await,
-            DlqCommand::Replay { queue, id, all, db } => dlq::replay(&db.db, queue, id.as_deref(), all).await,
+            DlqCommand::Replay { queue, id, all, db } => {
+                dlq::replay(&db.db, queue, id.as_deref(), all).await
+            }
         },
     }
 }

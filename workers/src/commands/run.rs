@@ -93,7 +93,10 @@ pub async fn run(
     };
     progress.finish()?;
     workers.shutdown().await;
-    print!("{}", render::final_table(&view, std::io::stdout().is_terminal()));
+    print!(
+        "{}",
+        render::final_table(&view, std::io::stdout().is_terminal())
+    );
     Ok(if view.status == ExecutionStatus::Completed {
         ExitCode::SUCCESS
     } else {
