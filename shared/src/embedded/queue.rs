@@ -199,7 +199,10 @@ impl WorkQueue for EmbeddedQueue {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let deadline = Instant::now() + wait;
+        // A wait too long to represent is as good as forever.
+        let deadline = Instant::now()
+            .checked_add(wait)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
         let signal = self.shared.sent_signal(queue);
         loop {
             // Registered before looking, so a send between the look and the
