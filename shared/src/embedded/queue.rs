@@ -80,6 +80,8 @@ impl EmbeddedQueue {
                         ))
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
+                // Fewer than asked for: nothing else is visible now.
+                let exhausted = (candidates.len() as i64) < wanted;
                 if candidates.is_empty() {
                     break;
                 }
@@ -91,7 +93,7 @@ impl EmbeddedQueue {
                         move_to_dead(&tx, seq, &reason)?;
                         continue;
                     }
-                    let receipt = uuid::Uuid::new_v4().to_string();
+                    let receipt = format!("{seq}.{}", uuid::Uuid::new_v4());
                     take.execute(params![seq, receipt, hidden_until])?;
                     messages.push(ReceivedMessage {
                         message_id,
@@ -100,6 +102,9 @@ impl EmbeddedQueue {
                         receive_count: receive_count + 1,
                         event_type,
                     });
+                }
+                if exhausted {
+                    break;
                 }
             }
         }
@@ -129,6 +134,13 @@ fn move_to_dead(conn: &Connection, seq: i64, reason: &str) -> rusqlite::Result<(
     conn.prepare_cached("DELETE FROM messages WHERE seq = ?1")?
         .execute(params![seq])?;
     Ok(())
+}
+
+/// The row a receipt was handed out for. A receipt is `<seq>.<uuid>`: the
+/// row's key, so lookups need no index of their own, and a fresh uuid per
+/// receive, so an older receipt for the same row no longer matches.
+fn receipt_seq(receipt: &str) -> Option<i64> {
+    receipt.split_once('.')?.0.parse().ok()
 }
 
 fn dead_at_now() -> String {
@@ -187,7 +199,10 @@ impl WorkQueue for EmbeddedQueue {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let deadline = Instant::now() + wait;
+        // A wait too long to represent is as good as forever.
+        let deadline = Instant::now()
+            .checked_add(wait)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
         let signal = self.shared.sent_signal(queue);
         loop {
             // Registered before looking, so a send between the look and the
@@ -226,13 +241,18 @@ impl WorkQueue for EmbeddedQueue {
             .map_err(storage)?;
         {
             let mut delete = tx
-                .prepare_cached("DELETE FROM messages WHERE receipt = ?1 AND queue = ?2")
+                .prepare_cached(
+                    "DELETE FROM messages WHERE seq = ?1 AND receipt = ?2 AND queue = ?3",
+                )
                 .map_err(storage)?;
             for receipt in receipts {
                 // 0 rows: the receipt is stale and the message belongs to
                 // whoever received it since; leave it to them.
+                let Some(seq) = receipt_seq(receipt) else {
+                    continue;
+                };
                 delete
-                    .execute(params![receipt, queue.as_str()])
+                    .execute(params![seq, receipt, queue.as_str()])
                     .map_err(storage)?;
             }
         }
@@ -245,11 +265,16 @@ impl WorkQueue for EmbeddedQueue {
         receipt: &str,
         visibility: Duration,
     ) -> Result<(), QueueError> {
+        let Some(seq) = receipt_seq(receipt) else {
+            return Err(QueueError::StaleReceipt(receipt.to_owned()));
+        };
         let conn = self.shared.db.lock();
         let until = now_millis().saturating_add(millis(visibility));
         let changed = conn
-            .prepare_cached("UPDATE messages SET visible_at = ?3 WHERE receipt = ?1 AND queue = ?2")
-            .and_then(|mut s| s.execute(params![receipt, queue.as_str(), until]))
+            .prepare_cached(
+                "UPDATE messages SET visible_at = ?4 WHERE seq = ?1 AND receipt = ?2 AND queue = ?3",
+            )
+            .and_then(|mut s| s.execute(params![seq, receipt, queue.as_str(), until]))
             .map_err(storage)?;
         if changed == 0 {
             return Err(QueueError::StaleReceipt(receipt.to_owned()));
@@ -263,20 +288,22 @@ impl WorkQueue for EmbeddedQueue {
         message: &ReceivedMessage,
         reason: &str,
     ) -> Result<(), QueueError> {
+        let stale = || QueueError::StaleReceipt(message.message_id.clone());
+        let seq = receipt_seq(&message.receipt).ok_or_else(stale)?;
         let mut conn = self.shared.db.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(storage)?;
-        let seq: Option<i64> = tx
-            .prepare_cached("SELECT seq FROM messages WHERE receipt = ?1 AND queue = ?2")
+        let held = tx
+            .prepare_cached("SELECT 1 FROM messages WHERE seq = ?1 AND receipt = ?2 AND queue = ?3")
             .and_then(|mut s| {
-                s.query_row(params![message.receipt, queue.as_str()], |r| r.get(0))
+                s.query_row(params![seq, message.receipt, queue.as_str()], |_| Ok(()))
                     .optional()
             })
             .map_err(storage)?;
-        let Some(seq) = seq else {
-            return Err(QueueError::StaleReceipt(message.message_id.clone()));
-        };
+        if held.is_none() {
+            return Err(stale());
+        }
         move_to_dead(&tx, seq, reason).map_err(storage)?;
         tx.commit().map_err(storage)
     }
@@ -372,5 +399,168 @@ impl WorkQueue for EmbeddedQueue {
             in_flight,
             dead,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::embedded::{EmbeddedBackend, EmbeddedConfig};
+    use crate::ports::queue::{OutgoingMessage, QueueName};
+    use std::time::{Duration, Instant};
+
+    const Q: QueueName = QueueName::PostActions;
+    const HIDDEN: Duration = Duration::from_secs(600);
+
+    fn backend(config: EmbeddedConfig) -> (tempfile::TempDir, EmbeddedBackend) {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = EmbeddedBackend::open(&dir.path().join("q.db"), config).unwrap();
+        (dir, backend)
+    }
+
+    fn message(body: &str, delay: Duration) -> OutgoingMessage {
+        OutgoingMessage {
+            body: body.to_owned(),
+            delay,
+            event_type: "Test".to_owned(),
+            schema_version: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn one_receive_returns_a_whole_batch_oldest_first() {
+        let (_dir, b) = backend(EmbeddedConfig::default());
+        let q = b.queue();
+        let batch = (0..12)
+            .map(|i| message(&format!("m{i:02}"), Duration::ZERO))
+            .collect();
+        q.send(Q, batch).await.unwrap();
+        let got = q.receive(Q, 10, HIDDEN, Duration::ZERO).await.unwrap();
+        let bodies: Vec<_> = got.iter().map(|m| m.body.as_str()).collect();
+        let expected: Vec<String> = (0..10).map(|i| format!("m{i:02}")).collect();
+        assert_eq!(bodies, expected);
+        let rest = q.receive(Q, 10, HIDDEN, Duration::ZERO).await.unwrap();
+        assert_eq!(rest.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_message_due_earlier_comes_first() {
+        let (_dir, b) = backend(EmbeddedConfig::default());
+        let q = b.queue();
+        q.send(Q, vec![message("late", Duration::from_millis(80))])
+            .await
+            .unwrap();
+        q.send(Q, vec![message("early", Duration::from_millis(20))])
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        let got = q.receive(Q, 10, HIDDEN, Duration::ZERO).await.unwrap();
+        let bodies: Vec<_> = got.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["early", "late"]);
+    }
+
+    #[tokio::test]
+    async fn a_clone_wakes_a_waiting_receive_without_polling() {
+        // A poll interval far longer than the test: only the wake-up helps.
+        let config = EmbeddedConfig {
+            poll_interval: Duration::from_secs(30),
+            ..EmbeddedConfig::default()
+        };
+        let (_dir, b) = backend(config);
+        let receiver = b.queue();
+        let sender = b.clone().queue();
+        let started = Instant::now();
+        let (got, sent) = tokio::join!(
+            receiver.receive(Q, 1, HIDDEN, Duration::from_secs(10)),
+            async {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                sender.send(Q, vec![message("go", Duration::ZERO)]).await
+            }
+        );
+        sent.unwrap();
+        assert_eq!(got.unwrap().len(), 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_waiting_receive_wakes_when_a_delay_runs_out() {
+        // No send wakes it and the poll interval is long: it must sleep
+        // only until the delayed message is due.
+        let config = EmbeddedConfig {
+            poll_interval: Duration::from_secs(30),
+            ..EmbeddedConfig::default()
+        };
+        let (_dir, b) = backend(config);
+        let q = b.queue();
+        q.send(Q, vec![message("due soon", Duration::from_millis(100))])
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let got = q
+            .receive(Q, 1, HIDDEN, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(90) && took < Duration::from_secs(2),
+            "took {took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn messages_going_dead_on_receive_do_not_shrink_the_batch() {
+        let config = EmbeddedConfig {
+            max_receives: 1,
+            ..EmbeddedConfig::default()
+        };
+        let (_dir, b) = backend(config);
+        let q = b.queue();
+        q.send(Q, vec![message("poison", Duration::ZERO)])
+            .await
+            .unwrap();
+        let first = q
+            .receive(Q, 1, Duration::from_millis(1), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        q.send(Q, vec![message("good", Duration::ZERO)])
+            .await
+            .unwrap();
+        // The poison message is due first; it goes dead and "good" is taken.
+        let got = q.receive(Q, 1, HIDDEN, Duration::ZERO).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].body, "good");
+        let dead = q.list_dead(Q).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(
+            dead[0].reason,
+            "received 1 times without being deleted (limit 1)"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_queue_survives_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        {
+            let b = EmbeddedBackend::open(&path, EmbeddedConfig::default()).unwrap();
+            b.queue()
+                .send(Q, vec![message("durable", Duration::ZERO)])
+                .await
+                .unwrap();
+        }
+        let b = EmbeddedBackend::open(&path, EmbeddedConfig::default()).unwrap();
+        let got = b
+            .queue()
+            .receive(Q, 1, HIDDEN, Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].body, "durable");
     }
 }

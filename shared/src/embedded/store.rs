@@ -85,6 +85,12 @@ impl ExecutionStore for EmbeddedStore {
         let wave_rows = waves
             .iter()
             .map(|w| {
+                if w.execution_id != execution.id {
+                    return Err(StoreError::Storage(format!(
+                        "wave {} belongs to execution {}, not {}; nothing was written",
+                        w.number, w.execution_id, execution.id
+                    )));
+                }
                 Ok((
                     w.execution_id.to_string(),
                     w.number.0,
