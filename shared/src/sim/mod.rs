@@ -92,6 +92,8 @@ struct SimState {
     terminations: BTreeMap<String, Timestamp>,
     commands: Vec<ssm::Command>,
     calls: BTreeMap<Operation, u64>,
+    /// Injected faults per (operation, error code).
+    faults_injected: BTreeMap<(Operation, String), u64>,
     start_calls: Vec<StartRecoveryCall>,
     /// (job index, server index) whose launch result has been pushed.
     pushed: BTreeSet<(usize, usize)>,
@@ -108,6 +110,7 @@ impl Simulator {
             terminations: BTreeMap::new(),
             commands: Vec::new(),
             calls: BTreeMap::new(),
+            faults_injected: BTreeMap::new(),
             start_calls: Vec::new(),
             pushed: BTreeSet::new(),
         };
@@ -136,6 +139,11 @@ impl Simulator {
     }
 
     /// How many times one operation was called.
+    /// How many faults were injected, per operation and error code.
+    pub fn faults_injected(&self) -> BTreeMap<(Operation, String), u64> {
+        self.lock().faults_injected.clone()
+    }
+
     pub fn call_count(&self, operation: Operation) -> u64 {
         self.lock().calls.get(&operation).copied().unwrap_or(0)
     }
@@ -159,6 +167,11 @@ impl Simulator {
         *st.calls.entry(operation).or_default() += 1;
         let elapsed = crate::time::between(self.started_at, now);
         let fault = st.faults.draw(operation, elapsed);
+        if let Some(f) = &fault {
+            *st.faults_injected
+                .entry((operation, f.code.clone()))
+                .or_default() += 1;
+        }
         (st, now, fault)
     }
 
