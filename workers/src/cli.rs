@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// Ripcord orchestrates AWS Elastic Disaster Recovery drills and recoveries,
 /// wave by wave. Locally it runs on an embedded database and a simulator.
 #[derive(Debug, Parser)]
-#[command(name = "ripcord", version, about, propagate_version = true)]
+#[command(name = "ripcord", version, propagate_version = true)]
 pub struct Cli {
     /// Log format on stderr (the level comes from RUST_LOG, default `warn`).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -93,6 +93,20 @@ pub enum Command {
         scenario: Option<PathBuf>,
         #[command(flatten)]
         db: DbArg,
+    },
+    /// Measure the engine on this machine and print the figures: events/s,
+    /// wall time of a large plan, wave-boundary delays.
+    Bench {
+        #[arg(long, default_value_t = 4000)]
+        servers: usize,
+        #[arg(long, default_value_t = 40)]
+        waves: usize,
+        /// Wave boundaries to measure (at least 20 for a p99).
+        #[arg(long, default_value_t = 20)]
+        boundaries: usize,
+        /// Skip the polling-only boundary run (it takes about a minute).
+        #[arg(long)]
+        skip_poll: bool,
     },
     /// Dead-letter queues: list what failed and why, replay it.
     Dlq {

@@ -4,7 +4,7 @@
 
 use crate::ports::Ports;
 use crate::push::QueueLaunchResultSink;
-use crate::worker::{self, WorkerConfig};
+use crate::worker::{self, WorkerConfig, WorkerStats};
 use ripcord::embedded::{EmbeddedBackend, EmbeddedConfig, EmbeddedError};
 use ripcord::ports::clock::ScaledClock;
 use ripcord::ports::{Clock, QueueName};
@@ -51,20 +51,23 @@ impl LocalEngine {
     /// Starts a worker per queue in `kinds`, and the simulator's pusher.
     pub fn spawn_workers(&self, kinds: &[QueueName], config: WorkerConfig) -> Workers {
         let (stop, stopped) = watch::channel(false);
-        let mut handles: Vec<JoinHandle<()>> = kinds
+        let stats = Arc::new(WorkerStats::default());
+        let handles: Vec<JoinHandle<()>> = kinds
             .iter()
             .map(|&kind| {
+                let ports = self.ports.clone();
                 tokio::spawn(worker::run(
-                    self.ports.clone(),
+                    ports,
                     kind,
                     config.clone(),
+                    stats.clone(),
                     stopped.clone(),
                 ))
             })
             .collect();
         let pusher = self.simulator.spawn_pusher();
-        handles.shrink_to_fit();
         Workers {
+            stats,
             stop,
             handles,
             pusher,
@@ -74,6 +77,8 @@ impl LocalEngine {
 
 /// Running workers; `shutdown` stops them after the steps under way.
 pub struct Workers {
+    /// Counters of all the workers together.
+    pub stats: Arc<WorkerStats>,
     stop: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
     pusher: JoinHandle<()>,

@@ -6,8 +6,10 @@
 //! - [`worker`]: the receive loop around the step, per queue.
 //! - [`metrics`]: the metrics worker's step.
 //! - [`ports`]: the bundle of ports a worker runs on.
+//! - [`bench`]: the figures `ripcord bench` prints.
 //! - [`render`]: the CLI's live progress and final table.
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod effects;

@@ -13,7 +13,7 @@ use ripcord::ports::queue::QueueError;
 use ripcord::ports::store::{CreateOutcome, StoreError};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, info, warn};
 
 /// How often a save that lost a version race is decided again.
 const MAX_CONFLICT_RETRIES: u32 = 20;
@@ -54,17 +54,25 @@ pub enum Handled {
     Ignored(String),
 }
 
+/// What one message did: how the event was handled and how many events
+/// (it and the results of its effects) were decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub handled: Handled,
+    pub decided: usize,
+}
+
 /// Handles `envelope` and every result event its effects produce.
-pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Handled, StepError> {
+pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, StepError> {
     let first = apply(ports, &envelope).await?;
     let mut pending: VecDeque<Envelope> = first.results.into();
-    let mut inline = 0;
+    let mut decided = 1;
     while let Some(result) = pending.pop_front() {
-        inline += 1;
-        if inline > MAX_INLINE_RESULTS {
+        if decided > MAX_INLINE_RESULTS {
             pending.push_front(result);
             break;
         }
+        decided += 1;
         match apply(ports, &result).await {
             Ok(step) => pending.extend(step.results),
             Err(e) if !e.is_poison() => {
@@ -86,7 +94,10 @@ pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Handled, StepEr
             .collect();
         send(ports, &follow_ups).await?;
     }
-    Ok(first.handled)
+    Ok(Report {
+        handled: first.handled,
+        decided,
+    })
 }
 
 struct Applied {
@@ -96,6 +107,15 @@ struct Applied {
 
 /// Load → decide → save → send follow-ups → perform effects, for one event.
 async fn apply(ports: &Ports, envelope: &Envelope) -> Result<Applied, StepError> {
+    let span = tracing::debug_span!(
+        "decide",
+        decided_event_id = %envelope.event_id,
+        decided_event = envelope.event.type_name(),
+    );
+    apply_in(ports, envelope).instrument(span).await
+}
+
+async fn apply_in(ports: &Ports, envelope: &Envelope) -> Result<Applied, StepError> {
     for _ in 0..MAX_CONFLICT_RETRIES {
         let (state, version) = load(ports, envelope).await?;
         if let Some(entry) = journal_entry(&state, envelope) {

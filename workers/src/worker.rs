@@ -5,10 +5,11 @@
 
 use crate::metrics;
 use crate::ports::Ports;
-use crate::step::{self, Handled};
+use crate::step::{self, Handled, Report};
 use ripcord::event::{Envelope, Event};
 use ripcord::ports::queue::{QueueName, ReceivedMessage};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tracing::{Instrument, debug, error, info_span, warn};
@@ -36,12 +37,24 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Counters a worker keeps, for `ripcord bench` and health.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    /// Messages handled and deleted.
+    pub messages: AtomicU64,
+    /// Events decided: messages plus the results decided inline.
+    pub decided: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub failed: AtomicU64,
+}
+
 /// Runs the worker for `queue` until `shutdown` turns true, then finishes
 /// the steps under way.
 pub async fn run(
     ports: Ports,
     queue: QueueName,
     config: WorkerConfig,
+    stats: Arc<WorkerStats>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
@@ -70,8 +83,9 @@ pub async fn run(
                 .expect("semaphore open");
             let ports = ports.clone();
             let config = config.clone();
+            let stats = stats.clone();
             tasks.spawn(async move {
-                process(&ports, queue, &config, message).await;
+                process(&ports, queue, &config, &stats, message).await;
                 drop(permit);
             });
         }
@@ -85,12 +99,14 @@ pub async fn process(
     ports: &Ports,
     queue: QueueName,
     config: &WorkerConfig,
+    stats: &WorkerStats,
     message: ReceivedMessage,
 ) {
     let envelope = match Envelope::decode(&message.body) {
         Ok(e) => e,
         Err(e) => {
             warn!(%queue, message_id = %message.message_id, error = %e, "undecodable message; dead-lettering it");
+            stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
             if let Err(e2) = ports
                 .queue
                 .dead_letter(queue, &message, &e.to_string())
@@ -116,19 +132,23 @@ pub async fn process(
             _ = keep_hidden => unreachable!("the visibility loop never ends"),
         };
         match outcome {
-            Ok(handled) => {
-                debug!(?handled, "step done");
+            Ok(report) => {
+                debug!(handled = ?report.handled, decided = report.decided, "step done");
+                stats.messages.fetch_add(1, Ordering::Relaxed);
+                stats.decided.fetch_add(report.decided as u64, Ordering::Relaxed);
                 if let Err(e) = ports.queue.delete(queue, std::slice::from_ref(&message.receipt)).await {
                     warn!(error = %e, "delete failed; the message will be redelivered and found a duplicate");
                 }
             }
             Err(Failure::Poison(reason)) => {
                 warn!(%reason, "the message cannot be processed; dead-lettering it");
+                stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = ports.queue.dead_letter(queue, &message, &reason).await {
                     error!(error = %e, "dead-lettering failed; the message will come back");
                 }
             }
             Err(Failure::Retry(reason)) => {
+                stats.failed.fetch_add(1, Ordering::Relaxed);
                 warn!(%reason, receive_count = message.receive_count, "step failed; the message will be retried");
             }
         }
@@ -142,11 +162,14 @@ enum Failure {
     Retry(String),
 }
 
-async fn handle(ports: &Ports, envelope: Envelope) -> Result<Handled, Failure> {
+async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, Failure> {
     if let Event::PublishMetrics {} = envelope.event {
         return metrics::publish(ports, envelope.execution_id)
             .await
-            .map(|_| Handled::Applied)
+            .map(|_| Report {
+                handled: Handled::Applied,
+                decided: 1,
+            })
             .map_err(|e| Failure::Retry(e.to_string()));
     }
     step::handle(ports, envelope).await.map_err(|e| {

@@ -59,6 +59,15 @@ impl StartOutcome {
     }
 }
 
+/// A launch job's timeline, see [`Simulator::launch_timeline`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaunchTimeline {
+    pub job_id: String,
+    pub tags: BTreeMap<String, String>,
+    pub created: Timestamp,
+    pub last_settled: Option<Timestamp>,
+}
+
 /// One StartRecovery call as the simulator received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StartRecoveryCall {
@@ -151,6 +160,28 @@ impl Simulator {
     /// Every StartRecovery call, in order, with what it came to.
     pub fn start_recovery_calls(&self) -> Vec<StartRecoveryCall> {
         self.lock().start_calls.clone()
+    }
+
+    /// Each launch job with when its last server settles (launched or
+    /// failed; `None` while a stuck server keeps it open): what a benchmark
+    /// measures the engine's reaction against.
+    pub fn launch_timeline(&self) -> Vec<LaunchTimeline> {
+        self.lock()
+            .jobs
+            .iter()
+            .filter(|j| matches!(j.kind, drs::JobKind::Launch { .. }))
+            .map(|j| LaunchTimeline {
+                job_id: j.id.clone(),
+                tags: j.tags.clone(),
+                created: j.created,
+                last_settled: j
+                    .launch_servers()
+                    .iter()
+                    .map(|s| s.terminal_at())
+                    .collect::<Option<Vec<_>>>()
+                    .and_then(|t| t.into_iter().max()),
+            })
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, SimState> {

@@ -1,6 +1,7 @@
 //! The CLI's commands: the binary's edge, where errors become messages
 //! (anyhow) and outcomes become exit codes.
 
+mod bench;
 mod dlq;
 mod execution;
 mod run;
@@ -46,6 +47,12 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Worker { kind, scenario, db } => {
             worker::worker(kind, scenario.as_deref(), &db.db).await
         }
+        Command::Bench {
+            servers,
+            waves,
+            boundaries,
+            skip_poll,
+        } => bench::bench(servers, waves, boundaries, skip_poll).await,
         Command::Dlq { command } => match command {
             DlqCommand::List { queue, json, db } => dlq::list(&db.db, queue, json).await,
             DlqCommand::Replay { queue, id, all, db } => {

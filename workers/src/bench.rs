@@ -1,0 +1,219 @@
+//! `ripcord bench`: measures the engine on this machine, end to end through
+//! the embedded queues and store and the simulator, and prints figures.
+//! Performance goals are met here, in figures, not in timed tests.
+
+use crate::engine::LocalEngine;
+use crate::worker::WorkerConfig;
+use ripcord::event::{Envelope, Event};
+use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
+use ripcord::machine::ExecutionStatus;
+use ripcord::plan::{
+    DEFAULT_HEALTH_TIMEOUT, DEFAULT_LAUNCH_TIMEOUT, Mode, Plan, PlanOptions, ServerPlan, WavePlan,
+};
+use ripcord::ports::QueueName;
+use ripcord::ports::drs::TAG_WAVE;
+use ripcord::sim::Scenario;
+use ripcord::sim::scenario::DurationRange;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// A plan of `waves` waves of `per_wave` servers, each wave depending on
+/// the previous one, with no actions or health checks.
+pub fn chain_plan(waves: usize, per_wave: usize) -> Plan {
+    let mut next_id = 0u64;
+    let waves = (0..waves)
+        .map(|w| WavePlan {
+            number: WaveNumber::from_index(w),
+            name: format!("wave-{}", w + 1),
+            servers: (0..per_wave)
+                .map(|_| {
+                    next_id += 1;
+                    ServerPlan {
+                        id: SourceServerId::parse(&format!("s-{next_id:017x}"))
+                            .expect("well-formed id"),
+                        hostname: None,
+                        critical: true,
+                    }
+                })
+                .collect(),
+            depends_on: if w == 0 {
+                vec![]
+            } else {
+                vec![WaveNumber::from_index(w - 1)]
+            },
+            post_launch: vec![],
+            health_checks: vec![],
+            launch_timeout: DEFAULT_LAUNCH_TIMEOUT,
+            health_timeout: DEFAULT_HEALTH_TIMEOUT,
+            wait_for_approval: false,
+        })
+        .collect();
+    Plan {
+        name: "bench".into(),
+        mode: Mode::Drill,
+        region: "us-east-1".into(),
+        waves,
+        options: PlanOptions {
+            poll_intervals: Default::default(),
+            retry: Default::default(),
+            execution_timeout: Duration::from_secs(24 * 3600),
+        },
+    }
+}
+
+/// What one benchmarked execution measured.
+#[derive(Debug, Clone)]
+pub struct RunFigures {
+    pub status: ExecutionStatus,
+    pub wall: Duration,
+    pub messages: u64,
+    pub decided: u64,
+    /// Per wave boundary: the last launch result of wave N (in the
+    /// simulator) → the StartRecovery call of wave N+1.
+    pub boundaries: Vec<Duration>,
+}
+
+/// Runs `plan` on a fresh database with `scenario` until it ends.
+pub async fn run_plan(
+    plan: Plan,
+    scenario: Scenario,
+    limit: Duration,
+) -> anyhow::Result<RunFigures> {
+    let dir = tempfile::tempdir()?;
+    let engine = LocalEngine::open(&dir.path().join("bench.db"), scenario)?;
+    let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
+    let ports = engine.ports.clone();
+    let id = ExecutionId::new_random();
+    let start = Envelope::new(
+        id,
+        None,
+        Event::StartExecution {
+            plan,
+            requested_by: "bench".into(),
+            recovery_confirmed: false,
+        },
+        ports.clock.now(),
+    );
+    let began = Instant::now();
+    ports
+        .queue
+        .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
+        .await?;
+    let status = loop {
+        if let Some(e) = ports.store.load_execution(id).await?
+            && matches!(
+                e.record.status,
+                ExecutionStatus::Completed
+                    | ExecutionStatus::Failed
+                    | ExecutionStatus::Cancelled
+                    | ExecutionStatus::Timeout
+            )
+        {
+            break e.record.status;
+        }
+        if began.elapsed() > limit {
+            anyhow::bail!("the benchmark execution did not end within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    let wall = began.elapsed();
+    let messages = workers.stats.messages.load(Ordering::Relaxed);
+    let decided = workers.stats.decided.load(Ordering::Relaxed);
+    workers.shutdown().await;
+    Ok(RunFigures {
+        status,
+        wall,
+        messages,
+        decided,
+        boundaries: wave_boundaries(&engine),
+    })
+}
+
+fn wave_boundaries(engine: &LocalEngine) -> Vec<Duration> {
+    let timeline = engine.simulator.launch_timeline();
+    let calls = engine.simulator.start_recovery_calls();
+    let wave_of = |tags: &std::collections::BTreeMap<String, String>| {
+        tags.get(TAG_WAVE).and_then(|w| w.parse::<u32>().ok())
+    };
+    let mut out = Vec::new();
+    for job in &timeline {
+        let (Some(wave), Some(settled)) = (wave_of(&job.tags), job.last_settled) else {
+            continue;
+        };
+        let next_start = calls
+            .iter()
+            .filter(|c| wave_of(&c.tags) == Some(wave + 1))
+            .map(|c| c.at)
+            .min();
+        if let Some(next) = next_start {
+            out.push((next - settled).to_std().unwrap_or_default());
+        }
+    }
+    out
+}
+
+/// The scenario for engine-only figures: nothing takes simulated time.
+pub fn instant_scenario() -> Scenario {
+    Scenario {
+        time_scale: 1.0,
+        job_pending: Duration::ZERO,
+        launch_duration: DurationRange {
+            min: Duration::ZERO,
+            max: Duration::ZERO,
+        },
+        ..Scenario::default()
+    }
+}
+
+/// The scenario for wave-boundary figures: wall-clock time, launches of
+/// 1–3 s, pushed launch results on or off.
+pub fn boundary_scenario(push: bool) -> Scenario {
+    Scenario {
+        time_scale: 1.0,
+        job_pending: Duration::ZERO,
+        launch_duration: DurationRange {
+            min: Duration::from_secs(1),
+            max: Duration::from_secs(3),
+        },
+        push_launch_results: push,
+        ..Scenario::default()
+    }
+}
+
+/// Nearest-rank percentile of sorted samples.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let s: Vec<Duration> = (1..=20).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&s, 50.0), Duration::from_millis(10));
+        assert_eq!(percentile(&s, 99.0), Duration::from_millis(20));
+        assert_eq!(percentile(&s, 0.0), Duration::from_millis(1));
+    }
+
+    #[test]
+    fn chain_plans_have_the_asked_shape() {
+        let p = chain_plan(40, 100);
+        assert_eq!(p.server_count(), 4000);
+        assert_eq!(p.waves[39].depends_on, vec![WaveNumber(39)]);
+        let mut ids: Vec<_> = p
+            .waves
+            .iter()
+            .flat_map(|w| &w.servers)
+            .map(|s| s.id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 4000);
+    }
+}
