@@ -7,6 +7,7 @@ use crate::worker::WorkerConfig;
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
 use ripcord::machine::ExecutionStatus;
+use ripcord::machine::transition::Transitions;
 use ripcord::plan::{
     DEFAULT_HEALTH_TIMEOUT, DEFAULT_LAUNCH_TIMEOUT, Mode, Plan, PlanOptions, ServerPlan, WavePlan,
 };
@@ -61,21 +62,24 @@ pub fn chain_plan(waves: usize, per_wave: usize) -> Plan {
     }
 }
 
-/// What one benchmarked execution measured.
+/// What one benchmark run measured.
 #[derive(Debug, Clone)]
 pub struct RunFigures {
-    pub status: ExecutionStatus,
+    /// The final status of each execution, in the order of the plans.
+    pub statuses: Vec<ExecutionStatus>,
     pub wall: Duration,
     pub messages: u64,
     pub decided: u64,
     /// Per wave boundary: the last launch result of wave N (in the
-    /// simulator) → the StartRecovery call of wave N+1.
+    /// simulator) → the StartRecovery call of wave N+1. Only meaningful
+    /// with a single execution.
     pub boundaries: Vec<Duration>,
 }
 
-/// Runs `plan` on a fresh database with `scenario` until it ends.
-pub async fn run_plan(
-    plan: Plan,
+/// Runs `plans` at once, each as its own execution, on a fresh database
+/// with `scenario`, until they all end.
+pub async fn run_plans(
+    plans: Vec<Plan>,
     scenario: Scenario,
     limit: Duration,
 ) -> anyhow::Result<RunFigures> {
@@ -83,45 +87,41 @@ pub async fn run_plan(
     let engine = LocalEngine::open(&dir.path().join("bench.db"), scenario)?;
     let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
     let ports = engine.ports.clone();
-    let id = ExecutionId::new_random();
-    let start = Envelope::new(
-        id,
-        None,
-        Event::StartExecution {
+    let mut ids = Vec::new();
+    let mut starts = Vec::new();
+    for plan in plans {
+        let id = ExecutionId::new_random();
+        let event = Event::StartExecution {
             plan,
             requested_by: "bench".into(),
             recovery_confirmed: false,
-        },
-        ports.clock.now(),
-    );
+        };
+        starts.push(Envelope::new(id, None, event, ports.clock.now()).to_message(Duration::ZERO));
+        ids.push(id);
+    }
     let began = Instant::now();
-    ports
-        .queue
-        .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
-        .await?;
-    let status = loop {
-        if let Some(e) = ports.store.load_execution(id).await?
-            && matches!(
-                e.record.status,
-                ExecutionStatus::Completed
-                    | ExecutionStatus::Failed
-                    | ExecutionStatus::Cancelled
-                    | ExecutionStatus::Timeout
-            )
-        {
-            break e.record.status;
+    ports.queue.send(QueueName::Launch, starts).await?;
+    let mut statuses = vec![None; ids.len()];
+    while statuses.iter().any(Option::is_none) {
+        for (i, id) in ids.iter().enumerate() {
+            if statuses[i].is_none()
+                && let Some(e) = ports.store.load_execution(*id).await?
+                && e.record.status.is_terminal()
+            {
+                statuses[i] = Some(e.record.status);
+            }
         }
         if began.elapsed() > limit {
-            anyhow::bail!("the benchmark execution did not end within {limit:?}");
+            anyhow::bail!("the benchmark executions did not end within {limit:?}");
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
-    };
+    }
     let wall = began.elapsed();
     let messages = workers.stats.messages.load(Ordering::Relaxed);
     let decided = workers.stats.decided.load(Ordering::Relaxed);
     workers.shutdown().await;
     Ok(RunFigures {
-        status,
+        statuses: statuses.into_iter().flatten().collect(),
         wall,
         messages,
         decided,

@@ -1,8 +1,37 @@
 //! `ripcord bench`: prints the engine's figures (see `bench.rs`).
 
-use crate::bench::{boundary_scenario, chain_plan, instant_scenario, percentile, run_plan};
+use crate::bench::{
+    RunFigures, boundary_scenario, chain_plan, instant_scenario, percentile, run_plans,
+};
 use std::process::ExitCode;
 use std::time::Duration;
+
+fn print_rates(f: &RunFigures) {
+    let secs = f.wall.as_secs_f64();
+    println!("    statuses         {:?}", dedup(&f.statuses));
+    println!("    wall time        {secs:>8.2} s");
+    println!(
+        "    messages         {:>8}  ({:.0}/s)",
+        f.messages,
+        f.messages as f64 / secs
+    );
+    println!(
+        "    events decided   {:>8}  ({:.0}/s)",
+        f.decided,
+        f.decided as f64 / secs
+    );
+}
+
+fn dedup<T: std::fmt::Debug + PartialEq + Clone>(v: &[T]) -> Vec<(T, usize)> {
+    let mut out: Vec<(T, usize)> = Vec::new();
+    for x in v {
+        match out.iter_mut().find(|(y, _)| y == x) {
+            Some((_, n)) => *n += 1,
+            None => out.push((x.clone(), 1)),
+        }
+    }
+    out
+}
 
 pub async fn bench(
     servers: usize,
@@ -14,29 +43,21 @@ pub async fn bench(
         "ripcord bench — {} cores",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    let limit = Duration::from_secs(900);
+
+    println!(
+        "\n[1] throughput: 8 executions at once, each 10 waves of 50 servers, zero simulated launch time"
+    );
+    let plans = (0..8).map(|_| chain_plan(10, 50)).collect();
+    let f = run_plans(plans, instant_scenario(), limit).await?;
+    print_rates(&f);
 
     let per_wave = servers.div_ceil(waves.max(1));
     println!(
-        "\n[1] engine: {servers} servers in {waves} waves, zero simulated launch time, pushed results"
+        "\n[2] one large plan: {servers} servers in {waves} waves, zero simulated launch time, pushed results"
     );
-    let f = run_plan(
-        chain_plan(waves, per_wave),
-        instant_scenario(),
-        Duration::from_secs(600),
-    )
-    .await?;
-    println!("    status {:?}", f.status);
-    println!("    wall time        {:>8.2} s", f.wall.as_secs_f64());
-    println!(
-        "    messages         {:>8}  ({:.0} messages/s)",
-        f.messages,
-        f.messages as f64 / f.wall.as_secs_f64()
-    );
-    println!(
-        "    events decided   {:>8}  ({:.0} events/s end to end through the embedded queues and store)",
-        f.decided,
-        f.decided as f64 / f.wall.as_secs_f64()
-    );
+    let f = run_plans(vec![chain_plan(waves, per_wave)], instant_scenario(), limit).await?;
+    print_rates(&f);
 
     for push in [true, false] {
         if !push && skip_poll {
@@ -49,20 +70,20 @@ pub async fn bench(
         };
         println!(
             "\n[{}] wave boundaries: {} waves of 5 servers, launches of 1–3 s, time scale 1, {label}",
-            if push { 2 } else { 3 },
+            if push { 3 } else { 4 },
             boundaries + 1
         );
-        let f = run_plan(
-            chain_plan(boundaries + 1, 5),
+        let f = run_plans(
+            vec![chain_plan(boundaries + 1, 5)],
             boundary_scenario(push),
-            Duration::from_secs(900),
+            limit,
         )
         .await?;
         let mut b = f.boundaries.clone();
         b.sort();
         println!(
-            "    status {:?}, {} boundaries, wall {:.1} s",
-            f.status,
+            "    statuses {:?}, {} boundaries, wall {:.1} s",
+            dedup(&f.statuses),
             b.len(),
             f.wall.as_secs_f64()
         );
