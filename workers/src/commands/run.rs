@@ -38,6 +38,7 @@ pub async fn run(
         );
         return Ok(ExitCode::from(2));
     }
+    let began = std::time::Instant::now();
     let engine = LocalEngine::open(db, super::scenario(scenario)?)?;
     let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
     let ports = engine.ports.clone();
