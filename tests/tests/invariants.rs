@@ -706,7 +706,12 @@ servers:
     );
     let drill = Drill::builder("drill.yaml", scenario).start().await;
     let (view, drill) = drill.finish(LIMIT).await;
-    assert_eq!(view.status, ExecutionStatus::Failed);
+    assert_eq!(
+        view.status,
+        ExecutionStatus::Failed,
+        "{}",
+        serde_json::to_string_pretty(&view).unwrap()
+    );
     assert_eq!(
         wave_table(&view),
         rows(&[
