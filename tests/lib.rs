@@ -1,17 +1,28 @@
 //! A harness for scenario tests that read like drills: start a plan from
 //! `examples/` on the embedded backend and the simulator (a scenario from
-//! `examples/scenarios/`), steer it (cancel, approve), and wait for the
-//! final table.
+//! `examples/scenarios/`, or one written inline), steer it (cancel,
+//! approve), and wait for the final table.
+//!
+//! - [`faults`]: port decorators that inject queue and store failures.
+//! - [`recording`]: a queue decorator that records what workers sent and acked.
+//! - [`manual`]: a drill whose messages the test delivers one at a time.
+
+pub mod faults;
+pub mod manual;
+pub mod recording;
 
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::plan::load_plan;
-use ripcord::ports::QueueName;
-use ripcord::sim::load_scenario;
+use ripcord::ports::{ExecutionStore, QueueName, WorkQueue};
+use ripcord::sim::{Scenario, load_scenario};
 use ripcord::status::{ExecutionView, execution_status, is_settled};
 use ripcord_workers::engine::{LocalEngine, Workers};
+use ripcord_workers::ports::Ports;
 use ripcord_workers::worker::WorkerConfig;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The repository's `examples/` folder.
@@ -19,27 +30,63 @@ pub fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }
 
-pub struct Drill {
-    pub id: ExecutionId,
-    pub engine: LocalEngine,
-    workers: Option<Workers>,
-    _dir: tempfile::TempDir,
+/// A scenario from `examples/scenarios/`.
+pub fn example_scenario(name: &str) -> Scenario {
+    load_scenario(&examples().join("scenarios").join(name)).expect("example scenarios are valid")
 }
 
-impl Drill {
-    /// Starts `plan` (a path under examples/) with `scenario` (a path under
-    /// examples/scenarios/), all four workers running in this process.
-    pub async fn start(plan: &str, scenario: &str) -> Drill {
-        let plan = load_plan(&examples().join(plan)).expect("example plans are valid");
-        let scenario = load_scenario(&examples().join("scenarios").join(scenario))
-            .expect("example scenarios are valid");
+/// A scenario written inline in a test: saved to a file and loaded the way
+/// `ripcord run --scenario` loads one.
+pub fn inline_scenario(yaml: &str) -> Scenario {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("scenario.yaml");
+    std::fs::write(&path, yaml).expect("the scenario is written");
+    match load_scenario(&path) {
+        Ok(s) => s,
+        Err(e) => panic!("the inline scenario is invalid: {e}"),
+    }
+}
+
+type Decorate = Box<dyn FnOnce(Ports) -> Ports + Send>;
+
+/// A drill being set up: worker settings, decorated ports, its execution id.
+pub struct DrillBuilder {
+    plan: String,
+    scenario: Scenario,
+    id: ExecutionId,
+    config: WorkerConfig,
+    decorate: Decorate,
+}
+
+impl DrillBuilder {
+    /// The id the execution will have (known before it starts, so faults
+    /// can target it).
+    pub fn id(&self) -> ExecutionId {
+        self.id
+    }
+
+    pub fn worker_config(mut self, config: WorkerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Passes the workers' ports through `decorate` (fault injection,
+    /// recording). The test's own reads and sends bypass it.
+    pub fn ports(mut self, decorate: impl FnOnce(Ports) -> Ports + Send + 'static) -> Self {
+        self.decorate = Box::new(decorate);
+        self
+    }
+
+    /// Starts the workers and sends StartExecution.
+    pub async fn start(self) -> Drill {
+        let plan = load_plan(&examples().join(&self.plan)).expect("example plans are valid");
         let dir = tempfile::tempdir().expect("a temp dir");
         let engine =
-            LocalEngine::open(&dir.path().join("drill.db"), scenario).expect("database opens");
-        let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
-        let id = ExecutionId::new_random();
+            LocalEngine::open_with(&dir.path().join("drill.db"), self.scenario, self.decorate)
+                .expect("database opens");
+        let workers = engine.spawn_workers(&QueueName::ALL, self.config.clone());
         let start = Envelope::new(
-            id,
+            self.id,
             None,
             Event::StartExecution {
                 plan,
@@ -49,22 +96,73 @@ impl Drill {
             engine.ports.clock.now(),
         );
         engine
-            .ports
-            .queue
+            .backend
+            .queue()
             .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
             .await
             .expect("send");
         Drill {
-            id,
+            id: self.id,
             engine,
+            config: self.config,
             workers: Some(workers),
             _dir: dir,
+        }
+    }
+}
+
+pub struct Drill {
+    pub id: ExecutionId,
+    pub engine: LocalEngine,
+    config: WorkerConfig,
+    workers: Option<Workers>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drill {
+    /// Starts `plan` (a path under examples/) with `scenario` (a path under
+    /// examples/scenarios/), all four workers running in this process.
+    pub async fn start(plan: &str, scenario: &str) -> Drill {
+        Drill::builder(plan, example_scenario(scenario))
+            .start()
+            .await
+    }
+
+    /// A drill of `plan` (a path under examples/) on `scenario`, with the
+    /// default worker settings and undecorated ports until told otherwise.
+    pub fn builder(plan: &str, scenario: Scenario) -> DrillBuilder {
+        DrillBuilder {
+            plan: plan.to_owned(),
+            scenario,
+            id: ExecutionId::new_random(),
+            config: WorkerConfig::default(),
+            decorate: Box::new(|ports| ports),
+        }
+    }
+
+    /// The store as the test reads it, without the workers' decorators.
+    pub fn store(&self) -> Arc<dyn ExecutionStore> {
+        self.engine.backend.store()
+    }
+
+    /// The queues as the test uses them, without the workers' decorators.
+    pub fn queue(&self) -> Arc<dyn WorkQueue> {
+        self.engine.backend.queue()
+    }
+
+    /// Starts the workers again after [`Drill::finish`] stopped them.
+    pub fn resume(&mut self) {
+        if self.workers.is_none() {
+            self.workers = Some(
+                self.engine
+                    .spawn_workers(&QueueName::ALL, self.config.clone()),
+            );
         }
     }
 
     /// The status view now, once the execution exists.
     pub async fn view(&self) -> Option<(ExecutionView, bool)> {
-        let store = &self.engine.ports.store;
+        let store = self.store();
         let execution = store.load_execution(self.id).await.expect("load")?;
         let waves = store.load_waves(self.id).await.expect("load waves");
         let view = execution_status(&execution.record, &waves, self.engine.ports.clock.now());
@@ -107,9 +205,7 @@ impl Drill {
             event,
             self.engine.ports.clock.now(),
         );
-        self.engine
-            .ports
-            .queue
+        self.queue()
             .send(QueueName::Launch, vec![envelope.to_message(Duration::ZERO)])
             .await
             .expect("send");
@@ -172,4 +268,21 @@ pub fn wire<T: serde::Serialize>(value: &T) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// Recovery jobs the simulator created, per wave tag ("1", "2", ...),
+/// whatever their callers were told: invariant 2's count.
+pub fn recovery_jobs_per_wave(simulator: &ripcord::sim::Simulator) -> BTreeMap<String, usize> {
+    let mut jobs = BTreeMap::new();
+    for call in simulator.start_recovery_calls() {
+        if call.outcome.job_id().is_some() {
+            let wave = call
+                .tags
+                .get(ripcord::ports::drs::TAG_WAVE)
+                .cloned()
+                .unwrap_or_default();
+            *jobs.entry(wave).or_default() += 1;
+        }
+    }
+    jobs
 }

@@ -24,11 +24,22 @@ impl LocalEngine {
     /// Opens (or creates) the database at `db` and starts a simulator for
     /// `scenario` on a clock running `scenario.time_scale` times real time.
     pub fn open(db: &Path, scenario: Scenario) -> Result<Self, EmbeddedError> {
+        Self::open_with(db, scenario, |ports| ports)
+    }
+
+    /// Like [`LocalEngine::open`], with the workers' ports passed through
+    /// `decorate` first (tests wrap them to inject faults or record calls).
+    /// The simulator's pushed launch results go through the decorated queue.
+    pub fn open_with(
+        db: &Path,
+        scenario: Scenario,
+        decorate: impl FnOnce(Ports) -> Ports,
+    ) -> Result<Self, EmbeddedError> {
         let backend = EmbeddedBackend::open(db, EmbeddedConfig::default())?;
         let clock: Arc<dyn Clock> =
             Arc::new(ScaledClock::new(chrono::Utc::now(), scenario.time_scale));
         let simulator = Simulator::new(scenario, clock.clone());
-        let ports = Ports {
+        let ports = decorate(Ports {
             queue: backend.queue(),
             store: backend.store(),
             drs: simulator.clone(),
@@ -36,7 +47,7 @@ impl LocalEngine {
             ssm: simulator.clone(),
             metrics: backend.metrics(),
             clock,
-        };
+        });
         simulator.set_launch_result_sink(Arc::new(QueueLaunchResultSink {
             queue: ports.queue.clone(),
             clock: ports.clock.clone(),

@@ -76,8 +76,18 @@ pub fn is_settled(execution: &ExecutionRecord, waves: &[WaveRecord]) -> bool {
     is_terminal(execution.status)
         && !execution.waves.iter().any(|summary| {
             let record = waves.iter().find(|w| w.number == summary.number);
-            is_running(record.map_or(summary.status, |r| r.status))
+            let status = record.map_or(summary.status, |r| r.status);
+            // A wave the execution cancelled before it started learns of it
+            // through CancelWave: until then its record still says PENDING.
+            is_running(status) || (is_wave_done(summary.status) && !is_wave_done(status))
         })
+}
+
+fn is_wave_done(status: WaveStatus) -> bool {
+    matches!(
+        status,
+        WaveStatus::Completed | WaveStatus::Failed | WaveStatus::Cancelled
+    )
 }
 
 fn is_terminal(status: ExecutionStatus) -> bool {
@@ -414,5 +424,14 @@ mod tests {
         assert!(is_settled(&f.execution, &f.waves));
         f.wave_mut(2).status = WaveStatus::PostActions;
         assert!(!is_settled(&f.execution, &f.waves));
+
+        // Wave 3 never started; the execution cancelled it, but its record
+        // has not caught up yet: the final table would still say PENDING.
+        let mut f = testing::failed();
+        f.execution.waves[2].status = WaveStatus::Cancelled;
+        assert_eq!(f.waves[2].status, WaveStatus::Pending);
+        assert!(!is_settled(&f.execution, &f.waves));
+        f.wave_mut(3).status = WaveStatus::Cancelled;
+        assert!(is_settled(&f.execution, &f.waves));
     }
 }
