@@ -63,6 +63,7 @@ pub struct ManualDrill {
     /// What the workers' steps sent and acknowledged.
     pub log: Arc<QueueLog>,
     config: WorkerConfig,
+    stats: ripcord_workers::worker::WorkerStats,
     /// Received, not yet processed.
     inbox: Mutex<Vec<(QueueName, ReceivedMessage)>>,
     /// Every message id received so far.
@@ -104,6 +105,7 @@ impl ManualDrill {
             engine,
             log,
             config: WorkerConfig::default(),
+            stats: Default::default(),
             inbox: Mutex::new(Vec::new()),
             seen: Mutex::new(HashSet::new()),
             _dir: dir,
@@ -201,7 +203,14 @@ impl ManualDrill {
 
     /// Runs `message` through the worker of `queue`, as a worker would.
     pub async fn process(&self, queue: QueueName, message: ReceivedMessage) {
-        worker::process(&self.engine.ports, queue, &self.config, message).await;
+        worker::process(
+            &self.engine.ports,
+            queue,
+            &self.config,
+            &self.stats,
+            message,
+        )
+        .await;
     }
 
     /// Sends `body` to `queue` once more and takes it back: a redelivery
@@ -273,21 +282,20 @@ impl ManualDrill {
             .record
     }
 
-    /// The follow-ups the record `envelope` is about journaled for it, by
-    /// event id, in order; `None` if it is not in the journal.
+    /// The follow-ups journaled for the step of `envelope` (its own and
+    /// those of the results decided inline in its step), by event id, in
+    /// order; `None` if it is not in the journal.
     pub async fn journaled_follow_ups(&self, envelope: &Envelope) -> Option<Vec<EventId>> {
-        let entry = match target(envelope) {
-            Target::Execution => self
-                .execution()
-                .await
-                .journal
-                .get(envelope.event_id)
-                .cloned(),
-            Target::Wave(n) => self.wave(n.0).await.journal.get(envelope.event_id).cloned(),
-        }?;
+        let journal = match target(envelope) {
+            Target::Execution => self.execution().await.journal,
+            Target::Wave(n) => self.wave(n.0).await.journal,
+        };
+        if !journal.contains(envelope.event_id) {
+            return None;
+        }
         Some(
-            entry
-                .follow_ups
+            journal
+                .follow_ups_of_step(envelope.event_id)
                 .iter()
                 .map(|f| f.envelope.event_id)
                 .collect(),

@@ -119,10 +119,6 @@ async fn follow_ups_whose_send_fails_right_after_the_save_are_sent_again_from_th
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: step::apply performs a decision's effects only after its follow-ups were sent, \
-            and a redelivered duplicate re-sends the follow-ups but never performs the effects; \
-            when every LaunchCheck's follow-up send fails once, each check burns a try without \
-            calling StartRecovery and the wave fails NO_ANSWER with no call ever made"]
 async fn launch_checks_whose_follow_up_send_fails_still_call_start_recovery() {
     let faults = QueueFaults::new();
     faults.fail_first_send_of("LaunchCheck");
@@ -345,7 +341,13 @@ async fn start_wave_delivered_twice_starts_one_job() {
         &drill,
         queue,
         start_wave,
-        &["LaunchCheck", "PublishMetrics"],
+        // Its own, and those of RecoveryJobStarted, decided inline.
+        &[
+            "LaunchCheck",
+            "LaunchTimedOut",
+            "PollWave",
+            "PublishMetrics",
+        ],
     )
     .await;
     assert_eq!(

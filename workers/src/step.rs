@@ -1,14 +1,15 @@
 //! One worker step (DESIGN.md "Shape"): load the record an event is about,
 //! decide, save conditionally with the event id and its follow-ups
-//! journaled, send the follow-ups, perform the effects and decide their
-//! results in turn. The caller deletes the message only after this returns
+//! journaled, perform the effects, send the follow-ups, and decide the
+//! effects' results in turn. The caller deletes the message only after this returns
 //! Ok: everything it caused is durable by then (invariant 3).
 
 use crate::effects;
 use crate::ports::Ports;
 use ripcord::event::{Envelope, FollowUp};
+use ripcord::ids::EventId;
 use ripcord::ids::WaveNumber;
-use ripcord::machine::{Change, Decision, State, Target, decide, target};
+use ripcord::machine::{Change, Decision, Journal, State, Target, decide, target};
 use ripcord::ports::queue::QueueError;
 use ripcord::ports::store::{CreateOutcome, StoreError};
 use std::collections::{BTreeMap, VecDeque};
@@ -63,8 +64,15 @@ pub struct Report {
 }
 
 /// Handles `envelope` and every result event its effects produce.
+///
+/// A follow-up that could not be sent fails the step after everything else
+/// was done: the message is then redelivered, found a duplicate, and the
+/// follow-ups journaled for it and for every result decided in its step
+/// are sent again. Effects are never performed twice this way.
 pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, StepError> {
-    let first = apply(ports, &envelope).await?;
+    let root = envelope.event_id;
+    let first = apply(ports, &envelope, None).await?;
+    let mut send_error = first.send_error;
     let mut pending: VecDeque<Envelope> = first.results.into();
     let mut decided = 1;
     while let Some(result) = pending.pop_front() {
@@ -73,8 +81,11 @@ pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, StepErr
             break;
         }
         decided += 1;
-        match apply(ports, &result).await {
-            Ok(step) => pending.extend(step.results),
+        match apply(ports, &result, Some(root)).await {
+            Ok(step) => {
+                pending.extend(step.results);
+                send_error = send_error.or(step.send_error);
+            }
             Err(e) if !e.is_poison() => {
                 // Hand the result to its queue rather than lose it.
                 warn!(event_id = %result.event_id, error = %e, "deciding a result inline failed; queueing it");
@@ -94,6 +105,9 @@ pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, StepErr
             .collect();
         send(ports, &follow_ups).await?;
     }
+    if let Some(e) = send_error {
+        return Err(e.into());
+    }
     Ok(Report {
         handled: first.handled,
         decided,
@@ -103,27 +117,43 @@ pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, StepErr
 struct Applied {
     handled: Handled,
     results: Vec<Envelope>,
+    /// Sending the follow-ups failed (they are journaled).
+    send_error: Option<QueueError>,
 }
 
-/// Load → decide → save → send follow-ups → perform effects, for one event.
-async fn apply(ports: &Ports, envelope: &Envelope) -> Result<Applied, StepError> {
+/// Load → decide → save → perform effects → send follow-ups, for one
+/// event; `root` is the queued message whose step decides it inline.
+async fn apply(
+    ports: &Ports,
+    envelope: &Envelope,
+    root: Option<EventId>,
+) -> Result<Applied, StepError> {
     let span = tracing::debug_span!(
         "decide",
         decided_event_id = %envelope.event_id,
         decided_event = envelope.event.type_name(),
     );
-    apply_in(ports, envelope).instrument(span).await
+    apply_in(ports, envelope, root).instrument(span).await
 }
 
-async fn apply_in(ports: &Ports, envelope: &Envelope) -> Result<Applied, StepError> {
+async fn apply_in(
+    ports: &Ports,
+    envelope: &Envelope,
+    root: Option<EventId>,
+) -> Result<Applied, StepError> {
     for _ in 0..MAX_CONFLICT_RETRIES {
         let (state, version) = load(ports, envelope).await?;
-        if let Some(entry) = journal_entry(&state, envelope) {
-            debug!("duplicate delivery; re-sending its follow-ups");
-            send(ports, &entry).await?;
+        if let Some(journal) = journal(&state)
+            && journal.contains(envelope.event_id)
+        {
+            if root.is_none() {
+                debug!("duplicate delivery; re-sending the follow-ups of its step");
+                send(ports, &journal.follow_ups_of_step(envelope.event_id)).await?;
+            }
             return Ok(Applied {
                 handled: Handled::Duplicate,
                 results: Vec::new(),
+                send_error: None,
             });
         }
         let now = ports.clock.now();
@@ -144,9 +174,10 @@ async fn apply_in(ports: &Ports, envelope: &Envelope) -> Result<Applied, StepErr
             return Ok(Applied {
                 handled: Handled::Ignored(reason),
                 results: Vec::new(),
+                send_error: None,
             });
         };
-        match save(ports, change, envelope, &follow_ups, version, now).await {
+        match save(ports, change, envelope, root, &follow_ups, version, now).await {
             Ok(()) => {}
             Err(StoreError::VersionConflict { .. }) => {
                 tokio::task::yield_now().await;
@@ -154,14 +185,20 @@ async fn apply_in(ports: &Ports, envelope: &Envelope) -> Result<Applied, StepErr
             }
             Err(e) => return Err(e.into()),
         }
-        send(ports, &follow_ups).await?;
+        // The intent is durable: perform the effects, then send. An effect
+        // is never lost to a failed send (the redelivery re-sends).
         let mut results = Vec::with_capacity(effects.len());
         for (index, effect) in effects.iter().enumerate() {
             results.push(effects::perform(ports, envelope, index, effect).await);
         }
+        let send_error = send(ports, &follow_ups).await.err();
+        if let Some(e) = &send_error {
+            warn!(error = %e, "sending follow-ups failed; they are journaled and go again on redelivery");
+        }
         return Ok(Applied {
             handled: Handled::Applied,
             results,
+            send_error,
         });
     }
     Err(StepError::Contention(MAX_CONFLICT_RETRIES))
@@ -189,19 +226,19 @@ async fn load(ports: &Ports, envelope: &Envelope) -> Result<(State, u64), StepEr
     })
 }
 
-fn journal_entry(state: &State, envelope: &Envelope) -> Option<Vec<FollowUp>> {
-    let journal = match state {
-        State::Absent => return None,
-        State::Execution(e) => &e.journal,
-        State::Wave(w) => &w.journal,
-    };
-    journal.get(envelope.event_id).map(|e| e.follow_ups.clone())
+fn journal(state: &State) -> Option<&Journal> {
+    match state {
+        State::Absent => None,
+        State::Execution(e) => Some(&e.journal),
+        State::Wave(w) => Some(&w.journal),
+    }
 }
 
 async fn save(
     ports: &Ports,
     change: Change,
     envelope: &Envelope,
+    root: Option<EventId>,
     follow_ups: &[FollowUp],
     version: u64,
     now: ripcord::time::Timestamp,
@@ -212,7 +249,9 @@ async fn save(
             mut execution,
             waves,
         } => {
-            execution.journal.record(id, now, follow_ups.to_vec());
+            execution
+                .journal
+                .record_caused(id, root, now, follow_ups.to_vec());
             match ports.store.create_execution(&execution, &waves).await? {
                 CreateOutcome::Created => {
                     info!(plan = %execution.plan_name, waves = waves.len(), "execution created");
@@ -226,7 +265,9 @@ async fn save(
             }
         }
         Change::Execution(mut execution) => {
-            execution.journal.record(id, now, follow_ups.to_vec());
+            execution
+                .journal
+                .record_caused(id, root, now, follow_ups.to_vec());
             ports
                 .store
                 .save_execution(&execution, version)
@@ -234,7 +275,8 @@ async fn save(
                 .map(|_| ())
         }
         Change::Wave(mut wave) => {
-            wave.journal.record(id, now, follow_ups.to_vec());
+            wave.journal
+                .record_caused(id, root, now, follow_ups.to_vec());
             ports.store.save_wave(&wave, version).await.map(|_| ())
         }
     }

@@ -73,6 +73,10 @@ pub struct Journal {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JournalEntry {
     pub event_id: EventId,
+    /// The queued message whose step decided this event inline (a result
+    /// of its effects); `None` for the message itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<EventId>,
     pub at: Timestamp,
     pub follow_ups: Vec<FollowUp>,
 }
@@ -90,6 +94,17 @@ impl Journal {
     }
 
     pub fn record(&mut self, event_id: EventId, at: Timestamp, follow_ups: Vec<FollowUp>) {
+        self.record_caused(event_id, None, at, follow_ups);
+    }
+
+    /// Records an event decided inline in the step of message `root`.
+    pub fn record_caused(
+        &mut self,
+        event_id: EventId,
+        root: Option<EventId>,
+        at: Timestamp,
+        follow_ups: Vec<FollowUp>,
+    ) {
         if self.contains(event_id) {
             return;
         }
@@ -98,9 +113,20 @@ impl Journal {
         }
         self.entries.push_back(JournalEntry {
             event_id,
+            root,
             at,
             follow_ups,
         });
+    }
+
+    /// The follow-ups of message `id` and of every event decided inline in
+    /// its step: what a redelivery of `id` must send again.
+    pub fn follow_ups_of_step(&self, id: EventId) -> Vec<FollowUp> {
+        self.entries
+            .iter()
+            .filter(|e| e.event_id == id || e.root == Some(id))
+            .flat_map(|e| e.follow_ups.iter().cloned())
+            .collect()
     }
 
     pub fn len(&self) -> usize {

@@ -98,6 +98,13 @@ pub async fn run(
         "{}",
         render::final_table(&view, std::io::stdout().is_terminal())
     );
+    let scale = ports.clock.scale();
+    if scale != 1.0 {
+        println!(
+            "\nTimes are simulated ({scale}× real time); this run took {:.1} s of wall-clock time.",
+            began.elapsed().as_secs_f64()
+        );
+    }
     Ok(if view.status == ExecutionStatus::Completed {
         ExitCode::SUCCESS
     } else {
