@@ -170,7 +170,12 @@ async fn apply_in(
         } = decision;
         let Some(change) = change else {
             let reason = ignored.unwrap_or_default();
-            debug!(%reason, "event changed nothing");
+            if matches!(state, State::Absent) {
+                // Late timers of a deleted execution, or a mistyped id.
+                warn!(%reason, "event for an unknown execution ignored");
+            } else {
+                debug!(%reason, "event changed nothing");
+            }
             return Ok(Applied {
                 handled: Handled::Ignored(reason),
                 results: Vec::new(),
