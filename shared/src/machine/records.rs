@@ -82,8 +82,13 @@ pub struct JournalEntry {
 }
 
 impl Journal {
-    /// Entries kept per record.
+    /// Event ids kept per record.
     pub const CAPACITY: usize = 256;
+    /// Entries that keep their follow-ups. A redelivery comes one visibility
+    /// timeout after a crash, long before this many more events decide on
+    /// the same record; older outboxes only cost space (a DynamoDB write is
+    /// billed per KB).
+    pub const OUTBOX_CAPACITY: usize = 64;
 
     pub fn get(&self, id: EventId) -> Option<&JournalEntry> {
         self.entries.iter().rev().find(|e| e.event_id == id)
@@ -117,6 +122,14 @@ impl Journal {
             at,
             follow_ups,
         });
+        if let Some(old) = self
+            .entries
+            .len()
+            .checked_sub(Self::OUTBOX_CAPACITY + 1)
+            .and_then(|i| self.entries.get_mut(i))
+        {
+            old.follow_ups.clear();
+        }
     }
 
     /// The follow-ups of message `id` and of every event decided inline in
@@ -444,5 +457,66 @@ impl WaveRecord {
             cancel_requested: None,
             journal: Journal::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod journal_tests {
+    use super::*;
+    use crate::event::{Envelope, Event};
+    use crate::ids::ExecutionId;
+
+    fn follow_up(now: Timestamp) -> FollowUp {
+        FollowUp {
+            envelope: Envelope::new(
+                ExecutionId::new_random(),
+                None,
+                Event::PublishMetrics {},
+                now,
+            ),
+            delay: std::time::Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn the_journal_is_bounded_and_keeps_recent_outboxes() {
+        let now = chrono::Utc::now();
+        let mut journal = Journal::default();
+        let ids: Vec<EventId> = (0..300).map(|_| EventId::new_random()).collect();
+        for id in &ids {
+            journal.record(*id, now, vec![follow_up(now)]);
+        }
+        assert_eq!(journal.len(), Journal::CAPACITY);
+        assert!(!journal.contains(ids[0]), "the oldest ids are dropped");
+        assert!(journal.contains(ids[299]));
+        assert_eq!(journal.follow_ups_of_step(ids[299]).len(), 1);
+        let oldest_with_outbox = 300 - Journal::OUTBOX_CAPACITY;
+        assert_eq!(journal.follow_ups_of_step(ids[oldest_with_outbox]).len(), 1);
+        assert!(
+            journal
+                .follow_ups_of_step(ids[oldest_with_outbox - 1])
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_step_re_sends_the_follow_ups_of_its_inline_results() {
+        let now = chrono::Utc::now();
+        let mut journal = Journal::default();
+        let (message, result, other) = (
+            EventId::new_random(),
+            EventId::new_random(),
+            EventId::new_random(),
+        );
+        journal.record(message, now, vec![follow_up(now)]);
+        journal.record_caused(
+            result,
+            Some(message),
+            now,
+            vec![follow_up(now), follow_up(now)],
+        );
+        journal.record(other, now, vec![follow_up(now)]);
+        assert_eq!(journal.follow_ups_of_step(message).len(), 3);
+        assert_eq!(journal.follow_ups_of_step(other).len(), 1);
     }
 }
