@@ -90,11 +90,13 @@ pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
         ));
     }
     let mut next = wave.clone();
+    // From here on this try's call may have been made: deciding this retry
+    // again (a redelivery the journal no longer holds) must look first.
     next.launch = LaunchState::Requested {
         tries,
         since,
         requested_at: ctx.now,
-        reconcile,
+        reconcile: true,
     };
     ctx.effect(Effect::StartRecovery {
         tries,

@@ -18,6 +18,9 @@ pub mod retry;
 pub mod transition;
 mod wave;
 
+#[cfg(test)]
+mod tests;
+
 pub use decide::{Target, decide, target};
 pub use decision::{Change, CommandPurpose, Decision, Effect, State};
 pub use launch::job_tags;

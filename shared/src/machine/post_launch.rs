@@ -355,10 +355,13 @@ pub(crate) fn health_commands_failed(
 /// A cancelled wave in POST_ACTIONS ends once nothing it sent is still
 /// running; until then it keeps observing so the results stay true.
 pub(crate) fn settle_cancelled(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
-    let running = wave
-        .actions
-        .iter()
-        .any(|a| a.status == ActionStatus::Running || a.requested_at.is_some());
+    // A send whose answer is overdue was lost with its worker: nothing new
+    // is sent to find it again, so stop waiting for it.
+    let running = wave.actions.iter().any(|a| {
+        a.status == ActionStatus::Running
+            || a.requested_at
+                .is_some_and(|t| ctx.now <= after(t, LAUNCH_CHECK_DELAY))
+    });
     if !running {
         let reason = wave.cancel_requested.clone();
         finish_wave(ctx, wave, WaveStatus::Cancelled, reason);
@@ -407,6 +410,13 @@ fn advance(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
         return;
     }
     if wave.cancel_requested.is_some() {
+        // Start nothing new, but let what runs end (or time out) so the
+        // cancelled wave can settle.
+        for index in 0..wave.actions.len() {
+            if wave.actions[index].status == ActionStatus::Running {
+                finish_running_action(ctx, wave, index);
+            }
+        }
         settle_cancelled(ctx, wave);
         return;
     }

@@ -1,0 +1,348 @@
+//! Table tests of `decide`: short drills through the real transitions,
+//! from StartExecution on, for the cases the design names explicitly.
+
+use super::*;
+use crate::event::{Envelope, Event, WaveObservation};
+use crate::ids::{EventId, WaveNumber};
+use crate::ports::drs::{
+    DrsLaunchStatus, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance, RecoveryJob,
+};
+use crate::ports::ec2::Ec2Instance;
+use crate::service_error::ServiceError;
+use crate::testing::{at, execution_id, plan, server_id, t0};
+use crate::time::Timestamp;
+
+const JOB: &str = "drsjob-0a1b2c3d4e5f60001";
+
+/// The execution created from the fixture plan, and the StartWave it sent
+/// for wave 1 (`database`: a critical and an optional server).
+fn started() -> (ExecutionRecord, WaveRecord, Envelope) {
+    let mut start = Envelope::new(
+        execution_id(),
+        None,
+        Event::StartExecution {
+            plan: plan(),
+            requested_by: "tester".into(),
+            recovery_confirmed: false,
+        },
+        t0(),
+    );
+    start.event_id = EventId(uuid::Uuid::from_u128(1));
+    let d = decide(&State::Absent, &start, t0());
+    let Some(Change::Create { execution, waves }) = d.change else {
+        panic!("StartExecution must create the execution: {d:?}");
+    };
+    let start_wave = d
+        .follow_ups
+        .iter()
+        .map(|f| f.envelope.clone())
+        .find(|e| matches!(e.event, Event::StartWave {}))
+        .expect("wave 1 has no dependency: StartWave is sent");
+    assert_eq!(start_wave.wave, Some(WaveNumber(1)));
+    (execution, waves[0].clone(), start_wave)
+}
+
+/// Decides `envelope` against `wave`, refusing no transition, and moves
+/// `wave` to the new state.
+fn apply(wave: &mut WaveRecord, envelope: &Envelope, now: Timestamp) -> Decision {
+    let d = decide(&State::Wave(wave.clone()), envelope, now);
+    assert!(d.rejected.is_empty(), "refused: {:?}", d.rejected);
+    if let Some(Change::Wave(next)) = &d.change {
+        *wave = next.clone();
+    }
+    d
+}
+
+/// The result event of `cause`'s first effect, as the worker builds it.
+fn result(cause: &Envelope, event: Event, now: Timestamp) -> Envelope {
+    cause.caused(1000, cause.wave, event, cause.attempt, now)
+}
+
+fn job(status: JobStatus, servers: &[(u16, DrsLaunchStatus)]) -> RecoveryJob {
+    RecoveryJob {
+        job_id: JOB.into(),
+        status,
+        creation_time: Some(at(0, 1)),
+        end_time: None,
+        participating_servers: servers
+            .iter()
+            .map(|&(n, launch_status)| ParticipatingServer {
+                source_server_id: server_id(n),
+                recovery_instance_id: (launch_status == DrsLaunchStatus::Launched)
+                    .then(|| format!("ri-{n:04x}")),
+                launch_status,
+            })
+            .collect(),
+        tags: Default::default(),
+    }
+}
+
+fn start_recovery_effects(d: &Decision) -> Vec<(u32, Option<Timestamp>)> {
+    d.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::StartRecovery {
+                tries,
+                reconcile_since,
+                ..
+            } => Some((*tries, *reconcile_since)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A wave whose job has started, both servers LAUNCHING.
+fn launching() -> (ExecutionRecord, WaveRecord, Envelope) {
+    let (execution, mut wave, start_wave) = started();
+    apply(&mut wave, &start_wave, at(0, 1));
+    let both = [
+        (0x11, DrsLaunchStatus::Pending),
+        (0x12, DrsLaunchStatus::Pending),
+    ];
+    let started = result(
+        &start_wave,
+        Event::RecoveryJobStarted {
+            tries: 1,
+            job: job(JobStatus::Pending, &both),
+        },
+        at(0, 2),
+    );
+    apply(&mut wave, &started, at(0, 2));
+    assert!(matches!(wave.launch, LaunchState::Started { .. }));
+    (execution, wave, start_wave)
+}
+
+fn transient() -> ServiceError {
+    ServiceError::from_code(
+        "drs",
+        "DescribeJobs",
+        "InternalServerException",
+        "try again",
+    )
+}
+
+#[test]
+fn a_completed_job_with_a_failed_server_fails_the_wave_and_the_execution() {
+    let (execution, mut wave, start_wave) = launching();
+    let poll = start_wave.caused(
+        7,
+        Some(WaveNumber(1)),
+        Event::PollWave { seq: 1 },
+        1,
+        at(1, 0),
+    );
+    let observation = WaveObservation {
+        // DRS says COMPLETED: the job stopped, not that the servers launched.
+        job: Some(job(
+            JobStatus::Completed,
+            &[
+                (0x11, DrsLaunchStatus::Failed),
+                (0x12, DrsLaunchStatus::Launched),
+            ],
+        )),
+        log_items: vec![JobLogItem {
+            event: "LAUNCH_FAILED".into(),
+            event_time: Some(at(0, 50)),
+            source_server_id: Some(server_id(0x11)),
+            target_instance_id: None,
+            raw_error: Some("InsufficientInstanceCapacity".into()),
+        }],
+        recovery_instances: vec![RecoveryInstance {
+            recovery_instance_id: "ri-0012".into(),
+            ec2_instance_id: Some("i-0000000000000012".into()),
+            ec2_instance_state: Some("running".into()),
+            job_id: Some(JOB.into()),
+            source_server_id: server_id(0x12),
+            is_drill: true,
+            point_in_time_snapshot: None,
+        }],
+        instances: vec![Ec2Instance {
+            instance_id: "i-0000000000000012".into(),
+            instance_type: "m5.large".into(),
+            state: "running".into(),
+            private_ip_address: None,
+            public_ip_address: None,
+            availability_zone: None,
+            launch_time: None,
+        }],
+    };
+    let observed = result(
+        &poll,
+        Event::WaveObserved {
+            seq: 1,
+            observation,
+        },
+        at(1, 0),
+    );
+    let d = apply(&mut wave, &observed, at(1, 0));
+
+    assert_eq!(wave.status, WaveStatus::Failed);
+    assert_eq!(wave.servers[0].launch_status, LaunchStatus::Failed);
+    assert_eq!(wave.servers[0].error_code.as_deref(), Some("LAUNCH_FAILED"));
+    assert_eq!(wave.servers[1].launch_status, LaunchStatus::Launched);
+    assert!(
+        wave.reason.as_deref().unwrap_or("").contains("db-primary"),
+        "{:?}",
+        wave.reason
+    );
+    let finished = d
+        .follow_ups
+        .iter()
+        .find(|f| {
+            f.envelope.event
+                == Event::WaveFinished {
+                    status: WaveStatus::Failed,
+                }
+        })
+        .expect("the execution is told the wave FAILED");
+
+    let d = decide(&State::Execution(execution), &finished.envelope, at(1, 1));
+    assert!(d.rejected.is_empty(), "{:?}", d.rejected);
+    let Some(Change::Execution(execution)) = d.change else {
+        panic!("WaveFinished changes the execution: {d:?}");
+    };
+    assert_eq!(execution.status, ExecutionStatus::Failed);
+    assert_eq!(execution.waves[0].status, WaveStatus::Failed);
+    // Nothing else starts after a failure.
+    assert!(
+        execution.waves[1..]
+            .iter()
+            .all(|w| w.status == WaveStatus::Cancelled && !w.started)
+    );
+    assert!(
+        !d.follow_ups
+            .iter()
+            .any(|f| matches!(f.envelope.event, Event::StartWave {}))
+    );
+}
+
+#[test]
+fn a_duplicate_start_wave_starts_no_second_recovery() {
+    let (_, mut wave, start_wave) = started();
+    let first = apply(&mut wave, &start_wave, at(0, 1));
+    assert_eq!(start_recovery_effects(&first), vec![(1, None)]);
+    assert_eq!(wave.status, WaveStatus::Launching);
+
+    let before = wave.clone();
+    let again = apply(&mut wave, &start_wave, at(0, 5));
+    assert!(
+        again.change.is_none() && again.ignored.is_some(),
+        "{again:?}"
+    );
+    assert!(again.effects.is_empty() && again.follow_ups.is_empty());
+    assert_eq!(wave, before);
+}
+
+#[test]
+fn a_5xx_on_start_recovery_makes_the_retry_look_for_the_job_first() {
+    let (_, mut wave, start_wave) = started();
+    apply(&mut wave, &start_wave, at(0, 1));
+    let error = ServiceError::from_code(
+        "drs",
+        "StartRecovery",
+        "InternalServerException",
+        "try again",
+    );
+    let failed = result(
+        &start_wave,
+        Event::RecoveryStartFailed { tries: 1, error },
+        at(0, 2),
+    );
+    let d = apply(&mut wave, &failed, at(0, 2));
+    assert!(
+        matches!(
+            wave.launch,
+            LaunchState::Requested {
+                tries: 2,
+                reconcile: true,
+                ..
+            }
+        ),
+        "{:?}",
+        wave.launch
+    );
+    let retry = d
+        .follow_ups
+        .iter()
+        .find(|f| f.envelope.event == Event::LaunchWave { tries: 2 })
+        .expect("a retry is scheduled")
+        .envelope
+        .clone();
+    let d = apply(&mut wave, &retry, at(0, 10));
+    // Look by tag from when the first try was recorded.
+    assert_eq!(start_recovery_effects(&d), vec![(2, Some(at(0, 1)))]);
+}
+
+#[test]
+fn a_throttled_start_recovery_is_retried_without_a_search() {
+    let (_, mut wave, start_wave) = started();
+    apply(&mut wave, &start_wave, at(0, 1));
+    let error = ServiceError::from_code("drs", "StartRecovery", "ThrottlingException", "slow down");
+    let failed = result(
+        &start_wave,
+        Event::RecoveryStartFailed { tries: 1, error },
+        at(0, 2),
+    );
+    apply(&mut wave, &failed, at(0, 2));
+    let retry = start_wave.caused(
+        0,
+        Some(WaveNumber(1)),
+        Event::LaunchWave { tries: 2 },
+        2,
+        at(0, 2),
+    );
+    let d = apply(&mut wave, &retry, at(0, 10));
+    // A 429 means no job was created: no need to look first.
+    assert_eq!(start_recovery_effects(&d), vec![(2, None)]);
+    // But the call of try 2 may now have been made: the same retry decided
+    // again (a redelivery past the journal) must look before it launches.
+    let again = apply(&mut wave, &retry, at(0, 40));
+    assert_eq!(start_recovery_effects(&again), vec![(2, Some(at(0, 1)))]);
+}
+
+#[test]
+fn five_consecutive_failed_polls_fail_the_wave_with_the_reason() {
+    let (_, mut wave, start_wave) = launching();
+    for n in 1..=5u32 {
+        assert_eq!(wave.status, WaveStatus::Launching, "after {} errors", n - 1);
+        let seq = wave.poll_seq;
+        let poll = start_wave.caused(
+            n as usize,
+            Some(WaveNumber(1)),
+            Event::PollWave { seq },
+            1,
+            at(1, 0),
+        );
+        let failed = result(
+            &poll,
+            Event::PollFailed {
+                seq,
+                error: transient(),
+            },
+            at(1, n as i64),
+        );
+        let d = apply(&mut wave, &failed, at(1, n as i64));
+        assert_eq!(wave.consecutive_poll_errors, n);
+        if n < 5 {
+            assert!(
+                d.follow_ups
+                    .iter()
+                    .any(|f| matches!(f.envelope.event, Event::PollWave { .. })),
+                "error {n} schedules another poll"
+            );
+        }
+    }
+    assert_eq!(wave.status, WaveStatus::Failed);
+    let reason = wave.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("5 consecutive polls of DRS failed")
+            && reason.contains("InternalServerException"),
+        "{reason}"
+    );
+    assert!(
+        wave.servers
+            .iter()
+            .all(|s| s.launch_status == LaunchStatus::Failed
+                && s.error_code.as_deref() == Some("STATUS_UNKNOWN"))
+    );
+}
