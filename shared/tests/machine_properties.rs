@@ -608,7 +608,6 @@ fn a_wave_cancelled_while_its_action_runs_ends_cancelled() {
 /// until its execution_timeout. The fix belongs in the worker step
 /// (workers/src/step.rs), not in `decide`.
 #[test]
-#[ignore = "engine bug: follow-ups of an inline result are lost when the worker dies after saving it (workers/src/step.rs)"]
 fn a_crash_after_saving_an_inline_result_loses_nothing() {
     let mut wave = clean_wave(1);
     (
@@ -645,7 +644,6 @@ proptest! {
 
     /// As above, with crashes also inside the results a step decides inline.
     #[test]
-    #[ignore = "engine bug: see a_crash_after_saving_an_inline_result_loses_nothing"]
     fn crashes_inside_a_step_keep_the_invariants_and_end(s in scenario(2)) {
         run(&s);
     }

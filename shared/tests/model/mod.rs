@@ -1,7 +1,7 @@
 //! A model of the engine around `decide`, for the property tests: a queue
 //! of delayed messages, a store of records, and a worker step that mirrors
-//! the real one (journal check, decide, save, send follow-ups, perform
-//! effects against the model [`world::World`], decide their results), with
+//! the real one (journal check, decide, save, perform effects against the
+//! model [`world::World`], send follow-ups, decide the results), with
 //! faults and crashes injected where the schedule says. Every save is held
 //! against the invariants of DESIGN.md; a broken one panics with its name.
 
@@ -49,12 +49,14 @@ pub enum Fault {
 /// and is delivered again later.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CrashPoint {
-    /// The record is saved; its follow-ups are never sent.
+    /// The record is saved; its effects are never performed, its
+    /// follow-ups never sent.
     Saved,
-    /// Saved and follow-ups sent; the effects are never performed.
-    Sent,
-    /// The effects are performed; their results are lost.
+    /// Saved and effects performed; the follow-ups are never sent and the
+    /// effects' results are lost.
     Performed,
+    /// Saved, effects performed, follow-ups sent; the results are lost.
+    Sent,
 }
 
 #[derive(Clone, Debug)]
@@ -177,9 +179,11 @@ impl Engine {
         let mut slot = FaultSlot(fault);
         let mut pending = VecDeque::from([envelope.clone()]);
         let mut depth = 0;
+        let root = envelope.event_id;
         while let Some(e) = pending.pop_front() {
             let crash_here = crash.and_then(|(d, p)| (d == depth).then_some(p));
-            let (results, crashed) = self.apply(&e, &mut slot, crash_here);
+            let step_root = (depth > 0).then_some(root);
+            let (results, crashed) = self.apply(&e, step_root, &mut slot, crash_here);
             if crashed {
                 return;
             }
@@ -206,11 +210,14 @@ impl Engine {
         serde_json::to_string(&(&self.execution, &self.waves)).expect("records serialize")
     }
 
-    /// Load → journal check → decide → save → send → perform effects.
-    /// Returns the result events and whether the worker died.
+    /// Load → journal check → decide → save → perform effects → send, as
+    /// `workers/src/step.rs` does; `root` is the queued message whose step
+    /// decides this result inline. Returns the result events and whether
+    /// the worker died.
     fn apply(
         &mut self,
         envelope: &Envelope,
+        root: Option<EventId>,
         fault: &mut FaultSlot,
         crash: Option<CrashPoint>,
     ) -> (Vec<Envelope>, bool) {
@@ -221,6 +228,10 @@ impl Engine {
             State::Wave(w) => Some(&w.journal),
         };
         let entry = journal.and_then(|j| j.get(envelope.event_id)).cloned();
+        // A redelivered message re-sends its whole step's follow-ups.
+        let step_follow_ups = journal
+            .map(|j| j.follow_ups_of_step(envelope.event_id))
+            .unwrap_or_default();
         let was_applied = self.applied.contains(&envelope.event_id);
         self.trace.push(format!(
             "t+{}s {} {} wave {:?}{}",
@@ -240,11 +251,11 @@ impl Engine {
             );
             self.check_redecide(&state, envelope);
         }
-        if let Some(entry) = entry {
+        if entry.is_some() {
             let before = self.snapshot();
             let jobs = self.world.jobs.len();
-            if crash != Some(CrashPoint::Saved) {
-                self.send(&entry.follow_ups);
+            if crash != Some(CrashPoint::Saved) && root.is_none() {
+                self.send(&step_follow_ups);
             }
             assert_eq!(
                 self.snapshot(),
@@ -268,13 +279,9 @@ impl Engine {
         let Some(change) = decision.change else {
             return (Vec::new(), crash.is_some());
         };
-        self.save(change, envelope, &decision.follow_ups);
+        self.save(change, envelope, root, &decision.follow_ups);
         self.applied.insert(envelope.event_id);
         if crash == Some(CrashPoint::Saved) {
-            return (Vec::new(), true);
-        }
-        self.send(&decision.follow_ups);
-        if crash == Some(CrashPoint::Sent) {
             return (Vec::new(), true);
         }
         let mut results = Vec::new();
@@ -293,6 +300,10 @@ impl Engine {
             ));
         }
         if crash == Some(CrashPoint::Performed) {
+            return (Vec::new(), true);
+        }
+        self.send(&decision.follow_ups);
+        if crash == Some(CrashPoint::Sent) {
             return (Vec::new(), true);
         }
         (results, false)
@@ -330,7 +341,13 @@ impl Engine {
         }
     }
 
-    fn save(&mut self, change: Change, envelope: &Envelope, follow_ups: &[FollowUp]) {
+    fn save(
+        &mut self,
+        change: Change,
+        envelope: &Envelope,
+        root: Option<EventId>,
+        follow_ups: &[FollowUp],
+    ) {
         let id = envelope.event_id;
         match change {
             Change::Create {
@@ -338,7 +355,9 @@ impl Engine {
                 waves,
             } => {
                 assert!(self.execution.is_none(), "model: created twice");
-                execution.journal.record(id, self.now, follow_ups.to_vec());
+                execution
+                    .journal
+                    .record_caused(id, root, self.now, follow_ups.to_vec());
                 for w in &waves {
                     self.check_wave(None, w);
                 }
@@ -347,13 +366,16 @@ impl Engine {
                 self.waves = waves;
             }
             Change::Execution(mut execution) => {
-                execution.journal.record(id, self.now, follow_ups.to_vec());
+                execution
+                    .journal
+                    .record_caused(id, root, self.now, follow_ups.to_vec());
                 let old = self.execution.take();
                 self.check_execution(old.as_ref(), &execution, &self.waves);
                 self.execution = Some(execution);
             }
             Change::Wave(mut wave) => {
-                wave.journal.record(id, self.now, follow_ups.to_vec());
+                wave.journal
+                    .record_caused(id, root, self.now, follow_ups.to_vec());
                 let i = wave.number.index();
                 let old = self.waves[i].clone();
                 self.check_wave(Some(&old), &wave);
