@@ -314,18 +314,24 @@ pub(crate) fn timed_out(ctx: &mut Ctx<'_>, wave: &WaveRecord, job_id: &str) -> O
     if wave.status != WaveStatus::Launching {
         return Outcome::Ignored(format!("wave {} is no longer launching", wave.number));
     }
-    let mut next = wave.clone();
-    let limit = humantime::format_duration(wave.plan.launch_timeout);
-    for server in next.servers.iter_mut() {
-        if !super::wave::launch_settled(server) {
-            let message = format!(
-                "still {:?} when the wave's launch_timeout of {limit} ran out (DRS job {job_id})",
-                server.launch_status
-            );
-            fail_server(ctx, server, "LAUNCH_TIMEOUT", message);
-        }
+    if wave.launch_timed_out {
+        return Outcome::Ignored("the launch timeout was already handled".into());
     }
-    after_launch_progress(ctx, &mut next);
+    // Take one last look at DRS before failing anyone: a delayed poll must
+    // not turn a server that launched into a LAUNCH_TIMEOUT.
+    let mut next = wave.clone();
+    next.launch_timed_out = true;
+    let awaiting = next
+        .servers
+        .iter()
+        .filter(|s| !super::wave::launch_settled(s))
+        .map(|s| s.id().clone())
+        .collect();
+    ctx.effect(Effect::ObserveWave {
+        seq: next.poll_seq,
+        job_id: job_id.to_owned(),
+        awaiting,
+    });
     Outcome::Changed(Change::Wave(next))
 }
 

@@ -6,8 +6,8 @@ use super::decide::{Ctx, Outcome};
 use super::decision::{Change, Effect};
 use super::transition::transition;
 use super::wave::{
-    PUSH_COALESCE, after_launch_progress, fail_server, finish_wave, launch_settled, poll_backoff,
-    poll_interval, schedule_poll,
+    PUSH_COALESCE, after_launch_progress, fail_launch_timeout, fail_server, finish_wave,
+    launch_settled, poll_backoff, poll_interval, schedule_poll,
 };
 use super::{LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus};
 use crate::event::WaveObservation;
@@ -110,6 +110,13 @@ pub(crate) fn observed(
             DrsLaunchStatus::Pending | DrsLaunchStatus::InProgress => {}
         }
     }
+    if next.launch_timed_out {
+        fail_launch_timeout(
+            ctx,
+            &mut next,
+            "a last look at DRS still showed it launching",
+        );
+    }
     after_launch_progress(ctx, &mut next);
     Outcome::Changed(Change::Wave(next))
 }
@@ -187,6 +194,12 @@ pub(crate) fn poll_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &ServiceE
     }
     let mut next = wave.clone();
     next.last_poll_error = Some(error.to_string());
+    if next.launch_timed_out {
+        let why = format!("the last look at DRS failed: {error}");
+        fail_launch_timeout(ctx, &mut next, &why);
+        after_launch_progress(ctx, &mut next);
+        return Outcome::Changed(Change::Wave(next));
+    }
     if error.class == ErrorClass::Throttling {
         next.consecutive_throttles += 1;
         let delay = poll_backoff(ctx, &next, next.consecutive_throttles, error);

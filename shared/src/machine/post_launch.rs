@@ -479,15 +479,15 @@ fn request_action(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, index: usize) {
             let requests = action_requests(
                 wave,
                 index,
-                tries,
                 &action.invocations.keys().cloned().collect::<Vec<_>>(),
             );
+            let since = action.first_requested_at.unwrap_or(requested_at);
             wave.actions[index].requested_at = Some(ctx.now);
             ctx.effect(Effect::SendCommands {
                 purpose: CommandPurpose::Action(index),
                 tries,
                 requests,
-                reconcile_since: Some(requested_at),
+                reconcile_since: Some(since),
             });
         }
         return;
@@ -504,10 +504,13 @@ fn request_action(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, index: usize) {
         .filter_map(|&i| wave.servers[i].launched_instance_id.clone())
         .collect();
     let tries = wave.actions[index].tries + 1;
-    let requests = action_requests(wave, index, tries, &instances);
+    let requests = action_requests(wave, index, &instances);
+    // A retry: the failed try may have reached SSM (a 5xx), look first.
+    let reconcile_since = wave.actions[index].first_requested_at;
     let action = &mut wave.actions[index];
     action.tries = tries;
     action.requested_at = Some(ctx.now);
+    action.first_requested_at.get_or_insert(ctx.now);
     action.invocations = live
         .iter()
         .filter_map(|&i| {
@@ -529,7 +532,7 @@ fn request_action(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, index: usize) {
         purpose: CommandPurpose::Action(index),
         tries,
         requests,
-        reconcile_since: None,
+        reconcile_since,
     });
 }
 
@@ -540,10 +543,11 @@ fn command_comment(wave: &WaveRecord, what: &str, tries: u32) -> String {
     )
 }
 
+/// One request per batch of ≤50 instances. The comment names the action
+/// but not the try, so a retry finds what an earlier try sent.
 fn action_requests(
     wave: &WaveRecord,
     index: usize,
-    tries: u32,
     instances: &[String],
 ) -> Vec<SendCommandRequest> {
     let plan = &wave.plan.post_launch[index];
@@ -554,7 +558,7 @@ fn action_requests(
             document_name: plan.document.clone(),
             parameters: plan.parameters.clone(),
             timeout: plan.timeout,
-            comment: command_comment(wave, &format!("a{index}"), tries),
+            comment: format!("ripcord:{}:w{}:a{index}", wave.execution_id, wave.number),
         })
         .collect()
 }

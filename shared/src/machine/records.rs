@@ -209,6 +209,10 @@ pub struct WaveRecord {
     /// A launch result was pushed before the job's start was recorded: poll
     /// as soon as it is.
     pub push_seen_before_start: bool,
+    /// The launch timeout ran out: the next observation is the last look,
+    /// and the servers it does not show settled are FAILED.
+    #[serde(default)]
+    pub launch_timed_out: bool,
     /// Failed polls in a row, throttling not counted: throttling slows a
     /// drill down (backoff), it never fails it; the timeouts bound it.
     pub consecutive_poll_errors: u32,
@@ -328,6 +332,11 @@ pub struct ActionRun {
     pub requested_at: Option<Timestamp>,
     /// Set while a retry of the send is scheduled.
     pub retry_at: Option<Timestamp>,
+    /// When the first send was asked for: a retried send first looks for
+    /// commands sent since then (same comment), so no instance runs the
+    /// action twice.
+    #[serde(default)]
+    pub first_requested_at: Option<Timestamp>,
     pub start_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
     pub error_message: Option<String>,
@@ -440,6 +449,7 @@ impl WaveRecord {
                     command_ids: Vec::new(),
                     requested_at: None,
                     retry_at: None,
+                    first_requested_at: None,
                     start_time: None,
                     end_time: None,
                     error_message: None,
@@ -451,6 +461,7 @@ impl WaveRecord {
             next_poll_at: None,
             last_observed_at: None,
             push_seen_before_start: false,
+            launch_timed_out: false,
             consecutive_poll_errors: 0,
             consecutive_throttles: 0,
             last_poll_error: None,

@@ -346,3 +346,68 @@ fn five_consecutive_failed_polls_fail_the_wave_with_the_reason() {
                 && s.error_code.as_deref() == Some("STATUS_UNKNOWN"))
     );
 }
+
+#[test]
+fn the_launch_timeout_takes_a_last_look_before_failing_anyone() {
+    let (_, mut wave, start_wave) = launching();
+    let timeout = start_wave.caused(
+        8,
+        Some(WaveNumber(1)),
+        Event::LaunchTimedOut { job_id: JOB.into() },
+        1,
+        at(60, 0),
+    );
+    let d = apply(&mut wave, &timeout, at(60, 0));
+    assert!(
+        matches!(d.effects.as_slice(), [Effect::ObserveWave { job_id, .. }] if job_id == JOB),
+        "a last look at DRS: {:?}",
+        d.effects
+    );
+    assert!(
+        wave.servers
+            .iter()
+            .all(|s| s.launch_status == LaunchStatus::Launching),
+        "nobody fails before the last look"
+    );
+    // The look shows one server still launching (it fails) and the other
+    // launched after all (it must not be failed by a delayed timeout).
+    let look = result(
+        &timeout,
+        Event::WaveObserved {
+            seq: wave.poll_seq,
+            observation: WaveObservation {
+                job: Some(job(
+                    JobStatus::Started,
+                    &[
+                        (0x11, DrsLaunchStatus::InProgress),
+                        (0x12, DrsLaunchStatus::Launched),
+                    ],
+                )),
+                log_items: vec![],
+                recovery_instances: vec![RecoveryInstance {
+                    recovery_instance_id: "ri-0012".into(),
+                    ec2_instance_id: Some("i-0000000000000012".into()),
+                    ec2_instance_state: Some("running".into()),
+                    job_id: Some(JOB.into()),
+                    source_server_id: server_id(0x12),
+                    is_drill: true,
+                    point_in_time_snapshot: None,
+                }],
+                instances: vec![],
+            },
+        },
+        at(60, 1),
+    );
+    apply(&mut wave, &look, at(60, 1));
+    assert_eq!(wave.servers[0].launch_status, LaunchStatus::Failed);
+    assert_eq!(
+        wave.servers[0].error_code.as_deref(),
+        Some("LAUNCH_TIMEOUT")
+    );
+    assert_eq!(wave.servers[1].launch_status, LaunchStatus::Launched);
+    assert_eq!(
+        wave.status,
+        WaveStatus::Failed,
+        "the critical server timed out"
+    );
+}

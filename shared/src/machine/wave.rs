@@ -152,6 +152,26 @@ pub fn failed_summary(wave: &WaveRecord) -> String {
     text
 }
 
+/// After the launch timeout's last look: every server still not settled
+/// is FAILED with LAUNCH_TIMEOUT. `last_look` says why the look did not
+/// settle them (or that it failed).
+pub fn fail_launch_timeout(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, last_look: &str) {
+    let limit = humantime::format_duration(wave.plan.launch_timeout);
+    let job = match &wave.launch {
+        super::LaunchState::Started { job_id, .. } => job_id.clone(),
+        _ => "-".to_owned(),
+    };
+    for server in wave.servers.iter_mut() {
+        if !launch_settled(server) {
+            let message = format!(
+                "still {:?} when the wave's launch_timeout of {limit} ran out (DRS job {job}; {last_look})",
+                server.launch_status
+            );
+            fail_server(ctx, server, "LAUNCH_TIMEOUT", message);
+        }
+    }
+}
+
 /// Once every server's launch has an outcome: fail the wave if a critical
 /// server failed (or none launched), else go on to post-launch work, else
 /// complete it. A DRS job status never enters into this (seed 001).
