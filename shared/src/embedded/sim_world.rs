@@ -206,6 +206,16 @@ impl EmbeddedSimWorld {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// A copy of the stored world as it is now (for reports and tests).
+    pub fn snapshot(&self) -> Result<SimState, SimWorldError> {
+        let mut state = None;
+        self.update(&mut |st| {
+            state = Some(st.clone());
+            false
+        })?;
+        state.ok_or_else(|| SimWorldError::Storage("the world was not read".to_owned()))
+    }
 }
 
 impl SimWorldStore for EmbeddedSimWorld {
@@ -221,7 +231,7 @@ impl SimWorldStore for EmbeddedSimWorld {
             .optional()
             .map_err(storage)?
             .ok_or_else(|| SimWorldError::NoWorld {
-                db: format!("the database (world {:?})", self.name),
+                db: format!("{} (world {:?})", self.shared.path.display(), self.name),
             })?;
         let mut state = match cache.take() {
             Some((seen, state)) if seen == generation => state,

@@ -40,12 +40,7 @@ pub fn calls(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
         .ok_or_else(|| SimWorldError::NoWorld {
             db: db.display().to_string(),
         })?;
-    let mut state = None;
-    ripcord::sim::SimWorldStore::update(opened.world.as_ref(), &mut |st| {
-        state = Some(st.clone());
-        false
-    })?;
-    let state = state.ok_or_else(|| anyhow::anyhow!("the simulated world was not read"))?;
+    let state = opened.world.snapshot()?;
     let report = CallsReport {
         scenario: &opened.scenario.file,
         calls: state.calls(),
