@@ -48,6 +48,27 @@ pub enum Command {
         #[arg(long, env = "USER", default_value = "unknown")]
         requested_by: String,
     },
+    /// Queue a plan for `ripcord worker` processes running on the same
+    /// database, print the execution id, and return (exit 0). Checks the
+    /// plan first and refuses an unconfirmed real recovery (exit 2).
+    Start {
+        plan: PathBuf,
+        /// Simulator scenario. The simulated world stored in the database
+        /// is created with it if there is none yet; if there is one, it
+        /// must run the same scenario (a different one is refused). Without
+        /// --scenario the stored world's scenario applies, or the one the
+        /// first `ripcord worker` brings.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArg,
+        /// Required to start a plan with `mode: recovery` (a real failover).
+        #[arg(long)]
+        confirm_recovery: bool,
+        /// Who starts the execution (recorded and reported).
+        #[arg(long, env = "USER", default_value = "unknown")]
+        requested_by: String,
+    },
     /// Check a plan file and report every problem with file:line:column.
     Validate { plan: PathBuf },
     /// Show an execution's status (table, or the JSON of the status API).
@@ -86,9 +107,18 @@ pub enum Command {
         db: DbArg,
     },
     /// Run one worker (launch, poll, post-actions or metrics) until Ctrl-C.
+    /// Worker processes on one database share its queues, its store and one
+    /// simulated world (DRS, EC2, SSM and the simulated clock) kept in the
+    /// file; `ripcord start` queues executions for them. The poll worker
+    /// also pushes simulated launch results (each one once, however many
+    /// poll workers run).
     Worker {
         #[arg(value_enum)]
         kind: WorkerKind,
+        /// Simulator scenario. The first process on a database creates the
+        /// simulated world with it (or with the built-in scenario if none is
+        /// given); later processes run the stored scenario, and one given a
+        /// different --scenario is refused. Use a new --db file to change it.
         #[arg(long)]
         scenario: Option<PathBuf>,
         #[command(flatten)]
@@ -112,6 +142,24 @@ pub enum Command {
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
+    },
+    /// The simulated world stored in a database (shared by `ripcord worker`
+    /// processes).
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Calls made to the simulator: counts per operation, faults injected,
+    /// launch results pushed, and every StartRecovery call with its outcome.
+    Calls {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArg,
     },
 }
 

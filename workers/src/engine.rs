@@ -1,23 +1,38 @@
 //! The engine on one machine: the embedded backend (queues and store in one
 //! SQLite file) and the simulator for DRS, EC2 and SSM, on a scaled clock,
-//! with the four workers running as tasks of this process.
+//! with the workers running as tasks of this process.
+//!
+//! [`LocalEngine::open`] keeps the simulated world in this process' memory
+//! (`ripcord run`, the tests). [`LocalEngine::open_shared`] keeps it in the
+//! database file, so several `ripcord worker` processes on one file share
+//! one simulated DRS account and one simulated clock.
 
 use crate::ports::Ports;
 use crate::push::QueueLaunchResultSink;
 use crate::worker::{self, WorkerConfig, WorkerStats};
-use ripcord::embedded::{EmbeddedBackend, EmbeddedConfig, EmbeddedError};
+use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig, EmbeddedError};
 use ripcord::ports::clock::ScaledClock;
 use ripcord::ports::{Clock, QueueName};
-use ripcord::sim::{Scenario, Simulator};
+use ripcord::sim::{Scenario, ScenarioSource, SimWorldError, Simulator};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+    #[error(transparent)]
+    World(#[from] SimWorldError),
+}
+
 pub struct LocalEngine {
     pub ports: Ports,
     pub backend: EmbeddedBackend,
     pub simulator: Arc<Simulator>,
+    /// For a world stored in the database: where its scenario came from.
+    pub stored_scenario: Option<String>,
 }
 
 impl LocalEngine {
@@ -39,6 +54,31 @@ impl LocalEngine {
         let clock: Arc<dyn Clock> =
             Arc::new(ScaledClock::new(chrono::Utc::now(), scenario.time_scale));
         let simulator = Simulator::new(scenario, clock.clone());
+        Ok(Self::assemble(backend, simulator, clock, decorate))
+    }
+
+    /// Opens (or creates) the database at `db` and the simulated world
+    /// stored in it. The first process to open the file creates the world
+    /// with `scenario` (or the built-in one); later processes run the stored
+    /// scenario, and one that asks for a different scenario is refused.
+    pub fn open_shared(db: &Path, scenario: Option<&ScenarioSource>) -> Result<Self, EngineError> {
+        let backend = EmbeddedBackend::open(db, EmbeddedConfig::default())?;
+        let opened = backend.open_sim_world(DEFAULT_WORLD, scenario)?;
+        let clock: Arc<dyn Clock> = Arc::new(opened.clock());
+        let simulator =
+            Simulator::with_world(opened.scenario.scenario, clock.clone(), opened.world);
+        Ok(Self {
+            stored_scenario: Some(opened.scenario.file),
+            ..Self::assemble(backend, simulator, clock, |ports| ports)
+        })
+    }
+
+    fn assemble(
+        backend: EmbeddedBackend,
+        simulator: Arc<Simulator>,
+        clock: Arc<dyn Clock>,
+        decorate: impl FnOnce(Ports) -> Ports,
+    ) -> Self {
         let ports = decorate(Ports {
             queue: backend.queue(),
             store: backend.store(),
@@ -52,14 +92,19 @@ impl LocalEngine {
             queue: ports.queue.clone(),
             clock: ports.clock.clone(),
         }));
-        Ok(Self {
+        Self {
             ports,
             backend,
             simulator,
-        })
+            stored_scenario: None,
+        }
     }
 
-    /// Starts a worker per queue in `kinds`, and the simulator's pusher.
+    /// Starts a worker per queue in `kinds`, and, with a poll worker, the
+    /// simulator's launch-result pusher. The pushed results go to the poll
+    /// queue, so the process that polls pushes; with several such processes
+    /// on one stored world, the world's record of what was pushed makes each
+    /// result go out once.
     pub fn spawn_workers(&self, kinds: &[QueueName], config: WorkerConfig) -> Workers {
         let (stop, stopped) = watch::channel(false);
         let stats = Arc::new(WorkerStats::default());
@@ -76,7 +121,9 @@ impl LocalEngine {
                 ))
             })
             .collect();
-        let pusher = self.simulator.spawn_pusher();
+        let pusher = kinds
+            .contains(&QueueName::Poll)
+            .then(|| self.simulator.spawn_pusher());
         Workers {
             stats,
             stop,
@@ -92,13 +139,15 @@ pub struct Workers {
     pub stats: Arc<WorkerStats>,
     stop: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
-    pusher: JoinHandle<()>,
+    pusher: Option<JoinHandle<()>>,
 }
 
 impl Workers {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        self.pusher.abort();
+        if let Some(pusher) = self.pusher {
+            pusher.abort();
+        }
         for h in self.handles {
             let _ = h.await;
         }

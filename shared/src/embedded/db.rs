@@ -80,6 +80,21 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX metrics_by_name ON metrics (namespace, name);
     "#,
+    // 2: simulated worlds shared by the processes on one file.
+    r#"
+    CREATE TABLE sim_world (
+        name             TEXT    PRIMARY KEY,
+        -- bumped on every write: a process skips re-reading a state it wrote
+        generation       INTEGER NOT NULL,
+        -- the scenario as its file's text (re-parsed by each process)
+        scenario_file    TEXT    NOT NULL,
+        scenario_text    TEXT    NOT NULL,
+        -- the clock: simulated time `simulated_origin` at real UTC `real_origin`
+        real_origin      TEXT    NOT NULL,
+        simulated_origin TEXT    NOT NULL,
+        state            TEXT    NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// One connection to the file, shared by the adapters of one backend. Every

@@ -10,14 +10,19 @@
 //! SQLite calls run on the calling task's thread: each is one short
 //! transaction (tens of microseconds), cheaper than a hop to a blocking pool.
 //! Only a lock held by another process makes one wait (up to 5 s).
+//!
+//! The file can also hold the simulator's world ([`sim_world`]), so that
+//! `ripcord worker` processes on one file share one simulated DRS account.
 
 mod db;
 mod metrics;
 mod queue;
+pub mod sim_world;
 mod store;
 
 pub use metrics::{EmbeddedMetrics, StoredMetric};
 pub use queue::EmbeddedQueue;
+pub use sim_world::{DEFAULT_WORLD, EmbeddedSimWorld, OpenedWorld, WorldOrigin};
 pub use store::EmbeddedStore;
 
 use crate::ports::{ExecutionStore, MetricsSink, QueueName, WorkQueue};

@@ -49,6 +49,27 @@ impl ScaledClock {
             scale,
         }
     }
+
+    /// A clock that showed `simulated_origin` at the real UTC instant
+    /// `real_origin` and has run `scale` times real time since. Processes
+    /// that build their clocks from the same origins agree on simulated
+    /// time (to the precision of their wall clocks), which is how several
+    /// processes share one simulated world.
+    pub fn continuing(real_origin: Timestamp, simulated_origin: Timestamp, scale: f64) -> Self {
+        assert!(scale > 0.0, "time scale must be positive");
+        let origin_real = Instant::now();
+        let real_elapsed = chrono::Utc::now() - real_origin;
+        // Nanoseconds as f64 keep 1 µs precision for 100+ days of real time.
+        let simulated_nanos = real_elapsed.num_nanoseconds().unwrap_or(i64::MAX) as f64 * scale;
+        let simulated_elapsed = chrono::Duration::nanoseconds(simulated_nanos as i64);
+        Self {
+            origin_real,
+            origin: simulated_origin
+                .checked_add_signed(simulated_elapsed)
+                .unwrap_or(simulated_origin),
+            scale,
+        }
+    }
 }
 
 impl Clock for ScaledClock {
@@ -112,6 +133,26 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         let b = c.now();
         assert!((b - a).num_milliseconds() >= 1000);
+    }
+
+    #[test]
+    fn clocks_continuing_one_origin_agree() {
+        // A world that started 10 real seconds ago at 60x is 10 simulated
+        // minutes past its simulated start.
+        let real_origin = chrono::Utc::now() - chrono::Duration::seconds(10);
+        let simulated_origin = real_origin + chrono::Duration::days(3);
+        let a = ScaledClock::continuing(real_origin, simulated_origin, 60.0);
+        let elapsed = a.now() - simulated_origin;
+        assert!(
+            (599_000..602_000).contains(&elapsed.num_milliseconds()),
+            "{elapsed}"
+        );
+        // A second process opening the same world later sees the same time.
+        std::thread::sleep(Duration::from_millis(20));
+        let b = ScaledClock::continuing(real_origin, simulated_origin, 60.0);
+        let skew = (b.now() - a.now()).num_milliseconds().abs();
+        assert!(skew < 200, "clocks differ by {skew} simulated ms");
+        assert_eq!(b.scale(), 60.0);
     }
 
     #[test]

@@ -19,12 +19,14 @@ use crate::service_error::ServiceError;
 use crate::time::{Timestamp, after};
 use async_trait::async_trait;
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 /// StartRecovery and TerminateRecoveryInstances take 1 to this many servers.
 const MAX_SERVERS_PER_CALL: usize = 200;
 
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) struct Job {
     pub(super) id: String,
     pub(super) created: Timestamp,
@@ -34,6 +36,7 @@ pub(super) struct Job {
     pub(super) kind: JobKind,
 }
 
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) enum JobKind {
     Launch {
         is_drill: bool,
@@ -46,6 +49,7 @@ pub(super) enum JobKind {
 }
 
 /// One participating server of a launch job, decided at creation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) struct LaunchPlan {
     pub(super) source_server_id: SourceServerId,
     pub(super) spec: ServerSpec,
@@ -355,51 +359,54 @@ impl RecoveryService for Simulator {
         &self,
         request: &StartRecoveryRequest,
     ) -> Result<RecoveryJob, ServiceError> {
-        let (mut st, now, fault) = self.enter(Operation::StartRecovery);
-        // Throttling rejects before any work; a 500 may come after the work
-        // was done (ambiguous_start), which only a lookup by tag can reveal.
-        let ambiguous = fault.as_ref().is_some_and(|f| {
-            f.code == super::faults::INTERNAL_SERVER && self.scenario.faults.ambiguous_start
+        let outcome = self.call(Operation::StartRecovery, |st, now, fault| {
+            // Throttling rejects before any work; a 500 may come after the work
+            // was done (ambiguous_start), which only a lookup by tag can reveal.
+            let ambiguous = fault.as_ref().is_some_and(|f| {
+                f.code == super::faults::INTERNAL_SERVER && self.scenario.faults.ambiguous_start
+            });
+            let created = match &fault {
+                Some(_) if !ambiguous => None,
+                _ => Some(self.create_launch_job(st, request, now)),
+            };
+            let (outcome, result) = match (created, fault) {
+                (None, Some(f)) => (
+                    StartOutcome::Rejected {
+                        code: f.code.clone(),
+                    },
+                    Err(f),
+                ),
+                (Some(Err(e)), _) => (
+                    StartOutcome::Rejected {
+                        code: e.code.clone(),
+                    },
+                    Err(e),
+                ),
+                (Some(Ok(job_id)), Some(f)) => (
+                    StartOutcome::CreatedDespiteError {
+                        job_id,
+                        code: f.code.clone(),
+                    },
+                    Err(f),
+                ),
+                (Some(Ok(job_id)), None) => {
+                    let job = st.jobs.last().expect("job just created");
+                    let view = st.job_view(job, now);
+                    (StartOutcome::Created { job_id }, Ok(view))
+                }
+                (None, None) => unreachable!("a call is only skipped when it faulted"),
+            };
+            st.start_calls.push(StartRecoveryCall {
+                at: now,
+                tags: request.tags.clone(),
+                source_servers: request.source_servers.clone(),
+                outcome: outcome.clone(),
+            });
+            // The outer result says whether a job exists, the inner one is the answer.
+            Ok((outcome.job_id().is_some(), result))
         });
-        let created = match &fault {
-            Some(_) if !ambiguous => None,
-            _ => Some(self.create_launch_job(&mut st, request, now)),
-        };
-        let (outcome, result) = match (created, fault) {
-            (None, Some(f)) => (
-                StartOutcome::Rejected {
-                    code: f.code.clone(),
-                },
-                Err(f),
-            ),
-            (Some(Err(e)), _) => (
-                StartOutcome::Rejected {
-                    code: e.code.clone(),
-                },
-                Err(e),
-            ),
-            (Some(Ok(job_id)), Some(f)) => (
-                StartOutcome::CreatedDespiteError {
-                    job_id,
-                    code: f.code.clone(),
-                },
-                Err(f),
-            ),
-            (Some(Ok(job_id)), None) => {
-                let job = st.jobs.last().expect("job just created");
-                let view = st.job_view(job, now);
-                (StartOutcome::Created { job_id }, Ok(view))
-            }
-            (None, None) => unreachable!("a call is only skipped when it faulted"),
-        };
-        st.start_calls.push(StartRecoveryCall {
-            at: now,
-            tags: request.tags.clone(),
-            source_servers: request.source_servers.clone(),
-            outcome: outcome.clone(),
-        });
-        drop(st);
-        if outcome.job_id().is_some() {
+        let (created, result) = outcome?;
+        if created {
             self.wake.notify_one();
         }
         result
@@ -410,106 +417,111 @@ impl RecoveryService for Simulator {
         tags: &BTreeMap<String, String>,
         since: Timestamp,
     ) -> Result<Vec<RecoveryJob>, ServiceError> {
-        let (st, now, fault) = self.enter(Operation::DescribeJobs);
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        Ok(st
-            .jobs
-            .iter()
-            .filter(|j| j.created >= since && tags.iter().all(|(k, v)| j.tags.get(k) == Some(v)))
-            .map(|j| st.job_view(j, now))
-            .collect())
+        self.call(Operation::DescribeJobs, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            Ok(st
+                .jobs
+                .iter()
+                .filter(|j| {
+                    j.created >= since && tags.iter().all(|(k, v)| j.tags.get(k) == Some(v))
+                })
+                .map(|j| st.job_view(j, now))
+                .collect())
+        })
     }
 
     async fn describe_jobs(&self, job_ids: &[String]) -> Result<Vec<RecoveryJob>, ServiceError> {
-        let (st, now, fault) = self.enter(Operation::DescribeJobs);
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        // Like the DescribeJobs filter: unknown ids are simply not in the answer.
-        Ok(job_ids
-            .iter()
-            .filter_map(|id| Self::job_by_id(&st, id))
-            .map(|i| st.job_view(&st.jobs[i], now))
-            .collect())
+        self.call(Operation::DescribeJobs, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            // Like the DescribeJobs filter: unknown ids are simply not in the answer.
+            Ok(job_ids
+                .iter()
+                .filter_map(|id| Self::job_by_id(st, id))
+                .map(|i| st.job_view(&st.jobs[i], now))
+                .collect())
+        })
     }
 
     async fn describe_job_log_items(&self, job_id: &str) -> Result<Vec<JobLogItem>, ServiceError> {
         let op = Operation::DescribeJobLogItems;
-        let (st, now, fault) = self.enter(op);
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        let Some(i) = Self::job_by_id(&st, job_id) else {
-            return Err(Self::error(
-                op,
-                "ResourceNotFoundException",
-                format!("job {job_id} not found"),
-            ));
-        };
-        let job = &st.jobs[i];
-        let item = |event: &str, at: Timestamp, server: Option<&LaunchPlan>| JobLogItem {
-            event: event.to_owned(),
-            event_time: Some(at),
-            source_server_id: server.map(|s| s.source_server_id.clone()),
-            target_instance_id: None,
-            raw_error: None,
-        };
-        let mut items = vec![item("JOB_START", job.created, None)];
-        for s in job.launch_servers() {
-            if s.spec.outcome != LaunchOutcome::NotLaunched && job.started <= now {
-                items.push(item("LAUNCH_START", job.started, Some(s)));
+        self.call(op, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
             }
-            if s.spec.outcome == LaunchOutcome::LaunchFailed && s.ends_at <= now {
-                items.push(JobLogItem {
-                    raw_error: Some(s.spec.error.clone()),
-                    ..item(s.spec.event.as_str(), s.ends_at, Some(s))
-                });
+            let Some(i) = Self::job_by_id(st, job_id) else {
+                return Err(Self::error(
+                    op,
+                    "ResourceNotFoundException",
+                    format!("job {job_id} not found"),
+                ));
+            };
+            let job = &st.jobs[i];
+            let item = |event: &str, at: Timestamp, server: Option<&LaunchPlan>| JobLogItem {
+                event: event.to_owned(),
+                event_time: Some(at),
+                source_server_id: server.map(|s| s.source_server_id.clone()),
+                target_instance_id: None,
+                raw_error: None,
+            };
+            let mut items = vec![item("JOB_START", job.created, None)];
+            for s in job.launch_servers() {
+                if s.spec.outcome != LaunchOutcome::NotLaunched && job.started <= now {
+                    items.push(item("LAUNCH_START", job.started, Some(s)));
+                }
+                if s.spec.outcome == LaunchOutcome::LaunchFailed && s.ends_at <= now {
+                    items.push(JobLogItem {
+                        raw_error: Some(s.spec.error.clone()),
+                        ..item(s.spec.event.as_str(), s.ends_at, Some(s))
+                    });
+                }
             }
-        }
-        if job.status(now) == JobStatus::Completed {
-            let end = job.end_time().unwrap_or(now);
-            items.push(item("JOB_END", end, None));
-        }
-        items.sort_by_key(|i| i.event_time);
-        Ok(items)
+            if job.status(now) == JobStatus::Completed {
+                let end = job.end_time().unwrap_or(now);
+                items.push(item("JOB_END", end, None));
+            }
+            items.sort_by_key(|i| i.event_time);
+            Ok(items)
+        })
     }
 
     async fn describe_recovery_instances(
         &self,
         recovery_instance_ids: &[String],
     ) -> Result<Vec<RecoveryInstance>, ServiceError> {
-        let (st, now, fault) = self.enter(Operation::DescribeRecoveryInstances);
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        // A terminated recovery instance leaves DRS, as it does in AWS.
-        Ok(st
-            .live_recovery_instances(now)
-            .filter(|(_, s)| {
-                recovery_instance_ids.is_empty()
-                    || recovery_instance_ids.contains(&s.recovery_instance_id)
-            })
-            .map(|(job, s)| RecoveryInstance {
-                recovery_instance_id: s.recovery_instance_id.clone(),
-                ec2_instance_id: Some(s.ec2_instance_id.clone()),
-                ec2_instance_state: Some("RUNNING".to_owned()),
-                job_id: Some(job.id.clone()),
-                source_server_id: s.source_server_id.clone(),
-                is_drill: matches!(job.kind, JobKind::Launch { is_drill: true, .. }),
-                point_in_time_snapshot: Some(s.snapshot_time),
-            })
-            .collect())
+        self.call(Operation::DescribeRecoveryInstances, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            // A terminated recovery instance leaves DRS, as it does in AWS.
+            Ok(st
+                .live_recovery_instances(now)
+                .filter(|(_, s)| {
+                    recovery_instance_ids.is_empty()
+                        || recovery_instance_ids.contains(&s.recovery_instance_id)
+                })
+                .map(|(job, s)| RecoveryInstance {
+                    recovery_instance_id: s.recovery_instance_id.clone(),
+                    ec2_instance_id: Some(s.ec2_instance_id.clone()),
+                    ec2_instance_state: Some("RUNNING".to_owned()),
+                    job_id: Some(job.id.clone()),
+                    source_server_id: s.source_server_id.clone(),
+                    is_drill: matches!(job.kind, JobKind::Launch { is_drill: true, .. }),
+                    point_in_time_snapshot: Some(s.snapshot_time),
+                })
+                .collect())
+        })
     }
 
     async fn describe_source_servers(
         &self,
         ids: &[SourceServerId],
     ) -> Result<Vec<SourceServer>, ServiceError> {
-        let (st, _now, fault) = self.enter(Operation::DescribeSourceServers);
-        drop(st);
-        if let Some(f) = fault {
+        // Counted and faulted like every call; the answer is the scenario's.
+        if let Some(f) = self.call(Operation::DescribeSourceServers, |_, _, fault| Ok(fault))? {
             return Err(f);
         }
         let listed: Vec<&SourceServerId> = if ids.is_empty() {
@@ -542,57 +554,60 @@ impl RecoveryService for Simulator {
         recovery_instance_ids: &[String],
     ) -> Result<String, ServiceError> {
         let op = Operation::TerminateRecoveryInstances;
-        let (mut st, now, fault) = self.enter(op);
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        if recovery_instance_ids.is_empty() || recovery_instance_ids.len() > MAX_SERVERS_PER_CALL {
-            return Err(Self::error(
-                op,
-                "ValidationException",
-                format!(
-                    "recoveryInstanceIDs must hold 1 to {MAX_SERVERS_PER_CALL} ids, got {}",
-                    recovery_instance_ids.len()
-                ),
-            ));
-        }
-        let live: BTreeMap<&str, &SourceServerId> = st
-            .live_recovery_instances(now)
-            .map(|(_, s)| (s.recovery_instance_id.as_str(), &s.source_server_id))
-            .collect();
-        let mut targets = Vec::new();
-        let mut unknown = Vec::new();
-        for ri in recovery_instance_ids {
-            match live.get(ri.as_str()) {
-                Some(server) => targets.push(((*server).clone(), ri.clone())),
-                None => unknown.push(ri.as_str()),
+        self.call(op, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
             }
-        }
-        if !unknown.is_empty() {
-            return Err(Self::error(
-                op,
-                "ResourceNotFoundException",
-                format!(
-                    "recovery instances not found (never launched or already terminated): {}",
-                    unknown.join(", ")
-                ),
-            ));
-        }
-        let started = after(now, self.scenario.job_pending);
-        let done_at = after(started, self.scenario.terminate_duration);
-        for (_, ri) in &targets {
-            let t = st.terminations.entry(ri.clone()).or_insert(done_at);
-            *t = (*t).min(done_at);
-        }
-        let id = st.new_hex_id("drsjob-");
-        st.jobs.push(Job {
-            id: id.clone(),
-            created: now,
-            started,
-            tags: BTreeMap::new(),
-            kind: JobKind::Terminate { targets, done_at },
-        });
-        Ok(id)
+            if recovery_instance_ids.is_empty()
+                || recovery_instance_ids.len() > MAX_SERVERS_PER_CALL
+            {
+                return Err(Self::error(
+                    op,
+                    "ValidationException",
+                    format!(
+                        "recoveryInstanceIDs must hold 1 to {MAX_SERVERS_PER_CALL} ids, got {}",
+                        recovery_instance_ids.len()
+                    ),
+                ));
+            }
+            let live: BTreeMap<&str, &SourceServerId> = st
+                .live_recovery_instances(now)
+                .map(|(_, s)| (s.recovery_instance_id.as_str(), &s.source_server_id))
+                .collect();
+            let mut targets = Vec::new();
+            let mut unknown = Vec::new();
+            for ri in recovery_instance_ids {
+                match live.get(ri.as_str()) {
+                    Some(server) => targets.push(((*server).clone(), ri.clone())),
+                    None => unknown.push(ri.as_str()),
+                }
+            }
+            if !unknown.is_empty() {
+                return Err(Self::error(
+                    op,
+                    "ResourceNotFoundException",
+                    format!(
+                        "recovery instances not found (never launched or already terminated): {}",
+                        unknown.join(", ")
+                    ),
+                ));
+            }
+            let started = after(now, self.scenario.job_pending);
+            let done_at = after(started, self.scenario.terminate_duration);
+            for (_, ri) in &targets {
+                let t = st.terminations.entry(ri.clone()).or_insert(done_at);
+                *t = (*t).min(done_at);
+            }
+            let id = st.new_hex_id("drsjob-");
+            st.jobs.push(Job {
+                id: id.clone(),
+                created: now,
+                started,
+                tags: BTreeMap::new(),
+                kind: JobKind::Terminate { targets, done_at },
+            });
+            Ok(id)
+        })
     }
 }
 

@@ -38,51 +38,53 @@ fn wanted(ids: &[String], s: &LaunchPlan) -> bool {
 #[async_trait]
 impl InstanceDirectory for Simulator {
     async fn describe_instances(&self, ids: &[String]) -> Result<Vec<Ec2Instance>, ServiceError> {
-        let (st, now, fault) = self.enter(Operation::DescribeInstances);
-        if let Some(f) = fault {
-            return Err(f);
-        }
         let zone = format!("{}a", self.scenario.region);
-        Ok(st
-            .ec2_instances(now)
-            .filter(|(s, _)| wanted(ids, s))
-            .map(|(s, terminated)| Ec2Instance {
-                instance_id: s.ec2_instance_id.clone(),
-                instance_type: s.spec.instance_type.clone(),
-                state: if terminated { "terminated" } else { "running" }.to_owned(),
-                private_ip_address: (!terminated).then(|| s.private_ip.clone()),
-                public_ip_address: s.public_ip.clone().filter(|_| !terminated),
-                availability_zone: Some(zone.clone()),
-                launch_time: Some(s.ends_at),
-            })
-            .collect())
+        self.call(Operation::DescribeInstances, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            Ok(st
+                .ec2_instances(now)
+                .filter(|(s, _)| wanted(ids, s))
+                .map(|(s, terminated)| Ec2Instance {
+                    instance_id: s.ec2_instance_id.clone(),
+                    instance_type: s.spec.instance_type.clone(),
+                    state: if terminated { "terminated" } else { "running" }.to_owned(),
+                    private_ip_address: (!terminated).then(|| s.private_ip.clone()),
+                    public_ip_address: s.public_ip.clone().filter(|_| !terminated),
+                    availability_zone: Some(zone.clone()),
+                    launch_time: Some(s.ends_at),
+                })
+                .collect())
+        })
     }
 
     async fn describe_instance_status(
         &self,
         ids: &[String],
     ) -> Result<Vec<InstanceStatus>, ServiceError> {
-        let (st, now, fault) = self.enter(Operation::DescribeInstanceStatus);
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        // Like DescribeInstanceStatus without IncludeAllInstances: running only.
-        Ok(st
-            .ec2_instances(now)
-            .filter(|(s, terminated)| !terminated && wanted(ids, s))
-            .map(|(s, _)| {
-                let checked = after(s.ends_at, self.scenario.status_check_delay) <= now;
-                let (instance, system) = match (checked, s.spec.status_checks) {
-                    (false, _) => ("initializing", "initializing"),
-                    (true, StatusChecks::Ok) => ("ok", "ok"),
-                    (true, StatusChecks::Impaired) => ("impaired", "ok"),
-                };
-                InstanceStatus {
-                    instance_id: s.ec2_instance_id.clone(),
-                    instance_status: instance.to_owned(),
-                    system_status: system.to_owned(),
-                }
-            })
-            .collect())
+        self.call(Operation::DescribeInstanceStatus, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            // Like DescribeInstanceStatus without IncludeAllInstances: running only.
+            Ok(st
+                .ec2_instances(now)
+                .filter(|(s, terminated)| !terminated && wanted(ids, s))
+                .map(|(s, _)| {
+                    let checked = after(s.ends_at, self.scenario.status_check_delay) <= now;
+                    let (instance, system) = match (checked, s.spec.status_checks) {
+                        (false, _) => ("initializing", "initializing"),
+                        (true, StatusChecks::Ok) => ("ok", "ok"),
+                        (true, StatusChecks::Impaired) => ("impaired", "ok"),
+                    };
+                    InstanceStatus {
+                        instance_id: s.ec2_instance_id.clone(),
+                        instance_status: instance.to_owned(),
+                        system_status: system.to_owned(),
+                    }
+                })
+                .collect())
+        })
     }
 }

@@ -1,12 +1,15 @@
 //! Error injection: a seeded share of calls is answered ThrottlingException
 //! (429, with a Retry-After) or InternalServerException (500), limited to the
 //! operations and the window of simulated time the scenario names. The same
-//! seed and the same sequence of calls give the same faults.
+//! seed and the same sequence of calls give the same faults. The injector
+//! holds only its generator (part of the simulated world, stored with it);
+//! the scenario's `faults` settings are passed to each draw.
 
 use super::scenario::{Faults, Operation};
 use crate::service_error::ServiceError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Keeps fault draws apart from the generator that makes ids and launch
@@ -16,36 +19,39 @@ const FAULT_STREAM_SALT: u64 = 0x6661_756c_7473; // "faults"
 pub const THROTTLING: &str = "ThrottlingException";
 pub const INTERNAL_SERVER: &str = "InternalServerException";
 
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct FaultInjector {
-    config: Faults,
     rng: ChaCha8Rng,
 }
 
 impl FaultInjector {
-    pub(crate) fn new(config: Faults, seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self {
-            config,
             rng: ChaCha8Rng::seed_from_u64(seed ^ FAULT_STREAM_SALT),
         }
     }
 
     /// Whether faults may hit `operation` at `elapsed` since the start.
-    fn applies(&self, operation: Operation, elapsed: Duration) -> bool {
-        let listed = self
-            .config
+    fn applies(config: &Faults, operation: Operation, elapsed: Duration) -> bool {
+        let listed = config
             .operations
             .as_ref()
             .is_none_or(|ops| ops.contains(&operation));
-        let after_from = self.config.from.is_none_or(|from| elapsed >= from);
-        let before_until = self.config.until.is_none_or(|until| elapsed < until);
+        let after_from = config.from.is_none_or(|from| elapsed >= from);
+        let before_until = config.until.is_none_or(|until| elapsed < until);
         listed && after_from && before_until
     }
 
     /// The fault for one call, if it gets one.
-    pub(crate) fn draw(&mut self, operation: Operation, elapsed: Duration) -> Option<ServiceError> {
-        let throttle = self.config.throttling_rate.0;
-        let server = self.config.server_error_rate.0;
-        if throttle + server <= 0.0 || !self.applies(operation, elapsed) {
+    pub(crate) fn draw(
+        &mut self,
+        config: &Faults,
+        operation: Operation,
+        elapsed: Duration,
+    ) -> Option<ServiceError> {
+        let throttle = config.throttling_rate.0;
+        let server = config.server_error_rate.0;
+        if throttle + server <= 0.0 || !Self::applies(config, operation, elapsed) {
             return None;
         }
         let roll: f64 = self.rng.random();
@@ -53,7 +59,7 @@ impl FaultInjector {
         if roll < throttle {
             Some(
                 ServiceError::from_code(service, name, THROTTLING, "Rate exceeded (simulated)")
-                    .with_retry_after(self.config.retry_after),
+                    .with_retry_after(config.retry_after),
             )
         } else if roll < throttle + server {
             Some(ServiceError::from_code(
@@ -84,10 +90,11 @@ mod tests {
 
     #[test]
     fn rates_are_roughly_honoured() {
-        let mut f = FaultInjector::new(storm(0.2, 0.1), 7);
+        let config = storm(0.2, 0.1);
+        let mut f = FaultInjector::new(7);
         let (mut throttled, mut failed) = (0, 0);
         for _ in 0..10_000 {
-            match f.draw(Operation::DescribeJobs, Duration::ZERO) {
+            match f.draw(&config, Operation::DescribeJobs, Duration::ZERO) {
                 Some(e) if e.code == THROTTLING => {
                     assert_eq!(e.class, ErrorClass::Throttling);
                     assert_eq!(e.retry_after, Some(Duration::from_secs(1)));
@@ -109,10 +116,11 @@ mod tests {
     #[test]
     fn same_seed_same_faults() {
         let run = |seed| {
-            let mut f = FaultInjector::new(storm(0.3, 0.3), seed);
+            let config = storm(0.3, 0.3);
+            let mut f = FaultInjector::new(seed);
             (0..200)
                 .map(|_| {
-                    f.draw(Operation::SendCommand, Duration::ZERO)
+                    f.draw(&config, Operation::SendCommand, Duration::ZERO)
                         .map(|e| e.code)
                 })
                 .collect::<Vec<_>>()
@@ -129,12 +137,13 @@ mod tests {
             until: Some(Duration::from_secs(120)),
             ..storm(1.0, 0.0)
         };
-        let mut f = FaultInjector::new(config, 1);
+        let mut f = FaultInjector::new(1);
         let secs = Duration::from_secs;
-        assert!(f.draw(Operation::StartRecovery, secs(59)).is_none());
-        assert!(f.draw(Operation::StartRecovery, secs(60)).is_some());
-        assert!(f.draw(Operation::StartRecovery, secs(119)).is_some());
-        assert!(f.draw(Operation::StartRecovery, secs(120)).is_none());
-        assert!(f.draw(Operation::DescribeJobs, secs(90)).is_none());
+        let mut draw = |op, at| f.draw(&config, op, secs(at));
+        assert!(draw(Operation::StartRecovery, 59).is_none());
+        assert!(draw(Operation::StartRecovery, 60).is_some());
+        assert!(draw(Operation::StartRecovery, 119).is_some());
+        assert!(draw(Operation::StartRecovery, 120).is_none());
+        assert!(draw(Operation::DescribeJobs, 90).is_none());
     }
 }

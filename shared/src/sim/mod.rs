@@ -13,6 +13,8 @@
 //! - `drs`, `ec2`, `ssm`: the three ports over the shared state.
 //! - [`faults`]: seeded error injection.
 //! - [`push`]: the launch-result pusher.
+//! - [`world_store`]: where the mutable state ([`SimState`]) lives: this
+//!   process' memory, or a database file several processes share.
 //!
 //! Tests read what was asked of the simulator through [`Simulator::calls`] and
 //! [`Simulator::start_recovery_calls`].
@@ -23,22 +25,32 @@ pub mod faults;
 pub mod push;
 pub mod scenario;
 mod ssm;
+pub mod world_store;
 
 pub use push::LaunchResultSink;
-pub use scenario::{Operation, Scenario, ScenarioError, load_scenario, parse_scenario};
+pub use scenario::{
+    Operation, Scenario, ScenarioError, ScenarioSource, load_scenario, parse_scenario,
+};
+pub use world_store::{InMemoryWorld, SimWorldError, SimWorldStore};
 
 use crate::ids::SourceServerId;
 use crate::ports::Clock;
-use crate::service_error::ServiceError;
+use crate::service_error::{ErrorClass, ServiceError};
 use crate::time::Timestamp;
 use faults::FaultInjector;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 /// What one StartRecovery call came to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum StartOutcome {
     /// The job was created and its id returned.
     Created { job_id: String },
@@ -69,7 +81,8 @@ pub struct LaunchTimeline {
 }
 
 /// One StartRecovery call as the simulator received it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StartRecoveryCall {
     pub at: Timestamp,
     pub tags: BTreeMap<String, String>,
@@ -81,16 +94,18 @@ pub struct StartRecoveryCall {
 pub struct Simulator {
     scenario: Scenario,
     clock: Arc<dyn Clock>,
-    /// The fault window is measured from here.
-    started_at: Timestamp,
-    state: Mutex<SimState>,
+    world: Arc<dyn SimWorldStore>,
     sink: Mutex<Option<Arc<dyn LaunchResultSink>>>,
     /// Wakes the pusher when a job is created or a sink is set.
     wake: tokio::sync::Notify,
 }
 
-/// Everything that changes, behind one lock that is never held across an await.
-struct SimState {
+/// Everything that changes: the simulated world. Serializable, so that a
+/// [`SimWorldStore`] can keep it in a database several processes share.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SimState {
+    /// The fault window is measured from here.
+    started_at: Timestamp,
     /// Ids, launch times and addresses.
     rng: ChaCha8Rng,
     /// Its own generator, so that faults do not shift the ids of a run.
@@ -102,18 +117,21 @@ struct SimState {
     commands: Vec<ssm::Command>,
     calls: BTreeMap<Operation, u64>,
     /// Injected faults per (operation, error code).
+    #[serde(with = "fault_counts")]
     faults_injected: BTreeMap<(Operation, String), u64>,
     start_calls: Vec<StartRecoveryCall>,
-    /// (job index, server index) whose launch result has been pushed.
+    /// (job index, server index) whose launch result has been pushed. Part
+    /// of the world, so that pushers in several processes push a result once.
     pushed: BTreeSet<(usize, usize)>,
 }
 
-impl Simulator {
-    pub fn new(scenario: Scenario, clock: Arc<dyn Clock>) -> Arc<Self> {
-        let started_at = clock.now();
-        let state = SimState {
+impl SimState {
+    /// A new world for `scenario` (its seed), starting at `started_at`.
+    pub fn new(scenario: &Scenario, started_at: Timestamp) -> Self {
+        Self {
+            started_at,
             rng: ChaCha8Rng::seed_from_u64(scenario.seed),
-            faults: FaultInjector::new(scenario.faults.clone(), scenario.seed),
+            faults: FaultInjector::new(scenario.seed),
             issued_ids: HashSet::new(),
             jobs: Vec::new(),
             terminations: BTreeMap::new(),
@@ -122,12 +140,53 @@ impl Simulator {
             faults_injected: BTreeMap::new(),
             start_calls: Vec::new(),
             pushed: BTreeSet::new(),
-        };
+        }
+    }
+
+    /// When the world started (simulated time).
+    pub fn started_at(&self) -> Timestamp {
+        self.started_at
+    }
+
+    /// How many times each operation was called (faulted calls included).
+    pub fn calls(&self) -> &BTreeMap<Operation, u64> {
+        &self.calls
+    }
+
+    /// How many faults were injected, per operation and error code.
+    pub fn faults_injected(&self) -> &BTreeMap<(Operation, String), u64> {
+        &self.faults_injected
+    }
+
+    /// Every StartRecovery call, in order, with what it came to.
+    pub fn start_recovery_calls(&self) -> &[StartRecoveryCall] {
+        &self.start_calls
+    }
+
+    /// How many launch results have been pushed.
+    pub fn pushed_count(&self) -> usize {
+        self.pushed.len()
+    }
+}
+
+impl Simulator {
+    /// A simulator whose world lives in this process' memory.
+    pub fn new(scenario: Scenario, clock: Arc<dyn Clock>) -> Arc<Self> {
+        let world = Arc::new(InMemoryWorld::new(SimState::new(&scenario, clock.now())));
+        Self::with_world(scenario, clock, world)
+    }
+
+    /// A simulator on a world kept by `world` (e.g. in a database file that
+    /// other processes share). `clock` must agree with theirs.
+    pub fn with_world(
+        scenario: Scenario,
+        clock: Arc<dyn Clock>,
+        world: Arc<dyn SimWorldStore>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             scenario,
             clock,
-            started_at,
-            state: Mutex::new(state),
+            world,
             sink: Mutex::new(None),
             wake: tokio::sync::Notify::new(),
         })
@@ -142,68 +201,110 @@ impl Simulator {
         &self.clock
     }
 
+    /// A copy of the whole world as it is now.
+    pub fn world_snapshot(&self) -> Result<SimState, SimWorldError> {
+        self.read(SimState::clone)
+    }
+
     /// How many times each operation was called (faulted calls included).
+    /// Panics if a shared world cannot be read; [`Self::world_snapshot`] doesn't.
     pub fn calls(&self) -> BTreeMap<Operation, u64> {
-        self.lock().calls.clone()
+        self.read_or_panic(|st| st.calls.clone())
+    }
+
+    /// How many faults were injected, per operation and error code.
+    pub fn faults_injected(&self) -> BTreeMap<(Operation, String), u64> {
+        self.read_or_panic(|st| st.faults_injected.clone())
     }
 
     /// How many times one operation was called.
-    /// How many faults were injected, per operation and error code.
-    pub fn faults_injected(&self) -> BTreeMap<(Operation, String), u64> {
-        self.lock().faults_injected.clone()
-    }
-
     pub fn call_count(&self, operation: Operation) -> u64 {
-        self.lock().calls.get(&operation).copied().unwrap_or(0)
+        self.read_or_panic(|st| st.calls.get(&operation).copied().unwrap_or(0))
     }
 
     /// Every StartRecovery call, in order, with what it came to.
     pub fn start_recovery_calls(&self) -> Vec<StartRecoveryCall> {
-        self.lock().start_calls.clone()
+        self.read_or_panic(|st| st.start_calls.clone())
     }
 
     /// Each launch job with when its last server settles (launched or
     /// failed; `None` while a stuck server keeps it open): what a benchmark
     /// measures the engine's reaction against.
     pub fn launch_timeline(&self) -> Vec<LaunchTimeline> {
-        self.lock()
-            .jobs
-            .iter()
-            .filter(|j| matches!(j.kind, drs::JobKind::Launch { .. }))
-            .map(|j| LaunchTimeline {
-                job_id: j.id.clone(),
-                tags: j.tags.clone(),
-                created: j.created,
-                last_settled: j
-                    .launch_servers()
-                    .iter()
-                    .map(|s| s.terminal_at())
-                    .collect::<Option<Vec<_>>>()
-                    .and_then(|t| t.into_iter().max()),
-            })
-            .collect()
+        self.read_or_panic(|st| {
+            st.jobs
+                .iter()
+                .filter(|j| matches!(j.kind, drs::JobKind::Launch { .. }))
+                .map(|j| LaunchTimeline {
+                    job_id: j.id.clone(),
+                    tags: j.tags.clone(),
+                    created: j.created,
+                    last_settled: j
+                        .launch_servers()
+                        .iter()
+                        .map(|s| s.terminal_at())
+                        .collect::<Option<Vec<_>>>()
+                        .and_then(|t| t.into_iter().max()),
+                })
+                .collect()
+        })
     }
 
-    fn lock(&self) -> MutexGuard<'_, SimState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Reads the world without changing it.
+    fn read<T>(&self, mut f: impl FnMut(&SimState) -> T) -> Result<T, SimWorldError> {
+        let mut out = None;
+        self.world.update(&mut |st| {
+            out = Some(f(st));
+            false
+        })?;
+        out.ok_or_else(|| SimWorldError::Storage("the world store skipped a read".to_owned()))
     }
 
-    /// Starts a call: counts it, reads the clock and draws its fault.
-    fn enter(
+    fn read_or_panic<T>(&self, f: impl FnMut(&SimState) -> T) -> T {
+        self.read(f)
+            .unwrap_or_else(|e| panic!("reading the simulated world failed: {e}"))
+    }
+
+    /// Runs one call on the world: counts it, reads the clock, draws its
+    /// fault, and hands all three to `body`, alone on the world.
+    fn call<T>(
         &self,
         operation: Operation,
-    ) -> (MutexGuard<'_, SimState>, Timestamp, Option<ServiceError>) {
-        let mut st = self.lock();
-        let now = self.clock.now();
-        *st.calls.entry(operation).or_default() += 1;
-        let elapsed = crate::time::between(self.started_at, now);
-        let fault = st.faults.draw(operation, elapsed);
-        if let Some(f) = &fault {
-            *st.faults_injected
-                .entry((operation, f.code.clone()))
-                .or_default() += 1;
+        mut body: impl FnMut(&mut SimState, Timestamp, Option<ServiceError>) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let mut out = None;
+        let stored = self.world.update(&mut |st| {
+            // Read inside: another process' call ordered before this one
+            // must not see a later time than this one does.
+            let now = self.clock.now();
+            *st.calls.entry(operation).or_default() += 1;
+            let elapsed = crate::time::between(st.started_at, now);
+            let fault = st.faults.draw(&self.scenario.faults, operation, elapsed);
+            if let Some(f) = &fault {
+                *st.faults_injected
+                    .entry((operation, f.code.clone()))
+                    .or_default() += 1;
+            }
+            out = Some(body(st, now, fault));
+            true
+        });
+        match (stored, out) {
+            (Ok(()), Some(result)) => result,
+            (Err(e), _) => Err(Self::world_error(operation, &e.to_string())),
+            (Ok(()), None) => Err(Self::world_error(
+                operation,
+                "the world store did not run the call",
+            )),
         }
-        (st, now, fault)
+    }
+
+    /// A simulator whose world cannot be reached answers like a DRS outage:
+    /// a retryable 500.
+    fn world_error(operation: Operation, reason: &str) -> ServiceError {
+        ServiceError {
+            class: ErrorClass::Transient,
+            ..Self::error(operation, faults::INTERNAL_SERVER, reason)
+        }
     }
 
     fn error(operation: Operation, code: &str, message: impl AsRef<str>) -> ServiceError {
@@ -213,6 +314,40 @@ impl Simulator {
             code,
             message.as_ref(),
         )
+    }
+}
+
+/// `faults_injected` as a list (JSON map keys must be strings).
+mod fault_counts {
+    use super::Operation;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize, Deserialize)]
+    struct Count {
+        operation: Operation,
+        code: String,
+        count: u64,
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        counts: &BTreeMap<(Operation, String), u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(counts.iter().map(|((operation, code), count)| Count {
+            operation: *operation,
+            code: code.clone(),
+            count: *count,
+        }))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(Operation, String), u64>, D::Error> {
+        Ok(Vec::<Count>::deserialize(d)?
+            .into_iter()
+            .map(|c| ((c.operation, c.code), c.count))
+            .collect())
     }
 }
 

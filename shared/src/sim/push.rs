@@ -5,6 +5,9 @@
 //! [`LaunchResultSink`], once per server per job. `stuck` servers never end
 //! and `not_launched` servers never launch, so neither is ever pushed: only
 //! polling finds those out.
+//!
+//! Which results went out is part of the simulated world, so pushers in
+//! several processes sharing one world push each result once between them.
 
 use super::Simulator;
 use super::drs::LaunchPlan;
@@ -116,40 +119,52 @@ impl Simulator {
         {
             return Next::Idle;
         }
-        let mut st = self.lock();
-        let now = self.clock.now();
-        let mut due = Vec::new();
-        let mut next: Option<Timestamp> = None;
-        for (j, job) in st.jobs.iter().enumerate() {
-            for (s, server) in job.launch_servers().iter().enumerate() {
-                let Some(state) = pushed_state(server) else {
-                    continue;
-                };
-                if st.pushed.contains(&(j, s)) {
-                    continue;
-                }
-                if server.ends_at <= now {
-                    due.push((
-                        (j, s),
-                        server.ends_at,
-                        LaunchResult {
-                            tags: job.tags.clone(),
-                            source_server_id: server.source_server_id.clone(),
-                            state,
-                        },
-                    ));
-                } else {
-                    next = Some(next.map_or(server.ends_at, |n| n.min(server.ends_at)));
-                }
+        let mut next = Next::Idle;
+        let stored = self.world.update(&mut |st| {
+            next = due_results(st, self.clock.now());
+            matches!(next, Next::Push(_))
+        });
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "the pusher cannot reach the simulated world; polling will find the results");
+            return Next::Idle;
+        }
+        next
+    }
+}
+
+/// The results due at `now` (marked as pushed), or when the next one is due.
+fn due_results(st: &mut super::SimState, now: Timestamp) -> Next {
+    let mut due = Vec::new();
+    let mut next: Option<Timestamp> = None;
+    for (j, job) in st.jobs.iter().enumerate() {
+        for (s, server) in job.launch_servers().iter().enumerate() {
+            let Some(state) = pushed_state(server) else {
+                continue;
+            };
+            if st.pushed.contains(&(j, s)) {
+                continue;
+            }
+            if server.ends_at <= now {
+                due.push((
+                    (j, s),
+                    server.ends_at,
+                    LaunchResult {
+                        tags: job.tags.clone(),
+                        source_server_id: server.source_server_id.clone(),
+                        state,
+                    },
+                ));
+            } else {
+                next = Some(next.map_or(server.ends_at, |n| n.min(server.ends_at)));
             }
         }
-        if due.is_empty() {
-            return next.map_or(Next::Idle, Next::WaitUntil);
-        }
-        due.sort_by_key(|(_, at, _)| *at);
-        st.pushed.extend(due.iter().map(|(key, _, _)| *key));
-        Next::Push(due.into_iter().map(|(_, _, r)| r).collect())
     }
+    if due.is_empty() {
+        return next.map_or(Next::Idle, Next::WaitUntil);
+    }
+    due.sort_by_key(|(_, at, _)| *at);
+    st.pushed.extend(due.iter().map(|(key, _, _)| *key));
+    Next::Push(due.into_iter().map(|(_, _, r)| r).collect())
 }
 
 #[cfg(test)]

@@ -431,12 +431,14 @@ pub struct ServerEntry {
     pub public_ip: Option<bool>,
 }
 
-/// A server's behaviour with every field decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A server's behaviour with every field decided. Serialized as part of a
+/// stored simulated world (each job keeps the specs of its servers).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerSpec {
     pub outcome: LaunchOutcome,
     pub event: FailureEvent,
     pub error: String,
+    #[serde(with = "humantime_serde")]
     pub launch_duration: Option<Duration>,
     pub instance_type: String,
     pub status_checks: StatusChecks,
@@ -596,6 +598,51 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
         source,
     })?;
     parse_scenario(&text, &file)
+}
+
+/// A scenario together with the text it was parsed from, so that it can be
+/// stored with a shared simulated world and parsed again by every process
+/// that opens that world.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScenarioSource {
+    /// Where the text came from (a path), for messages.
+    pub file: String,
+    pub text: String,
+    pub scenario: Scenario,
+}
+
+impl ScenarioSource {
+    /// The name of the built-in scenario (no `--scenario`).
+    pub const DEFAULT_NAME: &'static str = "the default scenario";
+
+    /// Reads and parses a scenario file.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Self::parse(text, file)
+    }
+
+    /// Parses scenario text; `file` names it in errors.
+    pub fn parse(text: String, file: String) -> Result<Self, ScenarioError> {
+        let scenario = parse_scenario(&text, &file)?;
+        Ok(Self {
+            file,
+            text,
+            scenario,
+        })
+    }
+
+    /// The built-in scenario: every server launches, every command succeeds.
+    pub fn builtin() -> Self {
+        Self {
+            file: Self::DEFAULT_NAME.to_owned(),
+            text: String::new(),
+            scenario: Scenario::default(),
+        }
+    }
 }
 
 #[cfg(test)]

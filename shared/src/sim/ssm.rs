@@ -15,7 +15,9 @@ use crate::ports::ssm::{
 use crate::service_error::ServiceError;
 use crate::time::{Timestamp, after};
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) struct Command {
     id: String,
     comment: String,
@@ -24,6 +26,7 @@ pub(super) struct Command {
 }
 
 /// One instance's invocation, decided when the command is sent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct PlannedInvocation {
     instance_id: String,
     ends_at: Timestamp,
@@ -190,7 +193,7 @@ impl CommandRunner for Simulator {
         request: &SendCommandRequest,
     ) -> Result<SentCommand, ServiceError> {
         let op = Operation::SendCommand;
-        let (mut st, now, fault) = self.enter(op);
+        self.call(op, |st, now, fault| {
         if let Some(f) = fault {
             return Err(f);
         }
@@ -240,6 +243,7 @@ impl CommandRunner for Simulator {
         let sent = command.sent();
         st.commands.push(command);
         Ok(sent)
+        })
     }
 
     async fn list_command_invocations(
@@ -247,22 +251,23 @@ impl CommandRunner for Simulator {
         command_id: &str,
     ) -> Result<Vec<CommandInvocation>, ServiceError> {
         let op = Operation::ListCommandInvocations;
-        let (st, now, fault) = self.enter(op);
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        let Some(command) = st.commands.iter().find(|c| c.id == command_id) else {
-            return Err(Self::error(
-                op,
-                "InvalidCommandId",
-                format!("command {command_id} not found"),
-            ));
-        };
-        Ok(command
-            .invocations
-            .iter()
-            .map(|i| i.view(&command.id, now))
-            .collect())
+        self.call(op, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            let Some(command) = st.commands.iter().find(|c| c.id == command_id) else {
+                return Err(Self::error(
+                    op,
+                    "InvalidCommandId",
+                    format!("command {command_id} not found"),
+                ));
+            };
+            Ok(command
+                .invocations
+                .iter()
+                .map(|i| i.view(&command.id, now))
+                .collect())
+        })
     }
 
     async fn find_commands(
@@ -270,45 +275,49 @@ impl CommandRunner for Simulator {
         comment: &str,
         since: Timestamp,
     ) -> Result<Vec<SentCommand>, ServiceError> {
-        let (st, _now, fault) = self.enter(Operation::ListCommands);
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        Ok(st
-            .commands
-            .iter()
-            .filter(|c| c.comment == comment && c.requested_at >= since)
-            .map(Command::sent)
-            .collect())
+        self.call(Operation::ListCommands, |st, _now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            Ok(st
+                .commands
+                .iter()
+                .filter(|c| c.comment == comment && c.requested_at >= since)
+                .map(Command::sent)
+                .collect())
+        })
     }
 
     async fn describe_instance_information(
         &self,
         instance_ids: &[String],
     ) -> Result<Vec<AgentInfo>, ServiceError> {
-        let (st, now, fault) = self.enter(Operation::DescribeInstanceInformation);
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        // SSM knows an instance once its agent has registered; a terminated
-        // instance's agent stops answering.
-        Ok(st
-            .ec2_instances(now)
-            .filter(|(s, _)| instance_ids.is_empty() || instance_ids.contains(&s.ec2_instance_id))
-            .filter(|(s, _)| {
-                self.agent_online_at(s.ends_at, s.spec.ssm_agent)
-                    .is_some_and(|t| t <= now)
-            })
-            .map(|(s, terminated)| AgentInfo {
-                instance_id: s.ec2_instance_id.clone(),
-                ping_status: if terminated {
-                    "ConnectionLost"
-                } else {
-                    "Online"
-                }
-                .to_owned(),
-            })
-            .collect())
+        self.call(Operation::DescribeInstanceInformation, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            // SSM knows an instance once its agent has registered; a terminated
+            // instance's agent stops answering.
+            Ok(st
+                .ec2_instances(now)
+                .filter(|(s, _)| {
+                    instance_ids.is_empty() || instance_ids.contains(&s.ec2_instance_id)
+                })
+                .filter(|(s, _)| {
+                    self.agent_online_at(s.ends_at, s.spec.ssm_agent)
+                        .is_some_and(|t| t <= now)
+                })
+                .map(|(s, terminated)| AgentInfo {
+                    instance_id: s.ec2_instance_id.clone(),
+                    ping_status: if terminated {
+                        "ConnectionLost"
+                    } else {
+                        "Online"
+                    }
+                    .to_owned(),
+                })
+                .collect())
+        })
     }
 }
 

@@ -35,7 +35,7 @@ pub async fn status(db: &Path, id: &str, json: bool) -> anyhow::Result<ExitCode>
         );
     };
     let waves = store.load_waves(id).await?;
-    let view = execution_status(&execution.record, &waves, chrono::Utc::now());
+    let view = execution_status(&execution.record, &waves, now(&backend));
     if json {
         println!("{}", serde_json::to_string_pretty(&view)?);
     } else {
@@ -45,6 +45,16 @@ pub async fn status(db: &Path, id: &str, json: bool) -> anyhow::Result<ExitCode>
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The time executions in `backend` live in: the simulated clock of the
+/// world stored there (shared by `ripcord worker` processes), else real time.
+fn now(backend: &EmbeddedBackend) -> ripcord::time::Timestamp {
+    use ripcord::ports::Clock;
+    match backend.find_sim_world(ripcord::embedded::DEFAULT_WORLD) {
+        Ok(Some(world)) => world.clock().now(),
+        _ => chrono::Utc::now(),
+    }
 }
 
 pub async fn list(db: &Path) -> anyhow::Result<ExitCode> {

@@ -5,10 +5,12 @@ mod bench;
 mod dlq;
 mod execution;
 mod run;
+mod sim;
+mod start;
 mod validate;
 mod worker;
 
-use crate::cli::{Command, DlqCommand};
+use crate::cli::{Command, DlqCommand, SimCommand};
 use std::process::ExitCode;
 
 pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
@@ -21,6 +23,22 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             requested_by,
         } => {
             run::run(
+                &plan,
+                scenario.as_deref(),
+                &db.db,
+                confirm_recovery,
+                &requested_by,
+            )
+            .await
+        }
+        Command::Start {
+            plan,
+            scenario,
+            db,
+            confirm_recovery,
+            requested_by,
+        } => {
+            start::start(
                 &plan,
                 scenario.as_deref(),
                 &db.db,
@@ -53,6 +71,9 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             boundaries,
             skip_poll,
         } => bench::bench(servers, waves, boundaries, skip_poll).await,
+        Command::Sim { command } => match command {
+            SimCommand::Calls { json, db } => sim::calls(&db.db, json),
+        },
         Command::Dlq { command } => match command {
             DlqCommand::List { queue, json, db } => dlq::list(&db.db, queue, json).await,
             DlqCommand::Replay { queue, id, all, db } => {
@@ -60,6 +81,41 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+/// Loads and checks a plan that may be started: its errors, or a real
+/// recovery without `--confirm-recovery`, are reported on stderr and give
+/// exit code 2 (nothing is started).
+fn startable_plan(
+    path: &std::path::Path,
+    confirm_recovery: bool,
+) -> Result<ripcord::plan::Plan, ExitCode> {
+    let plan = match ripcord::plan::load_plan(path) {
+        Ok(p) => p,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Err(ExitCode::from(2));
+        }
+    };
+    if plan.mode == ripcord::plan::Mode::Recovery && !confirm_recovery {
+        eprintln!(
+            "{}: this plan is a real recovery (mode: recovery). Nothing was started.\n\
+             Re-run with --confirm-recovery if a real failover is intended, or use mode: drill to rehearse.",
+            path.display()
+        );
+        return Err(ExitCode::from(2));
+    }
+    Ok(plan)
+}
+
+/// Loads a scenario file with its text (for a world stored in the database).
+fn scenario_source(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<Option<ripcord::sim::ScenarioSource>> {
+    Ok(match path {
+        Some(p) => Some(ripcord::sim::ScenarioSource::load(p)?),
+        None => None,
+    })
 }
 
 /// Loads a scenario file, or the default scenario.

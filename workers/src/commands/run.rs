@@ -8,7 +8,6 @@ use crate::worker::WorkerConfig;
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::ExecutionId;
 use ripcord::machine::ExecutionStatus;
-use ripcord::plan::{Mode, load_plan};
 use ripcord::ports::QueueName;
 use ripcord::status::{execution_status, is_settled};
 use std::io::IsTerminal;
@@ -23,21 +22,10 @@ pub async fn run(
     confirm_recovery: bool,
     requested_by: &str,
 ) -> anyhow::Result<ExitCode> {
-    let plan = match load_plan(plan_path) {
-        Ok(p) => p,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return Ok(ExitCode::from(2));
-        }
+    let plan = match super::startable_plan(plan_path, confirm_recovery) {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
     };
-    if plan.mode == Mode::Recovery && !confirm_recovery {
-        eprintln!(
-            "{}: this plan is a real recovery (mode: recovery). Nothing was started.\n\
-             Re-run with --confirm-recovery if a real failover is intended, or use mode: drill to rehearse.",
-            plan_path.display()
-        );
-        return Ok(ExitCode::from(2));
-    }
     let began = std::time::Instant::now();
     let engine = LocalEngine::open(db, super::scenario(scenario)?)?;
     let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());

@@ -1,5 +1,6 @@
 //! `ripcord worker KIND`: one worker in its own process, on the embedded
-//! backend, until Ctrl-C.
+//! backend and the simulated world stored in the same file, until Ctrl-C.
+//! Any number of worker processes of any kind may share one file.
 
 use crate::cli::WorkerKind;
 use crate::engine::LocalEngine;
@@ -12,12 +13,14 @@ pub async fn worker(
     scenario: Option<&Path>,
     db: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let engine = LocalEngine::open(db, super::scenario(scenario)?)?;
+    let scenario = super::scenario_source(scenario)?;
+    let engine = LocalEngine::open_shared(db, scenario.as_ref())?;
     let workers = engine.spawn_workers(&[kind.queue()], WorkerConfig::default());
     eprintln!(
-        "{} worker running on {}; Ctrl-C stops it",
+        "{} worker running on {} (simulator: {}); Ctrl-C stops it",
         kind.queue(),
-        db.display()
+        db.display(),
+        engine.stored_scenario.as_deref().unwrap_or("in memory")
     );
     tokio::signal::ctrl_c().await?;
     workers.shutdown().await;

@@ -1,0 +1,78 @@
+//! Where the simulated world lives: the port the [`Simulator`](super::Simulator)
+//! keeps its mutable state ([`SimState`]: jobs, commands, terminations,
+//! generators, call counts) behind.
+//!
+//! [`InMemoryWorld`] is the default: one process, one world, a mutex. The
+//! embedded backend's `EmbeddedSimWorld` keeps the world in the database file
+//! instead, so several `ripcord worker` processes see one simulated DRS
+//! account: a job started by one process is polled by another.
+
+use super::SimState;
+use std::sync::{Mutex, PoisonError};
+
+/// Why the simulated world could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SimWorldError {
+    #[error(
+        "the simulated world could not be read or written: {0}; check that the database file is reachable and not locked by a hung process"
+    )]
+    Storage(String),
+    #[error(
+        "the simulated world {world} is unreadable: {reason}; it was written by an incompatible ripcord; use a new --db file"
+    )]
+    Corrupt { world: String, reason: String },
+    #[error(
+        "the simulated world in {db} runs {stored}, but this process was given {requested}, which differs; start every process on this database with the same --scenario (or none, to use the stored one), or use a new --db file"
+    )]
+    ScenarioMismatch {
+        db: String,
+        stored: String,
+        requested: String,
+    },
+    #[error(
+        "the scenario stored with the simulated world in {db} no longer parses: {source}; use a new --db file"
+    )]
+    StoredScenario {
+        db: String,
+        #[source]
+        source: super::ScenarioError,
+    },
+    #[error(
+        "no simulated world in {db}; `ripcord worker` or `ripcord start --scenario` creates one"
+    )]
+    NoWorld { db: String },
+}
+
+/// Holds a simulated world and runs every simulator call on it alone.
+pub trait SimWorldStore: Send + Sync {
+    /// Runs `call` on the current state with no other call on the same
+    /// world (in this process or any other) in between. `call` returns
+    /// whether it changed the state; an unchanged state is not written back.
+    /// `call` may run again if the store has to retry, so it must compute
+    /// its answer from the state it is given.
+    fn update(&self, call: &mut dyn FnMut(&mut SimState) -> bool) -> Result<(), SimWorldError>;
+}
+
+/// A world in this process' memory: today's behaviour, and the fast path
+/// `ripcord run` and the tests use.
+pub struct InMemoryWorld {
+    state: Mutex<SimState>,
+}
+
+impl InMemoryWorld {
+    pub fn new(state: SimState) -> Self {
+        Self {
+            state: Mutex::new(state),
+        }
+    }
+}
+
+impl SimWorldStore for InMemoryWorld {
+    fn update(&self, call: &mut dyn FnMut(&mut SimState) -> bool) -> Result<(), SimWorldError> {
+        // A panic inside a call leaves a state that is still well-formed
+        // (every change is a push or an insert), so a poisoned lock is taken over.
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        call(&mut state);
+        Ok(())
+    }
+}

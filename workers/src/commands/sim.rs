@@ -1,0 +1,88 @@
+//! `ripcord sim calls`: what was asked of the simulated world stored in a
+//! database (the one `ripcord worker` processes share): call counts, faults
+//! injected, and every StartRecovery call with what it came to.
+
+use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
+use ripcord::sim::{Operation, SimWorldError, StartRecoveryCall};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The JSON `ripcord sim calls --json` prints.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CallsReport<'a> {
+    scenario: &'a str,
+    calls: &'a BTreeMap<Operation, u64>,
+    faults_injected: Vec<FaultCount<'a>>,
+    launch_results_pushed: usize,
+    start_recovery_calls: &'a [StartRecoveryCall],
+}
+
+#[derive(Serialize)]
+struct FaultCount<'a> {
+    operation: Operation,
+    code: &'a str,
+    count: u64,
+}
+
+pub fn calls(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    if !db.exists() {
+        anyhow::bail!(
+            "no Ripcord database at {}; pass --db with the file the workers use",
+            db.display()
+        );
+    }
+    let backend = EmbeddedBackend::open(db, EmbeddedConfig::default())?;
+    let opened = backend
+        .find_sim_world(DEFAULT_WORLD)?
+        .ok_or_else(|| SimWorldError::NoWorld {
+            db: db.display().to_string(),
+        })?;
+    let state = opened.world.snapshot()?;
+    let report = CallsReport {
+        scenario: &opened.scenario.file,
+        calls: state.calls(),
+        faults_injected: state
+            .faults_injected()
+            .iter()
+            .map(|((operation, code), count)| FaultCount {
+                operation: *operation,
+                code,
+                count: *count,
+            })
+            .collect(),
+        launch_results_pushed: state.pushed_count(),
+        start_recovery_calls: state.start_recovery_calls(),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("simulated world of {} ({})", db.display(), report.scenario);
+    for (operation, count) in report.calls {
+        println!("  {:<28} {count:>8} calls", operation.as_str());
+    }
+    for f in &report.faults_injected {
+        println!(
+            "  {:<28} {:>8} {} injected",
+            f.operation.as_str(),
+            f.count,
+            f.code
+        );
+    }
+    println!("  launch results pushed: {}", report.launch_results_pushed);
+    println!("StartRecovery calls:");
+    for call in report.start_recovery_calls {
+        let tags: Vec<String> = call.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!(
+            "  {}  {} server(s)  {:?}  [{}]",
+            call.at.format("%H:%M:%S%.3f"),
+            call.source_servers.len(),
+            call.outcome,
+            tags.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

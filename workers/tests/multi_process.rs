@@ -1,0 +1,230 @@
+//! A drill carried out by separate `ripcord worker` processes on one
+//! database file: two launch workers, a poll, a post-actions and a metrics
+//! worker, and `ripcord start` to queue the plan. They share the queues, the
+//! store and the simulated world through the file; the drill completes only
+//! if a job started by one process is seen by the others, and the stored
+//! world shows one StartRecovery job per wave despite two launch workers.
+
+use ripcord::sim::StartRecoveryCall;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// The worker processes; killed when dropped, also when the test panics.
+/// On a panic their stderr is printed, to show what went wrong.
+struct Workers {
+    children: Vec<(String, Child)>,
+    logs: PathBuf,
+}
+
+impl Workers {
+    fn spawn(&mut self, kind: &str, db: &Path, scenario: &Path) {
+        let name = format!("{kind}-{}", self.children.len());
+        let log = std::fs::File::create(self.logs.join(format!("{name}.log"))).expect("log file");
+        let child = Command::new(RIPCORD)
+            .args(["worker", kind, "--db"])
+            .arg(db)
+            .arg("--scenario")
+            .arg(scenario)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the ripcord binary starts");
+        self.children.push((name, child));
+    }
+
+    /// Fails the test if a worker has exited: it should run until killed.
+    fn assert_running(&mut self) {
+        for (name, child) in &mut self.children {
+            if let Some(status) = child.try_wait().expect("wait") {
+                panic!("worker {name} exited early with {status}");
+            }
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            for (name, _) in &self.children {
+                let log = std::fs::read_to_string(self.logs.join(format!("{name}.log")))
+                    .unwrap_or_default();
+                eprintln!("--- worker {name} stderr ---\n{log}");
+            }
+        }
+    }
+}
+
+fn ripcord(args: &[&str], db: &Path) -> Output {
+    let output = Command::new(RIPCORD)
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .expect("the ripcord binary runs");
+    assert!(
+        output.status.success(),
+        "ripcord {args:?} failed with {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn json(args: &[&str], db: &Path) -> serde_json::Value {
+    let output = ripcord(args, db);
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "ripcord {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+#[test]
+fn worker_processes_share_one_simulated_world() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ripcord.db");
+    // 300x: the drill's ~15 simulated minutes take a few seconds.
+    let scenario = examples().join("scenarios/happy-path.yaml");
+    let mut workers = Workers {
+        children: Vec::new(),
+        logs: dir.path().to_path_buf(),
+    };
+    for kind in ["launch", "launch", "poll", "post-actions", "metrics"] {
+        workers.spawn(kind, &db, &scenario);
+    }
+
+    let plan = examples().join("drill.yaml");
+    let started = ripcord(&["start", plan.to_str().expect("utf-8 path")], &db);
+    let id = String::from_utf8(started.stdout).expect("utf-8");
+    let id = id.trim();
+    assert_eq!(id.len(), 36, "start prints the execution id, got {id:?}");
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let view = loop {
+        workers.assert_running();
+        let status = Command::new(RIPCORD)
+            .args(["status", id, "--json", "--db"])
+            .arg(&db)
+            .output()
+            .expect("ripcord status runs");
+        // Until the launch worker has created the execution, status says so.
+        if status.status.success() {
+            let view: serde_json::Value =
+                serde_json::from_slice(&status.stdout).expect("status --json is JSON");
+            if matches!(
+                view["status"].as_str(),
+                Some("COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT")
+            ) {
+                break view;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "execution {id} did not finish within 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+
+    assert_eq!(view["status"], "COMPLETED", "{view:#}");
+    let waves = view["waves"].as_array().expect("waves");
+    assert_eq!(waves.len(), 3);
+    for wave in waves {
+        assert_eq!(wave["status"], "COMPLETED", "{wave:#}");
+        for server in wave["servers"].as_array().expect("servers") {
+            assert_eq!(server["launchStatus"], "COMPLETED", "{server:#}");
+        }
+    }
+
+    // One StartRecovery job per wave, although two launch workers ran.
+    let world = json(&["sim", "calls", "--json"], &db);
+    let calls: Vec<StartRecoveryCall> =
+        serde_json::from_value(world["startRecoveryCalls"].clone()).expect("start calls");
+    let mut jobs_per_wave: BTreeMap<String, usize> = BTreeMap::new();
+    for call in &calls {
+        assert_eq!(call.tags["ripcord:execution-id"], id);
+        if call.outcome.job_id().is_some() {
+            *jobs_per_wave
+                .entry(call.tags["ripcord:wave"].clone())
+                .or_default() += 1;
+        }
+    }
+    let expected: BTreeMap<String, usize> = ["1", "2", "3"]
+        .into_iter()
+        .map(|w| (w.to_owned(), 1))
+        .collect();
+    assert_eq!(jobs_per_wave, expected, "{calls:#?}");
+    // Every launched server's result was pushed once, by the poll worker.
+    assert_eq!(world["launchResultsPushed"], 7, "{world:#}");
+
+    for queue in ["launch", "poll", "post-actions", "metrics"] {
+        let dead = json(&["dlq", "list", queue, "--json"], &db);
+        assert_eq!(dead, serde_json::json!([]), "{queue} dead letters");
+    }
+}
+
+#[test]
+fn start_refuses_an_unconfirmed_recovery_and_a_second_scenario() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ripcord.db");
+    let drill = std::fs::read_to_string(examples().join("drill.yaml")).expect("example plan");
+    let recovery = dir.path().join("recovery.yaml");
+    std::fs::write(&recovery, drill.replace("mode: drill", "mode: recovery")).expect("write");
+
+    let refused = Command::new(RIPCORD)
+        .arg("start")
+        .arg(&recovery)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .expect("runs");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--confirm-recovery"));
+    assert!(
+        !db.exists(),
+        "nothing was queued, not even a database created"
+    );
+
+    let scenarios = examples().join("scenarios");
+    let plan = examples().join("drill.yaml");
+    let start = |scenario: &str| {
+        Command::new(RIPCORD)
+            .arg("start")
+            .arg(&plan)
+            .arg("--scenario")
+            .arg(scenarios.join(scenario))
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .expect("runs")
+    };
+    assert!(start("happy-path.yaml").status.success());
+    // The stored world keeps its scenario; another one is refused.
+    let other = start("throttling-storm.yaml");
+    assert_eq!(other.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&other.stderr);
+    assert!(message.contains("happy-path.yaml"), "{message}");
+    assert!(message.contains("same --scenario"), "{message}");
+    let listed = ripcord(&["sim", "calls", "--json"], &db);
+    let world: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    assert!(
+        world["scenario"]
+            .as_str()
+            .unwrap()
+            .ends_with("happy-path.yaml")
+    );
+}
