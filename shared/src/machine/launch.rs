@@ -73,22 +73,33 @@ pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> Outcome {
     Outcome::Changed(Change::Wave(next))
 }
 
+/// The launch's (since, reconcile) when it is waiting at try `tries`; the
+/// reason to ignore the event otherwise (`what` names it: "retry 3").
+fn waiting_at(
+    wave: &WaveRecord,
+    tries: u32,
+    what: &str,
+) -> Result<(crate::time::Timestamp, bool), String> {
+    match wave.launch {
+        LaunchState::Requested {
+            tries: current,
+            since,
+            reconcile,
+            ..
+        } if current == tries => Ok((since, reconcile)),
+        LaunchState::Requested { tries: current, .. } => {
+            Err(format!("{what} is stale (the launch is at try {current})"))
+        }
+        _ => Err(format!("{what}: the wave is not waiting for a job")),
+    }
+}
+
 /// A scheduled retry of StartRecovery after a retryable failure.
 pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> Outcome {
-    let LaunchState::Requested {
-        tries: current,
-        since,
-        reconcile,
-        ..
-    } = wave.launch
-    else {
-        return Outcome::Ignored("no launch is waiting for a retry".into());
+    let (since, reconcile) = match waiting_at(wave, tries, &format!("retry {tries}")) {
+        Ok(found) => found,
+        Err(reason) => return Outcome::Ignored(reason),
     };
-    if current != tries {
-        return Outcome::Ignored(format!(
-            "retry {tries} is stale (the launch is at try {current})"
-        ));
-    }
     let mut next = wave.clone();
     // From here on this try's call may have been made: deciding this retry
     // again (a redelivery the journal no longer holds) must look first.
@@ -115,19 +126,10 @@ pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
 /// No answer to try `tries` was recorded in time: the worker may have
 /// crashed mid-call. Look for the job by tag; start it only if absent.
 pub(crate) fn check_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> Outcome {
-    let LaunchState::Requested {
-        tries: current,
-        since,
-        ..
-    } = wave.launch
-    else {
-        return Outcome::Ignored("the launch has an answer".into());
+    let (since, _) = match waiting_at(wave, tries, &format!("the check of try {tries}")) {
+        Ok(found) => found,
+        Err(reason) => return Outcome::Ignored(reason),
     };
-    if current != tries {
-        return Outcome::Ignored(format!(
-            "check of try {tries} is stale (now at try {current})"
-        ));
-    }
     let mut next = wave.clone();
     let max = wave.options.retry.max_attempts;
     if tries >= max {
@@ -234,20 +236,10 @@ pub(crate) fn start_failed(
     tries: u32,
     error: &ServiceError,
 ) -> Outcome {
-    let LaunchState::Requested {
-        tries: current,
-        since,
-        reconcile,
-        ..
-    } = wave.launch
-    else {
-        return Outcome::Ignored("the wave is not waiting for a job".into());
+    let (since, reconcile) = match waiting_at(wave, tries, &format!("the failure of try {tries}")) {
+        Ok(found) => found,
+        Err(reason) => return Outcome::Ignored(reason),
     };
-    if current != tries {
-        return Outcome::Ignored(format!(
-            "failure of try {tries} is stale (now at try {current})"
-        ));
-    }
     let mut next = wave.clone();
     let max = wave.options.retry.max_attempts;
     if error.class.is_retryable() && tries < max && next.cancel_requested.is_none() {

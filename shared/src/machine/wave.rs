@@ -172,6 +172,42 @@ pub fn fail_launch_timeout(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, last_look: 
     }
 }
 
+/// How a phase that has settled for every server ends the wave, when it
+/// ends it: FAILED if a critical server failed or no server `succeeded`,
+/// CANCELLED if a cancel was asked for; `None` when the wave goes on.
+/// `failed` and `none` name the phase in the reason ("failed to launch",
+/// "launched").
+fn verdict(
+    wave: &WaveRecord,
+    succeeded: impl Fn(&ServerState) -> bool,
+    failed: &str,
+    none: &str,
+) -> Option<(WaveStatus, String)> {
+    let critical_total = wave.servers.iter().filter(|s| s.plan.critical).count();
+    let critical_failed = wave
+        .servers
+        .iter()
+        .filter(|s| s.plan.critical && s.launch_status == LaunchStatus::Failed)
+        .count();
+    if critical_failed > 0 {
+        let reason = format!(
+            "{critical_failed} of {critical_total} critical servers {failed}: {}",
+            failed_summary(wave)
+        );
+        Some((WaveStatus::Failed, reason))
+    } else if !wave.servers.iter().any(succeeded) {
+        let total = wave.servers.len();
+        Some((
+            WaveStatus::Failed,
+            format!("none of the {total} servers {none}"),
+        ))
+    } else {
+        wave.cancel_requested
+            .clone()
+            .map(|reason| (WaveStatus::Cancelled, reason))
+    }
+}
+
 /// Once every server's launch has an outcome: fail the wave if a critical
 /// server failed (or none launched), else go on to post-launch work, else
 /// complete it. A DRS job status never enters into this (seed 001).
@@ -179,33 +215,9 @@ pub fn after_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
     if wave.status != WaveStatus::Launching || !wave.servers.iter().all(launch_settled) {
         return;
     }
-    let total = wave.servers.len();
-    let critical_total = wave.servers.iter().filter(|s| s.plan.critical).count();
-    let critical_failed = wave
-        .servers
-        .iter()
-        .filter(|s| s.plan.critical && s.launch_status == LaunchStatus::Failed)
-        .count();
-    let launched = wave
-        .servers
-        .iter()
-        .filter(|s| s.launch_status != LaunchStatus::Failed)
-        .count();
-    if critical_failed > 0 {
-        let reason = format!(
-            "{critical_failed} of {critical_total} critical servers failed to launch: {}",
-            failed_summary(wave)
-        );
-        finish_wave(ctx, wave, WaveStatus::Failed, Some(reason));
-    } else if launched == 0 {
-        finish_wave(
-            ctx,
-            wave,
-            WaveStatus::Failed,
-            Some(format!("none of the {total} servers launched")),
-        );
-    } else if let Some(reason) = wave.cancel_requested.clone() {
-        finish_wave(ctx, wave, WaveStatus::Cancelled, Some(reason));
+    let launched = |s: &ServerState| s.launch_status != LaunchStatus::Failed;
+    if let Some((status, reason)) = verdict(wave, launched, "failed to launch", "launched") {
+        finish_wave(ctx, wave, status, Some(reason));
     } else if has_post_launch_work(wave) {
         super::post_launch::enter(ctx, wave);
     } else {
@@ -231,35 +243,10 @@ pub fn after_post_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
     {
         return;
     }
-    let total = wave.servers.len();
-    let critical_total = wave.servers.iter().filter(|s| s.plan.critical).count();
-    let critical_failed = wave
-        .servers
-        .iter()
-        .filter(|s| s.plan.critical && s.launch_status == LaunchStatus::Failed)
-        .count();
-    let completed = wave
-        .servers
-        .iter()
-        .filter(|s| s.launch_status == LaunchStatus::Completed)
-        .count();
-    if critical_failed > 0 {
-        let reason = format!(
-            "{critical_failed} of {critical_total} critical servers failed: {}",
-            failed_summary(wave)
-        );
-        finish_wave(ctx, wave, WaveStatus::Failed, Some(reason));
-    } else if completed == 0 {
-        finish_wave(
-            ctx,
-            wave,
-            WaveStatus::Failed,
-            Some(format!("none of the {total} servers completed")),
-        );
-    } else if let Some(reason) = wave.cancel_requested.clone() {
-        finish_wave(ctx, wave, WaveStatus::Cancelled, Some(reason));
-    } else {
-        finish_wave(ctx, wave, WaveStatus::Completed, None);
+    let completed = |s: &ServerState| s.launch_status == LaunchStatus::Completed;
+    match verdict(wave, completed, "failed", "completed") {
+        Some((status, reason)) => finish_wave(ctx, wave, status, Some(reason)),
+        None => finish_wave(ctx, wave, WaveStatus::Completed, None),
     }
 }
 
