@@ -7,13 +7,13 @@ use super::decision::{Change, Effect};
 use super::transition::transition;
 use super::wave::{
     PUSH_COALESCE, after_launch_progress, fail_launch_timeout, fail_server, finish_wave,
-    launch_settled, poll_backoff, poll_interval, schedule_poll,
+    launch_settled, observation_failed, observation_succeeded, poll_interval, schedule_poll,
 };
 use super::{LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus};
 use crate::event::WaveObservation;
 use crate::ids::SourceServerId;
 use crate::ports::drs::{DrsLaunchStatus, JobStatus};
-use crate::service_error::{ErrorClass, ServiceError};
+use crate::service_error::ServiceError;
 use crate::time::after;
 
 pub(crate) fn poll(ctx: &mut Ctx<'_>, wave: &WaveRecord, seq: u32) -> Outcome {
@@ -59,10 +59,7 @@ pub(crate) fn observed(
         _ => return Outcome::Ignored(format!("job {} is not this wave's job", job.job_id)),
     }
     let mut next = wave.clone();
-    next.last_observed_at = Some(ctx.now);
-    next.consecutive_poll_errors = 0;
-    next.consecutive_throttles = 0;
-    next.last_poll_error = None;
+    observation_succeeded(&mut next, ctx.now);
     for server in next.servers.iter_mut() {
         if launch_settled(server) {
             continue;
@@ -193,28 +190,14 @@ pub(crate) fn poll_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &ServiceE
         return Outcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
     }
     let mut next = wave.clone();
-    next.last_poll_error = Some(error.to_string());
     if next.launch_timed_out {
+        next.last_poll_error = Some(error.to_string());
         let why = format!("the last look at DRS failed: {error}");
         fail_launch_timeout(ctx, &mut next, &why);
         after_launch_progress(ctx, &mut next);
         return Outcome::Changed(Change::Wave(next));
     }
-    if error.class == ErrorClass::Throttling {
-        next.consecutive_throttles += 1;
-        let delay = poll_backoff(ctx, &next, next.consecutive_throttles, error);
-        schedule_poll(ctx, &mut next, delay);
-        return Outcome::Changed(Change::Wave(next));
-    }
-    next.consecutive_poll_errors += 1;
-    let errors = next.consecutive_poll_errors;
-    let limit = wave.options.retry.max_poll_errors;
-    if !error.class.is_retryable() || errors >= limit {
-        let why = if error.class.is_retryable() {
-            format!("{errors} consecutive polls of DRS failed; last error: {error}")
-        } else {
-            format!("polling DRS failed: {error}")
-        };
+    if let Some(why) = observation_failed(ctx, &mut next, error, "polls of DRS") {
         for server in next.servers.iter_mut() {
             if !launch_settled(server) {
                 let message = format!(
@@ -224,10 +207,7 @@ pub(crate) fn poll_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &ServiceE
             }
         }
         finish_wave(ctx, &mut next, WaveStatus::Failed, Some(why));
-        return Outcome::Changed(Change::Wave(next));
     }
-    let delay = poll_backoff(ctx, &next, errors, error);
-    schedule_poll(ctx, &mut next, delay);
     Outcome::Changed(Change::Wave(next))
 }
 

@@ -12,14 +12,14 @@ use super::retry::backoff;
 use super::transition::{Transitions, transition};
 use super::wave::{
     LAUNCH_CHECK_DELAY, after_post_launch_progress, fail_server, finish_wave, live_servers,
-    poll_backoff, poll_interval, schedule_poll, set_health,
+    observation_failed, observation_succeeded, poll_interval, schedule_poll, set_health,
 };
 use super::{ActionStatus, HealthStatus, InvocationResult, LaunchStatus, WaveRecord, WaveStatus};
 use crate::event::{Event, PostLaunchObservation};
 use crate::ids::SourceServerId;
 use crate::plan::HealthCheck;
 use crate::ports::ssm::{InvocationStatus, MAX_INSTANCES_PER_COMMAND, SendCommandRequest};
-use crate::service_error::{ErrorClass, ServiceError};
+use crate::service_error::ServiceError;
 use crate::time::{Timestamp, after};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -82,10 +82,7 @@ pub(crate) fn observed(
         return Outcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
     }
     let mut next = wave.clone();
-    next.last_observed_at = Some(ctx.now);
-    next.consecutive_poll_errors = 0;
-    next.consecutive_throttles = 0;
-    next.last_poll_error = None;
+    observation_succeeded(&mut next, ctx.now);
     let by_instance = instance_index(&next);
     for agent in obs.agents.iter().filter(|a| a.is_online()) {
         if let Some(id) = by_instance.get(&agent.instance_id)
@@ -142,30 +139,13 @@ pub(crate) fn check_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &Service
         return Outcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
     }
     let mut next = wave.clone();
-    next.last_poll_error = Some(error.to_string());
-    if error.class == ErrorClass::Throttling {
-        next.consecutive_throttles += 1;
-        let delay = poll_backoff(ctx, &next, next.consecutive_throttles, error);
-        schedule_poll(ctx, &mut next, delay);
-        return Outcome::Changed(Change::Wave(next));
-    }
-    next.consecutive_poll_errors += 1;
-    let errors = next.consecutive_poll_errors;
-    if !error.class.is_retryable() || errors >= wave.options.retry.max_poll_errors {
-        let why = if error.class.is_retryable() {
-            format!("{errors} consecutive checks of SSM/EC2 failed; last error: {error}")
-        } else {
-            format!("checking SSM/EC2 failed: {error}")
-        };
+    if let Some(why) = observation_failed(ctx, &mut next, error, "checks of SSM/EC2") {
         for i in live_indices(&next) {
             let message = format!("post-launch status unknown: {why}");
             fail_server(ctx, &mut next.servers[i], "STATUS_UNKNOWN", message);
         }
         finish_wave(ctx, &mut next, WaveStatus::Failed, Some(why));
-        return Outcome::Changed(Change::Wave(next));
     }
-    let delay = poll_backoff(ctx, &next, errors, error);
-    schedule_poll(ctx, &mut next, delay);
     Outcome::Changed(Change::Wave(next))
 }
 

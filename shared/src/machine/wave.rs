@@ -113,6 +113,46 @@ pub fn poll_backoff(
     super::retry::backoff(&capped, failures, error.retry_after, ctx.envelope.event_id)
 }
 
+/// Records a successful observation: the error counters start over.
+pub fn observation_succeeded(wave: &mut WaveRecord, now: crate::time::Timestamp) {
+    wave.last_observed_at = Some(now);
+    wave.consecutive_poll_errors = 0;
+    wave.consecutive_throttles = 0;
+    wave.last_poll_error = None;
+}
+
+/// Counts a failed observation (`what`: "polls of DRS"). Throttling, and
+/// retryable errors below `max_poll_errors` in a row, schedule the next
+/// observation after a backoff and return `None`; a permanent error or the
+/// limit returns why the wave must fail.
+pub fn observation_failed(
+    ctx: &mut Ctx<'_>,
+    wave: &mut WaveRecord,
+    error: &crate::service_error::ServiceError,
+    what: &str,
+) -> Option<String> {
+    wave.last_poll_error = Some(error.to_string());
+    if error.class == crate::service_error::ErrorClass::Throttling {
+        wave.consecutive_throttles += 1;
+        let delay = poll_backoff(ctx, wave, wave.consecutive_throttles, error);
+        schedule_poll(ctx, wave, delay);
+        return None;
+    }
+    wave.consecutive_poll_errors += 1;
+    let errors = wave.consecutive_poll_errors;
+    if !error.class.is_retryable() {
+        return Some(format!("{what} failed: {error}"));
+    }
+    if errors >= wave.options.retry.max_poll_errors {
+        return Some(format!(
+            "{errors} consecutive {what} failed; last error: {error}"
+        ));
+    }
+    let delay = poll_backoff(ctx, wave, errors, error);
+    schedule_poll(ctx, wave, delay);
+    None
+}
+
 /// Servers that launched and have not failed since: the ones post-launch
 /// work runs on.
 pub fn live_servers(wave: &WaveRecord) -> impl Iterator<Item = &ServerState> {
