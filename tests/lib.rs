@@ -85,16 +85,8 @@ impl DrillBuilder {
             LocalEngine::open_with(&dir.path().join("drill.db"), self.scenario, self.decorate)
                 .expect("database opens");
         let workers = engine.spawn_workers(&QueueName::ALL, self.config.clone());
-        let start = Envelope::new(
-            self.id,
-            None,
-            Event::StartExecution {
-                plan,
-                requested_by: "scenario-test".into(),
-                recovery_confirmed: false,
-            },
-            engine.ports.clock.now(),
-        );
+        let now = engine.ports.clock.now();
+        let start = Envelope::start_execution(self.id, plan, "scenario-test", false, now);
         engine
             .backend
             .queue()

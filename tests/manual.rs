@@ -5,7 +5,7 @@
 //! records before and after (DESIGN.md invariant 4).
 
 use crate::recording::{QueueLog, SentMessage};
-use ripcord::event::{Envelope, Event};
+use ripcord::event::Envelope;
 use ripcord::ids::{EventId, ExecutionId, WaveNumber};
 use ripcord::machine::{ExecutionRecord, Target, WaveRecord, target};
 use ripcord::plan::load_plan;
@@ -90,16 +90,8 @@ impl ManualDrill {
             })
             .expect("database opens");
         let id = ExecutionId::new_random();
-        let start = Envelope::new(
-            id,
-            None,
-            Event::StartExecution {
-                plan,
-                requested_by: "invariant-test".into(),
-                recovery_confirmed: false,
-            },
-            engine.ports.clock.now(),
-        );
+        let now = engine.ports.clock.now();
+        let start = Envelope::start_execution(id, plan, "invariant-test", false, now);
         let drill = ManualDrill {
             id,
             engine,

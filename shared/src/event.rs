@@ -284,6 +284,23 @@ impl Envelope {
         }
     }
 
+    /// The event that creates execution `id` from `plan`: how every
+    /// execution starts (CLI, tests, benchmark, later a runbook trigger).
+    pub fn start_execution(
+        id: ExecutionId,
+        plan: Plan,
+        requested_by: &str,
+        recovery_confirmed: bool,
+        now: Timestamp,
+    ) -> Self {
+        let event = Event::StartExecution {
+            plan,
+            requested_by: requested_by.to_owned(),
+            recovery_confirmed,
+        };
+        Self::new(id, None, event, now)
+    }
+
     /// The `index`-th event caused by this one: its id is derived from this
     /// one's, so replaying the same decision yields the same ids.
     pub fn caused(

@@ -4,7 +4,7 @@
 
 use crate::engine::LocalEngine;
 use crate::worker::WorkerConfig;
-use ripcord::event::{Envelope, Event};
+use ripcord::event::Envelope;
 use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
 use ripcord::machine::ExecutionStatus;
 use ripcord::machine::transition::Transitions;
@@ -91,12 +91,8 @@ pub async fn run_plans(
     let mut starts = Vec::new();
     for plan in plans {
         let id = ExecutionId::new_random();
-        let event = Event::StartExecution {
-            plan,
-            requested_by: "bench".into(),
-            recovery_confirmed: false,
-        };
-        starts.push(Envelope::new(id, None, event, ports.clock.now()).to_message(Duration::ZERO));
+        let start = Envelope::start_execution(id, plan, "bench", false, ports.clock.now());
+        starts.push(start.to_message(Duration::ZERO));
         ids.push(id);
     }
     let began = Instant::now();

@@ -33,16 +33,8 @@ pub async fn run(
 
     let id = ExecutionId::new_random();
     println!("{id}");
-    let start = Envelope::new(
-        id,
-        None,
-        Event::StartExecution {
-            plan,
-            requested_by: requested_by.to_owned(),
-            recovery_confirmed: confirm_recovery,
-        },
-        ports.clock.now(),
-    );
+    let now = ports.clock.now();
+    let start = Envelope::start_execution(id, plan, requested_by, confirm_recovery, now);
     ports
         .queue
         .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])

@@ -3,7 +3,7 @@
 //! The `ripcord worker` processes running on the same file carry it out.
 
 use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
-use ripcord::event::{Envelope, Event};
+use ripcord::event::Envelope;
 use ripcord::ids::ExecutionId;
 use ripcord::ports::{Clock, QueueName};
 use std::path::Path;
@@ -34,16 +34,7 @@ pub async fn start(
         None => chrono::Utc::now(),
     };
     let id = ExecutionId::new_random();
-    let start = Envelope::new(
-        id,
-        None,
-        Event::StartExecution {
-            plan,
-            requested_by: requested_by.to_owned(),
-            recovery_confirmed: confirm_recovery,
-        },
-        now,
-    );
+    let start = Envelope::start_execution(id, plan, requested_by, confirm_recovery, now);
     backend
         .queue()
         .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
