@@ -116,7 +116,7 @@ impl Db {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
         let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        configure(&conn).map_err(open_err)?;
+        configure_when_free(&conn).map_err(open_err)?;
         migrate(&mut conn, path)?;
         // Enough room for every statement the adapters prepare.
         conn.set_prepared_statement_cache_capacity(64);
@@ -132,6 +132,27 @@ impl Db {
         self.conn
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// [`configure`], tried again while another process holds the file: SQLite
+/// answers a journal-mode switch that meets a lock with SQLITE_BUSY at
+/// once, without waiting out the busy timeout, so several workers started
+/// together on a new file would otherwise fail to open it.
+fn configure_when_free(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match configure(conn) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -209,6 +230,25 @@ pub(crate) fn millis(d: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_processes_may_open_a_new_file_at_once() {
+        // Separate connections stand in for separate processes; before the
+        // retry, some of them failed with "database is locked".
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("ripcord.db");
+            let opened: Vec<_> = (0..6)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || Db::open(&path).map(|_| ()))
+                })
+                .collect();
+            for handle in opened {
+                handle.join().unwrap().expect("every opener succeeds");
+            }
+        }
+    }
 
     #[test]
     fn a_new_file_is_migrated_to_the_latest_schema_and_reopens() {
