@@ -211,6 +211,7 @@ pub async fn stale_wave_save_is_a_conflict(store: &dyn ExecutionStore) {
         since: at("2025-03-01T10:00:01Z"),
         requested_at: at("2025-03-01T10:00:01Z"),
         reconcile: false,
+        throttled: 0,
     };
     assert_eq!(store.save_wave(&launching, 1).await.expect("save_wave"), 2);
 

@@ -5,7 +5,7 @@
 
 use super::decide::{Ctx, Outcome};
 use super::decision::{Change, Effect};
-use super::retry::backoff;
+use super::retry::{backoff, may_retry};
 use super::transition::{Transitions, transition};
 use super::wave::{
     LAUNCH_CHECK_DELAY, after_launch_progress, fail_server, finish_wave, poll_interval,
@@ -15,6 +15,7 @@ use super::{LaunchState, LaunchStatus, WaveRecord, WaveStatus};
 use crate::event::Event;
 use crate::ports::drs::{RecoveryJob, StartRecoveryRequest, TAG_ATTEMPT, TAG_EXECUTION, TAG_WAVE};
 use crate::service_error::{ErrorClass, ServiceError};
+use crate::time::after;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -57,6 +58,7 @@ pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> Outcome {
         since: ctx.now,
         requested_at: ctx.now,
         reconcile: false,
+        throttled: 0,
     };
     ctx.effect(Effect::StartRecovery {
         tries: 1,
@@ -75,18 +77,26 @@ pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> Outcome {
 
 /// The launch's (since, reconcile) when it is waiting at try `tries`; the
 /// reason to ignore the event otherwise (`what` names it: "retry 3").
-fn waiting_at(
-    wave: &WaveRecord,
-    tries: u32,
-    what: &str,
-) -> Result<(crate::time::Timestamp, bool), String> {
+/// The launch's pending try, as `waiting_at` finds it.
+struct Waiting {
+    since: crate::time::Timestamp,
+    reconcile: bool,
+    throttled: u32,
+}
+
+fn waiting_at(wave: &WaveRecord, tries: u32, what: &str) -> Result<Waiting, String> {
     match wave.launch {
         LaunchState::Requested {
             tries: current,
             since,
             reconcile,
+            throttled,
             ..
-        } if current == tries => Ok((since, reconcile)),
+        } if current == tries => Ok(Waiting {
+            since,
+            reconcile,
+            throttled,
+        }),
         LaunchState::Requested { tries: current, .. } => {
             Err(format!("{what} is stale (the launch is at try {current})"))
         }
@@ -96,7 +106,11 @@ fn waiting_at(
 
 /// A scheduled retry of StartRecovery after a retryable failure.
 pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> Outcome {
-    let (since, reconcile) = match waiting_at(wave, tries, &format!("retry {tries}")) {
+    let Waiting {
+        since,
+        reconcile,
+        throttled,
+    } = match waiting_at(wave, tries, &format!("retry {tries}")) {
         Ok(found) => found,
         Err(reason) => return Outcome::Ignored(reason),
     };
@@ -108,6 +122,7 @@ pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
         since,
         requested_at: ctx.now,
         reconcile: true,
+        throttled,
     };
     ctx.effect(Effect::StartRecovery {
         tries,
@@ -126,13 +141,15 @@ pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
 /// No answer to try `tries` was recorded in time: the worker may have
 /// crashed mid-call. Look for the job by tag; start it only if absent.
 pub(crate) fn check_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> Outcome {
-    let (since, _) = match waiting_at(wave, tries, &format!("the check of try {tries}")) {
+    let Waiting {
+        since, throttled, ..
+    } = match waiting_at(wave, tries, &format!("the check of try {tries}")) {
         Ok(found) => found,
         Err(reason) => return Outcome::Ignored(reason),
     };
     let mut next = wave.clone();
     let max = wave.options.retry.max_attempts;
-    if tries >= max {
+    if tries - throttled.min(tries) >= max {
         let message = format!(
             "StartRecovery gave no answer after {tries} tries; check the DRS console for a job tagged {}={}",
             TAG_EXECUTION, wave.execution_id
@@ -146,6 +163,7 @@ pub(crate) fn check_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
         since,
         requested_at: ctx.now,
         reconcile: true,
+        throttled,
     };
     ctx.effect(Effect::StartRecovery {
         tries,
@@ -236,13 +254,23 @@ pub(crate) fn start_failed(
     tries: u32,
     error: &ServiceError,
 ) -> Outcome {
-    let (since, reconcile) = match waiting_at(wave, tries, &format!("the failure of try {tries}")) {
+    let Waiting {
+        since,
+        reconcile,
+        throttled,
+    } = match waiting_at(wave, tries, &format!("the failure of try {tries}")) {
         Ok(found) => found,
         Err(reason) => return Outcome::Ignored(reason),
     };
     let mut next = wave.clone();
-    let max = wave.options.retry.max_attempts;
-    if error.class.is_retryable() && tries < max && next.cancel_requested.is_none() {
+    let throttled = throttled + u32::from(error.class == ErrorClass::Throttling);
+    // Throttled StartRecovery calls are retried for as long as the wave's
+    // launch timeout, counted from the first try.
+    let until = Some(after(since, wave.plan.launch_timeout));
+    let failed = tries - throttled.min(tries);
+    if may_retry(&wave.options.retry, error, failed, until, ctx.now)
+        && next.cancel_requested.is_none()
+    {
         let delay = backoff(
             &wave.options.retry,
             tries,
@@ -255,6 +283,7 @@ pub(crate) fn start_failed(
             requested_at: ctx.now,
             // After a 5xx or a network error the job may exist: look first.
             reconcile: reconcile || error.class == ErrorClass::Transient,
+            throttled,
         };
         ctx.send_attempt(
             Some(next.number),
@@ -273,7 +302,15 @@ pub(crate) fn start_failed(
         finish_wave(ctx, &mut next, WaveStatus::Cancelled, reason);
         return Outcome::Changed(Change::Wave(next));
     }
-    let message = if error.class.is_retryable() {
+    let message = if error.class == ErrorClass::Throttling {
+        format!(
+            "StartRecovery was still throttled after {tries} tries over the launch_timeout of {}; \
+             last error: {}: {} (raise the DRS API quota or stagger the waves)",
+            humantime::format_duration(wave.plan.launch_timeout),
+            error.code,
+            error.message
+        )
+    } else if error.class.is_retryable() {
         format!(
             "StartRecovery failed {tries} times; last error: {}: {}",
             error.code, error.message

@@ -8,7 +8,7 @@
 
 use super::decide::{Ctx, Outcome};
 use super::decision::{Change, CommandPurpose, Effect};
-use super::retry::backoff;
+use super::retry::{backoff, may_retry};
 use super::transition::{Transitions, transition};
 use super::wave::{
     LAUNCH_CHECK_DELAY, after_post_launch_progress, fail_server, finish_wave, live_servers,
@@ -19,7 +19,7 @@ use crate::event::{Event, PostLaunchObservation};
 use crate::ids::SourceServerId;
 use crate::plan::HealthCheck;
 use crate::ports::ssm::{InvocationStatus, MAX_INSTANCES_PER_COMMAND, SendCommandRequest};
-use crate::service_error::ServiceError;
+use crate::service_error::{ErrorClass, ServiceError};
 use crate::time::{Timestamp, after};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -221,9 +221,17 @@ pub(crate) fn action_send_failed(
     }
     let mut next = wave.clone();
     let retry = &wave.options.retry;
-    if error.class.is_retryable() && tries < retry.max_attempts && next.cancel_requested.is_none() {
+    let throttled = action.throttled + u32::from(error.class == ErrorClass::Throttling);
+    // Throttled sends are retried within the action's own timeout.
+    let until = deadline(
+        action.first_requested_at,
+        wave.plan.post_launch[index].timeout,
+    );
+    let failed = tries - throttled.min(tries);
+    if may_retry(retry, error, failed, until, ctx.now) && next.cancel_requested.is_none() {
         let delay = backoff(retry, tries, error.retry_after, ctx.envelope.event_id);
         let action = &mut next.actions[index];
+        action.throttled = throttled;
         action.requested_at = None;
         action.retry_at = Some(after(ctx.now, delay));
         let event = Event::RunAction {
@@ -307,8 +315,13 @@ pub(crate) fn health_commands_failed(
         .command_results
         .retain(|_, r| r.status.is_terminal());
     let retry = &wave.options.retry;
-    if error.class.is_retryable() && tries < retry.max_attempts {
+    let throttled = wave.health.throttled + u32::from(error.class == ErrorClass::Throttling);
+    // Throttled sends are retried within the health timeout.
+    let until = deadline(wave.health.checks_started_at, wave.plan.health_timeout);
+    let failed = tries - throttled.min(tries);
+    if may_retry(retry, error, failed, until, ctx.now) {
         let delay = backoff(retry, tries, error.retry_after, ctx.envelope.event_id);
+        next.health.throttled = throttled;
         next.health.retry_at = Some(after(ctx.now, delay));
         ctx.send_attempt(
             Some(next.number),

@@ -260,6 +260,10 @@ pub enum LaunchState {
         since: Timestamp,
         requested_at: Timestamp,
         reconcile: bool,
+        /// How many of the `tries` were throttled: those slow the launch
+        /// down but do not use up the attempt budget.
+        #[serde(default)]
+        throttled: u32,
     },
     Started {
         job_id: String,
@@ -337,6 +341,9 @@ pub struct ActionRun {
     /// action twice.
     #[serde(default)]
     pub first_requested_at: Option<Timestamp>,
+    /// How many sends were throttled (they do not use up the retry budget).
+    #[serde(default)]
+    pub throttled: u32,
     pub start_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
     pub error_message: Option<String>,
@@ -363,6 +370,9 @@ pub struct HealthPhase {
     /// The health command checks (AWS-RunShellScript) of the current try.
     pub command_ids: Vec<String>,
     pub tries: u32,
+    /// How many sends were throttled (they do not use up the retry budget).
+    #[serde(default)]
+    pub throttled: u32,
     /// Set while a SendCommand for the health commands is requested and its
     /// command ids are not yet recorded.
     pub requested_at: Option<Timestamp>,
@@ -450,6 +460,7 @@ impl WaveRecord {
                     requested_at: None,
                     retry_at: None,
                     first_requested_at: None,
+                    throttled: 0,
                     start_time: None,
                     end_time: None,
                     error_message: None,

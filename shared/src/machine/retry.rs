@@ -4,7 +4,30 @@
 
 use crate::ids::EventId;
 use crate::plan::RetryPolicy;
+use crate::service_error::{ErrorClass, ServiceError};
+use crate::time::Timestamp;
 use std::time::Duration;
+
+/// Whether a failed try is tried again. A permanent error never is.
+/// Throttling means "slow down", not "this failed": it does not use up the
+/// attempt budget and is retried for as long as the operation's own time
+/// limit allows (`until`; none means the execution timeout bounds it).
+/// Other retryable errors (5xx, network, no answer) are retried until
+/// `max_attempts` tries have failed that way; `failed` counts them,
+/// including this one.
+pub fn may_retry(
+    policy: &RetryPolicy,
+    error: &ServiceError,
+    failed: u32,
+    until: Option<Timestamp>,
+    now: Timestamp,
+) -> bool {
+    match error.class {
+        ErrorClass::Permanent => false,
+        ErrorClass::Throttling => until.is_none_or(|limit| now < limit),
+        ErrorClass::Transient => failed < policy.max_attempts,
+    }
+}
 
 /// The delay before try `tries + 1`, after `tries` failed tries (≥ 1).
 /// Full jitter: uniform in [0, min(max, base·2^(tries-1))], but never less
@@ -53,6 +76,22 @@ mod tests {
             assert!(d <= cap, "try {tries}: {d:?} > {cap:?}");
             assert!(d >= cap / 4, "try {tries}: {d:?} < {:?}", cap / 4);
         }
+    }
+
+    #[test]
+    fn throttling_is_bounded_by_time_not_by_tries() {
+        let now: Timestamp = "2026-01-01T10:00:00Z".parse().expect("time");
+        let later: Timestamp = "2026-01-01T10:05:00Z".parse().expect("time");
+        let throttled = ServiceError::from_code("ssm", "SendCommand", "ThrottlingException", "");
+        let five_xx = ServiceError::from_code("ssm", "SendCommand", "InternalServerError", "");
+        let denied = ServiceError::from_code("ssm", "SendCommand", "AccessDeniedException", "");
+        let p = policy();
+        assert!(may_retry(&p, &throttled, 0, Some(later), now));
+        assert!(may_retry(&p, &throttled, 0, None, now));
+        assert!(!may_retry(&p, &throttled, 0, Some(now), later));
+        assert!(may_retry(&p, &five_xx, 7, Some(later), now));
+        assert!(!may_retry(&p, &five_xx, 8, Some(later), now));
+        assert!(!may_retry(&p, &denied, 1, Some(later), now));
     }
 
     #[test]

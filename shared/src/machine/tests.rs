@@ -300,6 +300,78 @@ fn a_throttled_start_recovery_is_retried_without_a_search() {
     assert_eq!(start_recovery_effects(&again), vec![(2, Some(at(0, 1)))]);
 }
 
+/// Drives StartRecovery failures with `code` until the wave gives up or
+/// `limit` tries were made; returns the tries made and the wave.
+fn fail_start_recovery_with(code: &str, limit: u32, minutes_between: i64) -> (u32, WaveRecord) {
+    let (_, mut wave, start_wave) = started();
+    apply(&mut wave, &start_wave, at(0, 1));
+    let mut tries = 1;
+    loop {
+        let now = at(minutes_between * i64::from(tries), 2);
+        let error = ServiceError::from_code("drs", "StartRecovery", code, "no");
+        let failed = result(
+            &start_wave,
+            Event::RecoveryStartFailed { tries, error },
+            now,
+        );
+        let d = apply(&mut wave, &failed, now);
+        let retried = d
+            .follow_ups
+            .iter()
+            .any(|f| f.envelope.event == Event::LaunchWave { tries: tries + 1 });
+        if !retried || tries == limit {
+            return (tries, wave);
+        }
+        tries += 1;
+        let retry = start_wave.caused(
+            tries as usize,
+            Some(WaveNumber(1)),
+            Event::LaunchWave { tries },
+            tries,
+            now,
+        );
+        apply(&mut wave, &retry, now);
+    }
+}
+
+#[test]
+fn throttling_never_uses_up_the_attempts_of_start_recovery() {
+    // Twenty throttled calls a minute apart: far more than max_attempts,
+    // well inside the launch timeout. The launch is still being retried.
+    let (tries, wave) = fail_start_recovery_with("ThrottlingException", 20, 1);
+    assert_eq!(tries, 20);
+    assert!(
+        matches!(
+            wave.launch,
+            LaunchState::Requested {
+                tries: 21,
+                throttled: 20,
+                ..
+            }
+        ),
+        "{:?}",
+        wave.launch
+    );
+    assert_eq!(wave.status, WaveStatus::Launching);
+}
+
+#[test]
+fn throttling_past_the_launch_timeout_fails_the_wave_with_the_reason() {
+    // Ten minutes between throttled tries: the launch timeout runs out.
+    let (tries, wave) = fail_start_recovery_with("ThrottlingException", 100, 10);
+    assert!(tries < 100, "gave up after {tries} tries");
+    assert_eq!(wave.status, WaveStatus::Failed);
+    let reason = wave.reason.clone().unwrap_or_default();
+    assert!(reason.contains("still throttled"), "{reason}");
+}
+
+#[test]
+fn server_errors_use_up_the_attempts_of_start_recovery() {
+    let (tries, wave) = fail_start_recovery_with("InternalServerException", 100, 1);
+    assert_eq!(tries, wave.options.retry.max_attempts);
+    assert_eq!(wave.status, WaveStatus::Failed);
+}
+
 #[test]
 fn five_consecutive_failed_polls_fail_the_wave_with_the_reason() {
     let (_, mut wave, start_wave) = launching();
