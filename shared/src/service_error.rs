@@ -71,10 +71,17 @@ pub fn classify_code(code: &str) -> ErrorClass {
         | "Throttling"
         | "TooManyRequestsException"
         | "RequestLimitExceeded"
-        | "ThrottledException" => ErrorClass::Throttling,
+        | "ThrottledException"
+        | "RequestThrottled"
+        | "RequestThrottledException"
+        | "ProvisionedThroughputExceededException"
+        | "SlowDown"
+        | "TooManyUpdates" => ErrorClass::Throttling,
         "InternalServerException"
         | "InternalServerError"
         | "InternalError"
+        | "InternalFailure"
+        | "Unavailable"
         | "ServiceUnavailable"
         | "ServiceUnavailableException"
         | "NetworkError"

@@ -73,6 +73,8 @@ store_suites!(
     load_waves_in_wave_order,
     list_is_newest_first,
     list_shows_saved_status,
+    first_trigger_with_a_key_wins,
+    triggers_list_newest_first,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

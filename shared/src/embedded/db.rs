@@ -95,6 +95,23 @@ const MIGRATIONS: &[&str] = &[
         state            TEXT    NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: runbook triggers by idempotency key, and announcements (what the
+    // AWS backend publishes on EventBridge).
+    r#"
+    CREATE TABLE triggers (
+        idempotency_key TEXT PRIMARY KEY,
+        received_at     TEXT NOT NULL,
+        body            TEXT NOT NULL
+    );
+    CREATE INDEX triggers_by_time ON triggers (received_at);
+
+    CREATE TABLE announcements (
+        seq          INTEGER PRIMARY KEY,
+        detail_type  TEXT NOT NULL,
+        execution_id TEXT,
+        body         TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// One connection to the file, shared by the adapters of one backend. Every

@@ -35,16 +35,20 @@ fn parse_unit(text: &str) -> Option<MetricUnit> {
         .find(|u| unit_text(*u) == text)
 }
 
-/// A failed write as the error a CloudWatch call would answer: a busy or
-/// locked file may clear up, anything else will not.
 fn service_error(e: rusqlite::Error) -> ServiceError {
+    storage_error("embedded-metrics", "PutMetricData", e)
+}
+
+/// A failed write as the error the AWS call it stands in for would answer:
+/// a busy or locked file may clear up, anything else will not.
+pub(super) fn storage_error(service: &str, operation: &str, e: rusqlite::Error) -> ServiceError {
     let class = match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => ErrorClass::Transient,
         _ => ErrorClass::Permanent,
     };
     ServiceError {
-        service: "embedded-metrics".to_owned(),
-        operation: "PutMetricData".to_owned(),
+        service: service.to_owned(),
+        operation: operation.to_owned(),
         class,
         code: "StorageError".to_owned(),
         message: format!("{e}; check that the database file is writable and not corrupt"),

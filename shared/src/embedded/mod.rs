@@ -14,12 +14,14 @@
 //! The file can also hold the simulator's world ([`sim_world`]), so that
 //! `ripcord worker` processes on one file share one simulated DRS account.
 
+mod announcements;
 mod db;
 mod metrics;
 mod queue;
 pub mod sim_world;
 mod store;
 
+pub use announcements::EmbeddedAnnouncer;
 pub use metrics::{EmbeddedMetrics, StoredMetric};
 pub use queue::EmbeddedQueue;
 pub use sim_world::{DEFAULT_WORLD, EmbeddedSimWorld, OpenedWorld, WorldOrigin};
@@ -155,6 +157,15 @@ impl EmbeddedBackend {
     /// The metrics sink (a table standing in for CloudWatch).
     pub fn metrics(&self) -> Arc<dyn MetricsSink> {
         Arc::new(self.embedded_metrics())
+    }
+
+    /// The announcer (a table standing in for the EventBridge bus).
+    pub fn announcer(&self) -> Arc<dyn crate::ports::Announcer> {
+        Arc::new(self.embedded_announcer())
+    }
+
+    pub fn embedded_announcer(&self) -> EmbeddedAnnouncer {
+        EmbeddedAnnouncer::new(self.shared.clone())
     }
 
     pub fn embedded_queue(&self) -> EmbeddedQueue {

@@ -2,6 +2,7 @@
 //! needs; adapters (embedded SQLite, the simulator, later AWS) provide it and
 //! can be swapped without the core noticing.
 
+pub mod announce;
 pub mod clock;
 pub mod drs;
 pub mod ec2;
@@ -10,6 +11,7 @@ pub mod queue;
 pub mod ssm;
 pub mod store;
 
+pub use announce::{Announcement, Announcer};
 pub use clock::Clock;
 pub use drs::RecoveryService;
 pub use ec2::InstanceDirectory;

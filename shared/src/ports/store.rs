@@ -3,6 +3,7 @@
 
 use crate::ids::{ExecutionId, WaveNumber};
 use crate::machine::{ExecutionRecord, WaveRecord};
+use crate::trigger::TriggerRecord;
 use async_trait::async_trait;
 
 /// A record as loaded, with the version a conditional save must match.
@@ -81,4 +82,17 @@ pub trait ExecutionStore: Send + Sync {
 
     /// Executions, newest first.
     async fn list_executions(&self, limit: usize) -> Result<Vec<ExecutionSummary>, StoreError>;
+
+    /// Records what became of a runbook trigger, unless a trigger with the
+    /// same idempotency key was recorded before: then nothing is written and
+    /// `AlreadyExists` is answered (the first trigger with a key decides).
+    async fn record_trigger(&self, trigger: &TriggerRecord) -> Result<CreateOutcome, StoreError>;
+
+    async fn load_trigger(
+        &self,
+        idempotency_key: &str,
+    ) -> Result<Option<TriggerRecord>, StoreError>;
+
+    /// Triggers, newest first.
+    async fn list_triggers(&self, limit: usize) -> Result<Vec<TriggerRecord>, StoreError>;
 }

@@ -1,0 +1,10 @@
+//! Ripcord on AWS: adapters that implement the core's ports with the
+//! official SDK clients (SQS, DynamoDB, DRS, EC2, SSM, EventBridge,
+//! CloudWatch), and the simulator served over HTTP in DRS' and SSM's real
+//! wire protocols so those same clients can be tested without an account.
+
+pub mod config;
+pub mod error;
+
+pub use config::{AwsSettings, Clients, ResourceNames, load_sdk_config};
+pub use error::service_error;
