@@ -15,6 +15,7 @@ use ripcord::ports::queue::{
 };
 use ripcord::ports::store::{CreateOutcome, ExecutionSummary, StoreError, Versioned};
 use ripcord::ports::{ExecutionStore, WorkQueue};
+use ripcord::trigger::TriggerRecord;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -378,5 +379,18 @@ impl ExecutionStore for FaultyStore {
 
     async fn list_executions(&self, limit: usize) -> Result<Vec<ExecutionSummary>, StoreError> {
         self.inner.list_executions(limit).await
+    }
+
+    // Triggers are not part of the fault schedules: passed through.
+    async fn record_trigger(&self, trigger: &TriggerRecord) -> Result<CreateOutcome, StoreError> {
+        self.inner.record_trigger(trigger).await
+    }
+
+    async fn load_trigger(&self, key: &str) -> Result<Option<TriggerRecord>, StoreError> {
+        self.inner.load_trigger(key).await
+    }
+
+    async fn list_triggers(&self, limit: usize) -> Result<Vec<TriggerRecord>, StoreError> {
+        self.inner.list_triggers(limit).await
     }
 }
