@@ -8,6 +8,7 @@
 use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use crate::machine::WaveStatus;
 use crate::plan::Plan;
+use crate::ports::announce::Announcement;
 use crate::ports::drs::{JobLogItem, RecoveryInstance, RecoveryJob};
 use crate::ports::ec2::{Ec2Instance, InstanceStatus};
 use crate::ports::queue::{OutgoingMessage, QueueName};
@@ -147,6 +148,10 @@ pub enum Event {
 
     // ---- metrics queue ----
     PublishMetrics {},
+    /// Tell the account (EventBridge on AWS) that a status changed.
+    Announce {
+        announcement: Announcement,
+    },
 }
 
 /// What one poll of a launching wave saw.
@@ -199,11 +204,12 @@ impl Event {
             Event::PostLaunchObserved { .. } => "PostLaunchObserved",
             Event::PostLaunchCheckFailed { .. } => "PostLaunchCheckFailed",
             Event::PublishMetrics {} => "PublishMetrics",
+            Event::Announce { .. } => "Announce",
         }
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 26] = [
+    pub const TYPE_NAMES: [&'static str; 27] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
@@ -230,6 +236,7 @@ impl Event {
         "PostLaunchObserved",
         "PostLaunchCheckFailed",
         "PublishMetrics",
+        "Announce",
     ];
 
     /// The queue whose worker handles this event.
@@ -260,7 +267,7 @@ impl Event {
             | Event::CheckPostLaunch { .. }
             | Event::PostLaunchObserved { .. }
             | Event::PostLaunchCheckFailed { .. } => QueueName::PostActions,
-            Event::PublishMetrics {} => QueueName::Metrics,
+            Event::PublishMetrics {} | Event::Announce { .. } => QueueName::Metrics,
         }
     }
 }

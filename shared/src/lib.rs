@@ -17,6 +17,7 @@
 pub mod contract;
 pub mod embedded;
 pub mod event;
+pub mod eventbridge;
 pub mod ids;
 pub mod machine;
 pub mod plan;

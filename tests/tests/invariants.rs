@@ -341,8 +341,10 @@ async fn start_wave_delivered_twice_starts_one_job() {
         &drill,
         queue,
         start_wave,
-        // Its own, and those of RecoveryJobStarted, decided inline.
+        // Its own, and those of RecoveryJobStarted, decided inline; the
+        // wave's move to LAUNCHING is announced.
         &[
+            "Announce",
             "LaunchCheck",
             "LaunchTimedOut",
             "PollWave",
@@ -399,7 +401,14 @@ async fn wave_observed_delivered_twice_changes_nothing_the_second_time() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let message = drill.redeliver(QueueName::Poll, &observed.to_json()).await;
-    deliver_twice(&drill, QueueName::Poll, message, &["CheckPostLaunch"]).await;
+    // The wave's move to POST_ACTIONS is announced.
+    deliver_twice(
+        &drill,
+        QueueName::Poll,
+        message,
+        &["Announce", "CheckPostLaunch"],
+    )
+    .await;
     let wave = drill.wave(1).await;
     assert!(
         wave.servers

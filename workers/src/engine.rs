@@ -86,6 +86,7 @@ impl LocalEngine {
             ec2: simulator.clone(),
             ssm: simulator.clone(),
             metrics: backend.metrics(),
+            announcer: backend.announcer(),
             clock,
         });
         simulator.set_launch_result_sink(Arc::new(QueueLaunchResultSink {

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod effects;
 pub mod engine;
+pub mod inbound;
 pub mod metrics;
 pub mod ports;
 pub mod push;

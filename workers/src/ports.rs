@@ -2,8 +2,8 @@
 //! and simulated, or AWS) is chosen by the CLI; the workers never know.
 
 use ripcord::ports::{
-    Clock, CommandRunner, ExecutionStore, InstanceDirectory, MetricsSink, RecoveryService,
-    WorkQueue,
+    Announcer, Clock, CommandRunner, ExecutionStore, InstanceDirectory, MetricsSink,
+    RecoveryService, WorkQueue,
 };
 use std::sync::Arc;
 
@@ -15,5 +15,6 @@ pub struct Ports {
     pub ec2: Arc<dyn InstanceDirectory>,
     pub ssm: Arc<dyn CommandRunner>,
     pub metrics: Arc<dyn MetricsSink>,
+    pub announcer: Arc<dyn Announcer>,
     pub clock: Arc<dyn Clock>,
 }

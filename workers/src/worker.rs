@@ -3,10 +3,12 @@
 //! span (execution id, wave, event id on every line), the visibility
 //! extension while a step runs, dead-lettering what cannot be processed.
 
+use crate::inbound::{self, InboundError, TriggerSettings};
 use crate::metrics;
 use crate::ports::Ports;
 use crate::step::{self, Handled, Report};
 use ripcord::event::{Envelope, Event};
+use ripcord::eventbridge::EventBridgeEvent;
 use ripcord::ports::queue::{QueueName, ReceivedMessage};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +26,8 @@ pub struct WorkerConfig {
     pub visibility: Duration,
     /// Long-poll wait per receive.
     pub wait: Duration,
+    /// How runbook triggers are judged (launch worker).
+    pub triggers: TriggerSettings,
 }
 
 impl Default for WorkerConfig {
@@ -33,6 +37,7 @@ impl Default for WorkerConfig {
             concurrency: 8,
             visibility: Duration::from_secs(30),
             wait: Duration::from_secs(1),
+            triggers: TriggerSettings::default(),
         }
     }
 }
@@ -104,6 +109,9 @@ pub async fn process(
 ) {
     let envelope = match Envelope::decode(&message.body) {
         Ok(e) => e,
+        Err(_) if let Some(event) = EventBridgeEvent::parse(&message.body) => {
+            return process_inbound(ports, queue, config, stats, &message, &event).await;
+        }
         Err(e) => {
             warn!(%queue, message_id = %message.message_id, error = %e, "undecodable message; dead-lettering it");
             stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
@@ -157,12 +165,71 @@ pub async fn process(
     .await
 }
 
+/// An EventBridge event (a runbook trigger, a DRS launch result).
+async fn process_inbound(
+    ports: &Ports,
+    queue: QueueName,
+    config: &WorkerConfig,
+    stats: &WorkerStats,
+    message: &ReceivedMessage,
+    event: &EventBridgeEvent,
+) {
+    let span = info_span!(
+        "inbound",
+        eventbridge_id = %event.id,
+        source = %event.source,
+        detail_type = %event.detail_type,
+        %queue,
+    );
+    async move {
+        let keep_hidden = extend_visibility_while_running(ports, queue, config, &message.receipt);
+        let outcome = tokio::select! {
+            outcome = inbound::handle(ports, queue, &config.triggers, event) => outcome,
+            _ = keep_hidden => unreachable!("the visibility loop never ends"),
+        };
+        match outcome {
+            Ok(handled) => {
+                debug!(?handled, "inbound event done");
+                stats.messages.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = ports.queue.delete(queue, std::slice::from_ref(&message.receipt)).await {
+                    warn!(error = %e, "delete failed; the event will be redelivered and found a duplicate");
+                }
+            }
+            Err(InboundError::Poison(reason)) => {
+                warn!(%reason, "the event cannot be processed; dead-lettering it");
+                stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = ports.queue.dead_letter(queue, message, &reason).await {
+                    error!(error = %e, "dead-lettering failed; the event will come back");
+                }
+            }
+            Err(InboundError::Retry(reason)) => {
+                stats.failed.fetch_add(1, Ordering::Relaxed);
+                warn!(%reason, receive_count = message.receive_count, "inbound event failed; it will be retried");
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
 enum Failure {
     Poison(String),
     Retry(String),
 }
 
 async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, Failure> {
+    if let Event::Announce { announcement } = &envelope.event {
+        // At least once: a failed publish leaves the message to come back.
+        return ports
+            .announcer
+            .announce(std::slice::from_ref(announcement))
+            .await
+            .map(|()| Report {
+                handled: Handled::Applied,
+                decided: 1,
+            })
+            .map_err(|e| Failure::Retry(e.to_string()));
+    }
     if let Event::PublishMetrics {} = envelope.event {
         return metrics::publish(ports, envelope.execution_id)
             .await

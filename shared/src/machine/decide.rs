@@ -6,6 +6,7 @@ use super::decision::{Change, Decision, Effect, State};
 use super::{execution, launch, observe, post_launch};
 use crate::event::{Envelope, Event, FollowUp};
 use crate::ids::WaveNumber;
+use crate::ports::announce::Announcement;
 use crate::time::Timestamp;
 use std::time::Duration;
 
@@ -26,7 +27,8 @@ pub fn target(envelope: &Envelope) -> Target {
             | Event::ApproveWave { .. }
             | Event::CancelExecution { .. }
             | Event::ExecutionTimedOut {}
-            | Event::PublishMetrics {},
+            | Event::PublishMetrics {}
+            | Event::Announce { .. },
             _,
         ) => Target::Execution,
         (_, Some(n)) => Target::Wave(n),
@@ -59,7 +61,50 @@ pub fn decide(state: &State, envelope: &Envelope, now: Timestamp) -> Decision {
         (State::Execution(exec), event) => execution::decide(&mut ctx, exec, event),
         (State::Wave(wave), event) => decide_wave(&mut ctx, wave, event),
     };
+    if let Outcome::Changed(change) = &change {
+        announce_status_change(&mut ctx, state, change);
+    }
     ctx.finish(change)
+}
+
+/// Every status change of an execution or a wave is announced (EventBridge
+/// on AWS), through the metrics queue so that it is sent at least once.
+fn announce_status_change(ctx: &mut Ctx<'_>, before: &State, change: &Change) {
+    let at = ctx.now;
+    let execution = match (before, change) {
+        (_, Change::Create { execution, .. }) => Some(execution),
+        (State::Execution(prev), Change::Execution(next)) if prev.status != next.status => {
+            Some(next)
+        }
+        (State::Wave(prev), Change::Wave(next)) if prev.status != next.status => {
+            let announcement = Announcement::WaveStatusChanged {
+                execution_id: next.execution_id,
+                wave: next.number,
+                wave_name: next.name.clone(),
+                status: next.status,
+                reason: next.reason.clone(),
+                at,
+            };
+            ctx.send(
+                Some(next.number),
+                Event::Announce { announcement },
+                Duration::ZERO,
+            );
+            None
+        }
+        _ => None,
+    };
+    if let Some(execution) = execution {
+        let announcement = Announcement::ExecutionStatusChanged {
+            execution_id: execution.id,
+            plan_name: execution.plan_name.clone(),
+            mode: execution.mode,
+            status: execution.status,
+            reason: execution.reason.clone(),
+            at,
+        };
+        ctx.send(None, Event::Announce { announcement }, Duration::ZERO);
+    }
 }
 
 fn decide_wave(ctx: &mut Ctx<'_>, wave: &super::WaveRecord, event: &Event) -> Outcome {
@@ -107,7 +152,8 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &super::WaveRecord, event: &Event) -> Ou
         | Event::ApproveWave { .. }
         | Event::CancelExecution { .. }
         | Event::ExecutionTimedOut {}
-        | Event::PublishMetrics {} => Outcome::Ignored(format!(
+        | Event::PublishMetrics {}
+        | Event::Announce { .. } => Outcome::Ignored(format!(
             "{} is an execution event, not a wave event",
             event.type_name()
         )),

@@ -1,0 +1,304 @@
+//! EventBridge events on Ripcord's queues (see `ripcord::eventbridge`).
+//! On the launch queue, a runbook trigger starts one execution per
+//! idempotency key, or is refused with the reason recorded under its key and
+//! announced. On the poll queue, DRS' own launch result becomes a
+//! `LaunchResultPushed` for the wave whose job it is, so the result is seen
+//! before the next poll.
+
+use crate::ports::Ports;
+use crate::push::addressed;
+use crate::step::{self, Handled};
+use ripcord::event::{Envelope, Event};
+use ripcord::eventbridge::{DrsLaunchResult, EventBridgeEvent, Inbound};
+use ripcord::ids::EventId;
+use ripcord::plan::{Plan, load_plan};
+use ripcord::ports::announce::Announcement;
+use ripcord::ports::queue::QueueName;
+use ripcord::ports::store::CreateOutcome;
+use ripcord::sim::push::{LAUNCH_FAILED, LAUNCH_SUCCEEDED};
+use ripcord::trigger::{
+    RunbookTrigger, TriggerError, TriggerOutcome, TriggerPolicy, TriggerRecord, Verdict,
+    execution_id_for,
+};
+use std::path::{Path, PathBuf};
+use tracing::{info, warn};
+use uuid::Uuid;
+
+/// How the launch worker judges runbook triggers.
+#[derive(Clone, Debug, Default)]
+pub struct TriggerSettings {
+    pub policy: TriggerPolicy,
+    /// Where plans named by triggers live: `<dir>/<name>.yaml`.
+    pub plans_dir: Option<PathBuf>,
+}
+
+/// What became of an inbound event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundError {
+    /// No retry can help: dead-letter the message with this reason.
+    Poison(String),
+    /// Try again on redelivery.
+    Retry(String),
+}
+
+/// Handles one EventBridge event received on `queue`.
+pub async fn handle(
+    ports: &Ports,
+    queue: QueueName,
+    settings: &TriggerSettings,
+    event: &EventBridgeEvent,
+) -> Result<Handled, InboundError> {
+    match (Inbound::classify(event), queue) {
+        (Inbound::Runbook(trigger), QueueName::Launch) => {
+            runbook(ports, settings, event, trigger).await
+        }
+        (Inbound::DrsLaunchResult(Ok(result)), QueueName::Poll) => {
+            launch_result(ports, &result).await
+        }
+        (Inbound::DrsLaunchResult(Err(reason)), _) => Err(InboundError::Poison(format!(
+            "a DRS launch result Ripcord cannot read: {reason}"
+        ))),
+        (
+            Inbound::Other {
+                source,
+                detail_type,
+            },
+            _,
+        ) => Err(InboundError::Poison(format!(
+            "an EventBridge event Ripcord does not handle (source {source:?}, detail-type {detail_type:?}); check the rule that routes it to the {queue} queue"
+        ))),
+        (_, queue) => Err(InboundError::Poison(format!(
+            "a {:?} event arrived on the {queue} queue; runbook triggers belong on the launch queue and DRS launch results on the poll queue",
+            event.detail_type
+        ))),
+    }
+}
+
+async fn runbook(
+    ports: &Ports,
+    settings: &TriggerSettings,
+    event: &EventBridgeEvent,
+    trigger: Result<RunbookTrigger, TriggerError>,
+) -> Result<Handled, InboundError> {
+    let trigger = match trigger {
+        Ok(t) => t,
+        Err(TriggerError::InvalidDetail {
+            reason,
+            idempotency_key: Some(key),
+        }) => {
+            let reason = format!("the trigger's detail is invalid: {reason}");
+            return refuse(ports, event, &key, None, reason).await;
+        }
+        // Without a key there is nothing to record it under.
+        Err(e) => return Err(InboundError::Poison(e.to_string())),
+    };
+    let plan = load_named_plan(settings.plans_dir.as_deref(), &trigger.detail.plan);
+    match settings.policy.judge(&trigger, plan) {
+        Verdict::Refuse(reason) => {
+            let key = trigger.detail.idempotency_key.clone();
+            refuse(ports, event, &key, Some(&trigger), reason).await
+        }
+        Verdict::Start {
+            plan,
+            recovery_confirmed,
+        } => start(ports, &trigger, plan, recovery_confirmed).await,
+    }
+}
+
+/// The plan a trigger names, read from the plans directory.
+pub fn load_named_plan(dir: Option<&Path>, name: &str) -> Result<Plan, String> {
+    let dir = dir.ok_or_else(|| {
+        "no plans directory is configured for the launch worker (set RIPCORD_PLANS_DIR or --plans-dir)"
+            .to_owned()
+    })?;
+    let path = ["yaml", "yml"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}.{ext}")))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("no plan {name}.yaml in {}", dir.display()))?;
+    load_plan(&path).map_err(|e| format!("the plan does not validate: {e}"))
+}
+
+fn record(
+    event: &EventBridgeEvent,
+    key: &str,
+    trigger: Option<&RunbookTrigger>,
+    outcome: TriggerOutcome,
+    reason: Option<String>,
+    now: ripcord::time::Timestamp,
+) -> TriggerRecord {
+    let detail = trigger.map(|t| &t.detail);
+    TriggerRecord {
+        idempotency_key: key.to_owned(),
+        outcome,
+        execution_id: execution_id_for(key),
+        reason,
+        event_id: event.id.clone(),
+        source: event.source.clone(),
+        account: event.account.clone(),
+        requested_by: detail.map(|d| d.requested_by.clone()),
+        mode: detail.map(|d| d.mode),
+        plan: detail.map(|d| d.plan.clone()),
+        received_at: now,
+    }
+}
+
+async fn start(
+    ports: &Ports,
+    trigger: &RunbookTrigger,
+    plan: Plan,
+    recovery_confirmed: bool,
+) -> Result<Handled, InboundError> {
+    let key = &trigger.detail.idempotency_key;
+    let now = ports.clock.now();
+    let id = execution_id_for(key);
+    let event = EventBridgeEvent {
+        id: trigger.event_id.clone(),
+        detail_type: String::new(),
+        source: trigger.source.clone(),
+        account: trigger.account.clone(),
+        time: trigger.time,
+        region: None,
+        resources: vec![],
+        detail: serde_json::Value::Null,
+    };
+    let started = record(
+        &event,
+        key,
+        Some(trigger),
+        TriggerOutcome::Started,
+        None,
+        now,
+    );
+    if ports.store.record_trigger(&started).await.map_err(retry)? == CreateOutcome::AlreadyExists {
+        let first = ports.store.load_trigger(key).await.map_err(retry)?;
+        match first {
+            Some(first) if first.outcome == TriggerOutcome::Refused => {
+                info!(idempotency_key = %key, "a trigger with this key was refused before; this one starts nothing");
+                return Ok(Handled::Ignored(format!(
+                    "idempotency key {key} was refused before: {}",
+                    first.reason.unwrap_or_default()
+                )));
+            }
+            // Started before: send the start again (a crash may have come
+            // between the record and the start); it is a no-op if it ran.
+            _ => {
+                info!(idempotency_key = %key, execution_id = %id, "a trigger with this key started an execution before; nothing new starts")
+            }
+        }
+    }
+    let mut envelope = Envelope::start_execution(
+        id,
+        plan,
+        &trigger.detail.requested_by,
+        recovery_confirmed,
+        now,
+    );
+    // One start event per key: a duplicate is found in the journal.
+    envelope.event_id = EventId(Uuid::new_v5(&id.0, b"runbook-trigger-start"));
+    let report = step::handle(ports, envelope).await.map_err(|e| {
+        if e.is_poison() {
+            InboundError::Poison(e.to_string())
+        } else {
+            retry(e)
+        }
+    })?;
+    if report.handled == Handled::Applied {
+        info!(idempotency_key = %key, execution_id = %id, source = %trigger.source, "execution started by a runbook trigger");
+    }
+    Ok(report.handled)
+}
+
+async fn refuse(
+    ports: &Ports,
+    event: &EventBridgeEvent,
+    key: &str,
+    trigger: Option<&RunbookTrigger>,
+    reason: String,
+) -> Result<Handled, InboundError> {
+    let now = ports.clock.now();
+    let refused = record(
+        event,
+        key,
+        trigger,
+        TriggerOutcome::Refused,
+        Some(reason.clone()),
+        now,
+    );
+    warn!(idempotency_key = %key, source = %event.source, %reason, "runbook trigger refused");
+    let first = match ports.store.record_trigger(&refused).await.map_err(retry)? {
+        CreateOutcome::Created => refused,
+        CreateOutcome::AlreadyExists => match ports.store.load_trigger(key).await.map_err(retry)? {
+            // A redelivery of this very event: announce again (the first
+            // announcement may not have gone out).
+            Some(first) if first.event_id == event.id => first,
+            _ => {
+                return Ok(Handled::Ignored(format!(
+                    "idempotency key {key} was used before; this trigger starts nothing"
+                )));
+            }
+        },
+    };
+    let announcement = Announcement::TriggerRefused {
+        idempotency_key: key.to_owned(),
+        execution_id: first.execution_id,
+        source: first.source.clone(),
+        account: first.account.clone(),
+        reason: first.reason.clone().unwrap_or(reason),
+        at: now,
+    };
+    ports
+        .announcer
+        .announce(&[announcement])
+        .await
+        .map_err(|e| InboundError::Retry(e.to_string()))?;
+    Ok(Handled::Applied)
+}
+
+async fn launch_result(ports: &Ports, result: &DrsLaunchResult) -> Result<Handled, InboundError> {
+    let jobs = ports
+        .drs
+        .describe_jobs(std::slice::from_ref(&result.job_id))
+        .await
+        .map_err(|e| {
+            if e.class.is_retryable() {
+                InboundError::Retry(e.to_string())
+            } else {
+                InboundError::Poison(e.to_string())
+            }
+        })?;
+    let Some((execution, wave)) = jobs
+        .iter()
+        .find(|j| j.job_id == result.job_id)
+        .and_then(|j| addressed(&j.tags))
+    else {
+        return Ok(Handled::Ignored(format!(
+            "job {} is not one Ripcord started",
+            result.job_id
+        )));
+    };
+    let state = if result.succeeded() {
+        LAUNCH_SUCCEEDED
+    } else {
+        LAUNCH_FAILED
+    };
+    let event = Event::LaunchResultPushed {
+        source_server_id: result.source_server_id.clone(),
+        state: state.to_owned(),
+    };
+    let mut envelope = Envelope::new(execution, Some(wave), event, ports.clock.now());
+    // The same EventBridge event always makes the same envelope.
+    envelope.event_id = EventId(Uuid::new_v5(&execution.0, result.event_id.as_bytes()));
+    let report = step::handle(ports, envelope).await.map_err(|e| {
+        if e.is_poison() {
+            InboundError::Poison(e.to_string())
+        } else {
+            retry(e)
+        }
+    })?;
+    Ok(report.handled)
+}
+
+fn retry(e: impl std::fmt::Display) -> InboundError {
+    InboundError::Retry(e.to_string())
+}
