@@ -3,8 +3,16 @@
 //! CloudWatch), and the simulator served over HTTP in DRS' and SSM's real
 //! wire protocols so those same clients can be tested without an account.
 
+pub mod bootstrap;
 pub mod config;
+pub mod dynamodb;
 pub mod error;
+pub mod sqs;
+#[cfg(feature = "testing")]
+pub mod testing;
 
+pub use bootstrap::{BootstrapError, BootstrapOptions, BootstrapReport, bootstrap};
 pub use config::{AwsSettings, Clients, ResourceNames, load_sdk_config};
+pub use dynamodb::DynamoStore;
 pub use error::service_error;
+pub use sqs::SqsQueue;

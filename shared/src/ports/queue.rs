@@ -103,6 +103,9 @@ pub enum QueueError {
     NoSuchDeadMessage { queue: QueueName, id: String },
     #[error("queue service error: {0}; it will be retried")]
     Service(String),
+    /// The queue itself is missing (an AWS deployment not bootstrapped).
+    #[error("queue {0} does not exist; run `ripcord aws bootstrap` to create Ripcord's queues")]
+    Missing(String),
 }
 
 #[async_trait]

@@ -34,6 +34,12 @@ pub enum StoreError {
     Corrupt(String),
     #[error("store service error: {0}; it will be retried")]
     Service(String),
+    /// The table itself is missing (an AWS deployment not bootstrapped).
+    #[error("table {0} does not exist; run `ripcord aws bootstrap` to create it")]
+    Missing(String),
+    /// A record the store cannot hold; `detail` says the limit and what to do.
+    #[error("{what} cannot be stored: {detail}")]
+    TooLarge { what: String, detail: String },
 }
 
 /// A row of `ripcord list` / the executions API.

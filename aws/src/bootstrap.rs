@@ -1,0 +1,604 @@
+//! `ripcord aws bootstrap`: creates what one deployment needs, and only
+//! what is missing, so running it again is harmless:
+//! - the four work queues, each with its dead-letter queue (RedrivePolicy);
+//! - the DynamoDB table with its indexes (on demand) and TTL on `expiresAt`;
+//! - the Ripcord event bus and two rules feeding the queues: runbook
+//!   triggers ("Ripcord Start Execution", any source: the launch worker
+//!   checks the allow-list, so refused triggers are recorded) → launch
+//!   queue, and DRS launch results on the default bus → poll queue;
+//! - each fed queue's policy letting EventBridge send from its rule.
+//!
+//! Existing queues get the configured attributes again (visibility,
+//! redrive), so a changed `max_receive_count` takes effect.
+
+use crate::config::{Clients, ResourceNames};
+use crate::dynamodb::{
+    ATTR_EXPIRES_AT, ATTR_GSI_KIND, ATTR_PK, ATTR_PLAN_NAME, ATTR_RECEIVED_AT, ATTR_SK,
+    ATTR_START_TIME, ATTR_STATUS, INDEX_BY_RECEIVED, INDEX_BY_START, INDEX_BY_STATUS,
+};
+use crate::error::service_error;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+};
+use aws_sdk_eventbridge::types::{RuleState, Target};
+use aws_sdk_sqs::types::QueueAttributeName;
+use ripcord::ports::QueueName;
+use ripcord::service_error::ServiceError;
+use std::fmt;
+use std::time::Duration;
+
+/// The detail-type of a runbook's start request on the Ripcord bus.
+pub const START_EXECUTION_DETAIL_TYPE: &str = "Ripcord Start Execution";
+/// The DRS event that tells of a launch before the next poll.
+pub const DRS_LAUNCH_RESULT_DETAIL_TYPE: &str = "DRS Source Server Launch Result";
+
+/// How long bootstrap waits for a new table to become ACTIVE.
+const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootstrapOptions {
+    /// Receives of a message before SQS moves it to the DLQ.
+    pub max_receive_count: u32,
+    /// The queues' default visibility timeout (workers extend it as they go).
+    pub visibility_timeout: Duration,
+    /// How long dead messages are kept (SQS allows at most 14 days).
+    pub dead_letter_retention: Duration,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        Self {
+            max_receive_count: 5,
+            visibility_timeout: Duration::from_secs(60),
+            dead_letter_retention: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
+}
+
+/// What bootstrap found and did, resource by resource.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BootstrapReport {
+    /// Resources it created.
+    pub created: Vec<String>,
+    /// Resources that were there already (their settings are brought in line).
+    pub existing: Vec<String>,
+}
+
+impl BootstrapReport {
+    fn note(&mut self, created: bool, resource: String) {
+        if created {
+            self.created.push(resource);
+        } else {
+            self.existing.push(resource);
+        }
+    }
+}
+
+impl fmt::Display for BootstrapReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.created {
+            writeln!(f, "created        {r}")?;
+        }
+        for r in &self.existing {
+            writeln!(f, "already there  {r}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(
+        "could not set up {resource}: {source}; check that the credentials may manage SQS queues, DynamoDB tables and EventBridge rules in this region, then run bootstrap again"
+    )]
+    Service {
+        resource: String,
+        source: Box<ServiceError>,
+    },
+    #[error(
+        "table {table} exists but lacks the indexes {missing:?} Ripcord queries; it was not made by this version of `ripcord aws bootstrap`: delete it or choose another resource prefix"
+    )]
+    TableMismatch { table: String, missing: Vec<String> },
+    #[error(
+        "table {table} was still {status} after {TABLE_ACTIVE_TIMEOUT:?}; run bootstrap again once the table is ACTIVE"
+    )]
+    TableNotActive { table: String, status: String },
+    #[error("{0}; this is a bug in ripcord, please report it")]
+    Request(String),
+}
+
+fn failed(resource: &str) -> impl Fn(ServiceError) -> BootstrapError + '_ {
+    move |source| BootstrapError::Service {
+        resource: resource.to_owned(),
+        source: Box::new(source),
+    }
+}
+
+fn request(e: impl fmt::Display) -> BootstrapError {
+    BootstrapError::Request(format!("cannot build a request: {e}"))
+}
+
+/// Creates what is missing of the deployment named by `names`.
+pub async fn bootstrap(
+    clients: &Clients,
+    names: &ResourceNames,
+    options: &BootstrapOptions,
+) -> Result<BootstrapReport, BootstrapError> {
+    let mut report = BootstrapReport::default();
+    let mut queue_arns = Vec::new();
+    for queue in QueueName::ALL {
+        let arn = queue_with_dead_letters(clients, names, options, queue, &mut report).await?;
+        queue_arns.push((queue, arn));
+    }
+    table(clients, names, &mut report).await?;
+
+    let bus = names.event_bus();
+    event_bus(clients, &bus, &mut report).await?;
+    let arn_of = |q: QueueName| {
+        queue_arns
+            .iter()
+            .find(|(name, _)| *name == q)
+            .map(|(_, arn)| arn.clone())
+            .unwrap_or_default()
+    };
+    let start_pattern = serde_json::json!({ "detail-type": [START_EXECUTION_DETAIL_TYPE] });
+    let drs_pattern = serde_json::json!({
+        "source": ["aws.drs"],
+        "detail-type": [DRS_LAUNCH_RESULT_DETAIL_TYPE],
+    });
+    for (rule, bus, pattern, queue) in [
+        (
+            format!("{}-start-execution", names.prefix),
+            bus.as_str(),
+            start_pattern,
+            QueueName::Launch,
+        ),
+        (
+            format!("{}-drs-launch-result", names.prefix),
+            "default",
+            drs_pattern,
+            QueueName::Poll,
+        ),
+    ] {
+        let queue_arn = arn_of(queue);
+        let rule_arn =
+            rule_to_queue(clients, &rule, bus, &pattern, &queue_arn, &mut report).await?;
+        allow_rule_to_send(clients, &names.queue(queue), &queue_arn, &rule_arn).await?;
+    }
+    Ok(report)
+}
+
+async fn queue_url(clients: &Clients, name: &str) -> Result<Option<String>, BootstrapError> {
+    match clients.sqs.get_queue_url().queue_name(name).send().await {
+        Ok(out) => Ok(out.queue_url),
+        Err(e) => {
+            let e = service_error("sqs", "GetQueueUrl", e);
+            if matches!(
+                e.code.as_str(),
+                "AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist"
+            ) {
+                Ok(None)
+            } else {
+                Err(failed(&format!("queue {name}"))(e))
+            }
+        }
+    }
+}
+
+/// Creates the queue or sets its attributes; answers its ARN.
+async fn ensure_queue(
+    clients: &Clients,
+    name: &str,
+    attributes: Vec<(QueueAttributeName, String)>,
+    report: &mut BootstrapReport,
+) -> Result<String, BootstrapError> {
+    let resource = format!("queue {name}");
+    let url = match queue_url(clients, name).await? {
+        Some(url) => {
+            clients
+                .sqs
+                .set_queue_attributes()
+                .queue_url(&url)
+                .set_attributes(Some(attributes.into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| failed(&resource)(service_error("sqs", "SetQueueAttributes", e)))?;
+            report.note(false, resource.clone());
+            url
+        }
+        None => {
+            let out = clients
+                .sqs
+                .create_queue()
+                .queue_name(name)
+                .set_attributes(Some(attributes.into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| failed(&resource)(service_error("sqs", "CreateQueue", e)))?;
+            report.note(true, resource.clone());
+            out.queue_url.unwrap_or_default()
+        }
+    };
+    let out = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| failed(&resource)(service_error("sqs", "GetQueueAttributes", e)))?;
+    out.attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| BootstrapError::Request(format!("{resource} has no QueueArn attribute")))
+}
+
+async fn queue_with_dead_letters(
+    clients: &Clients,
+    names: &ResourceNames,
+    options: &BootstrapOptions,
+    queue: QueueName,
+    report: &mut BootstrapReport,
+) -> Result<String, BootstrapError> {
+    let dead_arn = ensure_queue(
+        clients,
+        &names.dead_letter_queue(queue),
+        vec![(
+            QueueAttributeName::MessageRetentionPeriod,
+            options.dead_letter_retention.as_secs().to_string(),
+        )],
+        report,
+    )
+    .await?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dead_arn,
+        "maxReceiveCount": options.max_receive_count.max(1),
+    });
+    ensure_queue(
+        clients,
+        &names.queue(queue),
+        vec![
+            (
+                QueueAttributeName::VisibilityTimeout,
+                options.visibility_timeout.as_secs().to_string(),
+            ),
+            (QueueAttributeName::RedrivePolicy, redrive.to_string()),
+        ],
+        report,
+    )
+    .await
+}
+
+fn attribute(name: &str) -> Result<AttributeDefinition, BootstrapError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(request)
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, BootstrapError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .map_err(request)
+}
+
+/// A sparse index: only items carrying both key attributes are in it.
+fn index(
+    name: &str,
+    hash: &str,
+    range: &str,
+    projected: Option<&[&str]>,
+) -> Result<GlobalSecondaryIndex, BootstrapError> {
+    let projection = match projected {
+        Some(attributes) => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(attributes.iter().map(|a| a.to_string()).collect()))
+            .build(),
+        None => Projection::builder()
+            .projection_type(ProjectionType::All)
+            .build(),
+    };
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
+        .projection(projection)
+        .build()
+        .map_err(request)
+}
+
+async fn table(
+    clients: &Clients,
+    names: &ResourceNames,
+    report: &mut BootstrapReport,
+) -> Result<(), BootstrapError> {
+    let table = names.table();
+    let resource = format!("table {table}");
+    let fail = failed(&resource);
+    let described = clients
+        .dynamodb
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await;
+    let existing = match described {
+        Ok(out) => out.table,
+        Err(e) => {
+            let e = service_error("dynamodb", "DescribeTable", e);
+            if e.code != "ResourceNotFoundException" {
+                return Err(fail(e));
+            }
+            None
+        }
+    };
+    match existing {
+        Some(description) => {
+            let have: Vec<&str> = description
+                .global_secondary_indexes()
+                .iter()
+                .filter_map(|i| i.index_name())
+                .collect();
+            let missing: Vec<String> = [INDEX_BY_START, INDEX_BY_STATUS, INDEX_BY_RECEIVED]
+                .into_iter()
+                .filter(|i| !have.contains(i))
+                .map(str::to_owned)
+                .collect();
+            if !missing.is_empty() {
+                return Err(BootstrapError::TableMismatch { table, missing });
+            }
+            report.note(false, resource.clone());
+        }
+        None => {
+            clients
+                .dynamodb
+                .create_table()
+                .table_name(&table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .attribute_definitions(attribute(ATTR_PK)?)
+                .attribute_definitions(attribute(ATTR_SK)?)
+                .attribute_definitions(attribute(ATTR_GSI_KIND)?)
+                .attribute_definitions(attribute(ATTR_START_TIME)?)
+                .attribute_definitions(attribute(ATTR_STATUS)?)
+                .attribute_definitions(attribute(ATTR_RECEIVED_AT)?)
+                .key_schema(key(ATTR_PK, KeyType::Hash)?)
+                .key_schema(key(ATTR_SK, KeyType::Range)?)
+                // Listings need only these columns: body updates then do
+                // not rewrite the index entries.
+                .global_secondary_indexes(index(
+                    INDEX_BY_START,
+                    ATTR_GSI_KIND,
+                    ATTR_START_TIME,
+                    Some(&[ATTR_PLAN_NAME, ATTR_STATUS, ATTR_EXPIRES_AT]),
+                )?)
+                .global_secondary_indexes(index(
+                    INDEX_BY_STATUS,
+                    ATTR_STATUS,
+                    ATTR_START_TIME,
+                    Some(&[ATTR_PLAN_NAME, ATTR_EXPIRES_AT]),
+                )?)
+                .global_secondary_indexes(index(
+                    INDEX_BY_RECEIVED,
+                    ATTR_GSI_KIND,
+                    ATTR_RECEIVED_AT,
+                    None,
+                )?)
+                .send()
+                .await
+                .map_err(|e| fail(service_error("dynamodb", "CreateTable", e)))?;
+            report.note(true, resource.clone());
+        }
+    }
+    wait_until_active(clients, &table, &resource).await?;
+
+    let ttl = clients
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .map_err(|e| fail(service_error("dynamodb", "DescribeTimeToLive", e)))?;
+    let enabled = ttl.time_to_live_description().is_some_and(|d| {
+        matches!(
+            d.time_to_live_status(),
+            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+        ) && d.attribute_name() == Some(ATTR_EXPIRES_AT)
+    });
+    let ttl_resource = format!("TTL on {table}.{ATTR_EXPIRES_AT}");
+    if !enabled {
+        clients
+            .dynamodb
+            .update_time_to_live()
+            .table_name(&table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(ATTR_EXPIRES_AT)
+                    .build()
+                    .map_err(request)?,
+            )
+            .send()
+            .await
+            .map_err(|e| failed(&ttl_resource)(service_error("dynamodb", "UpdateTimeToLive", e)))?;
+    }
+    report.note(!enabled, ttl_resource);
+    Ok(())
+}
+
+async fn wait_until_active(
+    clients: &Clients,
+    table: &str,
+    resource: &str,
+) -> Result<(), BootstrapError> {
+    let deadline = tokio::time::Instant::now() + TABLE_ACTIVE_TIMEOUT;
+    loop {
+        let out = clients
+            .dynamodb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| failed(resource)(service_error("dynamodb", "DescribeTable", e)))?;
+        let status = out.table().and_then(|t| t.table_status()).cloned();
+        if status == Some(TableStatus::Active) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(BootstrapError::TableNotActive {
+                table: table.to_owned(),
+                status: status.map_or("unknown".to_owned(), |s| s.as_str().to_owned()),
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn event_bus(
+    clients: &Clients,
+    bus: &str,
+    report: &mut BootstrapReport,
+) -> Result<(), BootstrapError> {
+    let resource = format!("event bus {bus}");
+    let fail = failed(&resource);
+    let exists = match clients
+        .eventbridge
+        .describe_event_bus()
+        .name(bus)
+        .send()
+        .await
+    {
+        Ok(_) => true,
+        Err(e) => {
+            let e = service_error("events", "DescribeEventBus", e);
+            if e.code != "ResourceNotFoundException" {
+                return Err(fail(e));
+            }
+            false
+        }
+    };
+    if !exists {
+        clients
+            .eventbridge
+            .create_event_bus()
+            .name(bus)
+            .send()
+            .await
+            .map_err(|e| fail(service_error("events", "CreateEventBus", e)))?;
+    }
+    report.note(!exists, resource.clone());
+    Ok(())
+}
+
+/// Puts the rule (create or update) and its one SQS target; answers the
+/// rule's ARN.
+async fn rule_to_queue(
+    clients: &Clients,
+    rule: &str,
+    bus: &str,
+    pattern: &serde_json::Value,
+    queue_arn: &str,
+    report: &mut BootstrapReport,
+) -> Result<String, BootstrapError> {
+    let resource = format!("rule {rule} on bus {bus}");
+    let fail = failed(&resource);
+    let exists = match clients
+        .eventbridge
+        .describe_rule()
+        .name(rule)
+        .event_bus_name(bus)
+        .send()
+        .await
+    {
+        Ok(_) => true,
+        Err(e) => {
+            let e = service_error("events", "DescribeRule", e);
+            if e.code != "ResourceNotFoundException" {
+                return Err(fail(e));
+            }
+            false
+        }
+    };
+    let out = clients
+        .eventbridge
+        .put_rule()
+        .name(rule)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .state(RuleState::Enabled)
+        .description("Ripcord: feeds a work queue (made by `ripcord aws bootstrap`)")
+        .send()
+        .await
+        .map_err(|e| fail(service_error("events", "PutRule", e)))?;
+    let target = Target::builder()
+        .id("ripcord-queue")
+        .arn(queue_arn)
+        .build()
+        .map_err(request)?;
+    let targets = clients
+        .eventbridge
+        .put_targets()
+        .rule(rule)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .map_err(|e| fail(service_error("events", "PutTargets", e)))?;
+    if targets.failed_entry_count() > 0 {
+        let why: Vec<String> = targets
+            .failed_entries()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f.error_code().unwrap_or(""),
+                    f.error_message().unwrap_or("")
+                )
+            })
+            .collect();
+        return Err(fail(ServiceError::from_code(
+            "events",
+            "PutTargets",
+            "FailedEntry",
+            &why.join("; "),
+        )));
+    }
+    report.note(!exists, resource.clone());
+    out.rule_arn
+        .ok_or_else(|| BootstrapError::Request(format!("PutRule for {rule} returned no ARN")))
+}
+
+/// The queue policy EventBridge needs to deliver to the queue (moto does
+/// not check it; AWS drops the events without it).
+async fn allow_rule_to_send(
+    clients: &Clients,
+    queue: &str,
+    queue_arn: &str,
+    rule_arn: &str,
+) -> Result<(), BootstrapError> {
+    let resource = format!("policy of queue {queue}");
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "ripcord-eventbridge",
+            "Effect": "Allow",
+            "Principal": { "Service": "events.amazonaws.com" },
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": { "ArnEquals": { "aws:SourceArn": rule_arn } },
+        }],
+    });
+    let url = queue_url(clients, queue).await?.ok_or_else(|| {
+        BootstrapError::Request(format!("queue {queue} vanished during bootstrap"))
+    })?;
+    clients
+        .sqs
+        .set_queue_attributes()
+        .queue_url(url)
+        .attributes(QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .map_err(|e| failed(&resource)(service_error("sqs", "SetQueueAttributes", e)))?;
+    Ok(())
+}

@@ -1,0 +1,808 @@
+//! The SQS [`WorkQueue`]: one standard queue per worker kind, each with a
+//! dead-letter queue beside it (RedrivePolicy, see `bootstrap`).
+//!
+//! What SQS does not do by itself, done here:
+//! - Delays over 900 s are chained: the message is sent with the longest
+//!   delay SQS allows and a `ripcord-not-before` time; a receive that finds
+//!   it early sends it again with what is left and deletes the early copy,
+//!   never handing it to the worker.
+//! - A message keeps one id for its whole life (`ripcord-message-id`), across
+//!   chained delays, the dead-letter queue and replays, so the id
+//!   `ripcord dlq list` prints is the one `ripcord dlq replay --id` takes.
+//! - Dead messages carry why they died (`ripcord-failure-reason`, ...); those
+//!   SQS moved itself (maxReceiveCount) are listed with the redrive limit.
+//! - Replay receives from the DLQ and sends back, so it also works where
+//!   StartMessageMoveTask does not (moto).
+
+use crate::config::ResourceNames;
+use crate::error::service_error;
+use async_trait::async_trait;
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
+    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use chrono::{DateTime, SecondsFormat, Utc};
+use ripcord::ports::queue::{
+    DeadMessage, OutgoingMessage, QueueDepth, QueueError, QueueName, ReceivedMessage, WorkQueue,
+};
+use ripcord::service_error::ServiceError;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// SQS's longest DelaySeconds; longer delays are chained.
+pub const MAX_SQS_DELAY: Duration = Duration::from_secs(900);
+/// SQS's longest long poll.
+const MAX_WAIT_SECONDS: u64 = 20;
+/// SQS's longest visibility timeout (12 h).
+const MAX_VISIBILITY_SECONDS: u64 = 43_200;
+/// SQS's batch size for send, delete and visibility changes.
+const BATCH: usize = 10;
+/// Dead messages one list or replay reads at most: a DLQ that deep needs a
+/// bulk tool, not a table on a terminal.
+pub const MAX_DEAD_READ: usize = 10_000;
+/// How long dead messages stay hidden while a list or replay reads the
+/// whole DLQ; they are made visible again right after, so a replay just
+/// after a list finds them.
+const DEAD_READ_VISIBILITY_SECONDS: i32 = 60;
+
+/// Message attributes Ripcord sets.
+pub const ATTR_EVENT_TYPE: &str = "event-type";
+pub const ATTR_SCHEMA_VERSION: &str = "schema-version";
+pub const ATTR_MESSAGE_ID: &str = "ripcord-message-id";
+pub const ATTR_NOT_BEFORE: &str = "ripcord-not-before";
+pub const ATTR_FAILURE_REASON: &str = "ripcord-failure-reason";
+pub const ATTR_SOURCE_QUEUE: &str = "ripcord-source-queue";
+pub const ATTR_RECEIVE_COUNT: &str = "ripcord-receive-count";
+pub const ATTR_DEAD_AT: &str = "ripcord-dead-at";
+
+/// The SQS work queues of one deployment. Queue URLs are looked up once.
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    names: ResourceNames,
+    urls: Mutex<HashMap<String, String>>,
+    max_receive_counts: Mutex<HashMap<QueueName, u32>>,
+    max_delay: Duration,
+}
+
+/// A message to put on a queue, with every attribute it carries.
+struct Envelope {
+    body: String,
+    delay_seconds: i32,
+    attributes: HashMap<String, MessageAttributeValue>,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, names: ResourceNames) -> Self {
+        Self {
+            client,
+            names,
+            urls: Mutex::new(HashMap::new()),
+            max_receive_counts: Mutex::new(HashMap::new()),
+            max_delay: MAX_SQS_DELAY,
+        }
+    }
+
+    /// Chains delays longer than `max` instead of [`MAX_SQS_DELAY`], so tests
+    /// can see chaining work in seconds. At least one second.
+    pub fn with_max_delay(mut self, max: Duration) -> Self {
+        self.max_delay = max.clamp(Duration::from_secs(1), MAX_SQS_DELAY);
+        self
+    }
+
+    async fn url(&self, name: &str) -> Result<String, QueueError> {
+        if let Some(url) = self.lock_urls().get(name) {
+            return Ok(url.clone());
+        }
+        let out = self
+            .client
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .map_err(|e| sqs_error("GetQueueUrl", name, e))?;
+        let url = out
+            .queue_url()
+            .ok_or_else(|| QueueError::Service(format!("GetQueueUrl for {name} returned no URL")))?
+            .to_owned();
+        self.lock_urls().insert(name.to_owned(), url.clone());
+        Ok(url)
+    }
+
+    fn lock_urls(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.urls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn work_url(&self, queue: QueueName) -> Result<(String, String), QueueError> {
+        let name = self.names.queue(queue);
+        Ok((self.url(&name).await?, name))
+    }
+
+    async fn dead_url(&self, queue: QueueName) -> Result<(String, String), QueueError> {
+        let name = self.names.dead_letter_queue(queue);
+        Ok((self.url(&name).await?, name))
+    }
+
+    /// The source queue's maxReceiveCount, from its RedrivePolicy.
+    async fn max_receive_count(&self, queue: QueueName) -> Result<Option<u32>, QueueError> {
+        if let Some(n) = self
+            .max_receive_counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&queue)
+        {
+            return Ok(Some(*n));
+        }
+        let (url, name) = self.work_url(queue).await?;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .map_err(|e| sqs_error("GetQueueAttributes", &name, e))?;
+        let limit = out
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
+            .and_then(|policy| serde_json::from_str::<serde_json::Value>(policy).ok())
+            .and_then(|policy| match &policy["maxReceiveCount"] {
+                serde_json::Value::Number(n) => n.as_u64(),
+                serde_json::Value::String(s) => s.parse().ok(),
+                _ => None,
+            })
+            .and_then(|n| u32::try_from(n).ok());
+        if let Some(n) = limit {
+            self.max_receive_counts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(queue, n);
+        }
+        Ok(limit)
+    }
+
+    /// Sends envelopes in batches of ten; any entry SQS refuses fails the call.
+    async fn send_envelopes(
+        &self,
+        url: &str,
+        name: &str,
+        envelopes: Vec<Envelope>,
+    ) -> Result<(), QueueError> {
+        let mut envelopes = envelopes.into_iter().peekable();
+        while envelopes.peek().is_some() {
+            let entries = envelopes
+                .by_ref()
+                .take(BATCH)
+                .enumerate()
+                .map(|(i, e)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(e.body)
+                        .delay_seconds(e.delay_seconds)
+                        .set_message_attributes(Some(e.attributes))
+                        .build()
+                        .map_err(|e| QueueError::Service(format!("cannot build a send: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| sqs_error("SendMessageBatch", name, e))?;
+            if !out.failed().is_empty() {
+                return Err(QueueError::Service(format!(
+                    "SendMessageBatch to {name}: {} of the batch were not sent: {}",
+                    out.failed().len(),
+                    batch_failures(out.failed())
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn receive_once(
+        &self,
+        url: &str,
+        name: &str,
+        max: usize,
+        visibility_seconds: i32,
+        wait_seconds: i32,
+    ) -> Result<Vec<Message>, QueueError> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(max.clamp(1, BATCH) as i32)
+            .visibility_timeout(visibility_seconds)
+            .wait_time_seconds(wait_seconds)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| sqs_error("ReceiveMessage", name, e))?;
+        Ok(out.messages.unwrap_or_default())
+    }
+
+    /// Sends messages that arrived before their `ripcord-not-before` back
+    /// with the delay left, then deletes the early copies. A failure leaves
+    /// the early copy, which comes back after its visibility timeout.
+    async fn postpone(&self, url: &str, name: &str, early: Vec<(Message, DateTime<Utc>)>) {
+        if early.is_empty() {
+            return;
+        }
+        let now = Utc::now();
+        let mut receipts = Vec::with_capacity(early.len());
+        let mut envelopes = Vec::with_capacity(early.len());
+        for (m, not_before) in early {
+            let left = (not_before - now).to_std().unwrap_or_default();
+            receipts.extend(m.receipt_handle.clone());
+            envelopes.push(Envelope {
+                body: m.body.clone().unwrap_or_default(),
+                delay_seconds: delay_seconds(left, self.max_delay),
+                attributes: m.message_attributes.clone().unwrap_or_default(),
+            });
+        }
+        match self.send_envelopes(url, name, envelopes).await {
+            Ok(()) => {
+                if let Err(e) = self.delete_receipts(url, name, &receipts).await {
+                    tracing::warn!(queue = name, error = %e, "a postponed message's early copy was not deleted; it will be postponed again");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(queue = name, error = %e, "a message due later could not be postponed; it comes back after its visibility timeout")
+            }
+        }
+    }
+
+    /// DeleteMessageBatch in chunks of ten. A receipt SQS no longer knows is
+    /// not an error (the message is someone else's now); others are.
+    async fn delete_receipts(
+        &self,
+        url: &str,
+        name: &str,
+        receipts: &[String],
+    ) -> Result<(), QueueError> {
+        let mut failures = Vec::new();
+        for chunk in receipts.chunks(BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(r)
+                        .build()
+                        .map_err(|e| QueueError::Service(format!("cannot build a delete: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| sqs_error("DeleteMessageBatch", name, e))?;
+            failures.extend(
+                out.failed()
+                    .iter()
+                    .filter(|f| !is_stale_receipt_code(f.code(), f.message().unwrap_or("")))
+                    .cloned(),
+            );
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(QueueError::Service(format!(
+                "DeleteMessageBatch on {name}: {} messages were not deleted: {}",
+                failures.len(),
+                batch_failures(&failures)
+            )))
+        }
+    }
+
+    /// Makes messages read from a DLQ visible again at once.
+    async fn release(&self, url: &str, name: &str, receipts: &[String]) {
+        for chunk in receipts.chunks(BATCH) {
+            let entries: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(r)
+                        .visibility_timeout(0)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let result = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await;
+            if let Err(e) = result {
+                let e = service_error("sqs", "ChangeMessageVisibilityBatch", e);
+                tracing::warn!(queue = name, error = %e, "dead messages stay hidden until their visibility timeout runs out");
+            }
+        }
+    }
+
+    /// Reads the whole DLQ (up to [`MAX_DEAD_READ`]), each message once; they
+    /// stay hidden until the caller releases or deletes them.
+    async fn read_dead(&self, url: &str, name: &str) -> Result<Vec<Message>, QueueError> {
+        let mut seen = HashSet::new();
+        let mut all = Vec::new();
+        while all.len() < MAX_DEAD_READ {
+            let got = self
+                .receive_once(url, name, BATCH, DEAD_READ_VISIBILITY_SECONDS, 0)
+                .await?;
+            if got.is_empty() {
+                break;
+            }
+            for m in got {
+                if seen.insert(m.message_id.clone().unwrap_or_default()) {
+                    all.push(m);
+                }
+            }
+        }
+        Ok(all)
+    }
+
+    fn dead_message(m: &Message, limit: Option<u32>) -> DeadMessage {
+        let attrs = m.message_attributes();
+        let reason = string_attr(attrs, ATTR_FAILURE_REASON);
+        let receive_count = string_attr(attrs, ATTR_RECEIVE_COUNT).and_then(|c| c.parse().ok());
+        let (reason, receive_count) = match (reason, receive_count) {
+            (Some(reason), count) => (reason, count.unwrap_or_else(|| receive_count_of(m))),
+            // Moved by SQS itself: it was received maxReceiveCount times.
+            (None, _) => {
+                let n = limit.unwrap_or_else(|| receive_count_of(m));
+                (
+                    format!("received {n} times without being deleted (limit {n})"),
+                    n,
+                )
+            }
+        };
+        DeadMessage {
+            message_id: logical_id(m),
+            body: m.body().unwrap_or_default().to_owned(),
+            reason,
+            receive_count,
+            event_type: string_attr(attrs, ATTR_EVENT_TYPE),
+            // SQS does not record when it moved a message; its first send
+            // time is the best it tells.
+            dead_at: string_attr(attrs, ATTR_DEAD_AT).unwrap_or_else(|| sent_at(m)),
+        }
+    }
+}
+
+#[async_trait]
+impl WorkQueue for SqsQueue {
+    async fn send(
+        &self,
+        queue: QueueName,
+        messages: Vec<OutgoingMessage>,
+    ) -> Result<(), QueueError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let (url, name) = self.work_url(queue).await?;
+        let now = Utc::now();
+        let envelopes = messages
+            .into_iter()
+            .map(|m| {
+                let mut attributes = HashMap::from([
+                    (ATTR_EVENT_TYPE.to_owned(), string_value(&m.event_type)),
+                    (
+                        ATTR_SCHEMA_VERSION.to_owned(),
+                        number_value(m.schema_version),
+                    ),
+                    (
+                        ATTR_MESSAGE_ID.to_owned(),
+                        string_value(&uuid::Uuid::new_v4().to_string()),
+                    ),
+                ]);
+                if m.delay > self.max_delay {
+                    let not_before = chrono::Duration::from_std(m.delay)
+                        .ok()
+                        .and_then(|d| now.checked_add_signed(d))
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                    attributes.insert(
+                        ATTR_NOT_BEFORE.to_owned(),
+                        string_value(&rfc3339(not_before)),
+                    );
+                }
+                Envelope {
+                    body: m.body,
+                    delay_seconds: delay_seconds(m.delay, self.max_delay),
+                    attributes,
+                }
+            })
+            .collect();
+        self.send_envelopes(&url, &name, envelopes).await
+    }
+
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let (url, name) = self.work_url(queue).await?;
+        let visibility_seconds = ceil_seconds(visibility).min(MAX_VISIBILITY_SECONDS) as i32;
+        let deadline = Instant::now().checked_add(wait);
+        loop {
+            let left = deadline.map_or(Duration::from_secs(MAX_WAIT_SECONDS), |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+            let wait_seconds = ceil_seconds(left).min(MAX_WAIT_SECONDS) as i32;
+            let got = self
+                .receive_once(&url, &name, max, visibility_seconds, wait_seconds)
+                .await?;
+            let now = Utc::now();
+            let mut ready = Vec::with_capacity(got.len());
+            let mut early = Vec::new();
+            for m in got {
+                match not_before(&m) {
+                    Some(at) if at > now => early.push((m, at)),
+                    _ => ready.push(received(&m)),
+                }
+            }
+            self.postpone(&url, &name, early).await;
+            if !ready.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(ready);
+            }
+        }
+    }
+
+    async fn delete(&self, queue: QueueName, receipts: &[String]) -> Result<(), QueueError> {
+        if receipts.is_empty() {
+            return Ok(());
+        }
+        let (url, name) = self.work_url(queue).await?;
+        self.delete_receipts(&url, &name, receipts).await
+    }
+
+    async fn extend_visibility(
+        &self,
+        queue: QueueName,
+        receipt: &str,
+        visibility: Duration,
+    ) -> Result<(), QueueError> {
+        let (url, name) = self.work_url(queue).await?;
+        self.client
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt)
+            .visibility_timeout(ceil_seconds(visibility).min(MAX_VISIBILITY_SECONDS) as i32)
+            .send()
+            .await
+            .map_err(|e| {
+                let error = service_error("sqs", "ChangeMessageVisibility", e);
+                if is_stale_receipt_code(&error.code, &error.message) {
+                    QueueError::StaleReceipt(receipt.to_owned())
+                } else {
+                    classify(error, &name)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn dead_letter(
+        &self,
+        queue: QueueName,
+        message: &ReceivedMessage,
+        reason: &str,
+    ) -> Result<(), QueueError> {
+        let (url, name) = self.work_url(queue).await?;
+        let (dead_url, dead_name) = self.dead_url(queue).await?;
+        // Holding the receipt first: a message someone else now holds is
+        // theirs, and must not also be dead-lettered.
+        self.extend_visibility(queue, &message.receipt, Duration::from_secs(60))
+            .await
+            .map_err(|e| match e {
+                QueueError::StaleReceipt(_) => QueueError::StaleReceipt(message.message_id.clone()),
+                other => other,
+            })?;
+        let mut attributes = HashMap::from([
+            (
+                ATTR_MESSAGE_ID.to_owned(),
+                string_value(&message.message_id),
+            ),
+            (ATTR_FAILURE_REASON.to_owned(), string_value(reason)),
+            (ATTR_SOURCE_QUEUE.to_owned(), string_value(&name)),
+            (
+                ATTR_RECEIVE_COUNT.to_owned(),
+                number_value(message.receive_count),
+            ),
+            (ATTR_DEAD_AT.to_owned(), string_value(&rfc3339(Utc::now()))),
+        ]);
+        if let Some(event_type) = &message.event_type {
+            attributes.insert(ATTR_EVENT_TYPE.to_owned(), string_value(event_type));
+        }
+        let envelope = Envelope {
+            body: message.body.clone(),
+            delay_seconds: 0,
+            attributes,
+        };
+        self.send_envelopes(&dead_url, &dead_name, vec![envelope])
+            .await?;
+        self.delete_receipts(&url, &name, std::slice::from_ref(&message.receipt))
+            .await
+    }
+
+    async fn list_dead(&self, queue: QueueName) -> Result<Vec<DeadMessage>, QueueError> {
+        let (url, name) = self.dead_url(queue).await?;
+        let limit = self.max_receive_count(queue).await?;
+        let messages = self.read_dead(&url, &name).await?;
+        let receipts: Vec<String> = messages
+            .iter()
+            .filter_map(|m| m.receipt_handle.clone())
+            .collect();
+        self.release(&url, &name, &receipts).await;
+        let mut dead: Vec<(i64, DeadMessage)> = messages
+            .iter()
+            .map(|m| {
+                let d = Self::dead_message(m, limit);
+                let order = DateTime::parse_from_rfc3339(&d.dead_at)
+                    .map(|t| t.timestamp_millis())
+                    .unwrap_or(i64::MAX);
+                (order, d)
+            })
+            .collect();
+        dead.sort_by_key(|(order, _)| *order);
+        Ok(dead.into_iter().map(|(_, d)| d).collect())
+    }
+
+    async fn replay_dead(&self, queue: QueueName, id: Option<&str>) -> Result<usize, QueueError> {
+        let (url, name) = self.work_url(queue).await?;
+        let (dead_url, dead_name) = self.dead_url(queue).await?;
+        let messages = self.read_dead(&dead_url, &dead_name).await?;
+        let (chosen, others): (Vec<Message>, Vec<Message>) = messages
+            .into_iter()
+            .partition(|m| id.is_none_or(|id| logical_id(m) == id));
+        let others: Vec<String> = others
+            .into_iter()
+            .filter_map(|m| m.receipt_handle)
+            .collect();
+        self.release(&dead_url, &dead_name, &others).await;
+        if chosen.is_empty() {
+            return match id {
+                Some(id) => Err(QueueError::NoSuchDeadMessage {
+                    queue,
+                    id: id.to_owned(),
+                }),
+                None => Ok(0),
+            };
+        }
+        // Back as it was first sent: same id, type and version, no delay;
+        // a fresh message, so its receive count starts again.
+        let envelopes = chosen
+            .iter()
+            .map(|m| {
+                let attrs = m.message_attributes();
+                let mut attributes =
+                    HashMap::from([(ATTR_MESSAGE_ID.to_owned(), string_value(&logical_id(m)))]);
+                for key in [ATTR_EVENT_TYPE, ATTR_SCHEMA_VERSION] {
+                    if let Some(v) = attrs.and_then(|a| a.get(key)) {
+                        attributes.insert(key.to_owned(), v.clone());
+                    }
+                }
+                Envelope {
+                    body: m.body().unwrap_or_default().to_owned(),
+                    delay_seconds: 0,
+                    attributes,
+                }
+            })
+            .collect();
+        let receipts: Vec<String> = chosen
+            .iter()
+            .filter_map(|m| m.receipt_handle.clone())
+            .collect();
+        if let Err(e) = self.send_envelopes(&url, &name, envelopes).await {
+            self.release(&dead_url, &dead_name, &receipts).await;
+            return Err(e);
+        }
+        self.delete_receipts(&dead_url, &dead_name, &receipts)
+            .await?;
+        Ok(chosen.len())
+    }
+
+    async fn depth(&self, queue: QueueName) -> Result<QueueDepth, QueueError> {
+        let counts = [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        ];
+        let (url, name) = self.work_url(queue).await?;
+        let (dead_url, dead_name) = self.dead_url(queue).await?;
+        let mut read = Vec::new();
+        for (url, name) in [(url, name), (dead_url, dead_name)] {
+            let out = self
+                .client
+                .get_queue_attributes()
+                .queue_url(url)
+                .set_attribute_names(Some(counts.to_vec()))
+                .send()
+                .await
+                .map_err(|e| sqs_error("GetQueueAttributes", &name, e))?;
+            let attrs = out.attributes.unwrap_or_default();
+            read.push(counts.clone().map(|c| {
+                attrs
+                    .get(&c)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            }));
+        }
+        let [visible, delayed, in_flight] = read[0];
+        // Every message in a DLQ is dead, whether or not a list holds it.
+        let dead = read[1].iter().sum();
+        Ok(QueueDepth {
+            visible,
+            delayed,
+            in_flight,
+            dead,
+        })
+    }
+}
+
+fn string_value(s: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(s)
+        .build()
+        .expect("data_type is set")
+}
+
+fn number_value(n: u32) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("Number")
+        .string_value(n.to_string())
+        .build()
+        .expect("data_type is set")
+}
+
+fn string_attr(
+    attrs: Option<&HashMap<String, MessageAttributeValue>>,
+    key: &str,
+) -> Option<String> {
+    attrs?.get(key)?.string_value().map(str::to_owned)
+}
+
+/// The id Ripcord knows a message by: its own attribute, or SQS's id for
+/// messages Ripcord did not send (EventBridge targets).
+fn logical_id(m: &Message) -> String {
+    string_attr(m.message_attributes(), ATTR_MESSAGE_ID)
+        .or_else(|| m.message_id.clone())
+        .unwrap_or_default()
+}
+
+fn receive_count_of(m: &Message) -> u32 {
+    m.attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1)
+}
+
+fn sent_at(m: &Message) -> String {
+    m.attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+        .and_then(|ms| ms.parse::<i64>().ok())
+        .and_then(DateTime::from_timestamp_millis)
+        .map(rfc3339)
+        .unwrap_or_default()
+}
+
+fn not_before(m: &Message) -> Option<DateTime<Utc>> {
+    let text = string_attr(m.message_attributes(), ATTR_NOT_BEFORE)?;
+    DateTime::parse_from_rfc3339(&text).ok().map(|t| t.to_utc())
+}
+
+fn received(m: &Message) -> ReceivedMessage {
+    ReceivedMessage {
+        message_id: logical_id(m),
+        receipt: m.receipt_handle().unwrap_or_default().to_owned(),
+        body: m.body().unwrap_or_default().to_owned(),
+        receive_count: receive_count_of(m),
+        event_type: string_attr(m.message_attributes(), ATTR_EVENT_TYPE),
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Whole seconds, rounded up: SQS must never show a message early.
+fn ceil_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// The DelaySeconds to send with: the delay rounded up, at most `max`.
+fn delay_seconds(delay: Duration, max: Duration) -> i32 {
+    ceil_seconds(delay).min(max.as_secs()) as i32
+}
+
+/// SQS answers a receipt that no longer holds the message with one of
+/// these, depending on the operation and the age of the receipt.
+fn is_stale_receipt_code(code: &str, message: &str) -> bool {
+    matches!(
+        code,
+        "ReceiptHandleIsInvalid"
+            | "MessageNotInflight"
+            | "AWS.SimpleQueueService.MessageNotInflight"
+            | "AWS.SimpleQueueService.ReceiptHandleIsInvalid"
+    ) || (code == "InvalidParameterValue" && message.contains("ReceiptHandle"))
+}
+
+fn is_missing_queue_code(code: &str) -> bool {
+    matches!(
+        code,
+        "AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist"
+    )
+}
+
+fn classify(error: ServiceError, queue_name: &str) -> QueueError {
+    if is_missing_queue_code(&error.code) {
+        QueueError::Missing(queue_name.to_owned())
+    } else {
+        QueueError::Service(error.to_string())
+    }
+}
+
+fn sqs_error<E>(operation: &str, queue_name: &str, e: SdkError<E, HttpResponse>) -> QueueError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    classify(service_error("sqs", operation, e), queue_name)
+}
+
+fn batch_failures(failed: &[aws_sdk_sqs::types::BatchResultErrorEntry]) -> String {
+    failed
+        .iter()
+        .map(|f| format!("{}: {}", f.code(), f.message().unwrap_or("")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_round_up_and_are_capped() {
+        assert_eq!(delay_seconds(Duration::ZERO, MAX_SQS_DELAY), 0);
+        assert_eq!(delay_seconds(Duration::from_millis(150), MAX_SQS_DELAY), 1);
+        assert_eq!(delay_seconds(Duration::from_secs(3), MAX_SQS_DELAY), 3);
+        assert_eq!(delay_seconds(Duration::from_secs(3600), MAX_SQS_DELAY), 900);
+    }
+
+    #[test]
+    fn stale_receipts_are_recognised_by_code() {
+        assert!(is_stale_receipt_code("ReceiptHandleIsInvalid", ""));
+        assert!(is_stale_receipt_code(
+            "InvalidParameterValue",
+            "Value x for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
+        ));
+        assert!(!is_stale_receipt_code(
+            "InvalidParameterValue",
+            "Value 50000 for parameter VisibilityTimeout is invalid"
+        ));
+        assert!(!is_stale_receipt_code("ThrottlingException", ""));
+    }
+}
