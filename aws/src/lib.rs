@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod error;
+pub mod sim_server;
 
 pub use config::{AwsSettings, Clients, ResourceNames, load_sdk_config};
 pub use error::service_error;
