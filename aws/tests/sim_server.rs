@@ -36,6 +36,7 @@ servers:
   s-1234567890abcdef5: {}
   s-1234567890abcdef6: {}
   s-1234567890abcdef7: {}
+  s-1234567890abcdef8: { outcome: stuck }
 commands:
   - { contains: "pg_isready", status: Failed, exit_code: 2, output: "no response", error: "connection refused" }
   - { contains: "echo", output: "hello from the drill" }
@@ -567,8 +568,9 @@ async fn errors_reach_the_sdk_with_their_codes() {
         .await
         .unwrap_err();
     assert_eq!(missing_job.code(), Some("ResourceNotFoundException"));
-    start_drill(&drs, &[server(1)], "1").await;
-    let busy = start_drill_err(&drs, &[server(1)]).await;
+    // Server 8 never finishes launching: its job holds it.
+    start_drill(&drs, &[server(8)], "1").await;
+    let busy = start_drill_err(&drs, &[server(8)]).await;
     assert_eq!(busy.code(), Some("ConflictException"));
     assert_eq!(busy.raw_response().unwrap().status().as_u16(), 409);
 

@@ -6,7 +6,7 @@
 //! InternalServerError, everything else a 400.
 
 use super::SimServer;
-use super::wire::{ApiError, epoch_seconds, iso_time, page, parse_input, parse_iso_time};
+use super::wire::{ApiError, epoch_seconds, iso_time_seconds, page, parse_input, parse_iso_time};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ripcord::ports::ssm::{CommandInvocation, CommandRunner, InvocationStatus, SendCommandRequest};
@@ -538,7 +538,7 @@ async fn get_command_invocation(server: &SimServer, body: &[u8]) -> Result<Value
         "DocumentVersion": "$DEFAULT",
         "PluginName": plugin,
         "ResponseCode": i.response_code.unwrap_or(-1),
-        "ExecutionStartDateTime": iso_time(record.requested_at),
+        "ExecutionStartDateTime": iso_time_seconds(record.requested_at),
         "ExecutionElapsedTime": format!("PT{:.3}S", elapsed.as_secs_f64()),
         "Status": status_name(i.status),
         "StatusDetails": status_details(i.status),
@@ -548,7 +548,7 @@ async fn get_command_invocation(server: &SimServer, body: &[u8]) -> Result<Value
         "StandardErrorUrl": "",
     });
     if let Some(end) = inv.ended_at {
-        v["ExecutionEndDateTime"] = json!(iso_time(end));
+        v["ExecutionEndDateTime"] = json!(iso_time_seconds(end));
     }
     Ok(v)
 }

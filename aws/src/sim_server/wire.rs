@@ -149,6 +149,12 @@ pub(crate) fn iso_time(t: Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// SSM's StringDateTime: UTC to the second (its model's pattern allows at
+/// most one fractional digit).
+pub(crate) fn iso_time_seconds(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// Parses an ISO-8601 instant with an offset (`2025-01-01T00:00:00Z`).
 pub(crate) fn parse_iso_time(member: &str, value: &str) -> Result<Timestamp, ApiError> {
     chrono::DateTime::parse_from_rfc3339(value)
@@ -217,6 +223,7 @@ mod tests {
     fn times_use_each_protocol_format() {
         let t = parse_iso_time("fromDate", "2025-11-28T17:00:00.250Z").unwrap();
         assert_eq!(iso_time(t), "2025-11-28T17:00:00.250Z");
+        assert_eq!(iso_time_seconds(t), "2025-11-28T17:00:00Z");
         assert_eq!(epoch_seconds(t), 1_764_349_200.25);
         assert!(parse_iso_time("fromDate", "yesterday").is_err());
     }
