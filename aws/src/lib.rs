@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod dynamodb;
 pub mod error;
+pub mod sim_server;
 pub mod sqs;
 #[cfg(feature = "testing")]
 pub mod testing;

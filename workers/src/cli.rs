@@ -153,6 +153,54 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
+    /// Serve the simulator over HTTP in DRS' and SSM's real wire protocols,
+    /// so the AWS SDKs (and boto3) talk to it unchanged: point them at
+    /// http://HOST:PORT (e.g. AWS_ENDPOINT_URL_DRS and AWS_ENDPOINT_URL_SSM),
+    /// with any credentials. Runs until Ctrl-C.
+    ///
+    /// DRS (restJson1): StartRecovery, DescribeJobs, DescribeJobLogItems,
+    /// DescribeRecoveryInstances, DescribeSourceServers,
+    /// TerminateRecoveryInstances. SSM (awsJson1_1): SendCommand,
+    /// ListCommandInvocations, GetCommandInvocation, ListCommands,
+    /// DescribeInstanceInformation. Lists are paginated (--page-size).
+    ///
+    /// Without --scenario the default inventory is served: twelve source
+    /// servers that all launch fine and no others, s-aaaa0000000000001 to
+    /// s-aaaa0000000000012 (hostnames web-01..web-04, app-01..app-04, db-01,
+    /// db-02, cache-01, queue-01).
+    ///
+    /// Test API: POST /sim-api/reset (body: a scenario in YAML or JSON, or
+    /// empty for the one the server started with) starts a fresh simulated
+    /// world; GET /sim-api/calls shows the calls made, faults injected and
+    /// every StartRecovery call.
+    Serve {
+        /// The port to listen on (0: any free port, printed at start).
+        #[arg(long)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Simulator scenario (outcomes, durations, faults).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Simulated seconds per real second (overrides the scenario's time_scale).
+        #[arg(long)]
+        time_scale: Option<f64>,
+        /// Seed of ids, durations and faults (overrides the scenario's seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Items per page when a request sets no maxResults.
+        #[arg(long, default_value_t = ripcord_aws::sim_server::DEFAULT_PAGE_SIZE)]
+        page_size: usize,
+        /// An EC2 endpoint (moto) where every launched recovery instance
+        /// also runs, so that the instance ids DRS and SSM report exist in EC2.
+        #[arg(long)]
+        ec2_endpoint: Option<String>,
+        /// An EventBridge endpoint (moto) where each launch result is
+        /// published on the default bus as DRS' "DRS Source Server Launch
+        /// Result" event.
+        #[arg(long)]
+        events_endpoint: Option<String>,
+    },
     /// Calls made to the simulator: counts per operation, faults injected,
     /// launch results pushed, and every StartRecovery call with its outcome.
     Calls {

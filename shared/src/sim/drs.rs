@@ -9,7 +9,7 @@
 //! `not_launched` one lets its job complete while it is still PENDING.
 
 use super::scenario::{LaunchOutcome, Operation, ServerSpec};
-use super::{SimState, Simulator, StartOutcome, StartRecoveryCall};
+use super::{SimState, SimWorldError, Simulator, StartOutcome, StartRecoveryCall};
 use crate::ids::SourceServerId;
 use crate::ports::drs::{
     DrsLaunchStatus, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance, RecoveryJob,
@@ -119,6 +119,103 @@ impl Job {
             }
             JobKind::Terminate { targets, .. } => targets.iter().map(|(s, _)| s).collect(),
         }
+    }
+}
+
+/// Who started a job, as DRS' `type` and `initiatedBy` tell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobOrigin {
+    StartDrill,
+    StartRecovery,
+    TerminateRecoveryInstances,
+}
+
+/// A job as DescribeJobs shows it on the wire: the port's view and its origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobDetail {
+    pub job: RecoveryJob,
+    pub origin: JobOrigin,
+}
+
+/// A source server's latest launch (DescribeSourceServers' `lifeCycle.lastLaunch`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastLaunch {
+    pub job_id: String,
+    pub initiated: Timestamp,
+    pub is_drill: bool,
+    pub status: DrsLaunchStatus,
+    /// The recovery instance it launched, while that exists.
+    pub recovery_instance_id: Option<String>,
+}
+
+impl Job {
+    fn origin(&self) -> JobOrigin {
+        match self.kind {
+            JobKind::Launch { is_drill: true, .. } => JobOrigin::StartDrill,
+            JobKind::Launch {
+                is_drill: false, ..
+            } => JobOrigin::StartRecovery,
+            JobKind::Terminate { .. } => JobOrigin::TerminateRecoveryInstances,
+        }
+    }
+}
+
+impl Simulator {
+    /// These jobs (unknown ids left out) with their origin, read without
+    /// counting a call or drawing a fault: the wire server's annotation of
+    /// what a counted call answered.
+    pub fn peek_jobs(&self, job_ids: &[String]) -> Result<Vec<JobDetail>, SimWorldError> {
+        let now = self.clock.now();
+        self.read(|st| {
+            job_ids
+                .iter()
+                .filter_map(|id| Self::job_by_id(st, id))
+                .map(|i| JobDetail {
+                    job: st.job_view(&st.jobs[i], now),
+                    origin: st.jobs[i].origin(),
+                })
+                .collect()
+        })
+    }
+
+    /// The latest launch of each of these servers that was ever launched,
+    /// read without counting a call.
+    pub fn last_launches(
+        &self,
+        servers: &[SourceServerId],
+    ) -> Result<BTreeMap<SourceServerId, LastLaunch>, SimWorldError> {
+        let now = self.clock.now();
+        self.read(|st| {
+            let mut latest = BTreeMap::new();
+            for job in &st.jobs {
+                let JobKind::Launch {
+                    is_drill,
+                    servers: plans,
+                } = &job.kind
+                else {
+                    continue;
+                };
+                for s in plans
+                    .iter()
+                    .filter(|s| servers.contains(&s.source_server_id))
+                {
+                    let status = st.launch_status(job, s, now);
+                    let live = status == DrsLaunchStatus::Launched;
+                    latest.insert(
+                        s.source_server_id.clone(),
+                        LastLaunch {
+                            job_id: job.id.clone(),
+                            initiated: job.created,
+                            is_drill: *is_drill,
+                            status,
+                            recovery_instance_id: live.then(|| s.recovery_instance_id.clone()),
+                        },
+                    );
+                }
+            }
+            latest
+        })
     }
 }
 
@@ -326,7 +423,11 @@ impl Simulator {
                     source_server_id: id.clone(),
                     ends_at: after(started, duration),
                     recovery_instance_id: st.new_hex_id("i-"),
-                    ec2_instance_id: st.new_hex_id("i-"),
+                    // An id reserved for this server (a real instance in an
+                    // EC2 mirror) wins over a generated one.
+                    ec2_instance_id: st
+                        .take_reserved_ec2_instance_id(id)
+                        .unwrap_or_else(|| st.new_hex_id("i-")),
                     private_ip,
                     public_ip,
                     snapshot_time: now - chrono::Duration::from_std(lag).unwrap_or_default(),
@@ -538,10 +639,7 @@ impl RecoveryService for Simulator {
                 let healthy = spec.replication == super::scenario::ReplicationState::Continuous;
                 SourceServer {
                     source_server_id: id.clone(),
-                    hostname: Some(
-                        spec.hostname
-                            .unwrap_or_else(|| format!("host-{}", &id.as_str()[13..])),
-                    ),
+                    hostname: Some(self.scenario.hostname(id)),
                     data_replication_state: spec.replication.as_str().to_owned(),
                     lag_duration: Some(if healthy { "PT0S" } else { "PT1H" }.to_owned()),
                 }

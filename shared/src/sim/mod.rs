@@ -27,10 +27,12 @@ pub mod scenario;
 mod ssm;
 pub mod world_store;
 
-pub use push::LaunchResultSink;
+pub use drs::{JobDetail, JobOrigin, LastLaunch};
+pub use push::{LaunchResult, LaunchResultSink};
 pub use scenario::{
     Operation, Scenario, ScenarioError, ScenarioSource, load_scenario, parse_scenario,
 };
+pub use ssm::{CommandRecord, InvocationRecord};
 pub use world_store::{InMemoryWorld, SimWorldError, SimWorldStore};
 
 use crate::ids::SourceServerId;
@@ -41,7 +43,7 @@ use faults::FaultInjector;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 /// What one StartRecovery call came to.
@@ -123,6 +125,10 @@ pub struct SimState {
     /// (job index, server index) whose launch result has been pushed. Part
     /// of the world, so that pushers in several processes push a result once.
     pushed: BTreeSet<(usize, usize)>,
+    /// EC2 instance ids reserved per source server (real instances in an EC2
+    /// mirror); a launch takes the oldest, see [`Simulator::reserve_ec2_instance_ids`].
+    #[serde(default)]
+    ec2_reservations: BTreeMap<SourceServerId, VecDeque<String>>,
 }
 
 impl SimState {
@@ -140,6 +146,7 @@ impl SimState {
             faults_injected: BTreeMap::new(),
             start_calls: Vec::new(),
             pushed: BTreeSet::new(),
+            ec2_reservations: BTreeMap::new(),
         }
     }
 
@@ -204,6 +211,11 @@ impl Simulator {
     /// A copy of the whole world as it is now.
     pub fn world_snapshot(&self) -> Result<SimState, SimWorldError> {
         self.read(SimState::clone)
+    }
+
+    /// When the simulated world started (simulated time).
+    pub fn started_at(&self) -> Result<Timestamp, SimWorldError> {
+        self.read(|st| st.started_at)
     }
 
     /// How many times each operation was called (faulted calls included).

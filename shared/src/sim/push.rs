@@ -36,13 +36,26 @@ pub trait LaunchResultSink: Send + Sync {
         source_server_id: &SourceServerId,
         state: &str,
     );
+
+    /// The whole result, job id and drill flag included (what DRS' event
+    /// carries). The pusher calls this; by default it hands the tags, the
+    /// server and the state to [`Self::launch_result`].
+    async fn launch_result_detail(&self, result: &LaunchResult) {
+        self.launch_result(&result.tags, &result.source_server_id, result.state)
+            .await;
+    }
 }
 
 /// One launch result ready to push.
-struct LaunchResult {
-    tags: BTreeMap<String, String>,
-    source_server_id: SourceServerId,
-    state: &'static str,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchResult {
+    pub job_id: String,
+    pub is_drill: bool,
+    /// The job's tags.
+    pub tags: BTreeMap<String, String>,
+    pub source_server_id: SourceServerId,
+    /// [`LAUNCH_SUCCEEDED`] or [`LAUNCH_FAILED`].
+    pub state: &'static str,
 }
 
 /// What the pusher should do next.
@@ -85,8 +98,7 @@ impl Simulator {
                             .clone();
                         if let Some(sink) = sink {
                             for r in results {
-                                sink.launch_result(&r.tags, &r.source_server_id, r.state)
-                                    .await;
+                                sink.launch_result_detail(&r).await;
                             }
                         }
                     }
@@ -149,6 +161,11 @@ fn due_results(st: &mut super::SimState, now: Timestamp) -> Next {
                     (j, s),
                     server.ends_at,
                     LaunchResult {
+                        job_id: job.id.clone(),
+                        is_drill: matches!(
+                            job.kind,
+                            super::drs::JobKind::Launch { is_drill: true, .. }
+                        ),
                         tags: job.tags.clone(),
                         source_server_id: server.source_server_id.clone(),
                         state,

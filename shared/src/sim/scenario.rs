@@ -156,6 +156,13 @@ impl Scenario {
     pub fn knows_server(&self, id: &SourceServerId) -> bool {
         !self.strict_inventory || self.servers.by_id.contains_key(id)
     }
+
+    /// The server's hostname: its own, or `host-` and the id's last 6 digits.
+    pub fn hostname(&self, id: &SourceServerId) -> String {
+        self.server(id)
+            .hostname
+            .unwrap_or_else(|| format!("host-{}", &id.as_str()[13..]))
+    }
 }
 
 /// A uniform range of durations, `{ min: 2m, max: 5m }`.

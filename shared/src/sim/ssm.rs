@@ -7,7 +7,7 @@
 //! TimedOut when the timeout runs out, as SSM does.
 
 use super::scenario::{AgentBehaviour, CommandRule, CommandStatus, Operation};
-use super::{SimState, Simulator};
+use super::{SimState, SimWorldError, Simulator};
 use crate::ports::ssm::{
     AgentInfo, CommandInvocation, CommandRunner, InvocationStatus, MAX_INSTANCES_PER_COMMAND,
     SendCommandRequest, SentCommand,
@@ -16,6 +16,8 @@ use crate::service_error::ServiceError;
 use crate::time::{Timestamp, after};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) struct Command {
@@ -23,6 +25,33 @@ pub(super) struct Command {
     comment: String,
     requested_at: Timestamp,
     invocations: Vec<PlannedInvocation>,
+    #[serde(default)]
+    document_name: String,
+    #[serde(default)]
+    parameters: BTreeMap<String, Vec<String>>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Duration,
+}
+
+/// A command as ListCommands shows it on the wire: what was sent and each
+/// invocation's state at the time of the call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandRecord {
+    pub command_id: String,
+    pub comment: String,
+    pub document_name: String,
+    pub parameters: BTreeMap<String, Vec<String>>,
+    /// The command's own timeout (zero: none was given).
+    pub timeout: Duration,
+    pub requested_at: Timestamp,
+    pub invocations: Vec<InvocationRecord>,
+}
+
+/// One invocation of a [`CommandRecord`], with when it ended (if it has).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvocationRecord {
+    pub invocation: CommandInvocation,
+    pub ended_at: Option<Timestamp>,
 }
 
 /// One instance's invocation, decided when the command is sent.
@@ -48,6 +77,62 @@ impl Command {
                 .collect(),
             requested_at: Some(self.requested_at),
         }
+    }
+}
+
+impl Command {
+    fn record(&self, now: Timestamp) -> CommandRecord {
+        CommandRecord {
+            command_id: self.id.clone(),
+            comment: self.comment.clone(),
+            document_name: self.document_name.clone(),
+            parameters: self.parameters.clone(),
+            timeout: self.timeout,
+            requested_at: self.requested_at,
+            invocations: self
+                .invocations
+                .iter()
+                .map(|i| InvocationRecord {
+                    invocation: i.view(&self.id, now),
+                    ended_at: (i.ends_at <= now).then_some(i.ends_at),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Simulator {
+    /// ListCommands without a comment to match: every command requested in
+    /// `[after, before)` (either bound optional), oldest first.
+    pub fn list_commands(
+        &self,
+        after: Option<Timestamp>,
+        before: Option<Timestamp>,
+    ) -> Result<Vec<CommandRecord>, ServiceError> {
+        self.call(Operation::ListCommands, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            Ok(st
+                .commands
+                .iter()
+                .filter(|c| after.is_none_or(|a| c.requested_at >= a))
+                .filter(|c| before.is_none_or(|b| c.requested_at < b))
+                .map(|c| c.record(now))
+                .collect())
+        })
+    }
+
+    /// One command, read without counting a call or drawing a fault: the
+    /// wire server's annotation of what a counted call answered.
+    pub fn peek_command(&self, command_id: &str) -> Result<Option<CommandRecord>, SimWorldError> {
+        let now = self.clock.now();
+        self.read(|st| {
+            st.commands
+                .iter()
+                .find(|c| c.id == command_id)
+                .map(|c| c.record(now))
+        })
     }
 }
 
@@ -239,6 +324,9 @@ impl CommandRunner for Simulator {
             comment: request.comment.clone(),
             requested_at: now,
             invocations,
+            document_name: request.document_name.clone(),
+            parameters: request.parameters.clone(),
+            timeout: request.timeout,
         };
         let sent = command.sent();
         st.commands.push(command);

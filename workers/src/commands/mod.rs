@@ -73,6 +73,27 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         } => bench::bench(servers, waves, boundaries, skip_poll).await,
         Command::Sim { command } => match command {
             SimCommand::Calls { json, db } => sim::calls(&db.db, json),
+            SimCommand::Serve {
+                port,
+                host,
+                scenario,
+                time_scale,
+                seed,
+                page_size,
+                ec2_endpoint,
+                events_endpoint,
+            } => {
+                let config = ripcord_aws::sim_server::SimServerConfig {
+                    scenario: scenario_source(scenario.as_deref())?,
+                    time_scale,
+                    seed,
+                    page_size,
+                    ec2_endpoint,
+                    events_endpoint,
+                    ..Default::default()
+                };
+                sim::serve(&host, port, config).await
+            }
         },
         Command::Dlq { command } => match command {
             DlqCommand::List { queue, json, db } => dlq::list(&db.db, queue, json).await,

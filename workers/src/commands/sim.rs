@@ -1,6 +1,8 @@
 //! `ripcord sim calls`: what was asked of the simulated world stored in a
 //! database (the one `ripcord worker` processes share): call counts, faults
 //! injected, and every StartRecovery call with what it came to.
+//! `ripcord sim serve`: the simulator over HTTP in DRS' and SSM's wire
+//! protocols (see `ripcord_aws::sim_server`).
 
 use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
 use ripcord::sim::{Operation, SimWorldError, StartRecoveryCall};
@@ -83,6 +85,35 @@ pub fn calls(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
             call.outcome,
             tags.join(", ")
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the simulator on `host:port` until Ctrl-C.
+pub async fn serve(
+    host: &str,
+    port: u16,
+    config: ripcord_aws::sim_server::SimServerConfig,
+) -> anyhow::Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind((host, port))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!("cannot listen on {host}:{port}: {e}; pick a free port with --port")
+        })?;
+    let address = listener.local_addr()?;
+    let scenario = config
+        .scenario
+        .as_ref()
+        .map_or("the default inventory", |s| s.file.as_str())
+        .to_owned();
+    println!(
+        "ripcord simulator serving DRS and SSM on http://{address} ({scenario}); Ctrl-C stops it"
+    );
+    tokio::select! {
+        served = ripcord_aws::sim_server::serve(listener, config) => {
+            served?;
+        }
+        _ = tokio::signal::ctrl_c() => {}
     }
     Ok(ExitCode::SUCCESS)
 }
