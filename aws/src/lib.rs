@@ -3,8 +3,19 @@
 //! CloudWatch), and the simulator served over HTTP in DRS' and SSM's real
 //! wire protocols so those same clients can be tested without an account.
 
+pub mod cloudwatch;
 pub mod config;
+pub mod drs;
+pub mod ec2;
 pub mod error;
+pub mod eventbridge;
+pub mod ssm;
+pub mod timestamps;
 
+pub use cloudwatch::CloudWatchMetrics;
 pub use config::{AwsSettings, Clients, ResourceNames, load_sdk_config};
+pub use drs::DrsService;
+pub use ec2::Ec2Directory;
 pub use error::service_error;
+pub use eventbridge::EventBridgeAnnouncer;
+pub use ssm::SsmCommands;
