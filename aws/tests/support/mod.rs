@@ -1,6 +1,7 @@
 //! Test support for the service adapters: an HTTP stub that speaks DRS'
-//! restJson1 and SSM's and EventBridge's awsJson1_1 wire protocols (it
-//! records every request and answers scripted replies), SDK clients pointed
+//! restJson1, SSM's and EventBridge's awsJson1_1 and CloudWatch's
+//! Smithy RPC v2 CBOR wire protocols (it records every request, as JSON,
+//! and answers scripted replies), SDK clients pointed
 //! at it, and the moto switch for the services moto has.
 //!
 //! Each test binary uses part of this module.
@@ -26,6 +27,9 @@ pub enum Protocol {
     /// `POST /` with `X-Amz-Target: <Prefix>.<Operation>`,
     /// `application/x-amz-json-1.1` (SSM, EventBridge).
     AwsJson11,
+    /// `POST /service/<Service>/operation/<Operation>`, CBOR bodies and
+    /// `smithy-protocol: rpc-v2-cbor` (CloudWatch).
+    RpcV2Cbor,
 }
 
 /// One answer of the stub.
@@ -63,7 +67,8 @@ impl Reply {
             .header("x-amzn-errortype", code)
     }
 
-    /// An awsJson1_1 error as SSM and EventBridge send it.
+    /// An awsJson1_1 (or RPC v2 CBOR) error as SSM, EventBridge and
+    /// CloudWatch send it.
     pub fn json_error(status: u16, code: &str, message: &str) -> Self {
         Self::ok(json!({ "__type": code, "message": message })).status(status)
     }
@@ -164,11 +169,29 @@ fn answer(state: &Mutex<State>, uri: &Uri, headers: HeaderMap, body: &Bytes) -> 
             .and_then(|t| t.rsplit_once('.'))
             .map(|(_, op)| op.to_owned())
             .unwrap_or_default(),
+        Protocol::RpcV2Cbor => uri
+            .path()
+            .rsplit_once("/operation/")
+            .map(|(_, op)| op.to_owned())
+            .unwrap_or_default(),
     };
-    let parsed = if body.is_empty() {
-        Value::Null
+    let gzipped = headers
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes() == b"gzip");
+    let body = if gzipped {
+        let mut inflated = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut inflated)
+            .expect("a gzip body");
+        Bytes::from(inflated)
     } else {
-        serde_json::from_slice(body).unwrap_or_else(|e| json!({ "unparsable": e.to_string() }))
+        body.clone()
+    };
+    let parsed = match st.protocol {
+        _ if body.is_empty() => Value::Null,
+        Protocol::RpcV2Cbor => cbor::decode(&body).unwrap_or_else(|e| json!({ "unparsable": e })),
+        _ => {
+            serde_json::from_slice(&body).unwrap_or_else(|e| json!({ "unparsable": e.to_string() }))
+        }
     };
     st.requests.push(Recorded {
         operation: operation.clone(),
@@ -193,16 +216,20 @@ fn answer(state: &Mutex<State>, uri: &Uri, headers: HeaderMap, body: &Bytes) -> 
 }
 
 fn render(protocol: Protocol, reply: Reply) -> Response {
-    let content_type = match protocol {
-        Protocol::RestJson1 => "application/json",
-        Protocol::AwsJson11 => "application/x-amz-json-1.1",
+    let status = StatusCode::from_u16(reply.status).expect("a valid status");
+    let (content_type, body) = match protocol {
+        Protocol::RestJson1 => ("application/json", reply.body.to_string().into_bytes()),
+        Protocol::AwsJson11 => (
+            "application/x-amz-json-1.1",
+            reply.body.to_string().into_bytes(),
+        ),
+        Protocol::RpcV2Cbor => ("application/cbor", cbor::encode(&reply.body)),
     };
-    let mut response = (
-        StatusCode::from_u16(reply.status).expect("a valid status"),
-        reply.body.to_string(),
-    )
-        .into_response();
+    let mut response = (status, body).into_response();
     let headers = response.headers_mut();
+    if let Protocol::RpcV2Cbor = protocol {
+        headers.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+    }
     headers.insert("content-type", HeaderValue::from_static(content_type));
     headers.insert(
         "x-amzn-requestid",
@@ -264,4 +291,135 @@ pub fn unique(prefix: &str) -> String {
         "{prefix}-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     )
+}
+
+/// Just enough CBOR for the stub: requests become JSON (a timestamp, tag 1,
+/// becomes its epoch seconds), JSON replies become CBOR.
+mod cbor {
+    use minicbor::Decoder;
+    use minicbor::data::Type;
+    use serde_json::{Map, Number, Value};
+
+    pub fn decode(bytes: &[u8]) -> Result<Value, String> {
+        let mut d = Decoder::new(bytes);
+        value(&mut d).map_err(|e| e.to_string())
+    }
+
+    fn value(d: &mut Decoder<'_>) -> Result<Value, minicbor::decode::Error> {
+        Ok(match d.datatype()? {
+            Type::Bool => Value::Bool(d.bool()?),
+            Type::Null | Type::Undefined => {
+                d.skip()?;
+                Value::Null
+            }
+            Type::U8 | Type::U16 | Type::U32 | Type::U64 => Value::from(d.u64()?),
+            Type::I8 | Type::I16 | Type::I32 | Type::I64 | Type::Int => Value::from(d.i64()?),
+            Type::F16 => float(f64::from(d.f16()?)),
+            Type::F32 => float(f64::from(d.f32()?)),
+            Type::F64 => float(d.f64()?),
+            Type::String => Value::String(d.str()?.to_owned()),
+            Type::StringIndef => {
+                let mut text = String::new();
+                for part in d.str_iter()? {
+                    text.push_str(part?);
+                }
+                Value::String(text)
+            }
+            Type::Array | Type::ArrayIndef => {
+                let len = d.array()?;
+                let mut items = Vec::new();
+                while len.is_none_or(|n| (items.len() as u64) < n) {
+                    if len.is_none() && d.datatype()? == Type::Break {
+                        d.skip()?;
+                        break;
+                    }
+                    items.push(value(d)?);
+                }
+                Value::Array(items)
+            }
+            Type::Map | Type::MapIndef => {
+                let len = d.map()?;
+                let mut map = Map::new();
+                while len.is_none_or(|n| (map.len() as u64) < n) {
+                    if len.is_none() && d.datatype()? == Type::Break {
+                        d.skip()?;
+                        break;
+                    }
+                    let key = d.str()?.to_owned();
+                    map.insert(key, value(d)?);
+                }
+                Value::Object(map)
+            }
+            Type::Tag => {
+                d.tag()?;
+                value(d)?
+            }
+            other => {
+                return Err(minicbor::decode::Error::message(format!(
+                    "the stub does not read CBOR {other}"
+                )));
+            }
+        })
+    }
+
+    fn float(f: f64) -> Value {
+        Number::from_f64(f).map_or(Value::Null, Value::Number)
+    }
+
+    pub fn encode(value: &Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        write(value, &mut out);
+        out
+    }
+
+    fn head(major: u8, len: u64, out: &mut Vec<u8>) {
+        let major = major << 5;
+        match len {
+            0..=23 => out.push(major | len as u8),
+            24..=0xff => out.extend([major | 24, len as u8]),
+            0x100..=0xffff => {
+                out.push(major | 25);
+                out.extend((len as u16).to_be_bytes());
+            }
+            0x1_0000..=0xffff_ffff => {
+                out.push(major | 26);
+                out.extend((len as u32).to_be_bytes());
+            }
+            _ => {
+                out.push(major | 27);
+                out.extend(len.to_be_bytes());
+            }
+        }
+    }
+
+    fn write(value: &Value, out: &mut Vec<u8>) {
+        match value {
+            Value::Null => out.push(0xf6),
+            Value::Bool(b) => out.push(if *b { 0xf5 } else { 0xf4 }),
+            Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => head(0, u, out),
+                (None, Some(i)) => head(1, (-1 - i) as u64, out),
+                _ => {
+                    out.push(0xfb);
+                    out.extend(n.as_f64().unwrap_or_default().to_be_bytes());
+                }
+            },
+            Value::String(s) => {
+                head(3, s.len() as u64, out);
+                out.extend(s.as_bytes());
+            }
+            Value::Array(items) => {
+                head(4, items.len() as u64, out);
+                items.iter().for_each(|v| write(v, out));
+            }
+            Value::Object(map) => {
+                head(5, map.len() as u64, out);
+                for (k, v) in map {
+                    head(3, k.len() as u64, out);
+                    out.extend(k.as_bytes());
+                    write(v, out);
+                }
+            }
+        }
+    }
 }
