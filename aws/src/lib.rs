@@ -4,16 +4,27 @@
 //! wire protocols so those same clients can be tested without an account.
 
 pub mod bootstrap;
+pub mod cloudwatch;
 pub mod config;
+pub mod drs;
 pub mod dynamodb;
+pub mod ec2;
 pub mod error;
+pub mod eventbridge;
 pub mod sim_server;
 pub mod sqs;
+pub mod ssm;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod timestamps;
 
 pub use bootstrap::{BootstrapError, BootstrapOptions, BootstrapReport, bootstrap};
+pub use cloudwatch::CloudWatchMetrics;
 pub use config::{AwsSettings, Clients, ResourceNames, load_sdk_config};
+pub use drs::DrsService;
 pub use dynamodb::DynamoStore;
+pub use ec2::Ec2Directory;
 pub use error::service_error;
+pub use eventbridge::EventBridgeAnnouncer;
 pub use sqs::SqsQueue;
+pub use ssm::SsmCommands;
