@@ -1,5 +1,6 @@
 //! The command line: what each `ripcord` command takes.
 
+use crate::backend::BackendArgs;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -61,7 +62,7 @@ pub enum Command {
         #[arg(long)]
         scenario: Option<PathBuf>,
         #[command(flatten)]
-        db: DbArg,
+        backend: BackendArgs,
         /// Required to start a plan with `mode: recovery` (a real failover).
         #[arg(long)]
         confirm_recovery: bool,
@@ -77,12 +78,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        db: DbArg,
+        backend: BackendArgs,
     },
     /// List executions, newest first.
     List {
         #[command(flatten)]
-        db: DbArg,
+        backend: BackendArgs,
     },
     /// Cancel an execution: no new wave starts; running launches are
     /// observed to their end so every server's status stays true.
@@ -93,7 +94,7 @@ pub enum Command {
         #[arg(long, env = "USER", default_value = "unknown")]
         requested_by: String,
         #[command(flatten)]
-        db: DbArg,
+        backend: BackendArgs,
     },
     /// Open a wave's approval gate (`wait_for_approval: true`).
     Approve {
@@ -104,7 +105,7 @@ pub enum Command {
         #[arg(long, env = "USER", default_value = "unknown")]
         approved_by: String,
         #[command(flatten)]
-        db: DbArg,
+        backend: BackendArgs,
     },
     /// Run one worker (launch, poll, post-actions or metrics) until Ctrl-C.
     /// Worker processes on one database share its queues, its store and one
@@ -122,7 +123,19 @@ pub enum Command {
         #[arg(long)]
         scenario: Option<PathBuf>,
         #[command(flatten)]
-        db: DbArg,
+        backend: BackendArgs,
+        #[command(flatten)]
+        triggers: TriggerArgs,
+        /// How long a received message stays hidden from other workers; it
+        /// is extended while its step runs, so this bounds how soon the
+        /// message of a crashed worker is taken again (default: 30 s, on
+        /// AWS 60 s).
+        #[arg(long, env = "RIPCORD_VISIBILITY_TIMEOUT", value_parser = humantime::parse_duration)]
+        visibility_timeout: Option<std::time::Duration>,
+        /// Longest wait of one receive when the queue is empty (default: 1 s,
+        /// on AWS 20 s: SQS long polling).
+        #[arg(long, env = "RIPCORD_RECEIVE_WAIT", value_parser = humantime::parse_duration)]
+        receive_wait: Option<std::time::Duration>,
     },
     /// Measure the engine on this machine and print the figures: events/s,
     /// wall time of a large plan, wave-boundary delays.
@@ -143,11 +156,66 @@ pub enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// Runbook triggers received (EventBridge "Ripcord Start Execution"),
+    /// newest first: what each started or why it was refused.
+    Triggers {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// AWS resources: `ripcord aws bootstrap` creates the queues, DLQs,
+    /// table, event bus and rules a deployment needs (idempotent).
+    Aws {
+        #[command(subcommand)]
+        command: AwsCommand,
+    },
     /// The simulated world stored in a database (shared by `ripcord worker`
     /// processes).
     Sim {
         #[command(subcommand)]
         command: SimCommand,
+    },
+}
+
+/// How the launch worker judges runbook triggers.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TriggerArgs {
+    /// Directory of the plans triggers may name (`<dir>/<plan>.yaml`).
+    #[arg(long, env = "RIPCORD_PLANS_DIR")]
+    pub plans_dir: Option<PathBuf>,
+    /// EventBridge sources allowed to start executions (comma-separated).
+    /// None by default: every trigger is refused until this is set.
+    #[arg(long, env = "RIPCORD_TRIGGER_SOURCES", value_delimiter = ',')]
+    pub trigger_sources: Vec<String>,
+    /// Accounts allowed to send triggers (comma-separated; empty: any).
+    #[arg(long, env = "RIPCORD_TRIGGER_ACCOUNTS", value_delimiter = ',')]
+    pub trigger_accounts: Vec<String>,
+}
+
+impl TriggerArgs {
+    pub fn settings(&self) -> crate::inbound::TriggerSettings {
+        crate::inbound::TriggerSettings {
+            policy: ripcord::trigger::TriggerPolicy {
+                sources: self.trigger_sources.clone(),
+                accounts: self.trigger_accounts.clone(),
+            },
+            plans_dir: self.plans_dir.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AwsCommand {
+    /// Create (or check) the resources of one deployment: 4 queues with
+    /// their DLQs, the DynamoDB table, the event bus and the EventBridge
+    /// rules for runbook triggers and DRS launch results.
+    Bootstrap {
+        #[command(flatten)]
+        backend: BackendArgs,
+        /// Receives before SQS moves a message to its DLQ.
+        #[arg(long, default_value_t = 5)]
+        max_receive_count: u32,
     },
 }
 
@@ -240,9 +308,19 @@ pub enum DlqCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        db: DbArg,
+        backend: BackendArgs,
     },
-    /// Move dead messages back to their queue.
+    /// One dead message in full (its body pretty-printed).
+    Show {
+        #[arg(value_enum)]
+        queue: WorkerKind,
+        id: String,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Move dead messages back to their queue (receive from the DLQ, send
+    /// to the queue, then delete): replaying an event that was already
+    /// processed changes nothing.
     Replay {
         #[arg(value_enum)]
         queue: WorkerKind,
@@ -253,6 +331,6 @@ pub enum DlqCommand {
         #[arg(long)]
         all: bool,
         #[command(flatten)]
-        db: DbArg,
+        backend: BackendArgs,
     },
 }

@@ -9,6 +9,7 @@
 //! - [`bench`]: the figures `ripcord bench` prints.
 //! - [`render`]: the CLI's live progress and final table.
 
+pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod commands;

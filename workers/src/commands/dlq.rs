@@ -1,13 +1,17 @@
-//! `ripcord dlq list|replay QUEUE`.
+//! `ripcord dlq list|show|replay QUEUE`, on either backend.
 
+use crate::backend::{Backend, BackendArgs};
 use crate::cli::WorkerKind;
-use ripcord::embedded::{EmbeddedBackend, EmbeddedConfig};
-use std::path::Path;
+use ripcord::ports::queue::DeadMessage;
 use std::process::ExitCode;
 
-pub async fn list(db: &Path, queue: WorkerKind, json: bool) -> anyhow::Result<ExitCode> {
-    let backend = EmbeddedBackend::open(db, EmbeddedConfig::default())?;
-    let dead = backend.queue().list_dead(queue.queue()).await?;
+async fn dead(args: &BackendArgs, queue: WorkerKind) -> anyhow::Result<Vec<DeadMessage>> {
+    let backend = Backend::open_existing(args).await?;
+    Ok(backend.queue().list_dead(queue.queue()).await?)
+}
+
+pub async fn list(args: &BackendArgs, queue: WorkerKind, json: bool) -> anyhow::Result<ExitCode> {
+    let dead = dead(args, queue).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&dead)?);
         return Ok(ExitCode::SUCCESS);
@@ -29,13 +33,37 @@ pub async fn list(db: &Path, queue: WorkerKind, json: bool) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
+pub async fn show(args: &BackendArgs, queue: WorkerKind, id: &str) -> anyhow::Result<ExitCode> {
+    let dead = dead(args, queue).await?;
+    let Some(m) = dead.into_iter().find(|m| m.message_id == id) else {
+        anyhow::bail!(
+            "no dead message {id} in the {} dead-letter queue; `ripcord dlq list {}` shows what is there",
+            queue.queue(),
+            queue.queue()
+        );
+    };
+    let body = serde_json::from_str::<serde_json::Value>(&m.body)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| m.body.clone());
+    println!(
+        "message:   {}\nqueue:     {}\ntype:      {}\nreceives:  {}\ndead since {}\nreason:    {}\nbody:\n{body}",
+        m.message_id,
+        queue.queue(),
+        m.event_type.as_deref().unwrap_or("?"),
+        m.receive_count,
+        m.dead_at,
+        m.reason
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn replay(
-    db: &Path,
+    args: &BackendArgs,
     queue: WorkerKind,
     id: Option<&str>,
     all: bool,
 ) -> anyhow::Result<ExitCode> {
-    let backend = EmbeddedBackend::open(db, EmbeddedConfig::default())?;
+    let backend = Backend::open_existing(args).await?;
     let id = if all { None } else { id };
     let moved = backend.queue().replay_dead(queue.queue(), id).await?;
     println!(

@@ -1,16 +1,18 @@
 //! The CLI's commands: the binary's edge, where errors become messages
 //! (anyhow) and outcomes become exit codes.
 
+mod aws;
 mod bench;
 mod dlq;
 mod execution;
 mod run;
 mod sim;
 mod start;
+mod triggers;
 mod validate;
 mod worker;
 
-use crate::cli::{Command, DlqCommand, SimCommand};
+use crate::cli::{AwsCommand, Command, DlqCommand, SimCommand};
 use std::process::ExitCode;
 
 pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
@@ -34,37 +36,55 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Start {
             plan,
             scenario,
-            db,
+            backend,
             confirm_recovery,
             requested_by,
         } => {
             start::start(
                 &plan,
                 scenario.as_deref(),
-                &db.db,
+                &backend,
                 confirm_recovery,
                 &requested_by,
             )
             .await
         }
         Command::Validate { plan } => validate::validate(&plan),
-        Command::Status { id, json, db } => execution::status(&db.db, &id, json).await,
-        Command::List { db } => execution::list(&db.db).await,
+        Command::Status { id, json, backend } => execution::status(&backend, &id, json).await,
+        Command::List { backend } => execution::list(&backend).await,
         Command::Cancel {
             id,
             reason,
             requested_by,
-            db,
-        } => execution::cancel(&db.db, &id, &requested_by, &reason).await,
+            backend,
+        } => execution::cancel(&backend, &id, &requested_by, &reason).await,
         Command::Approve {
             id,
             wave,
             approved_by,
-            db,
-        } => execution::approve(&db.db, &id, wave, &approved_by).await,
-        Command::Worker { kind, scenario, db } => {
-            worker::worker(kind, scenario.as_deref(), &db.db).await
+            backend,
+        } => execution::approve(&backend, &id, wave, &approved_by).await,
+        Command::Worker {
+            kind,
+            scenario,
+            backend,
+            triggers,
+            visibility_timeout,
+            receive_wait,
+        } => {
+            let timing = worker::Timing {
+                visibility: visibility_timeout,
+                wait: receive_wait,
+            };
+            worker::worker(kind, scenario.as_deref(), &backend, &triggers, timing).await
         }
+        Command::Triggers { json, backend } => triggers::list(&backend, json).await,
+        Command::Aws { command } => match command {
+            AwsCommand::Bootstrap {
+                backend,
+                max_receive_count,
+            } => aws::bootstrap_command(&backend, max_receive_count).await,
+        },
         Command::Bench {
             servers,
             waves,
@@ -96,10 +116,18 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Dlq { command } => match command {
-            DlqCommand::List { queue, json, db } => dlq::list(&db.db, queue, json).await,
-            DlqCommand::Replay { queue, id, all, db } => {
-                dlq::replay(&db.db, queue, id.as_deref(), all).await
-            }
+            DlqCommand::List {
+                queue,
+                json,
+                backend,
+            } => dlq::list(&backend, queue, json).await,
+            DlqCommand::Show { queue, id, backend } => dlq::show(&backend, queue, &id).await,
+            DlqCommand::Replay {
+                queue,
+                id,
+                all,
+                backend,
+            } => dlq::replay(&backend, queue, id.as_deref(), all).await,
         },
     }
 }

@@ -1,7 +1,9 @@
 //! `ripcord start PLAN`: validates a plan and enqueues its StartExecution on
-//! the launch queue of the database, prints the execution id and returns.
-//! The `ripcord worker` processes running on the same file carry it out.
+//! the launch queue, prints the execution id and returns. The workers on
+//! the same backend (`ripcord worker` processes on the same file, or on AWS)
+//! carry it out.
 
+use crate::backend::{AwsBackend, BackendArgs, BackendKind};
 use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
 use ripcord::event::Envelope;
 use ripcord::ids::ExecutionId;
@@ -13,7 +15,7 @@ use std::time::Duration;
 pub async fn start(
     plan_path: &Path,
     scenario: Option<&Path>,
-    db: &Path,
+    args: &BackendArgs,
     confirm_recovery: bool,
     requested_by: &str,
 ) -> anyhow::Result<ExitCode> {
@@ -21,29 +23,53 @@ pub async fn start(
         Ok(plan) => plan,
         Err(code) => return Ok(code),
     };
-    let scenario = super::scenario_source(scenario)?;
-    let backend = EmbeddedBackend::open(db, EmbeddedConfig::default())?;
-    // With --scenario the world is created with it (or checked against the
-    // stored one); without, an existing world only lends its clock.
-    let world = match &scenario {
-        Some(s) => Some(backend.open_sim_world(DEFAULT_WORLD, Some(s))?),
-        None => backend.find_sim_world(DEFAULT_WORLD)?,
-    };
-    let now = match &world {
-        Some(w) => w.clock().now(),
-        None => chrono::Utc::now(),
-    };
     let id = ExecutionId::new_random();
-    let start = Envelope::start_execution(id, plan, requested_by, confirm_recovery, now);
-    backend
-        .queue()
-        .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
-        .await?;
+    match args.backend {
+        BackendKind::Embedded => {
+            let scenario = super::scenario_source(scenario)?;
+            let backend = EmbeddedBackend::open(&args.db, EmbeddedConfig::default())?;
+            // With --scenario the world is created with it (or checked
+            // against the stored one); without, an existing world only lends
+            // its clock.
+            let world = match &scenario {
+                Some(s) => Some(backend.open_sim_world(DEFAULT_WORLD, Some(s))?),
+                None => backend.find_sim_world(DEFAULT_WORLD)?,
+            };
+            let now = match &world {
+                Some(w) => w.clock().now(),
+                None => chrono::Utc::now(),
+            };
+            let start = Envelope::start_execution(id, plan, requested_by, confirm_recovery, now);
+            backend
+                .queue()
+                .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
+                .await?;
+        }
+        BackendKind::Aws => {
+            if scenario.is_some() {
+                anyhow::bail!(
+                    "--scenario applies to the embedded simulator; on AWS the DRS endpoint decides (point AWS_ENDPOINT_URL_DRS at `ripcord sim serve` to simulate)"
+                );
+            }
+            let backend = AwsBackend::connect(&args.aws_settings()).await?;
+            let start = Envelope::start_execution(
+                id,
+                plan,
+                requested_by,
+                confirm_recovery,
+                chrono::Utc::now(),
+            );
+            backend
+                .ports
+                .queue
+                .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
+                .await?;
+        }
+    }
     println!("{id}");
     eprintln!(
-        "execution {id} queued on {}; `ripcord worker` processes on this file run it (`ripcord status {id} --db {}` shows it)",
-        db.display(),
-        db.display()
+        "execution {id} queued in {}; the workers there run it (`ripcord status {id}` shows it)",
+        args.describe()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,28 +1,110 @@
-//! `ripcord worker KIND`: one worker in its own process, on the embedded
-//! backend and the simulated world stored in the same file, until Ctrl-C.
-//! Any number of worker processes of any kind may share one file.
+//! `ripcord worker KIND`: one worker in its own process until Ctrl-C (or
+//! SIGTERM). On the embedded backend it shares the file's queues, store and
+//! simulated world with every other worker process on that file; on AWS it
+//! reads its SQS queue and calls the real services. Any number of worker
+//! processes of any kind may run at once.
 
-use crate::cli::WorkerKind;
+use crate::backend::{AwsBackend, BackendArgs, BackendKind};
+use crate::cli::{TriggerArgs, WorkerKind};
 use crate::engine::LocalEngine;
-use crate::worker::WorkerConfig;
+use crate::worker::{self, WorkerConfig, WorkerStats};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The worker's message timing, when given on the command line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timing {
+    pub visibility: Option<Duration>,
+    pub wait: Option<Duration>,
+}
+
+impl Timing {
+    fn apply(self, config: WorkerConfig) -> WorkerConfig {
+        WorkerConfig {
+            visibility: self.visibility.unwrap_or(config.visibility),
+            wait: self.wait.unwrap_or(config.wait),
+            ..config
+        }
+    }
+}
 
 pub async fn worker(
     kind: WorkerKind,
     scenario: Option<&Path>,
-    db: &Path,
+    args: &BackendArgs,
+    triggers: &TriggerArgs,
+    timing: Timing,
 ) -> anyhow::Result<ExitCode> {
-    let scenario = super::scenario_source(scenario)?;
-    let engine = LocalEngine::open_shared(db, scenario.as_ref())?;
-    let workers = engine.spawn_workers(&[kind.queue()], WorkerConfig::default());
-    eprintln!(
-        "{} worker running on {} (simulator: {}); Ctrl-C stops it",
-        kind.queue(),
-        db.display(),
-        engine.stored_scenario.as_deref().unwrap_or("in memory")
-    );
-    tokio::signal::ctrl_c().await?;
-    workers.shutdown().await;
+    let config = WorkerConfig {
+        triggers: triggers.settings(),
+        ..WorkerConfig::default()
+    };
+    match args.backend {
+        BackendKind::Embedded => {
+            let scenario = super::scenario_source(scenario)?;
+            let engine = LocalEngine::open_shared(&args.db, scenario.as_ref())?;
+            let workers = engine.spawn_workers(&[kind.queue()], timing.apply(config));
+            eprintln!(
+                "{} worker running on {} (simulator: {}); Ctrl-C stops it",
+                kind.queue(),
+                args.db.display(),
+                engine.stored_scenario.as_deref().unwrap_or("in memory")
+            );
+            stopped().await?;
+            workers.shutdown().await;
+        }
+        BackendKind::Aws => {
+            if scenario.is_some() {
+                anyhow::bail!(
+                    "--scenario applies to the embedded simulator; on AWS point AWS_ENDPOINT_URL_DRS and AWS_ENDPOINT_URL_SSM at `ripcord sim serve --scenario FILE` instead"
+                );
+            }
+            let backend = AwsBackend::connect(&args.aws_settings()).await?;
+            let (stop, stop_rx) = watch::channel(false);
+            let stats = Arc::new(WorkerStats::default());
+            let config = timing.apply(WorkerConfig {
+                // SQS long polling: one request every 20 s when idle.
+                wait: Duration::from_secs(20),
+                visibility: Duration::from_secs(60),
+                ..config
+            });
+            let handle = tokio::spawn(worker::run(
+                backend.ports.clone(),
+                kind.queue(),
+                config,
+                stats,
+                stop_rx,
+            ));
+            eprintln!(
+                "{} worker running on {}; Ctrl-C stops it",
+                kind.queue(),
+                args.describe()
+            );
+            stopped().await?;
+            let _ = stop.send(true);
+            handle.await?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or SIGTERM (what ECS, Kubernetes and the tests send).
+async fn stopped() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    }
 }

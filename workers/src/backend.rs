@@ -1,0 +1,179 @@
+//! Which backend a command works on: the embedded file (queues, store and
+//! the simulated world in one SQLite file), or AWS (SQS, DynamoDB, and the
+//! real DRS, EC2, SSM, EventBridge and CloudWatch through the official SDK).
+//! The workers and the core never know which: they see [`Ports`].
+
+use crate::ports::Ports;
+use clap::ValueEnum;
+use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
+use ripcord::ports::clock::SystemClock;
+use ripcord::ports::{Clock, ExecutionStore, WorkQueue};
+use ripcord::time::Timestamp;
+use ripcord_aws::{AwsSettings, Clients, ResourceNames, load_sdk_config};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// One SQLite file and the simulator (no AWS account needed).
+    Embedded,
+    /// SQS, DynamoDB, DRS, EC2, SSM, EventBridge and CloudWatch.
+    Aws,
+}
+
+/// The options every command that reads or runs executions takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackendArgs {
+    /// Where queues and executions live.
+    #[arg(long, env = "RIPCORD_BACKEND", value_enum, default_value_t = BackendKind::Embedded)]
+    pub backend: BackendKind,
+    /// Embedded: the database file.
+    #[arg(long, env = "RIPCORD_DB", default_value = "ripcord.db")]
+    pub db: PathBuf,
+    /// AWS: the prefix of the queue, table and event bus names
+    /// (`ripcord aws bootstrap` creates them).
+    #[arg(long, env = "RIPCORD_PREFIX", default_value = "ripcord")]
+    pub prefix: String,
+    /// AWS: the region (default: the standard chain, e.g. AWS_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS: one endpoint for every service (moto in tests). Per service,
+    /// the SDK's AWS_ENDPOINT_URL_<SERVICE> variables (AWS_ENDPOINT_URL_DRS,
+    /// AWS_ENDPOINT_URL_SSM, ...) apply.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// AWS: attempts per call the SDK makes for SQS, DynamoDB, EC2,
+    /// EventBridge and CloudWatch (DRS and SSM calls are never retried by
+    /// the SDK: the state machine retries them safely).
+    #[arg(long, env = "RIPCORD_AWS_MAX_ATTEMPTS")]
+    pub aws_max_attempts: Option<u32>,
+}
+
+impl BackendArgs {
+    pub fn aws_settings(&self) -> AwsSettings {
+        AwsSettings {
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: self.aws_max_attempts,
+            names: ResourceNames::new(self.prefix.clone()),
+        }
+    }
+
+    /// Where the executions are, for messages ("in ripcord.db", "in AWS
+    /// (prefix ripcord)").
+    pub fn describe(&self) -> String {
+        match self.backend {
+            BackendKind::Embedded => self.db.display().to_string(),
+            BackendKind::Aws => format!("AWS (prefix {})", self.prefix),
+        }
+    }
+}
+
+/// Ripcord on AWS: every port filled with an SDK adapter.
+pub struct AwsBackend {
+    pub clients: Clients,
+    pub names: ResourceNames,
+    pub ports: Ports,
+    pub store: Arc<ripcord_aws::dynamodb::DynamoStore>,
+    pub queue: Arc<ripcord_aws::sqs::SqsQueue>,
+}
+
+impl AwsBackend {
+    pub async fn connect(settings: &AwsSettings) -> anyhow::Result<AwsBackend> {
+        let config = load_sdk_config(settings).await;
+        if config.region().is_none() {
+            anyhow::bail!(
+                "no AWS region is configured; set AWS_REGION (or AWS_DEFAULT_REGION, a profile's region) or pass --region"
+            );
+        }
+        let clients = Clients::new(&config);
+        let names = settings.names.clone();
+        let queue = Arc::new(ripcord_aws::sqs::SqsQueue::new(
+            clients.sqs.clone(),
+            names.clone(),
+        ));
+        let store = Arc::new(ripcord_aws::dynamodb::DynamoStore::new(
+            clients.dynamodb.clone(),
+            names.clone(),
+        ));
+        let ports = Ports {
+            queue: queue.clone(),
+            store: store.clone(),
+            drs: Arc::new(ripcord_aws::drs::DrsService::new(clients.drs.clone())),
+            ec2: Arc::new(ripcord_aws::ec2::Ec2Directory::new(clients.ec2.clone())),
+            ssm: Arc::new(ripcord_aws::ssm::SsmCommands::new(clients.ssm.clone())),
+            metrics: Arc::new(ripcord_aws::cloudwatch::CloudWatchMetrics::new(
+                clients.cloudwatch.clone(),
+            )),
+            announcer: Arc::new(ripcord_aws::eventbridge::EventBridgeAnnouncer::new(
+                clients.eventbridge.clone(),
+                names.event_bus(),
+            )),
+            clock: Arc::new(SystemClock),
+        };
+        Ok(AwsBackend {
+            clients,
+            names,
+            ports,
+            store,
+            queue,
+        })
+    }
+}
+
+/// The queues and store a command reads, on either backend.
+pub enum Backend {
+    Embedded(EmbeddedBackend),
+    Aws(Box<AwsBackend>),
+}
+
+impl Backend {
+    /// Opens an existing backend: an embedded file must exist already (a
+    /// typo in --db should not look like an empty history).
+    pub async fn open_existing(args: &BackendArgs) -> anyhow::Result<Backend> {
+        match args.backend {
+            BackendKind::Embedded => {
+                if !args.db.exists() {
+                    anyhow::bail!(
+                        "no Ripcord database at {}; pass --db with the file `ripcord run` used (or --backend aws)",
+                        args.db.display()
+                    );
+                }
+                Ok(Backend::Embedded(EmbeddedBackend::open(
+                    &args.db,
+                    EmbeddedConfig::default(),
+                )?))
+            }
+            BackendKind::Aws => Ok(Backend::Aws(Box::new(
+                AwsBackend::connect(&args.aws_settings()).await?,
+            ))),
+        }
+    }
+
+    pub fn store(&self) -> Arc<dyn ExecutionStore> {
+        match self {
+            Backend::Embedded(b) => b.store(),
+            Backend::Aws(b) => b.ports.store.clone(),
+        }
+    }
+
+    pub fn queue(&self) -> Arc<dyn WorkQueue> {
+        match self {
+            Backend::Embedded(b) => b.queue(),
+            Backend::Aws(b) => b.ports.queue.clone(),
+        }
+    }
+
+    /// The time executions live in: on the embedded backend, the clock of
+    /// the simulated world stored in the file (shared by `ripcord worker`
+    /// processes), else real time.
+    pub fn now(&self) -> Timestamp {
+        match self {
+            Backend::Embedded(b) => match b.find_sim_world(DEFAULT_WORLD) {
+                Ok(Some(world)) => world.clock().now(),
+                _ => chrono::Utc::now(),
+            },
+            Backend::Aws(_) => SystemClock.now(),
+        }
+    }
+}
