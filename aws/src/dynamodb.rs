@@ -49,6 +49,8 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Waves one execution can have: it is created with its waves in one
 /// transaction of at most 100 items, the execution item included.
 pub const MAX_WAVES: usize = MAX_TRANSACTION_ITEMS - 1;
+// Every plan that validates fits.
+const _: () = assert!(ripcord::plan::MAX_WAVES_PER_PLAN <= MAX_WAVES);
 
 /// Executions newest first: pk `gsiKind` = `EXECUTION`, sk `startTime`.
 pub const INDEX_BY_START: &str = "by-start";

@@ -2,16 +2,45 @@
 //! resource names unique to each test, so tests run in parallel on one
 //! moto without resetting it.
 //!
-//! The moto URL comes from `RIPCORD_TEST_MOTO_URL`. Without it a test is
-//! skipped (it says so), unless `RIPCORD_REQUIRE_AWS_TESTS=1`, when it
-//! fails: CI sets both, so the tests cannot be skipped there unnoticed.
+//! The moto URL comes from `RIPCORD_TEST_MOTO_URL`, the simulator server's
+//! from `RIPCORD_TEST_SIM_URL`. Without them a test is skipped (it says
+//! so), unless `RIPCORD_REQUIRE_AWS_TESTS=1`, when it fails: CI sets all
+//! three, so the tests cannot be skipped there unnoticed.
 
 use crate::config::{AwsSettings, Clients, ResourceNames, load_sdk_config};
 use aws_config::{BehaviorVersion, Region};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const MOTO_URL_VAR: &str = "RIPCORD_TEST_MOTO_URL";
+/// The simulator server's URL (`ripcord sim serve`).
+pub const SIM_URL_VAR: &str = "RIPCORD_TEST_SIM_URL";
 pub const REQUIRE_VAR: &str = "RIPCORD_REQUIRE_AWS_TESTS";
+
+/// The URL of a local stand-in named by the environment variable `var`,
+/// without a trailing slash; None (after saying the test is skipped) when
+/// it is unset.
+///
+/// # Panics
+/// When `var` is unset and `RIPCORD_REQUIRE_AWS_TESTS=1`: CI sets both, so
+/// the tests cannot be skipped there unnoticed.
+pub fn stand_in_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().trim_end_matches('/').to_owned()),
+        _ => {
+            if std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1") {
+                panic!(
+                    "{var} is not set but {REQUIRE_VAR}=1: run the tests with scripts/test, which starts moto_server and `ripcord sim serve` and sets {MOTO_URL_VAR} and {SIM_URL_VAR}"
+                );
+            }
+            println!("skipped: {var} is not set (scripts/test starts the local stand-ins)");
+            None
+        }
+    }
+}
+
+/// moto's URL (`RIPCORD_TEST_MOTO_URL`), as [`stand_in_url`].
+pub fn moto_url() -> Option<String> {
+    stand_in_url(MOTO_URL_VAR)
+}
 
 /// Clients on moto and a fresh prefix for this test's resources.
 #[derive(Clone, Debug)]
@@ -29,19 +58,7 @@ pub struct MotoHandle {
 /// # Panics
 /// When the URL is unset and `RIPCORD_REQUIRE_AWS_TESTS=1`.
 pub async fn moto() -> Option<MotoHandle> {
-    let Some(url) = std::env::var(MOTO_URL_VAR)
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
-        if std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1") {
-            panic!(
-                "{MOTO_URL_VAR} is not set but {REQUIRE_VAR}=1: start moto_server and set {MOTO_URL_VAR}=http://127.0.0.1:PORT"
-            );
-        }
-        eprintln!("skipped: {MOTO_URL_VAR} is not set");
-        return None;
-    };
-    let url = url.trim().trim_end_matches('/').to_owned();
+    let url = moto_url()?;
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let names = ResourceNames::new(format!("t{}", &suffix[..12]));
     let settings = AwsSettings {
@@ -73,44 +90,4 @@ pub async fn test_sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
     )));
     builder.set_behavior_version(Some(BehaviorVersion::latest()));
     builder.build()
-}
-
-impl MotoHandle {
-    /// Wipes every resource in moto (`POST /moto-api/reset`). Tests that
-    /// share a moto should not need it: their names are unique.
-    pub async fn reset(&self) -> std::io::Result<()> {
-        reset(&self.url).await
-    }
-}
-
-/// `POST {url}/moto-api/reset` over plain HTTP (moto runs locally).
-pub async fn reset(url: &str) -> std::io::Result<()> {
-    let invalid =
-        |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{url}: {why}"));
-    let host = url
-        .strip_prefix("http://")
-        .ok_or_else(|| invalid("only http:// moto URLs are supported"))?
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&host).await?;
-    let request = format!(
-        "POST /moto-api/reset HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
-    let status_line = String::from_utf8_lossy(&response)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    if status_line.split_whitespace().nth(1) == Some("200") {
-        Ok(())
-    } else {
-        Err(std::io::Error::other(format!(
-            "moto reset at {url} answered `{status_line}`"
-        )))
-    }
 }

@@ -30,7 +30,7 @@ async fn run_instances(client: &aws_sdk_ec2::Client, count: i32) -> Vec<String> 
 
 #[tokio::test]
 async fn launched_instances_are_described_over_several_batches() {
-    let Some(url) = support::moto_url() else {
+    let Some(url) = ripcord_aws::testing::moto_url() else {
         return;
     };
     let clients = support::clients(&url).await;
@@ -81,7 +81,7 @@ async fn launched_instances_are_described_over_several_batches() {
 
 #[tokio::test]
 async fn status_checks_are_read_and_unknown_ids_left_out() {
-    let Some(url) = support::moto_url() else {
+    let Some(url) = ripcord_aws::testing::moto_url() else {
         return;
     };
     let clients = support::clients(&url).await;

@@ -40,7 +40,7 @@ fn execution_failed(execution_id: ExecutionId) -> Announcement {
 
 #[tokio::test]
 async fn announcements_reach_a_queue_through_a_rule_on_the_bus() {
-    let Some(url) = support::moto_url() else {
+    let Some(url) = ripcord_aws::testing::moto_url() else {
         return;
     };
     let clients = support::clients(&url).await;

@@ -911,16 +911,7 @@ async fn the_admin_api_resets_the_world() {
 }
 
 fn required_env(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("RIPCORD_REQUIRE_AWS_TESTS").as_deref() == Ok("1") => {
-            panic!("{var} is not set, and RIPCORD_REQUIRE_AWS_TESTS=1 requires this test to run")
-        }
-        _ => {
-            eprintln!("skipped: set {var} to run this test");
-            None
-        }
-    }
+    ripcord_aws::testing::stand_in_url(var)
 }
 
 #[tokio::test]
@@ -1121,4 +1112,41 @@ async fn launched_instances_exist_in_moto_and_results_reach_eventbridge() {
             (server(3), "DRILL_LAUNCH_FAILED".to_owned()),
         ]
     );
+
+    // Drill clean-up: terminating the recovery instances terminates them in EC2.
+    let recovery_ids: Vec<String> = instances
+        .items()
+        .iter()
+        .map(|i| i.recovery_instance_id().unwrap().to_owned())
+        .collect();
+    drs.terminate_recovery_instances()
+        .set_recovery_instance_ids(Some(recovery_ids))
+        .send()
+        .await
+        .expect("TerminateRecoveryInstances");
+    let states = ec2
+        .describe_instances()
+        .set_instance_ids(Some(
+            in_moto
+                .iter()
+                .map(|i| i.instance_id().unwrap().to_owned())
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    for i in states.reservations().iter().flat_map(|r| r.instances()) {
+        let state = i.state().and_then(|s| s.name()).cloned();
+        assert!(
+            matches!(
+                state,
+                Some(
+                    aws_sdk_ec2::types::InstanceStateName::ShuttingDown
+                        | aws_sdk_ec2::types::InstanceStateName::Terminated
+                )
+            ),
+            "{:?} is {state:?}",
+            i.instance_id()
+        );
+    }
 }

@@ -314,6 +314,43 @@ fn a_wave_over_one_hundred_servers_needs_splitting() {
     );
 }
 
+/// `count` waves of one server each, the first at line 5.
+fn plan_with_waves(count: usize, options: &str) -> String {
+    let waves: String = (1..=count)
+        .map(|n| format!("  - {{ name: w{n}, servers: [s-{n:017x}] }}\n"))
+        .collect();
+    format!("{HEADER}{options}waves:\n{waves}")
+}
+
+#[test]
+fn a_plan_holds_at_most_99_waves() {
+    assert!(parse_plan(&plan_with_waves(99, ""), "plan.yaml").is_ok());
+    let (line, column, message) = error(&plan_with_waves(100, ""));
+    assert_eq!((line, column), (5, 3));
+    assert_says(
+        &message,
+        &["the plan has 100 waves", "at most 99", "merge waves"],
+    );
+}
+
+#[test]
+fn parts_of_split_waves_count_against_the_99_waves() {
+    // 98 written waves, one of them 250 servers split in three: 100 waves.
+    let mut source = plan_with_waves(97, "options: { split_large_waves: true }\n");
+    let big: Vec<String> = (0x1000..0x1000 + 250)
+        .map(|n| format!("s-{n:017x}"))
+        .collect();
+    source.push_str(&format!(
+        "  - {{ name: big, servers: [{}] }}\n",
+        big.join(", ")
+    ));
+    let (_, _, message) = error(&source);
+    assert_says(
+        &message,
+        &["the plan has 100 waves (98 written, the rest parts of split waves)"],
+    );
+}
+
 #[test]
 fn invalid_and_zero_durations_are_rejected() {
     let all = errors(&format!(

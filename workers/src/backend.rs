@@ -71,34 +71,34 @@ impl BackendArgs {
 
 /// Ripcord on AWS: every port filled with an SDK adapter.
 pub struct AwsBackend {
-    pub clients: Clients,
-    pub names: ResourceNames,
     pub ports: Ports,
-    pub store: Arc<ripcord_aws::dynamodb::DynamoStore>,
-    pub queue: Arc<ripcord_aws::sqs::SqsQueue>,
+}
+
+/// The SDK clients of `settings`, once a region is known (the standard
+/// chain or `--region`).
+pub async fn aws_clients(settings: &AwsSettings) -> anyhow::Result<Clients> {
+    let config = load_sdk_config(settings).await;
+    if config.region().is_none() {
+        anyhow::bail!(
+            "no AWS region is configured; set AWS_REGION (or AWS_DEFAULT_REGION, a profile's region) or pass --region"
+        );
+    }
+    Ok(Clients::new(&config))
 }
 
 impl AwsBackend {
     pub async fn connect(settings: &AwsSettings) -> anyhow::Result<AwsBackend> {
-        let config = load_sdk_config(settings).await;
-        if config.region().is_none() {
-            anyhow::bail!(
-                "no AWS region is configured; set AWS_REGION (or AWS_DEFAULT_REGION, a profile's region) or pass --region"
-            );
-        }
-        let clients = Clients::new(&config);
-        let names = settings.names.clone();
-        let queue = Arc::new(ripcord_aws::sqs::SqsQueue::new(
-            clients.sqs.clone(),
-            names.clone(),
-        ));
-        let store = Arc::new(ripcord_aws::dynamodb::DynamoStore::new(
-            clients.dynamodb.clone(),
-            names.clone(),
-        ));
+        let clients = aws_clients(settings).await?;
+        let names = &settings.names;
         let ports = Ports {
-            queue: queue.clone(),
-            store: store.clone(),
+            queue: Arc::new(ripcord_aws::sqs::SqsQueue::new(
+                clients.sqs.clone(),
+                names.clone(),
+            )),
+            store: Arc::new(ripcord_aws::dynamodb::DynamoStore::new(
+                clients.dynamodb.clone(),
+                names.clone(),
+            )),
             drs: Arc::new(ripcord_aws::drs::DrsService::new(clients.drs.clone())),
             ec2: Arc::new(ripcord_aws::ec2::Ec2Directory::new(clients.ec2.clone())),
             ssm: Arc::new(ripcord_aws::ssm::SsmCommands::new(clients.ssm.clone())),
@@ -111,13 +111,7 @@ impl AwsBackend {
             )),
             clock: Arc::new(SystemClock),
         };
-        Ok(AwsBackend {
-            clients,
-            names,
-            ports,
-            store,
-            queue,
-        })
+        Ok(AwsBackend { ports })
     }
 }
 

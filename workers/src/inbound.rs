@@ -7,7 +7,7 @@
 
 use crate::ports::Ports;
 use crate::push::addressed;
-use crate::step::{self, Handled};
+use crate::step::{self, Failure, Handled, Report};
 use ripcord::event::{Envelope, Event};
 use ripcord::eventbridge::{DrsLaunchResult, EventBridgeEvent, Inbound};
 use ripcord::ids::EventId;
@@ -32,13 +32,39 @@ pub struct TriggerSettings {
     pub plans_dir: Option<PathBuf>,
 }
 
-/// What became of an inbound event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InboundError {
-    /// No retry can help: dead-letter the message with this reason.
-    Poison(String),
-    /// Try again on redelivery.
-    Retry(String),
+/// Where a trigger came from, as its record keeps it.
+struct Origin<'a> {
+    event_id: &'a str,
+    source: &'a str,
+    account: Option<&'a str>,
+}
+
+impl<'a> From<&'a EventBridgeEvent> for Origin<'a> {
+    fn from(e: &'a EventBridgeEvent) -> Self {
+        Self {
+            event_id: &e.id,
+            source: &e.source,
+            account: e.account.as_deref(),
+        }
+    }
+}
+
+impl<'a> From<&'a RunbookTrigger> for Origin<'a> {
+    fn from(t: &'a RunbookTrigger) -> Self {
+        Self {
+            event_id: &t.event_id,
+            source: &t.source,
+            account: t.account.as_deref(),
+        }
+    }
+}
+
+/// A handled inbound event: it decided nothing of the state machine's.
+fn done(handled: Handled) -> Report {
+    Report {
+        handled,
+        decided: 0,
+    }
 }
 
 /// Handles one EventBridge event received on `queue`.
@@ -47,7 +73,7 @@ pub async fn handle(
     queue: QueueName,
     settings: &TriggerSettings,
     event: &EventBridgeEvent,
-) -> Result<Handled, InboundError> {
+) -> Result<Report, Failure> {
     match (Inbound::classify(event), queue) {
         (Inbound::Runbook(trigger), QueueName::Launch) => {
             runbook(ports, settings, event, trigger).await
@@ -55,7 +81,7 @@ pub async fn handle(
         (Inbound::DrsLaunchResult(Ok(result)), QueueName::Poll) => {
             launch_result(ports, &result).await
         }
-        (Inbound::DrsLaunchResult(Err(reason)), _) => Err(InboundError::Poison(format!(
+        (Inbound::DrsLaunchResult(Err(reason)), _) => Err(Failure::Poison(format!(
             "a DRS launch result Ripcord cannot read: {reason}"
         ))),
         (
@@ -64,10 +90,10 @@ pub async fn handle(
                 detail_type,
             },
             _,
-        ) => Err(InboundError::Poison(format!(
+        ) => Err(Failure::Poison(format!(
             "an EventBridge event Ripcord does not handle (source {source:?}, detail-type {detail_type:?}); check the rule that routes it to the {queue} queue"
         ))),
-        (_, queue) => Err(InboundError::Poison(format!(
+        (_, queue) => Err(Failure::Poison(format!(
             "a {:?} event arrived on the {queue} queue; runbook triggers belong on the launch queue and DRS launch results on the poll queue",
             event.detail_type
         ))),
@@ -79,7 +105,7 @@ async fn runbook(
     settings: &TriggerSettings,
     event: &EventBridgeEvent,
     trigger: Result<RunbookTrigger, TriggerError>,
-) -> Result<Handled, InboundError> {
+) -> Result<Report, Failure> {
     let trigger = match trigger {
         Ok(t) => t,
         Err(TriggerError::InvalidDetail {
@@ -90,7 +116,7 @@ async fn runbook(
             return refuse(ports, event, &key, None, reason).await;
         }
         // Without a key there is nothing to record it under.
-        Err(e) => return Err(InboundError::Poison(e.to_string())),
+        Err(e) => return Err(Failure::Poison(e.to_string())),
     };
     let plan = load_named_plan(settings.plans_dir.as_deref(), &trigger.detail.plan);
     match settings.policy.judge(&trigger, plan) {
@@ -120,7 +146,7 @@ pub fn load_named_plan(dir: Option<&Path>, name: &str) -> Result<Plan, String> {
 }
 
 fn record(
-    event: &EventBridgeEvent,
+    origin: Origin<'_>,
     key: &str,
     trigger: Option<&RunbookTrigger>,
     outcome: TriggerOutcome,
@@ -133,9 +159,9 @@ fn record(
         outcome,
         execution_id: execution_id_for(key),
         reason,
-        event_id: event.id.clone(),
-        source: event.source.clone(),
-        account: event.account.clone(),
+        event_id: origin.event_id.to_owned(),
+        source: origin.source.to_owned(),
+        account: origin.account.map(str::to_owned),
         requested_by: detail.map(|d| d.requested_by.clone()),
         mode: detail.map(|d| d.mode),
         plan: detail.map(|d| d.plan.clone()),
@@ -148,37 +174,37 @@ async fn start(
     trigger: &RunbookTrigger,
     plan: Plan,
     recovery_confirmed: bool,
-) -> Result<Handled, InboundError> {
+) -> Result<Report, Failure> {
     let key = &trigger.detail.idempotency_key;
     let now = ports.clock.now();
     let id = execution_id_for(key);
-    let event = EventBridgeEvent {
-        id: trigger.event_id.clone(),
-        detail_type: String::new(),
-        source: trigger.source.clone(),
-        account: trigger.account.clone(),
-        time: trigger.time,
-        region: None,
-        resources: vec![],
-        detail: serde_json::Value::Null,
-    };
     let started = record(
-        &event,
+        trigger.into(),
         key,
         Some(trigger),
         TriggerOutcome::Started,
         None,
         now,
     );
-    if ports.store.record_trigger(&started).await.map_err(retry)? == CreateOutcome::AlreadyExists {
-        let first = ports.store.load_trigger(key).await.map_err(retry)?;
+    if ports
+        .store
+        .record_trigger(&started)
+        .await
+        .map_err(Failure::retry)?
+        == CreateOutcome::AlreadyExists
+    {
+        let first = ports
+            .store
+            .load_trigger(key)
+            .await
+            .map_err(Failure::retry)?;
         match first {
             Some(first) if first.outcome == TriggerOutcome::Refused => {
                 info!(idempotency_key = %key, "a trigger with this key was refused before; this one starts nothing");
-                return Ok(Handled::Ignored(format!(
+                return Ok(done(Handled::Ignored(format!(
                     "idempotency key {key} was refused before: {}",
                     first.reason.unwrap_or_default()
-                )));
+                ))));
             }
             // Started before: send the start again (a crash may have come
             // between the record and the start); it is a no-op if it ran.
@@ -196,17 +222,11 @@ async fn start(
     );
     // One start event per key: a duplicate is found in the journal.
     envelope.event_id = EventId(Uuid::new_v5(&id.0, b"runbook-trigger-start"));
-    let report = step::handle(ports, envelope).await.map_err(|e| {
-        if e.is_poison() {
-            InboundError::Poison(e.to_string())
-        } else {
-            retry(e)
-        }
-    })?;
+    let report = step::handle(ports, envelope).await?;
     if report.handled == Handled::Applied {
         info!(idempotency_key = %key, execution_id = %id, source = %trigger.source, "execution started by a runbook trigger");
     }
-    Ok(report.handled)
+    Ok(report)
 }
 
 async fn refuse(
@@ -215,10 +235,10 @@ async fn refuse(
     key: &str,
     trigger: Option<&RunbookTrigger>,
     reason: String,
-) -> Result<Handled, InboundError> {
+) -> Result<Report, Failure> {
     let now = ports.clock.now();
     let refused = record(
-        event,
+        event.into(),
         key,
         trigger,
         TriggerOutcome::Refused,
@@ -226,16 +246,26 @@ async fn refuse(
         now,
     );
     warn!(idempotency_key = %key, source = %event.source, %reason, "runbook trigger refused");
-    let first = match ports.store.record_trigger(&refused).await.map_err(retry)? {
+    let first = match ports
+        .store
+        .record_trigger(&refused)
+        .await
+        .map_err(Failure::retry)?
+    {
         CreateOutcome::Created => refused,
-        CreateOutcome::AlreadyExists => match ports.store.load_trigger(key).await.map_err(retry)? {
+        CreateOutcome::AlreadyExists => match ports
+            .store
+            .load_trigger(key)
+            .await
+            .map_err(Failure::retry)?
+        {
             // A redelivery of this very event: announce again (the first
             // announcement may not have gone out).
             Some(first) if first.event_id == event.id => first,
             _ => {
-                return Ok(Handled::Ignored(format!(
+                return Ok(done(Handled::Ignored(format!(
                     "idempotency key {key} was used before; this trigger starts nothing"
-                )));
+                ))));
             }
         },
     };
@@ -251,20 +281,20 @@ async fn refuse(
         .announcer
         .announce(&[announcement])
         .await
-        .map_err(|e| InboundError::Retry(e.to_string()))?;
-    Ok(Handled::Applied)
+        .map_err(Failure::retry)?;
+    Ok(done(Handled::Applied))
 }
 
-async fn launch_result(ports: &Ports, result: &DrsLaunchResult) -> Result<Handled, InboundError> {
+async fn launch_result(ports: &Ports, result: &DrsLaunchResult) -> Result<Report, Failure> {
     let jobs = ports
         .drs
         .describe_jobs(std::slice::from_ref(&result.job_id))
         .await
         .map_err(|e| {
             if e.class.is_retryable() {
-                InboundError::Retry(e.to_string())
+                Failure::Retry(e.to_string())
             } else {
-                InboundError::Poison(e.to_string())
+                Failure::Poison(e.to_string())
             }
         })?;
     let Some((execution, wave)) = jobs
@@ -272,10 +302,10 @@ async fn launch_result(ports: &Ports, result: &DrsLaunchResult) -> Result<Handle
         .find(|j| j.job_id == result.job_id)
         .and_then(|j| addressed(&j.tags))
     else {
-        return Ok(Handled::Ignored(format!(
+        return Ok(done(Handled::Ignored(format!(
             "job {} is not one Ripcord started",
             result.job_id
-        )));
+        ))));
     };
     let state = if result.succeeded() {
         LAUNCH_SUCCEEDED
@@ -289,16 +319,5 @@ async fn launch_result(ports: &Ports, result: &DrsLaunchResult) -> Result<Handle
     let mut envelope = Envelope::new(execution, Some(wave), event, ports.clock.now());
     // The same EventBridge event always makes the same envelope.
     envelope.event_id = EventId(Uuid::new_v5(&execution.0, result.event_id.as_bytes()));
-    let report = step::handle(ports, envelope).await.map_err(|e| {
-        if e.is_poison() {
-            InboundError::Poison(e.to_string())
-        } else {
-            retry(e)
-        }
-    })?;
-    Ok(report.handled)
-}
-
-fn retry(e: impl std::fmt::Display) -> InboundError {
-    InboundError::Retry(e.to_string())
+    Ok(step::handle(ports, envelope).await?)
 }

@@ -46,6 +46,31 @@ impl StepError {
     }
 }
 
+/// What becomes of a message whose handling failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// No retry can help: dead-letter the message with this reason.
+    Poison(String),
+    /// Leave it: it comes back after its visibility timeout.
+    Retry(String),
+}
+
+impl Failure {
+    pub fn retry(e: impl std::fmt::Display) -> Self {
+        Failure::Retry(e.to_string())
+    }
+}
+
+impl From<StepError> for Failure {
+    fn from(e: StepError) -> Self {
+        if e.is_poison() {
+            Failure::Poison(e.to_string())
+        } else {
+            Failure::Retry(e.to_string())
+        }
+    }
+}
+
 /// What happened to one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {

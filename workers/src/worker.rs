@@ -3,10 +3,10 @@
 //! span (execution id, wave, event id on every line), the visibility
 //! extension while a step runs, dead-lettering what cannot be processed.
 
-use crate::inbound::{self, InboundError, TriggerSettings};
+use crate::inbound::{self, TriggerSettings};
 use crate::metrics;
 use crate::ports::Ports;
-use crate::step::{self, Handled, Report};
+use crate::step::{self, Failure, Handled, Report};
 use ripcord::event::{Envelope, Event};
 use ripcord::eventbridge::EventBridgeEvent;
 use ripcord::ports::queue::{QueueName, ReceivedMessage};
@@ -133,34 +133,14 @@ pub async fn process(
         event = envelope.event.type_name(),
         %queue,
     );
-    async move {
-        let keep_hidden = extend_visibility_while_running(ports, queue, config, &message.receipt);
-        let outcome = tokio::select! {
-            outcome = handle(ports, envelope) => outcome,
-            _ = keep_hidden => unreachable!("the visibility loop never ends"),
-        };
-        match outcome {
-            Ok(report) => {
-                debug!(handled = ?report.handled, decided = report.decided, "step done");
-                stats.messages.fetch_add(1, Ordering::Relaxed);
-                stats.decided.fetch_add(report.decided as u64, Ordering::Relaxed);
-                if let Err(e) = ports.queue.delete(queue, std::slice::from_ref(&message.receipt)).await {
-                    warn!(error = %e, "delete failed; the message will be redelivered and found a duplicate");
-                }
-            }
-            Err(Failure::Poison(reason)) => {
-                warn!(%reason, "the message cannot be processed; dead-lettering it");
-                stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
-                if let Err(e) = ports.queue.dead_letter(queue, &message, &reason).await {
-                    error!(error = %e, "dead-lettering failed; the message will come back");
-                }
-            }
-            Err(Failure::Retry(reason)) => {
-                stats.failed.fetch_add(1, Ordering::Relaxed);
-                warn!(%reason, receive_count = message.receive_count, "step failed; the message will be retried");
-            }
-        }
-    }
+    settle(
+        ports,
+        queue,
+        config,
+        stats,
+        &message,
+        handle(ports, envelope),
+    )
     .instrument(span)
     .await
 }
@@ -181,40 +161,54 @@ async fn process_inbound(
         detail_type = %event.detail_type,
         %queue,
     );
-    async move {
-        let keep_hidden = extend_visibility_while_running(ports, queue, config, &message.receipt);
-        let outcome = tokio::select! {
-            outcome = inbound::handle(ports, queue, &config.triggers, event) => outcome,
-            _ = keep_hidden => unreachable!("the visibility loop never ends"),
-        };
-        match outcome {
-            Ok(handled) => {
-                debug!(?handled, "inbound event done");
-                stats.messages.fetch_add(1, Ordering::Relaxed);
-                if let Err(e) = ports.queue.delete(queue, std::slice::from_ref(&message.receipt)).await {
-                    warn!(error = %e, "delete failed; the event will be redelivered and found a duplicate");
-                }
-            }
-            Err(InboundError::Poison(reason)) => {
-                warn!(%reason, "the event cannot be processed; dead-lettering it");
-                stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
-                if let Err(e) = ports.queue.dead_letter(queue, message, &reason).await {
-                    error!(error = %e, "dead-lettering failed; the event will come back");
-                }
-            }
-            Err(InboundError::Retry(reason)) => {
-                stats.failed.fetch_add(1, Ordering::Relaxed);
-                warn!(%reason, receive_count = message.receive_count, "inbound event failed; it will be retried");
-            }
-        }
-    }
-    .instrument(span)
-    .await
+    let handled = inbound::handle(ports, queue, &config.triggers, event);
+    settle(ports, queue, config, stats, message, handled)
+        .instrument(span)
+        .await
 }
 
-enum Failure {
-    Poison(String),
-    Retry(String),
+/// Runs `handling` with the message kept hidden, then deletes the message,
+/// dead-letters it, or leaves it to come back, as the outcome says.
+async fn settle(
+    ports: &Ports,
+    queue: QueueName,
+    config: &WorkerConfig,
+    stats: &WorkerStats,
+    message: &ReceivedMessage,
+    handling: impl Future<Output = Result<Report, Failure>>,
+) {
+    let keep_hidden = extend_visibility_while_running(ports, queue, config, &message.receipt);
+    let outcome = tokio::select! {
+        outcome = handling => outcome,
+        _ = keep_hidden => unreachable!("the visibility loop never ends"),
+    };
+    match outcome {
+        Ok(report) => {
+            debug!(handled = ?report.handled, decided = report.decided, "step done");
+            stats.messages.fetch_add(1, Ordering::Relaxed);
+            stats
+                .decided
+                .fetch_add(report.decided as u64, Ordering::Relaxed);
+            if let Err(e) = ports
+                .queue
+                .delete(queue, std::slice::from_ref(&message.receipt))
+                .await
+            {
+                warn!(error = %e, "delete failed; the message will be redelivered and found a duplicate");
+            }
+        }
+        Err(Failure::Poison(reason)) => {
+            warn!(%reason, "the message cannot be processed; dead-lettering it");
+            stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = ports.queue.dead_letter(queue, message, &reason).await {
+                error!(error = %e, "dead-lettering failed; the message will come back");
+            }
+        }
+        Err(Failure::Retry(reason)) => {
+            stats.failed.fetch_add(1, Ordering::Relaxed);
+            warn!(%reason, receive_count = message.receive_count, "step failed; the message will be retried");
+        }
+    }
 }
 
 async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, Failure> {
@@ -228,7 +222,7 @@ async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, Failure> {
                 handled: Handled::Applied,
                 decided: 1,
             })
-            .map_err(|e| Failure::Retry(e.to_string()));
+            .map_err(Failure::retry);
     }
     if let Event::PublishMetrics {} = envelope.event {
         return metrics::publish(ports, envelope.execution_id)
@@ -237,15 +231,9 @@ async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, Failure> {
                 handled: Handled::Applied,
                 decided: 1,
             })
-            .map_err(|e| Failure::Retry(e.to_string()));
+            .map_err(Failure::retry);
     }
-    step::handle(ports, envelope).await.map_err(|e| {
-        if e.is_poison() {
-            Failure::Poison(e.to_string())
-        } else {
-            Failure::Retry(e.to_string())
-        }
-    })
+    Ok(step::handle(ports, envelope).await?)
 }
 
 async fn extend_visibility_while_running(

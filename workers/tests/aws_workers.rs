@@ -5,11 +5,15 @@
 //! Nothing here is embedded: every message, record and call crosses HTTP
 //! through the official SDK clients.
 //!
-//! The services are started outside the tests (`.ci/run` does it) and
+//! The services are started outside the tests (`scripts/test` does it) and
 //! named by `RIPCORD_TEST_MOTO_URL` and `RIPCORD_TEST_SIM_URL`; without them
 //! the tests say they are skipped, unless `RIPCORD_REQUIRE_AWS_TESTS=1`.
 //! The tests reset moto and the simulator, so they run one at a time.
+//!
+//! CloudWatch is the simulator's too: `aws-sdk-cloudwatch` speaks Smithy
+//! RPC v2 CBOR, which moto 5.2.5 does not.
 
+use ripcord_aws::testing::{MOTO_URL_VAR, SIM_URL_VAR, stand_in_url, test_sdk_config};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -17,8 +21,6 @@ use std::time::{Duration, Instant};
 
 const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
 const RUNBOOK: &str = "com.example.dr-runbook";
-/// moto's account.
-const ACCOUNT: &str = "123456789012";
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -42,26 +44,16 @@ struct Stage {
     dir: tempfile::TempDir,
     workers: Vec<(String, Child)>,
     http: reqwest::blocking::Client,
+    /// For the test's own SDK calls (moto) and its SDK configuration.
+    runtime: tokio::runtime::Runtime,
+    sdk: aws_config::SdkConfig,
     _serial: MutexGuard<'static, ()>,
-}
-
-fn required(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.trim().is_empty() => Some(v.trim().trim_end_matches('/').to_owned()),
-        _ => {
-            if std::env::var("RIPCORD_REQUIRE_AWS_TESTS").is_ok_and(|v| v == "1") {
-                panic!("{var} is not set but RIPCORD_REQUIRE_AWS_TESTS=1 (see .ci/run)");
-            }
-            eprintln!("skipped: {var} is not set (.ci/run starts moto and `ripcord sim serve`)");
-            None
-        }
-    }
 }
 
 impl Stage {
     fn new(scenario_file: &str) -> Option<Stage> {
-        let moto = required("RIPCORD_TEST_MOTO_URL")?;
-        let sim = required("RIPCORD_TEST_SIM_URL")?;
+        let moto = stand_in_url(MOTO_URL_VAR)?;
+        let sim = stand_in_url(SIM_URL_VAR)?;
         let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let http = reqwest::blocking::Client::new();
         let ok = |r: reqwest::Result<reqwest::blocking::Response>, what: &str| {
@@ -78,6 +70,13 @@ impl Stage {
             "simulator reset",
         );
         let prefix = format!("it{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let sdk = runtime.block_on(test_sdk_config(&ripcord_aws::AwsSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(moto.clone()),
+            max_attempts: Some(1),
+            names: ripcord_aws::ResourceNames::new(prefix.clone()),
+        }));
         let stage = Stage {
             moto,
             sim,
@@ -85,6 +84,8 @@ impl Stage {
             dir: tempfile::tempdir().expect("temp dir"),
             workers: Vec::new(),
             http,
+            runtime,
+            sdk,
             _serial: serial,
         };
         stage.ripcord_ok(&["aws", "bootstrap"]);
@@ -104,11 +105,15 @@ impl Stage {
             .env("AWS_ENDPOINT_URL", &self.moto)
             .env("AWS_ENDPOINT_URL_DRS", &self.sim)
             .env("AWS_ENDPOINT_URL_SSM", &self.sim)
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH", &self.sim)
             .env("RIPCORD_BACKEND", "aws")
             .env("RIPCORD_PREFIX", &self.prefix)
             .env("RIPCORD_PLANS_DIR", fixtures())
+            // No account allow-list: moto's SQS targets drop the event's
+            // `account` (its default input template lacks it), where
+            // EventBridge delivers the whole event. The account check is
+            // tested on the embedded backend (tests/tests/triggers.rs).
             .env("RIPCORD_TRIGGER_SOURCES", RUNBOOK)
-            .env("RIPCORD_TRIGGER_ACCOUNTS", ACCOUNT)
             .env("RIPCORD_VISIBILITY_TIMEOUT", "2s")
             .env("RIPCORD_RECEIVE_WAIT", "1s")
             .stdin(Stdio::null());
@@ -231,66 +236,100 @@ impl Stage {
     }
 
     fn put_trigger(&self, source: &str, detail: serde_json::Value) {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async {
-            let settings = self.settings();
-            let config = ripcord_aws::testing::test_sdk_config(&settings).await;
-            let client = aws_sdk_eventbridge::Client::new(&config);
-            let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .event_bus_name(settings.names.event_bus())
-                .source(source)
-                .detail_type("Ripcord Start Execution")
-                .detail(detail.to_string())
-                .build();
-            let out = client
-                .put_events()
-                .entries(entry)
-                .send()
-                .await
-                .expect("PutEvents");
-            assert_eq!(out.failed_entry_count, 0, "{out:?}");
-        });
+        let client = aws_sdk_eventbridge::Client::new(&self.sdk);
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .event_bus_name(ripcord_aws::ResourceNames::new(self.prefix.clone()).event_bus())
+            .source(source)
+            .detail_type("Ripcord Start Execution")
+            .detail(detail.to_string())
+            .build();
+        let out = self
+            .runtime
+            .block_on(client.put_events().entries(entry).send())
+            .expect("PutEvents");
+        assert_eq!(out.failed_entry_count, 0, "{out:?}");
+    }
+
+    fn queue_url(&self, queue: &str) -> String {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        self.runtime
+            .block_on(
+                sqs.get_queue_url()
+                    .queue_name(format!("{}-{queue}", self.prefix))
+                    .send(),
+            )
+            .expect("GetQueueUrl")
+            .queue_url
+            .expect("a queue URL")
     }
 
     /// Sends `body` as is to one of the deployment's queues.
     fn send_raw(&self, queue: &str, body: &str) {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async {
-            let config = ripcord_aws::testing::test_sdk_config(&self.settings()).await;
-            let sqs = aws_sdk_sqs::Client::new(&config);
-            let url = sqs
-                .get_queue_url()
-                .queue_name(format!("{}-{queue}", self.prefix))
-                .send()
-                .await
-                .expect("GetQueueUrl")
-                .queue_url
-                .expect("a queue URL");
-            sqs.send_message()
-                .queue_url(url)
-                .message_body(body)
-                .send()
-                .await
-                .expect("SendMessage");
-        });
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let url = self.queue_url(queue);
+        self.runtime
+            .block_on(sqs.send_message().queue_url(url).message_body(body).send())
+            .expect("SendMessage");
     }
 
-    fn settings(&self) -> ripcord_aws::AwsSettings {
-        ripcord_aws::AwsSettings {
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(self.moto.clone()),
-            max_attempts: Some(1),
-            names: ripcord_aws::ResourceNames::new(self.prefix.clone()),
-        }
-    }
-
-    fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async {
-            aws_sdk_dynamodb::Client::new(
-                &ripcord_aws::testing::test_sdk_config(&self.settings()).await,
+    /// Messages in one of the deployment's queues waiting or being handled
+    /// (not delayed ones: timers such as the execution timeout wait there).
+    fn queue_depth(&self, queue: &str) -> u64 {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let url = self.queue_url(queue);
+        let out = self
+            .runtime
+            .block_on(
+                sqs.get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(A::ApproximateNumberOfMessages)
+                    .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+                    .send(),
             )
-        })
+            .expect("GetQueueAttributes");
+        out.attributes
+            .unwrap_or_default()
+            .values()
+            .map(|n| n.parse::<u64>().expect("a count"))
+            .sum()
+    }
+
+    fn delete_table(&self) {
+        let dynamodb = aws_sdk_dynamodb::Client::new(&self.sdk);
+        self.runtime
+            .block_on(
+                dynamodb
+                    .delete_table()
+                    .table_name(format!("{}-executions", self.prefix))
+                    .send(),
+            )
+            .expect("DeleteTable");
+    }
+
+    /// The private IP moto gives EC2 instance `id`.
+    fn ec2_private_ip(&self, id: &str) -> Option<String> {
+        let ec2 = aws_sdk_ec2::Client::new(&self.sdk);
+        let out = self
+            .runtime
+            .block_on(ec2.describe_instances().instance_ids(id).send())
+            .expect("DescribeInstances");
+        out.reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(id))
+            .and_then(|i| i.private_ip_address().map(str::to_owned))
+    }
+
+    /// The metric data the simulator's CloudWatch accepted.
+    fn metric_data(&self) -> Vec<serde_json::Value> {
+        let body: serde_json::Value = self
+            .http
+            .get(format!("{}/sim-api/metrics", self.sim))
+            .send()
+            .and_then(|r| r.json())
+            .expect("simulator metrics");
+        body["metricData"].as_array().cloned().unwrap_or_default()
     }
 
     fn wait_for<T>(
@@ -341,6 +380,17 @@ fn servers(view: &serde_json::Value) -> Vec<&serde_json::Value> {
 
 const LIMIT: Duration = Duration::from_secs(180);
 
+/// What `jobs_per_wave` finds for the three-wave fixture plan when
+/// invariant 2 holds: exactly one recovery job per wave.
+fn one_job_per_wave() -> std::collections::BTreeMap<String, usize> {
+    [
+        ("1".to_owned(), 1),
+        ("2".to_owned(), 1),
+        ("3".to_owned(), 1),
+    ]
+    .into()
+}
+
 #[test]
 fn happy_path_on_sqs_dynamodb_and_the_drs_wire_protocol() {
     let Some(mut stage) = Stage::new("happy-path.yaml") else {
@@ -353,24 +403,38 @@ fn happy_path_on_sqs_dynamodb_and_the_drs_wire_protocol() {
     for server in servers(&view) {
         assert_eq!(server["launchStatus"], "COMPLETED", "{server:#}");
         // Looked up in EC2 (moto), where the simulator launched it.
-        assert!(
-            server["privateIp"].is_string(),
-            "no EC2 details: {server:#}"
+        let instance = server["launchedInstanceId"].as_str().expect("an instance");
+        assert_eq!(
+            server["privateIpAddress"].as_str().map(str::to_owned),
+            stage.ec2_private_ip(instance),
+            "{server:#}"
         );
     }
-    let expected = [
-        ("1".to_owned(), 1),
-        ("2".to_owned(), 1),
-        ("3".to_owned(), 1),
-    ]
-    .into();
-    assert_eq!(stage.jobs_per_wave(&id), expected);
+    assert_eq!(stage.jobs_per_wave(&id), one_job_per_wave());
     for queue in ["launch", "poll", "post-actions", "metrics"] {
         assert_eq!(
             stage.json(&["dlq", "list", queue, "--json"]),
             serde_json::json!([]),
             "{queue}"
         );
+    }
+    // The metrics worker's PutMetricData, through CloudWatch's CBOR protocol.
+    let data = stage.wait_for("the final metrics", LIMIT, |s| {
+        let data = s.metric_data();
+        data.iter()
+            .any(|d| {
+                d["metricName"] == "CompletedServers"
+                    && d["value"] == 7.0
+                    && d["dimensions"]["ExecutionId"] == id.as_str()
+            })
+            .then_some(data)
+    });
+    assert!(
+        data.iter().all(|d| d["namespace"] == "DRS/Orchestration"),
+        "{data:#?}"
+    );
+    for name in ["TotalServers", "PercentComplete", "LaunchDuration"] {
+        assert!(data.iter().any(|d| d["metricName"] == name), "no {name}");
     }
 }
 
@@ -412,13 +476,7 @@ fn throttling_slows_the_drill_down_but_it_completes_with_one_job_per_wave() {
     let id = stage.start("aws-drill.yaml");
     let view = stage.settled(&id, LIMIT);
     assert_eq!(view["status"], "COMPLETED", "{view:#}");
-    let expected = [
-        ("1".to_owned(), 1),
-        ("2".to_owned(), 1),
-        ("3".to_owned(), 1),
-    ]
-    .into();
-    assert_eq!(stage.jobs_per_wave(&id), expected);
+    assert_eq!(stage.jobs_per_wave(&id), one_job_per_wave());
     let faults = stage.sim_calls()["faultsInjected"].clone();
     assert!(
         faults
@@ -451,41 +509,41 @@ fn eventbridge_triggers_start_once_per_key_and_refusals_are_recorded() {
     assert_eq!(view["status"], "COMPLETED", "{view:#}");
     assert_eq!(view["requestedBy"], "runbook@example.com");
 
-    // The same key again, and a source off the allow-list.
+    // The same key again, a source off the allow-list, and a recovery
+    // without its confirmation.
     stage.put_trigger(RUNBOOK, drill("INC-7-drill"));
     stage.put_trigger("com.example.intruder", drill("INC-8-drill"));
-    let refused = stage.wait_for("the refusal", LIMIT, |s| {
-        let triggers = s.json(&["triggers", "--json"]);
-        triggers
-            .as_array()?
-            .iter()
-            .find(|t| t["idempotencyKey"] == "INC-8-drill")
-            .cloned()
-    });
-    assert_eq!(refused["outcome"], "REFUSED");
-    assert!(
-        refused["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("com.example.intruder"))
-    );
-    // Let the duplicate be handled, then count: one trigger per key, one
-    // execution, three recovery jobs in all.
+    let mut recovery = drill("INC-9-recovery");
+    recovery["mode"] = "recovery".into();
+    stage.put_trigger(RUNBOOK, recovery);
+    for (key, why) in [
+        ("INC-8-drill", "com.example.intruder"),
+        ("INC-9-recovery", "confirmRecovery"),
+    ] {
+        let refused = stage.wait_for("the refusal", LIMIT, |s| {
+            let triggers = s.json(&["triggers", "--json"]);
+            triggers
+                .as_array()?
+                .iter()
+                .find(|t| t["idempotencyKey"] == key)
+                .cloned()
+        });
+        assert_eq!(refused["outcome"], "REFUSED", "{refused:#}");
+        assert!(
+            refused["reason"].as_str().is_some_and(|r| r.contains(why)),
+            "{refused:#}"
+        );
+    }
+    // Once the duplicate is handled (the launch queue is empty), count: one
+    // trigger per key, one execution, three recovery jobs in all.
     stage.wait_for("the launch queue to drain", LIMIT, |s| {
-        let out = s.ripcord(&["dlq", "list", "launch", "--json"]);
-        out.status.success().then_some(())
+        (s.queue_depth("launch") == 0).then_some(())
     });
-    std::thread::sleep(Duration::from_secs(3));
     let triggers = stage.json(&["triggers", "--json"]);
-    assert_eq!(triggers.as_array().map(Vec::len), Some(2), "{triggers:#}");
+    assert_eq!(triggers.as_array().map(Vec::len), Some(3), "{triggers:#}");
     let list = String::from_utf8(stage.ripcord_ok(&["list"]).stdout).expect("utf-8");
     assert_eq!(list.lines().count(), 1, "{list}");
-    let expected = [
-        ("1".to_owned(), 1),
-        ("2".to_owned(), 1),
-        ("3".to_owned(), 1),
-    ]
-    .into();
-    assert_eq!(stage.jobs_per_wave(&id), expected);
+    assert_eq!(stage.jobs_per_wave(&id), one_job_per_wave());
 }
 
 #[test]
@@ -495,12 +553,7 @@ fn poison_messages_land_in_the_dlq_and_a_replay_completes_the_execution() {
     };
     // The store is gone (an operator error): the start fails on every
     // receive until SQS moves it to the launch DLQ.
-    let table = format!("{}-executions", stage.prefix);
-    let dynamodb = stage.dynamodb();
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(dynamodb.delete_table().table_name(&table).send())
-        .expect("DeleteTable");
+    stage.delete_table();
     stage.spawn_all();
     let id = stage.start("aws-drill.yaml");
     let dead = stage.wait_for("the start to be dead-lettered", LIMIT, |s| {
@@ -547,11 +600,5 @@ fn poison_messages_land_in_the_dlq_and_a_replay_completes_the_execution() {
         stage.json(&["dlq", "list", "launch", "--json"]),
         serde_json::json!([])
     );
-    let expected = [
-        ("1".to_owned(), 1),
-        ("2".to_owned(), 1),
-        ("3".to_owned(), 1),
-    ]
-    .into();
-    assert_eq!(stage.jobs_per_wave(&id), expected);
+    assert_eq!(stage.jobs_per_wave(&id), one_job_per_wave());
 }

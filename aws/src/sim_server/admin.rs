@@ -2,7 +2,8 @@
 //! world (new clock origin, no jobs, no commands, no reserved EC2 ids) with
 //! the scenario in the body (YAML or JSON, the scenario file format) or, for
 //! an empty body, the scenario the server started with; `GET /sim-api/calls`
-//! reports what was asked of the simulator.
+//! reports what was asked of the simulator; `GET /sim-api/metrics` lists
+//! the metric data CloudWatch accepted since the last reset.
 
 use super::SimServer;
 use axum::Json;
@@ -101,4 +102,16 @@ pub(crate) async fn calls(State(server): State<Arc<SimServer>>) -> Response {
         start_recovery_calls: state.start_recovery_calls().to_vec(),
     })
     .into_response()
+}
+
+/// The JSON of `GET /sim-api/metrics`: every datum PutMetricData accepted
+/// since the last reset, in the order received.
+pub(crate) async fn metrics(State(server): State<Arc<SimServer>>) -> Response {
+    let world = server.world();
+    let data = world
+        .metrics
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    Json(json!({ "metricData": data })).into_response()
 }

@@ -624,9 +624,13 @@ async fn terminate_recovery_instances(server: &SimServer, body: &[u8]) -> Answer
         recovery_instance_id(id)?;
     }
     let sim = server.simulator();
+    let ec2_ids = sim.peek_ec2_instance_ids(&input.recovery_instance_ids)?;
     let job_id = sim
         .terminate_recovery_instances(&input.recovery_instance_ids)
         .await?;
+    if let Some(mirror) = &server.mirror {
+        mirror.terminate(&ec2_ids).await;
+    }
     let detail: Option<JobDetail> = sim.peek_jobs(std::slice::from_ref(&job_id))?.pop();
     let Some(detail) = detail else {
         return Err(ApiError::new(

@@ -7,7 +7,8 @@
 //! and has none reserved yet, tagged `ripcord:source-server-id` and `Name`
 //! (the hostname), and reserves its id in the simulated world; the launch
 //! job takes it. A rejected or throttled call leaves the reservation for
-//! the retry, so retries do not pile up instances.
+//! the retry, so retries do not pile up instances. TerminateRecoveryInstances
+//! terminates the mirrored instances too.
 
 use super::wire::ApiError;
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
@@ -74,6 +75,25 @@ impl Ec2Mirror {
                 tracing::warn!(error = %e, "EC2 mirror launch failed");
                 Err(ApiError::new("InternalServerException", e.to_string()))
             }
+        }
+    }
+
+    /// Terminates the mirrored instances `ec2_ids` (TerminateRecoveryInstances
+    /// succeeded in DRS). A failure here is logged, not answered: the DRS
+    /// call did what it was asked, and a retry would find nothing to do.
+    pub(crate) async fn terminate(&self, ec2_ids: &[String]) {
+        if ec2_ids.is_empty() {
+            return;
+        }
+        if let Err(e) = self
+            .client
+            .terminate_instances()
+            .set_instance_ids(Some(ec2_ids.to_vec()))
+            .send()
+            .await
+        {
+            let e = crate::error::service_error("ec2", "TerminateInstances", e);
+            tracing::warn!(endpoint = %self.endpoint, error = %e, ?ec2_ids, "the EC2 mirror could not terminate instances; they keep running there");
         }
     }
 

@@ -3,9 +3,12 @@
 //! and boto3, talk to it unchanged.
 //!
 //! One listener serves both: a request with an `X-Amz-Target` header is SSM
-//! (awsJson1_1, [`ssm`]), any other is DRS (restJson1, `POST /<Operation>`,
-//! [`drs`]); `/sim-api/*` is the test API ([`admin`]). Signatures are not
-//! checked: any credentials are accepted.
+//! (awsJson1_1, [`ssm`]), a path under
+//! `/service/GraniteServiceVersion20100801/` is CloudWatch (Smithy RPC v2
+//! CBOR, [`cloudwatch`]: PutMetricData, which moto cannot serve), any other
+//! is DRS (restJson1, `POST /<Operation>`, [`drs`]); `/sim-api/*` is the
+//! test API ([`admin`]). Signatures are not checked: any credentials are
+//! accepted.
 //!
 //! - [`ec2_mirror`]: with an EC2 endpoint (moto), launched recovery
 //!   instances are real instances there, and their ids are the ones DRS and
@@ -15,6 +18,8 @@
 //! - [`wire`]: errors, pages, times and input checks both protocols share.
 
 mod admin;
+pub mod cbor;
+pub mod cloudwatch;
 mod drs;
 pub mod ec2_mirror;
 pub mod launch_events;
@@ -31,7 +36,7 @@ use ripcord::ids::SourceServerId;
 use ripcord::ports::clock::ScaledClock;
 use ripcord::sim::scenario::ServerEntry;
 use ripcord::sim::{LaunchResultSink, Scenario, ScenarioSource, Simulator};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// The source servers of the default inventory (no scenario given): ids
 /// and hostnames. Every one launches; unlisted ids do not exist.
@@ -144,6 +149,7 @@ fn router(server: Arc<SimServer>) -> Router {
     Router::new()
         .route("/sim-api/reset", post(admin::reset))
         .route("/sim-api/calls", get(admin::calls))
+        .route("/sim-api/metrics", get(admin::metrics))
         .fallback(dispatch)
         .with_state(server)
 }
@@ -160,6 +166,10 @@ async fn dispatch(
         let target = target.to_str().unwrap_or_default();
         tracing::debug!(target, "SSM request");
         return ssm::handle(&server, target, &body).await;
+    }
+    if let Some(operation) = uri.path().strip_prefix(cloudwatch::PATH_PREFIX) {
+        tracing::debug!(operation, "CloudWatch request");
+        return cloudwatch::handle(&server, operation, &headers, &body);
     }
     let operation = uri.path().trim_start_matches('/');
     tracing::debug!(operation, "DRS request");
@@ -179,11 +189,13 @@ struct Settings {
     account_id: String,
 }
 
-/// One simulated world: a simulator on its own clock, and its pusher.
+/// One simulated world: a simulator on its own clock, its pusher, and the
+/// metric data CloudWatch was sent.
 struct World {
     simulator: Arc<Simulator>,
     scenario_name: String,
     pusher: Option<tokio::task::JoinHandle<()>>,
+    metrics: Mutex<Vec<cloudwatch::ReceivedDatum>>,
 }
 
 impl Drop for World {
@@ -276,6 +288,7 @@ impl SimServer {
             simulator,
             scenario_name: source.file,
             pusher,
+            metrics: Mutex::new(Vec::new()),
         }
     }
 
@@ -289,6 +302,15 @@ impl SimServer {
     /// The simulator of the current world.
     fn simulator(&self) -> Arc<Simulator> {
         self.world().simulator.clone()
+    }
+
+    /// Keeps metric data CloudWatch accepted, for `GET /sim-api/metrics`.
+    fn record_metrics(&self, data: Vec<cloudwatch::ReceivedDatum>) {
+        self.world()
+            .metrics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(data);
     }
 
     /// Replaces the world with a fresh one running `source`.

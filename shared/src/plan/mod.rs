@@ -51,6 +51,7 @@
 //!   `options.split_large_waves: true`: then a wave `app` of 250 servers runs
 //!   as `app (part 1/3)` .. `app (part 3/3)` (84, 83, 83 servers) side by side,
 //!   and the waves that depended on `app` depend on all its parts.
+//! - A plan has at most 99 waves, counting the parts of split waves.
 //! - `depends_on` names other waves; without it a wave depends on the previous
 //!   one (the first wave on none). The dependencies must not form a cycle.
 //! - Durations are written `30s`, `5m`, `1h 30m` and must be longer than zero;

@@ -10,6 +10,11 @@ use std::time::Duration;
 /// DRS' quota of servers in one StartRecovery job.
 pub const MAX_SERVERS_PER_WAVE: usize = 100;
 
+/// The most waves one plan may have, after splitting: an execution and its
+/// waves are created in one DynamoDB transaction of at most 100 items
+/// (DESIGN.md "Scale"), so both backends accept the same plans.
+pub const MAX_WAVES_PER_PLAN: usize = 99;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {

@@ -6,8 +6,8 @@ use super::dependencies::{self, DeclaredDependencies, WaveName, label};
 use super::error::{ErrorList, PlanErrors, Pos};
 use super::model::{
     ActionPlan, DEFAULT_ACTION_TIMEOUT, DEFAULT_EXECUTION_TIMEOUT, DEFAULT_HEALTH_TIMEOUT,
-    DEFAULT_LAUNCH_TIMEOUT, HealthCheck, MAX_SERVERS_PER_WAVE, Mode, Plan, PlanOptions,
-    PollIntervals, RetryPolicy, ServerPlan, WavePlan,
+    DEFAULT_LAUNCH_TIMEOUT, HealthCheck, MAX_SERVERS_PER_WAVE, MAX_WAVES_PER_PLAN, Mode, Plan,
+    PlanOptions, PollIntervals, RetryPolicy, ServerPlan, WavePlan,
 };
 use super::raw::{
     RawAction, RawDefaults, RawHealthCheck, RawOptions, RawPlan, RawServer, RawWave, Text,
@@ -120,6 +120,7 @@ pub(super) fn validate(raw: Spanned<RawPlan>, file: &str) -> Result<Plan, PlanEr
     if split_large_waves {
         check_part_names(&names, &drafts, &mut errors);
     }
+    check_wave_count(&raw, plan_at, &drafts, split_large_waves, &mut errors);
 
     if !errors.is_empty() {
         return Err(errors.into_errors());
@@ -601,6 +602,42 @@ fn check_wave_size(
             "{} has {servers} servers, but DRS allows at most {MAX_SERVERS_PER_WAVE} servers per recovery job: \
              split it into waves of at most {MAX_SERVERS_PER_WAVE} servers, or set `options.split_large_waves: true`",
             label(names, index)
+        ),
+    );
+}
+
+/// At most [`MAX_WAVES_PER_PLAN`] waves once large waves are split.
+fn check_wave_count(
+    raw: &RawPlan,
+    plan_at: Pos,
+    drafts: &[WaveDraft],
+    split_large_waves: bool,
+    errors: &mut ErrorList,
+) {
+    let count: usize = drafts
+        .iter()
+        .map(|d| {
+            if split_large_waves {
+                split::part_sizes(d.servers.len()).len()
+            } else {
+                1
+            }
+        })
+        .sum();
+    if count <= MAX_WAVES_PER_PLAN {
+        return;
+    }
+    let at = raw.waves.as_ref().map_or(plan_at, Pos::of);
+    let split = if split_large_waves && count > drafts.len() {
+        format!(" ({} written, the rest parts of split waves)", drafts.len())
+    } else {
+        String::new()
+    };
+    errors.push(
+        at,
+        format!(
+            "the plan has {count} waves{split}, but an execution holds at most {MAX_WAVES_PER_PLAN}: \
+             merge waves (up to {MAX_SERVERS_PER_WAVE} servers each), or split the plan into several plans"
         ),
     );
 }

@@ -165,6 +165,21 @@ impl Simulator {
     /// These jobs (unknown ids left out) with their origin, read without
     /// counting a call or drawing a fault: the wire server's annotation of
     /// what a counted call answered.
+    /// The EC2 instance ids of live recovery instances among `recovery_instance_ids`
+    /// (not a DRS call: counted nowhere, never faulted).
+    pub fn peek_ec2_instance_ids(
+        &self,
+        recovery_instance_ids: &[String],
+    ) -> Result<Vec<String>, SimWorldError> {
+        let now = self.clock.now();
+        self.read(|st| {
+            st.live_recovery_instances(now)
+                .filter(|(_, s)| recovery_instance_ids.contains(&s.recovery_instance_id))
+                .map(|(_, s)| s.ec2_instance_id.clone())
+                .collect()
+        })
+    }
+
     pub fn peek_jobs(&self, job_ids: &[String]) -> Result<Vec<JobDetail>, SimWorldError> {
         let now = self.clock.now();
         self.read(|st| {

@@ -1,8 +1,7 @@
 //! `ripcord aws bootstrap`: creates the AWS resources of one deployment.
 
-use crate::backend::BackendArgs;
+use crate::backend::{BackendArgs, aws_clients};
 use ripcord_aws::bootstrap::{BootstrapOptions, bootstrap};
-use ripcord_aws::{Clients, load_sdk_config};
 use std::process::ExitCode;
 
 pub async fn bootstrap_command(
@@ -10,11 +9,7 @@ pub async fn bootstrap_command(
     max_receive_count: u32,
 ) -> anyhow::Result<ExitCode> {
     let settings = args.aws_settings();
-    let config = load_sdk_config(&settings).await;
-    if config.region().is_none() {
-        anyhow::bail!("no AWS region is configured; set AWS_REGION or pass --region");
-    }
-    let clients = Clients::new(&config);
+    let clients = aws_clients(&settings).await?;
     let options = BootstrapOptions {
         max_receive_count,
         ..BootstrapOptions::default()
