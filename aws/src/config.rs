@@ -7,8 +7,10 @@
 //! tests point DRS and SSM at `ripcord sim serve` and the rest at moto.
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use ripcord::ports::QueueName;
+use std::time::Duration;
 
 /// What the operator chooses on the command line or in the environment.
 #[derive(Clone, Debug, Default)]
@@ -68,9 +70,27 @@ impl ResourceNames {
     }
 }
 
+/// How long one attempt of any call may take before it fails as a
+/// transient `TimeoutError`. Above SQS' longest long poll (20 s). Without it
+/// a connection that never answers would hang the step forever, its
+/// message kept hidden by the visibility extension; with it the call fails,
+/// and the state machine retries it (a StartRecovery or SendCommand whose
+/// answer was lost is looked up by its tags before it is sent again).
+pub const CALL_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(45);
+/// How long opening a connection may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The timeouts of every client (see [`CALL_ATTEMPT_TIMEOUT`]).
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(CALL_ATTEMPT_TIMEOUT)
+        .build()
+}
+
 /// The SDK configuration every client is built from.
 pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }

@@ -190,6 +190,7 @@ impl Stage {
     /// Waits until `id` ends; returns its status JSON.
     fn settled(&mut self, id: &str, limit: Duration) -> serde_json::Value {
         let deadline = Instant::now() + limit;
+        let mut last = serde_json::Value::Null;
         loop {
             self.assert_running();
             let status = self.ripcord(&["status", id, "--json"]);
@@ -202,11 +203,21 @@ impl Stage {
                 ) {
                     return view;
                 }
+                last = view;
             }
-            assert!(
-                Instant::now() < deadline,
-                "execution {id} did not finish in {limit:?}"
-            );
+            if Instant::now() >= deadline {
+                let dead: Vec<serde_json::Value> = ["launch", "poll", "post-actions", "metrics"]
+                    .iter()
+                    .map(|q| {
+                        let out = self.ripcord(&["dlq", "list", q, "--json"]);
+                        serde_json::from_slice(&out.stdout).unwrap_or_default()
+                    })
+                    .collect();
+                panic!(
+                    "execution {id} did not finish in {limit:?}\nlast status: {last:#}\ndead letters (launch, poll, post-actions, metrics): {dead:#?}\nsimulator: {:#}",
+                    self.sim_calls()
+                );
+            }
             std::thread::sleep(Duration::from_millis(500));
         }
     }

@@ -326,7 +326,8 @@ impl SimServer {
 }
 
 /// An SDK configuration for a local stand-in (moto): its endpoint, the
-/// region, dummy static credentials, and two attempts per call.
+/// region, dummy static credentials, two attempts per call, and the
+/// adapters' timeouts (a hung moto call fails instead of hanging a DRS call).
 async fn stand_in_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     use aws_config::retry::RetryConfig;
     aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -340,6 +341,7 @@ async fn stand_in_config(endpoint: &str, region: &str) -> aws_config::SdkConfig 
             "ripcord-sim",
         ))
         .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(crate::config::timeouts())
         .load()
         .await
 }
