@@ -135,6 +135,7 @@ pub fn plan() -> Plan {
             poll_intervals: PollIntervals::default(),
             retry: RetryPolicy::default(),
             execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
+            rto_target: None,
         },
     }
 }

@@ -258,6 +258,7 @@ fn build(s: &Scenario) -> (Plan, Vec<ServerSpec>) {
             },
             retry: RetryPolicy::default(),
             execution_timeout: Duration::from_secs(24 * 3600),
+            rto_target: None,
         },
     };
     (plan, specs)

@@ -352,6 +352,20 @@ fn parts_of_split_waves_count_against_the_99_waves() {
 }
 
 #[test]
+fn an_rto_target_must_be_a_duration_longer_than_zero() {
+    for (value, says) in [
+        ("0s", "`rto_target` is zero"),
+        ("soon", "`rto_target` is `soon`"),
+    ] {
+        let (line, column, message) = error(&format!(
+            "{HEADER}options:\n  rto_target: {value}\nwaves:\n  - name: db\n    servers: [s-00000000000000001]\n"
+        ));
+        assert_eq!((line, column), (5, 15), "{message}");
+        assert_says(&message, &[says]);
+    }
+}
+
+#[test]
 fn invalid_and_zero_durations_are_rejected() {
     let all = errors(&format!(
         "{HEADER}options:\n  poll_intervals: {{ pending: 0s, launching: soon }}\n  execution_timeout: 300\nwaves:\n  - name: db\n    servers: [s-00000000000000001]\n    health_timeout: 0m\n    post_launch:\n      - {{ name: a, document: D, timeout: 5 parsecs }}\n"

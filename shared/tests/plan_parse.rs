@@ -43,6 +43,7 @@ options:
   poll_intervals: { pending: 20s, launching: 5s, post_actions: 15s }
   retry: { max_attempts: 4, base_delay: 1s, max_delay: 1m 30s, max_poll_errors: 3 }
   execution_timeout: 6h
+  rto_target: 2h 30m
 defaults:
   launch_timeout: 50m
   health_timeout: 20m
@@ -88,6 +89,7 @@ waves:
                 max_poll_errors: 3,
             },
             execution_timeout: Duration::from_secs(6 * 3600),
+            rto_target: Some(Duration::from_secs(9000)),
         },
         waves: vec![
             WavePlan {
@@ -180,6 +182,7 @@ waves:
     assert_eq!(plan.options.poll_intervals, PollIntervals::default());
     assert_eq!(plan.options.retry, RetryPolicy::default());
     assert_eq!(plan.options.execution_timeout, DEFAULT_EXECUTION_TIMEOUT);
+    assert_eq!(plan.options.rto_target, None);
     let wave = &plan.waves[0];
     assert_eq!(wave.launch_timeout, DEFAULT_LAUNCH_TIMEOUT);
     assert_eq!(wave.health_timeout, DEFAULT_HEALTH_TIMEOUT);

@@ -64,6 +64,7 @@ pub fn sample_plan(name: &str, waves: u32) -> Plan {
             poll_intervals: PollIntervals::default(),
             retry: RetryPolicy::default(),
             execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
+            rto_target: None,
         },
     }
 }

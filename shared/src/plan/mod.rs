@@ -13,6 +13,7 @@
 //!   poll_intervals: { pending: 30s, launching: 3s, post_actions: 10s }
 //!   retry: { max_attempts: 8, base_delay: 2s, max_delay: 5m, max_poll_errors: 5 }
 //!   execution_timeout: 12h
+//!   rto_target: 4h            # the recovery time objective the drill report measures against
 //!   split_large_waves: false  # true: a wave over 100 servers is split into parts of <=100
 //! defaults:                   # optional, applied to every wave that does not set them
 //!   launch_timeout: 1h

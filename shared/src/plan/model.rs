@@ -103,6 +103,14 @@ pub struct PlanOptions {
     pub retry: RetryPolicy,
     #[serde(with = "humantime_serde")]
     pub execution_timeout: Duration,
+    /// The recovery time objective: how soon after the start every wave
+    /// should be done. The drill report measures RTO against it.
+    #[serde(
+        default,
+        with = "humantime_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub rto_target: Option<Duration>,
 }
 
 /// Adaptive poll intervals by wave phase (seed 000's defaults).

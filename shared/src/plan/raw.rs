@@ -33,6 +33,7 @@ pub(super) struct RawOptions {
     pub poll_intervals: Option<RawPollIntervals>,
     pub retry: Option<RawRetry>,
     pub execution_timeout: Option<Text>,
+    pub rto_target: Option<Text>,
     pub split_large_waves: Option<Spanned<bool>>,
 }
 

@@ -243,6 +243,7 @@ fn options(raw: Option<&Spanned<RawOptions>>, errors: &mut ErrorList) -> (PlanOp
                 poll_intervals: PollIntervals::default(),
                 retry: RetryPolicy::default(),
                 execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
+                rto_target: None,
             },
             false,
         );
@@ -331,6 +332,11 @@ fn options(raw: Option<&Spanned<RawOptions>>, errors: &mut ErrorList) -> (PlanOp
             DEFAULT_EXECUTION_TIMEOUT,
             errors,
         ),
+        rto_target: raw
+            .rto_target
+            .as_ref()
+            .map(|t| duration(Some(t), "rto_target", Duration::ZERO, errors))
+            .filter(|d| !d.is_zero()),
     };
     let split = raw.split_large_waves.as_ref().is_some_and(|s| s.value);
     (options, split)
