@@ -15,6 +15,7 @@ use aws_sdk_ssm::types::{CommandFilter, CommandFilterKey, InstanceInformationStr
 use ripcord::service_error::ErrorClass;
 use ripcord::sim::ScenarioSource;
 use ripcord_aws::sim_server::{DEFAULT_INVENTORY, SimServerConfig, serve};
+use ripcord_aws::testing::stand_in_url;
 use std::future::Future;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -910,13 +911,9 @@ async fn the_admin_api_resets_the_world() {
     assert!(body.contains("fraction"), "{body}");
 }
 
-fn required_env(var: &str) -> Option<String> {
-    ripcord_aws::testing::stand_in_url(var)
-}
-
 #[tokio::test]
 async fn boto3_parses_every_response() {
-    let Some(python) = required_env("RIPCORD_TEST_PYTHON") else {
+    let Some(python) = stand_in_url("RIPCORD_TEST_PYTHON") else {
         return;
     };
     let url = start_with(FAST).await;
@@ -946,7 +943,7 @@ async fn boto3_parses_every_response() {
 
 #[tokio::test]
 async fn launched_instances_exist_in_moto_and_results_reach_eventbridge() {
-    let Some(moto) = required_env("RIPCORD_TEST_MOTO_URL") else {
+    let Some(moto) = stand_in_url("RIPCORD_TEST_MOTO_URL") else {
         return;
     };
     let (status, _, _) = http(&moto, "POST", "/moto-api/reset", &[], "").await;
