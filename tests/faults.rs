@@ -9,12 +9,15 @@
 
 use async_trait::async_trait;
 use ripcord::ids::{ExecutionId, WaveNumber};
-use ripcord::machine::{ExecutionRecord, WaveRecord, WaveStatus};
+use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord, WaveStatus};
 use ripcord::ports::queue::{
     DeadMessage, OutgoingMessage, QueueDepth, QueueError, QueueName, ReceivedMessage,
 };
-use ripcord::ports::store::{CreateOutcome, ExecutionSummary, StoreError, Versioned};
+use ripcord::ports::store::{
+    CreateOutcome, ExecutionPage, ExecutionQuery, StoreError, Versioned, WorkerHeartbeat,
+};
 use ripcord::ports::{ExecutionStore, WorkQueue};
+use ripcord::time::Timestamp;
 use ripcord::trigger::TriggerRecord;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -377,8 +380,21 @@ impl ExecutionStore for FaultyStore {
         Ok(version)
     }
 
-    async fn list_executions(&self, limit: usize) -> Result<Vec<ExecutionSummary>, StoreError> {
-        self.inner.list_executions(limit).await
+    async fn list_executions(&self, query: &ExecutionQuery) -> Result<ExecutionPage, StoreError> {
+        self.inner.list_executions(query).await
+    }
+
+    async fn count_executions(&self) -> Result<Vec<(ExecutionStatus, u64)>, StoreError> {
+        self.inner.count_executions().await
+    }
+
+    // Heartbeats are not part of the fault schedules: passed through.
+    async fn record_heartbeat(&self, heartbeat: &WorkerHeartbeat) -> Result<(), StoreError> {
+        self.inner.record_heartbeat(heartbeat).await
+    }
+
+    async fn list_heartbeats(&self, now: Timestamp) -> Result<Vec<WorkerHeartbeat>, StoreError> {
+        self.inner.list_heartbeats(now).await
     }
 
     // Triggers are not part of the fault schedules: passed through.

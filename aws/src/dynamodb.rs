@@ -7,6 +7,7 @@
 //! | execution | `EXECUTION#<id>`   | `EXECUTION` | version, body, status, planName, startTime, gsiKind |
 //! | wave      | `EXECUTION#<id>`   | `WAVE#0001` | version, body                                      |
 //! | trigger   | `TRIGGER#<key>`    | `TRIGGER`   | body, receivedAt, gsiKind                          |
+//! | heartbeat | `WORKER#<id>`      | `WORKER`    | body, receivedAt (last poll), gsiKind, expiresAt   |
 //!
 //! `body` is the record as JSON. Listings are Queries on sparse indexes
 //! ([`INDEX_BY_START`], [`INDEX_BY_STATUS`], [`INDEX_BY_RECEIVED`]), never
@@ -30,7 +31,8 @@ use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::machine::transition::Transitions;
 use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
 use ripcord::ports::store::{
-    CreateOutcome, ExecutionStore, ExecutionSummary, StoreError, Versioned,
+    CreateOutcome, ExecutionPage, ExecutionQuery, ExecutionStore, ExecutionSummary, StoreError,
+    Versioned, WorkerHeartbeat,
 };
 use ripcord::time::Timestamp;
 use ripcord::trigger::TriggerRecord;
@@ -72,6 +74,9 @@ const ATTR_BODY: &str = "body";
 
 const KIND_EXECUTION: &str = "EXECUTION";
 const KIND_TRIGGER: &str = "TRIGGER";
+const KIND_WORKER: &str = "WORKER";
+/// Worker heartbeats listed at most (a deployment runs a handful).
+const MAX_HEARTBEATS: usize = 1000;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -88,23 +93,6 @@ impl DynamoStore {
             client,
             table: names.table(),
         }
-    }
-
-    /// Executions with `status`, newest first (e.g. the active ones).
-    pub async fn list_executions_with_status(
-        &self,
-        status: ExecutionStatus,
-        limit: usize,
-    ) -> Result<Vec<ExecutionSummary>, StoreError> {
-        let items = self
-            .query_index(
-                INDEX_BY_STATUS,
-                ATTR_STATUS,
-                AttributeValue::S(status_text(&status)?),
-                limit,
-            )
-            .await?;
-        items.iter().map(summary).collect()
     }
 
     fn error<E>(&self, operation: &str, e: SdkError<E, HttpResponse>) -> StoreError
@@ -134,18 +122,22 @@ impl DynamoStore {
     }
 
     /// The newest `limit` items of a sparse index partition, expired ones
-    /// left out (which is why it may read more than one page).
+    /// left out (which is why it may read more than one page), starting
+    /// after `start` (an index key); and whether more items follow.
     async fn query_index(
         &self,
         index: &str,
         key: &str,
         value: AttributeValue,
         limit: usize,
-    ) -> Result<Vec<Item>, StoreError> {
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
         let mut items = Vec::new();
-        let mut start = None;
+        let mut start = start;
         let now = Utc::now();
-        while items.len() < limit {
+        // One item more than asked for tells whether there is more.
+        let wanted = limit.saturating_add(1);
+        while items.len() < wanted {
             let out = self
                 .client
                 .query()
@@ -155,7 +147,7 @@ impl DynamoStore {
                 .expression_attribute_names("#k", key)
                 .expression_attribute_values(":k", value.clone())
                 .scan_index_forward(false)
-                .limit(limit.saturating_sub(items.len()).clamp(1, 1000) as i32)
+                .limit(wanted.saturating_sub(items.len()).clamp(1, 1000) as i32)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -171,8 +163,46 @@ impl DynamoStore {
                 break;
             }
         }
+        let more = items.len() > limit;
         items.truncate(limit);
-        Ok(items)
+        Ok((items, more))
+    }
+
+    /// How many unexpired items one index partition holds.
+    async fn count_index(
+        &self,
+        index: &str,
+        key: &str,
+        value: AttributeValue,
+    ) -> Result<u64, StoreError> {
+        let mut count = 0u64;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#k = :k")
+                .filter_expression("attribute_not_exists(#e) OR #e > :now")
+                .expression_attribute_names("#k", key)
+                .expression_attribute_names("#e", ATTR_EXPIRES_AT)
+                .expression_attribute_values(":k", value.clone())
+                .expression_attribute_values(
+                    ":now",
+                    AttributeValue::N(Utc::now().timestamp().to_string()),
+                )
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| self.error("Query", e))?;
+            count += u64::try_from(out.count).unwrap_or(0);
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(count);
+            }
+        }
     }
 
     /// Replaces `body` and the listed columns of an item if its version is
@@ -462,16 +492,115 @@ impl ExecutionStore for DynamoStore {
         Ok(expected + 1)
     }
 
-    async fn list_executions(&self, limit: usize) -> Result<Vec<ExecutionSummary>, StoreError> {
-        let items = self
-            .query_index(
+    async fn list_executions(&self, query: &ExecutionQuery) -> Result<ExecutionPage, StoreError> {
+        // The index's own key, next to the table's, makes the start key of
+        // a Query on it.
+        let (index, key, value) = match &query.status {
+            Some(status) => (
+                INDEX_BY_STATUS,
+                ATTR_STATUS,
+                AttributeValue::S(status_text(status)?),
+            ),
+            None => (
                 INDEX_BY_START,
                 ATTR_GSI_KIND,
                 AttributeValue::S(KIND_EXECUTION.to_owned()),
-                limit,
+            ),
+        };
+        let start = query.after.map(|cursor| {
+            let mut start = execution_key(cursor.id);
+            start.insert(
+                ATTR_START_TIME.to_owned(),
+                AttributeValue::S(time_text(&cursor.start_time)),
+            );
+            start.insert(key.to_owned(), value.clone());
+            start
+        });
+        let (items, more) = self
+            .query_index(index, key, value, query.limit, start)
+            .await?;
+        let items = items
+            .iter()
+            .map(summary)
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(ExecutionPage::of(items, query.limit, more))
+    }
+
+    async fn count_executions(&self) -> Result<Vec<(ExecutionStatus, u64)>, StoreError> {
+        let mut counts = Vec::new();
+        for status in ExecutionStatus::ALL {
+            let n = self
+                .count_index(
+                    INDEX_BY_STATUS,
+                    ATTR_STATUS,
+                    AttributeValue::S(status_text(&status)?),
+                )
+                .await?;
+            if n > 0 {
+                counts.push((status, n));
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn record_heartbeat(&self, heartbeat: &WorkerHeartbeat) -> Result<(), StoreError> {
+        let what = format!("the heartbeat of worker {}", heartbeat.worker_id);
+        let mut item = key(
+            format!("{KIND_WORKER}#{}", heartbeat.worker_id),
+            KIND_WORKER.to_owned(),
+        );
+        item.extend([
+            (
+                ATTR_GSI_KIND.to_owned(),
+                AttributeValue::S(KIND_WORKER.to_owned()),
+            ),
+            (
+                ATTR_RECEIVED_AT.to_owned(),
+                AttributeValue::S(time_text(&heartbeat.last_poll)),
+            ),
+            (
+                ATTR_EXPIRES_AT.to_owned(),
+                AttributeValue::N(
+                    (heartbeat.last_poll + WorkerHeartbeat::RETENTION)
+                        .timestamp()
+                        .to_string(),
+                ),
+            ),
+            (
+                ATTR_BODY.to_owned(),
+                AttributeValue::S(body_of(&what, heartbeat)?),
+            ),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| self.error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn list_heartbeats(&self, now: Timestamp) -> Result<Vec<WorkerHeartbeat>, StoreError> {
+        // Heartbeats share the by-received index with triggers, in their own
+        // partition; a deployment runs a handful of workers.
+        let (items, _) = self
+            .query_index(
+                INDEX_BY_RECEIVED,
+                ATTR_GSI_KIND,
+                AttributeValue::S(KIND_WORKER.to_owned()),
+                MAX_HEARTBEATS,
+                None,
             )
             .await?;
-        items.iter().map(summary).collect()
+        let since = now - WorkerHeartbeat::RETENTION;
+        let mut beats = items
+            .iter()
+            .map(|item| decode_body::<WorkerHeartbeat>(item, "a worker heartbeat"))
+            .filter(|b| b.as_ref().map_or(true, |b| b.last_poll >= since))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        beats.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
+        Ok(beats)
     }
 
     async fn record_trigger(&self, trigger: &TriggerRecord) -> Result<CreateOutcome, StoreError> {
@@ -532,12 +661,13 @@ impl ExecutionStore for DynamoStore {
     }
 
     async fn list_triggers(&self, limit: usize) -> Result<Vec<TriggerRecord>, StoreError> {
-        let items = self
+        let (items, _) = self
             .query_index(
                 INDEX_BY_RECEIVED,
                 ATTR_GSI_KIND,
                 AttributeValue::S(KIND_TRIGGER.to_owned()),
                 limit,
+                None,
             )
             .await?;
         items

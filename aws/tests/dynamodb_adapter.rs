@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use ripcord::contract::store::sample_plan;
 use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::machine::{ExecutionRecord, ExecutionStatus};
-use ripcord::ports::store::{CreateOutcome, ExecutionStore, StoreError};
+use ripcord::ports::store::{CreateOutcome, ExecutionQuery, ExecutionStore, StoreError};
 use ripcord_aws::dynamodb::{ATTR_EXPIRES_AT, RETENTION};
 use ripcord_aws::testing::{MotoHandle, moto};
 use ripcord_aws::{BootstrapOptions, DynamoStore, ResourceNames, bootstrap};
@@ -129,17 +129,23 @@ async fn expired_executions_are_hidden_before_ttl_deletes_them() {
     );
     assert!(store.load_waves(old.id).await.unwrap().is_empty());
     let listed: Vec<ExecutionId> = store
-        .list_executions(10)
+        .list_executions(&ExecutionQuery::newest(10))
         .await
         .unwrap()
+        .items
         .iter()
         .map(|s| s.id)
         .collect();
     assert_eq!(listed, vec![recent.id]);
     let failed: Vec<ExecutionId> = store
-        .list_executions_with_status(ExecutionStatus::Failed, 10)
+        .list_executions(&ExecutionQuery {
+            status: Some(ExecutionStatus::Failed),
+            limit: 10,
+            after: None,
+        })
         .await
         .unwrap()
+        .items
         .iter()
         .map(|s| s.id)
         .collect();
@@ -176,17 +182,27 @@ async fn executions_list_by_status() {
         ids.push(record.id);
     }
     let active: Vec<ExecutionId> = store
-        .list_executions_with_status(ExecutionStatus::InProgress, 10)
+        .list_executions(&ExecutionQuery {
+            status: Some(ExecutionStatus::InProgress),
+            limit: 10,
+            after: None,
+        })
         .await
         .unwrap()
+        .items
         .iter()
         .map(|s| s.id)
         .collect();
     assert_eq!(active, vec![ids[2], ids[0]]);
     let pending = store
-        .list_executions_with_status(ExecutionStatus::Pending, 10)
+        .list_executions(&ExecutionQuery {
+            status: Some(ExecutionStatus::Pending),
+            limit: 10,
+            after: None,
+        })
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].plan_name, "plan 1");
 }

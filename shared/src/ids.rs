@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// One run of a plan. Printed first by `ripcord run`; a UUID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct ExecutionId(pub Uuid);
 
@@ -69,6 +70,7 @@ impl fmt::Display for EventId {
 
 /// A wave's number in the plan, counted from 1 as the status JSON shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct WaveNumber(pub u32);
 
@@ -90,6 +92,7 @@ impl fmt::Display for WaveNumber {
 
 /// A DRS source server id: `s-` and 17 lowercase hex characters.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct SourceServerId(String);
 

@@ -7,6 +7,7 @@
 //! - [`event`]: the envelope and the event enum passed between workers.
 //! - [`machine`]: the records the store keeps and the pure `decide`.
 //! - [`status`]: the seed-000 camelCase status view, aggregated on read.
+//! - [`health`]: a deployment's health: worker polls, stuck executions, DLQs.
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
 //! - [`embedded`]: queues and store in one SQLite file.
 //! - [`contract`]: the suites every adapter must pass.
@@ -18,6 +19,7 @@ pub mod contract;
 pub mod embedded;
 pub mod event;
 pub mod eventbridge;
+pub mod health;
 pub mod ids;
 pub mod machine;
 pub mod plan;

@@ -73,6 +73,9 @@ store_suites!(
     load_waves_in_wave_order,
     list_is_newest_first,
     list_shows_saved_status,
+    list_pages_and_filters_by_status,
+    counts_executions_by_status,
+    heartbeats_keep_the_latest_per_worker,
     first_trigger_with_a_key_wins,
     triggers_list_newest_first,
 );

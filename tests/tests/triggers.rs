@@ -8,6 +8,7 @@ use ripcord::ids::ExecutionId;
 use ripcord::machine::ExecutionStatus;
 use ripcord::ports::announce::Announcement;
 use ripcord::ports::queue::OutgoingMessage;
+use ripcord::ports::store::ExecutionQuery;
 use ripcord::ports::{ExecutionStore, QueueName};
 use ripcord::status::{execution_status, is_settled};
 use ripcord::trigger::{TriggerOutcome, TriggerPolicy, execution_id_for};
@@ -163,7 +164,15 @@ async fn a_trigger_starts_one_execution_and_a_duplicate_starts_nothing() {
     h.send(trigger("evt-2", RUNBOOK, drill("INC-4211-drill")))
         .await;
     h.drained().await;
-    assert_eq!(h.store().list_executions(10).await.expect("list").len(), 1);
+    assert_eq!(
+        h.store()
+            .list_executions(&ExecutionQuery::newest(10))
+            .await
+            .expect("list")
+            .items
+            .len(),
+        1
+    );
     assert_eq!(h.store().list_triggers(10).await.expect("list").len(), 1);
     assert_eq!(
         recovery_jobs_per_wave(&h.engine.simulator),
@@ -229,9 +238,10 @@ async fn triggers_off_the_allow_list_or_unconfirmed_are_refused_and_announced() 
     // Nothing was started or launched.
     assert!(
         h.store()
-            .list_executions(10)
+            .list_executions(&ExecutionQuery::newest(10))
             .await
             .expect("list")
+            .items
             .is_empty()
     );
     assert!(h.engine.simulator.start_recovery_calls().is_empty());

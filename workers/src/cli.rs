@@ -137,6 +137,42 @@ pub enum Command {
         #[arg(long, env = "RIPCORD_RECEIVE_WAIT", value_parser = humantime::parse_duration)]
         receive_wait: Option<std::time::Duration>,
     },
+    /// Serve the executions over HTTP until Ctrl-C: the dashboard at `/`,
+    /// the API under `/api` (its OpenAPI document at /api/openapi.json),
+    /// live status as Server-Sent Events, `/healthz` and Prometheus
+    /// `/metrics`. Prints `listening on http://HOST:PORT` first.
+    ///
+    /// Writes (start, cancel, approve) need `Authorization: Bearer <token>`
+    /// with the token in RIPCORD_API_TOKEN; without it the server takes no
+    /// writes. Reads are open unless --protect-reads.
+    Serve {
+        /// The port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The address to listen on (0.0.0.0 for every interface).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        #[command(flatten)]
+        backend: BackendArgs,
+        /// Embedded only: also run the four workers in this process on the
+        /// file's simulated world (a whole local deployment in one command).
+        #[arg(long)]
+        workers: bool,
+        /// With --workers: the simulator scenario (as for `ripcord worker`).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Reads need the token too (bearer header, or the `ripcord_token`
+        /// cookie the dashboard sets). /healthz and /metrics stay open.
+        #[arg(long, env = "RIPCORD_API_PROTECT_READS")]
+        protect_reads: bool,
+        /// /healthz: a worker kind whose last poll is older is unhealthy.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        poll_age: std::time::Duration,
+        /// /healthz: an active execution with nothing decided for this long
+        /// is stuck.
+        #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+        stuck_after: std::time::Duration,
+    },
     /// Measure the engine on this machine and print the figures: events/s,
     /// wall time of a large plan, wave-boundary delays.
     Bench {

@@ -20,5 +20,7 @@ pub mod metrics;
 pub mod ports;
 pub mod push;
 pub mod render;
+pub mod serve;
 pub mod step;
+pub mod telemetry;
 pub mod worker;

@@ -7,9 +7,11 @@ use crate::inbound::{self, TriggerSettings};
 use crate::metrics;
 use crate::ports::Ports;
 use crate::step::{self, Failure, Handled, Report};
+use crate::telemetry::{StepOutcome, WorkerTelemetry};
 use ripcord::event::{Envelope, Event};
 use ripcord::eventbridge::EventBridgeEvent;
 use ripcord::ports::queue::{QueueName, ReceivedMessage};
+use ripcord::ports::store::WorkerHeartbeat;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -28,6 +30,9 @@ pub struct WorkerConfig {
     pub wait: Duration,
     /// How runbook triggers are judged (launch worker).
     pub triggers: TriggerSettings,
+    /// How often the worker writes its heartbeat (for `/healthz`) while it
+    /// polls.
+    pub heartbeat_every: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -38,6 +43,7 @@ impl Default for WorkerConfig {
             visibility: Duration::from_secs(30),
             wait: Duration::from_secs(1),
             triggers: TriggerSettings::default(),
+            heartbeat_every: Duration::from_secs(5),
         }
     }
 }
@@ -51,6 +57,59 @@ pub struct WorkerStats {
     pub decided: AtomicU64,
     pub dead_lettered: AtomicU64,
     pub failed: AtomicU64,
+    /// The same and more, for Prometheus.
+    pub telemetry: WorkerTelemetry,
+}
+
+/// A name for one worker of this process, unique across hosts and
+/// processes: host, process id, kind, and a counter for the engines one
+/// process runs (tests run many).
+fn worker_id(queue: QueueName) -> String {
+    static STARTED: AtomicU64 = AtomicU64::new(0);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    format!("{host}:{}:{queue}:{n}", std::process::id())
+}
+
+/// Writes this worker's heartbeat at most every `config.heartbeat_every`.
+struct Heartbeat {
+    beat: WorkerHeartbeat,
+    written: Option<std::time::Instant>,
+}
+
+impl Heartbeat {
+    fn new(queue: QueueName) -> Self {
+        let now = chrono::Utc::now();
+        Self {
+            beat: WorkerHeartbeat {
+                kind: queue,
+                worker_id: worker_id(queue),
+                started_at: now,
+                last_poll: now,
+                messages: 0,
+            },
+            written: None,
+        }
+    }
+
+    async fn polled(&mut self, ports: &Ports, every: Duration, received: usize) {
+        self.beat.messages += received as u64;
+        if self.written.is_some_and(|at| at.elapsed() < every) {
+            return;
+        }
+        // Wall-clock time even on a simulated clock: this says the process
+        // is alive.
+        self.beat.last_poll = chrono::Utc::now();
+        self.written = Some(std::time::Instant::now());
+        if let Err(e) = ports.store.record_heartbeat(&self.beat).await {
+            warn!(queue = %self.beat.kind, error = %e, "could not write the worker's heartbeat");
+        }
+    }
 }
 
 /// Runs the worker for `queue` until `shutdown` turns true, then finishes
@@ -64,6 +123,7 @@ pub async fn run(
 ) {
     let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut heartbeat = Heartbeat::new(queue);
     loop {
         if *shutdown.borrow() {
             break;
@@ -73,7 +133,13 @@ pub async fn run(
             _ = shutdown.changed() => break,
         };
         let messages = match received {
-            Ok(m) => m,
+            Ok(m) => {
+                stats.telemetry.polled(queue);
+                heartbeat
+                    .polled(&ports, config.heartbeat_every, m.len())
+                    .await;
+                m
+            }
             Err(e) => {
                 error!(%queue, error = %e, "receive failed; retrying shortly");
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -115,6 +181,9 @@ pub async fn process(
         Err(e) => {
             warn!(%queue, message_id = %message.message_id, error = %e, "undecodable message; dead-lettering it");
             stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+            stats
+                .telemetry
+                .step_ended(queue, StepOutcome::DeadLettered, Duration::ZERO);
             if let Err(e2) = ports
                 .queue
                 .dead_letter(queue, &message, &e.to_string())
@@ -125,6 +194,11 @@ pub async fn process(
             return;
         }
     };
+    if envelope.attempt > 1 {
+        stats
+            .telemetry
+            .retry_received(queue, envelope.event.type_name());
+    }
     let span = info_span!(
         "step",
         execution_id = %envelope.execution_id,
@@ -177,11 +251,29 @@ async fn settle(
     message: &ReceivedMessage,
     handling: impl Future<Output = Result<Report, Failure>>,
 ) {
+    let began = std::time::Instant::now();
     let keep_hidden = extend_visibility_while_running(ports, queue, config, &message.receipt);
     let outcome = tokio::select! {
         outcome = handling => outcome,
         _ = keep_hidden => unreachable!("the visibility loop never ends"),
     };
+    let ended = match &outcome {
+        Ok(Report {
+            handled: Handled::Applied,
+            ..
+        }) => StepOutcome::Done,
+        Ok(Report {
+            handled: Handled::Duplicate,
+            ..
+        }) => StepOutcome::Duplicate,
+        Ok(Report {
+            handled: Handled::Ignored(_),
+            ..
+        }) => StepOutcome::Ignored,
+        Err(Failure::Poison(_)) => StepOutcome::DeadLettered,
+        Err(Failure::Retry(_)) => StepOutcome::RetryLater,
+    };
+    stats.telemetry.step_ended(queue, ended, began.elapsed());
     match outcome {
         Ok(report) => {
             debug!(handled = ?report.handled, decided = report.decided, "step done");

@@ -9,7 +9,10 @@ use crate::plan::{
     DEFAULT_LAUNCH_TIMEOUT, HealthCheck, Mode, Plan, PlanOptions, PollIntervals, RetryPolicy,
     ServerPlan, WavePlan,
 };
-use crate::ports::store::{CreateOutcome, ExecutionStore, StoreError};
+use crate::ports::QueueName;
+use crate::ports::store::{
+    CreateOutcome, ExecutionQuery, ExecutionStore, StoreError, WorkerHeartbeat,
+};
 use crate::time::Timestamp;
 use crate::trigger::{TriggerOutcome, TriggerRecord};
 use std::collections::BTreeMap;
@@ -314,7 +317,12 @@ pub async fn list_is_newest_first(store: &dyn ExecutionStore) {
         created.push(execution);
     }
 
-    let listed = store.list_executions(10).await.expect("list");
+    let page = store
+        .list_executions(&ExecutionQuery::newest(10))
+        .await
+        .expect("list");
+    assert_eq!(page.next, None, "everything fits on one page");
+    let listed = page.items;
     let names: Vec<&str> = listed.iter().map(|s| s.plan_name.as_str()).collect();
     assert_eq!(names, vec!["newest", "newer", "middle", "oldest"]);
     let newer = created.iter().find(|e| e.plan_name == "newer").unwrap();
@@ -322,9 +330,177 @@ pub async fn list_is_newest_first(store: &dyn ExecutionStore) {
     assert_eq!(listed[1].status, ExecutionStatus::InProgress);
     assert_eq!(listed[1].start_time, newer.start_time);
 
-    let top = store.list_executions(2).await.expect("list");
-    let names: Vec<&str> = top.iter().map(|s| s.plan_name.as_str()).collect();
+    let top = store
+        .list_executions(&ExecutionQuery::newest(2))
+        .await
+        .expect("list");
+    let names: Vec<&str> = top.items.iter().map(|s| s.plan_name.as_str()).collect();
     assert_eq!(names, vec!["newest", "newer"]);
+    assert!(top.next.is_some(), "two more executions follow");
+}
+
+/// Pages follow one another with no execution shown twice or skipped, also
+/// among executions that started at the same instant, and a status filter
+/// pages the same way.
+pub async fn list_pages_and_filters_by_status(store: &dyn ExecutionStore) {
+    let same_instant = at("2025-03-01T12:00:00Z");
+    let mut created = Vec::new();
+    for i in 0..7 {
+        let start = if i < 4 {
+            same_instant
+        } else {
+            same_instant + chrono::TimeDelta::minutes(i)
+        };
+        let (mut execution, waves) = new_execution(&format!("plan-{i}"), 1, start);
+        if i % 2 == 0 {
+            execution.status = ExecutionStatus::Failed;
+        }
+        store
+            .create_execution(&execution, &waves)
+            .await
+            .expect("create");
+        created.push(execution);
+    }
+
+    let all = pages(store, None, 3).await;
+    assert_eq!(all.len(), 7, "every execution exactly once: {all:?}");
+    let mut ids: Vec<_> = all.iter().map(|s| s.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 7, "no execution on two pages: {all:?}");
+    assert!(
+        all.windows(2).all(|w| w[0].start_time >= w[1].start_time),
+        "newest first across pages: {all:?}"
+    );
+
+    let failed = pages(store, Some(ExecutionStatus::Failed), 2).await;
+    let mut expected: Vec<_> = created
+        .iter()
+        .filter(|e| e.status == ExecutionStatus::Failed)
+        .map(|e| e.id)
+        .collect();
+    let mut got: Vec<_> = failed.iter().map(|s| s.id).collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected, "the FAILED ones, each once");
+    assert!(failed.iter().all(|s| s.status == ExecutionStatus::Failed));
+
+    let none = store
+        .list_executions(&ExecutionQuery {
+            status: Some(ExecutionStatus::Cancelled),
+            limit: 5,
+            after: None,
+        })
+        .await
+        .expect("list");
+    assert!(none.items.is_empty() && none.next.is_none());
+}
+
+/// Follows `next` until the last page; each page holds at most `limit`.
+async fn pages(
+    store: &dyn ExecutionStore,
+    status: Option<ExecutionStatus>,
+    limit: usize,
+) -> Vec<crate::ports::store::ExecutionSummary> {
+    let mut all = Vec::new();
+    let mut after = None;
+    for _ in 0..20 {
+        let page = store
+            .list_executions(&ExecutionQuery {
+                status,
+                limit,
+                after,
+            })
+            .await
+            .expect("list a page");
+        assert!(page.items.len() <= limit, "a page holds at most {limit}");
+        all.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return all,
+        }
+    }
+    panic!("more than 20 pages: the cursor does not advance");
+}
+
+/// Counts by status follow the saved statuses.
+pub async fn counts_executions_by_status(store: &dyn ExecutionStore) {
+    assert!(store.count_executions().await.expect("count").is_empty());
+    for (i, status) in [
+        ExecutionStatus::InProgress,
+        ExecutionStatus::InProgress,
+        ExecutionStatus::Completed,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (mut execution, waves) = new_execution(
+            "counted",
+            1,
+            at("2025-03-01T12:00:00Z") + chrono::TimeDelta::seconds(i as i64),
+        );
+        execution.status = status;
+        store
+            .create_execution(&execution, &waves)
+            .await
+            .expect("create");
+        if i == 2 {
+            let mut failed = execution.clone();
+            failed.status = ExecutionStatus::Failed;
+            store.save_execution(&failed, 1).await.expect("save");
+        }
+    }
+    let mut counts = store.count_executions().await.expect("count");
+    counts.sort_by_key(|(s, _)| format!("{s:?}"));
+    assert_eq!(
+        counts,
+        vec![
+            (ExecutionStatus::Failed, 1),
+            (ExecutionStatus::InProgress, 2)
+        ]
+    );
+}
+
+/// A worker's heartbeat replaces its previous one; old ones are not listed.
+pub async fn heartbeats_keep_the_latest_per_worker(store: &dyn ExecutionStore) {
+    // Real time: an adapter may also drop what its TTL has expired.
+    let now = chrono::Utc::now();
+    let beat = |id: &str, kind: QueueName, last_poll: Timestamp| WorkerHeartbeat {
+        kind,
+        worker_id: id.to_owned(),
+        started_at: now - chrono::TimeDelta::days(3),
+        last_poll,
+        messages: 1,
+    };
+    let early = beat(
+        "host-1:launch",
+        QueueName::Launch,
+        now - chrono::TimeDelta::seconds(30),
+    );
+    let late = WorkerHeartbeat {
+        messages: 5,
+        ..beat("host-1:launch", QueueName::Launch, now)
+    };
+    let poll = beat(
+        "host-2:poll",
+        QueueName::Poll,
+        now - chrono::TimeDelta::seconds(2),
+    );
+    let gone = beat(
+        "host-3:metrics",
+        QueueName::Metrics,
+        now - WorkerHeartbeat::RETENTION - chrono::TimeDelta::minutes(1),
+    );
+    for b in [&gone, &early, &poll, &late] {
+        store.record_heartbeat(b).await.expect("record a heartbeat");
+    }
+    let mut listed = store.list_heartbeats(now).await.expect("list heartbeats");
+    listed.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
+    assert_eq!(
+        listed,
+        vec![late, poll],
+        "the latest per worker, none older than a day"
+    );
 }
 
 /// The listing shows an execution's status as last saved.
@@ -338,7 +514,11 @@ pub async fn list_shows_saved_status(store: &dyn ExecutionStore) {
     failed.status = ExecutionStatus::Failed;
     failed.reason = Some("wave 1 failed".to_owned());
     store.save_execution(&failed, 1).await.expect("save");
-    let listed = store.list_executions(10).await.expect("list");
+    let listed = store
+        .list_executions(&ExecutionQuery::newest(10))
+        .await
+        .expect("list")
+        .items;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, ExecutionStatus::Failed);
 }

@@ -112,6 +112,17 @@ const MIGRATIONS: &[&str] = &[
         body         TEXT NOT NULL
     );
     "#,
+    // 4: listings filtered by status (the executions API), and the workers'
+    // heartbeats (`/healthz`).
+    r#"
+    CREATE INDEX executions_by_status ON executions (status, start_time);
+
+    CREATE TABLE worker_heartbeats (
+        worker_id TEXT PRIMARY KEY,
+        last_poll TEXT NOT NULL,
+        body      TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// One connection to the file, shared by the adapters of one backend. Every

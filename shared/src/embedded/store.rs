@@ -6,7 +6,10 @@
 use super::Shared;
 use crate::ids::{ExecutionId, WaveNumber};
 use crate::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
-use crate::ports::store::{CreateOutcome, ExecutionStore, ExecutionSummary, StoreError, Versioned};
+use crate::ports::store::{
+    CreateOutcome, ExecutionPage, ExecutionQuery, ExecutionStore, ExecutionSummary, StoreError,
+    Versioned, WorkerHeartbeat,
+};
 use crate::time::Timestamp;
 use crate::trigger::TriggerRecord;
 use async_trait::async_trait;
@@ -53,6 +56,11 @@ fn status_text<T: Serialize>(status: &T) -> Result<String, StoreError> {
 /// RFC 3339 with a fixed nine-digit fraction, so text order is time order.
 fn time_text(t: &Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// A status column read back (`IN_PROGRESS` → the status).
+fn parse_status(text: &str) -> Option<ExecutionStatus> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
 }
 
 fn version_of(stored: i64) -> u64 {
@@ -263,36 +271,96 @@ impl ExecutionStore for EmbeddedStore {
         Ok(version_of(next))
     }
 
-    async fn list_executions(&self, limit: usize) -> Result<Vec<ExecutionSummary>, StoreError> {
+    async fn list_executions(&self, query: &ExecutionQuery) -> Result<ExecutionPage, StoreError> {
+        let status = query.status.as_ref().map(status_text).transpose()?;
+        let (after_start, after_id) = match &query.after {
+            Some(c) => (Some(time_text(&c.start_time)), Some(c.id.to_string())),
+            None => (None, None),
+        };
+        // One row more than asked for tells whether there is a next page.
+        let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
         let rows: Vec<(String, String, String, String)> = {
             let conn = self.shared.db.lock();
             conn.prepare_cached(
                 "SELECT id, plan_name, status, start_time FROM executions
-                 ORDER BY start_time DESC, rowid DESC LIMIT ?1",
+                 WHERE (?1 IS NULL OR status = ?1)
+                   AND (?2 IS NULL OR start_time < ?2 OR (start_time = ?2 AND id < ?3))
+                 ORDER BY start_time DESC, id DESC LIMIT ?4",
             )
             .and_then(|mut s| {
-                s.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                s.query_map(params![status, after_start, after_id, fetch], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?
                 .collect()
             })
             .map_err(storage)?
         };
-        rows.into_iter()
+        let items = rows
+            .into_iter()
             .map(|(id, plan_name, status, start)| {
                 let corrupt = |what: &str| StoreError::Corrupt(format!("execution {id}: {what}"));
                 Ok(ExecutionSummary {
                     id: id.parse().map_err(|_| corrupt("the id is not a UUID"))?,
                     plan_name,
-                    status: serde_json::from_value::<ExecutionStatus>(serde_json::Value::String(
-                        status.clone(),
-                    ))
-                    .map_err(|_| corrupt(&format!("unknown status {status}")))?,
+                    status: parse_status(&status)
+                        .ok_or_else(|| corrupt(&format!("unknown status {status}")))?,
                     start_time: chrono::DateTime::parse_from_rfc3339(&start)
                         .map_err(|_| corrupt(&format!("bad start time {start}")))?
                         .to_utc(),
                 })
             })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(ExecutionPage::of(items, query.limit, false))
+    }
+
+    async fn count_executions(&self) -> Result<Vec<(ExecutionStatus, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> = {
+            let conn = self.shared.db.lock();
+            conn.prepare_cached("SELECT status, COUNT(*) FROM executions GROUP BY status")
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                .map_err(storage)?
+        };
+        rows.into_iter()
+            .map(|(status, count)| {
+                let parsed = parse_status(&status).ok_or_else(|| {
+                    StoreError::Corrupt(format!("an execution has the unknown status {status}"))
+                })?;
+                Ok((parsed, u64::try_from(count).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    async fn record_heartbeat(&self, heartbeat: &WorkerHeartbeat) -> Result<(), StoreError> {
+        let body = to_json("a worker heartbeat", heartbeat)?;
+        let last_poll = time_text(&heartbeat.last_poll);
+        let expired = time_text(&(heartbeat.last_poll - WorkerHeartbeat::RETENTION));
+        let conn = self.shared.db.lock();
+        conn.prepare_cached(
+            "INSERT INTO worker_heartbeats (worker_id, last_poll, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (worker_id) DO UPDATE SET last_poll = ?2, body = ?3",
+        )
+        .and_then(|mut s| s.execute(params![heartbeat.worker_id, last_poll, body]))
+        .map_err(storage)?;
+        // Workers long gone are forgotten.
+        conn.prepare_cached("DELETE FROM worker_heartbeats WHERE last_poll < ?1")
+            .and_then(|mut s| s.execute(params![expired]))
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn list_heartbeats(&self, now: Timestamp) -> Result<Vec<WorkerHeartbeat>, StoreError> {
+        let since = time_text(&(now - WorkerHeartbeat::RETENTION));
+        let bodies: Vec<String> = {
+            let conn = self.shared.db.lock();
+            conn.prepare_cached(
+                "SELECT body FROM worker_heartbeats WHERE last_poll >= ?1 ORDER BY worker_id",
+            )
+            .and_then(|mut s| s.query_map(params![since], |r| r.get(0))?.collect())
+            .map_err(storage)?
+        };
+        bodies
+            .iter()
+            .map(|b| from_json("a worker heartbeat", b))
             .collect()
     }
 

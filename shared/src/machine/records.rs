@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ExecutionStatus {
     Pending,
@@ -20,7 +21,31 @@ pub enum ExecutionStatus {
     Timeout,
 }
 
+impl ExecutionStatus {
+    pub const ALL: [ExecutionStatus; 6] = [
+        ExecutionStatus::Pending,
+        ExecutionStatus::InProgress,
+        ExecutionStatus::Completed,
+        ExecutionStatus::Failed,
+        ExecutionStatus::Cancelled,
+        ExecutionStatus::Timeout,
+    ];
+
+    /// Its name in the status JSON (`IN_PROGRESS`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Pending => "PENDING",
+            ExecutionStatus::InProgress => "IN_PROGRESS",
+            ExecutionStatus::Completed => "COMPLETED",
+            ExecutionStatus::Failed => "FAILED",
+            ExecutionStatus::Cancelled => "CANCELLED",
+            ExecutionStatus::Timeout => "TIMEOUT",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WaveStatus {
     Pending,
@@ -32,6 +57,7 @@ pub enum WaveStatus {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum LaunchStatus {
     Pending,
@@ -42,6 +68,7 @@ pub enum LaunchStatus {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HealthStatus {
     Pending,
@@ -52,6 +79,7 @@ pub enum HealthStatus {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ActionStatus {
     Pending,
@@ -140,6 +168,11 @@ impl Journal {
             .filter(|e| e.event_id == id || e.root == Some(id))
             .flat_map(|e| e.follow_ups.iter().cloned())
             .collect()
+    }
+
+    /// When the latest event recorded here was decided.
+    pub fn last_at(&self) -> Option<Timestamp> {
+        self.entries.iter().map(|e| e.at).max()
     }
 
     pub fn len(&self) -> usize {

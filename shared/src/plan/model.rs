@@ -16,6 +16,7 @@ pub const MAX_SERVERS_PER_WAVE: usize = 100;
 pub const MAX_WAVES_PER_PLAN: usize = 99;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// `isDrill: true`: instances are launched beside production for a rehearsal.

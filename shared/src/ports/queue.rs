@@ -8,6 +8,7 @@ use std::time::Duration;
 
 /// The four work queues. Each has a dead-letter queue beside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum QueueName {
     Launch,
@@ -80,7 +81,8 @@ pub struct DeadMessage {
 }
 
 /// Messages waiting, in flight and dead, for `ripcord dlq list` and health.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct QueueDepth {
     pub visible: u64,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// One execution as a reader sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionView {
     pub execution_id: ExecutionId,
@@ -34,6 +35,7 @@ pub struct ExecutionView {
 
 /// Server counts over the whole execution (see [`super::Progress::count`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
     pub total_servers: usize,
@@ -46,6 +48,7 @@ pub struct Progress {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WaveView {
     pub wave_number: WaveNumber,
@@ -71,6 +74,7 @@ pub struct WaveView {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ServerView {
     pub source_server_id: SourceServerId,
@@ -106,12 +110,14 @@ pub struct ServerView {
 /// The kind of a post-launch action. Ripcord runs SSM documents only; the
 /// seed's LAMBDA_FUNCTION and CUSTOM_SCRIPT have no counterpart here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ActionType {
     SsmDocument,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ActionView {
     /// `<wave number>-<position in the wave, from 1>-<action name>`.

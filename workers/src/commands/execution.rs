@@ -9,6 +9,7 @@ use crate::render;
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::ports::QueueName;
+use ripcord::ports::store::ExecutionQuery;
 use ripcord::status::execution_status;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -39,7 +40,11 @@ pub async fn status(args: &BackendArgs, id: &str, json: bool) -> anyhow::Result<
 
 pub async fn list(args: &BackendArgs) -> anyhow::Result<ExitCode> {
     let backend = Backend::open_existing(args).await?;
-    let rows = backend.store().list_executions(100).await?;
+    let rows = backend
+        .store()
+        .list_executions(&ExecutionQuery::newest(100))
+        .await?
+        .items;
     if rows.is_empty() {
         println!("no executions in {}", args.describe());
     }

@@ -6,6 +6,7 @@ mod bench;
 mod dlq;
 mod execution;
 mod run;
+mod serve;
 mod sim;
 mod start;
 mod triggers;
@@ -79,6 +80,30 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             worker::worker(kind, scenario.as_deref(), &backend, &triggers, timing).await
         }
         Command::Triggers { json, backend } => triggers::list(&backend, json).await,
+        Command::Serve {
+            port,
+            host,
+            backend,
+            workers,
+            scenario,
+            protect_reads,
+            poll_age,
+            stuck_after,
+        } => {
+            serve::serve(serve::ServeOptions {
+                host,
+                port,
+                backend,
+                workers,
+                scenario,
+                protect_reads,
+                thresholds: ripcord::health::HealthThresholds {
+                    poll_age,
+                    stuck_after,
+                },
+            })
+            .await
+        }
         Command::Aws { command } => match command {
             AwsCommand::Bootstrap {
                 backend,

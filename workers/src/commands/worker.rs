@@ -92,7 +92,7 @@ pub async fn worker(
 }
 
 /// Ctrl-C, or SIGTERM (what ECS, Kubernetes and the tests send).
-async fn stopped() -> anyhow::Result<()> {
+pub(super) async fn stopped() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

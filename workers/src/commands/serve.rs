@@ -1,0 +1,179 @@
+//! `ripcord serve`: the API, live events, health, metrics and the dashboard
+//! over either backend. With `--workers` (embedded only) it also runs the
+//! four workers in this process on the file's shared simulated world, so
+//! one command is a whole local deployment.
+
+use crate::backend::{AwsBackend, BackendArgs, BackendKind};
+use crate::engine::LocalEngine;
+use crate::serve::{self, DEFAULT_WATCH_EVERY, ServeState, auth::Auth};
+use crate::worker::WorkerConfig;
+use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
+use ripcord::health::HealthThresholds;
+use ripcord::ports::clock::{ScaledClock, SystemClock};
+use ripcord::ports::{Clock, QueueName};
+use ripcord::time::Timestamp;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// The environment variable holding the write token.
+pub const TOKEN_VAR: &str = "RIPCORD_API_TOKEN";
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub host: String,
+    pub port: u16,
+    pub backend: BackendArgs,
+    pub workers: bool,
+    pub scenario: Option<PathBuf>,
+    pub protect_reads: bool,
+    pub thresholds: HealthThresholds,
+}
+
+pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
+    let token = std::env::var(TOKEN_VAR).ok().filter(|t| !t.is_empty());
+    if options.protect_reads && token.is_none() {
+        anyhow::bail!(
+            "--protect-reads needs a token: set {TOKEN_VAR} (readers then send it as a bearer token)"
+        );
+    }
+    let auth = Auth::new(token.as_deref(), options.protect_reads);
+    let args = &options.backend;
+    let mut running = None;
+    let state = match args.backend {
+        BackendKind::Embedded if options.workers => {
+            let scenario = super::scenario_source(options.scenario.as_deref())?;
+            let engine = LocalEngine::open_shared(&args.db, scenario.as_ref())?;
+            let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
+            let state = ServeState {
+                store: engine.ports.store.clone(),
+                queue: engine.ports.queue.clone(),
+                clock: engine.ports.clock.clone(),
+                auth,
+                telemetry: Some(workers.stats.telemetry.clone()),
+                thresholds: options.thresholds,
+                watch_every: DEFAULT_WATCH_EVERY,
+                watchers: Default::default(),
+            };
+            eprintln!(
+                "running the launch, poll, post-actions and metrics workers in this process (simulator: {})",
+                engine.stored_scenario.as_deref().unwrap_or("built in")
+            );
+            running = Some(workers);
+            state
+        }
+        BackendKind::Embedded => {
+            if options.scenario.is_some() {
+                anyhow::bail!(
+                    "--scenario sets the simulator of the workers; pass --workers too (or give it to `ripcord worker`)"
+                );
+            }
+            let backend = EmbeddedBackend::open(&args.db, EmbeddedConfig::default())?;
+            ServeState {
+                store: backend.store(),
+                queue: backend.queue(),
+                clock: Arc::new(WorldClock {
+                    backend: backend.clone(),
+                    found: OnceLock::new(),
+                }),
+                auth,
+                telemetry: None,
+                thresholds: options.thresholds,
+                watch_every: DEFAULT_WATCH_EVERY,
+                watchers: Default::default(),
+            }
+        }
+        BackendKind::Aws => {
+            if options.workers || options.scenario.is_some() {
+                anyhow::bail!(
+                    "--workers and --scenario run the embedded engine; on AWS run `ripcord worker` processes beside `ripcord serve`"
+                );
+            }
+            let backend = AwsBackend::connect(&args.aws_settings()).await?;
+            ServeState {
+                store: backend.ports.store.clone(),
+                queue: backend.ports.queue.clone(),
+                clock: Arc::new(SystemClock),
+                auth,
+                telemetry: None,
+                thresholds: options.thresholds,
+                watch_every: DEFAULT_WATCH_EVERY,
+                watchers: Default::default(),
+            }
+        }
+    };
+    let writes = state.auth.writes_enabled();
+    let reads_protected = state.auth.reads_protected();
+    let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}:{}: {e}; choose another --port (0 picks a free one)",
+                options.host,
+                options.port
+            )
+        })?;
+    let address = listener.local_addr()?;
+    // The first line of stdout: tests and scripts read the address from it.
+    println!("listening on http://{address}");
+    eprintln!(
+        "serving executions in {}: dashboard http://{address}/, API http://{address}/api/openapi.json; writes {}, reads {}",
+        args.describe(),
+        if writes {
+            format!("need the bearer token of {TOKEN_VAR}")
+        } else {
+            format!("disabled (set {TOKEN_VAR} to enable them)")
+        },
+        if reads_protected {
+            "need the token"
+        } else {
+            "open"
+        }
+    );
+    let stop = async {
+        let _ = super::worker::stopped().await;
+    };
+    serve::serve(listener, Arc::new(state), stop).await?;
+    if let Some(workers) = running {
+        workers.shutdown().await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The clock of the simulated world in an embedded file, once a worker has
+/// created it; real time until then.
+struct WorldClock {
+    backend: EmbeddedBackend,
+    found: OnceLock<ScaledClock>,
+}
+
+impl WorldClock {
+    fn world(&self) -> Option<&ScaledClock> {
+        if let Some(clock) = self.found.get() {
+            return Some(clock);
+        }
+        let world = self.backend.find_sim_world(DEFAULT_WORLD).ok()??;
+        Some(self.found.get_or_init(|| world.clock()))
+    }
+}
+
+impl Clock for WorldClock {
+    fn now(&self) -> Timestamp {
+        match self.world() {
+            Some(clock) => clock.now(),
+            None => chrono::Utc::now(),
+        }
+    }
+
+    fn to_real(&self, simulated: Duration) -> Duration {
+        match self.world() {
+            Some(clock) => clock.to_real(simulated),
+            None => simulated,
+        }
+    }
+
+    fn scale(&self) -> f64 {
+        self.world().map_or(1.0, |c| c.scale())
+    }
+}

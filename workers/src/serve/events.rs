@@ -1,0 +1,290 @@
+//! `GET /api/executions/{id}/events`: the status as Server-Sent Events.
+//!
+//! One watcher per execution reads the store (every `watch_every`) for all
+//! the browsers that follow it, and publishes the view when anything but
+//! its `lastUpdated` changed. Each connection gets:
+//! - `snapshot`: the whole view, first on every connection (a reconnecting
+//!   browser starts from it, so nothing missed in between matters);
+//! - `update`: the view with only the waves that changed since the event
+//!   before (each wave whole; merge by `waveNumber`);
+//! - `settled`: nothing will change any more; the stream then ends.
+
+use super::AppState;
+use super::error::ApiError;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use ripcord::ids::ExecutionId;
+use ripcord::status::{ExecutionView, execution_status, is_settled};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+/// The latest view of an execution, and whether it can still change.
+#[derive(Clone, Debug)]
+pub struct Observed {
+    pub view: Arc<ExecutionView>,
+    pub settled: bool,
+}
+
+/// The running watchers, one per execution someone follows.
+#[derive(Default)]
+pub struct Watchers {
+    running: Mutex<HashMap<ExecutionId, watch::Receiver<Observed>>>,
+}
+
+impl Watchers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionId, watch::Receiver<Observed>>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many executions are watched now.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Reads the execution's view now; `None` if there is no such execution.
+pub async fn observe(state: &AppState, id: ExecutionId) -> Result<Option<Observed>, ApiError> {
+    let Some(execution) = state.store.load_execution(id).await? else {
+        return Ok(None);
+    };
+    let waves = state.store.load_waves(id).await?;
+    Ok(Some(Observed {
+        view: Arc::new(execution_status(
+            &execution.record,
+            &waves,
+            state.clock.now(),
+        )),
+        settled: is_settled(&execution.record, &waves),
+    }))
+}
+
+/// Follows execution `id`: a receiver of its views, starting with the
+/// current one. A settled execution's receiver has no watcher behind it.
+pub async fn subscribe(
+    state: &AppState,
+    id: ExecutionId,
+) -> Result<watch::Receiver<Observed>, ApiError> {
+    if let Some(rx) = state.watchers.lock().get(&id) {
+        return Ok(rx.clone());
+    }
+    let first = observe(state, id).await?.ok_or_else(|| unknown(id))?;
+    let settled = first.settled;
+    let (tx, rx) = watch::channel(first);
+    if settled {
+        return Ok(rx);
+    }
+    let mut running = state.watchers.lock();
+    // Another connection may have started one meanwhile: share it.
+    if let Some(existing) = running.get(&id) {
+        return Ok(existing.clone());
+    }
+    running.insert(id, rx.clone());
+    tokio::spawn(watch_execution(state.clone(), id, tx));
+    Ok(rx)
+}
+
+pub fn unknown(id: ExecutionId) -> ApiError {
+    ApiError::not_found(format!(
+        "no execution {id}; GET /api/executions lists the ones there are"
+    ))
+}
+
+/// Publishes the view of `id` whenever it changes, until it settles or no
+/// one follows it any more.
+async fn watch_execution(state: AppState, id: ExecutionId, tx: watch::Sender<Observed>) {
+    debug!(execution_id = %id, "watching");
+    loop {
+        tokio::time::sleep(state.watch_every).await;
+        {
+            let mut running = state.watchers.lock();
+            // Receivers are cloned under this lock, so none can appear
+            // between this check and the removal.
+            if tx.receiver_count() <= 1 {
+                running.remove(&id);
+                debug!(execution_id = %id, "no one follows it any more");
+                return;
+            }
+        }
+        let observed = match observe(&state, id).await {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                warn!(execution_id = %id, "the execution is gone from the store");
+                break;
+            }
+            Err(e) => {
+                warn!(execution_id = %id, error = %e.message, "could not read the execution; trying again");
+                continue;
+            }
+        };
+        let settled = observed.settled;
+        tx.send_if_modified(|current| {
+            let changed = current.settled != observed.settled
+                || !same_apart_from_time(&current.view, &observed.view);
+            if changed {
+                *current = observed;
+            }
+            changed
+        });
+        if settled {
+            break;
+        }
+    }
+    state.watchers.lock().remove(&id);
+}
+
+fn same_apart_from_time(a: &ExecutionView, b: &ExecutionView) -> bool {
+    a.status == b.status
+        && a.progress == b.progress
+        && a.reason == b.reason
+        && a.end_time == b.end_time
+        && a.estimated_completion == b.estimated_completion
+        && a.waves == b.waves
+}
+
+/// The view to send after `previous`: current top-level fields, and only
+/// the waves that differ from `previous`.
+pub fn update_after(previous: &ExecutionView, current: &ExecutionView) -> ExecutionView {
+    let waves = current
+        .waves
+        .iter()
+        .filter(|w| {
+            previous
+                .waves
+                .iter()
+                .find(|p| p.wave_number == w.wave_number)
+                .is_none_or(|p| p != *w)
+        })
+        .cloned()
+        .collect();
+    ExecutionView {
+        waves,
+        ..current.clone()
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/executions/{id}/events",
+    tag = "executions",
+    params(("id" = String, Path, description = "The execution id (a UUID)")),
+    responses(
+        (status = 200, content_type = "text/event-stream",
+         description = "Events `snapshot` (the whole view, first), `update` (the view with only the waves that changed; merge by waveNumber) and `settled` (nothing more will change; the stream ends). Each event's data is JSON."),
+        (status = 404, description = "No such execution", body = super::error::ErrorBody),
+    )
+)]
+pub async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    state.auth.check_read(&headers)?;
+    let id = super::executions::parse_id(&id)?;
+    let rx = subscribe(&state, id).await?;
+    let stream = futures_util::stream::unfold(Follow::Start(rx), next_event);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Where a connection's stream is.
+enum Follow {
+    Start(watch::Receiver<Observed>),
+    Following {
+        rx: watch::Receiver<Observed>,
+        sent: Arc<ExecutionView>,
+        settled: bool,
+    },
+    Done,
+}
+
+async fn next_event(follow: Follow) -> Option<(Result<Event, Infallible>, Follow)> {
+    match follow {
+        Follow::Start(mut rx) => {
+            let observed = rx.borrow_and_update().clone();
+            let event = json_event("snapshot", &*observed.view);
+            Some((
+                Ok(event),
+                Follow::Following {
+                    rx,
+                    sent: observed.view,
+                    settled: observed.settled,
+                },
+            ))
+        }
+        Follow::Following {
+            mut rx,
+            sent,
+            settled,
+        } => {
+            if settled {
+                return Some((
+                    Ok(json_event("settled", &serde_json::json!({}))),
+                    Follow::Done,
+                ));
+            }
+            if rx.changed().await.is_err() {
+                // The watcher stopped. If the last view was not settled
+                // (the store failed for good), end the stream: the browser
+                // reconnects and starts again from a snapshot.
+                let last = rx.borrow().clone();
+                return last.settled.then(|| {
+                    let update = update_after(&sent, &last.view);
+                    (
+                        Ok(json_event("update", &update)),
+                        Follow::Following {
+                            rx,
+                            sent: last.view,
+                            settled: true,
+                        },
+                    )
+                });
+            }
+            let observed = rx.borrow_and_update().clone();
+            let update = update_after(&sent, &observed.view);
+            Some((
+                Ok(json_event("update", &update)),
+                Follow::Following {
+                    rx,
+                    sent: observed.view,
+                    settled: observed.settled,
+                },
+            ))
+        }
+        Follow::Done => None,
+    }
+}
+
+fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
+    Event::default()
+        .event(name)
+        .data(serde_json::to_string(data).expect("a view always serializes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ripcord::machine::LaunchStatus;
+    use ripcord::testing;
+
+    #[test]
+    fn an_update_holds_only_the_waves_that_changed() {
+        let mut f = testing::mid_drill();
+        let before = f.view();
+        f.server_mut(2, 0).launch_status = LaunchStatus::Failed;
+        let after = f.view();
+        let update = update_after(&before, &after);
+        assert_eq!(update.waves.len(), 1);
+        assert_eq!(update.waves[0].wave_number.0, 2);
+        assert_eq!(update.progress, after.progress);
+        assert_eq!(update_after(&after, &after).waves.len(), 0);
+    }
+}

@@ -1,0 +1,109 @@
+//! `ripcord serve`: the HTTP face of Ripcord on either backend — the
+//! executions API with live Server-Sent Events, health, Prometheus metrics,
+//! the OpenAPI document, and the dashboard.
+//!
+//! - [`executions`]: list, read, start, cancel, approve.
+//! - [`events`]: the SSE stream, one store watcher per followed execution.
+//! - [`auth`]: the write token (and optionally read protection).
+//! - [`health`]: `/healthz`; [`prometheus`]: `/metrics`.
+//! - [`openapi`]: `/api/openapi.json`, generated from the types.
+//! - [`error`]: every error a JSON body; a request at fault gets a 4xx.
+
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod executions;
+pub mod health;
+pub mod openapi;
+pub mod prometheus;
+
+use crate::telemetry::WorkerTelemetry;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use error::ApiError;
+use ripcord::health::HealthThresholds;
+use ripcord::ports::{Clock, ExecutionStore, WorkQueue};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every handler works with.
+pub struct ServeState {
+    pub store: Arc<dyn ExecutionStore>,
+    pub queue: Arc<dyn WorkQueue>,
+    /// The executions' clock (simulated on the embedded backend).
+    pub clock: Arc<dyn Clock>,
+    pub auth: auth::Auth,
+    /// The metrics of workers running in this process, if any.
+    pub telemetry: Option<WorkerTelemetry>,
+    pub thresholds: HealthThresholds,
+    /// How often a followed execution is read from the store.
+    pub watch_every: Duration,
+    pub watchers: events::Watchers,
+}
+
+pub type AppState = Arc<ServeState>;
+
+/// The default of [`ServeState::watch_every`]: twice a second, well inside
+/// the fastest poll interval (LAUNCHING, 3 s).
+pub const DEFAULT_WATCH_EVERY: Duration = Duration::from_millis(500);
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/executions",
+            get(executions::list).post(executions::start),
+        )
+        .route("/api/executions/{id}", get(executions::get))
+        .route("/api/executions/{id}/events", get(events::events))
+        .route("/api/executions/{id}/cancel", post(executions::cancel))
+        .route(
+            "/api/executions/{id}/waves/{wave}/approve",
+            post(executions::approve),
+        )
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(prometheus::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(executions::MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi::document(),
+    )
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "there is nothing at {}; /api/openapi.json lists the API",
+        uri.path()
+    ))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} does not take {method}; /api/openapi.json lists the API",
+            uri.path()
+        ),
+    )
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,182 @@
+//! What the workers of this process measure, in Prometheus form: steps by
+//! outcome, step latencies, retries, polls. `ripcord serve` and
+//! `ripcord worker --metrics-port` expose them at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use ripcord::ports::QueueName;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabels {
+    pub queue: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub queue: &'static str,
+    /// done | duplicate | ignored | dead_lettered | retry_later
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabels {
+    pub queue: &'static str,
+    pub event: &'static str,
+}
+
+/// How a message's step ended, for `ripcord_worker_messages_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    Done,
+    Duplicate,
+    Ignored,
+    DeadLettered,
+    /// Left to come back after its visibility timeout.
+    RetryLater,
+}
+
+impl StepOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            StepOutcome::Done => "done",
+            StepOutcome::Duplicate => "duplicate",
+            StepOutcome::Ignored => "ignored",
+            StepOutcome::DeadLettered => "dead_lettered",
+            StepOutcome::RetryLater => "retry_later",
+        }
+    }
+}
+
+/// The worker metrics of one process (cheap to clone: the metrics are
+/// shared).
+#[derive(Clone, Debug)]
+pub struct WorkerTelemetry {
+    messages: Family<OutcomeLabels, Counter>,
+    step_seconds: Family<QueueLabels, Histogram, fn() -> Histogram>,
+    retries: Family<EventLabels, Counter>,
+    polls: Family<QueueLabels, Counter>,
+}
+
+fn step_histogram() -> Histogram {
+    // 1 ms to about 65 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+}
+
+impl Default for WorkerTelemetry {
+    fn default() -> Self {
+        Self {
+            messages: Family::default(),
+            step_seconds: Family::new_with_constructor(step_histogram),
+            retries: Family::default(),
+            polls: Family::default(),
+        }
+    }
+}
+
+impl WorkerTelemetry {
+    /// Adds these metrics to `registry` (prefixed `worker_`; in a registry
+    /// prefixed `ripcord`, `ripcord_worker_`).
+    pub fn register(&self, registry: &mut Registry) {
+        let sub = registry.sub_registry_with_prefix("worker");
+        sub.register(
+            "messages",
+            "Messages whose step ended, by queue and outcome",
+            self.messages.clone(),
+        );
+        sub.register(
+            "step_seconds",
+            "Wall-clock time of one message's step (decide, effects, save, follow-ups)",
+            self.step_seconds.clone(),
+        );
+        sub.register(
+            "retries",
+            "Retried steps received (attempt above 1: throttling, 5xx and other retryable errors), by event type",
+            self.retries.clone(),
+        );
+        sub.register(
+            "polls",
+            "Receives made on the worker's queue",
+            self.polls.clone(),
+        );
+    }
+
+    pub fn step_ended(&self, queue: QueueName, outcome: StepOutcome, took: Duration) {
+        let queue = queue.as_str();
+        self.messages
+            .get_or_create(&OutcomeLabels {
+                queue,
+                outcome: outcome.label(),
+            })
+            .inc();
+        self.step_seconds
+            .get_or_create(&QueueLabels { queue })
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn retry_received(&self, queue: QueueName, event: &'static str) {
+        self.retries
+            .get_or_create(&EventLabels {
+                queue: queue.as_str(),
+                event,
+            })
+            .inc();
+    }
+
+    pub fn polled(&self, queue: QueueName) {
+        self.polls
+            .get_or_create(&QueueLabels {
+                queue: queue.as_str(),
+            })
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus_client::encoding::text::encode;
+
+    #[test]
+    fn steps_retries_and_polls_are_exposed() {
+        let t = WorkerTelemetry::default();
+        let mut registry = Registry::with_prefix("ripcord");
+        t.register(&mut registry);
+        t.step_ended(
+            QueueName::Launch,
+            StepOutcome::Done,
+            Duration::from_millis(3),
+        );
+        t.step_ended(
+            QueueName::Launch,
+            StepOutcome::Done,
+            Duration::from_millis(5),
+        );
+        t.step_ended(
+            QueueName::Poll,
+            StepOutcome::DeadLettered,
+            Duration::from_millis(1),
+        );
+        t.retry_received(QueueName::Launch, "StartWave");
+        t.polled(QueueName::Poll);
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains(r#"ripcord_worker_messages_total{queue="launch",outcome="done"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"ripcord_worker_messages_total{queue="poll",outcome="dead_lettered"} 1"#
+            )
+        );
+        assert!(text.contains(r#"ripcord_worker_step_seconds_count{queue="launch"} 2"#));
+        assert!(
+            text.contains(r#"ripcord_worker_retries_total{queue="launch",event="StartWave"} 1"#)
+        );
+        assert!(text.contains(r#"ripcord_worker_polls_total{queue="poll"} 1"#));
+    }
+}

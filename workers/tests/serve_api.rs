@@ -1,0 +1,829 @@
+//! `ripcord serve` over HTTP, against the embedded engine and the simulator
+//! running in this process: a drill followed live through Server-Sent
+//! Events from its first snapshot to `settled`, the approval gate and
+//! cancel through the API, the write token, the JSON errors (never a 500),
+//! paging, `/healthz`, `/metrics` and the OpenAPI document.
+
+use ripcord::health::HealthThresholds;
+use ripcord::machine::{ExecutionStatus, WaveStatus};
+use ripcord::ports::QueueName;
+use ripcord::sim::Scenario;
+use ripcord::status::ExecutionView;
+use ripcord_workers::engine::{LocalEngine, Workers};
+use ripcord_workers::serve::{self, ServeState, auth::Auth};
+use ripcord_workers::worker::WorkerConfig;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "test-token-0123456789";
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+fn plan_text(name: &str) -> String {
+    std::fs::read_to_string(examples().join(name)).expect("an example plan")
+}
+
+/// The happy-path scenario, slowed down so that a drill takes seconds and
+/// its waves can be seen running.
+fn scenario(time_scale: f64) -> Scenario {
+    let mut s = ripcord::sim::load_scenario(&examples().join("scenarios/happy-path.yaml"))
+        .expect("the example scenario");
+    s.time_scale = time_scale;
+    s
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    workers: Option<Workers>,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+struct Options {
+    time_scale: f64,
+    token: Option<&'static str>,
+    protect_reads: bool,
+    workers: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            time_scale: 120.0,
+            token: Some(TOKEN),
+            protect_reads: false,
+            workers: true,
+        }
+    }
+}
+
+impl Api {
+    async fn start(options: Options) -> Api {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let engine = LocalEngine::open(&dir.path().join("serve.db"), scenario(options.time_scale))
+            .expect("the engine opens");
+        let workers = options
+            .workers
+            .then(|| engine.spawn_workers(&QueueName::ALL, WorkerConfig::default()));
+        let state = ServeState {
+            store: engine.ports.store.clone(),
+            queue: engine.ports.queue.clone(),
+            clock: engine.ports.clock.clone(),
+            auth: Auth::new(options.token, options.protect_reads),
+            telemetry: workers.as_ref().map(|w| w.stats.telemetry.clone()),
+            thresholds: HealthThresholds::default(),
+            watch_every: Duration::from_millis(100),
+            watchers: Default::default(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            serve::serve(listener, Arc::new(state), std::future::pending())
+                .await
+                .expect("the server runs");
+        });
+        Api {
+            base,
+            http: reqwest::Client::new(),
+            workers,
+            server,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(self.url(path)).send().await.expect("GET");
+        answer(r).await
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.post(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request.send().await.expect("POST")).await
+    }
+
+    async fn start_drill(&self, plan: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/executions",
+                Some(TOKEN),
+                Some(json!({ "plan": plan_text(plan), "requestedBy": "alice" })),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        body["executionId"].as_str().expect("an id").to_owned()
+    }
+
+    async fn view(&self, id: &str) -> ExecutionView {
+        let (status, body) = self.get(&format!("/api/executions/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_value(body).expect("the status view")
+    }
+
+    /// Waits until `done` holds for the execution's view.
+    async fn until(
+        &self,
+        id: &str,
+        what: &str,
+        done: impl Fn(&ExecutionView) -> bool,
+    ) -> ExecutionView {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let (status, body) = self.get(&format!("/api/executions/{id}")).await;
+            if status == 200 {
+                let view: ExecutionView = serde_json::from_value(body).expect("a view");
+                if done(&view) {
+                    return view;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{what} did not happen in 90 s: {view:#?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn stop(self) {
+        self.server.abort();
+        if let Some(w) = self.workers {
+            w.shutdown().await;
+        }
+    }
+}
+
+/// Status and JSON body; every answer of the API is JSON.
+async fn answer(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("a body");
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("answer {status} is not JSON ({e}): {text:?}"));
+    (status, body)
+}
+
+/// Reads Server-Sent Events until the stream ends (or `limit` passes).
+async fn read_events(mut response: reqwest::Response, limit: Duration) -> Vec<(String, Value)> {
+    let deadline = Instant::now() + limit;
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    loop {
+        let chunk = tokio::time::timeout_at(deadline.into(), response.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("the stream did not end within {limit:?}; got {events:?}"))
+            .expect("the stream reads");
+        let Some(chunk) = chunk else {
+            return events;
+        };
+        buffer.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut name = None;
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = Some(v.trim().to_owned());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            // Keep-alive comments have neither.
+            if let Some(name) = name {
+                events.push((name, serde_json::from_str(&data).expect("JSON data")));
+            }
+        }
+    }
+}
+
+/// Applies an `update` to the view a browser holds: top-level fields
+/// replaced, waves merged by number.
+fn merge(held: &mut ExecutionView, update: ExecutionView) {
+    let mut update = update;
+    let waves = std::mem::take(&mut update.waves);
+    let mut merged = std::mem::take(&mut held.waves);
+    for wave in waves {
+        let slot = merged
+            .iter_mut()
+            .find(|w| w.wave_number == wave.wave_number)
+            .expect("an update names a known wave");
+        *slot = wave;
+    }
+    *held = ExecutionView {
+        waves: merged,
+        ..update
+    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_drill_is_followed_live_from_snapshot_to_settled() {
+    let api = Api::start(Options::default()).await;
+    let id = api.start_drill("drill.yaml").await;
+    let response = api
+        .http
+        .get(api.url(&format!("/api/executions/{id}/events")))
+        .send()
+        .await
+        .expect("GET events");
+    // The StartExecution may not be decided yet: then the execution is not
+    // in the store and the stream is refused; follow it once it is.
+    let response = if response.status() == 404 {
+        api.until(&id, "the execution is created", |_| true).await;
+        api.http
+            .get(api.url(&format!("/api/executions/{id}/events")))
+            .send()
+            .await
+            .expect("GET events")
+    } else {
+        response
+    };
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let events = read_events(response, Duration::from_secs(120)).await;
+
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"snapshot"), "{names:?}");
+    assert_eq!(names.last(), Some(&"settled"), "{names:?}");
+    assert!(
+        names[1..names.len() - 1].iter().all(|n| *n == "update"),
+        "{names:?}"
+    );
+    assert!(names.len() >= 5, "several changes were pushed: {names:?}");
+
+    // A browser that merges every update holds the final view.
+    let mut held: ExecutionView = serde_json::from_value(events[0].1.clone()).unwrap();
+    let mut seen_running = std::collections::BTreeSet::new();
+    for (name, data) in &events[1..events.len() - 1] {
+        assert_eq!(name, "update");
+        let update: ExecutionView = serde_json::from_value(data.clone()).expect("an update");
+        for w in &update.waves {
+            if matches!(w.status, WaveStatus::Launching | WaveStatus::PostActions) {
+                seen_running.insert(w.wave_number.0);
+            }
+        }
+        merge(&mut held, update);
+    }
+    assert_eq!(
+        seen_running,
+        [1, 2, 3].into(),
+        "each wave was pushed while it ran"
+    );
+    let stored = api.view(&id).await;
+    assert_eq!(held.status, ExecutionStatus::Completed);
+    assert_eq!(held.progress.percent_complete, 100.0);
+    assert_eq!(
+        ExecutionView {
+            last_updated: stored.last_updated,
+            ..held
+        },
+        stored,
+        "the merged updates are the stored status"
+    );
+
+    // Following a settled execution: its snapshot, then settled at once.
+    let again = api
+        .http
+        .get(api.url(&format!("/api/executions/{id}/events")))
+        .send()
+        .await
+        .unwrap();
+    let events = read_events(again, Duration::from_secs(10)).await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["snapshot", "settled"]);
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_approval_gate_and_cancel_work_through_the_api() {
+    let api = Api::start(Options::default()).await;
+    let gated = api.start_drill("approval-drill.yaml").await;
+    let waiting = api
+        .until(&gated, "wave 2 awaits approval", |v| {
+            v.waves.len() == 2
+                && v.waves[1].awaiting_approval
+                && v.waves[0].status == WaveStatus::Completed
+        })
+        .await;
+    assert_eq!(waiting.waves[1].status, WaveStatus::Pending);
+
+    // Approving needs the token; wave 1 has no gate.
+    let approve = format!("/api/executions/{gated}/waves/2/approve");
+    let (status, body) = api.post(&approve, None, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, body) = api
+        .post(
+            &format!("/api/executions/{gated}/waves/1/approve"),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "{body}"
+    );
+    let (status, body) = api
+        .post(&approve, Some(TOKEN), Some(json!({ "approvedBy": "bob" })))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let done = api
+        .until(&gated, "the gated drill completes", |v| {
+            v.status == ExecutionStatus::Completed
+        })
+        .await;
+    assert_eq!(done.waves[1].approved_by.as_deref(), Some("bob"));
+    assert_eq!(done.waves[1].status, WaveStatus::Completed);
+    // Approving twice, or cancelling what ended, is an invalid transition.
+    let (status, _) = api.post(&approve, Some(TOKEN), None).await;
+    assert_eq!(status, 409);
+    let (status, body) = api
+        .post(
+            &format!("/api/executions/{gated}/cancel"),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("COMPLETED")
+    );
+
+    // Cancelling a drill that runs.
+    let running = api.start_drill("drill.yaml").await;
+    api.until(&running, "wave 1 launches", |v| {
+        v.waves
+            .first()
+            .is_some_and(|w| w.status != WaveStatus::Pending)
+    })
+    .await;
+    let (status, body) = api
+        .post(
+            &format!("/api/executions/{running}/cancel"),
+            Some(TOKEN),
+            Some(json!({ "reason": "game day over", "requestedBy": "carol" })),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let cancelled = api
+        .until(&running, "the drill is cancelled", |v| {
+            v.status == ExecutionStatus::Cancelled
+        })
+        .await;
+    assert!(
+        cancelled
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("game day over"),
+        "{:?}",
+        cancelled.reason
+    );
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_json_4xx_never_a_500() {
+    let api = Api::start(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let unknown = uuid::Uuid::new_v4();
+    let post = |path: String, body: &'static str, content_type: &'static str| {
+        api.http
+            .post(api.url(&path))
+            .bearer_auth(TOKEN)
+            .header("content-type", content_type)
+            .body(body)
+    };
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            "not JSON",
+            post("/api/executions".into(), "{plan:", "application/json"),
+            400,
+            "bad_json",
+        ),
+        (
+            "wrong shape",
+            post(
+                "/api/executions".into(),
+                r#"{"plan": 7}"#,
+                "application/json",
+            ),
+            400,
+            "bad_json",
+        ),
+        (
+            "unknown field",
+            post(
+                "/api/executions".into(),
+                r#"{"plan": "x", "plam": 1}"#,
+                "application/json",
+            ),
+            400,
+            "bad_json",
+        ),
+        (
+            "not JSON at all",
+            post("/api/executions".into(), "plan", "text/plain"),
+            415,
+            "bad_json",
+        ),
+        (
+            "invalid plan",
+            post(
+                "/api/executions".into(),
+                r#"{"plan": "name: x\nmode: drill\nregion: us-east-1\nwaves: []\n"}"#,
+                "application/json",
+            ),
+            422,
+            "invalid_plan",
+        ),
+        (
+            "cancel unknown",
+            post(
+                format!("/api/executions/{unknown}/cancel"),
+                "",
+                "application/json",
+            ),
+            404,
+            "not_found",
+        ),
+        (
+            "cancel bad id",
+            post(
+                "/api/executions/not-a-uuid/cancel".into(),
+                "",
+                "application/json",
+            ),
+            404,
+            "not_found",
+        ),
+        (
+            "cancel bad body",
+            post(
+                format!("/api/executions/{unknown}/cancel"),
+                "[1,",
+                "application/json",
+            ),
+            400,
+            "bad_json",
+        ),
+        (
+            "approve unknown",
+            post(
+                format!("/api/executions/{unknown}/waves/1/approve"),
+                "",
+                "application/json",
+            ),
+            404,
+            "not_found",
+        ),
+        (
+            "get unknown",
+            api.http.get(api.url(&format!("/api/executions/{unknown}"))),
+            404,
+            "not_found",
+        ),
+        (
+            "events unknown",
+            api.http
+                .get(api.url(&format!("/api/executions/{unknown}/events"))),
+            404,
+            "not_found",
+        ),
+        (
+            "bad status filter",
+            api.http.get(api.url("/api/executions?status=DONE")),
+            400,
+            "bad_query",
+        ),
+        (
+            "bad limit",
+            api.http.get(api.url("/api/executions?limit=0")),
+            400,
+            "bad_request",
+        ),
+        (
+            "bad cursor",
+            api.http.get(api.url("/api/executions?cursor=zzz")),
+            400,
+            "bad_request",
+        ),
+        (
+            "no such route",
+            api.http.get(api.url("/api/nothing")),
+            404,
+            "not_found",
+        ),
+        (
+            "wrong method",
+            api.http.delete(api.url("/api/executions")),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "wrong token",
+            api.http
+                .post(api.url("/api/executions"))
+                .bearer_auth("nope")
+                .json(&json!({"plan": "x"})),
+            401,
+            "unauthorized",
+        ),
+    ];
+    for (what, request, want_status, want_code) in cases {
+        let (status, body) = answer(request.send().await.expect(what)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (want_status, Some(want_code)),
+            "{what}: {body}"
+        );
+        assert!(
+            !body["error"]["message"].as_str().unwrap_or("").is_empty(),
+            "{what}: the error says what happened"
+        );
+    }
+
+    // An invalid plan's problems come with line and column.
+    let (status, body) = api
+        .post(
+            "/api/executions",
+            Some(TOKEN),
+            Some(json!({ "plan": "name: x\nmode: drill\nregion: us-east-1\nwaves:\n  - name: a\n    servers: [{ id: s-123 }]\n" })),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let detail = &body["error"]["details"][0];
+    assert_eq!(
+        (detail["line"].as_u64(), detail["column"].as_u64()),
+        (Some(6), Some(21)),
+        "{body}"
+    );
+
+    // A real recovery needs its confirmation field.
+    let recovery = plan_text("drill.yaml").replace("mode: drill", "mode: recovery");
+    let (status, body) = api
+        .post(
+            "/api/executions",
+            Some(TOKEN),
+            Some(json!({ "plan": recovery })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("recovery_not_confirmed"))
+    );
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_refused_without_a_configured_token_and_reads_can_be_protected() {
+    let open = Api::start(Options {
+        token: None,
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let (status, body) = open
+        .post(
+            "/api/executions",
+            Some("anything"),
+            Some(json!({ "plan": plan_text("drill.yaml") })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("writes_disabled"))
+    );
+    assert_eq!(open.get("/api/executions").await.0, 200);
+    open.stop().await;
+
+    let protected = Api::start(Options {
+        protect_reads: true,
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(protected.get("/api/executions").await.0, 401);
+    let with_cookie = protected
+        .http
+        .get(protected.url("/api/executions"))
+        .header("cookie", format!("ripcord_token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_cookie.status(), 200);
+    let with_bearer = protected
+        .http
+        .get(protected.url("/api/executions"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_bearer.status(), 200);
+    // Health and metrics stay open for probes and scrapers.
+    assert_ne!(protected.get("/healthz").await.0, 401);
+    protected.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idempotency_key_starts_one_execution_and_pages_list_them_all() {
+    let api = Api::start(Options::default()).await;
+    let mut ids = Vec::new();
+    // One drill after the other: DRS refuses a server already in an
+    // active job, so drills of one plan cannot overlap.
+    for key in ["k1", "k2", "k3", "k1"] {
+        let response = api
+            .http
+            .post(api.url("/api/executions"))
+            .bearer_auth(TOKEN)
+            .header("idempotency-key", key)
+            .json(&json!({ "plan": plan_text("drill.yaml") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+        let body: Value = response.json().await.unwrap();
+        let id = body["executionId"].as_str().unwrap().to_owned();
+        let done = api
+            .until(&id, "the drill completes", |v| {
+                v.status == ExecutionStatus::Completed
+            })
+            .await;
+        if ids.contains(&id) {
+            // The repeated key started nothing: the first run's record.
+            let first = api.view(&id).await;
+            assert_eq!(first.start_time, done.start_time);
+        }
+        ids.push(id);
+    }
+    assert_eq!(ids[0], ids[3], "the same key, the same execution");
+    assert_eq!(
+        ids.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        3
+    );
+
+    let mut listed = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/executions?limit=2&cursor={c}"),
+            None => "/api/executions?limit=2".to_owned(),
+        };
+        let (status, body) = api.get(&path).await;
+        assert_eq!(status, 200, "{body}");
+        let items = body["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        listed.extend(
+            items
+                .iter()
+                .map(|i| i["executionId"].as_str().unwrap().to_owned()),
+        );
+        match body["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    listed.sort();
+    let mut expected: Vec<String> = ids[..3].to_vec();
+    expected.sort();
+    assert_eq!(listed, expected, "three executions, each once");
+    let (_, completed) = api.get("/api/executions?status=COMPLETED").await;
+    assert_eq!(completed["items"].as_array().unwrap().len(), 3);
+    let (_, failed) = api.get("/api/executions?status=FAILED").await;
+    assert_eq!(failed["items"].as_array().unwrap().len(), 0);
+
+    // The metrics count them and the workers' steps.
+    let metrics = api
+        .http
+        .get(api.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"ripcord_executions{status="COMPLETED"} 3"#),
+        "{metrics}"
+    );
+    for name in [
+        "ripcord_queue_messages{",
+        "ripcord_worker_last_poll_age_seconds{",
+        "ripcord_worker_step_seconds_bucket{",
+        "ripcord_worker_messages_total{",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+    }
+    assert!(metrics.trim_end().ends_with("# EOF"));
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_reports_missing_workers_as_unhealthy_and_running_ones_as_healthy() {
+    let idle = Api::start(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let (status, body) = idle.get("/healthz").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "UNHEALTHY");
+    assert_eq!(body["problems"].as_array().unwrap().len(), 4, "{body}");
+    idle.stop().await;
+
+    let running = Api::start(Options::default()).await;
+    // Each worker writes its first heartbeat after its first receive.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let (status, body) = running.get("/healthz").await;
+        if status == 200 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "never healthy: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(body["status"], "HEALTHY", "{body}");
+    let kinds: Vec<&str> = body["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["launch", "poll", "post-actions", "metrics"]);
+    assert!(body["workers"][0]["lastPollAgeSeconds"].as_f64().unwrap() < 60.0);
+    assert_eq!(body["queues"][0]["dead"], 0);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_route_and_the_status_shape() {
+    let api = Api::start(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let (status, doc) = api.get("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for path in [
+        "/api/executions",
+        "/api/executions/{id}",
+        "/api/executions/{id}/events",
+        "/api/executions/{id}/cancel",
+        "/api/executions/{id}/waves/{wave}/approve",
+        "/healthz",
+        "/metrics",
+    ] {
+        assert!(paths.contains(&path), "{path} is not in {paths:?}");
+    }
+    let view = &doc["components"]["schemas"]["ExecutionView"]["properties"];
+    for field in [
+        "executionId",
+        "status",
+        "waves",
+        "progress",
+        "estimatedCompletion",
+    ] {
+        assert!(
+            view.get(field).is_some(),
+            "ExecutionView lacks {field}: {view}"
+        );
+    }
+    let server = &doc["components"]["schemas"]["ServerView"]["properties"];
+    assert_eq!(server["launchStartTime"]["format"], "date-time", "{server}");
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    api.stop().await;
+}
