@@ -21,13 +21,19 @@ use ripcord_workers::engine::{LocalEngine, Workers};
 use ripcord_workers::ports::Ports;
 use ripcord_workers::worker::WorkerConfig;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The repository's `examples/` folder.
 pub fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// Plans and scenarios that test the engine but are no examples to follow:
+/// `tests/fixtures/`.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
 /// A scenario from `examples/scenarios/`.
@@ -49,9 +55,17 @@ pub fn inline_scenario(yaml: &str) -> Scenario {
 
 type Decorate = Box<dyn FnOnce(Ports) -> Ports + Send>;
 
+/// The time scale every scenario test runs at (simulated seconds per real
+/// second), whatever its scenario file says: the files say 300 so that
+/// `ripcord run` shows them quickly, but on a loaded 2-core machine 300x
+/// turns the drill plan's 5-minute action timeout into one real second, and
+/// a worker that waits its turn for a second times the action out. At 60x
+/// the tightest margin in the scenarios is 5 real seconds.
+pub const SCENARIO_TIME_SCALE: f64 = 60.0;
+
 /// A drill being set up: worker settings, decorated ports, its execution id.
 pub struct DrillBuilder {
-    plan: String,
+    plan: PathBuf,
     scenario: Scenario,
     id: ExecutionId,
     config: WorkerConfig,
@@ -79,7 +93,10 @@ impl DrillBuilder {
 
     /// Starts the workers and sends StartExecution.
     pub async fn start(self) -> Drill {
-        let plan = load_plan(&examples().join(&self.plan)).expect("example plans are valid");
+        let plan = match load_plan(&self.plan) {
+            Ok(plan) => plan,
+            Err(e) => panic!("the plan {} is invalid: {e}", self.plan.display()),
+        };
         let dir = tempfile::tempdir().expect("a temp dir");
         let engine =
             LocalEngine::open_with(&dir.path().join("drill.db"), self.scenario, self.decorate)
@@ -112,19 +129,26 @@ pub struct Drill {
 }
 
 impl Drill {
-    /// Starts `plan` (a path under examples/) with `scenario` (a path under
-    /// examples/scenarios/), all four workers running in this process.
-    pub async fn start(plan: &str, scenario: &str) -> Drill {
-        Drill::builder(plan, example_scenario(scenario))
-            .start()
-            .await
+    /// Starts `plan` (a path under examples/, or an absolute path such as
+    /// one under [`fixtures`]) with `scenario` (a path under
+    /// examples/scenarios/, or an absolute path), all four workers running
+    /// in this process, at [`SCENARIO_TIME_SCALE`].
+    pub async fn start(plan: impl AsRef<Path>, scenario: impl AsRef<Path>) -> Drill {
+        let path = examples().join("scenarios").join(scenario);
+        let mut scenario = match load_scenario(&path) {
+            Ok(s) => s,
+            Err(e) => panic!("the scenario {} is invalid: {e}", path.display()),
+        };
+        scenario.time_scale = SCENARIO_TIME_SCALE;
+        Drill::builder(plan, scenario).start().await
     }
 
-    /// A drill of `plan` (a path under examples/) on `scenario`, with the
-    /// default worker settings and undecorated ports until told otherwise.
-    pub fn builder(plan: &str, scenario: Scenario) -> DrillBuilder {
+    /// A drill of `plan` (a path under examples/, or an absolute path) on
+    /// `scenario` at the scenario's own time scale, with the default worker
+    /// settings and undecorated ports until told otherwise.
+    pub fn builder(plan: impl AsRef<Path>, scenario: Scenario) -> DrillBuilder {
         DrillBuilder {
-            plan: plan.to_owned(),
+            plan: examples().join(plan),
             scenario,
             id: ExecutionId::new_random(),
             config: WorkerConfig::default(),
@@ -227,6 +251,120 @@ impl Drill {
         }
         (view, self)
     }
+}
+
+/// The final table of a drill, the way a scenario test states it: the
+/// execution's status, then each wave's status and, under it, one row per
+/// server: hostname (or id), launchStatus, healthStatus and the errorCode
+/// when there is one.
+///
+/// ```text
+/// execution FAILED
+/// wave databases COMPLETED
+///   pay-db-primary COMPLETED HEALTHY
+/// wave app-tier FAILED
+///   pay-app-2 FAILED PENDING LAUNCH_FAILED
+/// ```
+pub fn drill_table(view: &ExecutionView) -> Vec<Vec<String>> {
+    let mut rows = vec![vec!["execution".to_owned(), wire(&view.status)]];
+    for wave in &view.waves {
+        rows.push(vec![
+            "wave".to_owned(),
+            wave.name.clone(),
+            wire(&wave.status),
+        ]);
+        for s in &wave.servers {
+            let mut row = vec![
+                String::new(),
+                s.hostname.clone(),
+                wire(&s.launch_status),
+                wire(&s.health_status),
+            ];
+            row.extend(s.error_code.clone());
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// Asserts that the drill ended as `expected` says, a [`drill_table`] with
+/// any spacing (server rows indented). On a mismatch it prints both whole
+/// tables and the rows that differ.
+#[track_caller]
+pub fn assert_drill_table(view: &ExecutionView, expected: &str) {
+    let expected: Vec<Vec<String>> = expected
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let cells = line.split_whitespace().map(str::to_owned);
+            if line.trim_start().starts_with("execution") || line.trim_start().starts_with("wave ")
+            {
+                cells.collect()
+            } else {
+                std::iter::once(String::new()).chain(cells).collect()
+            }
+        })
+        .collect();
+    let actual = drill_table(view);
+    if actual == expected {
+        return;
+    }
+    let differing: Vec<String> = (0..actual.len().max(expected.len()))
+        .filter(|&i| actual.get(i) != expected.get(i))
+        .map(|i| {
+            let show = |row: Option<&Vec<String>>| row.map_or("(none)".to_owned(), |r| r.join(" "));
+            format!(
+                "  row {}: expected `{}`, got `{}`",
+                i + 1,
+                show(expected.get(i)).trim(),
+                show(actual.get(i)).trim()
+            )
+        })
+        .collect();
+    panic!(
+        "the drill did not end as expected\n\nexpected:\n{}\nactual:\n{}\ndiffering rows:\n{}\n\nexecution reason: {:?}\nwave reasons: {:?}",
+        render_table(&expected),
+        render_table(&actual),
+        differing.join("\n"),
+        view.reason,
+        view.waves
+            .iter()
+            .map(|w| (w.name.as_str(), w.reason.as_deref()))
+            .collect::<Vec<_>>(),
+    );
+}
+
+/// Aligned columns, server rows indented under their wave.
+fn render_table(rows: &[Vec<String>]) -> String {
+    let servers: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r.len() > 1 && r[0].is_empty())
+        .collect();
+    let width = |col: usize| {
+        servers
+            .iter()
+            .map(|r| r.get(col).map_or(0, String::len))
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (1..5).map(width).collect();
+    let mut out = String::new();
+    for row in rows {
+        if row.first().is_some_and(String::is_empty) {
+            out.push_str("   ");
+            for (i, cell) in row[1..].iter().enumerate() {
+                let w = widths.get(i).copied().unwrap_or(0);
+                out.push_str(&format!(" {cell:w$}"));
+            }
+        } else {
+            out.push_str("  ");
+            out.push_str(&row.join(" "));
+        }
+        let trimmed = out.trim_end().len();
+        out.truncate(trimmed);
+        out.push('\n');
+    }
+    out
 }
 
 /// One row per server: "wave/hostname STATUS [errorCode]", in wave order:

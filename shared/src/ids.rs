@@ -90,31 +90,71 @@ impl fmt::Display for WaveNumber {
     }
 }
 
-/// A DRS source server id: `s-` and 17 lowercase hex characters.
+/// A DRS source server id: `s-` and 17 ASCII letters or digits, as DRS'
+/// API model defines it (`SourceServerID`: pattern `s-[0-9a-zA-Z]{17}`,
+/// length 19). The ids DRS hands out are lowercase hex, but DRS accepts the
+/// wider pattern, so Ripcord does too.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct SourceServerId(String);
 
+/// The length of what follows `s-` in a source server id.
+const SOURCE_SERVER_ID_CHARS: usize = 17;
+
 /// Why a string is not a DRS source server id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{0}` is not a DRS source server id: expected `s-` followed by 17 hex characters, e.g. s-1234567890abcdef0"
+    "`{id}` is not a DRS source server id: {problem}; expected `s-` followed by 17 letters or digits, e.g. s-1234567890abcdef0"
 )]
-pub struct BadSourceServerId(pub String);
+pub struct BadSourceServerId {
+    pub id: String,
+    pub problem: IdProblem,
+}
+
+/// What exactly is wrong with a would-be source server id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdProblem {
+    /// It does not start with `s-` (case matters).
+    Prefix,
+    /// It has this many characters after `s-` instead of 17.
+    Length(usize),
+    /// This character (at this position, from 1) is not a letter or digit.
+    Character(char, usize),
+}
+
+impl fmt::Display for IdProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdProblem::Prefix => f.write_str("it does not start with `s-`"),
+            IdProblem::Length(n) => write!(f, "it has {n} characters after `s-`, not 17"),
+            IdProblem::Character(c, at) => {
+                write!(f, "{c:?} at position {at} is not an ASCII letter or digit")
+            }
+        }
+    }
+}
 
 impl SourceServerId {
     pub fn parse(s: &str) -> Result<Self, BadSourceServerId> {
-        let ok = s.len() == 19
-            && s.starts_with("s-")
-            && s[2..]
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(BadSourceServerId(s.to_owned()))
+        let bad = |problem| BadSourceServerId {
+            id: s.to_owned(),
+            problem,
+        };
+        let Some(rest) = s.strip_prefix("s-") else {
+            return Err(bad(IdProblem::Prefix));
+        };
+        if let Some((i, c)) = rest
+            .chars()
+            .enumerate()
+            .find(|(_, c)| !c.is_ascii_alphanumeric())
+        {
+            return Err(bad(IdProblem::Character(c, i + 3)));
         }
+        if rest.len() != SOURCE_SERVER_ID_CHARS {
+            return Err(bad(IdProblem::Length(rest.len())));
+        }
+        Ok(Self(s.to_owned()))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -144,12 +184,50 @@ impl fmt::Display for SourceServerId {
 mod tests {
     use super::*;
 
+    /// DRS' model: `SourceServerID` is `s-[0-9a-zA-Z]{17}`, 19 characters.
     #[test]
-    fn source_server_ids_are_checked() {
-        assert!(SourceServerId::parse("s-1234567890abcdef0").is_ok());
-        assert!(SourceServerId::parse("s-1234567890abcdef").is_err());
-        assert!(SourceServerId::parse("s-1234567890ABCDEF0").is_err());
-        assert!(SourceServerId::parse("i-1234567890abcdef0").is_err());
+    fn source_server_ids_are_what_drs_accepts() {
+        for ok in [
+            "s-1234567890abcdef0",
+            "s-1234567890ABCDEF0",
+            "s-0a1b2c3d4e5f6g7h8",
+            "s-ZZZZZZZZZZZZZZZZZ",
+        ] {
+            assert_eq!(
+                SourceServerId::parse(ok).map(|id| id.to_string()),
+                Ok(ok.to_owned())
+            );
+        }
+        let problem = |s: &str| SourceServerId::parse(s).unwrap_err().problem;
+        assert_eq!(problem("i-1234567890abcdef0"), IdProblem::Prefix);
+        assert_eq!(problem("S-1234567890abcdef0"), IdProblem::Prefix);
+        assert_eq!(problem("s1234567890abcdef0"), IdProblem::Prefix);
+        assert_eq!(problem(""), IdProblem::Prefix);
+        assert_eq!(problem("s-1234567890abcdef"), IdProblem::Length(16));
+        assert_eq!(problem("s-1234567890abcdef01"), IdProblem::Length(18));
+        assert_eq!(problem("s-"), IdProblem::Length(0));
+        assert_eq!(
+            problem("s-1234567890abcde_0"),
+            IdProblem::Character('_', 18)
+        );
+        assert_eq!(problem("s-12345 7890abcdef0"), IdProblem::Character(' ', 8));
+        // Not ASCII: DRS' pattern is ASCII only.
+        assert_eq!(problem("s-1234567890abcdéf"), IdProblem::Character('é', 17));
+    }
+
+    #[test]
+    fn a_bad_source_server_id_says_what_is_wrong() {
+        let message = |s: &str| SourceServerId::parse(s).unwrap_err().to_string();
+        assert_eq!(
+            message("s-12345"),
+            "`s-12345` is not a DRS source server id: it has 5 characters after `s-`, not 17; \
+             expected `s-` followed by 17 letters or digits, e.g. s-1234567890abcdef0"
+        );
+        assert!(message("x-1234567890abcdef0").contains("it does not start with `s-`"));
+        assert!(
+            message("s-1234567890abcde-0")
+                .contains("'-' at position 18 is not an ASCII letter or digit")
+        );
     }
 
     #[test]

@@ -173,10 +173,49 @@ fn a_malformed_server_id_is_reported_at_the_id() {
     assert_eq!((all[0].0, all[0].1), (7, 9));
     assert_says(
         &all[0].2,
-        &["`s-12345` is not a DRS source server id", "17 hex"],
+        &[
+            "`s-12345` is not a DRS source server id",
+            "it has 5 characters after `s-`, not 17",
+            "17 letters or digits",
+        ],
     );
     assert_eq!((all[1].0, all[1].1), (8, 15));
-    assert_says(&all[1].2, &["write it in lowercase: s-1234567890abcdef0"]);
+    assert_says(
+        &all[1].2,
+        &[
+            "it does not start with `s-`",
+            "write the prefix in lowercase: s-1234567890ABCDEF0",
+        ],
+    );
+}
+
+/// DRS' SourceServerID pattern is `s-[0-9a-zA-Z]{17}`: upper case letters
+/// and letters past `f` are ids DRS accepts, so the plan does too.
+#[test]
+fn server_ids_are_checked_against_drs_own_pattern() {
+    let plan = format!(
+        "{HEADER}waves:\n  - name: db\n    servers:\n      - s-1234567890ABCDEF0\n      - s-0a1b2c3d4e5f6g7h8\n"
+    );
+    let plan = match parse_plan(&plan, "plan.yaml") {
+        Ok(plan) => plan,
+        Err(e) => panic!("DRS accepts these ids, so must the plan: {e:?}"),
+    };
+    let ids: Vec<String> = plan.waves[0]
+        .servers
+        .iter()
+        .map(|s| s.id.to_string())
+        .collect();
+    assert_eq!(ids, ["s-1234567890ABCDEF0", "s-0a1b2c3d4e5f6g7h8"]);
+
+    let all = errors(&format!(
+        "{HEADER}waves:\n  - name: db\n    servers:\n      - s-1234567890abcdef01\n      - s-1234567890abcde_0\n"
+    ));
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_says(&all[0].2, &["it has 18 characters after `s-`, not 17"]);
+    assert_says(
+        &all[1].2,
+        &["'_' at position 18 is not an ASCII letter or digit"],
+    );
 }
 
 #[test]
@@ -529,7 +568,7 @@ waves:
   - name: databases
     servers:
       - s-1234567890abcdef0
-      - s-1234567890abcdefX
+      - s-1234567890abcdef_
     launch_timeout: 90
   - name: app
     servers:

@@ -39,18 +39,6 @@ pub(crate) fn enter(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
         return;
     }
     wave.health.started_at = Some(ctx.now);
-    if !wave.plan.health_checks.is_empty() {
-        let ids: Vec<usize> = wave
-            .servers
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.launch_status == LaunchStatus::Launched)
-            .map(|(i, _)| i)
-            .collect();
-        for i in ids {
-            set_health(ctx, &mut wave.servers[i], HealthStatus::Checking);
-        }
-    }
     schedule_poll(ctx, wave, Duration::ZERO);
 }
 
@@ -592,9 +580,15 @@ fn finish_running_action(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, index: usize)
             )),
         }
     }
+    // TIMEOUT when every failure is a timeout, whether SSM timed the
+    // invocations out (TimedOut) or the action's own deadline ran out first:
+    // the two race, and the action must not end differently by who won.
     let status = if failures.is_empty() {
         ActionStatus::Success
-    } else if timed_out && !all_done {
+    } else if failures
+        .iter()
+        .all(|(_, code, _)| *code == "ACTION_TIMEOUT")
+    {
         ActionStatus::Timeout
     } else {
         ActionStatus::Failed
@@ -605,11 +599,12 @@ fn finish_running_action(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, index: usize)
         transition(&mut action.status, status, &what, &mut ctx.rejected);
         action.end_time = Some(ctx.now);
         if !failures.is_empty() {
-            action.error_message = Some(format!(
-                "failed on {} of {} servers",
-                failures.len(),
-                action.invocations.len()
-            ));
+            let (n, of) = (failures.len(), action.invocations.len());
+            action.error_message = Some(if status == ActionStatus::Timeout {
+                format!("did not finish on {n} of {of} servers within its timeout of {limit}")
+            } else {
+                format!("failed on {n} of {of} servers")
+            });
         }
     }
     for (id, code, message) in failures {
@@ -643,10 +638,17 @@ fn command_checks(wave: &WaveRecord) -> Vec<String> {
 /// checks (again, for servers whose last run failed), enforces the
 /// deadline, and completes servers without checks.
 fn run_health_checks(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
+    let live = live_indices(wave);
     if wave.health.checks_started_at.is_none() {
         wave.health.checks_started_at = Some(ctx.now);
+        // CHECKING from now, not from launch: a server that fails an action
+        // before its checks start keeps the PENDING it had.
+        if !wave.plan.health_checks.is_empty() {
+            for &i in &live {
+                set_health(ctx, &mut wave.servers[i], HealthStatus::Checking);
+            }
+        }
     }
-    let live = live_indices(wave);
     if wave.plan.health_checks.is_empty() {
         for i in live {
             let what = format!("server {}", wave.servers[i].id());

@@ -2,12 +2,13 @@
 //! from StartExecution on, for the cases the design names explicitly.
 
 use super::*;
-use crate::event::{Envelope, Event, WaveObservation};
+use crate::event::{Envelope, Event, PostLaunchObservation, WaveObservation};
 use crate::ids::{EventId, WaveNumber};
 use crate::ports::drs::{
     DrsLaunchStatus, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance, RecoveryJob,
 };
 use crate::ports::ec2::Ec2Instance;
+use crate::ports::ssm::{AgentInfo, CommandInvocation, InvocationStatus};
 use crate::service_error::ServiceError;
 use crate::testing::{at, execution_id, plan, server_id, t0};
 use crate::time::Timestamp;
@@ -481,5 +482,221 @@ fn the_launch_timeout_takes_a_last_look_before_failing_anyone() {
         wave.status,
         WaveStatus::Failed,
         "the critical server timed out"
+    );
+}
+
+/// The EC2 instance the fixture gives source server `n`.
+fn instance(n: u16) -> String {
+    format!("i-000000000000{n:04x}")
+}
+
+/// Wave 1 (`database`: a post-launch action and an EC2 status check) in
+/// POST_ACTIONS with both servers launched, their SSM agents online, and
+/// its action sent as command `cmd-1` at 3:31.
+fn action_running() -> (WaveRecord, Envelope) {
+    let (_, mut wave, start_wave) = launching();
+    let servers = [0x11, 0x12];
+    let poll = start_wave.caused(
+        7,
+        Some(WaveNumber(1)),
+        Event::PollWave { seq: wave.poll_seq },
+        1,
+        at(3, 0),
+    );
+    let observation = WaveObservation {
+        job: Some(job(
+            JobStatus::Completed,
+            &servers.map(|n| (n, DrsLaunchStatus::Launched)),
+        )),
+        log_items: vec![],
+        recovery_instances: servers
+            .iter()
+            .map(|&n| RecoveryInstance {
+                recovery_instance_id: format!("ri-{n:04x}"),
+                ec2_instance_id: Some(instance(n)),
+                ec2_instance_state: Some("running".into()),
+                job_id: Some(JOB.into()),
+                source_server_id: server_id(n),
+                is_drill: true,
+                point_in_time_snapshot: None,
+            })
+            .collect(),
+        instances: vec![],
+    };
+    let observed = result(
+        &poll,
+        Event::WaveObserved {
+            seq: wave.poll_seq,
+            observation,
+        },
+        at(3, 0),
+    );
+    apply(&mut wave, &observed, at(3, 0));
+    assert_eq!(wave.status, WaveStatus::PostActions);
+    let agents = result(
+        &observed,
+        Event::PostLaunchObserved {
+            seq: wave.poll_seq,
+            observation: PostLaunchObservation {
+                agents: servers
+                    .iter()
+                    .map(|&n| AgentInfo {
+                        instance_id: instance(n),
+                        ping_status: "Online".into(),
+                    })
+                    .collect(),
+                ..Default::default()
+            },
+        },
+        at(3, 30),
+    );
+    let d = apply(&mut wave, &agents, at(3, 30));
+    assert!(
+        d.effects
+            .iter()
+            .any(|e| matches!(e, Effect::SendCommands { tries: 1, .. })),
+        "the action is sent once the agents are online: {:?}",
+        d.effects
+    );
+    let sent = result(
+        &agents,
+        Event::ActionSent {
+            action: 0,
+            tries: 1,
+            command_ids: vec!["cmd-1".into()],
+        },
+        at(3, 31),
+    );
+    apply(&mut wave, &sent, at(3, 31));
+    assert_eq!(wave.actions[0].status, ActionStatus::Running);
+    (wave, sent)
+}
+
+/// What SSM says of `cmd-1` on both servers.
+fn invocations(status: InvocationStatus, response_code: Option<i32>) -> PostLaunchObservation {
+    PostLaunchObservation {
+        invocations: [0x11, 0x12]
+            .iter()
+            .map(|&n| CommandInvocation {
+                command_id: "cmd-1".into(),
+                instance_id: instance(n),
+                status,
+                response_code,
+                output: String::new(),
+                error: String::new(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Decides a post-launch check that saw `observation` at `now`.
+fn observe(
+    wave: &mut WaveRecord,
+    cause: &Envelope,
+    observation: PostLaunchObservation,
+    now: Timestamp,
+) {
+    let seq = wave.poll_seq;
+    let observed = result(cause, Event::PostLaunchObserved { seq, observation }, now);
+    apply(wave, &observed, now);
+}
+
+#[test]
+fn an_action_ssm_timed_out_is_a_timeout_like_one_past_its_own_deadline() {
+    // SSM ends the invocations TimedOut before the engine's own deadline
+    // (10m after 3:31) has passed.
+    let (mut ssm_first, sent) = action_running();
+    observe(
+        &mut ssm_first,
+        &sent,
+        invocations(InvocationStatus::TimedOut, None),
+        at(13, 30),
+    );
+
+    // The engine's deadline runs out while SSM still says InProgress.
+    let (mut deadline_first, sent) = action_running();
+    observe(
+        &mut deadline_first,
+        &sent,
+        invocations(InvocationStatus::InProgress, None),
+        at(13, 32),
+    );
+
+    for wave in [&ssm_first, &deadline_first] {
+        let action = &wave.actions[0];
+        assert_eq!(action.status, ActionStatus::Timeout, "{action:?}");
+        assert!(
+            action
+                .error_message
+                .as_deref()
+                .unwrap_or("")
+                .contains("did not finish on 2 of 2 servers within its timeout of 10m"),
+            "{action:?}"
+        );
+        for server in &wave.servers {
+            assert_eq!(server.launch_status, LaunchStatus::Failed);
+            assert_eq!(server.error_code.as_deref(), Some("ACTION_TIMEOUT"));
+        }
+        assert_eq!(wave.status, WaveStatus::Failed);
+    }
+}
+
+#[test]
+fn an_action_that_fails_anywhere_is_failed_even_if_others_timed_out() {
+    let (mut wave, sent) = action_running();
+    let mut observation = invocations(InvocationStatus::TimedOut, None);
+    observation.invocations[0].status = InvocationStatus::Failed;
+    observation.invocations[0].response_code = Some(1);
+    observe(&mut wave, &sent, observation, at(5, 0));
+    assert_eq!(wave.actions[0].status, ActionStatus::Failed);
+    let codes: Vec<Option<&str>> = wave
+        .servers
+        .iter()
+        .map(|s| s.error_code.as_deref())
+        .collect();
+    assert_eq!(codes, [Some("ACTION_FAILED"), Some("ACTION_TIMEOUT")]);
+}
+
+#[test]
+fn health_is_checking_only_once_the_checks_start() {
+    let (mut wave, sent) = action_running();
+    assert!(
+        wave.servers
+            .iter()
+            .all(|s| s.health_status == HealthStatus::Pending),
+        "the action runs first; no check has started: {:?}",
+        wave.servers
+    );
+    observe(
+        &mut wave,
+        &sent,
+        invocations(InvocationStatus::Failed, Some(1)),
+        at(4, 0),
+    );
+    assert_eq!(wave.status, WaveStatus::Failed);
+    for server in &wave.servers {
+        assert_eq!(server.error_code.as_deref(), Some("ACTION_FAILED"));
+        assert_eq!(
+            server.health_status,
+            HealthStatus::Pending,
+            "its checks never ran: {server:?}"
+        );
+    }
+
+    let (mut wave, sent) = action_running();
+    observe(
+        &mut wave,
+        &sent,
+        invocations(InvocationStatus::Success, Some(0)),
+        at(4, 0),
+    );
+    assert_eq!(wave.actions[0].status, ActionStatus::Success);
+    assert!(
+        wave.servers
+            .iter()
+            .all(|s| s.health_status == HealthStatus::Checking),
+        "the EC2 status checks run now: {:?}",
+        wave.servers
     );
 }

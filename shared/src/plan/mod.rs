@@ -46,8 +46,9 @@
 //! Rules, each checked with an error pointing at the offending line and column:
 //! - `name`, `mode` (`drill` or `recovery`), `region` and `waves` are required;
 //!   every wave needs a unique, non-empty `name` and at least one server.
-//! - Server ids are DRS source server ids (`s-` and 17 lowercase hex
-//!   characters); a server may appear only once in the whole plan.
+//! - Server ids are DRS source server ids (`s-` and 17 ASCII letters or
+//!   digits, DRS' own `SourceServerID` pattern); a server may appear only
+//!   once in the whole plan.
 //! - A wave holds at most 100 servers (DRS' quota per recovery job), unless
 //!   `options.split_large_waves: true`: then a wave `app` of 250 servers runs
 //!   as `app (part 1/3)` .. `app (part 3/3)` (84, 83, 83 servers) side by side,

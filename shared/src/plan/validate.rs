@@ -567,11 +567,15 @@ fn server(entry: &Spanned<RawServer>, errors: &mut ErrorList) -> Option<ServerPl
     let id = match SourceServerId::parse(id.trim()) {
         Ok(id) => id,
         Err(bad) => {
-            let lowercase = id.trim().to_ascii_lowercase();
-            let hint = match SourceServerId::parse(&lowercase) {
-                Ok(_) => format!("; write it in lowercase: {lowercase}"),
-                Err(_) => String::new(),
-            };
+            // DRS' ids are case-sensitive, but only the prefix must be
+            // lowercase: `S-...` is most likely a typo for `s-...`.
+            let hint = id
+                .trim()
+                .strip_prefix("S-")
+                .map(|rest| format!("s-{rest}"))
+                .filter(|fixed| SourceServerId::parse(fixed).is_ok())
+                .map(|fixed| format!("; write the prefix in lowercase: {fixed}"))
+                .unwrap_or_default();
             errors.push(id_at, format!("{bad}{hint}"));
             return None;
         }
