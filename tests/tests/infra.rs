@@ -12,11 +12,12 @@ fn repository() -> PathBuf {
 }
 
 /// Policy file → the README rows (by their first cell) it must match.
-const POLICIES: [(&str, &[&str]); 5] = [
+const POLICIES: [(&str, &[&str]); 6] = [
     ("launch.json", &["every worker", "launch"]),
     ("poll.json", &["every worker", "poll"]),
     ("post-actions.json", &["every worker", "post-actions"]),
     ("metrics.json", &["every worker", "metrics"]),
+    ("serve.json", &["`ripcord serve`"]),
     (
         "bootstrap.json",
         &["`ripcord aws bootstrap` (once, by an operator)"],
