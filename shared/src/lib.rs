@@ -7,6 +7,7 @@
 //! - [`event`]: the envelope and the event enum passed between workers.
 //! - [`machine`]: the records the store keeps and the pure `decide`.
 //! - [`status`]: the seed-000 camelCase status view, aggregated on read.
+//! - [`report`]: the drill report (measured RTO; JSON, Markdown, HTML, SVG).
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
 //! - [`embedded`]: queues and store in one SQLite file.
 //! - [`contract`]: the suites every adapter must pass.
@@ -22,6 +23,7 @@ pub mod ids;
 pub mod machine;
 pub mod plan;
 pub mod ports;
+pub mod report;
 pub mod service_error;
 pub mod sim;
 pub mod status;
