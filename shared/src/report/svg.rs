@@ -31,7 +31,7 @@ pub const FAILED_ROWS_PER_WAVE: usize = 5;
 const WIDTH: f64 = 1100.0;
 const LABEL_WIDTH: f64 = 250.0;
 const RIGHT_PAD: f64 = 24.0;
-const TOP: f64 = 44.0;
+const TOP: f64 = 62.0;
 const ROW: f64 = 16.0;
 const BAR: f64 = 10.0;
 const LEGEND: f64 = 40.0;
@@ -343,14 +343,14 @@ fn axis(svg: &mut String, scale: &Scale, bottom: f64) {
             svg,
             r##"<line x1="{x:.1}" y1="{y1}" x2="{x:.1}" y2="{bottom}" stroke="#e3e7ec"/><text x="{x:.1}" y="{ty}" text-anchor="middle" fill="#555555">T+{label}</text>"##,
             y1 = TOP - 6.0,
-            ty = TOP - 10.0,
+            ty = TOP - 8.0,
             label = format::duration(t),
         );
         t += step;
     }
     let _ = write!(
         svg,
-        r##"<text x="8" y="18" font-size="13" font-weight="bold">Timeline (T+ = time since the execution started)</text>"##
+        r##"<text x="8" y="16" font-size="13" font-weight="bold">Timeline (T+ = time since the execution started)</text>"##
     );
 }
 
@@ -362,7 +362,7 @@ fn rto_lines(svg: &mut String, report: &DrillReport, scale: &Scale, bottom: f64)
             r#"<line x1="{x:.1}" y1="{y1}" x2="{x:.1}" y2="{bottom}" stroke="{TARGET}" stroke-width="1.5" stroke-dasharray="6 4"><title>RTO target {t}</title></line><text x="{tx:.1}" y="{ty}" fill="{TARGET}" text-anchor="end">RTO target {t}</text>"#,
             y1 = TOP - 4.0,
             tx = x - 4.0,
-            ty = 32.0,
+            ty = 28.0,
             t = format::duration(target),
         );
     }
@@ -370,12 +370,17 @@ fn rto_lines(svg: &mut String, report: &DrillReport, scale: &Scale, bottom: f64)
         (report.rto.measured_seconds, report.rto.outcome)
     {
         let x = scale.x_of_seconds(measured);
+        // Near the right edge the label goes left of the line.
+        let (tx, anchor) = if x > WIDTH - 140.0 {
+            (x - 4.0, "end")
+        } else {
+            (x + 4.0, "start")
+        };
         let _ = write!(
             svg,
-            r#"<line x1="{x:.1}" y1="{y1}" x2="{x:.1}" y2="{bottom}" stroke="{MEASURED}" stroke-width="1.5"><title>measured RTO {m}</title></line><text x="{tx:.1}" y="{ty}" fill="{MEASURED}">RTO {m}</text>"#,
+            r#"<line x1="{x:.1}" y1="{y1}" x2="{x:.1}" y2="{bottom}" stroke="{MEASURED}" stroke-width="1.5"><title>measured RTO {m}</title></line><text x="{tx:.1}" y="{ty}" fill="{MEASURED}" text-anchor="{anchor}">RTO {m}</text>"#,
             y1 = TOP - 4.0,
-            tx = x + 4.0,
-            ty = 32.0,
+            ty = 42.0,
             m = format::duration(measured),
         );
     }
