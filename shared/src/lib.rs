@@ -8,6 +8,7 @@
 //! - [`machine`]: the records the store keeps and the pure `decide`.
 //! - [`status`]: the seed-000 camelCase status view, aggregated on read.
 //! - [`health`]: a deployment's health: worker polls, stuck executions, DLQs.
+//! - [`report`]: the drill report (measured RTO; JSON, Markdown, HTML, SVG).
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
 //! - [`embedded`]: queues and store in one SQLite file.
 //! - [`contract`]: the suites every adapter must pass.
@@ -24,6 +25,7 @@ pub mod ids;
 pub mod machine;
 pub mod plan;
 pub mod ports;
+pub mod report;
 pub mod service_error;
 pub mod sim;
 pub mod status;

@@ -166,6 +166,7 @@ pub fn mid_drill() -> Fixture {
         launched(s, "drsjob-0a1b2c3d4e5f60001", n, at(0, 40), at(8, 20));
         s.launch_status = LaunchStatus::Completed;
         s.health_status = HealthStatus::Healthy;
+        s.healthy_time = Some(at(11, 40 + 10 * i as i64));
     }
     let verify = &mut f.wave_mut(1).actions[0];
     verify.status = ActionStatus::Success;
@@ -234,6 +235,78 @@ pub fn failed() -> Fixture {
     f
 }
 
+/// 40 minutes 30 seconds in: the drill COMPLETED, with an RTO target of
+/// 45 minutes. Wave 2's second server launched at 22:00 and both ran
+/// `configure-app`; wave 3 was approved by `alice`. Servers became healthy
+/// (T+): db 11:40 and 11:50, app 24:30 and 25:00, web 39:00 and 40:15; the
+/// waves ended at 12:00, 25:10 and 40:20. So the measured RTO is 11:50,
+/// 25:00 and 40:15 per wave, 40:15 overall: met, 4m 45s under.
+pub fn completed() -> Fixture {
+    let mut f = mid_drill();
+    f.now = at(40, 30);
+    f.execution.options.rto_target = Some(std::time::Duration::from_secs(45 * 60));
+    for wave in &mut f.waves {
+        wave.options.rto_target = f.execution.options.rto_target;
+    }
+
+    launched(
+        f.server_mut(2, 1),
+        "drsjob-0a1b2c3d4e5f60002",
+        0x22,
+        at(12, 40),
+        at(22, 0),
+    );
+    for (i, healthy) in [at(24, 30), at(25, 0)].into_iter().enumerate() {
+        let s = f.server_mut(2, i);
+        s.launch_status = LaunchStatus::Completed;
+        s.health_status = HealthStatus::Healthy;
+        s.healthy_time = Some(healthy);
+    }
+    let configure = &mut f.wave_mut(2).actions[0];
+    configure.status = ActionStatus::Success;
+    configure.tries = 1;
+    configure.command_ids = vec!["0b5e7c2d-1f3a-4b6c-9d8e-7f6a5b4c3d2e".to_owned()];
+    configure.start_time = Some(at(22, 10));
+    configure.end_time = Some(at(23, 0));
+    for (instance, n) in [
+        ("i-0a1b2c3d4e5f60021", 0x21u16),
+        ("i-0a1b2c3d4e5f60022", 0x22),
+    ] {
+        configure.invocations.insert(
+            instance.to_owned(),
+            InvocationResult {
+                source_server_id: server_id(n),
+                status: ActionStatus::Success,
+                output: "app.conf updated\n".to_owned(),
+                error: String::new(),
+            },
+        );
+    }
+    f.set_wave_status(2, WaveStatus::Completed);
+    f.wave_mut(2).end_time = Some(at(25, 10));
+
+    f.execution.waves[2].approved_by = Some("alice".to_owned());
+    f.set_wave_status(3, WaveStatus::Completed);
+    start_wave(f.wave_mut(3), "drsjob-0a1b2c3d4e5f60003", at(30, 0));
+    for (i, (n, end, healthy)) in [
+        (0x31u16, at(36, 0), at(39, 0)),
+        (0x32, at(37, 30), at(40, 15)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let s = f.server_mut(3, i);
+        launched(s, "drsjob-0a1b2c3d4e5f60003", n, at(30, 10), end);
+        s.launch_status = LaunchStatus::Completed;
+        s.health_status = HealthStatus::Healthy;
+        s.healthy_time = Some(healthy);
+    }
+    f.wave_mut(3).end_time = Some(at(40, 20));
+    f.execution.status = ExecutionStatus::Completed;
+    f.execution.end_time = Some(at(40, 20));
+    f
+}
+
 fn start_wave(wave: &mut WaveRecord, job_id: &str, started_at: Timestamp) {
     wave.start_time = Some(started_at);
     wave.launch = LaunchState::Started {
@@ -253,4 +326,6 @@ fn launched(s: &mut ServerState, job_id: &str, n: u16, start: Timestamp, end: Ti
     s.availability_zone = Some("us-east-1a".to_owned());
     s.launch_start_time = Some(start);
     s.launch_end_time = Some(end);
+    // DRS' latest point in time: a minute and `n` seconds before.
+    s.point_in_time_snapshot = Some(start - TimeDelta::seconds(60 + i64::from(n)));
 }

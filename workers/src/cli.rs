@@ -1,6 +1,7 @@
 //! The command line: what each `ripcord` command takes.
 
 use crate::backend::BackendArgs;
+use crate::reports::ReportFormat;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -48,6 +49,11 @@ pub enum Command {
         /// Who starts the execution (recorded and reported).
         #[arg(long, env = "USER", default_value = "unknown")]
         requested_by: String,
+        /// Where the drill report (Markdown with its SVG timeline, HTML,
+        /// JSON) is written when the execution settles: <dir>/<id>.md, ...
+        /// Default: `reports` beside the database file.
+        #[arg(long, env = "RIPCORD_REPORT_DIR")]
+        report_dir: Option<PathBuf>,
     },
     /// Queue a plan for `ripcord worker` processes running on the same
     /// database, print the execution id, and return (exit 0). Checks the
@@ -77,6 +83,22 @@ pub enum Command {
         id: String,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// The drill report of an execution: plan, mode, who started it,
+    /// start/end, per server launch time and time to healthy, actions and
+    /// their outputs, failures with reasons, measured RTO per wave and
+    /// overall against the plan's rto_target, the point-in-time snapshot
+    /// used (RPO indicator), and the timeline (SVG, in the HTML; beside the
+    /// Markdown file with --output).
+    Report {
+        id: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+        /// Write the report to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -136,6 +158,10 @@ pub enum Command {
         /// on AWS 20 s: SQS long polling).
         #[arg(long, env = "RIPCORD_RECEIVE_WAIT", value_parser = humantime::parse_duration)]
         receive_wait: Option<std::time::Duration>,
+        /// Metrics worker: also write each execution's drill report (<id>.md,
+        /// .svg, .html, .json) into this directory when it settles.
+        #[arg(long, env = "RIPCORD_REPORT_DIR")]
+        report_dir: Option<PathBuf>,
     },
     /// Serve the executions over HTTP until Ctrl-C: the dashboard at `/`,
     /// the API under `/api` (its OpenAPI document at /api/openapi.json),

@@ -8,6 +8,7 @@
 //! - [`ports`]: the bundle of ports a worker runs on.
 //! - [`bench`]: the figures `ripcord bench` prints.
 //! - [`render`]: the CLI's live progress and final table.
+//! - [`reports`]: drill reports written to files (`ripcord report`, `run`, metrics worker).
 
 pub mod backend;
 pub mod bench;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod ports;
 pub mod push;
 pub mod render;
+pub mod reports;
 pub mod serve;
 pub mod step;
 pub mod telemetry;

@@ -6,6 +6,7 @@
 use crate::inbound::{self, TriggerSettings};
 use crate::metrics;
 use crate::ports::Ports;
+use crate::reports;
 use crate::step::{self, Failure, Handled, Report};
 use crate::telemetry::{StepOutcome, WorkerTelemetry};
 use ripcord::event::{Envelope, Event};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
-use tracing::{Instrument, debug, error, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
@@ -33,6 +34,9 @@ pub struct WorkerConfig {
     /// How often the worker writes its heartbeat (for `/healthz`) while it
     /// polls.
     pub heartbeat_every: Duration,
+    /// Metrics worker: where to write each execution's drill report once
+    /// it settles (none: no report files).
+    pub report_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for WorkerConfig {
@@ -44,6 +48,7 @@ impl Default for WorkerConfig {
             wait: Duration::from_secs(1),
             triggers: TriggerSettings::default(),
             heartbeat_every: Duration::from_secs(5),
+            report_dir: None,
         }
     }
 }
@@ -213,7 +218,7 @@ pub async fn process(
         config,
         stats,
         &message,
-        handle(ports, envelope),
+        handle(ports, config, envelope),
     )
     .instrument(span)
     .await
@@ -303,7 +308,11 @@ async fn settle(
     }
 }
 
-async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, Failure> {
+async fn handle(
+    ports: &Ports,
+    config: &WorkerConfig,
+    envelope: Envelope,
+) -> Result<Report, Failure> {
     if let Event::Announce { announcement } = &envelope.event {
         // At least once: a failed publish leaves the message to come back.
         return ports
@@ -317,13 +326,21 @@ async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, Failure> {
             .map_err(Failure::retry);
     }
     if let Event::PublishMetrics {} = envelope.event {
-        return metrics::publish(ports, envelope.execution_id)
+        metrics::publish(ports, envelope.execution_id)
             .await
-            .map(|_| Report {
-                handled: Handled::Applied,
-                decided: 1,
-            })
-            .map_err(Failure::retry);
+            .map_err(Failure::retry)?;
+        if let Some(dir) = &config.report_dir {
+            let written = reports::write_when_settled(ports, envelope.execution_id, dir)
+                .await
+                .map_err(Failure::retry)?;
+            if !written.is_empty() {
+                info!(files = written.len(), dir = %dir.display(), "drill report written");
+            }
+        }
+        return Ok(Report {
+            handled: Handled::Applied,
+            decided: 1,
+        });
     }
     Ok(step::handle(ports, envelope).await?)
 }

@@ -25,7 +25,7 @@ struct Workers {
 }
 
 impl Workers {
-    fn spawn(&mut self, kind: &str, db: &Path, scenario: &Path) {
+    fn spawn(&mut self, kind: &str, db: &Path, scenario: &Path, extra: &[&std::ffi::OsStr]) {
         let name = format!("{kind}-{}", self.children.len());
         let log = std::fs::File::create(self.logs.join(format!("{name}.log"))).expect("log file");
         let child = Command::new(RIPCORD)
@@ -33,6 +33,7 @@ impl Workers {
             .arg(db)
             .arg("--scenario")
             .arg(scenario)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -104,9 +105,17 @@ fn worker_processes_share_one_simulated_world() {
         children: Vec::new(),
         logs: dir.path().to_path_buf(),
     };
-    for kind in ["launch", "launch", "poll", "post-actions", "metrics"] {
-        workers.spawn(kind, &db, &scenario);
+    for kind in ["launch", "launch", "poll", "post-actions"] {
+        workers.spawn(kind, &db, &scenario, &[]);
     }
+    // The metrics worker also writes each drill report when it settles.
+    let reports = dir.path().join("reports");
+    workers.spawn(
+        "metrics",
+        &db,
+        &scenario,
+        &["--report-dir".as_ref(), reports.as_os_str()],
+    );
 
     let plan = examples().join("drill.yaml");
     let started = ripcord(&["start", plan.to_str().expect("utf-8 path")], &db);
@@ -174,6 +183,27 @@ fn worker_processes_share_one_simulated_world() {
     for queue in ["launch", "poll", "post-actions", "metrics"] {
         let dead = json(&["dlq", "list", queue, "--json"], &db);
         assert_eq!(dead, serde_json::json!([]), "{queue} dead letters");
+    }
+
+    // The metrics worker wrote the settled execution's report.
+    let report_file = reports.join(format!("{id}.json"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !report_file.exists() {
+        workers.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "the metrics worker wrote no report into {}",
+            reports.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_file).expect("readable"))
+            .expect("the report is JSON");
+    assert_eq!(report["status"], "COMPLETED", "{report:#}");
+    assert_eq!(report["settled"], true);
+    for ext in ["md", "svg", "html"] {
+        assert!(reports.join(format!("{id}.{ext}")).exists(), "{ext}");
     }
 }
 

@@ -354,6 +354,14 @@ impl ServerState {
     pub fn id(&self) -> &SourceServerId {
         &self.plan.id
     }
+
+    /// The plan's hostname, or the source server id when the plan has none.
+    pub fn hostname(&self) -> String {
+        self.plan
+            .hostname
+            .clone()
+            .unwrap_or_else(|| self.plan.id.to_string())
+    }
 }
 
 /// One post-launch action across the wave's launched servers.

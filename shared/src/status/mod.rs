@@ -57,6 +57,7 @@ pub fn execution_status(
         execution_id: execution.id,
         plan_name: execution.plan_name.clone(),
         mode: execution.mode,
+        region: execution.region.clone(),
         status: execution.status,
         reason: execution.reason.clone(),
         requested_by: execution.requested_by.clone(),
@@ -142,11 +143,7 @@ fn wave_view(summary: &WaveSummary, record: Option<&WaveRecord>, open: bool) -> 
 fn server_view(s: &ServerState) -> ServerView {
     ServerView {
         source_server_id: s.plan.id.clone(),
-        hostname: s
-            .plan
-            .hostname
-            .clone()
-            .unwrap_or_else(|| s.plan.id.to_string()),
+        hostname: s.hostname(),
         critical: s.plan.critical,
         launch_status: s.launch_status,
         recovery_job_id: s.recovery_job_id.clone(),
@@ -159,6 +156,8 @@ fn server_view(s: &ServerState) -> ServerView {
         health_status: s.health_status,
         launch_start_time: s.launch_start_time,
         launch_end_time: s.launch_end_time,
+        point_in_time_snapshot: s.point_in_time_snapshot,
+        healthy_time: s.healthy_time,
         error_message: s.error_message.clone(),
         error_code: s.error_code.clone(),
     }

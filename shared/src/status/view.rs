@@ -16,6 +16,8 @@ pub struct ExecutionView {
     pub execution_id: ExecutionId,
     pub plan_name: String,
     pub mode: Mode,
+    /// The AWS region the plan recovers into (links to the right console).
+    pub region: String,
     pub status: ExecutionStatus,
     /// Why the execution ended other than COMPLETED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,6 +103,12 @@ pub struct ServerView {
     pub launch_start_time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_end_time: Option<Timestamp>,
+    /// The point-in-time snapshot DRS launched from (the RPO indicator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point_in_time_snapshot: Option<Timestamp>,
+    /// When every health check of the server first passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,7 @@ mod aws;
 mod bench;
 mod dlq;
 mod execution;
+mod report;
 mod run;
 mod serve;
 mod sim;
@@ -24,13 +25,16 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             db,
             confirm_recovery,
             requested_by,
+            report_dir,
         } => {
+            let report_dir = report_dir.unwrap_or_else(|| run::default_report_dir(&db.db));
             run::run(
                 &plan,
                 scenario.as_deref(),
                 &db.db,
                 confirm_recovery,
                 &requested_by,
+                &report_dir,
             )
             .await
         }
@@ -52,6 +56,12 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Validate { plan } => validate::validate(&plan),
         Command::Status { id, json, backend } => execution::status(&backend, &id, json).await,
+        Command::Report {
+            id,
+            format,
+            output,
+            backend,
+        } => report::report(&backend, &id, format, output.as_deref()).await,
         Command::List { backend } => execution::list(&backend).await,
         Command::Cancel {
             id,
@@ -72,12 +82,21 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             triggers,
             visibility_timeout,
             receive_wait,
+            report_dir,
         } => {
             let timing = worker::Timing {
                 visibility: visibility_timeout,
                 wait: receive_wait,
             };
-            worker::worker(kind, scenario.as_deref(), &backend, &triggers, timing).await
+            worker::worker(
+                kind,
+                scenario.as_deref(),
+                &backend,
+                &triggers,
+                timing,
+                report_dir,
+            )
+            .await
         }
         Command::Triggers { json, backend } => triggers::list(&backend, json).await,
         Command::Serve {

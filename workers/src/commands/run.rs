@@ -1,6 +1,8 @@
 //! `ripcord run PLAN`: the whole engine in this process on the embedded
 //! backend and the simulator. Prints the execution id first, shows live
-//! progress, prints the final table, and exits 0 only on COMPLETED.
+//! progress, prints the final table, writes the drill report (Markdown
+//! with its SVG timeline, HTML, JSON) into the report directory and prints
+//! the paths, and exits 0 only on COMPLETED.
 
 use crate::engine::LocalEngine;
 use crate::render::{self, LiveProgress};
@@ -11,7 +13,7 @@ use ripcord::machine::ExecutionStatus;
 use ripcord::ports::QueueName;
 use ripcord::status::{execution_status, is_settled};
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -21,6 +23,7 @@ pub async fn run(
     db: &Path,
     confirm_recovery: bool,
     requested_by: &str,
+    report_dir: &Path,
 ) -> anyhow::Result<ExitCode> {
     let plan = match super::startable_plan(plan_path, confirm_recovery) {
         Ok(plan) => plan,
@@ -44,7 +47,7 @@ pub async fn run(
     let mut cancel_sent = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    let view = loop {
+    let (view, report) = loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             _ = &mut ctrl_c, if !cancel_sent => {
@@ -69,7 +72,7 @@ pub async fn run(
         let view = execution_status(&execution.record, &waves, ports.clock.now());
         progress.update(&view)?;
         if is_settled(&execution.record, &waves) {
-            break view;
+            break (view, ripcord::report::build(&execution.record, &waves));
         }
     };
     progress.finish()?;
@@ -78,6 +81,20 @@ pub async fn run(
         "{}",
         render::final_table(&view, std::io::stdout().is_terminal())
     );
+    // The drill is over whatever the report's fate: a report that cannot
+    // be written is said, not fatal.
+    match crate::reports::write_all(&report, report_dir) {
+        Ok(paths) => {
+            println!("\nMeasured RTO: {}\nDrill report:", report.rto.summary);
+            for path in paths {
+                println!("  {}", path.display());
+            }
+        }
+        Err(e) => eprintln!(
+            "\nwarning: {e}; `ripcord report {id} --db {}` prints it",
+            db.display()
+        ),
+    }
     let scale = ports.clock.scale();
     if scale != 1.0 {
         println!(
@@ -90,4 +107,13 @@ pub async fn run(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `reports` beside the database file (in the working directory for a
+/// bare file name).
+pub fn default_report_dir(db: &Path) -> PathBuf {
+    match db.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("reports"),
+        _ => PathBuf::from("reports"),
+    }
 }

@@ -8,7 +8,7 @@ use crate::backend::{AwsBackend, BackendArgs, BackendKind};
 use crate::cli::{TriggerArgs, WorkerKind};
 use crate::engine::LocalEngine;
 use crate::worker::{self, WorkerConfig, WorkerStats};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,9 +37,14 @@ pub async fn worker(
     args: &BackendArgs,
     triggers: &TriggerArgs,
     timing: Timing,
+    report_dir: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
+    // One environment for every worker process may set RIPCORD_REPORT_DIR:
+    // only the metrics worker writes reports.
+    let report_dir = report_dir.filter(|_| matches!(kind, WorkerKind::Metrics));
     let config = WorkerConfig {
         triggers: triggers.settings(),
+        report_dir,
         ..WorkerConfig::default()
     };
     match args.backend {
