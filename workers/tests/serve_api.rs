@@ -299,6 +299,49 @@ async fn a_drill_is_followed_live_from_snapshot_to_settled() {
         "the merged updates are the stored status"
     );
 
+    // Its drill report, in each format.
+    let (status, report) = api
+        .get(&format!("/api/executions/{id}/report?format=json"))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report["executionId"].as_str(),
+        Some(id.as_str()),
+        "{report}"
+    );
+    for (format, content_type, starts) in [
+        ("html", "text/html", "<!DOCTYPE html>"),
+        ("md", "text/markdown", "# "),
+        ("svg", "image/svg+xml", "<svg"),
+    ] {
+        let r = api
+            .http
+            .get(api.url(&format!("/api/executions/{id}/report?format={format}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(content_type)
+        );
+        let body = r.text().await.unwrap();
+        assert!(
+            body.trim_start().starts_with(starts),
+            "{format}: {}",
+            &body[..body.len().min(200)]
+        );
+    }
+    let (status, body) = api
+        .get(&format!("/api/executions/{id}/report?format=pdf"))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_query"))
+    );
+
     // Following a settled execution: its snapshot, then settled at once.
     let again = api
         .http
@@ -802,6 +845,7 @@ async fn the_openapi_document_describes_every_route_and_the_status_shape() {
         "/api/executions",
         "/api/executions/{id}",
         "/api/executions/{id}/events",
+        "/api/executions/{id}/report",
         "/api/executions/{id}/cancel",
         "/api/executions/{id}/waves/{wave}/approve",
         "/healthz",

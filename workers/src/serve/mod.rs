@@ -5,6 +5,7 @@
 //! - [`executions`]: list, read, start, cancel, approve.
 //! - [`events`]: the SSE stream, one store watcher per followed execution.
 //! - [`auth`]: the write token (and optionally read protection).
+//! - [`report`]: the drill report (measured RTO) in html, md, json or svg.
 //! - [`health`]: `/healthz`; [`prometheus`]: `/metrics`.
 //! - [`openapi`]: `/api/openapi.json`, generated from the types.
 //! - [`error`]: every error a JSON body; a request at fault gets a 4xx.
@@ -16,6 +17,7 @@ pub mod executions;
 pub mod health;
 pub mod openapi;
 pub mod prometheus;
+pub mod report;
 
 use crate::telemetry::WorkerTelemetry;
 use axum::Router;
@@ -58,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/executions/{id}", get(executions::get))
         .route("/api/executions/{id}/events", get(events::events))
+        .route("/api/executions/{id}/report", get(report::report))
         .route("/api/executions/{id}/cancel", post(executions::cancel))
         .route(
             "/api/executions/{id}/waves/{wave}/approve",

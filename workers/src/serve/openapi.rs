@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
         super::executions::list,
         super::executions::get,
         super::events::events,
+        super::report::report,
         super::executions::start,
         super::executions::cancel,
         super::executions::approve,
