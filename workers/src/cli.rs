@@ -158,6 +158,10 @@ pub enum Command {
         /// on AWS 20 s: SQS long polling).
         #[arg(long, env = "RIPCORD_RECEIVE_WAIT", value_parser = humantime::parse_duration)]
         receive_wait: Option<std::time::Duration>,
+        /// Serve this process' worker metrics (step latencies, outcomes,
+        /// retries, polls) in the Prometheus format at http://ADDR/metrics.
+        #[arg(long, env = "RIPCORD_METRICS_ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
         /// Metrics worker: also write each execution's drill report (<id>.md,
         /// .svg, .html, .json) into this directory when it settles.
         #[arg(long, env = "RIPCORD_REPORT_DIR")]

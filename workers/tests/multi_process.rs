@@ -95,6 +95,49 @@ fn json(args: &[&str], db: &Path) -> serde_json::Value {
     })
 }
 
+/// A loopback address no one listens on now.
+fn free_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").to_string()
+}
+
+/// Starts `ripcord serve` on `db` (no workers of its own), reads /healthz
+/// once its heartbeat-fed answer is healthy (or after 15 s), and stops it.
+fn serve_health(db: &Path) -> serde_json::Value {
+    let mut serve = Command::new(RIPCORD)
+        .args(["serve", "--port", "0", "--db"])
+        .arg(db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ripcord serve starts");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(serve.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("serve prints its address");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let health = loop {
+        let health: serde_json::Value = reqwest::blocking::get(format!("{url}/healthz"))
+            .and_then(|r| r.json())
+            .expect("/healthz answers JSON");
+        if health["status"] == "HEALTHY" || Instant::now() > deadline {
+            break health;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = serve.kill();
+    let _ = serve.wait();
+    health
+}
+
 #[test]
 fn worker_processes_share_one_simulated_world() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -105,9 +148,17 @@ fn worker_processes_share_one_simulated_world() {
         children: Vec::new(),
         logs: dir.path().to_path_buf(),
     };
-    for kind in ["launch", "launch", "poll", "post-actions"] {
+    for kind in ["launch", "launch", "post-actions"] {
         workers.spawn(kind, &db, &scenario, &[]);
     }
+    // The poll worker serves its own Prometheus metrics.
+    let metrics_addr = free_address();
+    workers.spawn(
+        "poll",
+        &db,
+        &scenario,
+        &["--metrics-addr".as_ref(), metrics_addr.as_ref()],
+    );
     // The metrics worker also writes each drill report when it settles.
     let reports = dir.path().join("reports");
     workers.spawn(
@@ -150,6 +201,31 @@ fn worker_processes_share_one_simulated_world() {
     };
 
     assert_eq!(view["status"], "COMPLETED", "{view:#}");
+
+    // `ripcord serve` on the same file sees every worker process alive.
+    let health = serve_health(&db);
+    assert_eq!(health["status"], "HEALTHY", "{health:#}");
+    let live: Vec<u64> = health["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .map(|w| w["liveWorkers"].as_u64().expect("a count"))
+        .collect();
+    assert_eq!(
+        live,
+        [2, 1, 1, 1],
+        "launch, poll, post-actions, metrics: {health:#}"
+    );
+    let metrics = reqwest::blocking::get(format!("http://{metrics_addr}/metrics"))
+        .and_then(|r| r.text())
+        .expect("the poll worker's metrics");
+    let polled_done = metrics
+        .lines()
+        .find(|l| l.starts_with(r#"ripcord_worker_messages_total{queue="poll",outcome="done"}"#))
+        .unwrap_or_else(|| panic!("no poll steps counted:\n{metrics}"));
+    let count: f64 = polled_done.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count > 0.0, "{polled_done}");
+
     let waves = view["waves"].as_array().expect("waves");
     assert_eq!(waves.len(), 3);
     for wave in waves {

@@ -82,11 +82,13 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             triggers,
             visibility_timeout,
             receive_wait,
+            metrics_addr,
             report_dir,
         } => {
             let timing = worker::Timing {
                 visibility: visibility_timeout,
                 wait: receive_wait,
+                metrics_addr,
             };
             worker::worker(
                 kind,

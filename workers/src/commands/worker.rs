@@ -19,6 +19,8 @@ use tokio::sync::watch;
 pub struct Timing {
     pub visibility: Option<Duration>,
     pub wait: Option<Duration>,
+    /// Where to serve this process' Prometheus metrics.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Timing {
@@ -52,6 +54,7 @@ pub async fn worker(
             let scenario = super::scenario_source(scenario)?;
             let engine = LocalEngine::open_shared(&args.db, scenario.as_ref())?;
             let workers = engine.spawn_workers(&[kind.queue()], timing.apply(config));
+            serve_metrics(timing.metrics_addr, &workers.stats).await?;
             eprintln!(
                 "{} worker running on {} (simulator: {}); Ctrl-C stops it",
                 kind.queue(),
@@ -70,6 +73,7 @@ pub async fn worker(
             let backend = AwsBackend::connect(&args.aws_settings()).await?;
             let (stop, stop_rx) = watch::channel(false);
             let stats = Arc::new(WorkerStats::default());
+            serve_metrics(timing.metrics_addr, &stats).await?;
             let config = timing.apply(WorkerConfig {
                 // SQS long polling: one request every 20 s when idle.
                 wait: Duration::from_secs(20),
@@ -94,6 +98,29 @@ pub async fn worker(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `addr`, serves the workers' metrics there for as long as the
+/// process runs.
+async fn serve_metrics(
+    addr: Option<std::net::SocketAddr>,
+    stats: &WorkerStats,
+) -> anyhow::Result<()> {
+    let Some(addr) = addr else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!("cannot serve metrics on {addr}: {e}; choose another --metrics-addr")
+    })?;
+    let address = listener.local_addr()?;
+    let router = crate::serve::prometheus::worker_router(stats.telemetry.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics endpoint stopped");
+        }
+    });
+    eprintln!("worker metrics at http://{address}/metrics");
+    Ok(())
 }
 
 /// Ctrl-C, or SIGTERM (what ECS, Kubernetes and the tests send).

@@ -174,3 +174,26 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         Err(e) => e.into_response(),
     }
 }
+
+/// The `/metrics` of a `ripcord worker --metrics-addr` process: its own
+/// workers' telemetry only (the deployment's gauges come from `ripcord
+/// serve`).
+pub fn worker_router(telemetry: crate::telemetry::WorkerTelemetry) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let telemetry = telemetry.clone();
+            async move {
+                let mut registry = Registry::with_prefix("ripcord");
+                telemetry.register(&mut registry);
+                let mut text = String::new();
+                match encode(&mut text, &registry) {
+                    Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], text)
+                        .into_response(),
+                    Err(e) => ApiError::unavailable(format!("could not encode the metrics: {e}"))
+                        .into_response(),
+                }
+            }
+        }),
+    )
+}
