@@ -163,6 +163,29 @@ impl Stage {
         }
     }
 
+    /// Starts `ripcord serve --backend aws` (killed with the workers);
+    /// returns its base URL.
+    fn serve(&mut self) -> String {
+        let log = std::fs::File::create(self.dir.path().join("serve.log")).expect("log file");
+        let mut child = self
+            .command(&["serve", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("ripcord serve starts");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("serve prints its address");
+        self.workers.push(("serve".to_owned(), child));
+        line.trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned()
+    }
+
     fn spawn_all(&mut self) {
         // Two launch workers: still one recovery job per wave.
         self.spawn(&["launch", "launch", "poll", "post-actions", "metrics"]);
@@ -447,6 +470,43 @@ fn happy_path_on_sqs_dynamodb_and_the_drs_wire_protocol() {
     for name in ["TotalServers", "PercentComplete", "LaunchDuration"] {
         assert!(data.iter().any(|d| d["metricName"] == name), "no {name}");
     }
+
+    // `ripcord serve` on the same deployment: DynamoDB's indexes, the
+    // workers' heartbeats and SQS's queue depths behind the API.
+    let url = stage.serve();
+    let get = |path: &str| -> serde_json::Value {
+        reqwest::blocking::get(format!("{url}{path}"))
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    };
+    let completed = get("/api/executions?status=COMPLETED&limit=1");
+    assert_eq!(
+        completed["items"][0]["executionId"],
+        id.as_str(),
+        "{completed:#}"
+    );
+    let mut served = get(&format!("/api/executions/{id}"));
+    let mut stored = stage.json(&["status", &id, "--json"]);
+    served["lastUpdated"] = serde_json::Value::Null;
+    stored["lastUpdated"] = serde_json::Value::Null;
+    assert_eq!(
+        served, stored,
+        "the API shows what `ripcord status --json` shows"
+    );
+    let health = stage.wait_for("a healthy deployment", LIMIT, |_| {
+        let health = get("/healthz");
+        (health["status"] == "HEALTHY").then_some(health)
+    });
+    assert_eq!(health["workers"][0]["liveWorkers"], 2, "{health:#}");
+    let report = get(&format!("/api/executions/{id}/report?format=json"));
+    assert_eq!(report["executionId"], id.as_str(), "{report:#}");
+    let metrics = reqwest::blocking::get(format!("{url}/metrics"))
+        .and_then(|r| r.text())
+        .expect("/metrics");
+    assert!(
+        metrics.contains(r#"ripcord_executions{status="COMPLETED"} 1"#),
+        "{metrics}"
+    );
 }
 
 #[test]
