@@ -30,6 +30,13 @@ pub struct BackendArgs {
     /// Embedded: the database file.
     #[arg(long, env = "RIPCORD_DB", default_value = "ripcord.db")]
     pub db: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Where a deployment on AWS is and how to reach it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AwsArgs {
     /// AWS: the prefix of the queue, table and event bus names
     /// (`ripcord aws bootstrap` creates them).
     #[arg(long, env = "RIPCORD_PREFIX", default_value = "ripcord")]
@@ -49,8 +56,8 @@ pub struct BackendArgs {
     pub aws_max_attempts: Option<u32>,
 }
 
-impl BackendArgs {
-    pub fn aws_settings(&self) -> AwsSettings {
+impl AwsArgs {
+    pub fn settings(&self) -> AwsSettings {
         AwsSettings {
             region: self.region.clone(),
             endpoint_url: self.endpoint_url.clone(),
@@ -58,13 +65,19 @@ impl BackendArgs {
             names: ResourceNames::new(self.prefix.clone()),
         }
     }
+}
+
+impl BackendArgs {
+    pub fn aws_settings(&self) -> AwsSettings {
+        self.aws.settings()
+    }
 
     /// Where the executions are, for messages ("in ripcord.db", "in AWS
     /// (prefix ripcord)").
     pub fn describe(&self) -> String {
         match self.backend {
             BackendKind::Embedded => self.db.display().to_string(),
-            BackendKind::Aws => format!("AWS (prefix {})", self.prefix),
+            BackendKind::Aws => format!("AWS (prefix {})", self.aws.prefix),
         }
     }
 }

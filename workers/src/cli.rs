@@ -278,7 +278,7 @@ pub enum AwsCommand {
     /// rules for runbook triggers and DRS launch results.
     Bootstrap {
         #[command(flatten)]
-        backend: BackendArgs,
+        aws: crate::backend::AwsArgs,
         /// Receives before SQS moves a message to its DLQ.
         #[arg(long, default_value_t = 5)]
         max_receive_count: u32,

@@ -1,14 +1,14 @@
 //! `ripcord aws bootstrap`: creates the AWS resources of one deployment.
 
-use crate::backend::{BackendArgs, aws_clients};
+use crate::backend::{AwsArgs, aws_clients};
 use ripcord_aws::bootstrap::{BootstrapOptions, bootstrap};
 use std::process::ExitCode;
 
 pub async fn bootstrap_command(
-    args: &BackendArgs,
+    args: &AwsArgs,
     max_receive_count: u32,
 ) -> anyhow::Result<ExitCode> {
-    let settings = args.aws_settings();
+    let settings = args.settings();
     let clients = aws_clients(&settings).await?;
     let options = BootstrapOptions {
         max_receive_count,

@@ -127,9 +127,9 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Aws { command } => match command {
             AwsCommand::Bootstrap {
-                backend,
+                aws,
                 max_receive_count,
-            } => aws::bootstrap_command(&backend, max_receive_count).await,
+            } => aws::bootstrap_command(&aws, max_receive_count).await,
         },
         Command::Bench {
             servers,
