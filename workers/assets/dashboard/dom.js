@@ -53,7 +53,7 @@ const TONES = {
   UNHEALTHY: ['failed', '✕'],
   CANCELLED: ['warn', '⊘'],
   TIMEOUT: ['warn', '⌛'],
-  AWAITING_APPROVAL: ['gate', '⏸'],
+  AWAITING_APPROVAL: ['gate', '‖'],
 };
 
 export function tone(status) {

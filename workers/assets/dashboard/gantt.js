@@ -71,13 +71,22 @@ export class Gantt {
 
     let lo = parseTime(view.startTime) ?? now;
     let hi = parseTime(view.endTime) ?? now;
-    for (const wave of view.waves) {
-      hi = Math.max(hi, parseTime(wave.endTime) ?? hi);
-      lo = Math.min(lo, parseTime(wave.startTime) ?? lo);
-    }
     const eta = parseTime(view.estimatedCompletion);
     this.eta = live && eta !== null && eta > now ? eta : null;
-    if (this.eta !== null) hi = Math.max(hi, this.eta);
+    if (filtered) {
+      // Zoom to what the filter shows.
+      const spans = rows.filter((r) => r.kind !== 'wave').map(describe).filter(([, , start]) => start !== null);
+      if (spans.length) {
+        lo = Math.min(...spans.map(([, , start]) => start));
+        hi = Math.max(...spans.map(([, , , end]) => end ?? now));
+      }
+    } else {
+      for (const wave of view.waves) {
+        hi = Math.max(hi, parseTime(wave.endTime) ?? hi);
+        lo = Math.min(lo, parseTime(wave.startTime) ?? lo);
+      }
+      if (this.eta !== null) hi = Math.max(hi, this.eta);
+    }
     if (hi - lo < 60000) hi = lo + 60000;
     this.range = [lo, hi + (hi - lo) * 0.02];
     this.canvas.setAttribute('aria-label',

@@ -21,7 +21,7 @@ const COLUMNS = [
   ['Private IP', 'col-ip'],
   ['Public IP', 'col-ip'],
   ['Health', 'col-health'],
-  ['Launch time', 'col-duration'],
+  ['Duration', 'col-duration'],
   ['Error', 'col-error'],
 ];
 
