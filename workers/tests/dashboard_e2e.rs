@@ -1,0 +1,227 @@
+//! The dashboard in a real browser: `ripcord serve` with workers on one
+//! database, a drill started with `ripcord start`, and headless Chromium
+//! (driven over WebDriver) on the execution's page. Without reloading, the
+//! page must show a wave running and later COMPLETED, then the execution
+//! COMPLETED at 100% with the live stream settled. Screenshots are saved as
+//! target/test-artifacts/dashboard-*.png.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: chromium chromium-driver);
+//! see `webdriver::Tools::find_or_skip` for what happens without them.
+
+mod webdriver;
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use webdriver::{Browser, Tools};
+
+const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
+const TOKEN: &str = "e2e-token";
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn artifact(name: &str) -> PathBuf {
+    workspace().join("target/test-artifacts").join(name)
+}
+
+/// Ripcord processes (serve, workers); killed when dropped. On a panic their
+/// stderr is printed.
+struct Processes {
+    children: Vec<(String, Child)>,
+    logs: PathBuf,
+}
+
+impl Processes {
+    fn spawn(&mut self, name: &str, args: &[&str], stdout: Stdio) -> &mut Child {
+        let log = std::fs::File::create(self.logs.join(format!("{name}.log"))).expect("log file");
+        let child = Command::new(RIPCORD)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env("RIPCORD_API_TOKEN", TOKEN)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(log)
+            .spawn()
+            .expect("the ripcord binary starts");
+        self.children.push((name.to_string(), child));
+        &mut self.children.last_mut().expect("just pushed").1
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            for (name, _) in &self.children {
+                let log = std::fs::read_to_string(self.logs.join(format!("{name}.log")))
+                    .unwrap_or_default();
+                eprintln!("--- {name} stderr ---\n{log}");
+            }
+        }
+    }
+}
+
+/// Starts `ripcord serve --port 0` with its workers on `db`; returns the
+/// base URL it prints.
+fn serve(processes: &mut Processes, db: &Path, scenario: &Path) -> String {
+    let db = db.to_str().expect("utf-8 path");
+    let scenario = scenario.to_str().expect("utf-8 path");
+    for kind in ["launch", "poll", "post-actions", "metrics"] {
+        processes.spawn(
+            kind,
+            &["worker", kind, "--db", db, "--scenario", scenario],
+            Stdio::null(),
+        );
+    }
+    let serve = processes.spawn(
+        "serve",
+        &["serve", "--port", "0", "--db", db],
+        Stdio::piped(),
+    );
+    let stdout = serve.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line
+                .split_whitespace()
+                .find(|word| word.starts_with("http://"))
+            {
+                let _ = tx.send(url.trim_end_matches('/').to_string());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("`ripcord serve` prints the URL it listens on")
+}
+
+fn start_drill(db: &Path) -> String {
+    let plan = workspace().join("examples/drill.yaml");
+    let output = Command::new(RIPCORD)
+        .arg("start")
+        .arg(plan)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .expect("ripcord start runs");
+    assert!(
+        output.status.success(),
+        "ripcord start failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+/// What the page shows, read through its data-testid attributes.
+const READ_PAGE: &str = r#"
+    const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+    const status = q('execution-status');
+    return {
+        status: status ? status.dataset.status : null,
+        percent: q('execution-percent') ? q('execution-percent').textContent : null,
+        live: q('live-state') ? q('live-state').dataset.state : null,
+        bannerHidden: q('connection-banner').hidden,
+        waves: [...document.querySelectorAll('[data-testid="wave-row"]')]
+            .map((w) => [Number(w.dataset.waveNumber), w.dataset.status]),
+        serverRows: document.querySelectorAll('[data-testid="server-row"]').length,
+        sameDocument: window.__ripcordE2e === true,
+    };
+"#;
+
+#[test]
+fn dashboard_shows_a_drill_live_until_completed() {
+    let Some(tools) = Tools::find_or_skip("dashboard_shows_a_drill_live_until_completed") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ripcord.db");
+    let mut processes = Processes {
+        children: Vec::new(),
+        logs: dir.path().to_path_buf(),
+    };
+    let scenario =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard-watchable.yaml");
+    let base = serve(&mut processes, &db, &scenario);
+    let browser = Browser::start(&tools, 1400, 1000);
+
+    let id = start_drill(&db);
+    browser.goto(&format!("{base}/executions/{id}"));
+    // A marker that a reload would wipe out.
+    browser.run("window.__ripcordE2e = true; return true;");
+
+    let mut seen: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+    let mut running_shot = false;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let last = loop {
+        let page = browser.run(READ_PAGE);
+        assert_eq!(
+            page["sameDocument"],
+            Value::Bool(true),
+            "the page reloaded: {page}"
+        );
+        for wave in page["waves"].as_array().into_iter().flatten() {
+            let n = wave[0].as_u64().expect("wave number");
+            let status = wave[1].as_str().expect("wave status").to_string();
+            if matches!(status.as_str(), "LAUNCHING" | "POST_ACTIONS") && !running_shot {
+                browser.screenshot(&artifact("dashboard-running.png"));
+                running_shot = true;
+            }
+            seen.entry(n).or_default().insert(status);
+        }
+        if page["live"] == "settled" {
+            break page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page did not settle within 180 s; it shows {page}; waves seen {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(150));
+    };
+    browser.screenshot(&artifact("dashboard-final.png"));
+
+    assert_eq!(last["status"], "COMPLETED", "final page: {last}");
+    assert_eq!(last["percent"], "100%", "final page: {last}");
+    assert_eq!(
+        last["bannerHidden"], true,
+        "connection banner shown: {last}"
+    );
+    assert_eq!(
+        seen.len(),
+        3,
+        "the page shows the plan's three waves: {seen:?}"
+    );
+    let watched_running = seen.values().any(|statuses| {
+        statuses.contains("COMPLETED")
+            && (statuses.contains("LAUNCHING") || statuses.contains("POST_ACTIONS"))
+    });
+    assert!(
+        watched_running,
+        "no wave was seen running and then COMPLETED: {seen:?}"
+    );
+    for (n, statuses) in &seen {
+        assert!(
+            statuses.contains("COMPLETED"),
+            "wave {n} never COMPLETED: {statuses:?}"
+        );
+    }
+    assert_eq!(
+        last["waves"],
+        serde_json::json!([[1, "COMPLETED"], [2, "COMPLETED"], [3, "COMPLETED"]]),
+        "final page: {last}"
+    );
+    assert_eq!(
+        last["serverRows"], 7,
+        "the server table lists the plan's 7 servers: {last}"
+    );
+}
