@@ -1,9 +1,9 @@
-//! The dashboard in a real browser: `ripcord serve` with workers on one
-//! database, a drill started with `ripcord start`, and headless Chromium
-//! (driven over WebDriver) on the execution's page. Without reloading, the
-//! page must show a wave running and later COMPLETED, then the execution
-//! COMPLETED at 100% with the live stream settled. Screenshots are saved as
-//! target/test-artifacts/dashboard-*.png.
+//! The dashboard in a real browser: `ripcord serve --workers` (the API, the
+//! dashboard and the workers in one process), a drill started with
+//! `ripcord start`, and headless Chromium (driven over WebDriver) on the
+//! execution's page. Without reloading, the page must show a wave running
+//! and later COMPLETED, then the execution COMPLETED at 100% with the live
+//! stream settled. Screenshots are saved as target/test-artifacts/dashboard-*.png.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: chromium chromium-driver);
 //! see `webdriver::Tools::find_or_skip` for what happens without them.
@@ -30,77 +30,61 @@ fn artifact(name: &str) -> PathBuf {
     workspace().join("target/test-artifacts").join(name)
 }
 
-/// Ripcord processes (serve, workers); killed when dropped. On a panic their
+/// `ripcord serve --port 0 --workers` on a database: the API, the dashboard
+/// and the four workers in one process. Killed when dropped; on a panic its
 /// stderr is printed.
-struct Processes {
-    children: Vec<(String, Child)>,
-    logs: PathBuf,
+struct Serve {
+    child: Child,
+    log: PathBuf,
+    base: String,
 }
 
-impl Processes {
-    fn spawn(&mut self, name: &str, args: &[&str], stdout: Stdio) -> &mut Child {
-        let log = std::fs::File::create(self.logs.join(format!("{name}.log"))).expect("log file");
-        let child = Command::new(RIPCORD)
-            .args(args)
+impl Serve {
+    fn start(db: &Path, scenario: &Path, dir: &Path) -> Serve {
+        let log = dir.join("serve.log");
+        let mut child = Command::new(RIPCORD)
+            .args(["serve", "--port", "0", "--workers", "--db"])
+            .arg(db)
+            .arg("--scenario")
+            .arg(scenario)
             .env("RUST_LOG", "warn")
             .env("RIPCORD_API_TOKEN", TOKEN)
             .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(log)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("the ripcord binary starts");
-        self.children.push((name.to_string(), child));
-        &mut self.children.last_mut().expect("just pushed").1
+        // It prints `listening on http://HOST:PORT` first.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                    let _ = tx.send(url.trim_end_matches('/').to_string());
+                }
+            }
+        });
+        let mut serve = Serve {
+            child,
+            log,
+            base: String::new(),
+        };
+        serve.base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("`ripcord serve` prints the URL it listens on");
+        serve
     }
 }
 
-impl Drop for Processes {
+impl Drop for Serve {
     fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
         if std::thread::panicking() {
-            for (name, _) in &self.children {
-                let log = std::fs::read_to_string(self.logs.join(format!("{name}.log")))
-                    .unwrap_or_default();
-                eprintln!("--- {name} stderr ---\n{log}");
-            }
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            eprintln!("--- ripcord serve stderr ---\n{log}");
         }
     }
-}
-
-/// Starts `ripcord serve --port 0` with its workers on `db`; returns the
-/// base URL it prints.
-fn serve(processes: &mut Processes, db: &Path, scenario: &Path) -> String {
-    let db = db.to_str().expect("utf-8 path");
-    let scenario = scenario.to_str().expect("utf-8 path");
-    for kind in ["launch", "poll", "post-actions", "metrics"] {
-        processes.spawn(
-            kind,
-            &["worker", kind, "--db", db, "--scenario", scenario],
-            Stdio::null(),
-        );
-    }
-    let serve = processes.spawn(
-        "serve",
-        &["serve", "--port", "0", "--db", db],
-        Stdio::piped(),
-    );
-    let stdout = serve.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line
-                .split_whitespace()
-                .find(|word| word.starts_with("http://"))
-            {
-                let _ = tx.send(url.trim_end_matches('/').to_string());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("`ripcord serve` prints the URL it listens on")
 }
 
 fn start_drill(db: &Path) -> String {
@@ -146,13 +130,10 @@ fn dashboard_shows_a_drill_live_until_completed() {
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("ripcord.db");
-    let mut processes = Processes {
-        children: Vec::new(),
-        logs: dir.path().to_path_buf(),
-    };
     let scenario =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard-watchable.yaml");
-    let base = serve(&mut processes, &db, &scenario);
+    let serve = Serve::start(&db, &scenario, dir.path());
+    let base = &serve.base;
     let browser = Browser::start(&tools, 1400, 1000);
 
     let id = start_drill(&db);
