@@ -5,8 +5,12 @@
 //! and later COMPLETED, then the execution COMPLETED at 100% with the live
 //! stream settled. Screenshots are saved as target/test-artifacts/dashboard-*.png.
 //!
-//! Needs `chromium` and `chromedriver` (Debian: chromium chromium-driver);
-//! see `webdriver::Tools::find_or_skip` for what happens without them.
+//! Also runs the unit tests of the page's DOM-free modules
+//! (workers/tests/dashboard/*.test.mjs) with `node --test`.
+//!
+//! Needs `chromium`, `chromedriver` and `node` (Debian: chromium
+//! chromium-driver nodejs); see `webdriver::Tools::find_or_skip` for what
+//! happens without them.
 
 mod webdriver;
 
@@ -17,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use webdriver::{Browser, Tools};
+use webdriver::{Browser, Tools, node_or_skip};
 
 const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
 const TOKEN: &str = "e2e-token";
@@ -204,5 +208,24 @@ fn dashboard_shows_a_drill_live_until_completed() {
     assert_eq!(
         last["serverRows"], 7,
         "the server table lists the plan's 7 servers: {last}"
+    );
+}
+
+#[test]
+fn dashboard_modules_pass_their_unit_tests() {
+    let Some(node) = node_or_skip("dashboard_modules_pass_their_unit_tests") else {
+        return;
+    };
+    let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dashboard");
+    let output = Command::new(node)
+        .arg("--test")
+        .arg(&tests)
+        .output()
+        .expect("node runs");
+    assert!(
+        output.status.success(),
+        "node --test {tests:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
 }

@@ -88,7 +88,7 @@ class ExecutionPage {
             this.idLine),
           h('div', { class: 'summary-actions' }, this.livePill, this.cancelButton)),
         h('div', { class: 'summary-grid' },
-          h('div', { class: 'stat stat-status' }, h('span', { class: 'stat-label' }, 'Status'), this.status),
+          h('div', { class: 'stat stat-status', 'aria-live': 'polite' }, h('span', { class: 'stat-label' }, 'Status'), this.status),
           h('div', { class: 'stat stat-progress' },
             h('span', { class: 'stat-label' }, 'Complete'),
             h('div', { class: 'percent-line' }, this.percent, this.progress)),
@@ -149,7 +149,7 @@ class ExecutionPage {
       count('Servers', p.totalServers, 'progress-total'),
       count('Launched', p.launchedServers, 'progress-launched'),
       count('Completed', p.completedServers, 'progress-completed'),
-      count('Failed', p.failedServers, 'progress-failed', p.failedServers > 0));
+      count('Failed', p.failedServers, 'progress-failed', p.failedServers > 0 ? () => this.showFailed() : null));
 
     const start = parseTime(v.startTime);
     const end = parseTime(v.endTime);
@@ -185,6 +185,11 @@ class ExecutionPage {
     this.table.setView(v, this.rows);
     this.refreshGantt();
     this.tick();
+  }
+
+  showFailed() {
+    this.table.setFilter({ status: 'FAILED', health: '', wave: '', text: '' });
+    this.table.el.scrollIntoView({ behavior: 'smooth', block: 'start' });
   }
 
   refreshGantt() {
@@ -305,10 +310,13 @@ class ExecutionPage {
   }
 }
 
-function count(label, value, testid, alert = false) {
-  return h('div', { class: alert ? 'count count-alert' : 'count' },
+/** One count; `onShow` (failures) makes it a button that lists those servers. */
+function count(label, value, testid, onShow = null) {
+  const text = value.toLocaleString();
+  return h('div', { class: onShow ? 'count count-alert' : 'count' },
     h('dt', {}, label),
-    h('dd', { 'data-testid': testid, id: testid }, value.toLocaleString()));
+    h('dd', { 'data-testid': testid, id: testid },
+      onShow ? h('button', { type: 'button', class: 'linklike', title: 'Show the failed servers', onclick: onShow }, text) : text));
 }
 
 function rememberedUser() {

@@ -57,10 +57,10 @@ export function timeEl(iso, attrs = {}) {
   return h('time', { datetime: iso, title: utcTitle(ms), ...attrs }, formatClock(ms));
 }
 
-/** "in 12m 03s" / "3m 10s ago" relative to `now`. */
+/** An estimate relative to `now`: "in 12m 03s", or "overdue by 3m 10s". */
 export function formatRelative(ms, now) {
   const delta = ms - now;
-  return delta >= 0 ? `in ${formatDuration(delta)}` : `${formatDuration(-delta)} ago`;
+  return delta >= 0 ? `in ${formatDuration(delta)}` : `overdue by ${formatDuration(-delta)}`;
 }
 
 /** The server's clock as seen from the browser (see the module comment). */

@@ -5,9 +5,10 @@
 //! than a WebDriver crate and the HTTP stack it would bring along.
 //!
 //! `Browser::find` locates the tools (`RIPCORD_CHROMEDRIVER` /
-//! `RIPCORD_CHROMIUM`, else `chromedriver` and `chromium` on PATH). A test
-//! without them fails when `RIPCORD_REQUIRE_BROWSER_TESTS=1` (CI) and
-//! otherwise says why it is skipped.
+//! `RIPCORD_CHROMIUM`, else `chromedriver` and `chromium` on PATH), and
+//! `node_or_skip` finds node for the modules' unit tests. A test without its
+//! tools fails when `RIPCORD_REQUIRE_BROWSER_TESTS=1` (CI) and otherwise
+//! says why it is skipped.
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -45,18 +46,32 @@ impl Tools {
                 chromium: env_path("RIPCORD_CHROMIUM"),
             }),
             Some(tool) => {
-                let why = format!(
+                skip(&format!(
                     "{test}: {tool} not found (apt-get install chromium chromium-driver, \
                      or set RIPCORD_CHROMEDRIVER / RIPCORD_CHROMIUM)"
-                );
-                if std::env::var("RIPCORD_REQUIRE_BROWSER_TESTS").as_deref() == Ok("1") {
-                    panic!("{why}; RIPCORD_REQUIRE_BROWSER_TESTS=1 requires browser tests to run");
-                }
-                eprintln!("SKIPPED {why}");
+                ));
                 None
             }
         }
     }
+}
+
+/// `node`, for the dashboard modules' unit tests, or None after `skip`.
+pub fn node_or_skip(test: &str) -> Option<PathBuf> {
+    let node = on_path("node").or_else(|| on_path("nodejs"));
+    if node.is_none() {
+        skip(&format!("{test}: node not found (apt-get install nodejs)"));
+    }
+    node
+}
+
+/// Says why a dashboard test does not run; fails it instead under
+/// `RIPCORD_REQUIRE_BROWSER_TESTS=1`.
+fn skip(why: &str) {
+    if std::env::var("RIPCORD_REQUIRE_BROWSER_TESTS").as_deref() == Ok("1") {
+        panic!("{why}; RIPCORD_REQUIRE_BROWSER_TESTS=1 requires the dashboard tests to run");
+    }
+    eprintln!("SKIPPED {why}");
 }
 
 fn env_path(var: &str) -> Option<PathBuf> {
