@@ -91,8 +91,9 @@ impl Drop for Serve {
     }
 }
 
-fn start_drill(db: &Path) -> String {
-    let plan = workspace().join("examples/drill.yaml");
+/// `ripcord start examples/<plan>`; returns the execution id.
+fn start(db: &Path, plan: &str) -> String {
+    let plan = workspace().join("examples").join(plan);
     let output = Command::new(RIPCORD)
         .arg("start")
         .arg(plan)
@@ -123,6 +124,9 @@ const READ_PAGE: &str = r#"
         waves: [...document.querySelectorAll('[data-testid="wave-row"]')]
             .map((w) => [Number(w.dataset.waveNumber), w.dataset.status]),
         serverRows: document.querySelectorAll('[data-testid="server-row"]').length,
+        awaitingApproval: [...document.querySelectorAll('[data-testid="wave-row"][data-awaiting-approval="true"]')]
+            .map((w) => Number(w.dataset.waveNumber)),
+        text: document.body.innerText,
         sameDocument: window.__ripcordE2e === true,
     };
 "#;
@@ -140,7 +144,7 @@ fn dashboard_shows_a_drill_live_until_completed() {
     let base = &serve.base;
     let browser = Browser::start(&tools, 1400, 1000);
 
-    let id = start_drill(&db);
+    let id = start(&db, "drill.yaml");
     browser.goto(&format!("{base}/executions/{id}"));
     // A marker that a reload would wipe out.
     browser.run("window.__ripcordE2e = true; return true;");
@@ -227,5 +231,88 @@ fn dashboard_modules_pass_their_unit_tests() {
         "node --test {tests:?} failed:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Reads the page until `done` holds; panics after `timeout`.
+fn wait_for(
+    browser: &Browser,
+    what: &str,
+    timeout: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let page = browser.run(READ_PAGE);
+        if done(&page) {
+            return page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page did not show {what} within {timeout:?}; it shows {page}"
+        );
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+#[test]
+fn dashboard_approves_a_gated_wave_with_the_token() {
+    let Some(tools) = Tools::find_or_skip("dashboard_approves_a_gated_wave_with_the_token") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ripcord.db");
+    let scenario =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard-watchable.yaml");
+    let serve = Serve::start(&db, &scenario, dir.path());
+    let browser = Browser::start(&tools, 1400, 1000);
+
+    let id = start(&db, "approval-drill.yaml");
+    browser.goto(&format!("{}/executions/{id}", serve.base));
+    wait_for(
+        &browser,
+        "wave 2 awaiting approval",
+        Duration::from_secs(120),
+        |page| page["awaitingApproval"] == serde_json::json!([2]),
+    );
+    browser.screenshot(&artifact("dashboard-approval.png"));
+
+    // A wrong token is refused in the dialog, which stays open.
+    browser.run(
+        "document.querySelector('#approve-wave-2').click();
+         document.querySelector('#field-approvedBy').value = 'e2e-approver';
+         document.querySelector('#field-token').value = 'not-the-token';
+         document.querySelector('[data-testid=dialog-confirm]').click();
+         return true;",
+    );
+    wait_for(
+        &browser,
+        "the refused token",
+        Duration::from_secs(20),
+        |page| {
+            page["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("The token was refused")
+        },
+    );
+    browser.run(&format!(
+        "document.querySelector('#field-token').value = '{TOKEN}';
+         document.querySelector('[data-testid=dialog-confirm]').click();
+         return true;"
+    ));
+    let last = wait_for(
+        &browser,
+        "the final state",
+        Duration::from_secs(180),
+        |page| page["live"] == "settled",
+    );
+    assert_eq!(last["status"], "COMPLETED", "final page: {last}");
+    assert!(
+        last["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Approved by e2e-approver"),
+        "the wave shows who approved it: {last}"
     );
 }
