@@ -112,6 +112,35 @@ fn start(db: &Path, plan: &str) -> String {
         .to_string()
 }
 
+/// A plan started on `ripcord serve --workers` and the browser on its page.
+struct Drill {
+    // Dropped in this order: the browser, the server, then its directory.
+    browser: Browser,
+    _serve: Serve,
+    _dir: tempfile::TempDir,
+}
+
+impl Drill {
+    /// None (the test skips) without the browser tools.
+    fn open(test: &str, plan: &str) -> Option<Drill> {
+        let tools = Tools::find_or_skip(test)?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("ripcord.db");
+        let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/dashboard-watchable.yaml");
+        let serve = Serve::start(&db, &scenario, dir.path());
+        // The browser before the drill, so the page is open while wave 1 runs.
+        let browser = Browser::start(&tools, 1400, 1000);
+        let id = start(&db, plan);
+        browser.goto(&format!("{}/executions/{id}", serve.base));
+        Some(Drill {
+            browser,
+            _serve: serve,
+            _dir: dir,
+        })
+    }
+}
+
 /// What the page shows, read through its data-testid attributes.
 const READ_PAGE: &str = r#"
     const q = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -133,19 +162,11 @@ const READ_PAGE: &str = r#"
 
 #[test]
 fn dashboard_shows_a_drill_live_until_completed() {
-    let Some(tools) = Tools::find_or_skip("dashboard_shows_a_drill_live_until_completed") else {
+    let Some(drill) = Drill::open("dashboard_shows_a_drill_live_until_completed", "drill.yaml")
+    else {
         return;
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("ripcord.db");
-    let scenario =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard-watchable.yaml");
-    let serve = Serve::start(&db, &scenario, dir.path());
-    let base = &serve.base;
-    let browser = Browser::start(&tools, 1400, 1000);
-
-    let id = start(&db, "drill.yaml");
-    browser.goto(&format!("{base}/executions/{id}"));
+    let browser = &drill.browser;
     // A marker that a reload would wipe out.
     browser.run("window.__ripcordE2e = true; return true;");
 
@@ -257,18 +278,13 @@ fn wait_for(
 
 #[test]
 fn dashboard_approves_a_gated_wave_with_the_token() {
-    let Some(tools) = Tools::find_or_skip("dashboard_approves_a_gated_wave_with_the_token") else {
+    let Some(drill) = Drill::open(
+        "dashboard_approves_a_gated_wave_with_the_token",
+        "approval-drill.yaml",
+    ) else {
         return;
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("ripcord.db");
-    let scenario =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard-watchable.yaml");
-    let serve = Serve::start(&db, &scenario, dir.path());
-    let browser = Browser::start(&tools, 1400, 1000);
-
-    let id = start(&db, "approval-drill.yaml");
-    browser.goto(&format!("{}/executions/{id}", serve.base));
+    let browser = &drill.browser;
     wait_for(
         &browser,
         "wave 2 awaiting approval",
