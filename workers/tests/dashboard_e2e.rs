@@ -286,7 +286,7 @@ fn dashboard_approves_a_gated_wave_with_the_token() {
     };
     let browser = &drill.browser;
     wait_for(
-        &browser,
+        browser,
         "wave 2 awaiting approval",
         Duration::from_secs(120),
         |page| page["awaitingApproval"] == serde_json::json!([2]),
@@ -302,7 +302,7 @@ fn dashboard_approves_a_gated_wave_with_the_token() {
          return true;",
     );
     wait_for(
-        &browser,
+        browser,
         "the refused token",
         Duration::from_secs(20),
         |page| {
@@ -318,7 +318,7 @@ fn dashboard_approves_a_gated_wave_with_the_token() {
          return true;"
     ));
     let last = wait_for(
-        &browser,
+        browser,
         "the final state",
         Duration::from_secs(180),
         |page| page["live"] == "settled",
