@@ -177,13 +177,20 @@ class ExecutionPage {
       this.scrolledToCurrent = true;
       const current = v.waves.find((w) => w.status !== 'COMPLETED');
       const el = current && document.getElementById(`wave-${current.waveNumber}`);
-      if (el && current.waveNumber > 1) this.wavesScroll.scrollTop = el.offsetTop - this.wavesScroll.offsetTop - 8;
+      if (el && current.waveNumber > 1) {
+        this.wavesScroll.scrollTop = el.offsetTop - 8;
+        this.pendingGanttWave = current.waveNumber;
+      }
     }
     this.rows = [];
     for (const wave of v.waves) for (const server of wave.servers) this.rows.push({ wave, server });
     this.table.now = clock.now();
     this.table.setView(v, this.rows);
     this.refreshGantt();
+    if (this.pendingGanttWave) {
+      this.gantt.scrollToWave(this.pendingGanttWave);
+      this.pendingGanttWave = null;
+    }
     this.tick();
   }
 

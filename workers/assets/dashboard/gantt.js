@@ -94,6 +94,12 @@ export class Gantt {
     this.schedule();
   }
 
+  /** Scrolls so that wave `n`'s row is at the top. */
+  scrollToWave(n) {
+    const index = this.rows.findIndex((r) => r.kind === 'wave' && r.wave.waveNumber === n);
+    if (index >= 0) this.scroller.scrollTop = index * ROW_H;
+  }
+
   tick(now) {
     this.now = now;
     if (this.live) this.schedule();
