@@ -8,9 +8,11 @@
 //! - [`report`]: the drill report (measured RTO) in html, md, json or svg.
 //! - [`health`]: `/healthz`; [`prometheus`]: `/metrics`.
 //! - [`openapi`]: `/api/openapi.json`, generated from the types.
+//! - [`dashboard`]: the page and its files, built into the binary.
 //! - [`error`]: every error a JSON body; a request at fault gets a 4xx.
 
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod executions;
@@ -69,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(prometheus::metrics))
+        .merge(dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(executions::MAX_BODY_BYTES))
