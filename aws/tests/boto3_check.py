@@ -228,12 +228,12 @@ assert [c["CommandId"] for c in listed if c["Comment"] == "exec-1/w1/a1/1"] == [
 assert listed[0]["Status"] == "Success" and listed[0]["CompletedCount"] == 2
 
 # Errors, parsed into the SDK's exceptions.
-expect_error("ValidationException", drs, "start_recovery", sourceServers=[{"sourceServerID": "s-ZZZZZZZZZZZZZZZZZ"}])
+expect_error("ValidationException", drs, "start_recovery", sourceServers=[{"sourceServerID": "s-ZZZZZZZZZ_ZZZZZZZ"}])
 expect_error("ResourceNotFoundException", drs, "start_recovery", sourceServers=[{"sourceServerID": "s-99999999999999999"}])
 expect_error("InvalidInstanceId", ssm, "send_command", InstanceIds=["i-0000000000000000a"], DocumentName="AWS-RunShellScript")
 expect_error("InvocationDoesNotExist", ssm, "get_command_invocation", CommandId=command_id, InstanceId="i-0000000000000000a")
 try:
-    drs.start_recovery(sourceServers=[{"sourceServerID": "s-ZZZZZZZZZZZZZZZZZ"}])
+    drs.start_recovery(sourceServers=[{"sourceServerID": "s-ZZZZZZZZZ_ZZZZZZZ"}])
     raise AssertionError("a malformed id was accepted")
 except drs.exceptions.ValidationException:
     pass  # modeled errors become the client's exception classes
