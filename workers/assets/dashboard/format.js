@@ -42,8 +42,9 @@ export function formatClock(ms) {
   return d.toDateString() === today.toDateString() ? clockFormat.format(d) : dateClockFormat.format(d);
 }
 
-export function formatShortClock(ms) {
-  return shortClockFormat.format(new Date(ms));
+/** Hours and minutes; with seconds when `withSeconds` (ticks under a minute apart). */
+export function formatShortClock(ms, withSeconds = false) {
+  return (withSeconds ? clockFormat : shortClockFormat).format(new Date(ms));
 }
 
 export function utcTitle(ms) {

@@ -226,7 +226,7 @@ export class Gantt {
     for (const t of ticks) {
       const x = this.x(t, width);
       const clash = markers.some((m) => Math.abs(m - x) < 44);
-      if (x > LABEL_W + 20 && x < width - 20 && !clash) ctx.fillText(formatShortClock(t), x, AXIS_H / 2);
+      if (x > LABEL_W + 20 && x < width - 20 && !clash) ctx.fillText(formatShortClock(t, step < 60000), x, AXIS_H / 2);
     }
     if (this.live) this.marker(ctx, this.now, 'now', color('text'), width, height, [4, 3]);
     if (this.eta !== null) this.marker(ctx, this.eta, 'ETA', color('muted'), width, height, [2, 4]);
