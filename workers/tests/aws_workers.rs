@@ -237,7 +237,8 @@ impl Stage {
                     })
                     .collect();
                 panic!(
-                    "execution {id} did not finish in {limit:?}\nlast status: {last:#}\ndead letters (launch, poll, post-actions, metrics): {dead:#?}\nsimulator: {:#}",
+                    "execution {id} did not finish in {limit:?}\nlast status: {last:#}\nqueues (visible, in flight, delayed):\n{}\ndead letters (launch, poll, post-actions, metrics): {dead:#?}\nsimulator: {:#}",
+                    self.queue_counts(),
                     self.sim_calls()
                 );
             }
@@ -327,6 +328,33 @@ impl Stage {
             .values()
             .map(|n| n.parse::<u64>().expect("a count"))
             .sum()
+    }
+
+    /// Every queue's visible, in-flight and delayed counts, for a failure
+    /// message: where the messages of a stalled execution are.
+    fn queue_counts(&self) -> String {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        ["launch", "poll", "post-actions", "metrics"]
+            .iter()
+            .map(|queue| {
+                let url = self.queue_url(queue);
+                let attributes = self
+                    .runtime
+                    .block_on(
+                        sqs.get_queue_attributes()
+                            .queue_url(url)
+                            .attribute_names(A::ApproximateNumberOfMessages)
+                            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+                            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+                            .send(),
+                    )
+                    .map(|out| format!("{:?}", out.attributes.unwrap_or_default()))
+                    .unwrap_or_else(|e| format!("unreadable: {e}"));
+                format!("{queue}: {attributes}")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     fn delete_table(&self) {
