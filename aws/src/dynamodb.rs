@@ -121,6 +121,22 @@ impl DynamoStore {
         Ok(out.item.filter(|item| !expired(item, Utc::now())))
     }
 
+    /// A Query on one partition (`key` = `value`) of index `index`.
+    fn index_query(
+        &self,
+        index: &str,
+        key: &str,
+        value: AttributeValue,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", key)
+            .expression_attribute_values(":k", value)
+    }
+
     /// The newest `limit` items of a sparse index partition, expired ones
     /// left out (which is why it may read more than one page), starting
     /// after `start` (an index key); and whether more items follow.
@@ -139,13 +155,7 @@ impl DynamoStore {
         let wanted = limit.saturating_add(1);
         while items.len() < wanted {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :k")
-                .expression_attribute_names("#k", key)
-                .expression_attribute_values(":k", value.clone())
+                .index_query(index, key, value.clone())
                 .scan_index_forward(false)
                 .limit(wanted.saturating_sub(items.len()).clamp(1, 1000) as i32)
                 .set_exclusive_start_key(start)
@@ -179,15 +189,9 @@ impl DynamoStore {
         let mut start = None;
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :k")
+                .index_query(index, key, value.clone())
                 .filter_expression("attribute_not_exists(#e) OR #e > :now")
-                .expression_attribute_names("#k", key)
                 .expression_attribute_names("#e", ATTR_EXPIRES_AT)
-                .expression_attribute_values(":k", value.clone())
                 .expression_attribute_values(
                     ":now",
                     AttributeValue::N(Utc::now().timestamp().to_string()),

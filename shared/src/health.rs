@@ -289,6 +289,24 @@ mod tests {
             .collect()
     }
 
+    /// `assess` with the default thresholds.
+    fn judge(
+        heartbeats: &[WorkerHeartbeat],
+        active: &[ActiveExecution<'_>],
+        queues: &[(QueueName, QueueDepth)],
+        now: Timestamp,
+        execution_now: Timestamp,
+    ) -> HealthReport {
+        let input = HealthInput {
+            heartbeats,
+            active,
+            queues,
+            now,
+            execution_now,
+        };
+        assess(&input, &HealthThresholds::default())
+    }
+
     fn no_queues() -> Vec<(QueueName, QueueDepth)> {
         QueueName::ALL
             .into_iter()
@@ -301,16 +319,7 @@ mod tests {
         let now = testing::t0();
         let beats = all_kinds(now);
         let queues = no_queues();
-        let report = assess(
-            &HealthInput {
-                heartbeats: &beats,
-                active: &[],
-                queues: &queues,
-                now,
-                execution_now: now,
-            },
-            &HealthThresholds::default(),
-        );
+        let report = judge(&beats, &[], &queues, now, now);
         assert_eq!(report.status, HealthLevel::Healthy, "{report:#?}");
         assert!(report.problems.is_empty());
         assert_eq!(report.workers.len(), 4);
@@ -324,16 +333,7 @@ mod tests {
         beats.retain(|b| b.kind != QueueName::Poll);
         beats.push(beat(QueueName::Poll, "old", now - TimeDelta::minutes(6)));
         let queues = no_queues();
-        let report = assess(
-            &HealthInput {
-                heartbeats: &beats,
-                active: &[],
-                queues: &queues,
-                now,
-                execution_now: now,
-            },
-            &HealthThresholds::default(),
-        );
+        let report = judge(&beats, &[], &queues, now, now);
         assert_eq!(report.status, HealthLevel::Unhealthy);
         let poll = &report.workers[1];
         assert_eq!(poll.kind, QueueName::Poll);
@@ -355,16 +355,7 @@ mod tests {
             execution: &f.execution,
             waves: &f.waves,
         }];
-        let report = assess(
-            &HealthInput {
-                heartbeats: &beats,
-                active: &active,
-                queues: &queues,
-                now,
-                execution_now: now,
-            },
-            &HealthThresholds::default(),
-        );
+        let report = judge(&beats, &active, &queues, now, now);
         assert_eq!(report.status, HealthLevel::Degraded, "{report:#?}");
         assert_eq!(report.stuck_executions.len(), 1);
         let stuck = &report.stuck_executions[0];
@@ -376,15 +367,12 @@ mod tests {
         assert!(report.problems[1].contains("2 message(s) in the post-actions dead-letter queue"));
 
         // The same execution, recently active, is not stuck.
-        let report = assess(
-            &HealthInput {
-                heartbeats: &beats,
-                active: &active,
-                queues: &no_queues(),
-                now,
-                execution_now: last_activity(&f.execution, &f.waves) + TimeDelta::minutes(1),
-            },
-            &HealthThresholds::default(),
+        let report = judge(
+            &beats,
+            &active,
+            &no_queues(),
+            now,
+            last_activity(&f.execution, &f.waves) + TimeDelta::minutes(1),
         );
         assert_eq!(report.status, HealthLevel::Healthy, "{report:#?}");
     }
@@ -401,16 +389,7 @@ mod tests {
             execution: &f.execution,
             waves: &f.waves,
         }];
-        let report = assess(
-            &HealthInput {
-                heartbeats: &beats,
-                active: &active,
-                queues: &queues,
-                now,
-                execution_now: now,
-            },
-            &HealthThresholds::default(),
-        );
+        let report = judge(&beats, &active, &queues, now, now);
         assert!(report.stuck_executions.is_empty(), "{report:#?}");
         assert_eq!(report.awaiting_approval, vec![f.execution.id]);
         assert_eq!(report.status, HealthLevel::Healthy);

@@ -307,51 +307,62 @@ impl Stage {
             .expect("SendMessage");
     }
 
+    /// Some of SQS's counts of one of the deployment's queues.
+    fn queue_attributes(
+        &self,
+        queue: &str,
+        names: &[aws_sdk_sqs::types::QueueAttributeName],
+    ) -> Result<std::collections::HashMap<aws_sdk_sqs::types::QueueAttributeName, String>, String>
+    {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let url = self.queue_url(queue);
+        self.runtime
+            .block_on(
+                sqs.get_queue_attributes()
+                    .queue_url(url)
+                    .set_attribute_names(Some(names.to_vec()))
+                    .send(),
+            )
+            .map(|out| out.attributes.unwrap_or_default())
+            .map_err(|e| e.to_string())
+    }
+
     /// Messages in one of the deployment's queues waiting or being handled
     /// (not delayed ones: timers such as the execution timeout wait there).
     fn queue_depth(&self, queue: &str) -> u64 {
         use aws_sdk_sqs::types::QueueAttributeName as A;
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
-        let url = self.queue_url(queue);
-        let out = self
-            .runtime
-            .block_on(
-                sqs.get_queue_attributes()
-                    .queue_url(url)
-                    .attribute_names(A::ApproximateNumberOfMessages)
-                    .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-                    .send(),
-            )
-            .expect("GetQueueAttributes");
-        out.attributes
-            .unwrap_or_default()
-            .values()
-            .map(|n| n.parse::<u64>().expect("a count"))
-            .sum()
+        self.queue_attributes(
+            queue,
+            &[
+                A::ApproximateNumberOfMessages,
+                A::ApproximateNumberOfMessagesNotVisible,
+            ],
+        )
+        .expect("GetQueueAttributes")
+        .values()
+        .map(|n| n.parse::<u64>().expect("a count"))
+        .sum()
     }
 
     /// Every queue's visible, in-flight and delayed counts, for a failure
     /// message: where the messages of a stalled execution are.
     fn queue_counts(&self) -> String {
         use aws_sdk_sqs::types::QueueAttributeName as A;
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         ["launch", "poll", "post-actions", "metrics"]
             .iter()
             .map(|queue| {
-                let url = self.queue_url(queue);
-                let attributes = self
-                    .runtime
-                    .block_on(
-                        sqs.get_queue_attributes()
-                            .queue_url(url)
-                            .attribute_names(A::ApproximateNumberOfMessages)
-                            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-                            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
-                            .send(),
+                let counts = self
+                    .queue_attributes(
+                        queue,
+                        &[
+                            A::ApproximateNumberOfMessages,
+                            A::ApproximateNumberOfMessagesNotVisible,
+                            A::ApproximateNumberOfMessagesDelayed,
+                        ],
                     )
-                    .map(|out| format!("{:?}", out.attributes.unwrap_or_default()))
+                    .map(|a| format!("{a:?}"))
                     .unwrap_or_else(|e| format!("unreadable: {e}"));
-                format!("{queue}: {attributes}")
+                format!("{queue}: {counts}")
             })
             .collect::<Vec<_>>()
             .join("\n")
