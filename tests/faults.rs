@@ -206,6 +206,8 @@ struct StoreFaultState {
     /// Wave statuses whose first save per wave writes, then "fails".
     wave_after_write: BTreeSet<WaveStatusKey>,
     execution_after_write: bool,
+    /// Wave statuses whose first save per wave writes, then never answers.
+    wave_hang_after_write: BTreeSet<WaveStatusKey>,
     /// Keys of saves that have "failed" once already.
     fired: BTreeSet<String>,
     blocked: BTreeSet<ExecutionId>,
@@ -236,6 +238,15 @@ impl StoreFaults {
     pub fn fail_wave_save_after_write(&self, status: WaveStatus) {
         lock(&self.state)
             .wave_after_write
+            .insert(status_key(&status));
+    }
+
+    /// For each wave, the first save that writes it with `status` succeeds,
+    /// then never answers: a call that hangs after the write, which only a
+    /// deadline on the worker's step gets out of.
+    pub fn hang_wave_save_after_write(&self, status: WaveStatus) {
+        lock(&self.state)
+            .wave_hang_after_write
             .insert(status_key(&status));
     }
 
@@ -369,8 +380,17 @@ impl ExecutionStore for FaultyStore {
     async fn save_wave(&self, record: &WaveRecord, expected: u64) -> Result<u64, StoreError> {
         let version = self.inner.save_wave(record, expected).await?;
         let status = status_key(&record.status);
-        let wanted = lock(&self.faults.state).wave_after_write.contains(&status);
         let key = format!("wave {} of {} {status}", record.number, record.execution_id);
+        let hang = lock(&self.faults.state)
+            .wave_hang_after_write
+            .contains(&status);
+        if self
+            .faults
+            .fire_once("save_wave_hang", hang, format!("hang {key}"))
+        {
+            return std::future::pending().await;
+        }
+        let wanted = lock(&self.faults.state).wave_after_write.contains(&status);
         if self.faults.fire_once("save_wave", wanted, key) {
             return Err(written_then_failed(&format!(
                 "wave {} ({status})",

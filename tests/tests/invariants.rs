@@ -702,6 +702,36 @@ async fn a_start_that_keeps_failing_is_dead_lettered_then_replayed_to_completion
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_stuck_in_a_call_that_never_returns_is_given_up_and_the_drill_completes() {
+    // Each wave's save as LAUNCHING is written, then never answers: the
+    // step hangs between its save and its StartRecovery call. The step
+    // deadline gives it up like a crash; its message comes back, is found
+    // a duplicate, and the journaled LaunchCheck starts the job.
+    let faults = StoreFaults::new();
+    faults.hang_wave_save_after_write(WaveStatus::Launching);
+    let wrap = faults.clone();
+    let drill = Drill::builder("drill.yaml", example_scenario("happy-path.yaml"))
+        .worker_config(WorkerConfig {
+            step_timeout: Duration::from_secs(2),
+            ..quick_redelivery()
+        })
+        .ports(move |p| Ports {
+            store: wrap.wrap(p.store),
+            ..p
+        })
+        .start()
+        .await;
+    let (view, drill) = drill.finish(LIMIT).await;
+    assert_completed_drill(&view);
+    assert_eq!(
+        recovery_jobs_per_wave(&drill.engine.simulator),
+        one_job_per_wave()
+    );
+    assert_eq!(faults.injected()["save_wave_hang"], 3, "one per wave");
+    assert_no_dead_messages(&drill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_drs_does_not_know_fails_its_wave_with_drs_error() {
     // pay-db-replica (s-0a1b2c3d4e5f60002) is not in this DRS account.
     let scenario = inline_scenario(

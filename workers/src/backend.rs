@@ -6,12 +6,13 @@
 use crate::ports::Ports;
 use clap::ValueEnum;
 use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
-use ripcord::ports::clock::SystemClock;
+use ripcord::ports::clock::{ScaledClock, SystemClock};
 use ripcord::ports::{Clock, ExecutionStore, WorkQueue};
 use ripcord::time::Timestamp;
 use ripcord_aws::{AwsSettings, Clients, ResourceNames, load_sdk_config};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
@@ -174,13 +175,58 @@ impl Backend {
     /// The time executions live in: on the embedded backend, the clock of
     /// the simulated world stored in the file (shared by `ripcord worker`
     /// processes), else real time.
-    pub fn now(&self) -> Timestamp {
+    pub fn clock(&self) -> Arc<dyn Clock> {
         match self {
-            Backend::Embedded(b) => match b.find_sim_world(DEFAULT_WORLD) {
-                Ok(Some(world)) => world.clock().now(),
-                _ => chrono::Utc::now(),
-            },
-            Backend::Aws(_) => SystemClock.now(),
+            Backend::Embedded(b) => Arc::new(WorldClock::new(b.clone())),
+            Backend::Aws(_) => Arc::new(SystemClock),
         }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock().now()
+    }
+}
+
+/// The clock of the simulated world in an embedded file, once a worker has
+/// created it; real time until then.
+pub struct WorldClock {
+    backend: EmbeddedBackend,
+    found: OnceLock<ScaledClock>,
+}
+
+impl WorldClock {
+    pub fn new(backend: EmbeddedBackend) -> Self {
+        Self {
+            backend,
+            found: OnceLock::new(),
+        }
+    }
+
+    fn world(&self) -> Option<&ScaledClock> {
+        if let Some(clock) = self.found.get() {
+            return Some(clock);
+        }
+        let world = self.backend.find_sim_world(DEFAULT_WORLD).ok()??;
+        Some(self.found.get_or_init(|| world.clock()))
+    }
+}
+
+impl Clock for WorldClock {
+    fn now(&self) -> Timestamp {
+        match self.world() {
+            Some(clock) => clock.now(),
+            None => chrono::Utc::now(),
+        }
+    }
+
+    fn to_real(&self, simulated: Duration) -> Duration {
+        match self.world() {
+            Some(clock) => clock.to_real(simulated),
+            None => simulated,
+        }
+    }
+
+    fn scale(&self) -> f64 {
+        self.world().map_or(1.0, |c| c.scale())
     }
 }

@@ -158,6 +158,11 @@ pub enum Command {
         /// on AWS 20 s: SQS long polling).
         #[arg(long, env = "RIPCORD_RECEIVE_WAIT", value_parser = humantime::parse_duration)]
         receive_wait: Option<std::time::Duration>,
+        /// The longest one step may run before it is given up as if the
+        /// worker had crashed, so its message goes to another worker
+        /// (default: 5 min).
+        #[arg(long, env = "RIPCORD_STEP_TIMEOUT", value_parser = humantime::parse_duration)]
+        step_timeout: Option<std::time::Duration>,
         /// Serve this process' worker metrics (step latencies, outcomes,
         /// retries, polls) in the Prometheus format at http://ADDR/metrics.
         #[arg(long, env = "RIPCORD_METRICS_ADDR")]

@@ -37,6 +37,9 @@ pub enum StepOutcome {
     DeadLettered,
     /// Left to come back after its visibility timeout.
     RetryLater,
+    /// Ran past the step deadline and was given up like a crash: the
+    /// message comes back after its visibility timeout.
+    Abandoned,
 }
 
 impl StepOutcome {
@@ -47,6 +50,7 @@ impl StepOutcome {
             StepOutcome::Ignored => "ignored",
             StepOutcome::DeadLettered => "dead_lettered",
             StepOutcome::RetryLater => "retry_later",
+            StepOutcome::Abandoned => "abandoned",
         }
     }
 }

@@ -29,6 +29,12 @@ pub struct WorkerConfig {
     pub visibility: Duration,
     /// Long-poll wait per receive.
     pub wait: Duration,
+    /// The longest one step may run. A step still running then is given up
+    /// as if the worker had crashed there (the invariants cover a crash at
+    /// any point): its message is no longer kept hidden and comes back to
+    /// any worker. Without it a call that never returns would hold the
+    /// message, and a permit of this worker, for ever.
+    pub step_timeout: Duration,
     /// How runbook triggers are judged (launch worker).
     pub triggers: TriggerSettings,
     /// How often the worker writes its heartbeat (for `/healthz`) while it
@@ -39,6 +45,10 @@ pub struct WorkerConfig {
     pub report_dir: Option<std::path::PathBuf>,
 }
 
+/// Above the longest run of one step's calls: each SDK call attempt has
+/// 45 s (`ripcord_aws::config`), and retried calls take a few attempts.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(300);
+
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
@@ -46,6 +56,7 @@ impl Default for WorkerConfig {
             concurrency: 8,
             visibility: Duration::from_secs(30),
             wait: Duration::from_secs(1),
+            step_timeout: DEFAULT_STEP_TIMEOUT,
             triggers: TriggerSettings::default(),
             heartbeat_every: Duration::from_secs(5),
             report_dir: None,
@@ -257,10 +268,23 @@ async fn settle(
     handling: impl Future<Output = Result<Report, Failure>>,
 ) {
     let began = std::time::Instant::now();
+    debug!(receive_count = message.receive_count, "step started");
     let keep_hidden = extend_visibility_while_running(ports, queue, config, &message.receipt);
     let outcome = tokio::select! {
         outcome = handling => outcome,
         _ = keep_hidden => unreachable!("the visibility loop never ends"),
+        () = tokio::time::sleep(config.step_timeout) => {
+            error!(
+                step_timeout = ?config.step_timeout,
+                receive_count = message.receive_count,
+                "the step did not finish in time; giving it up as if this worker had crashed: the message comes back after its visibility timeout. A call to AWS that never returns is the usual cause"
+            );
+            stats.failed.fetch_add(1, Ordering::Relaxed);
+            stats
+                .telemetry
+                .step_ended(queue, StepOutcome::Abandoned, began.elapsed());
+            return;
+        }
     };
     let ended = match &outcome {
         Ok(Report {

@@ -97,7 +97,11 @@ impl Stage {
         c.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "warn,ripcord=info,ripcord_workers=info")
+            .env(
+                "RUST_LOG",
+                std::env::var("RIPCORD_TEST_WORKER_LOG")
+                    .unwrap_or_else(|_| "warn,ripcord=info,ripcord_workers=info".to_owned()),
+            )
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
@@ -116,6 +120,9 @@ impl Stage {
             .env("RIPCORD_TRIGGER_SOURCES", RUNBOOK)
             .env("RIPCORD_VISIBILITY_TIMEOUT", "2s")
             .env("RIPCORD_RECEIVE_WAIT", "1s")
+            // A step stuck in a call is given up (and logged) well inside
+            // the tests' limits.
+            .env("RIPCORD_STEP_TIMEOUT", "30s")
             .stdin(Stdio::null());
         c
     }

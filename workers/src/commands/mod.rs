@@ -82,12 +82,14 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             triggers,
             visibility_timeout,
             receive_wait,
+            step_timeout,
             metrics_addr,
             report_dir,
         } => {
             let timing = worker::Timing {
                 visibility: visibility_timeout,
                 wait: receive_wait,
+                step_timeout,
                 metrics_addr,
             };
             worker::worker(

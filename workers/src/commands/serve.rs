@@ -3,19 +3,17 @@
 //! four workers in this process on the file's shared simulated world, so
 //! one command is a whole local deployment.
 
-use crate::backend::{AwsBackend, BackendArgs, BackendKind};
+use crate::backend::{AwsBackend, BackendArgs, BackendKind, WorldClock};
 use crate::engine::LocalEngine;
 use crate::serve::{self, DEFAULT_WATCH_EVERY, ServeState, auth::Auth};
 use crate::worker::WorkerConfig;
-use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
+use ripcord::embedded::{EmbeddedBackend, EmbeddedConfig};
 use ripcord::health::HealthThresholds;
-use ripcord::ports::clock::{ScaledClock, SystemClock};
-use ripcord::ports::{Clock, QueueName};
-use ripcord::time::Timestamp;
+use ripcord::ports::QueueName;
+use ripcord::ports::clock::SystemClock;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 /// The environment variable holding the write token.
 pub const TOKEN_VAR: &str = "RIPCORD_API_TOKEN";
@@ -73,10 +71,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
             ServeState {
                 store: backend.store(),
                 queue: backend.queue(),
-                clock: Arc::new(WorldClock {
-                    backend: backend.clone(),
-                    found: OnceLock::new(),
-                }),
+                clock: Arc::new(WorldClock::new(backend.clone())),
                 auth,
                 telemetry: None,
                 thresholds: options.thresholds,
@@ -139,41 +134,4 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         workers.shutdown().await;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The clock of the simulated world in an embedded file, once a worker has
-/// created it; real time until then.
-struct WorldClock {
-    backend: EmbeddedBackend,
-    found: OnceLock<ScaledClock>,
-}
-
-impl WorldClock {
-    fn world(&self) -> Option<&ScaledClock> {
-        if let Some(clock) = self.found.get() {
-            return Some(clock);
-        }
-        let world = self.backend.find_sim_world(DEFAULT_WORLD).ok()??;
-        Some(self.found.get_or_init(|| world.clock()))
-    }
-}
-
-impl Clock for WorldClock {
-    fn now(&self) -> Timestamp {
-        match self.world() {
-            Some(clock) => clock.now(),
-            None => chrono::Utc::now(),
-        }
-    }
-
-    fn to_real(&self, simulated: Duration) -> Duration {
-        match self.world() {
-            Some(clock) => clock.to_real(simulated),
-            None => simulated,
-        }
-    }
-
-    fn scale(&self) -> f64 {
-        self.world().map_or(1.0, |c| c.scale())
-    }
 }

@@ -19,6 +19,7 @@ use tokio::sync::watch;
 pub struct Timing {
     pub visibility: Option<Duration>,
     pub wait: Option<Duration>,
+    pub step_timeout: Option<Duration>,
     /// Where to serve this process' Prometheus metrics.
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
@@ -28,6 +29,7 @@ impl Timing {
         WorkerConfig {
             visibility: self.visibility.unwrap_or(config.visibility),
             wait: self.wait.unwrap_or(config.wait),
+            step_timeout: self.step_timeout.unwrap_or(config.step_timeout),
             ..config
         }
     }
