@@ -13,6 +13,7 @@
 //! CloudWatch is the simulator's too: `aws-sdk-cloudwatch` speaks Smithy
 //! RPC v2 CBOR, which moto 5.2.5 does not.
 
+use ripcord::ports::ExecutionStore;
 use ripcord_aws::testing::{MOTO_URL_VAR, SIM_URL_VAR, stand_in_url, test_sdk_config};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -23,6 +24,9 @@ const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
 const RUNBOOK: &str = "com.example.dr-runbook";
 
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// How many lines of each worker's log a failure prints.
+const TAIL: usize = 60;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -99,8 +103,10 @@ impl Stage {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env(
                 "RUST_LOG",
+                // Debug: each step's start and end, and why an event changed
+                // nothing. Printed (the end of each log) only on failure.
                 std::env::var("RIPCORD_TEST_WORKER_LOG")
-                    .unwrap_or_else(|_| "warn,ripcord=info,ripcord_workers=info".to_owned()),
+                    .unwrap_or_else(|_| "warn,ripcord=info,ripcord_workers=debug".to_owned()),
             )
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -244,8 +250,10 @@ impl Stage {
                     })
                     .collect();
                 panic!(
-                    "execution {id} did not finish in {limit:?}\nlast status: {last:#}\nqueues (visible, in flight, delayed):\n{}\ndead letters (launch, poll, post-actions, metrics): {dead:#?}\nsimulator: {:#}",
+                    "execution {id} did not finish in {limit:?}\nlast status: {last:#}\nqueues (visible, in flight, delayed):\n{}\nworkers' last polls (now {}):\n{}\ndead letters (launch, poll, post-actions, metrics): {dead:#?}\nsimulator: {:#}",
                     self.queue_counts(),
+                    chrono::Utc::now(),
+                    self.heartbeats(),
                     self.sim_calls()
                 );
             }
@@ -375,6 +383,31 @@ impl Stage {
             .join("\n")
     }
 
+    /// Each worker's last poll from its heartbeat, for a failure message:
+    /// whether a stalled worker still polls.
+    fn heartbeats(&self) -> String {
+        let store = ripcord_aws::DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            ripcord_aws::ResourceNames::new(self.prefix.clone()),
+        );
+        match self
+            .runtime
+            .block_on(store.list_heartbeats(chrono::Utc::now()))
+        {
+            Ok(beats) => beats
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{}: last poll {}, {} messages",
+                        b.worker_id, b.last_poll, b.messages
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(e) => format!("unreadable: {e}"),
+        }
+    }
+
     fn delete_table(&self) {
         let dynamodb = aws_sdk_dynamodb::Client::new(&self.sdk);
         self.runtime
@@ -443,7 +476,14 @@ impl Drop for Stage {
             for (name, _) in &self.workers {
                 let log = std::fs::read_to_string(self.dir.path().join(format!("{name}.log")))
                     .unwrap_or_default();
-                eprintln!("--- worker {name} stderr ---\n{log}");
+                // The end of each log: debug lines make them long.
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = lines[lines.len().saturating_sub(TAIL)..].join("\n");
+                eprintln!(
+                    "--- worker {name} stderr (last {} of {} lines) ---\n{tail}",
+                    lines.len().min(TAIL),
+                    lines.len()
+                );
             }
         }
     }
