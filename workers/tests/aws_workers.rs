@@ -13,20 +13,19 @@
 //! CloudWatch is the simulator's too: `aws-sdk-cloudwatch` speaks Smithy
 //! RPC v2 CBOR, which moto 5.2.5 does not.
 
+mod support;
+
 use ripcord::ports::ExecutionStore;
 use ripcord_aws::testing::{MOTO_URL_VAR, SIM_URL_VAR, stand_in_url, test_sdk_config};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use support::{Processes, RIPCORD};
 
-const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
 const RUNBOOK: &str = "com.example.dr-runbook";
 
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// How many lines of each worker's log a failure prints.
-const TAIL: usize = 60;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -45,8 +44,10 @@ struct Stage {
     moto: String,
     sim: String,
     prefix: String,
-    dir: tempfile::TempDir,
-    workers: Vec<(String, Child)>,
+    /// Before `_logs`: fields drop in order, and the processes' logs live
+    /// there.
+    processes: Processes,
+    _logs: tempfile::TempDir,
     http: reqwest::blocking::Client,
     /// For the test's own SDK calls (moto) and its SDK configuration.
     runtime: tokio::runtime::Runtime,
@@ -81,12 +82,13 @@ impl Stage {
             max_attempts: Some(1),
             names: ripcord_aws::ResourceNames::new(prefix.clone()),
         }));
+        let dir = tempfile::tempdir().expect("temp dir");
         let stage = Stage {
             moto,
             sim,
             prefix,
-            dir: tempfile::tempdir().expect("temp dir"),
-            workers: Vec::new(),
+            processes: Processes::new(dir.path()),
+            _logs: dir,
             http,
             runtime,
             sdk,
@@ -163,40 +165,16 @@ impl Stage {
 
     fn spawn(&mut self, kinds: &[&str]) {
         for kind in kinds {
-            let name = format!("{kind}-{}", self.workers.len());
-            let log = std::fs::File::create(self.dir.path().join(format!("{name}.log")))
-                .expect("log file");
-            let child = self
-                .command(&["worker", kind])
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("the ripcord binary starts");
-            self.workers.push((name, child));
+            let command = self.command(&["worker", kind]);
+            self.processes.spawn(kind, command);
         }
     }
 
     /// Starts `ripcord serve --backend aws` (killed with the workers);
     /// returns its base URL.
     fn serve(&mut self) -> String {
-        let log = std::fs::File::create(self.dir.path().join("serve.log")).expect("log file");
-        let mut child = self
-            .command(&["serve", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("ripcord serve starts");
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
-            &mut line,
-        )
-        .expect("serve prints its address");
-        self.workers.push(("serve".to_owned(), child));
-        line.trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned()
+        let command = self.command(&["serve", "--port", "0"]);
+        self.processes.spawn_serve(command)
     }
 
     fn spawn_all(&mut self) {
@@ -205,11 +183,7 @@ impl Stage {
     }
 
     fn assert_running(&mut self) {
-        for (name, child) in &mut self.workers {
-            if let Some(status) = child.try_wait().expect("wait") {
-                panic!("worker {name} exited early with {status}");
-            }
-        }
+        self.processes.assert_running();
     }
 
     fn start(&self, plan: &str) -> String {
@@ -462,29 +436,6 @@ impl Stage {
                 "{what} did not happen within {limit:?}"
             );
             std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-}
-
-impl Drop for Stage {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.workers {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            for (name, _) in &self.workers {
-                let log = std::fs::read_to_string(self.dir.path().join(format!("{name}.log")))
-                    .unwrap_or_default();
-                // The end of each log: debug lines make them long.
-                let lines: Vec<&str> = log.lines().collect();
-                let tail = lines[lines.len().saturating_sub(TAIL)..].join("\n");
-                eprintln!(
-                    "--- worker {name} stderr (last {} of {} lines) ---\n{tail}",
-                    lines.len().min(TAIL),
-                    lines.len()
-                );
-            }
         }
     }
 }

@@ -8,65 +8,28 @@
 use ripcord::sim::StartRecoveryCall;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
+mod support;
+
+use support::{Processes, RIPCORD};
 
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }
 
-/// The worker processes; killed when dropped, also when the test panics.
-/// On a panic their stderr is printed, to show what went wrong.
-struct Workers {
-    children: Vec<(String, Child)>,
-    logs: PathBuf,
-}
-
-impl Workers {
-    fn spawn(&mut self, kind: &str, db: &Path, scenario: &Path, extra: &[&std::ffi::OsStr]) {
-        let name = format!("{kind}-{}", self.children.len());
-        let log = std::fs::File::create(self.logs.join(format!("{name}.log"))).expect("log file");
-        let child = Command::new(RIPCORD)
-            .args(["worker", kind, "--db"])
-            .arg(db)
-            .arg("--scenario")
-            .arg(scenario)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("the ripcord binary starts");
-        self.children.push((name, child));
-    }
-
-    /// Fails the test if a worker has exited: it should run until killed.
-    fn assert_running(&mut self) {
-        for (name, child) in &mut self.children {
-            if let Some(status) = child.try_wait().expect("wait") {
-                panic!("worker {name} exited early with {status}");
-            }
-        }
-    }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            for (name, _) in &self.children {
-                let log = std::fs::read_to_string(self.logs.join(format!("{name}.log")))
-                    .unwrap_or_default();
-                eprintln!("--- worker {name} stderr ---\n{log}");
-            }
-        }
-    }
+/// `ripcord worker KIND` on `db` with `scenario`, and `extra` options.
+fn worker(kind: &str, db: &Path, scenario: &Path, extra: &[&std::ffi::OsStr]) -> Command {
+    let mut command = Command::new(RIPCORD);
+    command
+        .args(["worker", kind, "--db"])
+        .arg(db)
+        .arg("--scenario")
+        .arg(scenario)
+        .args(extra)
+        .env("RUST_LOG", "warn");
+    command
 }
 
 fn ripcord(args: &[&str], db: &Path) -> Output {
@@ -103,28 +66,14 @@ fn free_address() -> String {
 
 /// Starts `ripcord serve` on `db` (no workers of its own), reads /healthz
 /// once its heartbeat-fed answer is healthy (or after 15 s), and stops it.
-fn serve_health(db: &Path) -> serde_json::Value {
-    let mut serve = Command::new(RIPCORD)
-        .args(["serve", "--port", "0", "--db"])
-        .arg(db)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ripcord serve starts");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(serve.stdout.take().expect("stdout")),
-        &mut line,
-    )
-    .expect("serve prints its address");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+fn serve_health(db: &Path, logs: &Path) -> serde_json::Value {
+    let mut serve = Processes::new(logs);
+    let mut command = Command::new(RIPCORD);
+    command.args(["serve", "--port", "0", "--db"]).arg(db);
+    let url = serve.spawn_serve(command);
     let deadline = Instant::now() + Duration::from_secs(15);
-    let health = loop {
+    // `serve` is stopped when it drops, on the way out.
+    loop {
         let health: serde_json::Value = reqwest::blocking::get(format!("{url}/healthz"))
             .and_then(|r| r.json())
             .expect("/healthz answers JSON");
@@ -132,10 +81,7 @@ fn serve_health(db: &Path) -> serde_json::Value {
             break health;
         }
         std::thread::sleep(Duration::from_millis(200));
-    };
-    let _ = serve.kill();
-    let _ = serve.wait();
-    health
+    }
 }
 
 #[test]
@@ -144,28 +90,31 @@ fn worker_processes_share_one_simulated_world() {
     let db = dir.path().join("ripcord.db");
     // 300x: the drill's ~15 simulated minutes take a few seconds.
     let scenario = examples().join("scenarios/happy-path.yaml");
-    let mut workers = Workers {
-        children: Vec::new(),
-        logs: dir.path().to_path_buf(),
-    };
+    let mut workers = Processes::new(dir.path());
     for kind in ["launch", "launch", "post-actions"] {
-        workers.spawn(kind, &db, &scenario, &[]);
+        workers.spawn(kind, worker(kind, &db, &scenario, &[]));
     }
     // The poll worker serves its own Prometheus metrics.
     let metrics_addr = free_address();
     workers.spawn(
         "poll",
-        &db,
-        &scenario,
-        &["--metrics-addr".as_ref(), metrics_addr.as_ref()],
+        worker(
+            "poll",
+            &db,
+            &scenario,
+            &["--metrics-addr".as_ref(), metrics_addr.as_ref()],
+        ),
     );
     // The metrics worker also writes each drill report when it settles.
     let reports = dir.path().join("reports");
     workers.spawn(
         "metrics",
-        &db,
-        &scenario,
-        &["--report-dir".as_ref(), reports.as_os_str()],
+        worker(
+            "metrics",
+            &db,
+            &scenario,
+            &["--report-dir".as_ref(), reports.as_os_str()],
+        ),
     );
 
     let plan = examples().join("drill.yaml");
@@ -203,7 +152,7 @@ fn worker_processes_share_one_simulated_world() {
     assert_eq!(view["status"], "COMPLETED", "{view:#}");
 
     // `ripcord serve` on the same file sees every worker process alive.
-    let health = serve_health(&db);
+    let health = serve_health(&db, dir.path());
     assert_eq!(health["status"], "HEALTHY", "{health:#}");
     let live: Vec<u64> = health["workers"]
         .as_array()

@@ -1,0 +1,106 @@
+//! What the tests that run `ripcord` as separate processes share: the
+//! processes themselves, each logging into its own file, killed when the
+//! test ends (also when it panics, and then the end of each log is
+//! printed to show what went wrong).
+
+// Each test binary that includes this module uses only part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The `ripcord` binary of this build.
+pub const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
+
+/// How many lines of each process' log a failing test prints.
+const TAIL: usize = 60;
+
+/// `ripcord` processes running for one test.
+pub struct Processes {
+    children: Vec<(String, Child)>,
+    logs: PathBuf,
+}
+
+impl Processes {
+    /// Processes whose logs go into `logs` (a directory the test owns).
+    pub fn new(logs: &Path) -> Self {
+        Self {
+            children: Vec::new(),
+            logs: logs.to_path_buf(),
+        }
+    }
+
+    /// Starts `command`, its stderr into `<name>-<n>.log`; returns that
+    /// name.
+    pub fn spawn(&mut self, name: &str, mut command: Command) -> String {
+        let name = format!("{name}-{}", self.children.len());
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(self.log_file(&name))
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} does not start: {e}"));
+        self.children.push((name.clone(), child));
+        name
+    }
+
+    /// Starts `command`, a `ripcord serve`, and returns the base URL it
+    /// prints on its first line (`listening on http://HOST:PORT`).
+    pub fn spawn_serve(&mut self, mut command: Command) -> String {
+        let name = format!("serve-{}", self.children.len());
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(self.log_file(&name))
+            .spawn()
+            .expect("ripcord serve starts");
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        );
+        self.children.push((name, child));
+        read.expect("serve prints its address");
+        line.trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("serve's first line is {line:?}, not its address"))
+            .to_owned()
+    }
+
+    /// Fails the test if a process has exited: each should run until
+    /// killed.
+    pub fn assert_running(&mut self) {
+        for (name, child) in &mut self.children {
+            if let Some(status) = child.try_wait().expect("wait") {
+                panic!("{name} exited early with {status}");
+            }
+        }
+    }
+
+    fn log_file(&self, name: &str) -> std::fs::File {
+        std::fs::File::create(self.logs.join(format!("{name}.log"))).expect("a log file")
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if !std::thread::panicking() {
+            return;
+        }
+        for (name, _) in &self.children {
+            let log =
+                std::fs::read_to_string(self.logs.join(format!("{name}.log"))).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(TAIL)..].join("\n");
+            eprintln!(
+                "--- {name} stderr (last {} of {} lines) ---\n{tail}",
+                lines.len().min(TAIL),
+                lines.len()
+            );
+        }
+    }
+}
