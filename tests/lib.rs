@@ -135,18 +135,18 @@ impl Drill {
     /// in this process, at [`SCENARIO_TIME_SCALE`].
     pub async fn start(plan: impl AsRef<Path>, scenario: impl AsRef<Path>) -> Drill {
         let path = examples().join("scenarios").join(scenario);
-        let mut scenario = match load_scenario(&path) {
+        let scenario = match load_scenario(&path) {
             Ok(s) => s,
             Err(e) => panic!("the scenario {} is invalid: {e}", path.display()),
         };
-        scenario.time_scale = SCENARIO_TIME_SCALE;
         Drill::builder(plan, scenario).start().await
     }
 
     /// A drill of `plan` (a path under examples/, or an absolute path) on
-    /// `scenario` at the scenario's own time scale, with the default worker
+    /// `scenario` at [`SCENARIO_TIME_SCALE`], with the default worker
     /// settings and undecorated ports until told otherwise.
-    pub fn builder(plan: impl AsRef<Path>, scenario: Scenario) -> DrillBuilder {
+    pub fn builder(plan: impl AsRef<Path>, mut scenario: Scenario) -> DrillBuilder {
+        scenario.time_scale = SCENARIO_TIME_SCALE;
         DrillBuilder {
             plan: examples().join(plan),
             scenario,
