@@ -1,6 +1,6 @@
 //! The dashboard in a real browser: `ripcord serve --workers` (the API, the
 //! dashboard and the workers in one process), a drill started with
-//! `ripcord start`, and headless Chromium (driven over WebDriver) on the
+//! `ripcord start`, and headless Chromium (driven over WebDriver with fantoccini) on the
 //! execution's page. Without reloading, the page must show a wave running
 //! and later COMPLETED, then the execution COMPLETED at 100% with the live
 //! stream settled. Screenshots are saved as target/test-artifacts/dashboard-*.png.
@@ -9,11 +9,12 @@
 //! (workers/tests/dashboard/*.test.mjs) with `node --test`.
 //!
 //! Needs `chromium`, `chromedriver` and `node` (Debian: chromium
-//! chromium-driver nodejs); see `webdriver::Tools::find_or_skip` for what
+//! chromium-driver nodejs); see `browser::Tools::find_or_skip` for what
 //! happens without them.
 
-mod webdriver;
+mod browser;
 
+use browser::{Browser, Tools, node_or_skip};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -21,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use webdriver::{Browser, Tools, node_or_skip};
 
 const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
 const TOKEN: &str = "e2e-token";

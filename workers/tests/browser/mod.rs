@@ -1,18 +1,23 @@
-//! A W3C WebDriver client just big enough for the dashboard's browser test:
-//! start `chromedriver`, open one headless Chromium session, navigate, run
-//! a script, take a screenshot. The protocol is JSON over HTTP, so it is a
-//! few calls on the blocking `reqwest` client the tests already use, rather
-//! than a WebDriver crate and the HTTP stack it would bring along.
+//! Headless Chromium for the dashboard's browser tests: `chromedriver` in a
+//! child process and one session driven with the `fantoccini` WebDriver
+//! client, over plain HTTP on loopback (no TLS stack).
 //!
-//! `Browser::find` locates the tools (`RIPCORD_CHROMEDRIVER` /
+//! fantoccini is async; `Browser` runs it on its own small runtime and
+//! offers blocking calls, so that the tests read as a sequence of steps
+//! and that dropping a `Browser` — also while a failed test unwinds — can
+//! end the session: Chromium outlives a killed chromedriver otherwise.
+//!
+//! `Tools::find_or_skip` locates the tools (`RIPCORD_CHROMEDRIVER` /
 //! `RIPCORD_CHROMIUM`, else `chromedriver` and `chromium` on PATH), and
-//! `node_or_skip` finds node for the modules' unit tests. A test without its
-//! tools fails when `RIPCORD_REQUIRE_BROWSER_TESTS=1` (CI) and otherwise
-//! says why it is skipped.
+//! `node_or_skip` finds node for the modules' unit tests. A test without
+//! its tools fails when `RIPCORD_REQUIRE_BROWSER_TESTS=1` (CI) and
+//! otherwise says why it is skipped.
 
-use base64::Engine as _;
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -88,9 +93,9 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// One headless Chromium session; the session and chromedriver end on drop.
 pub struct Browser {
+    client: Client,
+    runtime: tokio::runtime::Runtime,
     driver: Child,
-    http: reqwest::blocking::Client,
-    session: String,
 }
 
 impl Browser {
@@ -99,26 +104,22 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let driver = Command::new(&tools.chromedriver)
+        let mut driver = Command::new(&tools.chromedriver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{} does not start: {e}", tools.chromedriver.display()));
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("http client");
-        let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while http.get(format!("{base}/status")).send().is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not answer on {base}"
-            );
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() >= deadline {
+                let _ = driver.kill();
+                panic!("chromedriver did not listen on port {port}");
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
+
         let mut options = json!({
             "args": [
                 "--headless=new",
@@ -132,67 +133,52 @@ impl Browser {
         if let Some(binary) = &tools.chromium {
             options["binary"] = json!(binary);
         }
-        let capabilities = json!({
-            "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": options } }
-        });
-        let mut browser = Browser {
-            driver,
-            http,
-            session: base,
-        };
-        let created = browser.command("POST", "/session", Some(capabilities));
-        let id = created["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session id in {created}"));
-        browser.session = format!("{}/session/{id}", browser.session);
-        browser
-    }
+        let mut capabilities = Capabilities::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert("goog:chromeOptions".into(), options);
 
-    /// One WebDriver command relative to the session (or to the driver
-    /// before a session exists); returns its `value`, panics on an error.
-    fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}{path}", self.session);
-        let request = match method {
-            "GET" => self.http.get(&url),
-            "DELETE" => self.http.delete(&url),
-            _ => self
-                .http
-                .post(&url)
-                .json(&body.unwrap_or_else(|| json!({}))),
-        };
-        let response = request
-            .send()
-            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
-        let status = response.status();
-        let reply: Value = response
-            .json()
-            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: no JSON ({e})"));
-        assert!(
-            status.is_success(),
-            "WebDriver {method} {path} failed with {status}: {reply}"
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let connected = runtime.block_on(
+            ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities)
+                .connect(&format!("http://127.0.0.1:{port}")),
         );
-        reply["value"].clone()
+        let client = match connected {
+            Ok(client) => client,
+            Err(e) => {
+                let _ = driver.kill();
+                panic!("no WebDriver session from chromedriver: {e}");
+            }
+        };
+        Browser {
+            client,
+            runtime,
+            driver,
+        }
     }
 
     pub fn goto(&self, url: &str) {
-        self.command("POST", "/url", Some(json!({ "url": url })));
+        self.runtime
+            .block_on(self.client.goto(url))
+            .unwrap_or_else(|e| panic!("WebDriver goto {url}: {e}"));
     }
 
     /// Runs `script` (a function body; `return` gives the result) in the page.
     pub fn run(&self, script: &str) -> Value {
-        self.command(
-            "POST",
-            "/execute/sync",
-            Some(json!({ "script": script, "args": [] })),
-        )
+        self.runtime
+            .block_on(self.client.execute(script, vec![]))
+            .unwrap_or_else(|e| panic!("WebDriver execute failed: {e}\nscript: {script}"))
     }
 
     /// Saves a PNG screenshot of the window at `path`.
     pub fn screenshot(&self, path: &Path) {
-        let data = self.command("GET", "/screenshot", None);
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(data.as_str().expect("base64 screenshot"))
-            .expect("valid base64");
+        let png = self
+            .runtime
+            .block_on(self.client.screenshot())
+            .unwrap_or_else(|e| panic!("WebDriver screenshot: {e}"));
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("artifact directory");
         }
@@ -202,9 +188,7 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        if self.session.contains("/session/") {
-            let _ = self.http.delete(&self.session).send();
-        }
+        let _ = self.runtime.block_on(self.client.clone().close());
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
