@@ -3,7 +3,9 @@
 //! `ripcord start`, and headless Chromium (driven over WebDriver with fantoccini) on the
 //! execution's page. Without reloading, the page must show a wave running
 //! and later COMPLETED, then the execution COMPLETED at 100% with the live
-//! stream settled. Screenshots are saved as target/test-artifacts/dashboard-*.png.
+//! stream settled, and never show the stream settled beside a status that
+//! is not final. A script run before the page's own records the Server-Sent
+//! Events it receives; failures print them. Screenshots are saved as target/test-artifacts/dashboard-*.png.
 //!
 //! Also runs the unit tests of the page's DOM-free modules
 //! (workers/tests/dashboard/*.test.mjs) with `node --test`.
@@ -131,6 +133,7 @@ impl Drill {
         let serve = Serve::start(&db, &scenario, dir.path());
         // The browser before the drill, so the page is open while wave 1 runs.
         let browser = Browser::start(&tools, 1400, 1000);
+        browser.before_each_page(WATCH_PAGE);
         let id = start(&db, plan);
         browser.goto(&format!("{}/executions/{id}", serve.base));
         Some(Drill {
@@ -140,6 +143,47 @@ impl Drill {
         })
     }
 }
+
+/// Runs before the page's scripts, and keeps two records that READ_PAGE
+/// returns (so a failure prints them):
+/// - `events`: every Server-Sent Event the page receives, with the
+///   execution status it carries and the one the page showed on arrival;
+/// - `settledEarly`: every moment the page showed the stream settled
+///   beside an execution status that is not final. Checked on each change
+///   of the page, not only when the test reads it: it may last a frame.
+const WATCH_PAGE: &str = r#"
+    const events = (window.__ripcordEvents = []);
+    const settledEarly = (window.__ripcordSettledEarly = []);
+    const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+    const shown = () => q('execution-status')?.dataset.status;
+    const Native = window.EventSource;
+    window.EventSource = class extends Native {
+        constructor(url, init) {
+            super(url, init);
+            const record = (name, e) => {
+                let carried = '';
+                try {
+                    const view = JSON.parse(e.data);
+                    const waves = (view.waves || []).map((w) => `${w.waveNumber}:${w.status}`);
+                    carried = view.status ? ` ${view.status} [${waves.join(' ')}]` : '';
+                } catch {}
+                events.push(`${Math.round(performance.now())}ms ${name}${carried}, page showed ${shown()}`);
+            };
+            for (const name of ['open', 'snapshot', 'update', 'settled']) {
+                this.addEventListener(name, (e) => record(name, e));
+            }
+            this.addEventListener('error', () => record(`error (readyState ${this.readyState})`, {}));
+        }
+    };
+    const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT'];
+    new MutationObserver(() => {
+        const live = q('live-state')?.dataset.state;
+        const status = shown();
+        if (live === 'settled' && !FINAL.includes(status)) {
+            settledEarly.push(`${Math.round(performance.now())}ms settled beside ${status}`);
+        }
+    }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+"#;
 
 /// What the page shows, read through its data-testid attributes.
 const READ_PAGE: &str = r#"
@@ -157,8 +201,23 @@ const READ_PAGE: &str = r#"
             .map((w) => Number(w.dataset.waveNumber)),
         text: document.body.innerText,
         sameDocument: window.__ripcordE2e === true,
+        events: window.__ripcordEvents,
+        settledEarly: window.__ripcordSettledEarly,
     };
 "#;
+
+/// The page never showed the stream settled beside a status that was not
+/// final (it did for a frame when it drew the last update a frame after
+/// marking the stream settled: a test reading it then saw IN_PROGRESS).
+fn assert_settled_in_step(last: &Value) {
+    assert_eq!(
+        last["settledEarly"],
+        serde_json::json!([]),
+        "the page showed the stream settled before the final status; \
+         the events it received: {:#}",
+        last["events"]
+    );
+}
 
 #[test]
 fn dashboard_shows_a_drill_live_until_completed() {
@@ -200,6 +259,7 @@ fn dashboard_shows_a_drill_live_until_completed() {
     };
     browser.screenshot(&artifact("dashboard-final.png"));
 
+    assert_settled_in_step(&last);
     assert_eq!(last["status"], "COMPLETED", "final page: {last}");
     assert_eq!(last["percent"], "100%", "final page: {last}");
     assert_eq!(
@@ -335,6 +395,7 @@ fn dashboard_approves_a_gated_wave_with_the_token() {
         Duration::from_secs(180),
         |page| page["live"] == "settled",
     );
+    assert_settled_in_step(&last);
     assert_eq!(last["status"], "COMPLETED", "final page: {last}");
     assert!(
         last["text"]

@@ -13,7 +13,7 @@
 //! its tools fails when `RIPCORD_REQUIRE_BROWSER_TESTS=1` (CI) and
 //! otherwise says why it is skipped.
 
-use fantoccini::wd::Capabilities;
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -173,6 +173,25 @@ impl Browser {
             .unwrap_or_else(|e| panic!("WebDriver execute failed: {e}\nscript: {script}"))
     }
 
+    /// Runs `script` in every page opened from now on, before the page's
+    /// own scripts (Chrome DevTools' `Page.addScriptToEvaluateOnNewDocument`).
+    pub fn before_each_page(&self, script: &str) {
+        self.chrome(
+            "goog/cdp/execute",
+            json!({
+                "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                "params": { "source": script },
+            }),
+        );
+    }
+
+    /// A chromedriver command beyond W3C WebDriver; returns its `value`.
+    fn chrome(&self, path: &'static str, body: Value) -> Value {
+        self.runtime
+            .block_on(self.client.issue_cmd(ChromeCommand { path, body }))
+            .unwrap_or_else(|e| panic!("chromedriver {path}: {e}"))
+    }
+
     /// Saves a PNG screenshot of the window at `path`.
     pub fn screenshot(&self, path: &Path) {
         let png = self
@@ -191,5 +210,31 @@ impl Drop for Browser {
         let _ = self.runtime.block_on(self.client.clone().close());
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// A command of chromedriver's own: `POST /session/{id}/{path}` with a
+/// JSON body.
+#[derive(Debug)]
+struct ChromeCommand {
+    path: &'static str,
+    body: Value,
+}
+
+impl WebDriverCompatibleCommand for ChromeCommand {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
