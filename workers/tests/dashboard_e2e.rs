@@ -1,11 +1,14 @@
 //! The dashboard in a real browser: `ripcord serve --workers` (the API, the
 //! dashboard and the workers in one process), a drill started with
-//! `ripcord start`, and headless Chromium (driven over WebDriver with fantoccini) on the
-//! execution's page. Without reloading, the page must show a wave running
+//! `ripcord start`, and headless Chromium (driven over WebDriver with
+//! fantoccini) on the execution's page. Without reloading, the page must show a wave running
 //! and later COMPLETED, then the execution COMPLETED at 100% with the live
 //! stream settled, and never show the stream settled beside a status that
 //! is not final. A script run before the page's own records the Server-Sent
-//! Events it receives; failures print them. Screenshots are saved as target/test-artifacts/dashboard-*.png.
+//! Events it receives; failures print them. A finished 4,000-server drill
+//! must keep the page usable (a virtualized table that filters and scrolls
+//! to its last server, a drawn timeline); its time to first full render is
+//! printed. Screenshots are saved as target/test-artifacts/dashboard-*.png.
 //!
 //! Also runs the unit tests of the page's DOM-free modules
 //! (workers/tests/dashboard/*.test.mjs) with `node --test`.
@@ -93,9 +96,8 @@ impl Drop for Serve {
     }
 }
 
-/// `ripcord start examples/<plan>`; returns the execution id.
-fn start(db: &Path, plan: &str) -> String {
-    let plan = workspace().join("examples").join(plan);
+/// `ripcord start PLAN`; returns the execution id.
+fn start(db: &Path, plan: &Path) -> String {
     let output = Command::new(RIPCORD)
         .arg("start")
         .arg(plan)
@@ -134,7 +136,7 @@ impl Drill {
         // The browser before the drill, so the page is open while wave 1 runs.
         let browser = Browser::start(&tools, 1400, 1000);
         browser.before_each_page(WATCH_PAGE);
-        let id = start(&db, plan);
+        let id = start(&db, &workspace().join("examples").join(plan));
         browser.goto(&format!("{}/executions/{id}", serve.base));
         Some(Drill {
             browser,
@@ -334,9 +336,21 @@ fn wait_for(
     timeout: Duration,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
+    wait_for_reading(browser, READ_PAGE, what, timeout, done)
+}
+
+/// Runs `read` in the page until what it returns passes `done`; panics
+/// after `timeout`.
+fn wait_for_reading(
+    browser: &Browser,
+    read: &str,
+    what: &str,
+    timeout: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
-        let page = browser.run(READ_PAGE);
+        let page = browser.run(read);
         if done(&page) {
             return page;
         }
@@ -404,4 +418,279 @@ fn dashboard_approves_a_gated_wave_with_the_token() {
             .contains("Approved by e2e-approver"),
         "the wave shows who approved it: {last}"
     );
+}
+
+/// The 4,000-server drill: 40 waves of 100 (DRS' quota of source servers),
+/// hostnames `srv-0001` to `srv-4000`. Every 160th server is optional and
+/// fails to launch (25 in all), so the execution still completes.
+const BIG_WAVES: usize = 40;
+const BIG_PER_WAVE: usize = 100;
+const BIG_FAILED_EVERY: usize = 160;
+
+fn big_server_id(n: usize) -> String {
+    format!("s-{n:017}")
+}
+
+/// Writes the plan and the simulator scenario of the 4,000-server drill.
+fn write_big_drill(dir: &Path) -> (PathBuf, PathBuf) {
+    // At 600x, timeouts this long are minutes of wall-clock time: a loaded
+    // machine slows the drill down but does not time it out.
+    let mut plan = String::from(
+        "name: scale-drill\nmode: drill\nregion: us-east-1\n\
+         options: { execution_timeout: 48h }\ndefaults: { launch_timeout: 6h }\nwaves:\n",
+    );
+    let mut scenario = String::from(
+        "seed: 4000\ntime_scale: 600\njob_pending: 2s\n\
+         launch_duration: { min: 10s, max: 40s }\nservers:\n",
+    );
+    for wave in 0..BIG_WAVES {
+        plan.push_str(&format!("  - name: tier-{:02}\n    servers:\n", wave + 1));
+        for i in 0..BIG_PER_WAVE {
+            let n = wave * BIG_PER_WAVE + i + 1;
+            let id = big_server_id(n);
+            if n.is_multiple_of(BIG_FAILED_EVERY) {
+                plan.push_str(&format!(
+                    "      - {{ id: {id}, hostname: srv-{n:04}, critical: false }}\n"
+                ));
+                scenario.push_str(&format!(
+                    "  {id}: {{ outcome: launch_failed, error: \"InsufficientInstanceCapacity\" }}\n"
+                ));
+            } else {
+                plan.push_str(&format!("      - {{ id: {id}, hostname: srv-{n:04} }}\n"));
+            }
+        }
+    }
+    let plan_path = dir.join("scale-drill.yaml");
+    let scenario_path = dir.join("scale-scenario.yaml");
+    std::fs::write(&plan_path, plan).expect("plan written");
+    std::fs::write(&scenario_path, scenario).expect("scenario written");
+    (plan_path, scenario_path)
+}
+
+/// Runs before the page's scripts: at the first animation frame where the
+/// server table shows its rows and the count of all 4,000 servers and the
+/// timeline has drawn bars, stores `performance.now()` (milliseconds since
+/// the navigation started) in `window.__ripcordFullRender`.
+const TIME_FULL_RENDER: &str = r#"
+    const check = () => {
+        const count = document.querySelector('[data-testid="server-count"]');
+        const rows = document.querySelectorAll('[data-testid="server-row"]').length;
+        const canvas = document.querySelector('.gantt-canvas');
+        if (count && count.textContent === '4,000 servers' && rows > 0 && canvas && canvas.width > 0) {
+            const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            for (let i = 3; i < pixels.length; i += 4) {
+                if (pixels[i] !== 0) {
+                    window.__ripcordFullRender = performance.now();
+                    return;
+                }
+            }
+        }
+        requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+"#;
+
+/// The server table and the timeline as the page shows them.
+const READ_TABLE: &str = r#"
+    const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+    const rows = [...document.querySelectorAll('[data-testid="server-row"]')];
+    const canvas = document.querySelector('.gantt-canvas');
+    // Pixels of the COMPLETED colour (--tone-ok, #3fb950): the bars of
+    // completed servers and waves.
+    const pixels = canvas && canvas.width > 0
+        ? canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
+        : [];
+    let completedPixels = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+        if (pixels[i] === 0x3f && pixels[i + 1] === 0xb9 && pixels[i + 2] === 0x50) completedPixels++;
+    }
+    return {
+        fullRenderMs: window.__ripcordFullRender ?? null,
+        status: q('execution-status')?.dataset.status ?? null,
+        live: q('live-state')?.dataset.state ?? null,
+        count: q('server-count')?.textContent ?? null,
+        ariaRowCount: q('server-table')?.getAttribute('aria-rowcount') ?? null,
+        rows: rows.map((r) => [
+            r.dataset.sourceServerId,
+            r.querySelector('.host')?.textContent,
+            r.dataset.status,
+        ]),
+        completedPixels,
+    };
+"#;
+
+#[test]
+fn dashboard_stays_usable_with_4000_servers() {
+    let Some(tools) = Tools::find_or_skip("dashboard_stays_usable_with_4000_servers") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ripcord.db");
+    let (plan, scenario) = write_big_drill(dir.path());
+    let serve = Serve::start(&db, &scenario, dir.path());
+    let began = Instant::now();
+    let id = start(&db, &plan);
+    let http = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let finished = loop {
+        let response = http
+            .get(format!("{}/api/executions/{id}", serve.base))
+            .send()
+            .expect("GET the execution");
+        // 404 until the launch worker has taken the start message.
+        let view: Value = match response.status().as_u16() {
+            404 => Value::Null,
+            _ => response
+                .error_for_status()
+                .and_then(|r| r.json())
+                .expect("the execution's view"),
+        };
+        if !view.is_null() && view["status"] != "PENDING" && view["status"] != "IN_PROGRESS" {
+            break view;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the 4,000-server drill did not end within 300 s: {}",
+            view["progress"]
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    eprintln!(
+        "the 4,000-server drill ran in {:.1} s",
+        began.elapsed().as_secs_f64()
+    );
+    assert_eq!(finished["status"], "COMPLETED", "{}", finished["progress"]);
+    assert_eq!(finished["progress"]["totalServers"], 4000);
+    let failed = BIG_WAVES * BIG_PER_WAVE / BIG_FAILED_EVERY;
+    assert_eq!(finished["progress"]["failedServers"], failed);
+
+    // Tall enough for the screenshot to show the server table too.
+    let browser = Browser::start(&tools, 1400, 1800);
+    browser.before_each_page(WATCH_PAGE);
+    browser.before_each_page(TIME_FULL_RENDER);
+    browser.goto(&format!("{}/executions/{id}", serve.base));
+    let first = wait_for_reading(
+        &browser,
+        READ_TABLE,
+        "the 4,000 servers",
+        Duration::from_secs(60),
+        |page| !page["fullRenderMs"].is_null(),
+    );
+    let rows = first["rows"].as_array().expect("rows").len();
+    eprintln!(
+        "time to first full render of 4,000 servers: {:.0} ms from navigation start \
+         ({rows} table rows in the DOM)",
+        first["fullRenderMs"].as_f64().expect("milliseconds")
+    );
+    browser.screenshot(&artifact("dashboard-4000.png"));
+
+    // Virtualized: the DOM holds the rows in view, not 4,000.
+    assert!(
+        (10..=60).contains(&rows),
+        "{rows} server rows in the DOM for 4,000 servers"
+    );
+    assert_eq!(first["ariaRowCount"], "4001", "{first}");
+    assert_eq!(first["rows"][0][1], "srv-0001", "{first}");
+    // At least ten server bars' worth of COMPLETED (each ≥ 2 × 12 px).
+    let completed_pixels = first["completedPixels"].as_u64().expect("a count");
+    assert!(
+        completed_pixels >= 240,
+        "the timeline drew {completed_pixels} pixels of completed bars"
+    );
+
+    // A hostname narrows the table to that server.
+    browser.run(
+        "const search = document.querySelector('[data-testid=server-search]');
+         search.value = 'srv-2718';
+         search.dispatchEvent(new Event('input'));
+         return true;",
+    );
+    let found = wait_for_reading(
+        &browser,
+        READ_TABLE,
+        "the server srv-2718 alone",
+        Duration::from_secs(10),
+        |page| {
+            page["count"] == "1 of 4,000 servers"
+                && page["rows"].as_array().is_some_and(|r| r.len() == 1)
+        },
+    );
+    assert_eq!(
+        found["rows"],
+        serde_json::json!([[big_server_id(2718), "srv-2718", "COMPLETED"]]),
+        "{found}"
+    );
+
+    // A launch status narrows it to the servers in it.
+    browser.run(
+        "const search = document.querySelector('[data-testid=server-search]');
+         search.value = '';
+         search.dispatchEvent(new Event('input'));
+         return true;",
+    );
+    wait_for_reading(
+        &browser,
+        READ_TABLE,
+        "every server again",
+        Duration::from_secs(10),
+        |page| page["count"] == "4,000 servers",
+    );
+    browser.run(
+        "const status = document.querySelector('[data-testid=server-filter-status]');
+         status.value = 'FAILED';
+         status.dispatchEvent(new Event('change'));
+         return true;",
+    );
+    let failed_rows = wait_for_reading(
+        &browser,
+        READ_TABLE,
+        "the failed servers",
+        Duration::from_secs(10),
+        |page| {
+            page["count"] == format!("{failed} of 4,000 servers").as_str()
+                && page["rows"][0][2] == "FAILED"
+        },
+    );
+    // The table shows the first of them (the rest below the fold), in order.
+    let shown = failed_rows["rows"].as_array().expect("rows");
+    assert!(!shown.is_empty() && shown.len() <= failed, "{failed_rows}");
+    for (k, row) in shown.iter().enumerate() {
+        let n = (k + 1) * BIG_FAILED_EVERY;
+        assert_eq!(
+            *row,
+            serde_json::json!([big_server_id(n), format!("srv-{n:04}"), "FAILED"]),
+            "{failed_rows}"
+        );
+    }
+    assert_eq!(
+        failed_rows["ariaRowCount"],
+        (failed + 1).to_string(),
+        "{failed_rows}"
+    );
+
+    // Unfiltered again, the end of the table shows the last server.
+    browser.run(
+        "const status = document.querySelector('[data-testid=server-filter-status]');
+         status.value = '';
+         status.dispatchEvent(new Event('change'));
+         const table = document.querySelector('[data-testid=server-table]');
+         table.scrollTop = table.scrollHeight;
+         return true;",
+    );
+    let end = wait_for_reading(
+        &browser,
+        READ_TABLE,
+        "the last server",
+        Duration::from_secs(10),
+        |page| {
+            page["rows"]
+                .as_array()
+                .and_then(|rows| rows.last())
+                .is_some_and(|last| last[1] == "srv-4000")
+        },
+    );
+    let rows = end["rows"].as_array().expect("rows");
+    assert!(rows.len() <= 60, "{} rows at the end", rows.len());
+    assert_eq!(rows.last().unwrap()[0], big_server_id(4000).as_str());
+    assert_eq!(end["count"], "4,000 servers", "{end}");
 }
