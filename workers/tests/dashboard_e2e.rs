@@ -8,7 +8,9 @@
 //! Events it receives; failures print them. A finished 4,000-server drill
 //! must keep the page usable (a virtualized table that filters and scrolls
 //! to its last server, a drawn timeline); its time to first full render is
-//! printed. Screenshots are saved as target/test-artifacts/dashboard-*.png.
+//! printed. A `ripcord serve` killed under the page must show the
+//! connection banner, and once restarted on the same port and database the
+//! page must catch up with what the workers did meanwhile. Screenshots are saved as target/test-artifacts/dashboard-*.png.
 //!
 //! Also runs the unit tests of the page's DOM-free modules
 //! (workers/tests/dashboard/*.test.mjs) with `node --test`.
@@ -22,6 +24,7 @@ mod browser;
 use browser::{Browser, Tools, node_or_skip};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -39,9 +42,8 @@ fn artifact(name: &str) -> PathBuf {
     workspace().join("target/test-artifacts").join(name)
 }
 
-/// `ripcord serve --port 0 --workers` on a database: the API, the dashboard
-/// and the four workers in one process. Killed when dropped; on a panic its
-/// stderr is printed.
+/// `ripcord serve` on a database. Killed when dropped; on a panic its
+/// stderr (of every start on this directory) is printed.
 struct Serve {
     child: Child,
     log: PathBuf,
@@ -49,18 +51,37 @@ struct Serve {
 }
 
 impl Serve {
+    /// `ripcord serve --port 0 --workers`: the API, the dashboard and the
+    /// four workers in one process.
     fn start(db: &Path, scenario: &Path, dir: &Path) -> Serve {
+        let mut args: Vec<OsString> = vec!["--port".into(), "0".into(), "--workers".into()];
+        args.extend(["--scenario".into(), scenario.into()]);
+        Serve::spawn(db, &args, dir)
+    }
+
+    /// `ripcord serve --port PORT` alone (the workers run in their own
+    /// processes); port 0 picks a free one.
+    fn alone(db: &Path, port: u16, dir: &Path) -> Serve {
+        Serve::spawn(db, &["--port".into(), port.to_string().into()], dir)
+    }
+
+    fn spawn(db: &Path, args: &[OsString], dir: &Path) -> Serve {
         let log = dir.join("serve.log");
+        let stderr = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
         let mut child = Command::new(RIPCORD)
-            .args(["serve", "--port", "0", "--workers", "--db"])
+            .arg("serve")
+            .args(args)
+            .arg("--db")
             .arg(db)
-            .arg("--scenario")
-            .arg(scenario)
             .env("RUST_LOG", "warn")
             .env("RIPCORD_API_TOKEN", TOKEN)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log file"))
+            .stderr(stderr)
             .spawn()
             .expect("the ripcord binary starts");
         // It prints `listening on http://HOST:PORT` first.
@@ -83,6 +104,11 @@ impl Serve {
             .expect("`ripcord serve` prints the URL it listens on");
         serve
     }
+
+    fn port(&self) -> u16 {
+        let port = self.base.rsplit(':').next().and_then(|p| p.parse().ok());
+        port.unwrap_or_else(|| panic!("no port in {}", self.base))
+    }
 }
 
 impl Drop for Serve {
@@ -94,6 +120,71 @@ impl Drop for Serve {
             eprintln!("--- ripcord serve stderr ---\n{log}");
         }
     }
+}
+
+/// One `ripcord worker` process of each kind on a database, killed when
+/// dropped; on a panic their stderr is printed.
+struct Workers {
+    children: Vec<(&'static str, Child)>,
+    dir: PathBuf,
+}
+
+impl Workers {
+    fn start(db: &Path, scenario: &Path, dir: &Path) -> Workers {
+        let children = ["launch", "poll", "post-actions", "metrics"]
+            .into_iter()
+            .map(|kind| {
+                let log = std::fs::File::create(dir.join(format!("worker-{kind}.log")))
+                    .expect("log file");
+                let child = Command::new(RIPCORD)
+                    .args(["worker", kind, "--db"])
+                    .arg(db)
+                    .arg("--scenario")
+                    .arg(scenario)
+                    .env("RUST_LOG", "warn")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log)
+                    .spawn()
+                    .expect("the ripcord binary starts");
+                (kind, child)
+            })
+            .collect();
+        Workers {
+            children,
+            dir: dir.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            for (kind, _) in &self.children {
+                let log = std::fs::read_to_string(self.dir.join(format!("worker-{kind}.log")))
+                    .unwrap_or_default();
+                eprintln!("--- ripcord worker {kind} stderr ---\n{log}");
+            }
+        }
+    }
+}
+
+/// The execution's status as `ripcord status --json` reads it from the
+/// database (None until the launch worker has created it).
+fn status_in_db(db: &Path, id: &str) -> Option<Value> {
+    let output = Command::new(RIPCORD)
+        .args(["status", id, "--json", "--db"])
+        .arg(db)
+        .output()
+        .expect("ripcord status runs");
+    output
+        .status
+        .success()
+        .then(|| serde_json::from_slice(&output.stdout).expect("status JSON"))
 }
 
 /// `ripcord start PLAN`; returns the execution id.
@@ -196,6 +287,7 @@ const READ_PAGE: &str = r#"
         percent: q('execution-percent') ? q('execution-percent').textContent : null,
         live: q('live-state') ? q('live-state').dataset.state : null,
         bannerHidden: q('connection-banner').hidden,
+        banner: q('connection-banner').textContent.replace(/\s+/g, ' ').trim(),
         waves: [...document.querySelectorAll('[data-testid="wave-row"]')]
             .map((w) => [Number(w.dataset.waveNumber), w.dataset.status]),
         serverRows: document.querySelectorAll('[data-testid="server-row"]').length,
@@ -693,4 +785,102 @@ fn dashboard_stays_usable_with_4000_servers() {
     assert!(rows.len() <= 60, "{} rows at the end", rows.len());
     assert_eq!(rows.last().unwrap()[0], big_server_id(4000).as_str());
     assert_eq!(end["count"], "4,000 servers", "{end}");
+}
+
+#[test]
+fn dashboard_reconnects_to_a_restarted_server() {
+    let Some(tools) = Tools::find_or_skip("dashboard_reconnects_to_a_restarted_server") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ripcord.db");
+    let scenario =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard-watchable.yaml");
+    // The workers in their own processes, so that the drill goes on while
+    // the server is down.
+    let _workers = Workers::start(&db, &scenario, dir.path());
+    let serve = Serve::alone(&db, 0, dir.path());
+    let (base, port) = (serve.base.clone(), serve.port());
+    let browser = Browser::start(&tools, 1400, 1000);
+    browser.before_each_page(WATCH_PAGE);
+    let id = start(&db, &workspace().join("examples/drill.yaml"));
+    browser.goto(&format!("{base}/executions/{id}"));
+    browser.run("window.__ripcordE2e = true; return true;");
+    wait_for(
+        &browser,
+        "the drill running live",
+        Duration::from_secs(60),
+        |page| page["live"] == "live" && page["status"] == "IN_PROGRESS",
+    );
+
+    drop(serve);
+    let down = wait_for(
+        &browser,
+        "the connection banner",
+        Duration::from_secs(20),
+        |page| page["bannerHidden"] == false,
+    );
+    browser.screenshot(&artifact("dashboard-reconnecting.png"));
+    assert_eq!(down["live"], "reconnecting", "{down}");
+    assert_eq!(down["status"], "IN_PROGRESS", "{down}");
+    let banner = down["banner"].as_str().unwrap_or("");
+    assert!(
+        banner.starts_with("Connection lost — reconnecting… Showing the state received at"),
+        "{down}"
+    );
+
+    // The workers finish the drill while no server answers the page.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let view = status_in_db(&db, &id);
+        if view.as_ref().is_some_and(|v| v["status"] == "COMPLETED") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the drill did not complete within 180 s: {view:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let still = browser.run(READ_PAGE);
+    assert_eq!(
+        still["bannerHidden"], false,
+        "banner hidden while down: {still}"
+    );
+    assert_eq!(still["status"], "IN_PROGRESS", "{still}");
+
+    // Back on the same port and database: the page catches up by itself.
+    let serve = Serve::alone(&db, port, dir.path());
+    assert_eq!(serve.base, base);
+    let back = wait_for(
+        &browser,
+        "the final state after the restart",
+        Duration::from_secs(60),
+        |page| page["live"] == "settled",
+    );
+    assert_eq!(back["sameDocument"], true, "the page reloaded: {back}");
+    // It learnt the end from a new connection's snapshot.
+    let events: Vec<&str> = back["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let lost = events.iter().position(|e| e.contains(" error "));
+    let caught_up = events
+        .iter()
+        .rposition(|e| e.contains(" snapshot COMPLETED "));
+    assert!(
+        matches!((lost, caught_up), (Some(l), Some(c)) if l < c),
+        "no snapshot of the final state after the connection was lost: {events:#?}"
+    );
+    assert_eq!(back["bannerHidden"], true, "{back}");
+    assert_settled_in_step(&back);
+    assert_eq!(back["status"], "COMPLETED", "{back}");
+    assert_eq!(back["percent"], "100%", "{back}");
+    assert_eq!(
+        back["waves"],
+        serde_json::json!([[1, "COMPLETED"], [2, "COMPLETED"], [3, "COMPLETED"]]),
+        "{back}"
+    );
 }
