@@ -10,7 +10,9 @@
 //! to its last server, a drawn timeline); its time to first full render is
 //! printed. A `ripcord serve` killed under the page must show the
 //! connection banner, and once restarted on the same port and database the
-//! page must catch up with what the workers did meanwhile. Screenshots are saved as target/test-artifacts/dashboard-*.png.
+//! page must catch up with what the workers did meanwhile. Every test fails
+//! if a page logs an error or a Content-Security-Policy violation (from
+//! chromedriver's browser log). Screenshots are saved as target/test-artifacts/dashboard-*.png.
 //!
 //! Also runs the unit tests of the page's DOM-free modules
 //! (workers/tests/dashboard/*.test.mjs) with `node --test`.
@@ -313,6 +315,24 @@ fn assert_settled_in_step(last: &Value) {
     );
 }
 
+/// Fails on anything the pages logged as an error (an uncaught exception,
+/// `console.error`, a failed load) and on any Content-Security-Policy
+/// violation, except the failed requests the test itself caused: network
+/// entries holding one of `expected`.
+fn assert_no_errors_logged(browser: &Browser, expected: &[&str]) {
+    let errors: Vec<Value> = browser
+        .log()
+        .into_iter()
+        .filter(|entry| {
+            let message = entry["message"].as_str().unwrap_or("");
+            let caused =
+                entry["source"] == "network" && expected.iter().any(|e| message.contains(e));
+            (entry["level"] == "SEVERE" || entry["source"] == "security") && !caused
+        })
+        .collect();
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+}
+
 #[test]
 fn dashboard_shows_a_drill_live_until_completed() {
     let Some(drill) = Drill::open("dashboard_shows_a_drill_live_until_completed", "drill.yaml")
@@ -400,6 +420,15 @@ fn dashboard_shows_a_drill_live_until_completed() {
         .expect("the linked report");
     assert!(report.starts_with("<!DOCTYPE html>"), "{href}");
     assert!(report.contains("RTO"), "{href}: no RTO in the report");
+    assert_no_errors_logged(browser, &[]);
+    // In the browser too, under its own policy (its one <style> is inline).
+    browser.goto(&format!("{}{href}", drill.serve.base));
+    let title = browser.run("return document.querySelector('h1')?.textContent;");
+    assert!(
+        title.as_str().is_some_and(|t| !t.is_empty()),
+        "{href}: {title}"
+    );
+    assert_no_errors_logged(browser, &[]);
 }
 
 #[test]
@@ -509,6 +538,10 @@ fn dashboard_approves_a_gated_wave_with_the_token() {
             .unwrap_or("")
             .contains("Approved by e2e-approver"),
         "the wave shows who approved it: {last}"
+    );
+    assert_no_errors_logged(
+        browser,
+        &["/waves/2/approve - Failed to load resource: the server responded with a status of 401"],
     );
 }
 
@@ -785,6 +818,7 @@ fn dashboard_stays_usable_with_4000_servers() {
     assert!(rows.len() <= 60, "{} rows at the end", rows.len());
     assert_eq!(rows.last().unwrap()[0], big_server_id(4000).as_str());
     assert_eq!(end["count"], "4,000 servers", "{end}");
+    assert_no_errors_logged(&browser, &[]);
 }
 
 #[test]
@@ -874,6 +908,8 @@ fn dashboard_reconnects_to_a_restarted_server() {
         matches!((lost, caught_up), (Some(l), Some(c)) if l < c),
         "no snapshot of the final state after the connection was lost: {events:#?}"
     );
+    // The stream cut and the refused reconnections are expected.
+    assert_no_errors_logged(&browser, &["/events - Failed to load resource: net::ERR_"]);
     assert_eq!(back["bannerHidden"], true, "{back}");
     assert_settled_in_step(&back);
     assert_eq!(back["status"], "COMPLETED", "{back}");

@@ -136,6 +136,8 @@ impl Browser {
         let mut capabilities = Capabilities::new();
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert("goog:chromeOptions".into(), options);
+        // Keeps what the pages log (console, errors, CSP violations).
+        capabilities.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
 
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -183,6 +185,16 @@ impl Browser {
                 "params": { "source": script },
             }),
         );
+    }
+
+    /// What the pages logged since the last call (each entry's `level`,
+    /// `source` and `message`): console calls, uncaught errors, failed
+    /// loads, Content-Security-Policy violations.
+    pub fn log(&self) -> Vec<Value> {
+        match self.chrome("se/log", json!({ "type": "browser" })) {
+            Value::Array(entries) => entries,
+            other => panic!("chromedriver's log is not a list: {other}"),
+        }
     }
 
     /// A chromedriver command beyond W3C WebDriver; returns its `value`.
