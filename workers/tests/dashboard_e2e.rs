@@ -1,116 +1,35 @@
 //! The dashboard in a real browser: `ripcord serve --workers` (the API, the
 //! dashboard and the workers in one process), a drill started with
-//! `ripcord start`, and headless Chromium (driven over WebDriver) on the
-//! execution's page. Without reloading, the page must show a wave running
+//! `ripcord start`, and headless Chromium (driven over WebDriver with
+//! fantoccini) on the execution's page. Without reloading, the page must show a wave running
 //! and later COMPLETED, then the execution COMPLETED at 100% with the live
-//! stream settled. Screenshots are saved as target/test-artifacts/dashboard-*.png.
+//! stream settled, and never show the stream settled beside a status that
+//! is not final. A script run before the page's own records the Server-Sent
+//! Events it receives; failures print them. A finished 4,000-server drill
+//! must keep the page usable (a virtualized table that filters and scrolls
+//! to its last server, a drawn timeline); its time to first full render is
+//! printed. A `ripcord serve` killed under the page must show the
+//! connection banner, and once restarted on the same port and database the
+//! page must catch up with what the workers did meanwhile. Every test fails
+//! if a page logs an error or a Content-Security-Policy violation (from
+//! chromedriver's browser log). Screenshots are saved as target/test-artifacts/dashboard-*.png.
 //!
 //! Also runs the unit tests of the page's DOM-free modules
 //! (workers/tests/dashboard/*.test.mjs) with `node --test`.
 //!
 //! Needs `chromium`, `chromedriver` and `node` (Debian: chromium
-//! chromium-driver nodejs); see `webdriver::Tools::find_or_skip` for what
+//! chromium-driver nodejs); see `e2e::browser::Tools::find_or_skip` for what
 //! happens without them.
 
-mod webdriver;
+mod e2e;
 
+use e2e::browser::{Browser, Tools, node_or_skip};
+use e2e::ripcord::{Serve, TOKEN, Workers, artifact, start, status_in_db, workspace};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
-use webdriver::{Browser, Tools, node_or_skip};
-
-const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
-const TOKEN: &str = "e2e-token";
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn artifact(name: &str) -> PathBuf {
-    workspace().join("target/test-artifacts").join(name)
-}
-
-/// `ripcord serve --port 0 --workers` on a database: the API, the dashboard
-/// and the four workers in one process. Killed when dropped; on a panic its
-/// stderr is printed.
-struct Serve {
-    child: Child,
-    log: PathBuf,
-    base: String,
-}
-
-impl Serve {
-    fn start(db: &Path, scenario: &Path, dir: &Path) -> Serve {
-        let log = dir.join("serve.log");
-        let mut child = Command::new(RIPCORD)
-            .args(["serve", "--port", "0", "--workers", "--db"])
-            .arg(db)
-            .arg("--scenario")
-            .arg(scenario)
-            .env("RUST_LOG", "warn")
-            .env("RIPCORD_API_TOKEN", TOKEN)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("the ripcord binary starts");
-        // It prints `listening on http://HOST:PORT` first.
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
-                    let _ = tx.send(url.trim_end_matches('/').to_string());
-                }
-            }
-        });
-        let mut serve = Serve {
-            child,
-            log,
-            base: String::new(),
-        };
-        serve.base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("`ripcord serve` prints the URL it listens on");
-        serve
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("--- ripcord serve stderr ---\n{log}");
-        }
-    }
-}
-
-/// `ripcord start examples/<plan>`; returns the execution id.
-fn start(db: &Path, plan: &str) -> String {
-    let plan = workspace().join("examples").join(plan);
-    let output = Command::new(RIPCORD)
-        .arg("start")
-        .arg(plan)
-        .arg("--db")
-        .arg(db)
-        .output()
-        .expect("ripcord start runs");
-    assert!(
-        output.status.success(),
-        "ripcord start failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_string()
-}
 
 /// A plan started on `ripcord serve --workers` and the browser on its page.
 struct Drill {
@@ -131,7 +50,8 @@ impl Drill {
         let serve = Serve::start(&db, &scenario, dir.path());
         // The browser before the drill, so the page is open while wave 1 runs.
         let browser = Browser::start(&tools, 1400, 1000);
-        let id = start(&db, plan);
+        browser.before_each_page(WATCH_PAGE);
+        let id = start(&db, &workspace().join("examples").join(plan));
         browser.goto(&format!("{}/executions/{id}", serve.base));
         Some(Drill {
             browser,
@@ -140,6 +60,47 @@ impl Drill {
         })
     }
 }
+
+/// Runs before the page's scripts, and keeps two records that READ_PAGE
+/// returns (so a failure prints them):
+/// - `events`: every Server-Sent Event the page receives, with the
+///   execution status it carries and the one the page showed on arrival;
+/// - `settledEarly`: every moment the page showed the stream settled
+///   beside an execution status that is not final. Checked on each change
+///   of the page, not only when the test reads it: it may last a frame.
+const WATCH_PAGE: &str = r#"
+    const events = (window.__ripcordEvents = []);
+    const settledEarly = (window.__ripcordSettledEarly = []);
+    const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+    const shown = () => q('execution-status')?.dataset.status;
+    const Native = window.EventSource;
+    window.EventSource = class extends Native {
+        constructor(url, init) {
+            super(url, init);
+            const record = (name, e) => {
+                let carried = '';
+                try {
+                    const view = JSON.parse(e.data);
+                    const waves = (view.waves || []).map((w) => `${w.waveNumber}:${w.status}`);
+                    carried = view.status ? ` ${view.status} [${waves.join(' ')}]` : '';
+                } catch {}
+                events.push(`${Math.round(performance.now())}ms ${name}${carried}, page showed ${shown()}`);
+            };
+            for (const name of ['open', 'snapshot', 'update', 'settled']) {
+                this.addEventListener(name, (e) => record(name, e));
+            }
+            this.addEventListener('error', () => record(`error (readyState ${this.readyState})`, {}));
+        }
+    };
+    const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT'];
+    new MutationObserver(() => {
+        const live = q('live-state')?.dataset.state;
+        const status = shown();
+        if (live === 'settled' && !FINAL.includes(status)) {
+            settledEarly.push(`${Math.round(performance.now())}ms settled beside ${status}`);
+        }
+    }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+"#;
 
 /// What the page shows, read through its data-testid attributes.
 const READ_PAGE: &str = r#"
@@ -150,6 +111,7 @@ const READ_PAGE: &str = r#"
         percent: q('execution-percent') ? q('execution-percent').textContent : null,
         live: q('live-state') ? q('live-state').dataset.state : null,
         bannerHidden: q('connection-banner').hidden,
+        banner: q('connection-banner').textContent.replace(/\s+/g, ' ').trim(),
         waves: [...document.querySelectorAll('[data-testid="wave-row"]')]
             .map((w) => [Number(w.dataset.waveNumber), w.dataset.status]),
         serverRows: document.querySelectorAll('[data-testid="server-row"]').length,
@@ -157,8 +119,41 @@ const READ_PAGE: &str = r#"
             .map((w) => Number(w.dataset.waveNumber)),
         text: document.body.innerText,
         sameDocument: window.__ripcordE2e === true,
+        events: window.__ripcordEvents,
+        settledEarly: window.__ripcordSettledEarly,
     };
 "#;
+
+/// The page never showed the stream settled beside a status that was not
+/// final (it did for a frame when it drew the last update a frame after
+/// marking the stream settled: a test reading it then saw IN_PROGRESS).
+fn assert_settled_in_step(last: &Value) {
+    assert_eq!(
+        last["settledEarly"],
+        serde_json::json!([]),
+        "the page showed the stream settled before the final status; \
+         the events it received: {:#}",
+        last["events"]
+    );
+}
+
+/// Fails on anything the pages logged as an error (an uncaught exception,
+/// `console.error`, a failed load) and on any Content-Security-Policy
+/// violation, except the failed requests the test itself caused: network
+/// entries holding one of `expected`.
+fn assert_no_errors_logged(browser: &Browser, expected: &[&str]) {
+    let errors: Vec<Value> = browser
+        .log()
+        .into_iter()
+        .filter(|entry| {
+            let message = entry["message"].as_str().unwrap_or("");
+            let caused =
+                entry["source"] == "network" && expected.iter().any(|e| message.contains(e));
+            (entry["level"] == "SEVERE" || entry["source"] == "security") && !caused
+        })
+        .collect();
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+}
 
 #[test]
 fn dashboard_shows_a_drill_live_until_completed() {
@@ -200,6 +195,7 @@ fn dashboard_shows_a_drill_live_until_completed() {
     };
     browser.screenshot(&artifact("dashboard-final.png"));
 
+    assert_settled_in_step(&last);
     assert_eq!(last["status"], "COMPLETED", "final page: {last}");
     assert_eq!(last["percent"], "100%", "final page: {last}");
     assert_eq!(
@@ -246,6 +242,15 @@ fn dashboard_shows_a_drill_live_until_completed() {
         .expect("the linked report");
     assert!(report.starts_with("<!DOCTYPE html>"), "{href}");
     assert!(report.contains("RTO"), "{href}: no RTO in the report");
+    assert_no_errors_logged(browser, &[]);
+    // In the browser too, under its own policy (its one <style> is inline).
+    browser.goto(&format!("{}{href}", drill.serve.base));
+    let title = browser.run("return document.querySelector('h1')?.textContent;");
+    assert!(
+        title.as_str().is_some_and(|t| !t.is_empty()),
+        "{href}: {title}"
+    );
+    assert_no_errors_logged(browser, &[]);
 }
 
 #[test]
@@ -274,9 +279,21 @@ fn wait_for(
     timeout: Duration,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
+    wait_for_reading(browser, READ_PAGE, what, timeout, done)
+}
+
+/// Runs `read` in the page until what it returns passes `done`; panics
+/// after `timeout`.
+fn wait_for_reading(
+    browser: &Browser,
+    read: &str,
+    what: &str,
+    timeout: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
-        let page = browser.run(READ_PAGE);
+        let page = browser.run(read);
         if done(&page) {
             return page;
         }
@@ -335,6 +352,7 @@ fn dashboard_approves_a_gated_wave_with_the_token() {
         Duration::from_secs(180),
         |page| page["live"] == "settled",
     );
+    assert_settled_in_step(&last);
     assert_eq!(last["status"], "COMPLETED", "final page: {last}");
     assert!(
         last["text"]
@@ -342,5 +360,385 @@ fn dashboard_approves_a_gated_wave_with_the_token() {
             .unwrap_or("")
             .contains("Approved by e2e-approver"),
         "the wave shows who approved it: {last}"
+    );
+    assert_no_errors_logged(
+        browser,
+        &["/waves/2/approve - Failed to load resource: the server responded with a status of 401"],
+    );
+}
+
+/// The 4,000-server drill: 40 waves of 100 (DRS' quota of source servers),
+/// hostnames `srv-0001` to `srv-4000`. Every 160th server is optional and
+/// fails to launch (25 in all), so the execution still completes.
+const BIG_WAVES: usize = 40;
+const BIG_PER_WAVE: usize = 100;
+const BIG_FAILED_EVERY: usize = 160;
+
+fn big_server_id(n: usize) -> String {
+    format!("s-{n:017}")
+}
+
+/// Writes the plan and the simulator scenario of the 4,000-server drill.
+fn write_big_drill(dir: &Path) -> (PathBuf, PathBuf) {
+    // At 600x, timeouts this long are minutes of wall-clock time: a loaded
+    // machine slows the drill down but does not time it out.
+    let mut plan = String::from(
+        "name: scale-drill\nmode: drill\nregion: us-east-1\n\
+         options: { execution_timeout: 48h }\ndefaults: { launch_timeout: 6h }\nwaves:\n",
+    );
+    let mut scenario = String::from(
+        "seed: 4000\ntime_scale: 600\njob_pending: 2s\n\
+         launch_duration: { min: 10s, max: 40s }\nservers:\n",
+    );
+    for wave in 0..BIG_WAVES {
+        plan.push_str(&format!("  - name: tier-{:02}\n    servers:\n", wave + 1));
+        for i in 0..BIG_PER_WAVE {
+            let n = wave * BIG_PER_WAVE + i + 1;
+            let id = big_server_id(n);
+            if n.is_multiple_of(BIG_FAILED_EVERY) {
+                plan.push_str(&format!(
+                    "      - {{ id: {id}, hostname: srv-{n:04}, critical: false }}\n"
+                ));
+                scenario.push_str(&format!(
+                    "  {id}: {{ outcome: launch_failed, error: \"InsufficientInstanceCapacity\" }}\n"
+                ));
+            } else {
+                plan.push_str(&format!("      - {{ id: {id}, hostname: srv-{n:04} }}\n"));
+            }
+        }
+    }
+    let plan_path = dir.join("scale-drill.yaml");
+    let scenario_path = dir.join("scale-scenario.yaml");
+    std::fs::write(&plan_path, plan).expect("plan written");
+    std::fs::write(&scenario_path, scenario).expect("scenario written");
+    (plan_path, scenario_path)
+}
+
+/// Runs before the page's scripts: at the first animation frame where the
+/// server table shows its rows and the count of all 4,000 servers and the
+/// timeline has drawn bars, stores `performance.now()` (milliseconds since
+/// the navigation started) in `window.__ripcordFullRender`.
+const TIME_FULL_RENDER: &str = r#"
+    const check = () => {
+        const count = document.querySelector('[data-testid="server-count"]');
+        const rows = document.querySelectorAll('[data-testid="server-row"]').length;
+        const canvas = document.querySelector('.gantt-canvas');
+        if (count && count.textContent === '4,000 servers' && rows > 0 && canvas && canvas.width > 0) {
+            const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            for (let i = 3; i < pixels.length; i += 4) {
+                if (pixels[i] !== 0) {
+                    window.__ripcordFullRender = performance.now();
+                    return;
+                }
+            }
+        }
+        requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+"#;
+
+/// The server table and the timeline as the page shows them.
+const READ_TABLE: &str = r#"
+    const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+    const rows = [...document.querySelectorAll('[data-testid="server-row"]')];
+    const canvas = document.querySelector('.gantt-canvas');
+    // Pixels of the COMPLETED colour (--tone-ok, #3fb950): the bars of
+    // completed servers and waves.
+    const pixels = canvas && canvas.width > 0
+        ? canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
+        : [];
+    let completedPixels = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+        if (pixels[i] === 0x3f && pixels[i + 1] === 0xb9 && pixels[i + 2] === 0x50) completedPixels++;
+    }
+    return {
+        fullRenderMs: window.__ripcordFullRender ?? null,
+        status: q('execution-status')?.dataset.status ?? null,
+        live: q('live-state')?.dataset.state ?? null,
+        count: q('server-count')?.textContent ?? null,
+        ariaRowCount: q('server-table')?.getAttribute('aria-rowcount') ?? null,
+        rows: rows.map((r) => [
+            r.dataset.sourceServerId,
+            r.querySelector('.host')?.textContent,
+            r.dataset.status,
+        ]),
+        completedPixels,
+    };
+"#;
+
+#[test]
+fn dashboard_stays_usable_with_4000_servers() {
+    let Some(tools) = Tools::find_or_skip("dashboard_stays_usable_with_4000_servers") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ripcord.db");
+    let (plan, scenario) = write_big_drill(dir.path());
+    let serve = Serve::start(&db, &scenario, dir.path());
+    let began = Instant::now();
+    let id = start(&db, &plan);
+    let http = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let finished = loop {
+        let response = http
+            .get(format!("{}/api/executions/{id}", serve.base))
+            .send()
+            .expect("GET the execution");
+        // 404 until the launch worker has taken the start message.
+        let view: Value = match response.status().as_u16() {
+            404 => Value::Null,
+            _ => response
+                .error_for_status()
+                .and_then(|r| r.json())
+                .expect("the execution's view"),
+        };
+        if !view.is_null() && view["status"] != "PENDING" && view["status"] != "IN_PROGRESS" {
+            break view;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the 4,000-server drill did not end within 300 s: {}",
+            view["progress"]
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    eprintln!(
+        "the 4,000-server drill ran in {:.1} s",
+        began.elapsed().as_secs_f64()
+    );
+    assert_eq!(finished["status"], "COMPLETED", "{}", finished["progress"]);
+    assert_eq!(finished["progress"]["totalServers"], 4000);
+    let failed = BIG_WAVES * BIG_PER_WAVE / BIG_FAILED_EVERY;
+    assert_eq!(finished["progress"]["failedServers"], failed);
+
+    // Tall enough for the screenshot to show the server table too.
+    let browser = Browser::start(&tools, 1400, 1800);
+    browser.before_each_page(WATCH_PAGE);
+    browser.before_each_page(TIME_FULL_RENDER);
+    browser.goto(&format!("{}/executions/{id}", serve.base));
+    let first = wait_for_reading(
+        &browser,
+        READ_TABLE,
+        "the 4,000 servers",
+        Duration::from_secs(60),
+        |page| !page["fullRenderMs"].is_null(),
+    );
+    let rows = first["rows"].as_array().expect("rows").len();
+    eprintln!(
+        "time to first full render of 4,000 servers: {:.0} ms from navigation start \
+         ({rows} table rows in the DOM)",
+        first["fullRenderMs"].as_f64().expect("milliseconds")
+    );
+    browser.screenshot(&artifact("dashboard-4000.png"));
+
+    // Virtualized: the DOM holds the rows in view, not 4,000.
+    assert!(
+        (10..=60).contains(&rows),
+        "{rows} server rows in the DOM for 4,000 servers"
+    );
+    assert_eq!(first["ariaRowCount"], "4001", "{first}");
+    assert_eq!(first["rows"][0][1], "srv-0001", "{first}");
+    // At least ten server bars' worth of COMPLETED (each ≥ 2 × 12 px).
+    let completed_pixels = first["completedPixels"].as_u64().expect("a count");
+    assert!(
+        completed_pixels >= 240,
+        "the timeline drew {completed_pixels} pixels of completed bars"
+    );
+
+    // A hostname narrows the table to that server.
+    browser.run(
+        "const search = document.querySelector('[data-testid=server-search]');
+         search.value = 'srv-2718';
+         search.dispatchEvent(new Event('input'));
+         return true;",
+    );
+    let found = wait_for_reading(
+        &browser,
+        READ_TABLE,
+        "the server srv-2718 alone",
+        Duration::from_secs(10),
+        |page| {
+            page["count"] == "1 of 4,000 servers"
+                && page["rows"].as_array().is_some_and(|r| r.len() == 1)
+        },
+    );
+    assert_eq!(
+        found["rows"],
+        serde_json::json!([[big_server_id(2718), "srv-2718", "COMPLETED"]]),
+        "{found}"
+    );
+
+    // A launch status narrows it to the servers in it.
+    browser.run(
+        "const search = document.querySelector('[data-testid=server-search]');
+         search.value = '';
+         search.dispatchEvent(new Event('input'));
+         return true;",
+    );
+    wait_for_reading(
+        &browser,
+        READ_TABLE,
+        "every server again",
+        Duration::from_secs(10),
+        |page| page["count"] == "4,000 servers",
+    );
+    browser.run(
+        "const status = document.querySelector('[data-testid=server-filter-status]');
+         status.value = 'FAILED';
+         status.dispatchEvent(new Event('change'));
+         return true;",
+    );
+    let failed_rows = wait_for_reading(
+        &browser,
+        READ_TABLE,
+        "the failed servers",
+        Duration::from_secs(10),
+        |page| {
+            page["count"] == format!("{failed} of 4,000 servers").as_str()
+                && page["rows"][0][2] == "FAILED"
+        },
+    );
+    // The table shows the first of them (the rest below the fold), in order.
+    let shown = failed_rows["rows"].as_array().expect("rows");
+    assert!(!shown.is_empty() && shown.len() <= failed, "{failed_rows}");
+    for (k, row) in shown.iter().enumerate() {
+        let n = (k + 1) * BIG_FAILED_EVERY;
+        assert_eq!(
+            *row,
+            serde_json::json!([big_server_id(n), format!("srv-{n:04}"), "FAILED"]),
+            "{failed_rows}"
+        );
+    }
+    assert_eq!(
+        failed_rows["ariaRowCount"],
+        (failed + 1).to_string(),
+        "{failed_rows}"
+    );
+
+    // Unfiltered again, the end of the table shows the last server.
+    browser.run(
+        "const status = document.querySelector('[data-testid=server-filter-status]');
+         status.value = '';
+         status.dispatchEvent(new Event('change'));
+         const table = document.querySelector('[data-testid=server-table]');
+         table.scrollTop = table.scrollHeight;
+         return true;",
+    );
+    let end = wait_for_reading(
+        &browser,
+        READ_TABLE,
+        "the last server",
+        Duration::from_secs(10),
+        |page| {
+            page["rows"]
+                .as_array()
+                .and_then(|rows| rows.last())
+                .is_some_and(|last| last[1] == "srv-4000")
+        },
+    );
+    let rows = end["rows"].as_array().expect("rows");
+    assert!(rows.len() <= 60, "{} rows at the end", rows.len());
+    assert_eq!(rows.last().unwrap()[0], big_server_id(4000).as_str());
+    assert_eq!(end["count"], "4,000 servers", "{end}");
+    assert_no_errors_logged(&browser, &[]);
+}
+
+#[test]
+fn dashboard_reconnects_to_a_restarted_server() {
+    let Some(tools) = Tools::find_or_skip("dashboard_reconnects_to_a_restarted_server") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ripcord.db");
+    let scenario =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard-watchable.yaml");
+    // The workers in their own processes, so that the drill goes on while
+    // the server is down.
+    let _workers = Workers::start(&db, &scenario, dir.path());
+    let serve = Serve::alone(&db, 0, dir.path());
+    let (base, port) = (serve.base.clone(), serve.port());
+    let browser = Browser::start(&tools, 1400, 1000);
+    browser.before_each_page(WATCH_PAGE);
+    let id = start(&db, &workspace().join("examples/drill.yaml"));
+    browser.goto(&format!("{base}/executions/{id}"));
+    browser.run("window.__ripcordE2e = true; return true;");
+    wait_for(
+        &browser,
+        "the drill running live",
+        Duration::from_secs(60),
+        |page| page["live"] == "live" && page["status"] == "IN_PROGRESS",
+    );
+
+    drop(serve);
+    let down = wait_for(
+        &browser,
+        "the connection banner",
+        Duration::from_secs(20),
+        |page| page["bannerHidden"] == false,
+    );
+    browser.screenshot(&artifact("dashboard-reconnecting.png"));
+    assert_eq!(down["live"], "reconnecting", "{down}");
+    assert_eq!(down["status"], "IN_PROGRESS", "{down}");
+    let banner = down["banner"].as_str().unwrap_or("");
+    assert!(
+        banner.starts_with("Connection lost — reconnecting… Showing the state received at"),
+        "{down}"
+    );
+
+    // The workers finish the drill while no server answers the page.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let view = status_in_db(&db, &id);
+        if view.as_ref().is_some_and(|v| v["status"] == "COMPLETED") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the drill did not complete within 180 s: {view:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let still = browser.run(READ_PAGE);
+    assert_eq!(
+        still["bannerHidden"], false,
+        "banner hidden while down: {still}"
+    );
+    assert_eq!(still["status"], "IN_PROGRESS", "{still}");
+
+    // Back on the same port and database: the page catches up by itself.
+    let serve = Serve::alone(&db, port, dir.path());
+    assert_eq!(serve.base, base);
+    let back = wait_for(
+        &browser,
+        "the final state after the restart",
+        Duration::from_secs(60),
+        |page| page["live"] == "settled",
+    );
+    assert_eq!(back["sameDocument"], true, "the page reloaded: {back}");
+    // It learnt the end from a new connection's snapshot.
+    let events: Vec<&str> = back["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let lost = events.iter().position(|e| e.contains(" error "));
+    let caught_up = events
+        .iter()
+        .rposition(|e| e.contains(" snapshot COMPLETED "));
+    assert!(
+        matches!((lost, caught_up), (Some(l), Some(c)) if l < c),
+        "no snapshot of the final state after the connection was lost: {events:#?}"
+    );
+    // The stream cut and the refused reconnections are expected.
+    assert_no_errors_logged(&browser, &["/events - Failed to load resource: net::ERR_"]);
+    assert_eq!(back["bannerHidden"], true, "{back}");
+    assert_settled_in_step(&back);
+    assert_eq!(back["status"], "COMPLETED", "{back}");
+    assert_eq!(back["percent"], "100%", "{back}");
+    assert_eq!(
+        back["waves"],
+        serde_json::json!([[1, "COMPLETED"], [2, "COMPLETED"], [3, "COMPLETED"]]),
+        "{back}"
     );
 }

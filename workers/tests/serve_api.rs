@@ -871,3 +871,71 @@ async fn the_openapi_document_describes_every_route_and_the_status_shape() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    use ripcord_workers::serve::headers::{API_CSP, DASHBOARD_CSP, REPORT_CSP};
+
+    let api = Api::start(Options::default()).await;
+    let id = api.start_drill("drill.yaml").await;
+    api.until(&id, "the execution exists", |_| true).await;
+    let cases = [
+        ("GET", "/".to_owned(), DASHBOARD_CSP),
+        ("GET", format!("/executions/{id}"), DASHBOARD_CSP),
+        ("GET", "/assets/app.js".to_owned(), DASHBOARD_CSP),
+        ("GET", "/assets/app.css".to_owned(), DASHBOARD_CSP),
+        ("GET", format!("/api/executions/{id}/report"), REPORT_CSP),
+        (
+            "GET",
+            format!("/api/executions/{id}/report?format=svg"),
+            API_CSP,
+        ),
+        (
+            "GET",
+            format!("/api/executions/{id}/report?format=md"),
+            API_CSP,
+        ),
+        ("GET", format!("/api/executions/{id}"), API_CSP),
+        ("GET", format!("/api/executions/{id}/events"), API_CSP),
+        ("GET", "/api/executions".to_owned(), API_CSP),
+        ("GET", "/api/openapi.json".to_owned(), API_CSP),
+        ("GET", "/healthz".to_owned(), API_CSP),
+        ("GET", "/metrics".to_owned(), API_CSP),
+        // Errors too: unknown file and route, wrong method, no token.
+        ("GET", "/assets/nothing.js".to_owned(), API_CSP),
+        ("GET", "/nothing".to_owned(), API_CSP),
+        ("DELETE", "/api/executions".to_owned(), API_CSP),
+        ("POST", format!("/api/executions/{id}/cancel"), API_CSP),
+    ];
+    for (method, path, csp) in cases {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        // Only the headers are read: the event stream does not end.
+        let response = api
+            .http
+            .request(method.clone(), api.url(&path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let headers = response.headers();
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let what = format!("{method} {path} ({})", response.status());
+        assert_eq!(header("x-content-type-options"), Some("nosniff"), "{what}");
+        assert_eq!(header("referrer-policy"), Some("no-referrer"), "{what}");
+        assert_eq!(header("content-security-policy"), Some(csp), "{what}");
+    }
+
+    // The dashboard's page runs under its policy as written: no inline
+    // script or style, no style attribute (the browser tests fail on any
+    // CSP violation the page reports).
+    let (_, page) = ripcord_workers::serve::dashboard::ASSETS
+        .iter()
+        .find(|(name, _)| *name == "index.html")
+        .expect("the page");
+    assert!(!page.contains("<style"), "an inline <style> in index.html");
+    assert!(!page.contains(" style="), "a style attribute in index.html");
+    for script in page.split("<script").skip(1) {
+        let tag = script.split('>').next().unwrap_or("");
+        assert!(tag.contains(" src="), "an inline <script> in index.html");
+    }
+    api.stop().await;
+}

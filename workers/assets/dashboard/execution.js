@@ -115,14 +115,31 @@ class ExecutionPage {
     this.ticker = setInterval(() => this.tick(), 1000);
   }
 
+  // The view and the connection state are drawn together, in one animation
+  // frame: the last update and `settled` arrive together, and drawn apart
+  // the page showed "Final state" beside the previous status for a frame.
   setView(view) {
     this.view = view;
+    this.viewChanged = true;
     this.receivedAt = new Date();
     clock.sync(view.lastUpdated, TERMINAL_EXECUTION.has(view.status) ? view.endTime : null);
+    this.schedule();
+  }
+
+  setConnection(state) {
+    this.connection = state;
+    this.schedule();
+  }
+
+  schedule() {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = null;
-      this.render();
+      if (this.viewChanged) {
+        this.viewChanged = false;
+        this.render();
+      }
+      this.renderConnection();
     });
   }
 
@@ -224,8 +241,10 @@ class ExecutionPage {
     this.gantt.tick(now);
   }
 
-  setConnection(state) {
-    this.connection = state;
+  renderConnection() {
+    const state = this.connection;
+    if (state === this.drawnConnection) return;
+    this.drawnConnection = state;
     const labels = {
       connecting: ['Connecting…', 'connecting'],
       live: ['● Live', 'live'],

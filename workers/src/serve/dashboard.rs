@@ -4,6 +4,7 @@
 //! routes on its path; `/assets/<file>` the files.
 
 use super::error::ApiError;
+use super::headers::DASHBOARD_CSP;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::header;
@@ -52,6 +53,7 @@ fn asset(name: &str) -> Option<Response> {
                 (header::CONTENT_TYPE, content_type(n)),
                 // The files change with the binary: revalidate each load.
                 (header::CACHE_CONTROL, "no-cache"),
+                (header::CONTENT_SECURITY_POLICY, DASHBOARD_CSP),
             ],
             *body,
         )

@@ -10,12 +10,14 @@
 //! - [`openapi`]: `/api/openapi.json`, generated from the types.
 //! - [`dashboard`]: the page and its files, built into the binary.
 //! - [`error`]: every error a JSON body; a request at fault gets a 4xx.
+//! - [`headers`]: the security headers on every response.
 
 pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod executions;
+pub mod headers;
 pub mod health;
 pub mod openapi;
 pub mod prometheus;
@@ -75,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(executions::MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(headers::secure))
         .with_state(state)
 }
 

@@ -5,9 +5,10 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::headers::REPORT_CSP;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use ripcord::report;
 use serde::Deserialize;
@@ -60,7 +61,8 @@ pub async fn report(
         .await?
         .ok_or_else(|| super::events::unknown(id))?;
     let built = report::build(&execution, &waves);
-    let (content_type, body) = match params.format.unwrap_or_default() {
+    let format = params.format.unwrap_or_default();
+    let (content_type, body) = match format {
         Format::Html => ("text/html; charset=utf-8", report::html::render(&built)),
         Format::Md => (
             "text/markdown; charset=utf-8",
@@ -72,5 +74,13 @@ pub async fn report(
         ),
         Format::Svg => ("image/svg+xml", report::svg::timeline(&built)),
     };
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+    if let Format::Html = format {
+        // Its one <style> is inline; every other format keeps the API's policy.
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(REPORT_CSP),
+        );
+    }
+    Ok(response)
 }
