@@ -22,6 +22,7 @@
 //! happens without them.
 
 mod e2e;
+mod support;
 
 use e2e::browser::{Browser, Tools, node_or_skip};
 use e2e::ripcord::{Serve, TOKEN, Workers, artifact, start, status_in_db, workspace};

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{Processes, RIPCORD};
+use support::{Processes, RIPCORD, embedded_worker};
 
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
@@ -21,14 +21,8 @@ fn examples() -> PathBuf {
 
 /// `ripcord worker KIND` on `db` with `scenario`, and `extra` options.
 fn worker(kind: &str, db: &Path, scenario: &Path, extra: &[&std::ffi::OsStr]) -> Command {
-    let mut command = Command::new(RIPCORD);
-    command
-        .args(["worker", kind, "--db"])
-        .arg(db)
-        .arg("--scenario")
-        .arg(scenario)
-        .args(extra)
-        .env("RUST_LOG", "warn");
+    let mut command = embedded_worker(kind, db, scenario);
+    command.args(extra);
     command
 }
 

@@ -1,18 +1,14 @@
 //! The Ripcord processes of the dashboard's browser tests: `ripcord serve`
 //! (with its workers, or alone on a given port), one `ripcord worker` of
 //! each kind, and the CLI commands the tests run (`start`, `status`).
-//! Every process is killed when its value is dropped, and prints its
-//! stderr when a test panics.
+//! They run as [`Processes`]: killed when their value is dropped, the end
+//! of each log printed when a test panics.
 
+use crate::support::{Processes, RIPCORD, embedded_worker};
 use serde_json::Value;
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
-const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
+use std::process::Command;
 
 /// The write token every `ripcord serve` here is given.
 pub const TOKEN: &str = "e2e-token";
@@ -25,11 +21,10 @@ pub fn artifact(name: &str) -> PathBuf {
     workspace().join("target/test-artifacts").join(name)
 }
 
-/// `ripcord serve` on a database. Killed when dropped; on a panic its
-/// stderr (of every start on this directory) is printed.
+/// `ripcord serve` on a database. Killed when dropped; on a panic the end
+/// of its log is printed.
 pub struct Serve {
-    child: Child,
-    log: PathBuf,
+    _process: Processes,
     pub base: String,
 }
 
@@ -49,43 +44,20 @@ impl Serve {
     }
 
     fn spawn(db: &Path, args: &[OsString], dir: &Path) -> Serve {
-        let log = dir.join("serve.log");
-        let stderr = std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .expect("log file");
-        let mut child = Command::new(RIPCORD)
+        let mut command = Command::new(RIPCORD);
+        command
             .arg("serve")
             .args(args)
             .arg("--db")
             .arg(db)
             .env("RUST_LOG", "warn")
-            .env("RIPCORD_API_TOKEN", TOKEN)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("the ripcord binary starts");
-        // It prints `listening on http://HOST:PORT` first.
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
-                    let _ = tx.send(url.trim_end_matches('/').to_string());
-                }
-            }
-        });
-        let mut serve = Serve {
-            child,
-            log,
-            base: String::new(),
-        };
-        serve.base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("`ripcord serve` prints the URL it listens on");
-        serve
+            .env("RIPCORD_API_TOKEN", TOKEN);
+        let mut process = Processes::new(dir);
+        let base = process.spawn_serve(command);
+        Serve {
+            _process: process,
+            base,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -94,64 +66,20 @@ impl Serve {
     }
 }
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("--- ripcord serve stderr ---\n{log}");
-        }
-    }
-}
-
 /// One `ripcord worker` process of each kind on a database, killed when
-/// dropped; on a panic their stderr is printed.
+/// dropped; on a panic the end of each log is printed.
 pub struct Workers {
-    children: Vec<(&'static str, Child)>,
-    dir: PathBuf,
+    _processes: Processes,
 }
 
 impl Workers {
     pub fn start(db: &Path, scenario: &Path, dir: &Path) -> Workers {
-        let children = ["launch", "poll", "post-actions", "metrics"]
-            .into_iter()
-            .map(|kind| {
-                let log = std::fs::File::create(dir.join(format!("worker-{kind}.log")))
-                    .expect("log file");
-                let child = Command::new(RIPCORD)
-                    .args(["worker", kind, "--db"])
-                    .arg(db)
-                    .arg("--scenario")
-                    .arg(scenario)
-                    .env("RUST_LOG", "warn")
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(log)
-                    .spawn()
-                    .expect("the ripcord binary starts");
-                (kind, child)
-            })
-            .collect();
+        let mut workers = Processes::new(dir);
+        for kind in ["launch", "poll", "post-actions", "metrics"] {
+            workers.spawn(kind, embedded_worker(kind, db, scenario));
+        }
         Workers {
-            children,
-            dir: dir.to_path_buf(),
-        }
-    }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            for (kind, _) in &self.children {
-                let log = std::fs::read_to_string(self.dir.join(format!("worker-{kind}.log")))
-                    .unwrap_or_default();
-                eprintln!("--- ripcord worker {kind} stderr ---\n{log}");
-            }
+            _processes: workers,
         }
     }
 }

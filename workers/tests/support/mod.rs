@@ -8,9 +8,23 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// The `ripcord` binary of this build.
 pub const RIPCORD: &str = env!("CARGO_BIN_EXE_ripcord");
+
+/// `ripcord worker KIND` on the embedded database `db` with `scenario`,
+/// logging warnings.
+pub fn embedded_worker(kind: &str, db: &Path, scenario: &Path) -> Command {
+    let mut command = Command::new(RIPCORD);
+    command
+        .args(["worker", kind, "--db"])
+        .arg(db)
+        .arg("--scenario")
+        .arg(scenario)
+        .env("RUST_LOG", "warn");
+    command
+}
 
 /// How many lines of each process' log a failing test prints.
 const TAIL: usize = 60;
@@ -45,7 +59,8 @@ impl Processes {
     }
 
     /// Starts `command`, a `ripcord serve`, and returns the base URL it
-    /// prints on its first line (`listening on http://HOST:PORT`).
+    /// prints on its first line (`listening on http://HOST:PORT`), waiting
+    /// at most a minute for it.
     pub fn spawn_serve(&mut self, mut command: Command) -> String {
         let name = format!("serve-{}", self.children.len());
         let mut child = command
@@ -54,13 +69,20 @@ impl Processes {
             .stderr(self.log_file(&name))
             .spawn()
             .expect("ripcord serve starts");
-        let mut line = String::new();
-        let read = std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
-            &mut line,
-        );
+        let stdout = child.stdout.take().expect("stdout");
         self.children.push((name, child));
-        read.expect("serve prints its address");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut stdout = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut stdout, &mut line);
+            let _ = tx.send(line);
+            // Read on, so later prints never meet a closed pipe.
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve prints its address within a minute");
         line.trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("serve's first line is {line:?}, not its address"))
@@ -77,8 +99,15 @@ impl Processes {
         }
     }
 
+    /// Appended to: a process restarted under the same name (a second
+    /// `Processes` on the directory) keeps the first one's log before its
+    /// own.
     fn log_file(&self, name: &str) -> std::fs::File {
-        std::fs::File::create(self.logs.join(format!("{name}.log"))).expect("a log file")
+        std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.logs.join(format!("{name}.log")))
+            .expect("a log file")
     }
 }
 
