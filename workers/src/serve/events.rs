@@ -142,12 +142,18 @@ async fn watch_execution(state: AppState, id: ExecutionId, tx: watch::Sender<Obs
     state.watchers.lock().remove(&id);
 }
 
+/// Whether `b` tells a follower nothing `a` did not: the same statuses,
+/// counts and waves, and an ETA in the same minute (the ETA moves with the
+/// clock between changes; pushing it every read would redraw every page
+/// twice a second for nothing).
 fn same_apart_from_time(a: &ExecutionView, b: &ExecutionView) -> bool {
+    let eta_minute =
+        |v: &ExecutionView| v.estimated_completion.map(|t| t.timestamp().div_euclid(60));
     a.status == b.status
         && a.progress == b.progress
         && a.reason == b.reason
         && a.end_time == b.end_time
-        && a.estimated_completion == b.estimated_completion
+        && eta_minute(a) == eta_minute(b)
         && a.waves == b.waves
 }
 
@@ -286,5 +292,21 @@ mod tests {
         assert_eq!(update.waves[0].wave_number.0, 2);
         assert_eq!(update.progress, after.progress);
         assert_eq!(update_after(&after, &after).waves.len(), 0);
+    }
+
+    #[test]
+    fn an_eta_that_only_moved_with_the_clock_is_no_change() {
+        let f = testing::mid_drill();
+        let mut before = f.view();
+        let minute = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a time");
+        before.estimated_completion = Some(minute + chrono::TimeDelta::seconds(5));
+        let mut later = before.clone();
+        later.last_updated += chrono::TimeDelta::seconds(30);
+        later.estimated_completion = Some(minute + chrono::TimeDelta::seconds(40));
+        assert!(same_apart_from_time(&before, &later));
+        later.estimated_completion = Some(minute + chrono::TimeDelta::seconds(70));
+        assert!(!same_apart_from_time(&before, &later));
+        later.estimated_completion = None;
+        assert!(!same_apart_from_time(&before, &later));
     }
 }
