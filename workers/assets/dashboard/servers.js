@@ -76,10 +76,10 @@ export class ServerTable {
     this.count = h('span', { class: 'filter-count', 'data-testid': 'server-count', 'aria-live': 'polite' });
     this.clear = h('button', { type: 'button', class: 'btn btn-small', hidden: true }, 'Clear filters');
 
-    let searchTimer = null;
+    this.searchTimer = null;
     this.search.addEventListener('input', () => {
-      clearTimeout(searchTimer);
-      searchTimer = setTimeout(() => this.setFilter({ text: this.search.value }), 120);
+      clearTimeout(this.searchTimer);
+      this.searchTimer = setTimeout(() => this.setFilter({ text: this.search.value }), 120);
     });
     this.statusSelect.querySelector('select').addEventListener('change', (e) => this.setFilter({ status: e.target.value }));
     this.healthSelect.querySelector('select').addEventListener('change', (e) => this.setFilter({ health: e.target.value }));
@@ -105,7 +105,10 @@ export class ServerTable {
   }
 
   setFilter(change) {
-    Object.assign(this.filters, change);
+    // The box holds the search text, typed or not yet applied: a change of
+    // another filter takes it along rather than put back the old one.
+    clearTimeout(this.searchTimer);
+    Object.assign(this.filters, { text: this.search.value }, change);
     this.search.value = this.filters.text;
     this.statusSelect.querySelector('select').value = this.filters.status;
     this.healthSelect.querySelector('select').value = this.filters.health;
