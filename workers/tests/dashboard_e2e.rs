@@ -25,12 +25,13 @@ mod e2e;
 mod support;
 
 use e2e::browser::{Browser, Tools, node_or_skip};
-use e2e::ripcord::{Serve, TOKEN, Workers, artifact, start, status_in_db, workspace};
+use e2e::ripcord::{Serve, TOKEN, Workers, artifact, workspace};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::{start, status_in_db};
 
 /// A plan started on `ripcord serve --workers` and the browser on its page.
 struct Drill {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{Processes, RIPCORD, embedded_worker};
+use support::{Processes, RIPCORD, embedded_worker, start, status_in_db};
 
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
@@ -112,29 +112,21 @@ fn worker_processes_share_one_simulated_world() {
     );
 
     let plan = examples().join("drill.yaml");
-    let started = ripcord(&["start", plan.to_str().expect("utf-8 path")], &db);
-    let id = String::from_utf8(started.stdout).expect("utf-8");
-    let id = id.trim();
+    let id = start(&db, &plan);
+    let id = id.as_str();
     assert_eq!(id.len(), 36, "start prints the execution id, got {id:?}");
 
     let deadline = Instant::now() + Duration::from_secs(120);
     let view = loop {
         workers.assert_running();
-        let status = Command::new(RIPCORD)
-            .args(["status", id, "--json", "--db"])
-            .arg(&db)
-            .output()
-            .expect("ripcord status runs");
         // Until the launch worker has created the execution, status says so.
-        if status.status.success() {
-            let view: serde_json::Value =
-                serde_json::from_slice(&status.stdout).expect("status --json is JSON");
-            if matches!(
+        if let Some(view) = status_in_db(&db, id)
+            && matches!(
                 view["status"].as_str(),
                 Some("COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT")
-            ) {
-                break view;
-            }
+            )
+        {
+            break view;
         }
         assert!(
             Instant::now() < deadline,

@@ -1,11 +1,10 @@
 //! The Ripcord processes of the dashboard's browser tests: `ripcord serve`
 //! (with its workers, or alone on a given port), one `ripcord worker` of
-//! each kind, and the CLI commands the tests run (`start`, `status`).
+//! each kind (`start` and `status` are in the shared `support`).
 //! They run as [`Processes`]: killed when their value is dropped, the end
 //! of each log printed when a test panics.
 
 use crate::support::{Processes, RIPCORD, embedded_worker};
-use serde_json::Value;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,38 +81,4 @@ impl Workers {
             _processes: workers,
         }
     }
-}
-
-/// The execution's status as `ripcord status --json` reads it from the
-/// database (None until the launch worker has created it).
-pub fn status_in_db(db: &Path, id: &str) -> Option<Value> {
-    let output = Command::new(RIPCORD)
-        .args(["status", id, "--json", "--db"])
-        .arg(db)
-        .output()
-        .expect("ripcord status runs");
-    output
-        .status
-        .success()
-        .then(|| serde_json::from_slice(&output.stdout).expect("status JSON"))
-}
-
-/// `ripcord start PLAN`; returns the execution id.
-pub fn start(db: &Path, plan: &Path) -> String {
-    let output = Command::new(RIPCORD)
-        .arg("start")
-        .arg(plan)
-        .arg("--db")
-        .arg(db)
-        .output()
-        .expect("ripcord start runs");
-    assert!(
-        output.status.success(),
-        "ripcord start failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_string()
 }

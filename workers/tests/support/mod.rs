@@ -26,6 +26,41 @@ pub fn embedded_worker(kind: &str, db: &Path, scenario: &Path) -> Command {
     command
 }
 
+/// The execution's status as `ripcord status --json` reads it from the
+/// database (None until the launch worker has created it).
+pub fn status_in_db(db: &Path, id: &str) -> Option<serde_json::Value> {
+    let output = Command::new(RIPCORD)
+        .args(["status", id, "--json", "--db"])
+        .arg(db)
+        .output()
+        .expect("ripcord status runs");
+    output
+        .status
+        .success()
+        .then(|| serde_json::from_slice(&output.stdout).expect("status JSON"))
+}
+
+/// `ripcord start PLAN` on the embedded database `db`; returns the
+/// execution id.
+pub fn start(db: &Path, plan: &Path) -> String {
+    let output = Command::new(RIPCORD)
+        .arg("start")
+        .arg(plan)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .expect("ripcord start runs");
+    assert!(
+        output.status.success(),
+        "ripcord start failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
 /// How many lines of each process' log a failing test prints.
 const TAIL: usize = 60;
 
