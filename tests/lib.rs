@@ -91,6 +91,24 @@ impl DrillBuilder {
         self
     }
 
+    /// The workers' store fails on `faults`' schedule.
+    pub fn store_faults(self, faults: &Arc<faults::StoreFaults>) -> Self {
+        let faults = faults.clone();
+        self.ports(move |p| Ports {
+            store: faults.wrap(p.store),
+            ..p
+        })
+    }
+
+    /// The workers' queues fail on `faults`' schedule.
+    pub fn queue_faults(self, faults: &Arc<faults::QueueFaults>) -> Self {
+        let faults = faults.clone();
+        self.ports(move |p| Ports {
+            queue: faults.wrap(p.queue),
+            ..p
+        })
+    }
+
     /// Starts the workers and sends StartExecution.
     pub async fn start(self) -> Drill {
         let plan = match load_plan(&self.plan) {

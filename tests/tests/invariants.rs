@@ -91,13 +91,9 @@ async fn follow_ups_whose_send_fails_right_after_the_save_are_sent_again_from_th
     for kind in once {
         faults.fail_next_send_of(kind);
     }
-    let wrap = faults.clone();
     let drill = Drill::builder("drill.yaml", example_scenario("happy-path.yaml"))
         .worker_config(quick_redelivery())
-        .ports(move |p| Ports {
-            queue: wrap.wrap(p.queue),
-            ..p
-        })
+        .queue_faults(&faults)
         .start()
         .await;
     let (view, drill) = drill.finish(LIMIT).await;
@@ -122,13 +118,9 @@ async fn follow_ups_whose_send_fails_right_after_the_save_are_sent_again_from_th
 async fn launch_checks_whose_follow_up_send_fails_still_call_start_recovery() {
     let faults = QueueFaults::new();
     faults.fail_first_send_of("LaunchCheck");
-    let wrap = faults.clone();
     let drill = Drill::builder("drill.yaml", example_scenario("happy-path.yaml"))
         .worker_config(quick_redelivery())
-        .ports(move |p| Ports {
-            queue: wrap.wrap(p.queue),
-            ..p
-        })
+        .queue_faults(&faults)
         .start()
         .await;
     let (view, drill) = drill.finish(LIMIT).await;
@@ -151,13 +143,9 @@ async fn sends_failing_at_arbitrary_points_lose_nothing() {
     for n in schedule {
         faults.fail_nth_send(n);
     }
-    let wrap = faults.clone();
     let drill = Drill::builder("drill.yaml", example_scenario("happy-path.yaml"))
         .worker_config(quick_redelivery())
-        .ports(move |p| Ports {
-            queue: wrap.wrap(p.queue),
-            ..p
-        })
+        .queue_faults(&faults)
         .start()
         .await;
     let (view, drill) = drill.finish(LIMIT).await;
@@ -185,13 +173,9 @@ async fn saves_that_fail_after_writing_are_redelivered_as_duplicates_and_complet
     faults.fail_wave_save_after_write(WaveStatus::PostActions);
     faults.fail_wave_save_after_write(WaveStatus::Completed);
     faults.fail_execution_save_after_write();
-    let wrap = faults.clone();
     let drill = Drill::builder("drill.yaml", example_scenario("happy-path.yaml"))
         .worker_config(quick_redelivery())
-        .ports(move |p| Ports {
-            store: wrap.wrap(p.store),
-            ..p
-        })
+        .store_faults(&faults)
         .start()
         .await;
     let (view, drill) = drill.finish(LIMIT).await;
@@ -658,14 +642,7 @@ async fn a_start_that_keeps_failing_is_dead_lettered_then_replayed_to_completion
     let builder = Drill::builder("drill.yaml", example_scenario("happy-path.yaml"))
         .worker_config(quick_redelivery());
     faults.block_loads(builder.id());
-    let wrap = faults.clone();
-    let drill = builder
-        .ports(move |p| Ports {
-            store: wrap.wrap(p.store),
-            ..p
-        })
-        .start()
-        .await;
+    let drill = builder.store_faults(&faults).start().await;
     let limit = drill.engine.backend.config().max_receives;
     let dead = wait_for_dead(&drill, "the StartExecution", |d| {
         d.event_type.as_deref() == Some("StartExecution")
@@ -709,16 +686,12 @@ async fn a_step_stuck_in_a_call_that_never_returns_is_given_up_and_the_drill_com
     // a duplicate, and the journaled LaunchCheck starts the job.
     let faults = StoreFaults::new();
     faults.hang_wave_save_after_write(WaveStatus::Launching);
-    let wrap = faults.clone();
     let drill = Drill::builder("drill.yaml", example_scenario("happy-path.yaml"))
         .worker_config(WorkerConfig {
             step_timeout: Duration::from_secs(2),
             ..quick_redelivery()
         })
-        .ports(move |p| Ports {
-            store: wrap.wrap(p.store),
-            ..p
-        })
+        .store_faults(&faults)
         .start()
         .await;
     let (view, drill) = drill.finish(LIMIT).await;
