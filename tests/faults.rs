@@ -1,5 +1,5 @@
 //! Port decorators that inject infrastructure faults at the worst moments
-//! of a worker step (DESIGN.md invariant 3): a queue whose `send` fails on
+//! of a worker step (invariant 3, docs/invariants.md): a queue whose `send` fails on
 //! a chosen schedule, and a store whose save writes and then reports a
 //! failure, or whose loads fail for one execution until released.
 //!

@@ -15,8 +15,8 @@ use ripcord::event::{Envelope, Event};
 use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::plan::load_plan;
 use ripcord::ports::{ExecutionStore, QueueName, WorkQueue};
-use ripcord::sim::{Scenario, load_scenario};
 use ripcord::status::{ExecutionView, execution_status, is_settled};
+use ripcord_sim::{Scenario, load_scenario};
 use ripcord_workers::engine::{LocalEngine, Workers};
 use ripcord_workers::ports::Ports;
 use ripcord_workers::worker::WorkerConfig;
@@ -419,8 +419,8 @@ pub fn wire<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Recovery jobs the simulator created, per wave tag ("1", "2", ...),
-/// whatever their callers were told: invariant 2's count.
-pub fn recovery_jobs_per_wave(simulator: &ripcord::sim::Simulator) -> BTreeMap<String, usize> {
+/// whatever their callers were told: invariant 2's count (docs/invariants.md).
+pub fn recovery_jobs_per_wave(simulator: &ripcord_sim::Simulator) -> BTreeMap<String, usize> {
     let mut jobs = BTreeMap::new();
     for call in simulator.start_recovery_calls() {
         if call.outcome.job_id().is_some() {

@@ -2,7 +2,7 @@
 //! test receives each message and hands it to the real
 //! [`worker::process`](ripcord_workers::worker::process), so it can hold a
 //! message back, deliver it twice, or deliver a copy and compare the
-//! records before and after (DESIGN.md invariant 4).
+//! records before and after (invariant 4, docs/invariants.md).
 
 use crate::recording::{QueueLog, SentMessage};
 use ripcord::event::Envelope;
@@ -11,7 +11,7 @@ use ripcord::machine::{ExecutionRecord, Target, WaveRecord, target};
 use ripcord::plan::load_plan;
 use ripcord::ports::queue::{OutgoingMessage, ReceivedMessage};
 use ripcord::ports::{ExecutionStore, QueueName, WorkQueue};
-use ripcord::sim::Scenario;
+use ripcord_sim::Scenario;
 use ripcord_workers::engine::LocalEngine;
 use ripcord_workers::ports::Ports;
 use ripcord_workers::worker::{self, WorkerConfig};

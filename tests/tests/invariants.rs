@@ -1,4 +1,4 @@
-//! DESIGN.md invariants 3, 4 and 5 at the level of worker steps, each a
+//! Invariants 3, 4 and 5 (docs/invariants.md) at the level of worker steps, each a
 //! drill: the example plan on the simulator, with the queue and the store
 //! failing at the worst moments, messages delivered twice, and bad input
 //! sent to a running engine. (Property tests of the pure `decide` live
@@ -10,8 +10,8 @@ use ripcord::machine::{Effect, ExecutionStatus, LaunchState, LaunchStatus, WaveS
 use ripcord::ports::QueueName;
 use ripcord::ports::drs::DrsLaunchStatus;
 use ripcord::ports::queue::{DeadMessage, OutgoingMessage, ReceivedMessage};
-use ripcord::sim::Operation;
-use ripcord::sim::StartOutcome;
+use ripcord_sim::Operation;
+use ripcord_sim::StartOutcome;
 use ripcord_tests::faults::{QueueFaults, StoreFaults};
 use ripcord_tests::manual::{ManualDrill, Records};
 use ripcord_tests::recording::{QueueLog, SentMessage};

@@ -5,11 +5,11 @@
 
 use crate::ports::Ports;
 use clap::ValueEnum;
-use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
 use ripcord::ports::clock::{ScaledClock, SystemClock};
 use ripcord::ports::{Clock, ExecutionStore, WorkQueue};
 use ripcord::time::Timestamp;
 use ripcord_aws::{AwsSettings, Clients, ResourceNames, load_sdk_config};
+use ripcord_embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

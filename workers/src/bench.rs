@@ -13,8 +13,8 @@ use ripcord::plan::{
 };
 use ripcord::ports::QueueName;
 use ripcord::ports::drs::TAG_WAVE;
-use ripcord::sim::Scenario;
-use ripcord::sim::scenario::DurationRange;
+use ripcord_sim::Scenario;
+use ripcord_sim::scenario::DurationRange;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 

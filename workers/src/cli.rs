@@ -328,7 +328,7 @@ pub enum SimCommand {
         #[arg(long)]
         seed: Option<u64>,
         /// Items per page when a request sets no maxResults.
-        #[arg(long, default_value_t = ripcord_aws::sim_server::DEFAULT_PAGE_SIZE)]
+        #[arg(long, default_value_t = ripcord_sim_server::DEFAULT_PAGE_SIZE)]
         page_size: usize,
         /// An EC2 endpoint (moto) where every launched recovery instance
         /// also runs, so that the instance ids DRS and SSM report exist in EC2.

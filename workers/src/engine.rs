@@ -10,10 +10,10 @@
 use crate::ports::Ports;
 use crate::push::QueueLaunchResultSink;
 use crate::worker::{self, WorkerConfig, WorkerStats};
-use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig, EmbeddedError};
 use ripcord::ports::clock::ScaledClock;
 use ripcord::ports::{Clock, QueueName};
-use ripcord::sim::{Scenario, ScenarioSource, SimWorldError, Simulator};
+use ripcord_embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig, EmbeddedError};
+use ripcord_sim::{Scenario, ScenarioSource, SimWorldError, Simulator};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::watch;

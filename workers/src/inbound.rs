@@ -15,11 +15,11 @@ use ripcord::plan::{Plan, load_plan};
 use ripcord::ports::announce::Announcement;
 use ripcord::ports::queue::QueueName;
 use ripcord::ports::store::CreateOutcome;
-use ripcord::sim::push::{LAUNCH_FAILED, LAUNCH_SUCCEEDED};
 use ripcord::trigger::{
     RunbookTrigger, TriggerError, TriggerOutcome, TriggerPolicy, TriggerRecord, Verdict,
     execution_id_for,
 };
+use ripcord_sim::push::{LAUNCH_FAILED, LAUNCH_SUCCEEDED};
 use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 use uuid::Uuid;

@@ -1,5 +1,5 @@
 //! The metrics worker's step: read an execution's status view and publish
-//! seed 000's CloudWatch metrics (namespace `DRS/Orchestration`), and each
+//! the progress metrics (docs/monitoring.md) (namespace `DRS/Orchestration`), and each
 //! server's launch duration once the execution has settled.
 
 use crate::ports::Ports;

@@ -7,7 +7,7 @@ use ripcord::event::{Envelope, Event};
 use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
 use ripcord::ports::drs::{TAG_EXECUTION, TAG_WAVE};
 use ripcord::ports::{Clock, QueueName, WorkQueue};
-use ripcord::sim::LaunchResultSink;
+use ripcord_sim::LaunchResultSink;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

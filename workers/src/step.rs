@@ -1,8 +1,8 @@
-//! One worker step (DESIGN.md "Shape"): load the record an event is about,
+//! One worker step (docs/architecture.md, "One worker step"): load the record an event is about,
 //! decide, save conditionally with the event id and its follow-ups
 //! journaled, perform the effects, send the follow-ups, and decide the
 //! effects' results in turn. The caller deletes the message only after this returns
-//! Ok: everything it caused is durable by then (invariant 3).
+//! Ok: everything it caused is durable by then (invariant 3, docs/invariants.md).
 
 use crate::effects;
 use crate::ports::Ports;

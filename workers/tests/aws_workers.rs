@@ -452,7 +452,7 @@ fn servers(view: &serde_json::Value) -> Vec<&serde_json::Value> {
 const LIMIT: Duration = Duration::from_secs(180);
 
 /// What `jobs_per_wave` finds for the three-wave fixture plan when
-/// invariant 2 holds: exactly one recovery job per wave.
+/// invariant 2 (docs/invariants.md) holds: exactly one recovery job per wave.
 fn one_job_per_wave() -> std::collections::BTreeMap<String, usize> {
     [
         ("1".to_owned(), 1),

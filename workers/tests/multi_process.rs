@@ -5,7 +5,7 @@
 //! if a job started by one process is seen by the others, and the stored
 //! world shows one StartRecovery job per wave despite two launch workers.
 
-use ripcord::sim::StartRecoveryCall;
+use ripcord_sim::StartRecoveryCall;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

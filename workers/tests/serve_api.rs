@@ -7,8 +7,8 @@
 use ripcord::health::HealthThresholds;
 use ripcord::machine::{ExecutionStatus, WaveStatus};
 use ripcord::ports::QueueName;
-use ripcord::sim::Scenario;
 use ripcord::status::ExecutionView;
+use ripcord_sim::Scenario;
 use ripcord_workers::engine::{LocalEngine, Workers};
 use ripcord_workers::serve::{self, ServeState, auth::Auth};
 use ripcord_workers::worker::WorkerConfig;
@@ -30,7 +30,7 @@ fn plan_text(name: &str) -> String {
 /// The happy-path scenario, slowed down so that a drill takes seconds and
 /// its waves can be seen running.
 fn scenario(time_scale: f64) -> Scenario {
-    let mut s = ripcord::sim::load_scenario(&examples().join("scenarios/happy-path.yaml"))
+    let mut s = ripcord_sim::load_scenario(&examples().join("scenarios/happy-path.yaml"))
         .expect("the example scenario");
     s.time_scale = time_scale;
     s

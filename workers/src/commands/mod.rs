@@ -151,7 +151,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 ec2_endpoint,
                 events_endpoint,
             } => {
-                let config = ripcord_aws::sim_server::SimServerConfig {
+                let config = ripcord_sim_server::SimServerConfig {
                     scenario: scenario_source(scenario.as_deref())?,
                     time_scale,
                     seed,
@@ -208,18 +208,18 @@ fn startable_plan(
 /// Loads a scenario file with its text (for a world stored in the database).
 fn scenario_source(
     path: Option<&std::path::Path>,
-) -> anyhow::Result<Option<ripcord::sim::ScenarioSource>> {
+) -> anyhow::Result<Option<ripcord_sim::ScenarioSource>> {
     Ok(match path {
-        Some(p) => Some(ripcord::sim::ScenarioSource::load(p)?),
+        Some(p) => Some(ripcord_sim::ScenarioSource::load(p)?),
         None => None,
     })
 }
 
 /// Loads a scenario file, or the default scenario.
-fn scenario(path: Option<&std::path::Path>) -> anyhow::Result<ripcord::sim::Scenario> {
+fn scenario(path: Option<&std::path::Path>) -> anyhow::Result<ripcord_sim::Scenario> {
     Ok(match path {
-        Some(p) => ripcord::sim::load_scenario(p)?,
-        None => ripcord::sim::Scenario::default(),
+        Some(p) => ripcord_sim::load_scenario(p)?,
+        None => ripcord_sim::Scenario::default(),
     })
 }
 

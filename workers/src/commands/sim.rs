@@ -2,10 +2,10 @@
 //! database (the one `ripcord worker` processes share): call counts, faults
 //! injected, and every StartRecovery call with what it came to.
 //! `ripcord sim serve`: the simulator over HTTP in DRS' and SSM's wire
-//! protocols (see `ripcord_aws::sim_server`).
+//! protocols (see `ripcord_sim_server`).
 
-use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
-use ripcord::sim::{Operation, SimWorldError, StartRecoveryCall};
+use ripcord_embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
+use ripcord_sim::{Operation, SimWorldError, StartRecoveryCall};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -93,7 +93,7 @@ pub fn calls(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
 pub async fn serve(
     host: &str,
     port: u16,
-    config: ripcord_aws::sim_server::SimServerConfig,
+    config: ripcord_sim_server::SimServerConfig,
 ) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
@@ -110,7 +110,7 @@ pub async fn serve(
         "ripcord simulator serving DRS and SSM on http://{address} ({scenario}); Ctrl-C stops it"
     );
     tokio::select! {
-        served = ripcord_aws::sim_server::serve(listener, config) => {
+        served = ripcord_sim_server::serve(listener, config) => {
             served?;
         }
         _ = tokio::signal::ctrl_c() => {}

@@ -4,10 +4,10 @@
 //! carry it out.
 
 use crate::backend::{AwsBackend, BackendArgs, BackendKind};
-use ripcord::embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
 use ripcord::event::Envelope;
 use ripcord::ids::ExecutionId;
 use ripcord::ports::{Clock, QueueName};
+use ripcord_embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;

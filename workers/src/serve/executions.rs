@@ -130,7 +130,7 @@ pub async fn list(
     tag = "executions",
     params(("id" = String, Path, description = "The execution id (a UUID)")),
     responses(
-        (status = 200, description = "The status view (seed 000's shape)", body = ExecutionView),
+        (status = 200, description = "The status view (see docs/status-model.md)", body = ExecutionView),
         (status = 404, description = "No such execution", body = super::error::ErrorBody),
     )
 )]

@@ -1,4 +1,4 @@
-//! `GET /healthz`: seed 002's health data — the last poll of each kind of
+//! `GET /healthz`: the deployment's health (docs/monitoring.md) — the last poll of each kind of
 //! worker, stuck executions, dead-letter depths — judged by
 //! [`ripcord::health::assess`]. 200 when healthy or degraded, 503 when a
 //! kind of worker is missing (so a load balancer or a probe can act on it).

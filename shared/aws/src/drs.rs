@@ -1,0 +1,441 @@
+//! The recovery service on AWS Elastic Disaster Recovery: StartRecovery for
+//! a wave, DescribeJobs (by id, or by tag to find a launch whose answer was
+//! lost), the job log, recovery instances, source servers and drill
+//! clean-up, over the official `aws-sdk-drs` client.
+//!
+//! Every list call follows `nextToken` through all pages, and id filters are
+//! sent in chunks no larger than the API takes. An empty id filter means
+//! "everything" to DRS, so the adapter never sends one by accident.
+
+use crate::error::service_error;
+use crate::timestamps::{format_iso8601, parse_drs_time};
+use async_trait::async_trait;
+use aws_sdk_drs::Client;
+use aws_sdk_drs::types::{
+    DescribeJobsRequestFilters, DescribeRecoveryInstancesRequestFilters,
+    DescribeSourceServersRequestFilters, Job, JobLog, LaunchStatus,
+    RecoveryInstance as SdkInstance, SourceServer as SdkSourceServer,
+    StartRecoveryRequestSourceServer,
+};
+use ripcord::ids::SourceServerId;
+use ripcord::ports::RecoveryService;
+use ripcord::ports::drs::{
+    DrsLaunchStatus, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance, RecoveryJob,
+    SourceServer, StartRecoveryRequest,
+};
+use ripcord::service_error::{ErrorClass, ServiceError};
+use ripcord::time::Timestamp;
+use std::collections::BTreeMap;
+
+const SERVICE: &str = "drs";
+
+/// StartRecovery and TerminateRecoveryInstances take 1 to this many servers
+/// (the core asks for at most 100, the usual per-job quota).
+pub const MAX_SERVERS_PER_CALL: usize = 200;
+/// DescribeJobs' `filters.jobIDs` holds at most this many ids.
+pub const MAX_JOB_IDS_PER_CALL: usize = 1000;
+/// DescribeRecoveryInstances' and DescribeSourceServers' id filters hold at
+/// most this many ids.
+pub const MAX_IDS_PER_FILTER: usize = 200;
+
+/// `RecoveryService` over the DRS API. Build the client with retries
+/// disabled (see `Clients::new`): StartRecovery has no client token.
+#[derive(Clone, Debug)]
+pub struct DrsService {
+    client: Client,
+}
+
+impl DrsService {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// DescribeJobs with these filters, every page.
+    async fn describe_jobs_filtered(
+        &self,
+        filters: DescribeJobsRequestFilters,
+    ) -> Result<Vec<Job>, ServiceError> {
+        let mut pages = self
+            .client
+            .describe_jobs()
+            .filters(filters)
+            .into_paginator()
+            .send();
+        let mut jobs = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| service_error(SERVICE, "DescribeJobs", e))?;
+            jobs.extend(page.items.unwrap_or_default());
+        }
+        Ok(jobs)
+    }
+
+    async fn describe_recovery_instances_filtered(
+        &self,
+        filters: DescribeRecoveryInstancesRequestFilters,
+    ) -> Result<Vec<RecoveryInstance>, ServiceError> {
+        let op = "DescribeRecoveryInstances";
+        let mut pages = self
+            .client
+            .describe_recovery_instances()
+            .filters(filters)
+            .into_paginator()
+            .send();
+        let mut instances = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| service_error(SERVICE, op, e))?;
+            for item in page.items.unwrap_or_default() {
+                instances.push(recovery_instance(item)?);
+            }
+        }
+        Ok(instances)
+    }
+
+    async fn describe_source_servers_filtered(
+        &self,
+        filters: DescribeSourceServersRequestFilters,
+    ) -> Result<Vec<SourceServer>, ServiceError> {
+        let op = "DescribeSourceServers";
+        let mut pages = self
+            .client
+            .describe_source_servers()
+            .filters(filters)
+            .into_paginator()
+            .send();
+        let mut servers = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| service_error(SERVICE, op, e))?;
+            for item in page.items.unwrap_or_default() {
+                servers.push(source_server(item)?);
+            }
+        }
+        Ok(servers)
+    }
+}
+
+#[async_trait]
+impl RecoveryService for DrsService {
+    async fn start_recovery(
+        &self,
+        request: &StartRecoveryRequest,
+    ) -> Result<RecoveryJob, ServiceError> {
+        let op = "StartRecovery";
+        check_count(op, "sourceServers", request.source_servers.len())?;
+        let servers = request
+            .source_servers
+            .iter()
+            .map(|id| {
+                StartRecoveryRequestSourceServer::builder()
+                    .source_server_id(id.as_str())
+                    .build()
+                    .map_err(|e| invalid_request(op, &e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = self
+            .client
+            .start_recovery()
+            .set_source_servers(Some(servers))
+            .is_drill(request.is_drill)
+            .set_tags(Some(request.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| service_error(SERVICE, op, e))?;
+        let job = output
+            .job
+            .ok_or_else(|| invalid_response(op, "the answer holds no job"))?;
+        recovery_job(op, job)
+    }
+
+    async fn find_jobs_by_tags(
+        &self,
+        tags: &BTreeMap<String, String>,
+        since: Timestamp,
+    ) -> Result<Vec<RecoveryJob>, ServiceError> {
+        let filters = DescribeJobsRequestFilters::builder()
+            .from_date(format_iso8601(since))
+            .build();
+        self.describe_jobs_filtered(filters)
+            .await?
+            .into_iter()
+            .filter(|job| {
+                let job_tags = job.tags.as_ref();
+                tags.iter()
+                    .all(|(k, v)| job_tags.and_then(|t| t.get(k)) == Some(v))
+            })
+            .map(|job| recovery_job("DescribeJobs", job))
+            .collect()
+    }
+
+    /// No ids, no call: an empty `jobIDs` filter would list every job.
+    async fn describe_jobs(&self, job_ids: &[String]) -> Result<Vec<RecoveryJob>, ServiceError> {
+        let mut jobs = Vec::new();
+        for chunk in job_ids.chunks(MAX_JOB_IDS_PER_CALL) {
+            let filters = DescribeJobsRequestFilters::builder()
+                .set_job_ids(Some(chunk.to_vec()))
+                .build();
+            for job in self.describe_jobs_filtered(filters).await? {
+                jobs.push(recovery_job("DescribeJobs", job)?);
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn describe_job_log_items(&self, job_id: &str) -> Result<Vec<JobLogItem>, ServiceError> {
+        let mut pages = self
+            .client
+            .describe_job_log_items()
+            .job_id(job_id)
+            .into_paginator()
+            .send();
+        let mut items = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| service_error(SERVICE, "DescribeJobLogItems", e))?;
+            items.extend(page.items.unwrap_or_default().into_iter().map(job_log_item));
+        }
+        Ok(items)
+    }
+
+    /// No ids means every recovery instance, as in the simulator.
+    async fn describe_recovery_instances(
+        &self,
+        recovery_instance_ids: &[String],
+    ) -> Result<Vec<RecoveryInstance>, ServiceError> {
+        if recovery_instance_ids.is_empty() {
+            let all = DescribeRecoveryInstancesRequestFilters::builder().build();
+            return self.describe_recovery_instances_filtered(all).await;
+        }
+        let mut instances = Vec::new();
+        for chunk in recovery_instance_ids.chunks(MAX_IDS_PER_FILTER) {
+            let filters = DescribeRecoveryInstancesRequestFilters::builder()
+                .set_recovery_instance_ids(Some(chunk.to_vec()))
+                .build();
+            instances.extend(self.describe_recovery_instances_filtered(filters).await?);
+        }
+        Ok(instances)
+    }
+
+    /// No ids means every source server (a pre-flight over the account).
+    async fn describe_source_servers(
+        &self,
+        ids: &[SourceServerId],
+    ) -> Result<Vec<SourceServer>, ServiceError> {
+        if ids.is_empty() {
+            let all = DescribeSourceServersRequestFilters::builder().build();
+            return self.describe_source_servers_filtered(all).await;
+        }
+        let mut servers = Vec::new();
+        for chunk in ids.chunks(MAX_IDS_PER_FILTER) {
+            let filters = DescribeSourceServersRequestFilters::builder()
+                .set_source_server_ids(Some(chunk.iter().map(|s| s.as_str().to_owned()).collect()))
+                .build();
+            servers.extend(self.describe_source_servers_filtered(filters).await?);
+        }
+        Ok(servers)
+    }
+
+    async fn terminate_recovery_instances(
+        &self,
+        recovery_instance_ids: &[String],
+    ) -> Result<String, ServiceError> {
+        let op = "TerminateRecoveryInstances";
+        check_count(op, "recoveryInstanceIDs", recovery_instance_ids.len())?;
+        let output = self
+            .client
+            .terminate_recovery_instances()
+            .set_recovery_instance_ids(Some(recovery_instance_ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| service_error(SERVICE, op, e))?;
+        output
+            .job
+            .map(|job| job.job_id)
+            .ok_or_else(|| invalid_response(op, "the answer holds no job"))
+    }
+}
+
+fn check_count(operation: &str, field: &str, n: usize) -> Result<(), ServiceError> {
+    if (1..=MAX_SERVERS_PER_CALL).contains(&n) {
+        Ok(())
+    } else {
+        Err(invalid_request(
+            operation,
+            &format!(
+                "{field} must hold 1 to {MAX_SERVERS_PER_CALL} ids, got {n}; split the request"
+            ),
+        ))
+    }
+}
+
+/// A request the API would refuse, caught before sending it.
+fn invalid_request(operation: &str, message: &str) -> ServiceError {
+    ServiceError::from_code(SERVICE, operation, "ValidationException", message)
+}
+
+/// An answer the adapter cannot read. Permanent: asking again gets the same
+/// answer, and guessing could report a server launched that is not.
+fn invalid_response(operation: &str, message: &str) -> ServiceError {
+    ServiceError {
+        class: ErrorClass::Permanent,
+        ..ServiceError::from_code(
+            SERVICE,
+            operation,
+            "InvalidResponse",
+            &format!(
+                "DRS answered something Ripcord cannot read: {message}; report this with the job id"
+            ),
+        )
+    }
+}
+
+fn source_server_id(operation: &str, id: Option<String>) -> Result<SourceServerId, ServiceError> {
+    let id = id.ok_or_else(|| invalid_response(operation, "an item has no sourceServerID"))?;
+    SourceServerId::parse(&id).map_err(|e| invalid_response(operation, &e.to_string()))
+}
+
+fn recovery_job(operation: &str, job: Job) -> Result<RecoveryJob, ServiceError> {
+    let participating_servers = job
+        .participating_servers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| {
+            Ok(ParticipatingServer {
+                source_server_id: source_server_id(operation, s.source_server_id)?,
+                recovery_instance_id: s.recovery_instance_id.filter(|id| !id.is_empty()),
+                launch_status: launch_status(s.launch_status.as_ref()),
+            })
+        })
+        .collect::<Result<_, ServiceError>>()?;
+    Ok(RecoveryJob {
+        status: job_status(job.status.as_ref()),
+        creation_time: job.creation_date_time.as_deref().and_then(parse_drs_time),
+        end_time: job.end_date_time.as_deref().and_then(parse_drs_time),
+        participating_servers,
+        tags: job.tags.unwrap_or_default().into_iter().collect(),
+        job_id: job.job_id,
+    })
+}
+
+/// A status this SDK does not know (or none) counts as still running: the
+/// core keeps polling until its launch timeout instead of concluding from a
+/// COMPLETED nobody sent.
+fn job_status(status: Option<&aws_sdk_drs::types::JobStatus>) -> JobStatus {
+    use aws_sdk_drs::types::JobStatus as Sdk;
+    match status {
+        Some(Sdk::Pending) => JobStatus::Pending,
+        Some(Sdk::Completed) => JobStatus::Completed,
+        Some(Sdk::Started) => JobStatus::Started,
+        Some(other) => {
+            tracing::warn!(
+                status = other.as_str(),
+                "unknown DRS job status; treating it as STARTED"
+            );
+            JobStatus::Started
+        }
+        None => JobStatus::Started,
+    }
+}
+
+/// An unknown launch status is IN_PROGRESS: never LAUNCHED on a guess
+/// (invariant 1, docs/invariants.md); the wave's launch timeout fails a server that stays so.
+fn launch_status(status: Option<&LaunchStatus>) -> DrsLaunchStatus {
+    match status {
+        Some(LaunchStatus::Pending) | None => DrsLaunchStatus::Pending,
+        Some(LaunchStatus::InProgress) => DrsLaunchStatus::InProgress,
+        Some(LaunchStatus::Launched) => DrsLaunchStatus::Launched,
+        Some(LaunchStatus::Failed) => DrsLaunchStatus::Failed,
+        Some(LaunchStatus::Terminated) => DrsLaunchStatus::Terminated,
+        Some(other) => {
+            tracing::warn!(
+                status = other.as_str(),
+                "unknown DRS launch status; treating it as IN_PROGRESS"
+            );
+            DrsLaunchStatus::InProgress
+        }
+    }
+}
+
+/// The event keeps DRS' own name, unknown ones included, so `is_failure`
+/// still sees a new `..._FAILED` event.
+fn job_log_item(log: JobLog) -> JobLogItem {
+    let data = log
+        .event_data
+        .unwrap_or_else(|| aws_sdk_drs::types::JobLogEventData::builder().build());
+    JobLogItem {
+        event: log.event.map(|e| e.as_str().to_owned()).unwrap_or_default(),
+        event_time: log.log_date_time.as_deref().and_then(parse_drs_time),
+        source_server_id: data
+            .source_server_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .and_then(|id| SourceServerId::parse(id).ok()),
+        target_instance_id: data.target_instance_id.filter(|id| !id.is_empty()),
+        raw_error: data.raw_error.filter(|e| !e.is_empty()),
+    }
+}
+
+fn recovery_instance(item: SdkInstance) -> Result<RecoveryInstance, ServiceError> {
+    let op = "DescribeRecoveryInstances";
+    Ok(RecoveryInstance {
+        recovery_instance_id: item
+            .recovery_instance_id
+            .ok_or_else(|| invalid_response(op, "an item has no recoveryInstanceID"))?,
+        ec2_instance_id: item.ec2_instance_id.filter(|id| !id.is_empty()),
+        // Kept as DRS spells it (RUNNING, STOPPED, a state new to this SDK, ...).
+        ec2_instance_state: item.ec2_instance_state.map(|s| s.as_str().to_owned()),
+        job_id: item.job_id,
+        source_server_id: source_server_id(op, item.source_server_id)?,
+        // Not knowing counts as a real recovery, so clean-up leaves it alone.
+        is_drill: item.is_drill.unwrap_or(false),
+        point_in_time_snapshot: item
+            .point_in_time_snapshot_date_time
+            .as_deref()
+            .and_then(parse_drs_time),
+    })
+}
+
+fn source_server(item: SdkSourceServer) -> Result<SourceServer, ServiceError> {
+    let replication = item.data_replication_info;
+    Ok(SourceServer {
+        source_server_id: source_server_id("DescribeSourceServers", item.source_server_id)?,
+        hostname: item
+            .source_properties
+            .and_then(|p| p.identification_hints)
+            .and_then(|h| h.hostname),
+        // Only CONTINUOUS is healthy, so an unknown or missing state never passes.
+        data_replication_state: replication
+            .as_ref()
+            .and_then(|r| r.data_replication_state.as_ref())
+            .map_or_else(|| "UNKNOWN".to_owned(), |s| s.as_str().to_owned()),
+        lag_duration: replication.and_then(|r| r.lag_duration),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_statuses_never_read_as_finished() {
+        let job = aws_sdk_drs::types::JobStatus::from("CANCELLING");
+        assert_eq!(job_status(Some(&job)), JobStatus::Started);
+        assert_eq!(job_status(None), JobStatus::Started);
+        let launch = LaunchStatus::from("RESERVED_FOR_LATER");
+        assert_eq!(launch_status(Some(&launch)), DrsLaunchStatus::InProgress);
+        assert_eq!(
+            launch_status(Some(&LaunchStatus::Launched)),
+            DrsLaunchStatus::Launched
+        );
+    }
+
+    #[test]
+    fn server_counts_are_checked_before_sending() {
+        assert!(check_count("StartRecovery", "sourceServers", 0).is_err());
+        assert!(check_count("StartRecovery", "sourceServers", 1).is_ok());
+        assert!(check_count("StartRecovery", "sourceServers", 200).is_ok());
+        let e = check_count("StartRecovery", "sourceServers", 201).unwrap_err();
+        assert_eq!(
+            (e.class, e.code.as_str()),
+            (ErrorClass::Permanent, "ValidationException")
+        );
+        assert!(e.message.contains("got 201"), "{}", e.message);
+    }
+}

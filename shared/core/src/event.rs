@@ -1,0 +1,459 @@
+//! The events workers pass each other, in a versioned envelope.
+//!
+//! Every message on a queue is one [`Envelope`] as JSON. Decoding never
+//! panics: malformed JSON, an unknown type or an unsupported schema version
+//! is a [`DecodeError`] and the message goes to the dead-letter queue with
+//! that reason (invariant 5, docs/invariants.md).
+
+use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
+use crate::machine::WaveStatus;
+use crate::plan::Plan;
+use crate::ports::announce::Announcement;
+use crate::ports::drs::{JobLogItem, RecoveryInstance, RecoveryJob};
+use crate::ports::ec2::{Ec2Instance, InstanceStatus};
+use crate::ports::queue::{OutgoingMessage, QueueName};
+use crate::ports::ssm::{AgentInfo, CommandInvocation};
+use crate::service_error::ServiceError;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    pub event_id: EventId,
+    pub execution_id: ExecutionId,
+    /// The wave the event is about; `None` for execution-level events.
+    pub wave: Option<WaveNumber>,
+    pub schema_version: u32,
+    /// 1 for a first try; retries of the same step count up.
+    pub attempt: u32,
+    pub created_at: Timestamp,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// Every event type. The tag is the `type` field of the envelope and the
+/// payload its `detail` field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "detail", rename_all_fields = "camelCase")]
+pub enum Event {
+    // ---- execution record (launch queue) ----
+    /// Creates the execution from a validated plan and starts its first waves.
+    StartExecution {
+        plan: Plan,
+        requested_by: String,
+        /// A `recovery` plan runs only when this is true (invariant 6, docs/invariants.md).
+        recovery_confirmed: bool,
+    },
+    /// A wave reached a terminal status.
+    WaveFinished {
+        status: WaveStatus,
+    },
+    /// Opens a wave's approval gate.
+    ApproveWave {
+        approved_by: String,
+    },
+    CancelExecution {
+        requested_by: String,
+        reason: String,
+    },
+    ExecutionTimedOut {},
+
+    // ---- wave record: launch (launch queue) ----
+    StartWave {},
+    /// Try StartRecovery again (after a retryable failure).
+    LaunchWave {
+        tries: u32,
+    },
+    /// A launch intent without a job after a while: look for the job by tag.
+    LaunchCheck {
+        tries: u32,
+    },
+    RecoveryJobStarted {
+        tries: u32,
+        job: RecoveryJob,
+    },
+    RecoveryStartFailed {
+        tries: u32,
+        error: ServiceError,
+    },
+    LaunchTimedOut {
+        job_id: String,
+    },
+    /// Stop starting anything in this wave; keep observing what runs.
+    CancelWave {
+        reason: String,
+    },
+
+    // ---- wave record: observation (poll queue) ----
+    PollWave {
+        seq: u32,
+    },
+    WaveObserved {
+        seq: u32,
+        observation: WaveObservation,
+    },
+    PollFailed {
+        seq: u32,
+        error: ServiceError,
+    },
+    /// A launch result pushed by DRS through EventBridge
+    /// ("DRS Source Server Launch Result"): observe now, not at the next poll.
+    LaunchResultPushed {
+        source_server_id: SourceServerId,
+        state: String,
+    },
+
+    // ---- wave record: post-launch (post-actions queue) ----
+    RunAction {
+        action: usize,
+        tries: u32,
+    },
+    ActionSent {
+        action: usize,
+        tries: u32,
+        command_ids: Vec<String>,
+    },
+    ActionSendFailed {
+        action: usize,
+        tries: u32,
+        error: ServiceError,
+    },
+    RunHealthCommands {
+        tries: u32,
+    },
+    HealthCommandsSent {
+        tries: u32,
+        command_ids: Vec<String>,
+    },
+    HealthCommandsFailed {
+        tries: u32,
+        error: ServiceError,
+    },
+    CheckPostLaunch {
+        seq: u32,
+    },
+    PostLaunchObserved {
+        seq: u32,
+        observation: PostLaunchObservation,
+    },
+    PostLaunchCheckFailed {
+        seq: u32,
+        error: ServiceError,
+    },
+
+    // ---- metrics queue ----
+    PublishMetrics {},
+    /// Tell the account (EventBridge on AWS) that a status changed.
+    Announce {
+        announcement: Announcement,
+    },
+}
+
+/// What one poll of a launching wave saw.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaveObservation {
+    pub job: Option<RecoveryJob>,
+    /// Read only when a server failed or the job ended without it.
+    pub log_items: Vec<JobLogItem>,
+    pub recovery_instances: Vec<RecoveryInstance>,
+    pub instances: Vec<Ec2Instance>,
+}
+
+/// What one check of a wave in POST_ACTIONS saw.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostLaunchObservation {
+    pub invocations: Vec<CommandInvocation>,
+    pub instance_status: Vec<InstanceStatus>,
+    pub agents: Vec<AgentInfo>,
+}
+
+impl Event {
+    /// The `type` tag as written on the wire.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::StartExecution { .. } => "StartExecution",
+            Event::WaveFinished { .. } => "WaveFinished",
+            Event::ApproveWave { .. } => "ApproveWave",
+            Event::CancelExecution { .. } => "CancelExecution",
+            Event::ExecutionTimedOut {} => "ExecutionTimedOut",
+            Event::StartWave {} => "StartWave",
+            Event::LaunchWave { .. } => "LaunchWave",
+            Event::LaunchCheck { .. } => "LaunchCheck",
+            Event::RecoveryJobStarted { .. } => "RecoveryJobStarted",
+            Event::RecoveryStartFailed { .. } => "RecoveryStartFailed",
+            Event::LaunchTimedOut { .. } => "LaunchTimedOut",
+            Event::CancelWave { .. } => "CancelWave",
+            Event::PollWave { .. } => "PollWave",
+            Event::WaveObserved { .. } => "WaveObserved",
+            Event::PollFailed { .. } => "PollFailed",
+            Event::LaunchResultPushed { .. } => "LaunchResultPushed",
+            Event::RunAction { .. } => "RunAction",
+            Event::ActionSent { .. } => "ActionSent",
+            Event::ActionSendFailed { .. } => "ActionSendFailed",
+            Event::RunHealthCommands { .. } => "RunHealthCommands",
+            Event::HealthCommandsSent { .. } => "HealthCommandsSent",
+            Event::HealthCommandsFailed { .. } => "HealthCommandsFailed",
+            Event::CheckPostLaunch { .. } => "CheckPostLaunch",
+            Event::PostLaunchObserved { .. } => "PostLaunchObserved",
+            Event::PostLaunchCheckFailed { .. } => "PostLaunchCheckFailed",
+            Event::PublishMetrics {} => "PublishMetrics",
+            Event::Announce { .. } => "Announce",
+        }
+    }
+
+    /// Every type this build knows, for error messages.
+    pub const TYPE_NAMES: [&'static str; 27] = [
+        "StartExecution",
+        "WaveFinished",
+        "ApproveWave",
+        "CancelExecution",
+        "ExecutionTimedOut",
+        "StartWave",
+        "LaunchWave",
+        "LaunchCheck",
+        "RecoveryJobStarted",
+        "RecoveryStartFailed",
+        "LaunchTimedOut",
+        "CancelWave",
+        "PollWave",
+        "WaveObserved",
+        "PollFailed",
+        "LaunchResultPushed",
+        "RunAction",
+        "ActionSent",
+        "ActionSendFailed",
+        "RunHealthCommands",
+        "HealthCommandsSent",
+        "HealthCommandsFailed",
+        "CheckPostLaunch",
+        "PostLaunchObserved",
+        "PostLaunchCheckFailed",
+        "PublishMetrics",
+        "Announce",
+    ];
+
+    /// The queue whose worker handles this event.
+    pub fn queue(&self) -> QueueName {
+        match self {
+            Event::StartExecution { .. }
+            | Event::WaveFinished { .. }
+            | Event::ApproveWave { .. }
+            | Event::CancelExecution { .. }
+            | Event::ExecutionTimedOut {}
+            | Event::StartWave {}
+            | Event::LaunchWave { .. }
+            | Event::LaunchCheck { .. }
+            | Event::RecoveryJobStarted { .. }
+            | Event::RecoveryStartFailed { .. }
+            | Event::LaunchTimedOut { .. }
+            | Event::CancelWave { .. } => QueueName::Launch,
+            Event::PollWave { .. }
+            | Event::WaveObserved { .. }
+            | Event::PollFailed { .. }
+            | Event::LaunchResultPushed { .. } => QueueName::Poll,
+            Event::RunAction { .. }
+            | Event::ActionSent { .. }
+            | Event::ActionSendFailed { .. }
+            | Event::RunHealthCommands { .. }
+            | Event::HealthCommandsSent { .. }
+            | Event::HealthCommandsFailed { .. }
+            | Event::CheckPostLaunch { .. }
+            | Event::PostLaunchObserved { .. }
+            | Event::PostLaunchCheckFailed { .. } => QueueName::PostActions,
+            Event::PublishMetrics {} | Event::Announce { .. } => QueueName::Metrics,
+        }
+    }
+}
+
+impl Envelope {
+    /// A new first-try event with a random id.
+    pub fn new(
+        execution_id: ExecutionId,
+        wave: Option<WaveNumber>,
+        event: Event,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            event_id: EventId::new_random(),
+            execution_id,
+            wave,
+            schema_version: SCHEMA_VERSION,
+            attempt: 1,
+            created_at: now,
+            event,
+        }
+    }
+
+    /// The event that creates execution `id` from `plan`: how every
+    /// execution starts (CLI, tests, benchmark, later a runbook trigger).
+    pub fn start_execution(
+        id: ExecutionId,
+        plan: Plan,
+        requested_by: &str,
+        recovery_confirmed: bool,
+        now: Timestamp,
+    ) -> Self {
+        let event = Event::StartExecution {
+            plan,
+            requested_by: requested_by.to_owned(),
+            recovery_confirmed,
+        };
+        Self::new(id, None, event, now)
+    }
+
+    /// The `index`-th event caused by this one: its id is derived from this
+    /// one's, so replaying the same decision yields the same ids.
+    pub fn caused(
+        &self,
+        index: usize,
+        wave: Option<WaveNumber>,
+        event: Event,
+        attempt: u32,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            event_id: self.event_id.derive(event.type_name(), index),
+            execution_id: self.execution_id,
+            wave,
+            schema_version: SCHEMA_VERSION,
+            attempt,
+            created_at: now,
+            event,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an envelope always serializes")
+    }
+
+    pub fn to_message(&self, delay: Duration) -> OutgoingMessage {
+        OutgoingMessage {
+            body: self.to_json(),
+            delay,
+            event_type: self.event.type_name().to_owned(),
+            schema_version: self.schema_version,
+        }
+    }
+
+    /// Decodes a message body, telling exactly what is wrong with a bad one.
+    pub fn decode(body: &str) -> Result<Self, DecodeError> {
+        let raw: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| DecodeError::MalformedJson(e.to_string()))?;
+        let obj = raw.as_object().ok_or(DecodeError::NotAnObject)?;
+        let version = obj
+            .get("schemaVersion")
+            .and_then(|v| v.as_u64())
+            .ok_or(DecodeError::MissingField("schemaVersion"))?;
+        if version != u64::from(SCHEMA_VERSION) {
+            return Err(DecodeError::UnsupportedVersion {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let ty = obj
+            .get("type")
+            .and_then(|v| v.as_str())
+            .ok_or(DecodeError::MissingField("type"))?;
+        if !Event::TYPE_NAMES.contains(&ty) {
+            return Err(DecodeError::UnknownType(ty.to_owned()));
+        }
+        let ty = ty.to_owned();
+        serde_json::from_value(raw).map_err(|e| DecodeError::InvalidDetail {
+            event_type: ty,
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Why a message could not be decoded into an [`Envelope`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("the message is not a JSON object")]
+    NotAnObject,
+    #[error("the envelope has no `{0}` field")]
+    MissingField(&'static str),
+    #[error(
+        "schema version {found} is not supported (this build reads version {supported}); replay it with a matching ripcord version"
+    )]
+    UnsupportedVersion { found: u64, supported: u32 },
+    #[error("unknown event type `{0}`")]
+    UnknownType(String),
+    #[error("a {event_type} event with an invalid body: {reason}")]
+    InvalidDetail { event_type: String, reason: String },
+}
+
+/// An event to send after a decision is saved, with its delay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FollowUp {
+    pub envelope: Envelope,
+    #[serde(with = "humantime_serde")]
+    pub delay: Duration,
+}
+
+impl FollowUp {
+    pub fn queue(&self) -> QueueName {
+        self.envelope.event.queue()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Envelope {
+        Envelope::new(
+            ExecutionId::new_random(),
+            Some(WaveNumber(2)),
+            Event::PollWave { seq: 7 },
+            chrono::Utc::now(),
+        )
+    }
+
+    #[test]
+    fn envelopes_round_trip() {
+        let env = sample();
+        assert_eq!(Envelope::decode(&env.to_json()).unwrap(), env);
+    }
+
+    #[test]
+    fn every_variant_name_is_listed() {
+        let env = sample();
+        assert!(Event::TYPE_NAMES.contains(&env.event.type_name()));
+    }
+
+    #[test]
+    fn bad_messages_are_typed_errors() {
+        assert!(matches!(
+            Envelope::decode("{not json"),
+            Err(DecodeError::MalformedJson(_))
+        ));
+        let mut v: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        v["type"] = "LaunchNukes".into();
+        assert_eq!(
+            Envelope::decode(&v.to_string()),
+            Err(DecodeError::UnknownType("LaunchNukes".into()))
+        );
+        v["type"] = "PollWave".into();
+        v["schemaVersion"] = 99.into();
+        assert!(matches!(
+            Envelope::decode(&v.to_string()),
+            Err(DecodeError::UnsupportedVersion { found: 99, .. })
+        ));
+        v["schemaVersion"] = 1.into();
+        v["detail"] = serde_json::json!({"seq": "seven"});
+        assert!(matches!(
+            Envelope::decode(&v.to_string()),
+            Err(DecodeError::InvalidDetail { .. })
+        ));
+    }
+}

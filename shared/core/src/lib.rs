@@ -1,0 +1,30 @@
+//! Ripcord's core: the plan, the typed events, the pure state machine, the
+//! status view, the drill report, health, triggers, and the ports (traits)
+//! every piece of I/O sits behind. Pure: the adapters live in their own
+//! crates (`ripcord-embedded`, `ripcord-sim`, `ripcord-aws`), so a user of the
+//! core compiles no database, no simulator and no AWS SDK.
+//!
+//! The modules read as the design (see docs/architecture.md):
+//! - [`plan`]: the recovery plan file: parse and validate.
+//! - [`event`]: the envelope and the event enum passed between workers.
+//! - [`machine`]: the records the store keeps and the pure `decide`.
+//! - [`status`]: the camelCase status view (docs/status-model.md), aggregated on read.
+//! - [`health`]: a deployment's health: worker polls, stuck executions, DLQs.
+//! - [`report`]: the drill report (measured RTO; JSON, Markdown, HTML, SVG).
+//! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
+//! - `testing` (feature `testing`): fixture records for other crates' tests.
+
+pub mod event;
+pub mod eventbridge;
+pub mod health;
+pub mod ids;
+pub mod machine;
+pub mod plan;
+pub mod ports;
+pub mod report;
+pub mod service_error;
+pub mod status;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod time;
+pub mod trigger;

@@ -1,0 +1,168 @@
+//! The validated recovery plan: what `ripcord validate` accepts and what an
+//! execution runs. Produced only by [`super::parse_plan`], so every value here
+//! has passed validation (ids well formed, waves a DAG, no server twice).
+
+use crate::ids::{SourceServerId, WaveNumber};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// DRS' quota of servers in one StartRecovery job.
+pub const MAX_SERVERS_PER_WAVE: usize = 100;
+
+/// The most waves one plan may have, after splitting: an execution and its
+/// waves are created in one DynamoDB transaction of at most 100 items
+/// (docs/aws-facts.md, DynamoDB), so both backends accept the same plans.
+pub const MAX_WAVES_PER_PLAN: usize = 99;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// `isDrill: true`: instances are launched beside production for a rehearsal.
+    Drill,
+    /// A real failover. Never starts without an explicit confirmation.
+    Recovery,
+}
+
+impl Mode {
+    pub fn is_drill(self) -> bool {
+        matches!(self, Mode::Drill)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub name: String,
+    pub mode: Mode,
+    pub region: String,
+    pub waves: Vec<WavePlan>,
+    pub options: PlanOptions,
+}
+
+impl Plan {
+    pub fn wave(&self, n: WaveNumber) -> Option<&WavePlan> {
+        self.waves.get(n.index())
+    }
+    pub fn server_count(&self) -> usize {
+        self.waves.iter().map(|w| w.servers.len()).sum()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WavePlan {
+    pub number: WaveNumber,
+    pub name: String,
+    pub servers: Vec<ServerPlan>,
+    /// Waves that must be COMPLETED before this one starts. Resolved from the
+    /// plan's `depends_on` (names), defaulting to the previous wave.
+    pub depends_on: Vec<WaveNumber>,
+    pub post_launch: Vec<ActionPlan>,
+    pub health_checks: Vec<HealthCheck>,
+    #[serde(with = "humantime_serde")]
+    pub launch_timeout: Duration,
+    /// How long all health checks of a server may take before it is TIMEOUT.
+    #[serde(with = "humantime_serde")]
+    pub health_timeout: Duration,
+    /// When true the wave waits, PENDING, for `ripcord approve` before launch.
+    pub wait_for_approval: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerPlan {
+    pub id: SourceServerId,
+    pub hostname: Option<String>,
+    /// An optional server (`critical: false`) may fail without failing its wave.
+    pub critical: bool,
+}
+
+/// An SSM document run on every launched server of a wave after launch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionPlan {
+    pub name: String,
+    pub document: String,
+    pub parameters: BTreeMap<String, Vec<String>>,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+/// A gate a launched server must pass before its wave is COMPLETED.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HealthCheck {
+    /// EC2 DescribeInstanceStatus: instance and system status `ok`.
+    Ec2StatusOk,
+    /// SSM DescribeInstanceInformation: PingStatus `Online`.
+    SsmAgentOnline,
+    /// AWS-RunShellScript with this command must exit 0.
+    Command { command: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanOptions {
+    pub poll_intervals: PollIntervals,
+    pub retry: RetryPolicy,
+    #[serde(with = "humantime_serde")]
+    pub execution_timeout: Duration,
+    /// The recovery time objective: how soon after the start every wave
+    /// should be done. The drill report measures RTO against it.
+    #[serde(
+        default,
+        with = "humantime_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub rto_target: Option<Duration>,
+}
+
+/// Adaptive poll intervals by wave phase (docs/architecture.md, "Delayed messages").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollIntervals {
+    /// While the DRS job is PENDING (no server has started launching).
+    #[serde(with = "humantime_serde")]
+    pub pending: Duration,
+    /// While servers are launching.
+    #[serde(with = "humantime_serde")]
+    pub launching: Duration,
+    /// While post-launch actions and health checks run.
+    #[serde(with = "humantime_serde")]
+    pub post_actions: Duration,
+}
+
+impl Default for PollIntervals {
+    fn default() -> Self {
+        Self {
+            pending: Duration::from_secs(30),
+            launching: Duration::from_secs(3),
+            post_actions: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Capped exponential backoff with full jitter for retryable errors, as
+/// delayed messages. `max_attempts` counts the first try.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub base_delay: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_delay: Duration,
+    /// Consecutive failed polls of a wave that fail it (default five; docs/monitoring.md).
+    pub max_poll_errors: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(300),
+            max_poll_errors: 5,
+        }
+    }
+}
+
+pub const DEFAULT_LAUNCH_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+pub const DEFAULT_ACTION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+pub const DEFAULT_EXECUTION_TIMEOUT: Duration = Duration::from_secs(12 * 60 * 60);

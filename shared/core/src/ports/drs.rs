@@ -1,0 +1,145 @@
+//! What Ripcord needs of AWS Elastic Disaster Recovery: start one recovery
+//! job per wave, find a job again by its tags, and read the per-server truth
+//! (participating servers, job log, recovery instances).
+
+use crate::ids::SourceServerId;
+use crate::service_error::ServiceError;
+use crate::time::Timestamp;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Tag keys put on every recovery job, so a job can be found again after a
+/// crash instead of being launched twice (invariant 2, docs/invariants.md).
+pub const TAG_EXECUTION: &str = "ripcord:execution-id";
+pub const TAG_WAVE: &str = "ripcord:wave";
+pub const TAG_ATTEMPT: &str = "ripcord:attempt";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartRecoveryRequest {
+    pub source_servers: Vec<SourceServerId>,
+    pub is_drill: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A DRS job's own status: only whether it is still running. COMPLETED
+/// says nothing about whether any server launched (invariant 1; docs/aws-facts.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    Pending,
+    Started,
+    Completed,
+}
+
+/// A participating server's `launchStatus` as DRS reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DrsLaunchStatus {
+    Pending,
+    InProgress,
+    Launched,
+    Failed,
+    Terminated,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipatingServer {
+    pub source_server_id: SourceServerId,
+    pub recovery_instance_id: Option<String>,
+    pub launch_status: DrsLaunchStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryJob {
+    pub job_id: String,
+    pub status: JobStatus,
+    pub creation_time: Option<Timestamp>,
+    pub end_time: Option<Timestamp>,
+    pub participating_servers: Vec<ParticipatingServer>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One line of DescribeJobLogItems: LAUNCH_START, LAUNCH_FAILED,
+/// CONVERSION_FAIL, SNAPSHOT_FAIL, JOB_END, ...
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobLogItem {
+    pub event: String,
+    pub event_time: Option<Timestamp>,
+    pub source_server_id: Option<SourceServerId>,
+    pub target_instance_id: Option<String>,
+    pub raw_error: Option<String>,
+}
+
+impl JobLogItem {
+    /// Whether this log event reports a failure for its server.
+    pub fn is_failure(&self) -> bool {
+        self.event.ends_with("_FAIL") || self.event.ends_with("_FAILED")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryInstance {
+    pub recovery_instance_id: String,
+    pub ec2_instance_id: Option<String>,
+    pub ec2_instance_state: Option<String>,
+    pub job_id: Option<String>,
+    pub source_server_id: SourceServerId,
+    pub is_drill: bool,
+    pub point_in_time_snapshot: Option<Timestamp>,
+}
+
+/// DescribeSourceServers' replication view, for a pre-flight check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceServer {
+    pub source_server_id: SourceServerId,
+    pub hostname: Option<String>,
+    /// CONTINUOUS is healthy; STALLED, DISCONNECTED, PAUSED, ... are not.
+    pub data_replication_state: String,
+    pub lag_duration: Option<String>,
+}
+
+#[async_trait]
+pub trait RecoveryService: Send + Sync {
+    /// StartRecovery: one job for all the servers of one wave attempt.
+    async fn start_recovery(
+        &self,
+        request: &StartRecoveryRequest,
+    ) -> Result<RecoveryJob, ServiceError>;
+
+    /// Jobs created at or after `since` whose tags include all of `tags`:
+    /// how a launch whose outcome was lost is found again.
+    async fn find_jobs_by_tags(
+        &self,
+        tags: &BTreeMap<String, String>,
+        since: Timestamp,
+    ) -> Result<Vec<RecoveryJob>, ServiceError>;
+
+    /// DescribeJobs for these ids (all pages).
+    async fn describe_jobs(&self, job_ids: &[String]) -> Result<Vec<RecoveryJob>, ServiceError>;
+
+    async fn describe_job_log_items(&self, job_id: &str) -> Result<Vec<JobLogItem>, ServiceError>;
+
+    /// DescribeRecoveryInstances by recovery instance id (all pages).
+    async fn describe_recovery_instances(
+        &self,
+        recovery_instance_ids: &[String],
+    ) -> Result<Vec<RecoveryInstance>, ServiceError>;
+
+    async fn describe_source_servers(
+        &self,
+        ids: &[SourceServerId],
+    ) -> Result<Vec<SourceServer>, ServiceError>;
+
+    /// Drill clean-up. Returns the id of the termination job.
+    async fn terminate_recovery_instances(
+        &self,
+        recovery_instance_ids: &[String],
+    ) -> Result<String, ServiceError>;
+}

@@ -1,0 +1,436 @@
+//! The status view (camelCase; fields in docs/status-model.md), aggregated on read from the
+//! execution record and its wave records. Pure: the caller passes `now`.
+//!
+//! Statuses are read, never recomputed: the state machine owns every
+//! transition, and the view only shows what the records say (so it cannot
+//! show COMPLETED where `decide` saw a failed server).
+
+mod eta;
+mod progress;
+mod view;
+
+pub use eta::estimate_completion;
+pub use view::*;
+
+use crate::machine::{
+    ActionRun, ExecutionRecord, ExecutionStatus, LaunchState, ServerState, WaveRecord, WaveStatus,
+    WaveSummary,
+};
+use crate::time::Timestamp;
+
+/// Builds the view of `execution` from its wave records, as of `now`.
+///
+/// Waves come in the execution record's order. A wave record missing from
+/// `waves` (it may not be written yet) shows the summary's status with no
+/// servers; its servers still count towards `totalServers`, as PENDING.
+pub fn execution_status(
+    execution: &ExecutionRecord,
+    waves: &[WaveRecord],
+    now: Timestamp,
+) -> ExecutionView {
+    let wave_views: Vec<WaveView> = execution
+        .waves
+        .iter()
+        .map(|summary| {
+            let record = waves.iter().find(|w| w.number == summary.number);
+            wave_view(summary, record, !is_terminal(execution.status))
+        })
+        .collect();
+    let mut progress = Progress::count(&wave_views);
+    let unrecorded: usize = execution
+        .waves
+        .iter()
+        .filter(|s| !waves.iter().any(|w| w.number == s.number))
+        .map(|s| s.server_count)
+        .sum();
+    if unrecorded > 0 {
+        progress = progress.with_pending(unrecorded);
+    }
+    let estimated_completion = estimate_completion(
+        execution.status,
+        &progress,
+        &wave_views,
+        execution.start_time,
+        now,
+    );
+    ExecutionView {
+        execution_id: execution.id,
+        plan_name: execution.plan_name.clone(),
+        mode: execution.mode,
+        region: execution.region.clone(),
+        status: execution.status,
+        reason: execution.reason.clone(),
+        requested_by: execution.requested_by.clone(),
+        waves: wave_views,
+        progress,
+        start_time: execution.start_time,
+        end_time: execution.end_time,
+        estimated_completion,
+        last_updated: now,
+    }
+}
+
+/// True once nothing more will change: the execution is terminal and no wave
+/// is still LAUNCHING or in POST_ACTIONS (a cancelled execution lets its
+/// running job finish). The CLI waits for this before its final table.
+pub fn is_settled(execution: &ExecutionRecord, waves: &[WaveRecord]) -> bool {
+    is_terminal(execution.status)
+        && !execution.waves.iter().any(|summary| {
+            let record = waves.iter().find(|w| w.number == summary.number);
+            let status = record.map_or(summary.status, |r| r.status);
+            // A wave the execution cancelled before it started learns of it
+            // through CancelWave: until then its record still says PENDING.
+            is_running(status) || (is_wave_done(summary.status) && !is_wave_done(status))
+        })
+}
+
+fn is_wave_done(status: WaveStatus) -> bool {
+    matches!(
+        status,
+        WaveStatus::Completed | WaveStatus::Failed | WaveStatus::Cancelled
+    )
+}
+
+fn is_terminal(status: ExecutionStatus) -> bool {
+    !matches!(
+        status,
+        ExecutionStatus::Pending | ExecutionStatus::InProgress
+    )
+}
+
+fn is_running(status: WaveStatus) -> bool {
+    matches!(status, WaveStatus::Launching | WaveStatus::PostActions)
+}
+
+/// `open`: the execution is not terminal, so an approval could still matter.
+fn wave_view(summary: &WaveSummary, record: Option<&WaveRecord>, open: bool) -> WaveView {
+    // The wave record is the truth about a wave; the summary may lag it.
+    let status = record.map_or(summary.status, |r| r.status);
+    let (recovery_job_id, launch_failure) = match record.map(|r| &r.launch) {
+        Some(LaunchState::Started { job_id, .. }) => (Some(job_id.clone()), None),
+        Some(LaunchState::Failed { code, message }) => (None, Some(format!("{code}: {message}"))),
+        _ => (None, None),
+    };
+    WaveView {
+        wave_number: summary.number,
+        name: summary.name.clone(),
+        status,
+        depends_on: summary.depends_on.clone(),
+        awaiting_approval: open
+            && summary.wait_for_approval
+            && summary.approved_by.is_none()
+            && status == WaveStatus::Pending,
+        approved_by: summary.approved_by.clone(),
+        servers: record
+            .map(|r| r.servers.iter().map(server_view).collect())
+            .unwrap_or_default(),
+        post_actions: record
+            .map(|r| {
+                r.actions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| action_view(summary, i, a))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        start_time: record.and_then(|r| r.start_time),
+        end_time: record.and_then(|r| r.end_time),
+        reason: record.and_then(|r| r.reason.clone()).or(launch_failure),
+        recovery_job_id,
+    }
+}
+
+fn server_view(s: &ServerState) -> ServerView {
+    ServerView {
+        source_server_id: s.plan.id.clone(),
+        hostname: s.hostname(),
+        critical: s.plan.critical,
+        launch_status: s.launch_status,
+        recovery_job_id: s.recovery_job_id.clone(),
+        recovery_instance_id: s.recovery_instance_id.clone(),
+        launched_instance_id: s.launched_instance_id.clone(),
+        instance_type: s.instance_type.clone(),
+        private_ip_address: s.private_ip_address.clone(),
+        public_ip_address: s.public_ip_address.clone(),
+        availability_zone: s.availability_zone.clone(),
+        health_status: s.health_status,
+        launch_start_time: s.launch_start_time,
+        launch_end_time: s.launch_end_time,
+        point_in_time_snapshot: s.point_in_time_snapshot,
+        healthy_time: s.healthy_time,
+        error_message: s.error_message.clone(),
+        error_code: s.error_code.clone(),
+    }
+}
+
+fn action_view(wave: &WaveSummary, index: usize, a: &ActionRun) -> ActionView {
+    // Invocations are keyed by instance id, so the lines come out sorted.
+    let lines = |pick: fn(&crate::machine::InvocationResult) -> &str| {
+        let lines: Vec<String> = a
+            .invocations
+            .iter()
+            .filter(|(_, r)| !pick(r).trim().is_empty())
+            .map(|(instance, r)| format!("{instance}: {}", pick(r).trim_end()))
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    };
+    ActionView {
+        action_id: format!("{}-{}-{}", wave.number, index + 1, a.name),
+        name: a.name.clone(),
+        action_type: ActionType::SsmDocument,
+        status: a.status,
+        command_id: a.command_ids.first().cloned(),
+        document_name: a.document_name.clone(),
+        output: lines(|r| &r.output),
+        // The action's own error first; else what the instances reported.
+        error_message: a.error_message.clone().or_else(|| lines(|r| &r.error)),
+        start_time: a.start_time,
+        end_time: a.end_time,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::{HealthStatus, LaunchStatus};
+    use crate::testing::{self, at};
+
+    #[test]
+    fn fresh_execution_snapshot() {
+        insta::assert_json_snapshot!(testing::fresh().view());
+    }
+
+    #[test]
+    fn mid_drill_snapshot() {
+        insta::assert_json_snapshot!(testing::mid_drill().view());
+    }
+
+    #[test]
+    fn failed_execution_snapshot() {
+        insta::assert_json_snapshot!(testing::failed().view());
+    }
+
+    #[test]
+    fn the_json_reads_back_into_the_same_view() {
+        for fixture in [testing::fresh(), testing::mid_drill(), testing::failed()] {
+            let view = fixture.view();
+            let json = serde_json::to_string(&view).unwrap();
+            let back: ExecutionView = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, view);
+        }
+    }
+
+    #[test]
+    fn progress_counts_each_launch_status() {
+        let mut f = testing::fresh();
+        let statuses = [
+            LaunchStatus::Completed,
+            LaunchStatus::Launched,
+            LaunchStatus::Launching,
+            LaunchStatus::Failed,
+            LaunchStatus::Completed,
+            LaunchStatus::Pending,
+        ];
+        for (i, status) in statuses.into_iter().enumerate() {
+            f.server_mut(i as u32 / 2 + 1, i % 2).launch_status = status;
+        }
+        let p = f.view().progress;
+        assert_eq!(p.total_servers, 6);
+        assert_eq!(p.launched_servers, 3, "LAUNCHED and COMPLETED count");
+        assert_eq!(p.completed_servers, 2);
+        assert_eq!(p.failed_servers, 1);
+        assert_eq!(p.settled_servers(), 3);
+        assert_eq!(p.percent_complete, 33.3);
+    }
+
+    #[test]
+    fn a_failed_server_keeps_percent_below_100() {
+        let mut f = testing::fresh();
+        for wave in 1..=3 {
+            for i in 0..2 {
+                f.server_mut(wave, i).launch_status = LaunchStatus::Completed;
+            }
+        }
+        assert_eq!(f.view().progress.percent_complete, 100.0);
+        f.server_mut(3, 1).launch_status = LaunchStatus::Failed;
+        assert_eq!(f.view().progress.percent_complete, 83.3);
+    }
+
+    #[test]
+    fn eta_extrapolates_the_pace_of_settled_servers() {
+        // 2 of 6 servers settled in 25 minutes: 4 more take 50 minutes.
+        let f = testing::mid_drill();
+        assert_eq!(f.view().estimated_completion, Some(at(75, 0)));
+
+        // A failure counts as settled: 3 of 6 in 30 minutes, 3 more take 30.
+        let mut f = testing::mid_drill();
+        f.now = at(30, 0);
+        f.server_mut(2, 1).launch_status = LaunchStatus::Failed;
+        assert_eq!(f.view().estimated_completion, Some(at(60, 0)));
+    }
+
+    #[test]
+    fn eta_uses_the_execution_start_not_the_wave_start() {
+        let mut f = testing::mid_drill();
+        f.execution.start_time = at(-5, 0);
+        // 2 settled in 30 minutes: 4 more take 60 minutes from 09:25.
+        assert_eq!(f.view().estimated_completion, Some(at(85, 0)));
+    }
+
+    #[test]
+    fn no_eta_without_a_pace_or_when_finished() {
+        let mut f = testing::mid_drill();
+        for i in 0..2 {
+            f.server_mut(1, i).launch_status = LaunchStatus::Launched;
+        }
+        assert_eq!(f.view().estimated_completion, None, "nothing settled");
+
+        assert_eq!(testing::fresh().view().estimated_completion, None);
+        assert_eq!(testing::failed().view().estimated_completion, None);
+
+        let mut f = testing::mid_drill();
+        f.execution.status = ExecutionStatus::Cancelled;
+        assert_eq!(f.view().estimated_completion, None, "terminal");
+    }
+
+    #[test]
+    fn no_eta_while_blocked_on_an_approval() {
+        let mut f = testing::mid_drill();
+        f.set_wave_status(2, WaveStatus::Completed);
+        for i in 0..2 {
+            f.server_mut(2, i).launch_status = LaunchStatus::Completed;
+        }
+        assert!(f.view().waves[2].awaiting_approval);
+        assert_eq!(f.view().estimated_completion, None);
+
+        f.execution.waves[2].approved_by = Some("alice".to_owned());
+        // 4 settled in 25 minutes: 2 more take 12.5 minutes.
+        assert_eq!(f.view().estimated_completion, Some(at(37, 30)));
+    }
+
+    #[test]
+    fn awaiting_approval_needs_an_open_pending_unapproved_wave() {
+        let f = testing::mid_drill();
+        let flags: Vec<bool> = f.view().waves.iter().map(|w| w.awaiting_approval).collect();
+        assert_eq!(flags, [false, false, true]);
+
+        let mut approved = testing::mid_drill();
+        approved.execution.waves[2].approved_by = Some("alice".to_owned());
+        let view = approved.view();
+        assert!(!view.waves[2].awaiting_approval);
+        assert_eq!(view.waves[2].approved_by.as_deref(), Some("alice"));
+
+        let mut launching = testing::mid_drill();
+        launching.set_wave_status(3, WaveStatus::Launching);
+        assert!(!launching.view().waves[2].awaiting_approval);
+
+        assert!(!testing::failed().view().waves[2].awaiting_approval);
+    }
+
+    #[test]
+    fn statuses_come_from_the_wave_record_over_a_lagging_summary() {
+        let mut f = testing::mid_drill();
+        f.wave_mut(2).status = WaveStatus::Failed;
+        assert_eq!(f.view().waves[1].status, WaveStatus::Failed);
+        assert_eq!(f.execution.waves[1].status, WaveStatus::Launching);
+    }
+
+    #[test]
+    fn a_missing_wave_record_still_counts_its_servers() {
+        let mut f = testing::mid_drill();
+        f.waves.pop();
+        let view = f.view();
+        assert_eq!(view.waves.len(), 3);
+        assert!(view.waves[2].servers.is_empty());
+        assert_eq!(view.waves[2].status, WaveStatus::Pending);
+        assert_eq!(view.progress.total_servers, 6);
+        assert_eq!(view.progress.percent_complete, 33.3);
+    }
+
+    #[test]
+    fn servers_and_actions_show_their_details() {
+        let view = testing::mid_drill().view();
+        let app = &view.waves[1];
+        assert_eq!(app.servers[0].hostname, "app-01");
+        assert_eq!(
+            app.servers[1].hostname,
+            testing::server_id(0x22).to_string(),
+            "no hostname in the plan: the id stands in"
+        );
+        assert_eq!(app.servers[0].health_status, HealthStatus::Checking);
+        assert_eq!(
+            app.recovery_job_id.as_deref(),
+            Some("drsjob-0a1b2c3d4e5f60002")
+        );
+        let verify = &view.waves[0].post_actions[0];
+        assert_eq!(verify.action_id, "1-1-verify-replication");
+        assert_eq!(
+            verify.output.as_deref(),
+            Some(
+                "i-0a1b2c3d4e5f60011: replication lag 0s\ni-0a1b2c3d4e5f60012: replication lag 2s"
+            )
+        );
+        assert_eq!(app.post_actions[0].action_id, "2-1-configure-app");
+        assert_eq!(app.post_actions[0].output, None);
+    }
+
+    #[test]
+    fn instance_errors_stand_in_for_a_missing_action_error() {
+        let mut f = testing::mid_drill();
+        let action = &mut f.wave_mut(1).actions[0];
+        action.status = crate::machine::ActionStatus::Failed;
+        action
+            .invocations
+            .get_mut("i-0a1b2c3d4e5f60012")
+            .unwrap()
+            .error = "exit status 3\n".to_owned();
+        assert_eq!(
+            f.view().waves[0].post_actions[0].error_message.as_deref(),
+            Some("i-0a1b2c3d4e5f60012: exit status 3")
+        );
+        f.wave_mut(1).actions[0].error_message = Some("timed out".to_owned());
+        assert_eq!(
+            f.view().waves[0].post_actions[0].error_message.as_deref(),
+            Some("timed out")
+        );
+    }
+
+    #[test]
+    fn a_failed_launch_is_the_wave_reason_when_none_is_recorded() {
+        let mut f = testing::fresh();
+        f.set_wave_status(1, WaveStatus::Failed);
+        f.wave_mut(1).launch = LaunchState::Failed {
+            code: "ServiceQuotaExceededException".to_owned(),
+            message: "too many servers in active jobs".to_owned(),
+        };
+        assert_eq!(
+            f.view().waves[0].reason.as_deref(),
+            Some("ServiceQuotaExceededException: too many servers in active jobs")
+        );
+    }
+
+    #[test]
+    fn settled_only_when_terminal_and_no_wave_is_running() {
+        let f = testing::failed();
+        assert!(is_settled(&f.execution, &f.waves));
+
+        let mut f = testing::mid_drill();
+        assert!(!is_settled(&f.execution, &f.waves), "in progress");
+        // Cancelled while wave 2's job still runs: not settled yet.
+        f.execution.status = ExecutionStatus::Cancelled;
+        assert!(!is_settled(&f.execution, &f.waves));
+        f.set_wave_status(2, WaveStatus::Cancelled);
+        assert!(is_settled(&f.execution, &f.waves));
+        f.wave_mut(2).status = WaveStatus::PostActions;
+        assert!(!is_settled(&f.execution, &f.waves));
+
+        // Wave 3 never started; the execution cancelled it, but its record
+        // has not caught up yet: the final table would still say PENDING.
+        let mut f = testing::failed();
+        f.execution.waves[2].status = WaveStatus::Cancelled;
+        assert_eq!(f.waves[2].status, WaveStatus::Pending);
+        assert!(!is_settled(&f.execution, &f.waves));
+        f.wave_mut(3).status = WaveStatus::Cancelled;
+        assert!(is_settled(&f.execution, &f.waves));
+    }
+}

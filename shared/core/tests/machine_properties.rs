@@ -1,0 +1,651 @@
+//! Property tests of the state machine: random plans run against a model
+//! world (DRS, EC2, SSM) through a model of the worker step, under a random
+//! schedule of reordered, duplicated and redelivered messages, crashes,
+//! throttling, ambiguous 5xx answers, pushed launch results, approvals and
+//! cancellations. The model checks the invariants of docs/invariants.md on every save
+//! (see `model`); after the schedule the queue is drained and the execution
+//! must have ended, every wave with it.
+
+mod model;
+
+use model::world::{LaunchOutcome, ServerSpec, World};
+use model::{CrashPoint, Engine, Fault, t0};
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+use ripcord::event::Event;
+use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
+use ripcord::machine::transition::Transitions;
+use ripcord::machine::{ExecutionStatus, LaunchStatus, WaveStatus};
+use ripcord::plan::{
+    ActionPlan, HealthCheck, Mode, Plan, PlanOptions, PollIntervals, RetryPolicy, ServerPlan,
+    WavePlan,
+};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+struct ServerGen {
+    critical: bool,
+    outcome: LaunchOutcome,
+    agent_online: bool,
+    action_ok: bool,
+    health_ok: bool,
+}
+
+#[derive(Clone, Debug)]
+struct WaveGen {
+    servers: Vec<ServerGen>,
+    /// Bit d: depends on wave d+1 (only bits below this wave's index count).
+    deps: u8,
+    approval: bool,
+    actions: usize,
+    ec2_check: bool,
+    agent_check: bool,
+    command_check: bool,
+}
+
+/// One step of the schedule. Picks count from the message due soonest.
+#[derive(Clone, Debug)]
+enum Op {
+    Deliver {
+        pick: u8,
+        fault: Fault,
+    },
+    /// Any queued message, however far in the future (time jumps there).
+    DeliverAny {
+        pick: u16,
+    },
+    /// A second copy of a queued message; the original stays queued.
+    Duplicate {
+        pick: u8,
+    },
+    /// A message delivered earlier comes again (at-least-once delivery).
+    Redeliver {
+        pick: u16,
+    },
+    Crash {
+        pick: u8,
+        at: CrashPoint,
+        depth: u8,
+    },
+    Push {
+        wave: u8,
+        server: u8,
+    },
+    Cancel,
+    Approve {
+        wave: u8,
+    },
+    Advance {
+        secs: u64,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Scenario {
+    waves: Vec<WaveGen>,
+    ops: Vec<Op>,
+}
+
+fn outcome() -> impl Strategy<Value = LaunchOutcome> {
+    prop_oneof![
+        40 => (10u64..240).prop_map(|after_secs| LaunchOutcome::Launches { after_secs }),
+        3 => (10u64..200).prop_map(|after_secs| LaunchOutcome::Fails { after_secs }),
+        1 => (10u64..200).prop_map(|after_secs| LaunchOutcome::Dropped { after_secs }),
+        1 => Just(LaunchOutcome::Stuck),
+    ]
+}
+
+fn server() -> impl Strategy<Value = ServerGen> {
+    (
+        prop::bool::weighted(0.8),
+        outcome(),
+        prop::bool::weighted(0.95),
+        prop::bool::weighted(0.93),
+        prop::bool::weighted(0.93),
+    )
+        .prop_map(
+            |(critical, outcome, agent_online, action_ok, health_ok)| ServerGen {
+                critical,
+                outcome,
+                agent_online,
+                action_ok,
+                health_ok,
+            },
+        )
+}
+
+fn wave() -> impl Strategy<Value = WaveGen> {
+    (
+        prop::collection::vec(server(), 1..=5),
+        any::<u8>(),
+        prop::bool::weighted(0.25),
+        0usize..=2,
+        any::<bool>(),
+        prop::bool::weighted(0.3),
+        prop::bool::weighted(0.3),
+    )
+        .prop_map(
+            |(servers, deps, approval, actions, ec2_check, agent_check, command_check)| WaveGen {
+                servers,
+                deps,
+                approval,
+                actions,
+                ec2_check,
+                agent_check,
+                command_check,
+            },
+        )
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![
+        30 => Just(Fault::None),
+        3 => Just(Fault::Throttle),
+        3 => Just(Fault::Ambiguous),
+        1 => Just(Fault::Permanent),
+    ]
+}
+
+fn crash_point() -> impl Strategy<Value = CrashPoint> {
+    prop_oneof![
+        Just(CrashPoint::Saved),
+        Just(CrashPoint::Sent),
+        Just(CrashPoint::Performed),
+    ]
+}
+
+/// `deepest_crash`: the deepest event of a step a crash may hit (0: only
+/// the delivered message; deeper: the results decided inline after it).
+fn op(deepest_crash: u8) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        60 => (0u8..4, fault()).prop_map(|(pick, fault)| Op::Deliver { pick, fault }),
+        1 => any::<u16>().prop_map(|pick| Op::DeliverAny { pick }),
+        4 => (0u8..6).prop_map(|pick| Op::Duplicate { pick }),
+        4 => any::<u16>().prop_map(|pick| Op::Redeliver { pick }),
+        6 => (0u8..6, crash_point(), 0..=deepest_crash)
+            .prop_map(|(pick, at, depth)| Op::Crash { pick, at, depth }),
+        3 => (any::<u8>(), any::<u8>()).prop_map(|(wave, server)| Op::Push { wave, server }),
+        1 => Just(Op::Cancel),
+        2 => any::<u8>().prop_map(|wave| Op::Approve { wave }),
+        4 => (1u64..300).prop_map(|secs| Op::Advance { secs }),
+    ]
+}
+
+fn scenario(deepest_crash: u8) -> impl Strategy<Value = Scenario> {
+    (
+        prop::collection::vec(wave(), 1..=4),
+        prop::collection::vec(op(deepest_crash), 0..60),
+    )
+        .prop_map(|(waves, ops)| Scenario { waves, ops })
+}
+
+fn execution_id() -> ExecutionId {
+    "0b5e8a2c-1d3f-4a6b-8c9d-0e1f2a3b4c5d"
+        .parse()
+        .expect("a valid uuid")
+}
+
+fn server_id(n: usize) -> SourceServerId {
+    SourceServerId::parse(&format!("s-{:017x}", 0xa000 + n)).expect("a valid source server id")
+}
+
+/// The plan a scenario runs, and the world's view of its servers.
+fn build(s: &Scenario) -> (Plan, Vec<ServerSpec>) {
+    let mut specs = Vec::new();
+    let mut waves = Vec::new();
+    for (i, w) in s.waves.iter().enumerate() {
+        let mut servers = Vec::new();
+        for g in &w.servers {
+            let id = server_id(specs.len());
+            servers.push(ServerPlan {
+                id: id.clone(),
+                hostname: Some(format!("host-{}", specs.len())),
+                critical: g.critical,
+            });
+            specs.push(ServerSpec {
+                id,
+                outcome: g.outcome,
+                agent_online: g.agent_online,
+                action_ok: g.action_ok,
+                health_ok: g.health_ok,
+            });
+        }
+        let mut health_checks = Vec::new();
+        if w.ec2_check {
+            health_checks.push(HealthCheck::Ec2StatusOk);
+        }
+        if w.agent_check {
+            health_checks.push(HealthCheck::SsmAgentOnline);
+        }
+        if w.command_check {
+            health_checks.push(HealthCheck::Command {
+                command: "curl -fsS http://localhost/health".to_owned(),
+            });
+        }
+        waves.push(WavePlan {
+            number: WaveNumber::from_index(i),
+            name: format!("wave-{}", i + 1),
+            servers,
+            depends_on: (0..i)
+                .filter(|d| w.deps & (1 << d) != 0)
+                .map(WaveNumber::from_index)
+                .collect(),
+            post_launch: (0..w.actions)
+                .map(|a| ActionPlan {
+                    name: format!("configure-{a}"),
+                    document: "Ripcord-Configure".to_owned(),
+                    parameters: BTreeMap::new(),
+                    timeout: Duration::from_secs(300),
+                })
+                .collect(),
+            health_checks,
+            launch_timeout: Duration::from_secs(20 * 60),
+            health_timeout: Duration::from_secs(10 * 60),
+            wait_for_approval: w.approval,
+        });
+    }
+    let plan = Plan {
+        name: "property-drill".to_owned(),
+        mode: Mode::Drill,
+        region: "us-east-1".to_owned(),
+        waves,
+        options: PlanOptions {
+            poll_intervals: PollIntervals {
+                pending: Duration::from_secs(30),
+                launching: Duration::from_secs(10),
+                post_actions: Duration::from_secs(10),
+            },
+            retry: RetryPolicy::default(),
+            execution_timeout: Duration::from_secs(24 * 3600),
+            rto_target: None,
+        },
+    };
+    (plan, specs)
+}
+
+/// Deliveries the drain may make before the execution counts as stuck.
+const DRAIN_CAP: usize = 5_000;
+
+fn start(s: &Scenario) -> Engine {
+    let (plan, specs) = build(s);
+    let mut engine = Engine::new(execution_id(), World::new(specs), t0());
+    let start = engine.external(
+        None,
+        Event::StartExecution {
+            plan,
+            requested_by: "proptest".to_owned(),
+            recovery_confirmed: false,
+        },
+    );
+    engine.deliver(&start, Fault::None, None);
+    engine
+}
+
+/// How far apart in due time two messages may be and still be delivered
+/// out of order by a `Deliver` (queues are not FIFO, but neither do they
+/// hold a message back for many minutes; `DeliverAny` does that).
+const REORDER_WINDOW: chrono::Duration = chrono::Duration::seconds(30);
+
+/// The `pick`-th of the messages due first (within [`REORDER_WINDOW`] of
+/// the earliest, or of now).
+fn near(engine: &Engine, pick: usize) -> Option<usize> {
+    let order = engine.by_due();
+    let first = engine.queue.get(*order.first()?)?.due.max(engine.now);
+    let window: Vec<usize> = order
+        .into_iter()
+        .filter(|&i| engine.queue[i].due <= first + REORDER_WINDOW)
+        .collect();
+    (!window.is_empty()).then(|| window[pick % window.len()])
+}
+
+fn run_op(engine: &mut Engine, op: &Op) {
+    let waves = engine.waves.len();
+    match *op {
+        Op::Deliver { pick, fault } => {
+            if let Some(i) = near(engine, pick.into()) {
+                engine.deliver_at(i, fault);
+            }
+        }
+        Op::DeliverAny { pick } => {
+            if !engine.queue.is_empty() {
+                let i = usize::from(pick) % engine.queue.len();
+                engine.deliver_at(i, Fault::None);
+            }
+        }
+        Op::Duplicate { pick } => {
+            if let Some(i) = near(engine, pick.into()) {
+                engine.duplicate_at(i);
+            }
+        }
+        Op::Redeliver { pick } => {
+            if !engine.delivered.is_empty() {
+                let e = engine.delivered[usize::from(pick) % engine.delivered.len()].clone();
+                engine.deliver(&e, Fault::None, None);
+            }
+        }
+        Op::Crash { pick, at, depth } => {
+            if let Some(i) = near(engine, pick.into()) {
+                engine.crash_at(i, at, depth.into());
+            }
+        }
+        Op::Push { wave, server } => {
+            let w = usize::from(wave) % waves;
+            let servers = &engine.waves[w].servers;
+            let id = servers[usize::from(server) % servers.len()].id().clone();
+            let e = engine.external(
+                Some(WaveNumber::from_index(w)),
+                Event::LaunchResultPushed {
+                    source_server_id: id,
+                    state: "LAUNCHED".to_owned(),
+                },
+            );
+            engine.enqueue(e, Duration::ZERO);
+        }
+        Op::Cancel => {
+            let e = engine.external(
+                None,
+                Event::CancelExecution {
+                    requested_by: "proptest".to_owned(),
+                    reason: "the schedule cancelled it".to_owned(),
+                },
+            );
+            engine.enqueue(e, Duration::ZERO);
+        }
+        Op::Approve { wave } => {
+            let w = usize::from(wave) % waves;
+            approve(engine, w);
+        }
+        Op::Advance { secs } => {
+            engine.now += chrono::Duration::seconds(secs as i64);
+        }
+    }
+}
+
+fn approve(engine: &mut Engine, w: usize) {
+    let e = engine.external(
+        Some(WaveNumber::from_index(w)),
+        Event::ApproveWave {
+            approved_by: "proptest".to_owned(),
+        },
+    );
+    engine.enqueue(e, Duration::ZERO);
+}
+
+/// Approves every gate, then delivers every message in due order with
+/// effects succeeding until the queue is empty. The execution timeout must
+/// never be what ends it: every wave has its own bounded timeouts.
+fn drain(engine: &mut Engine) {
+    let gated: Vec<usize> = engine
+        .execution
+        .iter()
+        .flat_map(|e| e.waves.iter())
+        .filter(|w| w.wait_for_approval && w.approved_by.is_none())
+        .map(|w| w.number.index())
+        .collect();
+    for w in gated {
+        approve(engine, w);
+    }
+    for _ in 0..DRAIN_CAP {
+        let Some(&i) = engine.by_due().first() else {
+            return;
+        };
+        let running = engine
+            .execution
+            .as_ref()
+            .is_some_and(|e| !e.status.is_terminal());
+        assert!(
+            !(running && matches!(engine.queue[i].envelope.event, Event::ExecutionTimedOut {})),
+            "liveness broken: the execution was still {:?} at its execution_timeout; waves: {:?}",
+            engine.execution.as_ref().map(|e| e.status),
+            engine.waves.iter().map(|w| w.status).collect::<Vec<_>>()
+        );
+        engine.deliver_at(i, Fault::None);
+    }
+    let tail = engine.trace.len().saturating_sub(40);
+    panic!(
+        "liveness broken: the queue did not drain in {DRAIN_CAP} deliveries; last steps:\n{}",
+        engine.trace[tail..].join("\n")
+    );
+}
+
+fn check_ended(engine: &Engine) {
+    let execution = engine.execution.as_ref().expect("the execution exists");
+    assert!(
+        execution.status.is_terminal(),
+        "liveness broken: the execution is {:?} after draining",
+        execution.status
+    );
+    for (summary, wave) in execution.waves.iter().zip(&engine.waves) {
+        assert!(
+            wave.status.is_terminal() && summary.status == wave.status,
+            "liveness broken: wave {} is {:?} (the execution sees {:?}) after draining\n{}",
+            wave.number,
+            wave.status,
+            summary.status,
+            engine.trace.join("\n")
+        );
+        for s in &wave.servers {
+            assert!(
+                wave.status == WaveStatus::Cancelled || s.launch_status != LaunchStatus::Launching,
+                "liveness broken: server {} is still LAUNCHING in a {:?} wave",
+                s.id(),
+                wave.status
+            );
+        }
+    }
+}
+
+fn run(s: &Scenario) -> Engine {
+    let mut engine = start(s);
+    for op in &s.ops {
+        run_op(&mut engine, op);
+    }
+    drain(&mut engine);
+    check_ended(&engine);
+    engine
+}
+
+/// 128 cases (a few seconds in debug); `PROPTEST_CASES` raises it.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(128),
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn every_schedule_keeps_the_invariants_and_ends(s in scenario(0)) {
+        let engine = run(&s);
+        // Invariant 2, once more over the whole run.
+        let execution = engine.execution_id.to_string();
+        for w in &engine.waves {
+            prop_assert!(
+                engine.world.jobs_for(&execution, &w.number.to_string()) <= 1,
+                "invariant 2 broken: wave {} has {} jobs",
+                w.number,
+                engine.world.jobs_for(&execution, &w.number.to_string())
+            );
+        }
+    }
+}
+
+// ---- fixed scenarios: the model itself is not vacuous ----
+
+fn clean_wave(servers: usize) -> WaveGen {
+    WaveGen {
+        servers: (0..servers)
+            .map(|i| ServerGen {
+                critical: true,
+                outcome: LaunchOutcome::Launches {
+                    after_secs: 30 + 10 * i as u64,
+                },
+                agent_online: true,
+                action_ok: true,
+                health_ok: true,
+            })
+            .collect(),
+        deps: 0b1111,
+        approval: false,
+        actions: 1,
+        ec2_check: true,
+        agent_check: true,
+        command_check: true,
+    }
+}
+
+#[test]
+fn a_clean_drill_completes_with_one_job_per_wave() {
+    let s = Scenario {
+        waves: vec![clean_wave(2), clean_wave(3)],
+        ops: vec![],
+    };
+    let engine = run(&s);
+    let execution = engine.execution.as_ref().unwrap();
+    assert_eq!(execution.status, ExecutionStatus::Completed);
+    assert_eq!(engine.world.jobs.len(), 2);
+    assert!(
+        engine
+            .waves
+            .iter()
+            .flat_map(|w| &w.servers)
+            .all(|s| s.launch_status == LaunchStatus::Completed)
+    );
+}
+
+#[test]
+fn an_ambiguous_5xx_and_a_lost_result_still_make_one_job() {
+    let s = Scenario {
+        waves: vec![clean_wave(2)],
+        ops: vec![
+            // StartWave's StartRecovery answers 500 after creating the job.
+            Op::Deliver {
+                pick: 0,
+                fault: Fault::Ambiguous,
+            },
+            // The retry finds the job, but its worker dies before deciding it.
+            Op::Advance { secs: 400 },
+            Op::Crash {
+                pick: 0,
+                at: CrashPoint::Performed,
+                depth: 0,
+            },
+        ],
+    };
+    let engine = run(&s);
+    assert_eq!(engine.world.jobs.len(), 1, "{:#?}", engine.trace);
+    assert_eq!(
+        engine.execution.as_ref().unwrap().status,
+        ExecutionStatus::Completed
+    );
+}
+
+#[test]
+fn a_job_that_completes_without_a_server_fails_the_wave() {
+    let mut wave = clean_wave(2);
+    wave.servers[1].outcome = LaunchOutcome::Dropped { after_secs: 60 };
+    let engine = run(&Scenario {
+        waves: vec![wave],
+        ops: vec![],
+    });
+    assert_eq!(engine.waves[0].status, WaveStatus::Failed);
+    assert_eq!(
+        engine.execution.as_ref().unwrap().status,
+        ExecutionStatus::Failed
+    );
+    assert_eq!(
+        engine.waves[0].servers[1].error_code.as_deref(),
+        Some("CONVERSION_FAIL")
+    );
+}
+
+/// Found by the property test: cancelling an execution while a wave's
+/// post-launch action runs left the wave in POST_ACTIONS for ever, checking
+/// every 10 s, because a cancelled wave no longer ended its running action.
+#[test]
+fn a_wave_cancelled_while_its_action_runs_ends_cancelled() {
+    let mut first = clean_wave(1);
+    (
+        first.actions,
+        first.ec2_check,
+        first.agent_check,
+        first.command_check,
+    ) = (0, false, false, false);
+    first.servers[0].outcome = LaunchOutcome::Launches { after_secs: 10 };
+    let mut second = clean_wave(1);
+    (second.ec2_check, second.agent_check, second.command_check) = (false, false, false);
+    second.servers[0].outcome = LaunchOutcome::Launches { after_secs: 10 };
+    let mut engine = start(&Scenario {
+        waves: vec![first, second],
+        ops: vec![],
+    });
+    // Run until wave 2's action is running, then cancel.
+    while engine.waves[1].actions[0].status != ripcord::machine::ActionStatus::Running {
+        let i = engine.by_due()[0];
+        engine.deliver_at(i, Fault::None);
+    }
+    run_op(&mut engine, &Op::Cancel);
+    drain(&mut engine);
+    check_ended(&engine);
+    assert_eq!(engine.waves[1].status, WaveStatus::Cancelled);
+}
+
+/// Found by the property test with crashes inside a step (below): the
+/// worker decides the results of a message's effects inline; if it dies
+/// after saving a result's decision but before sending that decision's
+/// follow-ups, they are lost for good. Redelivering the message only
+/// re-sends the message's own journaled follow-ups, and the result is never
+/// decided again. Here the lost follow-up is the wave's WaveFinished: the
+/// wave record is COMPLETED, the execution never hears of it and hangs
+/// until its execution_timeout. The fix belongs in the worker step
+/// (workers/src/step.rs), not in `decide`.
+#[test]
+fn a_crash_after_saving_an_inline_result_loses_nothing() {
+    let mut wave = clean_wave(1);
+    (
+        wave.actions,
+        wave.ec2_check,
+        wave.agent_check,
+        wave.command_check,
+    ) = (0, false, false, false);
+    let mut engine = start(&Scenario {
+        waves: vec![wave],
+        ops: vec![],
+    });
+    // Run until the poll that will see the server LAUNCHED is next.
+    loop {
+        let i = engine.by_due()[0];
+        let q = &engine.queue[i];
+        if matches!(q.envelope.event, Event::PollWave { .. })
+            && q.due >= t0() + chrono::Duration::seconds(25)
+        {
+            // Its WaveObserved (decided inline) completes the wave; the
+            // worker dies right after saving that.
+            engine.crash_at(i, CrashPoint::Saved, 1);
+            break;
+        }
+        engine.deliver_at(i, Fault::None);
+    }
+    assert_eq!(engine.waves[0].status, WaveStatus::Completed);
+    drain(&mut engine);
+    check_ended(&engine);
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// As above, with crashes also inside the results a step decides inline.
+    #[test]
+    fn crashes_inside_a_step_keep_the_invariants_and_end(s in scenario(2)) {
+        run(&s);
+    }
+}

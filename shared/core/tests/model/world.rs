@@ -1,0 +1,486 @@
+//! A model of the AWS world `decide` talks to, in plain synchronous Rust:
+//! DRS jobs whose servers launch, fail or hang by time, the recovery and EC2
+//! instances of the servers that launched, and SSM commands whose
+//! invocations succeed or fail per server. The property tests ask it what
+//! really happened, to hold the state machine's records against it.
+
+use ripcord::event::{PostLaunchObservation, WaveObservation};
+use ripcord::ids::SourceServerId;
+use ripcord::machine::HEALTH_DOCUMENT;
+use ripcord::ports::drs::{
+    DrsLaunchStatus, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance, RecoveryJob,
+    StartRecoveryRequest, TAG_EXECUTION, TAG_WAVE,
+};
+use ripcord::ports::ec2::{Ec2Instance, InstanceStatus};
+use ripcord::ports::ssm::{
+    AgentInfo, CommandInvocation, InvocationStatus, SendCommandRequest, SentCommand,
+};
+use ripcord::time::{Timestamp, after};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A job's servers stay PENDING this long before they start launching.
+const PENDING_FOR: Duration = Duration::from_secs(5);
+
+/// An SSM command invocation runs this long before it ends.
+const COMMAND_RUNS_FOR: Duration = Duration::from_secs(20);
+
+/// What DRS does with one server once a job includes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaunchOutcome {
+    /// LAUNCHED this many seconds after the job was created.
+    Launches { after_secs: u64 },
+    /// FAILED (with a LAUNCH_FAILED log item) after this many seconds.
+    Fails { after_secs: u64 },
+    /// Stays PENDING; the job ends (COMPLETED) without it after this many
+    /// seconds, logging CONVERSION_FAIL: a COMPLETED job with a server that never launched (invariant 1).
+    Dropped { after_secs: u64 },
+    /// IN_PROGRESS forever; the job never ends.
+    Stuck,
+}
+
+/// One source server as the world treats it.
+#[derive(Clone, Debug)]
+pub struct ServerSpec {
+    pub id: SourceServerId,
+    pub outcome: LaunchOutcome,
+    /// Its SSM agent reports Online once it launched.
+    pub agent_online: bool,
+    /// Post-launch action invocations on it succeed.
+    pub action_ok: bool,
+    /// Health command invocations on it succeed.
+    pub health_ok: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub id: String,
+    pub index: usize,
+    pub tags: BTreeMap<String, String>,
+    pub created: Timestamp,
+    pub servers: Vec<SourceServerId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Command {
+    pub id: String,
+    pub comment: String,
+    pub document: String,
+    pub instance_ids: Vec<String>,
+    pub sent_at: Timestamp,
+}
+
+/// Where one server stands in one job at an instant.
+struct Participation {
+    status: DrsLaunchStatus,
+    /// The job is done with this server (launched, failed or dropped).
+    settled: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct World {
+    pub servers: BTreeMap<SourceServerId, ServerSpec>,
+    pub jobs: Vec<Job>,
+    pub commands: Vec<Command>,
+}
+
+fn secs_since(from: Timestamp, now: Timestamp) -> Duration {
+    ripcord::time::between(from, now)
+}
+
+impl World {
+    pub fn new(servers: impl IntoIterator<Item = ServerSpec>) -> Self {
+        Self {
+            servers: servers.into_iter().map(|s| (s.id.clone(), s)).collect(),
+            ..Self::default()
+        }
+    }
+
+    fn spec(&self, id: &SourceServerId) -> &ServerSpec {
+        self.servers
+            .get(id)
+            .unwrap_or_else(|| panic!("model: server {id} is not in the world"))
+    }
+
+    fn participation(&self, job: &Job, id: &SourceServerId, now: Timestamp) -> Participation {
+        let elapsed = secs_since(job.created, now);
+        let pending = elapsed < PENDING_FOR;
+        let (status, settled) = match self.spec(id).outcome {
+            LaunchOutcome::Launches { after_secs } if elapsed >= secs(after_secs) => {
+                (DrsLaunchStatus::Launched, true)
+            }
+            LaunchOutcome::Fails { after_secs } if elapsed >= secs(after_secs) => {
+                (DrsLaunchStatus::Failed, true)
+            }
+            LaunchOutcome::Dropped { after_secs } => {
+                (DrsLaunchStatus::Pending, elapsed >= secs(after_secs))
+            }
+            _ if pending => (DrsLaunchStatus::Pending, false),
+            _ => (DrsLaunchStatus::InProgress, false),
+        };
+        Participation { status, settled }
+    }
+
+    fn recovery_instance_id(job: &Job, id: &SourceServerId) -> String {
+        format!("ri-{:04}-{}", job.index, &id.as_str()[2..])
+    }
+
+    fn ec2_instance_id(job: &Job, id: &SourceServerId) -> String {
+        format!("i-{:04}{}", job.index, &id.as_str()[2..])
+    }
+
+    fn job_view(&self, job: &Job, now: Timestamp) -> RecoveryJob {
+        let parts: Vec<(ParticipatingServer, bool)> = job
+            .servers
+            .iter()
+            .map(|id| {
+                let p = self.participation(job, id, now);
+                let ri = (p.status == DrsLaunchStatus::Launched)
+                    .then(|| Self::recovery_instance_id(job, id));
+                (
+                    ParticipatingServer {
+                        source_server_id: id.clone(),
+                        recovery_instance_id: ri,
+                        launch_status: p.status,
+                    },
+                    p.settled,
+                )
+            })
+            .collect();
+        let status = if parts.iter().all(|(_, settled)| *settled) {
+            JobStatus::Completed
+        } else if parts
+            .iter()
+            .any(|(p, _)| p.launch_status != DrsLaunchStatus::Pending)
+        {
+            JobStatus::Started
+        } else {
+            JobStatus::Pending
+        };
+        RecoveryJob {
+            job_id: job.id.clone(),
+            status,
+            creation_time: Some(job.created),
+            end_time: (status == JobStatus::Completed).then_some(now),
+            participating_servers: parts.into_iter().map(|(p, _)| p).collect(),
+            tags: job.tags.clone(),
+        }
+    }
+
+    // ---- DRS ----
+
+    pub fn start_recovery(
+        &mut self,
+        request: &StartRecoveryRequest,
+        now: Timestamp,
+    ) -> RecoveryJob {
+        let index = self.jobs.len();
+        let job = Job {
+            id: format!("drsjob-{index:017x}"),
+            index,
+            tags: request.tags.clone(),
+            created: now,
+            servers: request.source_servers.clone(),
+        };
+        self.jobs.push(job.clone());
+        self.job_view(&job, now)
+    }
+
+    pub fn find_jobs_by_tags(
+        &self,
+        tags: &BTreeMap<String, String>,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Vec<RecoveryJob> {
+        self.jobs
+            .iter()
+            .filter(|j| j.created >= since && tags.iter().all(|(k, v)| j.tags.get(k) == Some(v)))
+            .map(|j| self.job_view(j, now))
+            .collect()
+    }
+
+    pub fn describe_job(&self, job_id: &str, now: Timestamp) -> Option<RecoveryJob> {
+        self.jobs
+            .iter()
+            .find(|j| j.id == job_id)
+            .map(|j| self.job_view(j, now))
+    }
+
+    pub fn job_log(&self, job_id: &str, now: Timestamp) -> Vec<JobLogItem> {
+        let Some(job) = self.jobs.iter().find(|j| j.id == job_id) else {
+            return Vec::new();
+        };
+        job.servers
+            .iter()
+            .filter_map(|id| {
+                let p = self.participation(job, id, now);
+                let event = match (self.spec(id).outcome, p.settled) {
+                    (LaunchOutcome::Fails { .. }, true) => "LAUNCH_FAILED",
+                    (LaunchOutcome::Dropped { .. }, true) => "CONVERSION_FAIL",
+                    _ => return None,
+                };
+                Some(JobLogItem {
+                    event: event.to_owned(),
+                    event_time: Some(now),
+                    source_server_id: Some(id.clone()),
+                    target_instance_id: None,
+                    raw_error: Some(format!("model: {event} for {id}")),
+                })
+            })
+            .collect()
+    }
+
+    pub fn describe_recovery_instances(
+        &self,
+        ids: &[String],
+        now: Timestamp,
+    ) -> Vec<RecoveryInstance> {
+        let mut out = Vec::new();
+        for job in &self.jobs {
+            for id in &job.servers {
+                let ri = Self::recovery_instance_id(job, id);
+                if ids.contains(&ri)
+                    && self.participation(job, id, now).status == DrsLaunchStatus::Launched
+                {
+                    out.push(RecoveryInstance {
+                        recovery_instance_id: ri,
+                        ec2_instance_id: Some(Self::ec2_instance_id(job, id)),
+                        ec2_instance_state: Some("running".to_owned()),
+                        job_id: Some(job.id.clone()),
+                        source_server_id: id.clone(),
+                        is_drill: true,
+                        point_in_time_snapshot: None,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Every EC2 instance a launch created by `now`: instance id → server.
+    fn instances(&self, now: Timestamp) -> BTreeMap<String, SourceServerId> {
+        let mut out = BTreeMap::new();
+        for job in &self.jobs {
+            for id in &job.servers {
+                if self.participation(job, id, now).status == DrsLaunchStatus::Launched {
+                    out.insert(Self::ec2_instance_id(job, id), id.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The EC2 instance `id`'s launch produced by `now`, if it launched.
+    pub fn launched_instance(&self, id: &SourceServerId, now: Timestamp) -> Option<String> {
+        self.instances(now)
+            .into_iter()
+            .find(|(_, s)| s == id)
+            .map(|(i, _)| i)
+    }
+
+    /// How many jobs carry the tags of this (execution, wave).
+    pub fn jobs_for(&self, execution: &str, wave: &str) -> usize {
+        self.jobs
+            .iter()
+            .filter(|j| {
+                j.tags.get(TAG_EXECUTION).map(String::as_str) == Some(execution)
+                    && j.tags.get(TAG_WAVE).map(String::as_str) == Some(wave)
+            })
+            .count()
+    }
+
+    /// The most jobs any one (execution, wave) holds.
+    pub fn most_jobs_per_wave(&self) -> usize {
+        let mut counts: BTreeMap<(Option<&String>, Option<&String>), usize> = BTreeMap::new();
+        for j in &self.jobs {
+            *counts
+                .entry((j.tags.get(TAG_EXECUTION), j.tags.get(TAG_WAVE)))
+                .or_default() += 1;
+        }
+        counts.values().copied().max().unwrap_or(0)
+    }
+
+    // ---- EC2 ----
+
+    pub fn describe_instances(&self, ids: &[String], now: Timestamp) -> Vec<Ec2Instance> {
+        self.instances(now)
+            .into_keys()
+            .filter(|i| ids.contains(i))
+            .map(|instance_id| Ec2Instance {
+                instance_id,
+                instance_type: "m5.large".to_owned(),
+                state: "running".to_owned(),
+                private_ip_address: Some("10.0.0.10".to_owned()),
+                public_ip_address: None,
+                availability_zone: Some("us-east-1a".to_owned()),
+                launch_time: Some(now),
+            })
+            .collect()
+    }
+
+    pub fn describe_instance_status(&self, ids: &[String], now: Timestamp) -> Vec<InstanceStatus> {
+        self.instances(now)
+            .into_keys()
+            .filter(|i| ids.contains(i))
+            .map(|instance_id| InstanceStatus {
+                instance_id,
+                instance_status: "ok".to_owned(),
+                system_status: "ok".to_owned(),
+            })
+            .collect()
+    }
+
+    // ---- SSM ----
+
+    pub fn send_command(&mut self, request: &SendCommandRequest, now: Timestamp) -> SentCommand {
+        let id = format!("cmd-{:04}", self.commands.len());
+        self.commands.push(Command {
+            id: id.clone(),
+            comment: request.comment.clone(),
+            document: request.document_name.clone(),
+            instance_ids: request.instance_ids.clone(),
+            sent_at: now,
+        });
+        SentCommand {
+            command_id: id,
+            comment: request.comment.clone(),
+            instance_ids: request.instance_ids.clone(),
+            requested_at: Some(now),
+        }
+    }
+
+    pub fn find_commands(&self, comment: &str, since: Timestamp) -> Vec<SentCommand> {
+        self.commands
+            .iter()
+            .filter(|c| c.comment == comment && c.sent_at >= since)
+            .map(|c| SentCommand {
+                command_id: c.id.clone(),
+                comment: c.comment.clone(),
+                instance_ids: c.instance_ids.clone(),
+                requested_at: Some(c.sent_at),
+            })
+            .collect()
+    }
+
+    pub fn list_command_invocations(
+        &self,
+        command_id: &str,
+        now: Timestamp,
+    ) -> Vec<CommandInvocation> {
+        let Some(command) = self.commands.iter().find(|c| c.id == command_id) else {
+            return Vec::new();
+        };
+        let instances = self.instances(now);
+        let done = now >= after(command.sent_at, COMMAND_RUNS_FOR);
+        command
+            .instance_ids
+            .iter()
+            .filter_map(|instance| {
+                let spec = self.spec(instances.get(instance)?);
+                let ok = if command.document == HEALTH_DOCUMENT {
+                    spec.health_ok
+                } else {
+                    spec.action_ok
+                };
+                let (status, code) = match (done, ok) {
+                    (false, _) => (InvocationStatus::InProgress, None),
+                    (true, true) => (InvocationStatus::Success, Some(0)),
+                    (true, false) => (InvocationStatus::Failed, Some(1)),
+                };
+                Some(CommandInvocation {
+                    command_id: command.id.clone(),
+                    instance_id: instance.clone(),
+                    status,
+                    response_code: code,
+                    output: String::new(),
+                    error: if ok {
+                        String::new()
+                    } else {
+                        "model: exit 1".to_owned()
+                    },
+                })
+            })
+            .collect()
+    }
+
+    pub fn describe_instance_information(&self, ids: &[String], now: Timestamp) -> Vec<AgentInfo> {
+        self.instances(now)
+            .into_iter()
+            .filter(|(i, _)| ids.contains(i))
+            .map(|(instance_id, server)| AgentInfo {
+                instance_id,
+                ping_status: if self.spec(&server).agent_online {
+                    "Online"
+                } else {
+                    "ConnectionLost"
+                }
+                .to_owned(),
+            })
+            .collect()
+    }
+
+    /// What the poll worker would read for a wave (mirrors the worker's
+    /// `observe_wave`): the job, the log when something failed or the job
+    /// ended, and the instances of the servers that launched.
+    pub fn observe_wave(
+        &self,
+        job_id: &str,
+        awaiting: &[SourceServerId],
+        now: Timestamp,
+    ) -> Option<WaveObservation> {
+        let job = self.describe_job(job_id, now)?;
+        let mut needs_log = false;
+        let mut launched = Vec::new();
+        for p in job
+            .participating_servers
+            .iter()
+            .filter(|p| awaiting.contains(&p.source_server_id))
+        {
+            match p.launch_status {
+                DrsLaunchStatus::Failed | DrsLaunchStatus::Terminated => needs_log = true,
+                DrsLaunchStatus::Launched => launched.extend(p.recovery_instance_id.clone()),
+                DrsLaunchStatus::Pending | DrsLaunchStatus::InProgress => {
+                    needs_log |= job.status == JobStatus::Completed
+                }
+            }
+        }
+        let log_items = if needs_log {
+            self.job_log(job_id, now)
+        } else {
+            Vec::new()
+        };
+        let recovery_instances = self.describe_recovery_instances(&launched, now);
+        let ec2: Vec<String> = recovery_instances
+            .iter()
+            .filter_map(|ri| ri.ec2_instance_id.clone())
+            .collect();
+        let instances = self.describe_instances(&ec2, now);
+        Some(WaveObservation {
+            job: Some(job),
+            log_items,
+            recovery_instances,
+            instances,
+        })
+    }
+
+    pub fn observe_post_launch(
+        &self,
+        command_ids: &[String],
+        status_instance_ids: &[String],
+        agent_instance_ids: &[String],
+        now: Timestamp,
+    ) -> PostLaunchObservation {
+        PostLaunchObservation {
+            invocations: command_ids
+                .iter()
+                .flat_map(|c| self.list_command_invocations(c, now))
+                .collect(),
+            instance_status: self.describe_instance_status(status_instance_ids, now),
+            agents: self.describe_instance_information(agent_instance_ids, now),
+        }
+    }
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}

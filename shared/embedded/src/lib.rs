@@ -1,0 +1,188 @@
+//! The embedded backend: the work queues (with delays, visibility timeouts
+//! and dead-letter queues), the execution store and the metrics sink, all in
+//! one SQLite file, so Ripcord runs on a fresh machine with no AWS account.
+//!
+//! Several processes may open the same file: every read-then-write runs in
+//! a `BEGIN IMMEDIATE` transaction, so two workers never take one message.
+//! Within one process, clones of an [`EmbeddedBackend`] share a connection
+//! and wake each other's long polls as soon as a message is sent.
+//!
+//! SQLite calls run on the calling task's thread: each is one short
+//! transaction (tens of microseconds), cheaper than a hop to a blocking pool.
+//! Only a lock held by another process makes one wait (up to 5 s).
+//!
+//! The file can also hold the simulator's world ([`sim_world`]), so that
+//! `ripcord worker` processes on one file share one simulated DRS account.
+
+mod announcements;
+mod db;
+mod metrics;
+mod queue;
+pub mod sim_world;
+mod store;
+
+pub use announcements::EmbeddedAnnouncer;
+pub use metrics::{EmbeddedMetrics, StoredMetric};
+pub use queue::EmbeddedQueue;
+pub use sim_world::{DEFAULT_WORLD, EmbeddedSimWorld, OpenedWorld, WorldOrigin};
+pub use store::EmbeddedStore;
+
+use db::Db;
+use ripcord::ports::{ExecutionStore, MetricsSink, QueueName, WorkQueue};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How the embedded queues behave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmbeddedConfig {
+    /// A message received more than this many times without being deleted
+    /// goes to its queue's dead-letter queue (SQS' maxReceiveCount).
+    pub max_receives: u32,
+    /// How often a waiting receive looks again for messages sent by other
+    /// processes. Sends within this process wake it at once.
+    pub poll_interval: Duration,
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        Self {
+            max_receives: 5,
+            poll_interval: Duration::from_millis(20),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error(
+        "cannot open the Ripcord database {path}: {source}; check that its folder exists and is writable"
+    )]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "cannot update the schema of the Ripcord database {path} (step {step}): {source}; restore a backup or start with a new file"
+    )]
+    Migration {
+        path: PathBuf,
+        step: usize,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the Ripcord database {path} has schema version {found}, newer than this ripcord understands ({supported}); upgrade ripcord or use another file"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("reading the Ripcord database failed: {0}; check that the file is not corrupt")]
+    Storage(#[from] rusqlite::Error),
+    #[error(
+        "a row of the Ripcord database could not be read: {0}; it was written by an incompatible version of ripcord"
+    )]
+    Corrupt(String),
+}
+
+/// What every adapter of one backend shares: the connection, the settings
+/// and one wake-up signal per queue.
+pub(crate) struct Shared {
+    db: Db,
+    config: EmbeddedConfig,
+    path: PathBuf,
+    sent: [Notify; QueueName::ALL.len()],
+}
+
+impl Shared {
+    /// The signal a send to `queue` fires in this process.
+    fn sent_signal(&self, queue: QueueName) -> &Notify {
+        let index = QueueName::ALL
+            .iter()
+            .position(|q| *q == queue)
+            .expect("every queue is in QueueName::ALL");
+        &self.sent[index]
+    }
+}
+
+/// An open embedded database. Cheap to clone; clones share one connection.
+#[derive(Clone)]
+pub struct EmbeddedBackend {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for EmbeddedBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedBackend")
+            .field("path", &self.shared.path)
+            .field("config", &self.shared.config)
+            .finish()
+    }
+}
+
+impl EmbeddedBackend {
+    /// Opens the database at `path`, creating and migrating it as needed.
+    pub fn open(path: &Path, config: EmbeddedConfig) -> Result<EmbeddedBackend, EmbeddedError> {
+        let db = Db::open(path)?;
+        Ok(EmbeddedBackend {
+            shared: Arc::new(Shared {
+                db,
+                config,
+                path: path.to_path_buf(),
+                sent: std::array::from_fn(|_| Notify::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    pub fn config(&self) -> EmbeddedConfig {
+        self.shared.config
+    }
+
+    /// The work queues and their dead-letter queues.
+    pub fn queue(&self) -> Arc<dyn WorkQueue> {
+        Arc::new(self.embedded_queue())
+    }
+
+    /// The execution store.
+    pub fn store(&self) -> Arc<dyn ExecutionStore> {
+        Arc::new(self.embedded_store())
+    }
+
+    /// The metrics sink (a table standing in for CloudWatch).
+    pub fn metrics(&self) -> Arc<dyn MetricsSink> {
+        Arc::new(self.embedded_metrics())
+    }
+
+    /// The announcer (a table standing in for the EventBridge bus).
+    pub fn announcer(&self) -> Arc<dyn ripcord::ports::Announcer> {
+        Arc::new(self.embedded_announcer())
+    }
+
+    pub fn embedded_announcer(&self) -> EmbeddedAnnouncer {
+        EmbeddedAnnouncer::new(self.shared.clone())
+    }
+
+    pub fn embedded_queue(&self) -> EmbeddedQueue {
+        EmbeddedQueue::new(self.shared.clone())
+    }
+
+    pub fn embedded_store(&self) -> EmbeddedStore {
+        EmbeddedStore::new(self.shared.clone())
+    }
+
+    pub fn embedded_metrics(&self) -> EmbeddedMetrics {
+        EmbeddedMetrics::new(self.shared.clone())
+    }
+
+    /// Every metric published so far, oldest first, optionally only those
+    /// named `name` (for tests and `ripcord report`).
+    pub fn stored_metrics(&self, name: Option<&str>) -> Result<Vec<StoredMetric>, EmbeddedError> {
+        self.embedded_metrics().stored(name)
+    }
+}

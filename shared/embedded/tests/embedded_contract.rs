@@ -1,0 +1,92 @@
+//! Runs every contract suite (`ripcord_contract`) against a fresh embedded
+//! backend on a temporary file, one test per behaviour.
+
+use ripcord_contract::{self as contract, Timing};
+use ripcord_embedded::{EmbeddedBackend, EmbeddedConfig};
+use tempfile::TempDir;
+
+const MAX_RECEIVES: u32 = 3;
+
+/// A backend on a new file; the directory lives as long as the test.
+fn fresh() -> (TempDir, EmbeddedBackend) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = EmbeddedConfig {
+        max_receives: MAX_RECEIVES,
+        ..EmbeddedConfig::default()
+    };
+    let backend = EmbeddedBackend::open(&dir.path().join("ripcord.db"), config).expect("open");
+    (dir, backend)
+}
+
+macro_rules! queue_suites {
+    ($($suite:ident),* $(,)?) => {
+        mod queue {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $suite() {
+                    let (_dir, backend) = fresh();
+                    contract::queue::$suite(backend.queue().as_ref(), Timing::FAST).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! store_suites {
+    ($($suite:ident),* $(,)?) => {
+        mod store {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $suite() {
+                    let (_dir, backend) = fresh();
+                    contract::store::$suite(backend.store().as_ref()).await;
+                }
+            )*
+        }
+    };
+}
+
+queue_suites!(
+    delay_is_respected,
+    visibility_hides_then_reshows,
+    receive_count_increments,
+    dead_letter_keeps_the_reason,
+    replay_moves_dead_messages_back,
+    stale_receipt_delete_spares_the_new_holder,
+    extend_with_stale_receipt_is_refused,
+    extend_visibility_keeps_it_hidden,
+    batch_of_ten,
+    depth_counts_each_state,
+    queues_are_separate,
+    waiting_receive_wakes_on_send,
+);
+
+store_suites!(
+    created_execution_loads_at_version_one,
+    missing_records_load_as_none,
+    create_twice_is_already_exists,
+    stale_execution_save_is_a_conflict,
+    stale_wave_save_is_a_conflict,
+    save_of_missing_record_is_a_conflict,
+    load_waves_in_wave_order,
+    list_is_newest_first,
+    list_shows_saved_status,
+    list_pages_and_filters_by_status,
+    counts_executions_by_status,
+    heartbeats_keep_the_latest_per_worker,
+    first_trigger_with_a_key_wins,
+    triggers_list_newest_first,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_after_max_receives() {
+    let (_dir, backend) = fresh();
+    contract::queue::dead_letters_after_max_receives(
+        backend.queue().as_ref(),
+        Timing::FAST,
+        MAX_RECEIVES,
+    )
+    .await;
+}

@@ -1,0 +1,645 @@
+//! DRS in restJson1: every operation is `POST /<OperationName>` with a JSON
+//! body of camelCase members, answered from the simulator. Each request is
+//! one counted (and possibly faulted) simulator call; the extra facts the
+//! wire shapes hold (a job's `type`, a server's last launch) are read
+//! without counting. Errors carry `X-Amzn-Errortype`, the status the model
+//! gives the code, a `{"message"}` body, and `Retry-After` when throttled.
+
+use super::SimServer;
+use super::wire::{ApiError, iso_time, page, parse_input, parse_iso_time};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ripcord::ids::SourceServerId;
+use ripcord::ports::drs::{RecoveryJob, RecoveryService, StartRecoveryRequest};
+use ripcord_sim::{JobDetail, JobOrigin, LastLaunch, Simulator};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The operations served, by their path.
+pub(crate) const OPERATIONS: [&str; 6] = [
+    "StartRecovery",
+    "DescribeJobs",
+    "DescribeJobLogItems",
+    "DescribeRecoveryInstances",
+    "DescribeSourceServers",
+    "TerminateRecoveryInstances",
+];
+
+/// Answers one DRS request.
+pub(crate) async fn handle(server: &SimServer, operation: &str, body: &[u8]) -> Response {
+    let result = match operation {
+        "StartRecovery" => start_recovery(server, body).await,
+        "DescribeJobs" => describe_jobs(server, body).await,
+        "DescribeJobLogItems" => describe_job_log_items(server, body).await,
+        "DescribeRecoveryInstances" => describe_recovery_instances(server, body).await,
+        "DescribeSourceServers" => describe_source_servers(server, body).await,
+        "TerminateRecoveryInstances" => terminate_recovery_instances(server, body).await,
+        other => Err(ApiError::unknown_operation(format!(
+            "DRS operation `{other}` is not served by the Ripcord simulator; it serves {}",
+            OPERATIONS.join(", ")
+        ))),
+    };
+    match result {
+        Ok((status, body)) => (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+type Answer = Result<(StatusCode, Value), ApiError>;
+
+/// The status DRS' model gives each error code.
+fn status_of(code: &str) -> StatusCode {
+    match code {
+        "ThrottlingException" => StatusCode::TOO_MANY_REQUESTS,
+        "InternalServerException" => StatusCode::INTERNAL_SERVER_ERROR,
+        "ResourceNotFoundException" | "UnknownOperationException" => StatusCode::NOT_FOUND,
+        "ConflictException" => StatusCode::CONFLICT,
+        "ServiceQuotaExceededException" => StatusCode::PAYMENT_REQUIRED,
+        "AccessDeniedException" => StatusCode::FORBIDDEN,
+        // ValidationException, UninitializedAccountException, ...
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+pub(crate) fn error_response(e: &ApiError) -> Response {
+    let mut body = json!({ "message": e.message, "code": e.code });
+    if let Some(reason) = e.reason {
+        body["reason"] = json!(reason);
+    }
+    let mut response = (
+        status_of(&e.code),
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&e.code) {
+        headers.insert("x-amzn-errortype", v);
+    }
+    if let Some(after) = e.retry_after.filter(|_| e.code == "ThrottlingException") {
+        // Whole seconds, rounded up: what DRS sends.
+        let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+fn source_server_id(value: &str) -> Result<SourceServerId, ApiError> {
+    SourceServerId::parse(value)
+        .map_err(|e| ApiError::validation("fieldValidationFailed", e.to_string()))
+}
+
+/// `prefix` and at least `min` more characters from `allowed` (and at most
+/// `max` in all): DRS' id patterns.
+fn check_id(
+    member: &str,
+    value: &str,
+    prefix: &str,
+    allowed: fn(u8) -> bool,
+    (min, max): (usize, usize),
+) -> Result<(), ApiError> {
+    let rest = value.strip_prefix(prefix).unwrap_or("");
+    let ok = value.starts_with(prefix)
+        && (min..=max).contains(&value.len())
+        && !rest.is_empty()
+        && rest.bytes().all(allowed);
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "fieldValidationFailed",
+            format!(
+                "{member} `{value}` is malformed: expected `{prefix}` followed by {} to {} characters",
+                min - prefix.len(),
+                max - prefix.len()
+            ),
+        ))
+    }
+}
+
+fn job_id(value: &str) -> Result<(), ApiError> {
+    check_id(
+        "jobID",
+        value,
+        "drsjob-",
+        |b| b.is_ascii_alphanumeric(),
+        (24, 24),
+    )
+}
+
+fn recovery_instance_id(value: &str) -> Result<(), ApiError> {
+    check_id(
+        "recoveryInstanceID",
+        value,
+        "i-",
+        |b| b.is_ascii_hexdigit(),
+        (10, 19),
+    )
+}
+
+fn bad_token(message: String) -> ApiError {
+    ApiError::validation("fieldValidationFailed", message)
+}
+
+impl SimServer {
+    fn arn(&self, sim: &Simulator, resource: &str) -> String {
+        format!(
+            "arn:aws:drs:{}:{}:{resource}",
+            sim.scenario().region,
+            self.settings.account_id
+        )
+    }
+
+    fn job_json(&self, sim: &Simulator, job: &RecoveryJob, origin: JobOrigin) -> Value {
+        let (kind, initiated_by) = match origin {
+            JobOrigin::StartDrill => ("LAUNCH", "START_DRILL"),
+            JobOrigin::StartRecovery => ("LAUNCH", "START_RECOVERY"),
+            JobOrigin::TerminateRecoveryInstances => ("TERMINATE", "TERMINATE_RECOVERY_INSTANCES"),
+        };
+        let servers: Vec<Value> = job
+            .participating_servers
+            .iter()
+            .map(|s| {
+                let mut v = json!({
+                    "sourceServerID": s.source_server_id.as_str(),
+                    "launchStatus": s.launch_status,
+                });
+                if let Some(ri) = &s.recovery_instance_id {
+                    v["recoveryInstanceID"] = json!(ri);
+                }
+                v
+            })
+            .collect();
+        let mut v = json!({
+            "jobID": job.job_id,
+            "arn": self.arn(sim, &format!("job/{}", job.job_id)),
+            "type": kind,
+            "initiatedBy": initiated_by,
+            "status": job.status,
+            "participatingServers": servers,
+            "tags": job.tags,
+        });
+        if let Some(t) = job.creation_time {
+            v["creationDateTime"] = json!(iso_time(t));
+        }
+        if let Some(t) = job.end_time {
+            v["endDateTime"] = json!(iso_time(t));
+        }
+        v
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartRecoveryInput {
+    source_servers: Vec<StartRecoveryServer>,
+    #[serde(default)]
+    is_drill: bool,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartRecoveryServer {
+    #[serde(rename = "sourceServerID")]
+    source_server_id: String,
+    /// Accepted and checked, not simulated: every launch uses the latest
+    /// point in time.
+    #[serde(rename = "recoverySnapshotID")]
+    recovery_snapshot_id: Option<String>,
+}
+
+async fn start_recovery(server: &SimServer, body: &[u8]) -> Answer {
+    let input: StartRecoveryInput =
+        parse_input("StartRecovery", body, &["sourceServers", "isDrill", "tags"])?;
+    let mut source_servers = Vec::with_capacity(input.source_servers.len());
+    for s in &input.source_servers {
+        source_servers.push(source_server_id(&s.source_server_id)?);
+        if let Some(pit) = &s.recovery_snapshot_id {
+            check_id(
+                "recoverySnapshotID",
+                pit,
+                "pit-",
+                |b| b.is_ascii_alphanumeric(),
+                (21, 21),
+            )?;
+        }
+    }
+    let sim = server.simulator();
+    if let Some(mirror) = &server.mirror {
+        mirror.prepare_launch(&sim, &source_servers).await?;
+    }
+    let origin = if input.is_drill {
+        JobOrigin::StartDrill
+    } else {
+        JobOrigin::StartRecovery
+    };
+    let request = StartRecoveryRequest {
+        source_servers,
+        is_drill: input.is_drill,
+        tags: input.tags,
+    };
+    let job = sim.start_recovery(&request).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        json!({ "job": server.job_json(&sim, &job, origin) }),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct DescribeJobsInput {
+    filters: JobFilters,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct JobFilters {
+    #[serde(rename = "jobIDs")]
+    job_ids: Vec<String>,
+    #[serde(rename = "fromDate")]
+    from_date: Option<String>,
+    #[serde(rename = "toDate")]
+    to_date: Option<String>,
+}
+
+async fn describe_jobs(server: &SimServer, body: &[u8]) -> Answer {
+    let input: DescribeJobsInput = parse_input(
+        "DescribeJobs",
+        body,
+        &["filters", "maxResults", "nextToken"],
+    )?;
+    let f = &input.filters;
+    if f.job_ids.len() > 1000 {
+        return Err(ApiError::validation(
+            "fieldValidationFailed",
+            format!(
+                "filters.jobIDs holds at most 1000 ids, got {}",
+                f.job_ids.len()
+            ),
+        ));
+    }
+    for id in &f.job_ids {
+        job_id(id)?;
+    }
+    let from = f
+        .from_date
+        .as_deref()
+        .map(|d| parse_iso_time("filters.fromDate", d))
+        .transpose()?;
+    let to = f
+        .to_date
+        .as_deref()
+        .map(|d| parse_iso_time("filters.toDate", d))
+        .transpose()?;
+    let sim = server.simulator();
+    let jobs = if f.job_ids.is_empty() {
+        // Every job since `from`: no tags to match.
+        let since = from.unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        sim.find_jobs_by_tags(&BTreeMap::new(), since).await?
+    } else {
+        sim.describe_jobs(&f.job_ids).await?
+    };
+    let in_range = |job: &RecoveryJob| {
+        job.creation_time
+            .is_none_or(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|to| t <= to))
+    };
+    let jobs: Vec<RecoveryJob> = jobs.into_iter().filter(in_range).collect();
+    let (jobs, next) = page(
+        "DescribeJobs",
+        jobs,
+        input.max_results,
+        input.next_token.as_deref(),
+        server.settings.page_size,
+        bad_token,
+    )?;
+    let ids: Vec<String> = jobs.iter().map(|j| j.job_id.clone()).collect();
+    let origins: BTreeMap<String, JobOrigin> = sim
+        .peek_jobs(&ids)?
+        .into_iter()
+        .map(|d| (d.job.job_id, d.origin))
+        .collect();
+    let items: Vec<Value> = jobs
+        .iter()
+        .map(|j| {
+            let origin = origins
+                .get(&j.job_id)
+                .copied()
+                .unwrap_or(JobOrigin::StartDrill);
+            server.job_json(&sim, j, origin)
+        })
+        .collect();
+    Ok((StatusCode::OK, with_token(json!({ "items": items }), next)))
+}
+
+fn with_token(mut v: Value, next: Option<String>) -> Value {
+    if let Some(t) = next {
+        v["nextToken"] = json!(t);
+    }
+    v
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeJobLogItemsInput {
+    #[serde(rename = "jobID")]
+    job_id: String,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+async fn describe_job_log_items(server: &SimServer, body: &[u8]) -> Answer {
+    let input: DescribeJobLogItemsInput = parse_input(
+        "DescribeJobLogItems",
+        body,
+        &["jobID", "maxResults", "nextToken"],
+    )?;
+    job_id(&input.job_id)?;
+    let sim = server.simulator();
+    let log = sim.describe_job_log_items(&input.job_id).await?;
+    let (log, next) = page(
+        "DescribeJobLogItems",
+        log,
+        input.max_results,
+        input.next_token.as_deref(),
+        server.settings.page_size,
+        bad_token,
+    )?;
+    let items: Vec<Value> = log
+        .iter()
+        .map(|item| {
+            let mut data = serde_json::Map::new();
+            if let Some(s) = &item.source_server_id {
+                data.insert("sourceServerID".into(), json!(s.as_str()));
+            }
+            if let Some(t) = &item.target_instance_id {
+                data.insert("targetInstanceID".into(), json!(t));
+            }
+            if let Some(e) = &item.raw_error {
+                data.insert("rawError".into(), json!(e));
+            }
+            let mut v = json!({ "event": item.event, "eventData": data });
+            if let Some(t) = item.event_time {
+                v["logDateTime"] = json!(iso_time(t));
+            }
+            v
+        })
+        .collect();
+    Ok((StatusCode::OK, with_token(json!({ "items": items }), next)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct DescribeRecoveryInstancesInput {
+    filters: RecoveryInstanceFilters,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RecoveryInstanceFilters {
+    #[serde(rename = "recoveryInstanceIDs")]
+    recovery_instance_ids: Vec<String>,
+    #[serde(rename = "sourceServerIDs")]
+    source_server_ids: Vec<String>,
+}
+
+async fn describe_recovery_instances(server: &SimServer, body: &[u8]) -> Answer {
+    let input: DescribeRecoveryInstancesInput = parse_input(
+        "DescribeRecoveryInstances",
+        body,
+        &["filters", "maxResults", "nextToken"],
+    )?;
+    let f = &input.filters;
+    if f.recovery_instance_ids.len() > 200 {
+        return Err(ApiError::validation(
+            "fieldValidationFailed",
+            format!(
+                "filters.recoveryInstanceIDs holds at most 200 ids, got {}",
+                f.recovery_instance_ids.len()
+            ),
+        ));
+    }
+    for id in &f.recovery_instance_ids {
+        recovery_instance_id(id)?;
+    }
+    let servers = f
+        .source_server_ids
+        .iter()
+        .map(|s| source_server_id(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sim = server.simulator();
+    let instances = sim
+        .describe_recovery_instances(&f.recovery_instance_ids)
+        .await?;
+    let instances: Vec<_> = instances
+        .into_iter()
+        .filter(|i| servers.is_empty() || servers.contains(&i.source_server_id))
+        .collect();
+    let (instances, next) = page(
+        "DescribeRecoveryInstances",
+        instances,
+        input.max_results,
+        input.next_token.as_deref(),
+        server.settings.page_size,
+        bad_token,
+    )?;
+    let items: Vec<Value> = instances
+        .iter()
+        .map(|i| {
+            let hostname = sim.scenario().hostname(&i.source_server_id);
+            let mut v = json!({
+                "recoveryInstanceID": i.recovery_instance_id,
+                "arn": server.arn(&sim, &format!("recovery-instance/{}", i.recovery_instance_id)),
+                "sourceServerID": i.source_server_id.as_str(),
+                "isDrill": i.is_drill,
+                "tags": {},
+                "originEnvironment": "ON_PREMISES",
+                "recoveryInstanceProperties": {
+                    "identificationHints": { "hostname": hostname },
+                },
+            });
+            if let Some(id) = &i.ec2_instance_id {
+                v["ec2InstanceID"] = json!(id);
+                v["recoveryInstanceProperties"]["identificationHints"]["awsInstanceID"] = json!(id);
+            }
+            if let Some(state) = &i.ec2_instance_state {
+                v["ec2InstanceState"] = json!(state);
+            }
+            if let Some(job) = &i.job_id {
+                v["jobID"] = json!(job);
+            }
+            if let Some(t) = i.point_in_time_snapshot {
+                v["pointInTimeSnapshotDateTime"] = json!(iso_time(t));
+            }
+            v
+        })
+        .collect();
+    Ok((StatusCode::OK, with_token(json!({ "items": items }), next)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct DescribeSourceServersInput {
+    filters: SourceServerFilters,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct SourceServerFilters {
+    #[serde(rename = "sourceServerIDs")]
+    source_server_ids: Vec<String>,
+    /// Accepted; the simulated servers have no hardware ids or staging
+    /// accounts, so these filters match nothing more specific.
+    #[serde(rename = "hardwareId")]
+    hardware_id: Option<String>,
+    #[serde(rename = "stagingAccountIDs")]
+    staging_account_ids: Vec<String>,
+}
+
+async fn describe_source_servers(server: &SimServer, body: &[u8]) -> Answer {
+    let input: DescribeSourceServersInput = parse_input(
+        "DescribeSourceServers",
+        body,
+        &["filters", "maxResults", "nextToken"],
+    )?;
+    let f = &input.filters;
+    if f.source_server_ids.len() > 200 {
+        return Err(ApiError::validation(
+            "fieldValidationFailed",
+            format!(
+                "filters.sourceServerIDs holds at most 200 ids, got {}",
+                f.source_server_ids.len()
+            ),
+        ));
+    }
+    let ids = f
+        .source_server_ids
+        .iter()
+        .map(|s| source_server_id(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sim = server.simulator();
+    let mut servers = sim.describe_source_servers(&ids).await?;
+    if f.hardware_id.is_some() || !f.staging_account_ids.is_empty() {
+        servers.clear();
+    }
+    let (servers, next) = page(
+        "DescribeSourceServers",
+        servers,
+        input.max_results,
+        input.next_token.as_deref(),
+        server.settings.page_size,
+        bad_token,
+    )?;
+    let listed: Vec<SourceServerId> = servers.iter().map(|s| s.source_server_id.clone()).collect();
+    let launches = sim.last_launches(&listed)?;
+    let now = iso_time(sim.clock().now());
+    let started = iso_time(sim.started_at()?);
+    let zone = format!("{}a", sim.scenario().region);
+    let items: Vec<Value> = servers
+        .iter()
+        .map(|s| {
+            let id = s.source_server_id.as_str();
+            let hostname = s.hostname.clone().unwrap_or_default();
+            let spec = sim.scenario().server(&s.source_server_id);
+            let last = launches.get(&s.source_server_id);
+            let mut v = json!({
+                "sourceServerID": id,
+                "arn": server.arn(&sim, &format!("source-server/{id}")),
+                "tags": {},
+                "lastLaunchResult": last_launch_result(last),
+                "replicationDirection": "FAILOVER",
+                "dataReplicationInfo": {
+                    "dataReplicationState": s.data_replication_state,
+                    "replicatedDisks": [],
+                    "stagingAvailabilityZone": zone,
+                },
+                "lifeCycle": {
+                    "addedToServiceDateTime": started,
+                    "lastSeenByServiceDateTime": now,
+                },
+                "sourceProperties": {
+                    "lastUpdatedDateTime": now,
+                    "recommendedInstanceType": spec.instance_type,
+                    "identificationHints": { "hostname": hostname, "fqdn": format!("{hostname}.example.internal") },
+                    "os": { "fullString": "Linux" },
+                },
+            });
+            if let Some(lag) = &s.lag_duration {
+                v["dataReplicationInfo"]["lagDuration"] = json!(lag);
+            }
+            if let Some(last) = last {
+                v["lifeCycle"]["lastLaunch"] = json!({
+                    "initiated": {
+                        "apiCallDateTime": iso_time(last.initiated),
+                        "jobID": last.job_id,
+                        "type": if last.is_drill { "DRILL" } else { "RECOVERY" },
+                    },
+                    "status": last.status,
+                });
+                if let Some(ri) = &last.recovery_instance_id {
+                    v["recoveryInstanceId"] = json!(ri);
+                }
+            }
+            v
+        })
+        .collect();
+    Ok((StatusCode::OK, with_token(json!({ "items": items }), next)))
+}
+
+/// `lastLaunchResult`: NOT_STARTED, PENDING, SUCCEEDED or FAILED.
+fn last_launch_result(last: Option<&LastLaunch>) -> &'static str {
+    use ripcord::ports::drs::DrsLaunchStatus as S;
+    match last.map(|l| l.status) {
+        None => "NOT_STARTED",
+        Some(S::Pending | S::InProgress) => "PENDING",
+        Some(S::Launched | S::Terminated) => "SUCCEEDED",
+        Some(S::Failed) => "FAILED",
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TerminateRecoveryInstancesInput {
+    #[serde(rename = "recoveryInstanceIDs")]
+    recovery_instance_ids: Vec<String>,
+}
+
+async fn terminate_recovery_instances(server: &SimServer, body: &[u8]) -> Answer {
+    let input: TerminateRecoveryInstancesInput =
+        parse_input("TerminateRecoveryInstances", body, &["recoveryInstanceIDs"])?;
+    for id in &input.recovery_instance_ids {
+        recovery_instance_id(id)?;
+    }
+    let sim = server.simulator();
+    let ec2_ids = sim.peek_ec2_instance_ids(&input.recovery_instance_ids)?;
+    let job_id = sim
+        .terminate_recovery_instances(&input.recovery_instance_ids)
+        .await?;
+    if let Some(mirror) = &server.mirror {
+        mirror.terminate(&ec2_ids).await;
+    }
+    let detail: Option<JobDetail> = sim.peek_jobs(std::slice::from_ref(&job_id))?.pop();
+    let Some(detail) = detail else {
+        return Err(ApiError::new(
+            "InternalServerException",
+            format!("the termination job {job_id} vanished from the simulated world"),
+        ));
+    };
+    Ok((
+        StatusCode::OK,
+        json!({ "job": server.job_json(&sim, &detail.job, detail.origin) }),
+    ))
+}
