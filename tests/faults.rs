@@ -42,6 +42,8 @@ struct QueueFaultState {
     first_of: BTreeSet<String>,
     /// Event types whose next send fails, once.
     next_of: BTreeSet<String>,
+    /// Event types whose first send panics, once.
+    panic_first_of: BTreeSet<String>,
     /// Event ids that have failed once already.
     failed_ids: BTreeSet<String>,
     /// Failed sends per event type they carried.
@@ -67,6 +69,28 @@ impl QueueFaults {
     /// The next send carrying an event of `event_type` fails, once.
     pub fn fail_next_send_of(&self, event_type: &str) {
         lock(&self.state).next_of.insert(event_type.to_owned());
+    }
+
+    /// The first send carrying an event of `event_type` panics (a bug in a
+    /// step, as the worker sees it), once.
+    pub fn panic_on_first_send_of(&self, event_type: &str) {
+        lock(&self.state)
+            .panic_first_of
+            .insert(event_type.to_owned());
+    }
+
+    /// Panics if `messages` carry an event whose first send must panic.
+    fn panic_if_told(&self, messages: &[OutgoingMessage]) {
+        let mut state = lock(&self.state);
+        if let Some(m) = messages
+            .iter()
+            .find(|m| state.panic_first_of.contains(&m.event_type))
+        {
+            let event_type = m.event_type.clone();
+            state.panic_first_of.remove(&event_type);
+            drop(state);
+            panic!("injected: the first send of {event_type} panics");
+        }
     }
 
     /// Failed sends so far, per event type they carried.
@@ -141,6 +165,7 @@ impl WorkQueue for FaultyQueue {
         queue: QueueName,
         messages: Vec<OutgoingMessage>,
     ) -> Result<(), QueueError> {
+        self.faults.panic_if_told(&messages);
         if let Some(reason) = self.faults.draw(&messages) {
             return Err(QueueError::Service(reason));
         }

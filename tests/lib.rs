@@ -194,6 +194,11 @@ impl Drill {
         }
     }
 
+    /// The metrics of the running workers (none after [`Drill::finish`]).
+    pub fn telemetry(&self) -> Option<ripcord_workers::telemetry::WorkerTelemetry> {
+        self.workers.as_ref().map(|w| w.telemetry.clone())
+    }
+
     /// The status view now, once the execution exists.
     pub async fn view(&self) -> Option<(ExecutionView, bool)> {
         let store = self.store();

@@ -63,7 +63,7 @@ pub struct ManualDrill {
     /// What the workers' steps sent and acknowledged.
     pub log: Arc<QueueLog>,
     config: WorkerConfig,
-    stats: ripcord_workers::worker::WorkerStats,
+    telemetry: ripcord_workers::telemetry::WorkerTelemetry,
     /// Received, not yet processed.
     inbox: Mutex<Vec<(QueueName, ReceivedMessage)>>,
     /// Every message id received so far.
@@ -97,7 +97,7 @@ impl ManualDrill {
             engine,
             log,
             config: WorkerConfig::default(),
-            stats: Default::default(),
+            telemetry: Default::default(),
             inbox: Mutex::new(Vec::new()),
             seen: Mutex::new(HashSet::new()),
             _dir: dir,
@@ -199,7 +199,7 @@ impl ManualDrill {
             &self.engine.ports,
             queue,
             &self.config,
-            &self.stats,
+            &self.telemetry,
             message,
         )
         .await;

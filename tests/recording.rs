@@ -42,6 +42,8 @@ struct LogState {
     /// Receipt → (queue, body) of messages received and not yet settled.
     received: HashMap<String, (QueueName, String)>,
     acked: Vec<(QueueName, String)>,
+    /// The most messages of each queue received and not yet settled at once.
+    most_held: HashMap<QueueName, usize>,
 }
 
 fn event_id_of(body: &str) -> Option<EventId> {
@@ -55,6 +57,12 @@ impl QueueLog {
 
     fn lock(&self) -> MutexGuard<'_, LogState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The most messages of `queue` that the workers held at once:
+    /// received, and not yet deleted, dead-lettered or released.
+    pub fn most_held(&self, queue: QueueName) -> usize {
+        self.lock().most_held.get(&queue).copied().unwrap_or(0)
     }
 
     /// How many messages were sent so far: a mark for [`QueueLog::sent_since`].
@@ -72,6 +80,15 @@ impl QueueLog {
     }
 
     /// How many times a message with exactly `body` was acknowledged.
+    /// How many messages carrying an event of `event_type` were acknowledged.
+    pub fn acked_of_type(&self, event_type: &str) -> usize {
+        self.lock()
+            .acked
+            .iter()
+            .filter(|(_, b)| Envelope::decode(b).is_ok_and(|e| e.event.type_name() == event_type))
+            .count()
+    }
+
     pub fn times_acked(&self, body: &str) -> usize {
         self.lock().acked.iter().filter(|(_, b)| b == body).count()
     }
@@ -134,6 +151,9 @@ impl WorkQueue for RecordingQueue {
             log.received
                 .insert(m.receipt.clone(), (queue, m.body.clone()));
         }
+        let held = log.received.values().filter(|(q, _)| *q == queue).count();
+        let most = log.most_held.entry(queue).or_default();
+        *most = (*most).max(held);
         Ok(messages)
     }
 
@@ -156,7 +176,12 @@ impl WorkQueue for RecordingQueue {
     ) -> Result<(), QueueError> {
         self.inner
             .extend_visibility(queue, receipt, visibility)
-            .await
+            .await?;
+        if visibility.is_zero() {
+            // Released for another worker: no longer held.
+            self.log.lock().received.remove(receipt);
+        }
+        Ok(())
     }
 
     async fn dead_letter(

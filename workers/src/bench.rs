@@ -15,7 +15,6 @@ use ripcord::ports::QueueName;
 use ripcord::ports::drs::TAG_WAVE;
 use ripcord_sim::Scenario;
 use ripcord_sim::scenario::DurationRange;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// A plan of `waves` waves of `per_wave` servers, each wave depending on
@@ -114,8 +113,8 @@ pub async fn run_plans(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let wall = began.elapsed();
-    let messages = workers.stats.messages.load(Ordering::Relaxed);
-    let decided = workers.stats.decided.load(Ordering::Relaxed);
+    let messages = workers.telemetry.messages_settled();
+    let decided = workers.telemetry.events_decided();
     workers.shutdown().await;
     Ok(RunFigures {
         statuses: statuses.into_iter().flatten().collect(),

@@ -9,7 +9,8 @@
 
 use crate::ports::Ports;
 use crate::push::QueueLaunchResultSink;
-use crate::worker::{self, WorkerConfig, WorkerStats};
+use crate::telemetry::WorkerTelemetry;
+use crate::worker::{self, WorkerConfig};
 use ripcord::ports::clock::ScaledClock;
 use ripcord::ports::{Clock, QueueName};
 use ripcord_embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig, EmbeddedError};
@@ -108,7 +109,7 @@ impl LocalEngine {
     /// result go out once.
     pub fn spawn_workers(&self, kinds: &[QueueName], config: WorkerConfig) -> Workers {
         let (stop, stopped) = watch::channel(false);
-        let stats = Arc::new(WorkerStats::default());
+        let telemetry = WorkerTelemetry::default();
         let handles: Vec<JoinHandle<()>> = kinds
             .iter()
             .map(|&kind| {
@@ -117,7 +118,7 @@ impl LocalEngine {
                     ports,
                     kind,
                     config.clone(),
-                    stats.clone(),
+                    telemetry.clone(),
                     stopped.clone(),
                 ))
             })
@@ -126,7 +127,7 @@ impl LocalEngine {
             .contains(&QueueName::Poll)
             .then(|| self.simulator.spawn_pusher());
         Workers {
-            stats,
+            telemetry,
             stop,
             handles,
             pusher,
@@ -136,8 +137,8 @@ impl LocalEngine {
 
 /// Running workers; `shutdown` stops them after the steps under way.
 pub struct Workers {
-    /// Counters of all the workers together.
-    pub stats: Arc<WorkerStats>,
+    /// The metrics of all the workers together.
+    pub telemetry: WorkerTelemetry,
     stop: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
     pusher: Option<JoinHandle<()>>,

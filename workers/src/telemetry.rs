@@ -1,6 +1,7 @@
 //! What the workers of this process measure, in Prometheus form: steps by
-//! outcome, step latencies, retries, polls. `ripcord serve` and
-//! `ripcord worker --metrics-port` expose them at `/metrics`.
+//! outcome, step latencies, events decided, retries, polls. `ripcord serve`
+//! and `ripcord worker --metrics-addr` expose them at `/metrics`;
+//! `ripcord bench` reads the same counters.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -18,7 +19,7 @@ pub struct QueueLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
     pub queue: &'static str,
-    /// done | duplicate | ignored | dead_lettered | retry_later
+    /// done | duplicate | ignored | dead_lettered | retry_later | abandoned | panicked
     pub outcome: &'static str,
 }
 
@@ -40,6 +41,9 @@ pub enum StepOutcome {
     /// Ran past the step deadline and was given up like a crash: the
     /// message comes back after its visibility timeout.
     Abandoned,
+    /// The step panicked: a bug. The message is released at once for
+    /// another try (after `maxReceiveCount` tries it is dead-lettered).
+    Panicked,
 }
 
 impl StepOutcome {
@@ -51,8 +55,16 @@ impl StepOutcome {
             StepOutcome::DeadLettered => "dead_lettered",
             StepOutcome::RetryLater => "retry_later",
             StepOutcome::Abandoned => "abandoned",
+            StepOutcome::Panicked => "panicked",
         }
     }
+
+    /// The outcomes whose message was deleted: its step is over for good.
+    const SETTLED: [StepOutcome; 3] = [
+        StepOutcome::Done,
+        StepOutcome::Duplicate,
+        StepOutcome::Ignored,
+    ];
 }
 
 /// The worker metrics of one process (cheap to clone: the metrics are
@@ -61,6 +73,7 @@ impl StepOutcome {
 pub struct WorkerTelemetry {
     messages: Family<OutcomeLabels, Counter>,
     step_seconds: Family<QueueLabels, Histogram, fn() -> Histogram>,
+    decided: Family<QueueLabels, Counter>,
     retries: Family<EventLabels, Counter>,
     polls: Family<QueueLabels, Counter>,
 }
@@ -75,6 +88,7 @@ impl Default for WorkerTelemetry {
         Self {
             messages: Family::default(),
             step_seconds: Family::new_with_constructor(step_histogram),
+            decided: Family::default(),
             retries: Family::default(),
             polls: Family::default(),
         }
@@ -95,6 +109,11 @@ impl WorkerTelemetry {
             "step_seconds",
             "Wall-clock time of one message's step (decide, effects, save, follow-ups)",
             self.step_seconds.clone(),
+        );
+        sub.register(
+            "events_decided",
+            "Events decided: each message's event plus the results of its effects decided in the same step",
+            self.decided.clone(),
         );
         sub.register(
             "retries",
@@ -119,6 +138,52 @@ impl WorkerTelemetry {
         self.step_seconds
             .get_or_create(&QueueLabels { queue })
             .observe(took.as_secs_f64());
+    }
+
+    /// A step decided `events` events (its message's and the results
+    /// decided inline).
+    pub fn decided(&self, queue: QueueName, events: usize) {
+        self.decided
+            .get_or_create(&QueueLabels {
+                queue: queue.as_str(),
+            })
+            .inc_by(events as u64);
+    }
+
+    /// Steps of `queue` that ended with `outcome`.
+    pub fn steps_ended(&self, queue: QueueName, outcome: StepOutcome) -> u64 {
+        self.messages
+            .get(&OutcomeLabels {
+                queue: queue.as_str(),
+                outcome: outcome.label(),
+            })
+            .map_or(0, |c| c.get())
+    }
+
+    /// Messages whose step ended and that were deleted, on every queue.
+    pub fn messages_settled(&self) -> u64 {
+        QueueName::ALL
+            .iter()
+            .flat_map(|q| {
+                StepOutcome::SETTLED.iter().map(|o| OutcomeLabels {
+                    queue: q.as_str(),
+                    outcome: o.label(),
+                })
+            })
+            .filter_map(|labels| self.messages.get(&labels).map(|c| c.get()))
+            .sum()
+    }
+
+    /// Events decided, on every queue.
+    pub fn events_decided(&self) -> u64 {
+        QueueName::ALL
+            .iter()
+            .filter_map(|q| {
+                self.decided
+                    .get(&QueueLabels { queue: q.as_str() })
+                    .map(|c| c.get())
+            })
+            .sum()
     }
 
     pub fn retry_received(&self, queue: QueueName, event: &'static str) {
@@ -164,6 +229,8 @@ mod tests {
             StepOutcome::DeadLettered,
             Duration::from_millis(1),
         );
+        t.decided(QueueName::Launch, 3);
+        t.decided(QueueName::Launch, 1);
         t.retry_received(QueueName::Launch, "StartWave");
         t.polled(QueueName::Poll);
         let mut text = String::new();
@@ -182,5 +249,12 @@ mod tests {
             text.contains(r#"ripcord_worker_retries_total{queue="launch",event="StartWave"} 1"#)
         );
         assert!(text.contains(r#"ripcord_worker_polls_total{queue="poll"} 1"#));
+        assert!(text.contains(r#"ripcord_worker_events_decided_total{queue="launch"} 4"#));
+        assert_eq!(
+            t.messages_settled(),
+            2,
+            "dead-lettered messages are not settled"
+        );
+        assert_eq!(t.events_decided(), 4);
     }
 }

@@ -1,7 +1,12 @@
 //! A worker: reads one queue and runs each message through one step.
 //! Cross-cutting work wraps the step instead of living in it: the tracing
 //! span (execution id, wave, event id on every line), the visibility
-//! extension while a step runs, dead-lettering what cannot be processed.
+//! extension while a step runs, the step deadline, a panicking step caught
+//! and its message released, dead-lettering what cannot be processed.
+//!
+//! A worker takes a permit for each message before it receives it, so a
+//! received message starts its step, and the extension of its visibility,
+//! at once: none waits hidden for a free slot while its visibility runs out.
 
 use crate::inbound::{self, TriggerSettings};
 use crate::metrics;
@@ -9,14 +14,17 @@ use crate::ports::Ports;
 use crate::reports;
 use crate::step::{self, Failure, Handled, Report};
 use crate::telemetry::{StepOutcome, WorkerTelemetry};
+use futures_util::FutureExt;
 use ripcord::event::{Envelope, Event};
 use ripcord::eventbridge::EventBridgeEvent;
 use ripcord::ports::queue::{QueueName, ReceivedMessage};
 use ripcord::ports::store::WorkerHeartbeat;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinError;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 #[derive(Clone, Debug)]
@@ -62,19 +70,6 @@ impl Default for WorkerConfig {
             report_dir: None,
         }
     }
-}
-
-/// Counters a worker keeps, for `ripcord bench` and health.
-#[derive(Debug, Default)]
-pub struct WorkerStats {
-    /// Messages handled and deleted.
-    pub messages: AtomicU64,
-    /// Events decided: messages plus the results decided inline.
-    pub decided: AtomicU64,
-    pub dead_lettered: AtomicU64,
-    pub failed: AtomicU64,
-    /// The same and more, for Prometheus.
-    pub telemetry: WorkerTelemetry,
 }
 
 /// A name for one worker of this process, unique across hosts and
@@ -134,7 +129,7 @@ pub async fn run(
     ports: Ports,
     queue: QueueName,
     config: WorkerConfig,
-    stats: Arc<WorkerStats>,
+    telemetry: WorkerTelemetry,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
@@ -144,13 +139,23 @@ pub async fn run(
         if *shutdown.borrow() {
             break;
         }
+        let first = tokio::select! {
+            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            _ = shutdown.changed() => break,
+        };
+        let mut held = vec![first];
+        while held.len() < config.batch.max(1)
+            && let Ok(p) = permits.clone().try_acquire_owned()
+        {
+            held.push(p);
+        }
         let received = tokio::select! {
-            r = ports.queue.receive(queue, config.batch, config.visibility, config.wait) => r,
+            r = ports.queue.receive(queue, held.len(), config.visibility, config.wait) => r,
             _ = shutdown.changed() => break,
         };
         let messages = match received {
             Ok(m) => {
-                stats.telemetry.polled(queue);
+                telemetry.polled(queue);
                 heartbeat
                     .polled(&ports, config.heartbeat_every, m.len())
                     .await;
@@ -163,22 +168,46 @@ pub async fn run(
             }
         };
         for message in messages {
-            let permit = permits
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("semaphore open");
+            let permit = held
+                .pop()
+                .expect("a queue returns no more messages than asked for");
             let ports = ports.clone();
             let config = config.clone();
-            let stats = stats.clone();
+            let telemetry = telemetry.clone();
             tasks.spawn(async move {
-                process(&ports, queue, &config, &stats, message).await;
+                process(&ports, queue, &config, &telemetry, message).await;
                 drop(permit);
             });
         }
-        while tasks.try_join_next().is_some() {}
+        // The permits of messages not received go back here.
+        drop(held);
+        while let Some(ended) = tasks.try_join_next() {
+            task_ended(queue, &telemetry, ended);
+        }
     }
-    while tasks.join_next().await.is_some() {}
+    while let Some(ended) = tasks.join_next().await {
+        task_ended(queue, &telemetry, ended);
+    }
+}
+
+/// A task that panicked outside its step (a step's own panic is caught in
+/// [`settle`], with its ids) is logged and counted, never dropped silently.
+fn task_ended(queue: QueueName, telemetry: &WorkerTelemetry, ended: Result<(), JoinError>) {
+    if let Err(e) = ended
+        && e.is_panic()
+    {
+        error!(%queue, panic = %panic_text(e.into_panic().as_ref()), "a worker task panicked outside its step: a bug in Ripcord; its message comes back after its visibility timeout");
+        telemetry.step_ended(queue, StepOutcome::Panicked, Duration::ZERO);
+    }
+}
+
+/// The text a panic was raised with.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// One message: decode, handle, delete — or dead-letter with the reason.
@@ -186,20 +215,17 @@ pub async fn process(
     ports: &Ports,
     queue: QueueName,
     config: &WorkerConfig,
-    stats: &WorkerStats,
+    telemetry: &WorkerTelemetry,
     message: ReceivedMessage,
 ) {
     let envelope = match Envelope::decode(&message.body) {
         Ok(e) => e,
         Err(_) if let Some(event) = EventBridgeEvent::parse(&message.body) => {
-            return process_inbound(ports, queue, config, stats, &message, &event).await;
+            return process_inbound(ports, queue, config, telemetry, &message, &event).await;
         }
         Err(e) => {
             warn!(%queue, message_id = %message.message_id, error = %e, "undecodable message; dead-lettering it");
-            stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
-            stats
-                .telemetry
-                .step_ended(queue, StepOutcome::DeadLettered, Duration::ZERO);
+            telemetry.step_ended(queue, StepOutcome::DeadLettered, Duration::ZERO);
             if let Err(e2) = ports
                 .queue
                 .dead_letter(queue, &message, &e.to_string())
@@ -211,9 +237,7 @@ pub async fn process(
         }
     };
     if envelope.attempt > 1 {
-        stats
-            .telemetry
-            .retry_received(queue, envelope.event.type_name());
+        telemetry.retry_received(queue, envelope.event.type_name());
     }
     let span = info_span!(
         "step",
@@ -227,7 +251,7 @@ pub async fn process(
         ports,
         queue,
         config,
-        stats,
+        telemetry,
         &message,
         handle(ports, config, envelope),
     )
@@ -240,7 +264,7 @@ async fn process_inbound(
     ports: &Ports,
     queue: QueueName,
     config: &WorkerConfig,
-    stats: &WorkerStats,
+    telemetry: &WorkerTelemetry,
     message: &ReceivedMessage,
     event: &EventBridgeEvent,
 ) {
@@ -252,18 +276,21 @@ async fn process_inbound(
         %queue,
     );
     let handled = inbound::handle(ports, queue, &config.triggers, event);
-    settle(ports, queue, config, stats, message, handled)
+    settle(ports, queue, config, telemetry, message, handled)
         .instrument(span)
         .await
 }
 
 /// Runs `handling` with the message kept hidden, then deletes the message,
-/// dead-letters it, or leaves it to come back, as the outcome says.
+/// dead-letters it, or leaves it to come back, as the outcome says. A step
+/// that panics is logged with its ids and its message released at once, as
+/// if this worker had crashed there (the invariants hold for a crash at any
+/// point); the queue dead-letters it after its maximum receive count.
 async fn settle(
     ports: &Ports,
     queue: QueueName,
     config: &WorkerConfig,
-    stats: &WorkerStats,
+    telemetry: &WorkerTelemetry,
     message: &ReceivedMessage,
     handling: impl Future<Output = Result<Report, Failure>>,
 ) {
@@ -271,7 +298,25 @@ async fn settle(
     debug!(receive_count = message.receive_count, "step started");
     let keep_hidden = extend_visibility_while_running(ports, queue, config, &message.receipt);
     let outcome = tokio::select! {
-        outcome = handling => outcome,
+        outcome = AssertUnwindSafe(handling).catch_unwind() => match outcome {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                error!(
+                    panic = %panic_text(panic.as_ref()),
+                    receive_count = message.receive_count,
+                    "the step panicked: a bug in Ripcord (please report it with this log). Its message is released for another try and is dead-lettered after the queue's maximum receive count"
+                );
+                telemetry.step_ended(queue, StepOutcome::Panicked, began.elapsed());
+                if let Err(e) = ports
+                    .queue
+                    .extend_visibility(queue, &message.receipt, Duration::ZERO)
+                    .await
+                {
+                    warn!(error = %e, "could not release the message; it comes back after its visibility timeout");
+                }
+                return;
+            }
+        },
         _ = keep_hidden => unreachable!("the visibility loop never ends"),
         () = tokio::time::sleep(config.step_timeout) => {
             error!(
@@ -279,10 +324,7 @@ async fn settle(
                 receive_count = message.receive_count,
                 "the step did not finish in time; giving it up as if this worker had crashed: the message comes back after its visibility timeout. A call to AWS that never returns is the usual cause"
             );
-            stats.failed.fetch_add(1, Ordering::Relaxed);
-            stats
-                .telemetry
-                .step_ended(queue, StepOutcome::Abandoned, began.elapsed());
+            telemetry.step_ended(queue, StepOutcome::Abandoned, began.elapsed());
             return;
         }
     };
@@ -302,14 +344,11 @@ async fn settle(
         Err(Failure::Poison(_)) => StepOutcome::DeadLettered,
         Err(Failure::Retry(_)) => StepOutcome::RetryLater,
     };
-    stats.telemetry.step_ended(queue, ended, began.elapsed());
+    telemetry.step_ended(queue, ended, began.elapsed());
     match outcome {
         Ok(report) => {
             debug!(handled = ?report.handled, decided = report.decided, "step done");
-            stats.messages.fetch_add(1, Ordering::Relaxed);
-            stats
-                .decided
-                .fetch_add(report.decided as u64, Ordering::Relaxed);
+            telemetry.decided(queue, report.decided);
             if let Err(e) = ports
                 .queue
                 .delete(queue, std::slice::from_ref(&message.receipt))
@@ -320,13 +359,11 @@ async fn settle(
         }
         Err(Failure::Poison(reason)) => {
             warn!(%reason, "the message cannot be processed; dead-lettering it");
-            stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = ports.queue.dead_letter(queue, message, &reason).await {
                 error!(error = %e, "dead-lettering failed; the message will come back");
             }
         }
         Err(Failure::Retry(reason)) => {
-            stats.failed.fetch_add(1, Ordering::Relaxed);
             warn!(%reason, receive_count = message.receive_count, "step failed; the message will be retried");
         }
     }

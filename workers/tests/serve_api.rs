@@ -75,7 +75,7 @@ impl Api {
             queue: engine.ports.queue.clone(),
             clock: engine.ports.clock.clone(),
             auth: Auth::new(options.token, options.protect_reads),
-            telemetry: workers.as_ref().map(|w| w.stats.telemetry.clone()),
+            telemetry: workers.as_ref().map(|w| w.telemetry.clone()),
             thresholds: HealthThresholds::default(),
             watch_every: Duration::from_millis(100),
             watchers: Default::default(),

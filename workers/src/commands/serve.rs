@@ -49,7 +49,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
                 queue: engine.ports.queue.clone(),
                 clock: engine.ports.clock.clone(),
                 auth,
-                telemetry: Some(workers.stats.telemetry.clone()),
+                telemetry: Some(workers.telemetry.clone()),
                 thresholds: options.thresholds,
                 watch_every: DEFAULT_WATCH_EVERY,
                 watchers: Default::default(),

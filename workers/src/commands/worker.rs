@@ -7,10 +7,10 @@
 use crate::backend::{AwsBackend, BackendArgs, BackendKind};
 use crate::cli::{TriggerArgs, WorkerKind};
 use crate::engine::LocalEngine;
-use crate::worker::{self, WorkerConfig, WorkerStats};
+use crate::telemetry::WorkerTelemetry;
+use crate::worker::{self, WorkerConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -56,7 +56,7 @@ pub async fn worker(
             let scenario = super::scenario_source(scenario)?;
             let engine = LocalEngine::open_shared(&args.db, scenario.as_ref())?;
             let workers = engine.spawn_workers(&[kind.queue()], timing.apply(config));
-            serve_metrics(timing.metrics_addr, &workers.stats).await?;
+            serve_metrics(timing.metrics_addr, &workers.telemetry).await?;
             eprintln!(
                 "{} worker running on {} (simulator: {}); Ctrl-C stops it",
                 kind.queue(),
@@ -74,8 +74,8 @@ pub async fn worker(
             }
             let backend = AwsBackend::connect(&args.aws_settings()).await?;
             let (stop, stop_rx) = watch::channel(false);
-            let stats = Arc::new(WorkerStats::default());
-            serve_metrics(timing.metrics_addr, &stats).await?;
+            let telemetry = WorkerTelemetry::default();
+            serve_metrics(timing.metrics_addr, &telemetry).await?;
             let config = timing.apply(WorkerConfig {
                 // SQS long polling: one request every 20 s when idle.
                 wait: Duration::from_secs(20),
@@ -86,7 +86,7 @@ pub async fn worker(
                 backend.ports.clone(),
                 kind.queue(),
                 config,
-                stats,
+                telemetry,
                 stop_rx,
             ));
             eprintln!(
@@ -106,7 +106,7 @@ pub async fn worker(
 /// process runs.
 async fn serve_metrics(
     addr: Option<std::net::SocketAddr>,
-    stats: &WorkerStats,
+    telemetry: &WorkerTelemetry,
 ) -> anyhow::Result<()> {
     let Some(addr) = addr else {
         return Ok(());
@@ -115,7 +115,7 @@ async fn serve_metrics(
         anyhow::anyhow!("cannot serve metrics on {addr}: {e}; choose another --metrics-addr")
     })?;
     let address = listener.local_addr()?;
-    let router = crate::serve::prometheus::worker_router(stats.telemetry.clone());
+    let router = crate::serve::prometheus::worker_router(telemetry.clone());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "the metrics endpoint stopped");
