@@ -215,20 +215,29 @@ impl Drill {
         limit: Duration,
         pred: impl Fn(&ExecutionView) -> bool,
     ) -> ExecutionView {
+        self.wait_until(what, limit, |view, _| pred(view)).await
+    }
+
+    /// Waits until `pred` holds for the status view and whether the
+    /// execution is settled, or panics after `limit` with the last view.
+    async fn wait_until(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&ExecutionView, bool) -> bool,
+    ) -> ExecutionView {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some((view, _)) = self.view().await
-                && pred(&view)
+            let seen = self.view().await;
+            if let Some((view, settled)) = &seen
+                && pred(view, *settled)
             {
-                return view;
+                return view.clone();
             }
             if Instant::now() > deadline {
-                let seen = self
-                    .view()
-                    .await
-                    .map(|(v, _)| serde_json::to_string_pretty(&v).unwrap());
+                let seen = seen.map(|(v, _)| serde_json::to_string_pretty(&v).unwrap());
                 panic!(
-                    "timed out waiting for {what}; last view: {}",
+                    "timed out waiting for {what} ({limit:?}); last view: {}",
                     seen.unwrap_or_default()
                 );
             }
@@ -252,23 +261,9 @@ impl Drill {
 
     /// Waits until the execution has settled and stops the workers.
     pub async fn finish(mut self, limit: Duration) -> (ExecutionView, Drill) {
-        let deadline = Instant::now() + limit;
-        let view = loop {
-            if let Some((view, true)) = self.view().await {
-                break view;
-            }
-            if Instant::now() > deadline {
-                let seen = self
-                    .view()
-                    .await
-                    .map(|(v, _)| serde_json::to_string_pretty(&v).unwrap());
-                panic!(
-                    "the drill did not settle within {limit:?}; last view: {}",
-                    seen.unwrap_or_default()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let view = self
+            .wait_until("the drill to settle", limit, |_, settled| settled)
+            .await;
         if let Some(w) = self.workers.take() {
             w.shutdown().await;
         }
