@@ -77,10 +77,9 @@ fn assert_completed_drill(view: &ripcord::status::ExecutionView) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_ups_whose_send_fails_right_after_the_save_are_sent_again_from_the_journal() {
-    // Each of these events fails its first send, just after the step that
-    // decided it saved its record: only the journal still knows it. A
-    // failed PublishMetrics also drops StartWave's StartRecovery call
-    // (effects run after the sends); the wave's LaunchCheck makes it.
+    // Each of these events fails its first send, after the step that decided
+    // it saved its record and performed its effects: only the journal still
+    // knows it, and the redelivered message sends it again.
     let faults = QueueFaults::new();
     let every = ["StartWave", "WaveFinished", "PublishMetrics"];
     for kind in every {

@@ -1,7 +1,7 @@
 //! The four workers (launch, poll, post-actions, metrics) and the pieces the
 //! `ripcord` CLI puts together.
 //!
-//! - [`step`]: one worker step: load → decide → save → send → perform.
+//! - [`step`]: one worker step: load → decide → save → perform the effects → send the follow-ups → decide the results.
 //! - [`effects`]: performs the effects `decide` returns through the ports.
 //! - [`worker`]: the receive loop around the step, per queue.
 //! - [`metrics`]: the metrics worker's step.
