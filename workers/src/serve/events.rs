@@ -10,7 +10,7 @@
 //! - `settled`: nothing will change any more; the stream then ends.
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, parse_id, unknown_execution};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -77,7 +77,9 @@ pub async fn subscribe(
     if let Some(rx) = state.watchers.lock().get(&id) {
         return Ok(rx.clone());
     }
-    let first = observe(state, id).await?.ok_or_else(|| unknown(id))?;
+    let first = observe(state, id)
+        .await?
+        .ok_or_else(|| unknown_execution(id))?;
     let settled = first.settled;
     let (tx, rx) = watch::channel(first);
     if settled {
@@ -91,12 +93,6 @@ pub async fn subscribe(
     running.insert(id, rx.clone());
     tokio::spawn(watch_execution(state.clone(), id, tx));
     Ok(rx)
-}
-
-pub fn unknown(id: ExecutionId) -> ApiError {
-    ApiError::not_found(format!(
-        "no execution {id}; GET /api/executions lists the ones there are"
-    ))
 }
 
 /// Publishes the view of `id` whenever it changes, until it settles or no
@@ -195,7 +191,7 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     state.auth.check_read(&headers)?;
-    let id = super::executions::parse_id(&id)?;
+    let id = parse_id(&id)?;
     let rx = subscribe(&state, id).await?;
     let stream = futures_util::stream::unfold(Follow::Start(rx), next_event);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
