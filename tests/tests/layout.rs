@@ -53,9 +53,6 @@ const KNOWN_CIRCLES: &[(&str, &str)] = &[
     // mod.rs dispatches to the commands and defines parse_id and other
     // helpers they use: the helpers are to move to their own file.
     ("workers/src/commands", "mod.rs"),
-    // mod.rs builds the router from the handlers and defines the AppState
-    // they take: the state is to move to its own file, below the handlers.
-    ("workers/src/serve", "mod.rs"),
 ];
 
 #[test]

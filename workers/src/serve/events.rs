@@ -9,48 +9,19 @@
 //!   before (each wave whole; merge by `waveNumber`);
 //! - `settled`: nothing will change any more; the stream then ends.
 
-use super::AppState;
 use super::error::{ApiError, parse_id, unknown_execution};
+use super::state::{AppState, Observed};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use ripcord::ids::ExecutionId;
 use ripcord::status::{ExecutionView, execution_status, is_settled};
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{debug, warn};
-
-/// The latest view of an execution, and whether it can still change.
-#[derive(Clone, Debug)]
-pub struct Observed {
-    pub view: Arc<ExecutionView>,
-    pub settled: bool,
-}
-
-/// The running watchers, one per execution someone follows.
-#[derive(Default)]
-pub struct Watchers {
-    running: Mutex<HashMap<ExecutionId, watch::Receiver<Observed>>>,
-}
-
-impl Watchers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionId, watch::Receiver<Observed>>> {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// How many executions are watched now.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// Reads the execution's view now; `None` if there is no such execution.
 pub async fn observe(state: &AppState, id: ExecutionId) -> Result<Option<Observed>, ApiError> {
