@@ -6,7 +6,9 @@
 
 use crate::ids::SourceServerId;
 use crate::time::Timestamp;
-use crate::trigger::runbook::{DETAIL_TYPE as RUNBOOK_DETAIL_TYPE, RunbookTrigger, TriggerError};
+use crate::trigger::runbook::{
+    DETAIL_TYPE as RUNBOOK_DETAIL_TYPE, RunbookTrigger, TriggerDetail, TriggerError,
+};
 use serde::Deserialize;
 
 /// DRS' event when a server's launch ends, successfully or not.
@@ -66,6 +68,20 @@ impl Inbound {
                 detail_type: event.detail_type.clone(),
             }
         }
+    }
+}
+
+impl RunbookTrigger {
+    /// The trigger a runbook's event carries: the event's envelope here,
+    /// its detail checked by [`TriggerDetail::parse`].
+    pub fn from_event(event: &EventBridgeEvent) -> Result<RunbookTrigger, TriggerError> {
+        Ok(RunbookTrigger {
+            detail: TriggerDetail::parse(&event.detail)?,
+            event_id: event.id.clone(),
+            source: event.source.clone(),
+            account: event.account.clone(),
+            time: event.time,
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ripcord::ids::ExecutionId;
 use ripcord::ports::queue::QueueError;
 use ripcord::ports::store::StoreError;
 use serde::Serialize;
@@ -132,4 +133,20 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
             format!("{}; see /api/openapi.json", e.body_text()),
         )
     }
+}
+
+/// The execution id in a request path; a 404 when it is not one.
+pub fn parse_id(id: &str) -> Result<ExecutionId, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::not_found(format!(
+            "`{id}` is not an execution id (a UUID); GET /api/executions lists them"
+        ))
+    })
+}
+
+/// The 404 for an execution id with no execution behind it.
+pub fn unknown_execution(id: ExecutionId) -> ApiError {
+    ApiError::not_found(format!(
+        "no execution {id}; GET /api/executions lists the ones there are"
+    ))
 }

@@ -9,48 +9,19 @@
 //!   before (each wave whole; merge by `waveNumber`);
 //! - `settled`: nothing will change any more; the stream then ends.
 
-use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, parse_id, unknown_execution};
+use super::state::{AppState, Observed};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use ripcord::ids::ExecutionId;
 use ripcord::status::{ExecutionView, execution_status, is_settled};
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{debug, warn};
-
-/// The latest view of an execution, and whether it can still change.
-#[derive(Clone, Debug)]
-pub struct Observed {
-    pub view: Arc<ExecutionView>,
-    pub settled: bool,
-}
-
-/// The running watchers, one per execution someone follows.
-#[derive(Default)]
-pub struct Watchers {
-    running: Mutex<HashMap<ExecutionId, watch::Receiver<Observed>>>,
-}
-
-impl Watchers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionId, watch::Receiver<Observed>>> {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// How many executions are watched now.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// Reads the execution's view now; `None` if there is no such execution.
 pub async fn observe(state: &AppState, id: ExecutionId) -> Result<Option<Observed>, ApiError> {
@@ -77,7 +48,9 @@ pub async fn subscribe(
     if let Some(rx) = state.watchers.lock().get(&id) {
         return Ok(rx.clone());
     }
-    let first = observe(state, id).await?.ok_or_else(|| unknown(id))?;
+    let first = observe(state, id)
+        .await?
+        .ok_or_else(|| unknown_execution(id))?;
     let settled = first.settled;
     let (tx, rx) = watch::channel(first);
     if settled {
@@ -91,12 +64,6 @@ pub async fn subscribe(
     running.insert(id, rx.clone());
     tokio::spawn(watch_execution(state.clone(), id, tx));
     Ok(rx)
-}
-
-pub fn unknown(id: ExecutionId) -> ApiError {
-    ApiError::not_found(format!(
-        "no execution {id}; GET /api/executions lists the ones there are"
-    ))
 }
 
 /// Publishes the view of `id` whenever it changes, until it settles or no
@@ -195,7 +162,7 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     state.auth.check_read(&headers)?;
-    let id = super::executions::parse_id(&id)?;
+    let id = parse_id(&id)?;
     let rx = subscribe(&state, id).await?;
     let stream = futures_util::stream::unfold(Follow::Start(rx), next_event);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

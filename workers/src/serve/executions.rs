@@ -3,7 +3,7 @@
 //! `approve` send them; the launch worker applies them.
 
 use super::AppState;
-use super::error::{ApiError, ErrorDetail};
+use super::error::{ApiError, ErrorDetail, parse_id, unknown_execution};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -27,14 +27,6 @@ pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 500;
 /// The largest plan a request may carry.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-
-pub fn parse_id(id: &str) -> Result<ExecutionId, ApiError> {
-    id.parse().map_err(|_| {
-        ApiError::not_found(format!(
-            "`{id}` is not an execution id (a UUID); GET /api/executions lists them"
-        ))
-    })
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -143,7 +135,7 @@ pub async fn get(
     let id = parse_id(&id)?;
     let observed = super::events::observe(&state, id)
         .await?
-        .ok_or_else(|| super::events::unknown(id))?;
+        .ok_or_else(|| unknown_execution(id))?;
     Ok(Json((*observed.view).clone()))
 }
 
@@ -377,7 +369,7 @@ async fn load(state: &AppState, id: ExecutionId) -> Result<ExecutionRecord, ApiE
         .store
         .load_execution(id)
         .await?
-        .ok_or_else(|| super::events::unknown(id))?
+        .ok_or_else(|| unknown_execution(id))?
         .record)
 }
 

@@ -10,6 +10,8 @@
 //! - [`openapi`]: `/api/openapi.json`, generated from the types.
 //! - [`dashboard`]: the page and its files, built into the binary.
 //! - [`error`]: every error a JSON body; a request at fault gets a 4xx.
+//! - `state`: what every handler works with ([`ServeState`]), and the
+//!   watchers of followed executions.
 //! - [`headers`]: the security headers on every response.
 
 pub mod auth;
@@ -22,39 +24,16 @@ pub mod health;
 pub mod openapi;
 pub mod prometheus;
 pub mod report;
+mod state;
 
-use crate::telemetry::WorkerTelemetry;
+pub use state::{AppState, DEFAULT_WATCH_EVERY, Observed, ServeState, Watchers};
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use error::ApiError;
-use ripcord::health::HealthThresholds;
-use ripcord::ports::{Clock, ExecutionStore, WorkQueue};
-use std::sync::Arc;
-use std::time::Duration;
-
-/// What every handler works with.
-pub struct ServeState {
-    pub store: Arc<dyn ExecutionStore>,
-    pub queue: Arc<dyn WorkQueue>,
-    /// The executions' clock (simulated on the embedded backend).
-    pub clock: Arc<dyn Clock>,
-    pub auth: auth::Auth,
-    /// The metrics of workers running in this process, if any.
-    pub telemetry: Option<WorkerTelemetry>,
-    pub thresholds: HealthThresholds,
-    /// How often a followed execution is read from the store.
-    pub watch_every: Duration,
-    pub watchers: events::Watchers,
-}
-
-pub type AppState = Arc<ServeState>;
-
-/// The default of [`ServeState::watch_every`]: twice a second, well inside
-/// the fastest poll interval (LAUNCHING, 3 s).
-pub const DEFAULT_WATCH_EVERY: Duration = Duration::from_millis(500);
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -56,10 +56,10 @@ pub async fn report(
 ) -> Result<Response, ApiError> {
     state.auth.check_read(&headers)?;
     let Query(params) = params?;
-    let id = super::executions::parse_id(&id)?;
+    let id = super::error::parse_id(&id)?;
     let (execution, waves) = crate::reports::load(state.store.as_ref(), id)
         .await?
-        .ok_or_else(|| super::events::unknown(id))?;
+        .ok_or_else(|| super::error::unknown_execution(id))?;
     let built = report::build(&execution, &waves);
     let format = params.format.unwrap_or_default();
     let (content_type, body) = match format {

@@ -2,9 +2,11 @@
 //! pure function. No I/O, no clock, no randomness: the caller passes the
 //! time, jitter comes from event ids, and effects are returned as data.
 
-use super::decision::{Change, Decision, Effect, State};
-use super::{execution, launch, observe, post_launch};
-use crate::event::{Envelope, Event, FollowUp};
+use super::context::{Ctx, Handover, Outcome, WaveOutcome};
+use super::decision::{Change, Decision, State};
+use super::records::WaveRecord;
+use super::{execution, launch, post_launch};
+use crate::event::{Envelope, Event};
 use crate::ids::WaveNumber;
 use crate::ports::announce::Announcement;
 use crate::time::Timestamp;
@@ -59,7 +61,15 @@ pub fn decide(state: &State, envelope: &Envelope, now: Timestamp) -> Decision {
             return Decision::ignore("the execution exists already (duplicate start)");
         }
         (State::Execution(exec), event) => execution::decide(&mut ctx, exec, event),
-        (State::Wave(wave), event) => decide_wave(&mut ctx, wave, event),
+        (State::Wave(wave), event) => match decide_wave(&mut ctx, wave, event) {
+            WaveOutcome::Changed(mut next, then) => {
+                if let Some(handover) = then {
+                    hand_over(&mut ctx, &mut next, handover);
+                }
+                Outcome::Changed(Change::Wave(next))
+            }
+            WaveOutcome::Ignored(reason) => Outcome::Ignored(reason),
+        },
     };
     if let Outcome::Changed(change) = &change {
         announce_status_change(&mut ctx, state, change);
@@ -107,7 +117,17 @@ fn announce_status_change(ctx: &mut Ctx<'_>, before: &State, change: &Change) {
     }
 }
 
-fn decide_wave(ctx: &mut Ctx<'_>, wave: &super::WaveRecord, event: &Event) -> Outcome {
+/// Runs on `wave` what the phase that decided it handed it on to.
+fn hand_over(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, handover: Handover) {
+    match handover {
+        Handover::EnterPostLaunch => post_launch::enter(ctx, wave),
+        Handover::AdvancePostLaunch => post_launch::advance(ctx, wave),
+        Handover::SettleCancelled => post_launch::settle_cancelled(ctx, wave),
+    }
+}
+
+/// Hands a wave event to the phase that handles it.
+fn decide_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord, event: &Event) -> WaveOutcome {
     match event {
         Event::StartWave {} => launch::start_wave(ctx, wave),
         Event::LaunchWave { tries } => launch::retry_launch(ctx, wave, *tries),
@@ -118,13 +138,13 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &super::WaveRecord, event: &Event) -> Ou
         }
         Event::LaunchTimedOut { job_id } => launch::timed_out(ctx, wave, job_id),
         Event::CancelWave { reason } => launch::cancel(ctx, wave, reason),
-        Event::PollWave { seq } => observe::poll(ctx, wave, *seq),
-        Event::WaveObserved { observation, .. } => observe::observed(ctx, wave, observation),
-        Event::PollFailed { error, .. } => observe::poll_failed(ctx, wave, error),
+        Event::PollWave { seq } => launch::poll(ctx, wave, *seq),
+        Event::WaveObserved { observation, .. } => launch::observed(ctx, wave, observation),
+        Event::PollFailed { error, .. } => launch::poll_failed(ctx, wave, error),
         Event::LaunchResultPushed {
             source_server_id, ..
-        } => observe::pushed(ctx, wave, source_server_id),
-        Event::RunAction { action, tries } => post_launch::run_action(ctx, wave, *action, *tries),
+        } => launch::pushed(ctx, wave, source_server_id),
+        Event::RunAction { action, tries } => post_launch::run_action(wave, *action, *tries),
         Event::ActionSent {
             action,
             tries,
@@ -135,7 +155,7 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &super::WaveRecord, event: &Event) -> Ou
             tries,
             error,
         } => post_launch::action_send_failed(ctx, wave, *action, *tries, error),
-        Event::RunHealthCommands { tries } => post_launch::run_health_commands(ctx, wave, *tries),
+        Event::RunHealthCommands { tries } => post_launch::run_health_commands(wave, *tries),
         Event::HealthCommandsSent { tries, command_ids } => {
             post_launch::health_commands_sent(ctx, wave, *tries, command_ids)
         }
@@ -153,79 +173,9 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &super::WaveRecord, event: &Event) -> Ou
         | Event::CancelExecution { .. }
         | Event::ExecutionTimedOut {}
         | Event::PublishMetrics {}
-        | Event::Announce { .. } => Outcome::Ignored(format!(
+        | Event::Announce { .. } => WaveOutcome::Ignored(format!(
             "{} is an execution event, not a wave event",
             event.type_name()
         )),
-    }
-}
-
-/// What a handler decided about its record.
-// One record moves once per decision; boxing would buy nothing.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Outcome {
-    Changed(Change),
-    Ignored(String),
-}
-
-/// The decision under construction: follow-ups get ids derived from the
-/// event being decided, in the order they are added.
-pub(crate) struct Ctx<'a> {
-    pub envelope: &'a Envelope,
-    pub now: Timestamp,
-    effects: Vec<Effect>,
-    follow_ups: Vec<FollowUp>,
-    pub rejected: Vec<String>,
-}
-
-impl<'a> Ctx<'a> {
-    fn new(envelope: &'a Envelope, now: Timestamp) -> Self {
-        Self {
-            envelope,
-            now,
-            effects: Vec::new(),
-            follow_ups: Vec::new(),
-            rejected: Vec::new(),
-        }
-    }
-
-    /// Sends `event` about `wave` (or the execution) after `delay`.
-    pub fn send(&mut self, wave: Option<WaveNumber>, event: Event, delay: Duration) {
-        self.send_attempt(wave, event, delay, 1);
-    }
-
-    pub fn send_attempt(
-        &mut self,
-        wave: Option<WaveNumber>,
-        event: Event,
-        delay: Duration,
-        attempt: u32,
-    ) {
-        let index = self.follow_ups.len();
-        let envelope = self.envelope.caused(index, wave, event, attempt, self.now);
-        self.follow_ups.push(FollowUp { envelope, delay });
-    }
-
-    pub fn effect(&mut self, effect: Effect) {
-        self.effects.push(effect);
-    }
-
-    fn finish(self, outcome: Outcome) -> Decision {
-        match outcome {
-            Outcome::Changed(change) => Decision {
-                change: Some(change),
-                effects: self.effects,
-                follow_ups: self.follow_ups,
-                ignored: None,
-                rejected: self.rejected,
-            },
-            Outcome::Ignored(reason) => Decision {
-                change: None,
-                effects: Vec::new(),
-                follow_ups: Vec::new(),
-                ignored: Some(reason),
-                rejected: self.rejected,
-            },
-        }
     }
 }

@@ -3,10 +3,10 @@
 //! A wave reports back with `WaveFinished`; the execution never looks inside
 //! a wave, so workers on different waves never contend for one record.
 
-use super::decide::{Ctx, Outcome};
+use super::context::{Ctx, Outcome};
 use super::decision::Change;
+use super::records::{ExecutionRecord, ExecutionStatus, WaveStatus};
 use super::transition::{Transitions, transition};
-use super::{ExecutionRecord, ExecutionStatus, WaveStatus};
 use crate::event::Event;
 use crate::ids::WaveNumber;
 use crate::plan::{Mode, Plan};

@@ -1,11 +1,15 @@
-//! Shared steps of a wave's life: failing a server, finishing the wave,
-//! scheduling the next poll, and deciding what a wave whose launches have
-//! all settled does next. Invariant 1 lives in [`after_launch_progress`]:
-//! a wave completes only when every critical server launched.
+//! The primitives the wave phases share: failing a server, finishing the
+//! wave, scheduling the next poll, and deciding what a wave whose launches
+//! have all settled does next. Invariant 1 lives in
+//! [`after_launch_progress`]: a wave completes only when every critical
+//! server launched. Nothing here calls a phase: what comes next is
+//! returned as a [`Handover`].
 
-use super::decide::Ctx;
+use super::context::{Ctx, Handover};
+use super::records::{
+    HealthStatus, LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus,
+};
 use super::transition::{Transitions, transition};
-use super::{HealthStatus, LaunchStatus, ServerState, WaveRecord, WaveStatus};
 use crate::event::Event;
 use std::time::Duration;
 
@@ -90,7 +94,7 @@ pub fn poll_interval(wave: &WaveRecord) -> Duration {
         {
             intervals.launching
         }
-        _ if matches!(wave.launch, super::LaunchState::Started { .. }) => intervals.pending,
+        _ if matches!(wave.launch, LaunchState::Started { .. }) => intervals.pending,
         _ => intervals.launching,
     }
 }
@@ -198,7 +202,7 @@ pub fn failed_summary(wave: &WaveRecord) -> String {
 pub fn fail_launch_timeout(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, last_look: &str) {
     let limit = humantime::format_duration(wave.plan.launch_timeout);
     let job = match &wave.launch {
-        super::LaunchState::Started { job_id, .. } => job_id.clone(),
+        LaunchState::Started { job_id, .. } => job_id.clone(),
         _ => "-".to_owned(),
     };
     for server in wave.servers.iter_mut() {
@@ -249,17 +253,18 @@ fn verdict(
 }
 
 /// Once every server's launch has an outcome: fail the wave if a critical
-/// server failed (or none launched), else go on to post-launch work, else
-/// complete it. A DRS job status never enters into this (invariant 1, docs/invariants.md).
-pub fn after_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
+/// server failed (or none launched), else hand it on to post-launch work,
+/// else complete it. A DRS job status never enters into this (invariant 1,
+/// docs/invariants.md).
+pub fn after_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) -> Option<Handover> {
     if wave.status != WaveStatus::Launching || !wave.servers.iter().all(launch_settled) {
-        return;
+        return None;
     }
     let launched = |s: &ServerState| s.launch_status != LaunchStatus::Failed;
     if let Some((status, reason)) = verdict(wave, launched, "failed to launch", "launched") {
         finish_wave(ctx, wave, status, Some(reason));
     } else if has_post_launch_work(wave) {
-        super::post_launch::enter(ctx, wave);
+        return Some(Handover::EnterPostLaunch);
     } else {
         for s in wave.servers.iter_mut() {
             if s.launch_status == LaunchStatus::Launched {
@@ -274,6 +279,7 @@ pub fn after_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
         }
         finish_wave(ctx, wave, WaveStatus::Completed, None);
     }
+    None
 }
 
 /// Once every server is COMPLETED or FAILED after post-launch work.

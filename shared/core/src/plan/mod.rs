@@ -67,6 +67,7 @@
 mod dependencies;
 mod error;
 mod model;
+mod options;
 mod parse;
 mod raw;
 mod split;

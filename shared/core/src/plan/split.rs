@@ -7,7 +7,22 @@
 //! run side by side; a wave that depended on `app` depends on all its parts.
 
 use super::model::MAX_SERVERS_PER_WAVE;
-use super::validate::WaveDraft;
+use super::model::{ActionPlan, HealthCheck, ServerPlan};
+use std::time::Duration;
+
+/// A validated wave before numbering: `depends_on` holds indices into the
+/// list of drafts, which splitting may still reshape.
+#[derive(Debug, Clone)]
+pub(super) struct WaveDraft {
+    pub name: String,
+    pub servers: Vec<ServerPlan>,
+    pub depends_on: Vec<usize>,
+    pub post_launch: Vec<ActionPlan>,
+    pub health_checks: Vec<HealthCheck>,
+    pub launch_timeout: Duration,
+    pub health_timeout: Duration,
+    pub wait_for_approval: bool,
+}
 
 /// How many servers each part of a wave of `servers` gets, in order.
 pub(super) fn part_sizes(servers: usize) -> Vec<usize> {

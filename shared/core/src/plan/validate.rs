@@ -5,32 +5,16 @@
 use super::dependencies::{self, DeclaredDependencies, WaveName, label};
 use super::error::{ErrorList, PlanErrors, Pos};
 use super::model::{
-    ActionPlan, DEFAULT_ACTION_TIMEOUT, DEFAULT_EXECUTION_TIMEOUT, DEFAULT_HEALTH_TIMEOUT,
-    DEFAULT_LAUNCH_TIMEOUT, HealthCheck, MAX_SERVERS_PER_WAVE, MAX_WAVES_PER_PLAN, Mode, Plan,
-    PlanOptions, PollIntervals, RetryPolicy, ServerPlan, WavePlan,
+    ActionPlan, DEFAULT_ACTION_TIMEOUT, DEFAULT_HEALTH_TIMEOUT, DEFAULT_LAUNCH_TIMEOUT,
+    HealthCheck, MAX_SERVERS_PER_WAVE, MAX_WAVES_PER_PLAN, Mode, Plan, ServerPlan, WavePlan,
 };
-use super::raw::{
-    RawAction, RawDefaults, RawHealthCheck, RawOptions, RawPlan, RawServer, RawWave, Text,
-};
-use super::split;
+use super::options::{duration, options};
+use super::raw::{RawAction, RawDefaults, RawHealthCheck, RawPlan, RawServer, RawWave, Text};
+use super::split::{self, WaveDraft};
 use crate::ids::{SourceServerId, WaveNumber};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
-
-/// A validated wave before numbering: `depends_on` holds indices into the
-/// list of drafts, which splitting may still reshape.
-#[derive(Debug, Clone)]
-pub(super) struct WaveDraft {
-    pub name: String,
-    pub servers: Vec<ServerPlan>,
-    pub depends_on: Vec<usize>,
-    pub post_launch: Vec<ActionPlan>,
-    pub health_checks: Vec<HealthCheck>,
-    pub launch_timeout: Duration,
-    pub health_timeout: Duration,
-    pub wait_for_approval: bool,
-}
 
 /// Checks the plan as written and builds the [`Plan`], or returns every problem found.
 pub(super) fn validate(raw: Spanned<RawPlan>, file: &str) -> Result<Plan, PlanErrors> {
@@ -233,166 +217,6 @@ fn looks_like_region(region: &str) -> bool {
             .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
         && !number.is_empty()
         && number.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The plan's options, and whether large waves are to be split.
-fn options(raw: Option<&Spanned<RawOptions>>, errors: &mut ErrorList) -> (PlanOptions, bool) {
-    let Some(raw) = raw.map(|r| &r.value) else {
-        return (
-            PlanOptions {
-                poll_intervals: PollIntervals::default(),
-                retry: RetryPolicy::default(),
-                execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
-                rto_target: None,
-            },
-            false,
-        );
-    };
-    let default_intervals = PollIntervals::default();
-    let poll_intervals = match &raw.poll_intervals {
-        None => default_intervals,
-        Some(p) => PollIntervals {
-            pending: duration(
-                p.pending.as_ref(),
-                "poll_intervals.pending",
-                default_intervals.pending,
-                errors,
-            ),
-            launching: duration(
-                p.launching.as_ref(),
-                "poll_intervals.launching",
-                default_intervals.launching,
-                errors,
-            ),
-            post_actions: duration(
-                p.post_actions.as_ref(),
-                "poll_intervals.post_actions",
-                default_intervals.post_actions,
-                errors,
-            ),
-        },
-    };
-    let default_retry = RetryPolicy::default();
-    let retry = match &raw.retry {
-        None => default_retry,
-        Some(r) => {
-            let base_delay = duration(
-                r.base_delay.as_ref(),
-                "retry.base_delay",
-                default_retry.base_delay,
-                errors,
-            );
-            let max_delay = duration(
-                r.max_delay.as_ref(),
-                "retry.max_delay",
-                default_retry.max_delay,
-                errors,
-            );
-            if max_delay < base_delay {
-                let at = r
-                    .max_delay
-                    .as_ref()
-                    .or(r.base_delay.as_ref())
-                    .map_or(Pos::UNKNOWN, Pos::of);
-                errors.push(
-                    at,
-                    format!(
-                        "`retry.max_delay` ({}) is shorter than `retry.base_delay` ({}): make max_delay at least base_delay",
-                        humantime::format_duration(max_delay),
-                        humantime::format_duration(base_delay)
-                    ),
-                );
-            }
-            RetryPolicy {
-                max_attempts: at_least_one(
-                    r.max_attempts.as_ref(),
-                    "retry.max_attempts",
-                    "it counts the first try, so 1 means no retries",
-                    default_retry.max_attempts,
-                    errors,
-                ),
-                base_delay,
-                max_delay,
-                max_poll_errors: at_least_one(
-                    r.max_poll_errors.as_ref(),
-                    "retry.max_poll_errors",
-                    "it is how many polls in a row may fail before the wave fails",
-                    default_retry.max_poll_errors,
-                    errors,
-                ),
-            }
-        }
-    };
-    let options = PlanOptions {
-        poll_intervals,
-        retry,
-        execution_timeout: duration(
-            raw.execution_timeout.as_ref(),
-            "execution_timeout",
-            DEFAULT_EXECUTION_TIMEOUT,
-            errors,
-        ),
-        rto_target: raw
-            .rto_target
-            .as_ref()
-            .map(|t| duration(Some(t), "rto_target", Duration::ZERO, errors))
-            .filter(|d| !d.is_zero()),
-    };
-    let split = raw.split_large_waves.as_ref().is_some_and(|s| s.value);
-    (options, split)
-}
-
-fn at_least_one(
-    value: Option<&Spanned<u32>>,
-    field: &str,
-    why: &str,
-    default: u32,
-    errors: &mut ErrorList,
-) -> u32 {
-    match value {
-        None => default,
-        Some(v) if v.value == 0 => {
-            errors.push(
-                Pos::of(v),
-                format!("`{field}` is 0: it must be at least 1 ({why})"),
-            );
-            default
-        }
-        Some(v) => v.value,
-    }
-}
-
-/// A duration such as `30s`, `5m` or `1h 30m`, longer than zero; `default`
-/// when absent (or invalid, after recording the error).
-fn duration(
-    value: Option<&Text>,
-    field: &str,
-    default: Duration,
-    errors: &mut ErrorList,
-) -> Duration {
-    let Some(value) = value else {
-        return default;
-    };
-    match humantime::parse_duration(value.value.trim()) {
-        Ok(d) if d.is_zero() => {
-            errors.push(
-                Pos::of(value),
-                format!("`{field}` is zero: it must be longer than zero, e.g. `30s` or `5m`"),
-            );
-            default
-        }
-        Ok(d) => d,
-        Err(e) => {
-            errors.push(
-                Pos::of(value),
-                format!(
-                    "`{field}` is `{}`, which is not a duration ({e}): write a number and a unit, e.g. `30s`, `5m` or `1h 30m`",
-                    value.value
-                ),
-            );
-            default
-        }
-    }
 }
 
 /// Timeouts from the plan's `defaults`, for waves that do not set their own.

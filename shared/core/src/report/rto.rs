@@ -101,8 +101,8 @@ pub fn wave_rto(
         (WaveStatus::Failed | WaveStatus::Cancelled, _) => {
             let why = wave.and_then(|w| w.reason.clone());
             Err(NotReady::Ended(match why {
-                Some(why) => format!("the wave ended {} ({why})", wire(status)),
-                None => format!("the wave ended {}", wire(status)),
+                Some(why) => format!("the wave ended {} ({why})", format::status(status)),
+                None => format!("the wave ended {}", format::status(status)),
             }))
         }
         (WaveStatus::Pending, _) if execution.status.is_terminal() => Err(NotReady::Ended(
@@ -113,7 +113,7 @@ pub fn wave_rto(
         }
         (WaveStatus::Launching | WaveStatus::PostActions, _) => Err(NotReady::Running(format!(
             "the wave is still {}",
-            wire(status)
+            format::status(status)
         ))),
     };
     measure(execution, ready)
@@ -135,10 +135,10 @@ pub fn execution_rto(execution: &ExecutionRecord, wave_ready: &[Option<Timestamp
             }),
         ExecutionStatus::Pending | ExecutionStatus::InProgress => Err(NotReady::Running(format!(
             "the execution is still {}",
-            wire(execution.status)
+            format::status(execution.status)
         ))),
         ExecutionStatus::Failed | ExecutionStatus::Cancelled | ExecutionStatus::Timeout => {
-            let status = wire(execution.status);
+            let status = format::status(execution.status);
             Err(NotReady::Ended(match &execution.reason {
                 Some(why) => format!("the execution ended {status} ({why})"),
                 None => format!("the execution ended {status}"),
@@ -216,12 +216,4 @@ fn measure(execution: &ExecutionRecord, ready: Result<Timestamp, NotReady>) -> R
         margin_seconds: margin,
         summary,
     }
-}
-
-/// A status as the JSON shows it (`FAILED`, `POST_ACTIONS`).
-pub(crate) fn wire<T: Serialize>(value: T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }

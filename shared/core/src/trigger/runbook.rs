@@ -4,7 +4,6 @@
 //! Parsing is strict: an unknown field or a wrong type is an error that says
 //! which, so a typo in a runbook does not start something else.
 
-use crate::eventbridge::EventBridgeEvent;
 use crate::ids::ExecutionId;
 use crate::plan::Mode;
 use crate::time::Timestamp;
@@ -60,10 +59,11 @@ pub enum TriggerError {
     },
 }
 
-impl RunbookTrigger {
-    pub fn from_event(event: &EventBridgeEvent) -> Result<RunbookTrigger, TriggerError> {
-        let key = event
-            .detail
+impl TriggerDetail {
+    /// The detail of a runbook's event, checked (the envelope around it is
+    /// read by `RunbookTrigger::from_event` in `eventbridge.rs`).
+    pub fn parse(detail: &serde_json::Value) -> Result<TriggerDetail, TriggerError> {
+        let key = detail
             .get("idempotencyKey")
             .and_then(|k| k.as_str())
             .filter(|k| valid_key(k))
@@ -73,7 +73,7 @@ impl RunbookTrigger {
             idempotency_key: key.clone(),
         };
         let detail: TriggerDetail =
-            serde_json::from_value(event.detail.clone()).map_err(|e| invalid(e.to_string()))?;
+            serde_json::from_value(detail.clone()).map_err(|e| invalid(e.to_string()))?;
         if !valid_key(&detail.idempotency_key) {
             return Err(invalid(format!(
                 "idempotencyKey {:?} must be 1 to {MAX_KEY_LEN} letters, digits or ._:/-",
@@ -89,13 +89,7 @@ impl RunbookTrigger {
                 detail.plan
             )));
         }
-        Ok(RunbookTrigger {
-            event_id: event.id.clone(),
-            source: event.source.clone(),
-            account: event.account.clone(),
-            time: event.time,
-            detail,
-        })
+        Ok(detail)
     }
 }
 
@@ -125,6 +119,7 @@ pub fn valid_plan_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eventbridge::EventBridgeEvent;
 
     fn event(detail: serde_json::Value) -> EventBridgeEvent {
         EventBridgeEvent {
@@ -184,6 +179,7 @@ mod tests {
 #[cfg(test)]
 mod schema_tests {
     use super::*;
+    use crate::eventbridge::EventBridgeEvent;
 
     fn schema() -> serde_json::Value {
         let path = concat!(

@@ -1,18 +1,18 @@
-//! Launching a wave: exactly one DRS StartRecovery job per wave (invariant 2,
+//! Starting a wave's launch: exactly one DRS StartRecovery job per wave (invariant 2,
 //! docs/invariants.md). The intent is recorded before the call; a retry after an
 //! ambiguous failure, or a check after a lost answer, first looks for a job
 //! carrying the wave's tags and adopts it instead of launching again.
 
-use super::decide::{Ctx, Outcome};
-use super::decision::{Change, Effect};
-use super::retry::{backoff, may_retry};
-use super::transition::{Transitions, transition};
-use super::wave::{
-    LAUNCH_CHECK_DELAY, after_launch_progress, fail_server, finish_wave, poll_interval,
-    schedule_poll,
-};
-use super::{LaunchState, LaunchStatus, WaveRecord, WaveStatus};
 use crate::event::Event;
+use crate::machine::context::{Ctx, Handover, WaveOutcome};
+use crate::machine::decision::Effect;
+use crate::machine::records::{LaunchState, LaunchStatus, WaveRecord, WaveStatus};
+use crate::machine::retry::{backoff, may_retry};
+use crate::machine::transition::{Transitions, transition};
+use crate::machine::wave::{
+    LAUNCH_CHECK_DELAY, after_launch_progress, fail_server, finish_wave, launch_settled,
+    poll_interval, schedule_poll,
+};
 use crate::ports::drs::{RecoveryJob, StartRecoveryRequest, TAG_ATTEMPT, TAG_EXECUTION, TAG_WAVE};
 use crate::service_error::{ErrorClass, ServiceError};
 use crate::time::after;
@@ -38,12 +38,12 @@ fn start_request(wave: &WaveRecord) -> StartRecoveryRequest {
     }
 }
 
-pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> Outcome {
+pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> WaveOutcome {
     if wave.status != WaveStatus::Pending || wave.launch != LaunchState::NotStarted {
-        return Outcome::Ignored(format!("wave {} has started already", wave.number));
+        return WaveOutcome::Ignored(format!("wave {} has started already", wave.number));
     }
     if wave.cancel_requested.is_some() {
-        return Outcome::Ignored(format!("wave {} was cancelled", wave.number));
+        return WaveOutcome::Ignored(format!("wave {} was cancelled", wave.number));
     }
     let mut next = wave.clone();
     transition(
@@ -72,7 +72,7 @@ pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> Outcome {
         LAUNCH_CHECK_DELAY,
     );
     ctx.send(None, Event::PublishMetrics {}, Duration::ZERO);
-    Outcome::Changed(Change::Wave(next))
+    WaveOutcome::Changed(next, None)
 }
 
 /// The launch's (since, reconcile) when it is waiting at try `tries`; the
@@ -105,14 +105,14 @@ fn waiting_at(wave: &WaveRecord, tries: u32, what: &str) -> Result<Waiting, Stri
 }
 
 /// A scheduled retry of StartRecovery after a retryable failure.
-pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> Outcome {
+pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> WaveOutcome {
     let Waiting {
         since,
         reconcile,
         throttled,
     } = match waiting_at(wave, tries, &format!("retry {tries}")) {
         Ok(found) => found,
-        Err(reason) => return Outcome::Ignored(reason),
+        Err(reason) => return WaveOutcome::Ignored(reason),
     };
     let mut next = wave.clone();
     // From here on this try's call may have been made: deciding this retry
@@ -135,17 +135,17 @@ pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
         Event::LaunchCheck { tries },
         LAUNCH_CHECK_DELAY,
     );
-    Outcome::Changed(Change::Wave(next))
+    WaveOutcome::Changed(next, None)
 }
 
 /// No answer to try `tries` was recorded in time: the worker may have
 /// crashed mid-call. Look for the job by tag; start it only if absent.
-pub(crate) fn check_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> Outcome {
+pub(crate) fn check_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> WaveOutcome {
     let Waiting {
         since, throttled, ..
     } = match waiting_at(wave, tries, &format!("the check of try {tries}")) {
         Ok(found) => found,
-        Err(reason) => return Outcome::Ignored(reason),
+        Err(reason) => return WaveOutcome::Ignored(reason),
     };
     let mut next = wave.clone();
     let max = wave.options.retry.max_attempts;
@@ -155,7 +155,7 @@ pub(crate) fn check_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
             TAG_EXECUTION, wave.execution_id
         );
         fail_launch(ctx, &mut next, "NO_ANSWER", message);
-        return Outcome::Changed(Change::Wave(next));
+        return WaveOutcome::Changed(next, None);
     }
     let tries = tries + 1;
     next.launch = LaunchState::Requested {
@@ -176,7 +176,7 @@ pub(crate) fn check_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
         Event::LaunchCheck { tries },
         LAUNCH_CHECK_DELAY,
     );
-    Outcome::Changed(Change::Wave(next))
+    WaveOutcome::Changed(next, None)
 }
 
 pub(crate) fn job_started(
@@ -184,10 +184,10 @@ pub(crate) fn job_started(
     wave: &WaveRecord,
     tries: u32,
     job: &RecoveryJob,
-) -> Outcome {
+) -> WaveOutcome {
     match &wave.launch {
         LaunchState::Started { job_id, .. } if *job_id == job.job_id => {
-            return Outcome::Ignored(format!("job {job_id} is already recorded"));
+            return WaveOutcome::Ignored(format!("job {job_id} is already recorded"));
         }
         LaunchState::Started { job_id, .. } => {
             ctx.rejected.push(format!(
@@ -195,15 +195,15 @@ pub(crate) fn job_started(
                  it is not adopted — check the DRS console",
                 wave.number, job.job_id
             ));
-            return Outcome::Ignored("the wave already has a job".into());
+            return WaveOutcome::Ignored("the wave already has a job".into());
         }
         LaunchState::Requested { .. } => {}
         LaunchState::NotStarted | LaunchState::Failed { .. } => {
-            return Outcome::Ignored("the wave is not waiting for a job".into());
+            return WaveOutcome::Ignored("the wave is not waiting for a job".into());
         }
     }
     if wave.status != WaveStatus::Launching {
-        return Outcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
+        return WaveOutcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
     }
     let mut next = wave.clone();
     next.launch = LaunchState::Started {
@@ -244,8 +244,8 @@ pub(crate) fn job_started(
         poll_interval(&next)
     };
     schedule_poll(ctx, &mut next, first_poll);
-    after_launch_progress(ctx, &mut next);
-    Outcome::Changed(Change::Wave(next))
+    let then = after_launch_progress(ctx, &mut next);
+    WaveOutcome::Changed(next, then)
 }
 
 pub(crate) fn start_failed(
@@ -253,14 +253,14 @@ pub(crate) fn start_failed(
     wave: &WaveRecord,
     tries: u32,
     error: &ServiceError,
-) -> Outcome {
+) -> WaveOutcome {
     let Waiting {
         since,
         reconcile,
         throttled,
     } = match waiting_at(wave, tries, &format!("the failure of try {tries}")) {
         Ok(found) => found,
-        Err(reason) => return Outcome::Ignored(reason),
+        Err(reason) => return WaveOutcome::Ignored(reason),
     };
     let mut next = wave.clone();
     let throttled = throttled + u32::from(error.class == ErrorClass::Throttling);
@@ -291,7 +291,7 @@ pub(crate) fn start_failed(
             delay,
             tries + 1,
         );
-        return Outcome::Changed(Change::Wave(next));
+        return WaveOutcome::Changed(next, None);
     }
     if next.cancel_requested.is_some() {
         let reason = next.cancel_requested.clone();
@@ -300,7 +300,7 @@ pub(crate) fn start_failed(
             message: error.message.clone(),
         };
         finish_wave(ctx, &mut next, WaveStatus::Cancelled, reason);
-        return Outcome::Changed(Change::Wave(next));
+        return WaveOutcome::Changed(next, None);
     }
     let message = if error.class == ErrorClass::Throttling {
         format!(
@@ -319,7 +319,7 @@ pub(crate) fn start_failed(
         format!("StartRecovery failed: {}: {}", error.code, error.message)
     };
     fail_launch(ctx, &mut next, &error.code, message);
-    Outcome::Changed(Change::Wave(next))
+    WaveOutcome::Changed(next, None)
 }
 
 fn fail_launch(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, code: &str, message: String) {
@@ -333,18 +333,18 @@ fn fail_launch(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, code: &str, message: St
     finish_wave(ctx, wave, WaveStatus::Failed, Some(message));
 }
 
-pub(crate) fn timed_out(ctx: &mut Ctx<'_>, wave: &WaveRecord, job_id: &str) -> Outcome {
+pub(crate) fn timed_out(ctx: &mut Ctx<'_>, wave: &WaveRecord, job_id: &str) -> WaveOutcome {
     match &wave.launch {
         LaunchState::Started {
             job_id: current, ..
         } if current == job_id => {}
-        _ => return Outcome::Ignored(format!("job {job_id} is not this wave's running job")),
+        _ => return WaveOutcome::Ignored(format!("job {job_id} is not this wave's running job")),
     }
     if wave.status != WaveStatus::Launching {
-        return Outcome::Ignored(format!("wave {} is no longer launching", wave.number));
+        return WaveOutcome::Ignored(format!("wave {} is no longer launching", wave.number));
     }
     if wave.launch_timed_out {
-        return Outcome::Ignored("the launch timeout was already handled".into());
+        return WaveOutcome::Ignored("the launch timeout was already handled".into());
     }
     // Take one last look at DRS before failing anyone: a delayed poll must
     // not turn a server that launched into a LAUNCH_TIMEOUT.
@@ -353,7 +353,7 @@ pub(crate) fn timed_out(ctx: &mut Ctx<'_>, wave: &WaveRecord, job_id: &str) -> O
     let awaiting = next
         .servers
         .iter()
-        .filter(|s| !super::wave::launch_settled(s))
+        .filter(|s| !launch_settled(s))
         .map(|s| s.id().clone())
         .collect();
     ctx.effect(Effect::ObserveWave {
@@ -361,19 +361,19 @@ pub(crate) fn timed_out(ctx: &mut Ctx<'_>, wave: &WaveRecord, job_id: &str) -> O
         job_id: job_id.to_owned(),
         awaiting,
     });
-    Outcome::Changed(Change::Wave(next))
+    WaveOutcome::Changed(next, None)
 }
 
-pub(crate) fn cancel(ctx: &mut Ctx<'_>, wave: &WaveRecord, reason: &str) -> Outcome {
+pub(crate) fn cancel(ctx: &mut Ctx<'_>, wave: &WaveRecord, reason: &str) -> WaveOutcome {
     if wave.status.is_terminal() {
-        return Outcome::Ignored(format!("wave {} is already {:?}", wave.number, wave.status));
+        return WaveOutcome::Ignored(format!("wave {} is already {:?}", wave.number, wave.status));
     }
     if wave.cancel_requested.is_some() {
-        return Outcome::Ignored(format!("wave {} is already being cancelled", wave.number));
+        return WaveOutcome::Ignored(format!("wave {} is already being cancelled", wave.number));
     }
     let mut next = wave.clone();
     next.cancel_requested = Some(reason.to_owned());
-    match (&next.status, &next.launch) {
+    let then = match (&next.status, &next.launch) {
         (WaveStatus::Pending, _) => {
             finish_wave(
                 ctx,
@@ -381,12 +381,13 @@ pub(crate) fn cancel(ctx: &mut Ctx<'_>, wave: &WaveRecord, reason: &str) -> Outc
                 WaveStatus::Cancelled,
                 Some(reason.to_owned()),
             );
+            None
         }
         // A job may be running or about to: keep observing it so every
         // server's status stays true; nothing new starts.
-        (WaveStatus::Launching, _) => {}
-        (WaveStatus::PostActions, _) => super::post_launch::settle_cancelled(ctx, &mut next),
-        _ => {}
-    }
-    Outcome::Changed(Change::Wave(next))
+        (WaveStatus::Launching, _) => None,
+        (WaveStatus::PostActions, _) => Some(Handover::SettleCancelled),
+        _ => None,
+    };
+    WaveOutcome::Changed(next, then)
 }

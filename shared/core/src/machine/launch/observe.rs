@@ -2,29 +2,29 @@
 //! and each server's status is set from its own `launchStatus` and recovery
 //! instance, never from the job's status (invariant 1, docs/invariants.md).
 
-use super::decide::{Ctx, Outcome};
-use super::decision::{Change, Effect};
-use super::transition::transition;
-use super::wave::{
+use crate::event::WaveObservation;
+use crate::ids::SourceServerId;
+use crate::machine::context::{Ctx, WaveOutcome};
+use crate::machine::decision::Effect;
+use crate::machine::records::{LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus};
+use crate::machine::transition::transition;
+use crate::machine::wave::{
     PUSH_COALESCE, after_launch_progress, fail_launch_timeout, fail_server, finish_wave,
     launch_settled, observation_failed, observation_succeeded, poll_interval, schedule_poll,
 };
-use super::{LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus};
-use crate::event::WaveObservation;
-use crate::ids::SourceServerId;
 use crate::ports::drs::{DrsLaunchStatus, JobStatus};
 use crate::service_error::ServiceError;
 use crate::time::after;
 
-pub(crate) fn poll(ctx: &mut Ctx<'_>, wave: &WaveRecord, seq: u32) -> Outcome {
+pub(crate) fn poll(ctx: &mut Ctx<'_>, wave: &WaveRecord, seq: u32) -> WaveOutcome {
     if seq != wave.poll_seq {
-        return Outcome::Ignored(format!("poll {seq} is stale (current {})", wave.poll_seq));
+        return WaveOutcome::Ignored(format!("poll {seq} is stale (current {})", wave.poll_seq));
     }
     if wave.status != WaveStatus::Launching {
-        return Outcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
+        return WaveOutcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
     }
     let LaunchState::Started { job_id, .. } = &wave.launch else {
-        return Outcome::Ignored("no job to poll yet".into());
+        return WaveOutcome::Ignored("no job to poll yet".into());
     };
     let mut next = wave.clone();
     let awaiting: Vec<SourceServerId> = next
@@ -40,23 +40,23 @@ pub(crate) fn poll(ctx: &mut Ctx<'_>, wave: &WaveRecord, seq: u32) -> Outcome {
     });
     let interval = poll_interval(&next);
     schedule_poll(ctx, &mut next, interval);
-    Outcome::Changed(Change::Wave(next))
+    WaveOutcome::Changed(next, None)
 }
 
 pub(crate) fn observed(
     ctx: &mut Ctx<'_>,
     wave: &WaveRecord,
     observation: &WaveObservation,
-) -> Outcome {
+) -> WaveOutcome {
     if wave.status != WaveStatus::Launching {
-        return Outcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
+        return WaveOutcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
     }
     let Some(job) = &observation.job else {
-        return Outcome::Ignored("the observation has no job".into());
+        return WaveOutcome::Ignored("the observation has no job".into());
     };
     match &wave.launch {
         LaunchState::Started { job_id, .. } if *job_id == job.job_id => {}
-        _ => return Outcome::Ignored(format!("job {} is not this wave's job", job.job_id)),
+        _ => return WaveOutcome::Ignored(format!("job {} is not this wave's job", job.job_id)),
     }
     let mut next = wave.clone();
     observation_succeeded(&mut next, ctx.now);
@@ -114,8 +114,8 @@ pub(crate) fn observed(
             "a last look at DRS still showed it launching",
         );
     }
-    after_launch_progress(ctx, &mut next);
-    Outcome::Changed(Change::Wave(next))
+    let then = after_launch_progress(ctx, &mut next);
+    WaveOutcome::Changed(next, then)
 }
 
 /// A server DRS reports LAUNCHED counts as launched once its EC2 instance
@@ -185,17 +185,21 @@ fn failure_from_log(
         })
 }
 
-pub(crate) fn poll_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &ServiceError) -> Outcome {
+pub(crate) fn poll_failed(
+    ctx: &mut Ctx<'_>,
+    wave: &WaveRecord,
+    error: &ServiceError,
+) -> WaveOutcome {
     if wave.status != WaveStatus::Launching {
-        return Outcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
+        return WaveOutcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
     }
     let mut next = wave.clone();
     if next.launch_timed_out {
         next.last_poll_error = Some(error.to_string());
         let why = format!("the last look at DRS failed: {error}");
         fail_launch_timeout(ctx, &mut next, &why);
-        after_launch_progress(ctx, &mut next);
-        return Outcome::Changed(Change::Wave(next));
+        let then = after_launch_progress(ctx, &mut next);
+        return WaveOutcome::Changed(next, then);
     }
     if let Some(why) = observation_failed(ctx, &mut next, error, "polls of DRS") {
         for server in next.servers.iter_mut() {
@@ -208,39 +212,39 @@ pub(crate) fn poll_failed(ctx: &mut Ctx<'_>, wave: &WaveRecord, error: &ServiceE
         }
         finish_wave(ctx, &mut next, WaveStatus::Failed, Some(why));
     }
-    Outcome::Changed(Change::Wave(next))
+    WaveOutcome::Changed(next, None)
 }
 
 /// DRS pushed a launch result: observe soon rather than at the next poll,
 /// sharing one poll among results that arrive together.
-pub(crate) fn pushed(ctx: &mut Ctx<'_>, wave: &WaveRecord, id: &SourceServerId) -> Outcome {
+pub(crate) fn pushed(ctx: &mut Ctx<'_>, wave: &WaveRecord, id: &SourceServerId) -> WaveOutcome {
     if wave.status != WaveStatus::Launching {
-        return Outcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
+        return WaveOutcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
     }
     let Some(server) = wave.servers.iter().find(|s| s.id() == id) else {
-        return Outcome::Ignored(format!("server {id} is not in wave {}", wave.number));
+        return WaveOutcome::Ignored(format!("server {id} is not in wave {}", wave.number));
     };
     if launch_settled(server) {
-        return Outcome::Ignored(format!("server {id} has settled already"));
+        return WaveOutcome::Ignored(format!("server {id} has settled already"));
     }
     if !matches!(wave.launch, LaunchState::Started { .. }) {
         if wave.push_seen_before_start {
-            return Outcome::Ignored("a push is already waiting for the job".into());
+            return WaveOutcome::Ignored("a push is already waiting for the job".into());
         }
         let mut next = wave.clone();
         next.push_seen_before_start = true;
-        return Outcome::Changed(Change::Wave(next));
+        return WaveOutcome::Changed(next, None);
     }
     // Poll no sooner than PUSH_COALESCE after the last observation, and only
     // if no poll is due by then.
     let earliest = next_push_poll(wave, ctx.now);
     if wave.next_poll_at.is_some_and(|due| due <= earliest) {
-        return Outcome::Ignored("a poll is due soon enough".into());
+        return WaveOutcome::Ignored("a poll is due soon enough".into());
     }
     let mut next = wave.clone();
     let delay = crate::time::between(ctx.now, earliest);
     schedule_poll(ctx, &mut next, delay);
-    Outcome::Changed(Change::Wave(next))
+    WaveOutcome::Changed(next, None)
 }
 
 fn next_push_poll(wave: &WaveRecord, now: crate::time::Timestamp) -> crate::time::Timestamp {
