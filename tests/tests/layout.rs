@@ -50,9 +50,6 @@ const KNOWN_CIRCLES: &[(&str, &str)] = &[
     ("shared/sim/src", "lib.rs"),
     // lib.rs defines SimServer, which the handlers use: to its own file.
     ("shared/sim-server/src", "lib.rs"),
-    // mod.rs dispatches to the commands and defines parse_id and other
-    // helpers they use: the helpers are to move to their own file.
-    ("workers/src/commands", "mod.rs"),
 ];
 
 #[test]

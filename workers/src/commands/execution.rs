@@ -3,7 +3,7 @@
 //! launch worker — of `ripcord run`, `ripcord worker launch`, or on AWS —
 //! picks them up).
 
-use super::parse_id;
+use super::inputs::parse_id;
 use crate::backend::{Backend, BackendArgs};
 use crate::render;
 use ripcord::event::{Envelope, Event};

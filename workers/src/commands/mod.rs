@@ -5,6 +5,7 @@ mod aws;
 mod bench;
 mod dlq;
 mod execution;
+mod inputs;
 mod report;
 mod run;
 mod serve;
@@ -152,7 +153,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 events_endpoint,
             } => {
                 let config = ripcord_sim_server::SimServerConfig {
-                    scenario: scenario_source(scenario.as_deref())?,
+                    scenario: inputs::scenario_source(scenario.as_deref())?,
                     time_scale,
                     seed,
                     page_size,
@@ -178,52 +179,4 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             } => dlq::replay(&backend, queue, id.as_deref(), all).await,
         },
     }
-}
-
-/// Loads and checks a plan that may be started: its errors, or a real
-/// recovery without `--confirm-recovery`, are reported on stderr and give
-/// exit code 2 (nothing is started).
-fn startable_plan(
-    path: &std::path::Path,
-    confirm_recovery: bool,
-) -> Result<ripcord::plan::Plan, ExitCode> {
-    let plan = match ripcord::plan::load_plan(path) {
-        Ok(p) => p,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return Err(ExitCode::from(2));
-        }
-    };
-    if plan.mode == ripcord::plan::Mode::Recovery && !confirm_recovery {
-        eprintln!(
-            "{}: this plan is a real recovery (mode: recovery). Nothing was started.\n\
-             Re-run with --confirm-recovery if a real failover is intended, or use mode: drill to rehearse.",
-            path.display()
-        );
-        return Err(ExitCode::from(2));
-    }
-    Ok(plan)
-}
-
-/// Loads a scenario file with its text (for a world stored in the database).
-fn scenario_source(
-    path: Option<&std::path::Path>,
-) -> anyhow::Result<Option<ripcord_sim::ScenarioSource>> {
-    Ok(match path {
-        Some(p) => Some(ripcord_sim::ScenarioSource::load(p)?),
-        None => None,
-    })
-}
-
-/// Loads a scenario file, or the default scenario.
-fn scenario(path: Option<&std::path::Path>) -> anyhow::Result<ripcord_sim::Scenario> {
-    Ok(match path {
-        Some(p) => ripcord_sim::load_scenario(p)?,
-        None => ripcord_sim::Scenario::default(),
-    })
-}
-
-fn parse_id(id: &str) -> anyhow::Result<ripcord::ids::ExecutionId> {
-    id.parse()
-        .map_err(|_| anyhow::anyhow!("`{id}` is not an execution id (a UUID, as `ripcord run` printed it; `ripcord list` shows them)"))
 }

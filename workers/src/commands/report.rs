@@ -4,7 +4,7 @@
 //! as FILE.svg). A report of an execution that has not settled says it is
 //! provisional.
 
-use super::parse_id;
+use super::inputs::parse_id;
 use crate::backend::{Backend, BackendArgs};
 use crate::reports::{self, ReportFormat};
 use std::path::Path;

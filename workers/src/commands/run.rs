@@ -25,12 +25,12 @@ pub async fn run(
     requested_by: &str,
     report_dir: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let plan = match super::startable_plan(plan_path, confirm_recovery) {
+    let plan = match super::inputs::startable_plan(plan_path, confirm_recovery) {
         Ok(plan) => plan,
         Err(code) => return Ok(code),
     };
     let began = std::time::Instant::now();
-    let engine = LocalEngine::open(db, super::scenario(scenario)?)?;
+    let engine = LocalEngine::open(db, super::inputs::scenario(scenario)?)?;
     let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
     let ports = engine.ports.clone();
 

@@ -41,7 +41,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
     let mut running = None;
     let state = match args.backend {
         BackendKind::Embedded if options.workers => {
-            let scenario = super::scenario_source(options.scenario.as_deref())?;
+            let scenario = super::inputs::scenario_source(options.scenario.as_deref())?;
             let engine = LocalEngine::open_shared(&args.db, scenario.as_ref())?;
             let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
             let state = ServeState {

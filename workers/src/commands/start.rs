@@ -19,14 +19,14 @@ pub async fn start(
     confirm_recovery: bool,
     requested_by: &str,
 ) -> anyhow::Result<ExitCode> {
-    let plan = match super::startable_plan(plan_path, confirm_recovery) {
+    let plan = match super::inputs::startable_plan(plan_path, confirm_recovery) {
         Ok(plan) => plan,
         Err(code) => return Ok(code),
     };
     let id = ExecutionId::new_random();
     match args.backend {
         BackendKind::Embedded => {
-            let scenario = super::scenario_source(scenario)?;
+            let scenario = super::inputs::scenario_source(scenario)?;
             let backend = EmbeddedBackend::open(&args.db, EmbeddedConfig::default())?;
             // With --scenario the world is created with it (or checked
             // against the stored one); without, an existing world only lends

@@ -53,7 +53,7 @@ pub async fn worker(
     };
     match args.backend {
         BackendKind::Embedded => {
-            let scenario = super::scenario_source(scenario)?;
+            let scenario = super::inputs::scenario_source(scenario)?;
             let engine = LocalEngine::open_shared(&args.db, scenario.as_ref())?;
             let workers = engine.spawn_workers(&[kind.queue()], timing.apply(config));
             serve_metrics(timing.metrics_addr, &workers.telemetry).await?;
