@@ -769,9 +769,7 @@ fn evaluate_health(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, obs: &PostLaunchObs
                         .instance_status
                         .iter()
                         .find(|s| s.instance_id == instance);
-                    if status.is_some_and(|s| {
-                        s.instance_status == "impaired" || s.system_status == "impaired"
-                    }) {
+                    if status.is_some_and(|s| s.is_impaired()) {
                         failed = true;
                     }
                     status.is_some_and(|s| s.is_ok())

@@ -8,6 +8,7 @@ pub mod drs;
 pub mod ec2;
 pub mod metrics;
 pub mod queue;
+mod service_values;
 pub mod ssm;
 pub mod store;
 
