@@ -31,7 +31,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use error::ApiError;
 use ripcord::health::HealthThresholds;
-use ripcord::ports::{Clock, ExecutionStore, WorkQueue};
+use ripcord::ports::{Clock, DeadLetters, ExecutionStore, WorkQueue, WorkerHeartbeats};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +39,10 @@ use std::time::Duration;
 pub struct ServeState {
     pub store: Arc<dyn ExecutionStore>,
     pub queue: Arc<dyn WorkQueue>,
+    /// The dead-letter queues and every queue's depth (health, `/metrics`).
+    pub dead_letters: Arc<dyn DeadLetters>,
+    /// The workers' heartbeats (health, `/metrics`).
+    pub heartbeats: Arc<dyn WorkerHeartbeats>,
     /// The executions' clock (simulated on the embedded backend).
     pub clock: Arc<dyn Clock>,
     pub auth: auth::Auth,

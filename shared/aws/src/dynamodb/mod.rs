@@ -1,6 +1,10 @@
-//! The DynamoDB [`ExecutionStore`]: one table holding an execution item,
-//! one item per wave and one item per runbook trigger (docs/architecture.md, "Records":
-//! an execution is not one 400 KB item).
+//! The DynamoDB store: one table holding an execution item, one item per
+//! wave (docs/architecture.md, "Records": an execution is not one 400 KB
+//! item), one item per runbook trigger and one per worker heartbeat. Each
+//! port has its file: [`ExecutionStore`](ripcord::ports::ExecutionStore) in
+//! `executions.rs`, [`WorkerHeartbeats`](ripcord::ports::WorkerHeartbeats)
+//! in `heartbeats.rs`, [`TriggerLog`](ripcord::ports::TriggerLog) in
+//! `triggers.rs`; this module holds the table's layout and what they share.
 //!
 //! | item      | pk                 | sk          | other attributes                                   |
 //! |-----------|--------------------|-------------|----------------------------------------------------|
@@ -19,6 +23,10 @@
 //! attribute. TTL deletes lazily (within days), so every read treats an
 //! item whose `expiresAt` has passed as gone.
 
+mod executions;
+mod heartbeats;
+mod triggers;
+
 use crate::config::ResourceNames;
 use crate::error::service_error;
 use async_trait::async_trait;
@@ -32,7 +40,7 @@ use ripcord::machine::transition::Transitions;
 use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
 use ripcord::ports::store::{
     CreateOutcome, ExecutionPage, ExecutionQuery, ExecutionStore, ExecutionSummary, StoreError,
-    Versioned, WorkerHeartbeat,
+    Versioned,
 };
 use ripcord::time::Timestamp;
 use ripcord::trigger::TriggerRecord;
@@ -101,7 +109,10 @@ impl DynamoStore {
     {
         let error = service_error("dynamodb", operation, e);
         if error.code == "ResourceNotFoundException" {
-            StoreError::Missing(self.table.clone())
+            StoreError::Missing {
+                resource: format!("table {}", self.table),
+                remedy: "run `ripcord aws bootstrap` to create it".to_owned(),
+            }
         } else {
             StoreError::Service(error.to_string())
         }
@@ -306,393 +317,6 @@ impl DynamoStore {
     }
 }
 
-#[async_trait]
-impl ExecutionStore for DynamoStore {
-    async fn create_execution(
-        &self,
-        execution: &ExecutionRecord,
-        waves: &[WaveRecord],
-    ) -> Result<CreateOutcome, StoreError> {
-        let what = format!("execution {}", execution.id);
-        if waves.len() > MAX_WAVES {
-            return Err(StoreError::TooLarge {
-                what,
-                detail: format!(
-                    "it has {} waves and the DynamoDB store creates an execution with its waves in one transaction, so at most {MAX_WAVES}; merge waves in the plan",
-                    waves.len()
-                ),
-            });
-        }
-        let mut items = Vec::with_capacity(waves.len() + 1);
-        items.push(execution_item(execution, 1)?);
-        for wave in waves {
-            if wave.execution_id != execution.id {
-                return Err(StoreError::TooLarge {
-                    what: format!("wave {}", wave.number),
-                    detail: format!(
-                        "it belongs to execution {}, not {}; nothing was written",
-                        wave.execution_id, execution.id
-                    ),
-                });
-            }
-            items.push(wave_item(wave, 1)?);
-        }
-        let total: usize = items.iter().map(item_size).sum();
-        if total > MAX_TRANSACTION_BYTES {
-            return Err(StoreError::TooLarge {
-                what,
-                detail: format!(
-                    "with its waves it is {total} bytes, over DynamoDB's {MAX_TRANSACTION_BYTES}-byte transaction limit; split the plan into fewer, smaller waves"
-                ),
-            });
-        }
-        // An item whose retention ran out but that TTL has not deleted yet
-        // is gone for every reader, so it may be written over.
-        let now = AttributeValue::N(Utc::now().timestamp().to_string());
-        let writes = items
-            .into_iter()
-            .map(|item| {
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(#pk) OR #expires <= :now")
-                    .expression_attribute_names("#pk", ATTR_PK)
-                    .expression_attribute_names("#expires", ATTR_EXPIRES_AT)
-                    .expression_attribute_values(":now", now.clone())
-                    .build()
-                    .map(|put| TransactWriteItem::builder().put(put).build())
-                    .map_err(|e| StoreError::Service(format!("cannot build a put: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(match self.transact(writes).await? {
-            None => CreateOutcome::Created,
-            Some(_) => CreateOutcome::AlreadyExists,
-        })
-    }
-
-    async fn load_execution(
-        &self,
-        id: ExecutionId,
-    ) -> Result<Option<Versioned<ExecutionRecord>>, StoreError> {
-        let item = self
-            .get(execution_pk(id), KIND_EXECUTION.to_owned())
-            .await?;
-        item.map(|item| versioned(&item, &format!("execution {id}")))
-            .transpose()
-    }
-
-    async fn load_wave(
-        &self,
-        id: ExecutionId,
-        wave: WaveNumber,
-    ) -> Result<Option<Versioned<WaveRecord>>, StoreError> {
-        let item = self.get(execution_pk(id), wave_sk(wave)).await?;
-        item.map(|item| versioned(&item, &format!("wave {wave} of execution {id}")))
-            .transpose()
-    }
-
-    async fn load_waves(&self, id: ExecutionId) -> Result<Vec<WaveRecord>, StoreError> {
-        let mut waves = Vec::new();
-        let mut start = None;
-        let now = Utc::now();
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :wave)")
-                .expression_attribute_names("#pk", ATTR_PK)
-                .expression_attribute_names("#sk", ATTR_SK)
-                .expression_attribute_values(":pk", AttributeValue::S(execution_pk(id)))
-                .expression_attribute_values(":wave", AttributeValue::S("WAVE#".to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.error("Query", e))?;
-            for item in out.items.unwrap_or_default() {
-                if !expired(&item, now) {
-                    let wave: Versioned<WaveRecord> =
-                        versioned(&item, &format!("a wave of execution {id}"))?;
-                    waves.push(wave.record);
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        // `WAVE#0001` sorts as text; the number decides past 9999.
-        waves.sort_by_key(|w| w.number.0);
-        Ok(waves)
-    }
-
-    async fn save_execution(
-        &self,
-        record: &ExecutionRecord,
-        expected: u64,
-    ) -> Result<u64, StoreError> {
-        let what = format!("execution {}", record.id);
-        let body = body_of(&what, record)?;
-        let mut columns = vec![
-            (ATTR_STATUS, AttributeValue::S(status_text(&record.status)?)),
-            (ATTR_PLAN_NAME, AttributeValue::S(record.plan_name.clone())),
-            (
-                ATTR_START_TIME,
-                AttributeValue::S(time_text(&record.start_time)),
-            ),
-            (ATTR_GSI_KIND, AttributeValue::S(KIND_EXECUTION.to_owned())),
-        ];
-        let expires = record
-            .status
-            .is_terminal()
-            .then(|| expires_at(record.end_time.unwrap_or_else(Utc::now)));
-        if let Some(at) = &expires {
-            columns.push((ATTR_EXPIRES_AT, at.clone()));
-        }
-        let update = self.versioned_update(execution_key(record.id), body, columns, expected)?;
-        let Some(at) = expires else {
-            self.run_update(update, &what, expected).await?;
-            return Ok(expected + 1);
-        };
-        // Finished: the waves expire with it, all in one transaction.
-        let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        for wave in record.waves.iter().take(MAX_WAVES) {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(execution_pk(record.id), wave_sk(wave.number))))
-                .update_expression("SET #expires = :expires")
-                .condition_expression("attribute_exists(#pk)")
-                .expression_attribute_names("#expires", ATTR_EXPIRES_AT)
-                .expression_attribute_names("#pk", ATTR_PK)
-                .expression_attribute_values(":expires", at.clone())
-                .build()
-                .map_err(|e| StoreError::Service(format!("cannot build an update: {e}")))?;
-            items.push(TransactWriteItem::builder().update(update).build());
-        }
-        match self.transact(items).await? {
-            None => Ok(expected + 1),
-            Some(0) => Err(StoreError::VersionConflict { what, expected }),
-            Some(i) => Err(StoreError::Corrupt(format!(
-                "{what}: its wave {} has no item",
-                record.waves[i - 1].number
-            ))),
-        }
-    }
-
-    async fn save_wave(&self, record: &WaveRecord, expected: u64) -> Result<u64, StoreError> {
-        let what = format!(
-            "wave {} of execution {}",
-            record.number, record.execution_id
-        );
-        let body = body_of(&what, record)?;
-        let update = self.versioned_update(
-            key(execution_pk(record.execution_id), wave_sk(record.number)),
-            body,
-            Vec::new(),
-            expected,
-        )?;
-        self.run_update(update, &what, expected).await?;
-        Ok(expected + 1)
-    }
-
-    async fn list_executions(&self, query: &ExecutionQuery) -> Result<ExecutionPage, StoreError> {
-        // The index's own key, next to the table's, makes the start key of
-        // a Query on it.
-        let (index, key, value) = match &query.status {
-            Some(status) => (
-                INDEX_BY_STATUS,
-                ATTR_STATUS,
-                AttributeValue::S(status_text(status)?),
-            ),
-            None => (
-                INDEX_BY_START,
-                ATTR_GSI_KIND,
-                AttributeValue::S(KIND_EXECUTION.to_owned()),
-            ),
-        };
-        let start = query.after.map(|cursor| {
-            let mut start = execution_key(cursor.id);
-            start.insert(
-                ATTR_START_TIME.to_owned(),
-                AttributeValue::S(time_text(&cursor.start_time)),
-            );
-            start.insert(key.to_owned(), value.clone());
-            start
-        });
-        let (items, more) = self
-            .query_index(index, key, value, query.limit, start)
-            .await?;
-        let items = items
-            .iter()
-            .map(summary)
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(ExecutionPage::of(items, query.limit, more))
-    }
-
-    async fn count_executions(&self) -> Result<Vec<(ExecutionStatus, u64)>, StoreError> {
-        let mut counts = Vec::new();
-        for status in ExecutionStatus::ALL {
-            let n = self
-                .count_index(
-                    INDEX_BY_STATUS,
-                    ATTR_STATUS,
-                    AttributeValue::S(status_text(&status)?),
-                )
-                .await?;
-            if n > 0 {
-                counts.push((status, n));
-            }
-        }
-        Ok(counts)
-    }
-
-    async fn record_heartbeat(&self, heartbeat: &WorkerHeartbeat) -> Result<(), StoreError> {
-        let what = format!("the heartbeat of worker {}", heartbeat.worker_id);
-        let mut item = key(
-            format!("{KIND_WORKER}#{}", heartbeat.worker_id),
-            KIND_WORKER.to_owned(),
-        );
-        item.extend([
-            (
-                ATTR_GSI_KIND.to_owned(),
-                AttributeValue::S(KIND_WORKER.to_owned()),
-            ),
-            (
-                ATTR_RECEIVED_AT.to_owned(),
-                AttributeValue::S(time_text(&heartbeat.last_poll)),
-            ),
-            (
-                ATTR_EXPIRES_AT.to_owned(),
-                AttributeValue::N(
-                    (heartbeat.last_poll + WorkerHeartbeat::RETENTION)
-                        .timestamp()
-                        .to_string(),
-                ),
-            ),
-            (
-                ATTR_BODY.to_owned(),
-                AttributeValue::S(body_of(&what, heartbeat)?),
-            ),
-        ]);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| self.error("PutItem", e))?;
-        Ok(())
-    }
-
-    async fn list_heartbeats(&self, now: Timestamp) -> Result<Vec<WorkerHeartbeat>, StoreError> {
-        // Heartbeats share the by-received index with triggers, in their own
-        // partition; a deployment runs a handful of workers.
-        let (items, _) = self
-            .query_index(
-                INDEX_BY_RECEIVED,
-                ATTR_GSI_KIND,
-                AttributeValue::S(KIND_WORKER.to_owned()),
-                MAX_HEARTBEATS,
-                None,
-            )
-            .await?;
-        let since = now - WorkerHeartbeat::RETENTION;
-        let mut beats = items
-            .iter()
-            .map(|item| decode_body::<WorkerHeartbeat>(item, "a worker heartbeat"))
-            .filter(|b| b.as_ref().map_or(true, |b| b.last_poll >= since))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        beats.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
-        Ok(beats)
-    }
-
-    async fn record_trigger(&self, trigger: &TriggerRecord) -> Result<CreateOutcome, StoreError> {
-        let what = format!("trigger {}", trigger.idempotency_key);
-        let item = HashMap::from([
-            (
-                ATTR_PK.to_owned(),
-                AttributeValue::S(trigger_pk(&trigger.idempotency_key)),
-            ),
-            (
-                ATTR_SK.to_owned(),
-                AttributeValue::S(KIND_TRIGGER.to_owned()),
-            ),
-            (
-                ATTR_GSI_KIND.to_owned(),
-                AttributeValue::S(KIND_TRIGGER.to_owned()),
-            ),
-            (
-                ATTR_RECEIVED_AT.to_owned(),
-                AttributeValue::S(time_text(&trigger.received_at)),
-            ),
-            (
-                ATTR_BODY.to_owned(),
-                AttributeValue::S(body_of(&what, trigger)?),
-            ),
-        ]);
-        check_size(&what, &item)?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", ATTR_PK)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(CreateOutcome::Created),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(CreateOutcome::AlreadyExists)
-            }
-            Err(e) => Err(self.error("PutItem", e)),
-        }
-    }
-
-    async fn load_trigger(
-        &self,
-        idempotency_key: &str,
-    ) -> Result<Option<TriggerRecord>, StoreError> {
-        let item = self
-            .get(trigger_pk(idempotency_key), KIND_TRIGGER.to_owned())
-            .await?;
-        item.map(|item| decode_body(&item, &format!("trigger {idempotency_key}")))
-            .transpose()
-    }
-
-    async fn list_triggers(&self, limit: usize) -> Result<Vec<TriggerRecord>, StoreError> {
-        let (items, _) = self
-            .query_index(
-                INDEX_BY_RECEIVED,
-                ATTR_GSI_KIND,
-                AttributeValue::S(KIND_TRIGGER.to_owned()),
-                limit,
-                None,
-            )
-            .await?;
-        items
-            .iter()
-            .map(|item| decode_body(item, "a trigger record"))
-            .collect()
-    }
-}
-
-fn execution_pk(id: ExecutionId) -> String {
-    format!("EXECUTION#{id}")
-}
-
-fn wave_sk(wave: WaveNumber) -> String {
-    format!("WAVE#{:04}", wave.0)
-}
-
-fn trigger_pk(key: &str) -> String {
-    format!("TRIGGER#{key}")
-}
-
 fn key(pk: String, sk: String) -> Item {
     HashMap::from([
         (ATTR_PK.to_owned(), AttributeValue::S(pk)),
@@ -700,56 +324,8 @@ fn key(pk: String, sk: String) -> Item {
     ])
 }
 
-fn execution_key(id: ExecutionId) -> Item {
-    key(execution_pk(id), KIND_EXECUTION.to_owned())
-}
-
 fn number(n: u64) -> AttributeValue {
     AttributeValue::N(n.to_string())
-}
-
-fn execution_item(execution: &ExecutionRecord, version: u64) -> Result<Item, StoreError> {
-    let what = format!("execution {}", execution.id);
-    let mut item = execution_key(execution.id);
-    item.extend([
-        (ATTR_VERSION.to_owned(), number(version)),
-        (
-            ATTR_BODY.to_owned(),
-            AttributeValue::S(body_of(&what, execution)?),
-        ),
-        (
-            ATTR_STATUS.to_owned(),
-            AttributeValue::S(status_text(&execution.status)?),
-        ),
-        (
-            ATTR_PLAN_NAME.to_owned(),
-            AttributeValue::S(execution.plan_name.clone()),
-        ),
-        (
-            ATTR_START_TIME.to_owned(),
-            AttributeValue::S(time_text(&execution.start_time)),
-        ),
-        (
-            ATTR_GSI_KIND.to_owned(),
-            AttributeValue::S(KIND_EXECUTION.to_owned()),
-        ),
-    ]);
-    check_size(&what, &item)?;
-    Ok(item)
-}
-
-fn wave_item(wave: &WaveRecord, version: u64) -> Result<Item, StoreError> {
-    let what = format!("wave {} of execution {}", wave.number, wave.execution_id);
-    let mut item = key(execution_pk(wave.execution_id), wave_sk(wave.number));
-    item.extend([
-        (ATTR_VERSION.to_owned(), number(version)),
-        (
-            ATTR_BODY.to_owned(),
-            AttributeValue::S(body_of(&what, wave)?),
-        ),
-    ]);
-    check_size(&what, &item)?;
-    Ok(item)
 }
 
 /// The record as JSON, refused if it could never fit in an item.
@@ -849,28 +425,6 @@ fn versioned<T: DeserializeOwned>(item: &Item, what: &str) -> Result<Versioned<T
     })
 }
 
-/// A listing row from an index item's columns, without parsing the body.
-fn summary(item: &Item) -> Result<ExecutionSummary, StoreError> {
-    let pk = string(item, ATTR_PK, "an execution item")?;
-    let what = format!("item {pk}");
-    let corrupt = |detail: String| StoreError::Corrupt(format!("{what}: {detail}"));
-    let id = pk
-        .strip_prefix("EXECUTION#")
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| corrupt("the key is not EXECUTION#<uuid>".to_owned()))?;
-    let status = string(item, ATTR_STATUS, &what)?;
-    let start = string(item, ATTR_START_TIME, &what)?;
-    Ok(ExecutionSummary {
-        id,
-        plan_name: string(item, ATTR_PLAN_NAME, &what)?.to_owned(),
-        status: serde_json::from_value(serde_json::Value::String(status.to_owned()))
-            .map_err(|_| corrupt(format!("unknown status {status}")))?,
-        start_time: DateTime::parse_from_rfc3339(start)
-            .map_err(|_| corrupt(format!("bad start time {start}")))?
-            .to_utc(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -890,11 +444,5 @@ mod tests {
             AttributeValue::N((now.timestamp() + 60).to_string()),
         );
         assert!(!expired(&item, now));
-    }
-
-    #[test]
-    fn wave_keys_sort_in_wave_order() {
-        assert!(wave_sk(WaveNumber(2)) < wave_sk(WaveNumber(10)));
-        assert_eq!(wave_sk(WaveNumber(7)), "WAVE#0007");
     }
 }
