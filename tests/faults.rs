@@ -10,15 +10,9 @@
 use async_trait::async_trait;
 use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord, WaveStatus};
-use ripcord::ports::queue::{
-    DeadMessage, OutgoingMessage, QueueDepth, QueueError, QueueName, ReceivedMessage,
-};
-use ripcord::ports::store::{
-    CreateOutcome, ExecutionPage, ExecutionQuery, StoreError, Versioned, WorkerHeartbeat,
-};
+use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage};
+use ripcord::ports::store::{CreateOutcome, ExecutionPage, ExecutionQuery, StoreError, Versioned};
 use ripcord::ports::{ExecutionStore, WorkQueue};
-use ripcord::time::Timestamp;
-use ripcord::trigger::TriggerRecord;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -204,18 +198,6 @@ impl WorkQueue for FaultyQueue {
         reason: &str,
     ) -> Result<(), QueueError> {
         self.inner.dead_letter(queue, message, reason).await
-    }
-
-    async fn list_dead(&self, queue: QueueName) -> Result<Vec<DeadMessage>, QueueError> {
-        self.inner.list_dead(queue).await
-    }
-
-    async fn replay_dead(&self, queue: QueueName, id: Option<&str>) -> Result<usize, QueueError> {
-        self.inner.replay_dead(queue, id).await
-    }
-
-    async fn depth(&self, queue: QueueName) -> Result<QueueDepth, QueueError> {
-        self.inner.depth(queue).await
     }
 }
 
@@ -431,27 +413,5 @@ impl ExecutionStore for FaultyStore {
 
     async fn count_executions(&self) -> Result<Vec<(ExecutionStatus, u64)>, StoreError> {
         self.inner.count_executions().await
-    }
-
-    // Heartbeats are not part of the fault schedules: passed through.
-    async fn record_heartbeat(&self, heartbeat: &WorkerHeartbeat) -> Result<(), StoreError> {
-        self.inner.record_heartbeat(heartbeat).await
-    }
-
-    async fn list_heartbeats(&self, now: Timestamp) -> Result<Vec<WorkerHeartbeat>, StoreError> {
-        self.inner.list_heartbeats(now).await
-    }
-
-    // Triggers are not part of the fault schedules: passed through.
-    async fn record_trigger(&self, trigger: &TriggerRecord) -> Result<CreateOutcome, StoreError> {
-        self.inner.record_trigger(trigger).await
-    }
-
-    async fn load_trigger(&self, key: &str) -> Result<Option<TriggerRecord>, StoreError> {
-        self.inner.load_trigger(key).await
-    }
-
-    async fn list_triggers(&self, limit: usize) -> Result<Vec<TriggerRecord>, StoreError> {
-        self.inner.list_triggers(limit).await
     }
 }

@@ -14,7 +14,7 @@ pub mod recording;
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::plan::load_plan;
-use ripcord::ports::{ExecutionStore, QueueName, WorkQueue};
+use ripcord::ports::{DeadLetters, ExecutionStore, QueueName, WorkQueue};
 use ripcord::status::{ExecutionView, execution_status, is_settled};
 use ripcord_sim::{Scenario, load_scenario};
 use ripcord_workers::engine::{LocalEngine, Workers};
@@ -182,6 +182,11 @@ impl Drill {
     /// The queues as the test uses them, without the workers' decorators.
     pub fn queue(&self) -> Arc<dyn WorkQueue> {
         self.engine.backend.queue()
+    }
+
+    /// The dead-letter queues, as `ripcord dlq` reads them.
+    pub fn dead_letters(&self) -> Arc<dyn DeadLetters> {
+        self.engine.backend.dead_letters()
     }
 
     /// Starts the workers again after [`Drill::finish`] stopped them.

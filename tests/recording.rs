@@ -7,9 +7,7 @@ use async_trait::async_trait;
 use ripcord::event::Envelope;
 use ripcord::ids::EventId;
 use ripcord::ports::WorkQueue;
-use ripcord::ports::queue::{
-    DeadMessage, OutgoingMessage, QueueDepth, QueueError, QueueName, ReceivedMessage,
-};
+use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -193,17 +191,5 @@ impl WorkQueue for RecordingQueue {
         self.inner.dead_letter(queue, message, reason).await?;
         self.log.lock().received.remove(&message.receipt);
         Ok(())
-    }
-
-    async fn list_dead(&self, queue: QueueName) -> Result<Vec<DeadMessage>, QueueError> {
-        self.inner.list_dead(queue).await
-    }
-
-    async fn replay_dead(&self, queue: QueueName, id: Option<&str>) -> Result<usize, QueueError> {
-        self.inner.replay_dead(queue, id).await
-    }
-
-    async fn depth(&self, queue: QueueName) -> Result<QueueDepth, QueueError> {
-        self.inner.depth(queue).await
     }
 }

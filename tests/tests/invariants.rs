@@ -8,8 +8,9 @@ use ripcord::event::{Envelope, Event};
 use ripcord::ids::{EventId, ExecutionId, WaveNumber};
 use ripcord::machine::{Effect, ExecutionStatus, LaunchState, LaunchStatus, WaveStatus};
 use ripcord::ports::QueueName;
+use ripcord::ports::dead_letters::DeadMessage;
 use ripcord::ports::drs::DrsLaunchStatus;
-use ripcord::ports::queue::{DeadMessage, OutgoingMessage, ReceivedMessage};
+use ripcord::ports::queue::{OutgoingMessage, ReceivedMessage};
 use ripcord_sim::Operation;
 use ripcord_sim::StartOutcome;
 use ripcord_tests::faults::{QueueFaults, StoreFaults};
@@ -45,7 +46,7 @@ fn rows(rows: &[&str]) -> Vec<String> {
 
 async fn assert_no_dead_messages(drill: &Drill) {
     for queue in QueueName::ALL {
-        let dead = drill.queue().list_dead(queue).await.unwrap();
+        let dead = drill.dead_letters().list_dead(queue).await.unwrap();
         assert!(dead.is_empty(), "the {queue} DLQ holds {dead:#?}");
     }
 }
@@ -445,7 +446,11 @@ async fn wait_for_dead(
 ) -> DeadMessage {
     let deadline = Instant::now() + LIMIT;
     loop {
-        let dead = drill.queue().list_dead(QueueName::Launch).await.unwrap();
+        let dead = drill
+            .dead_letters()
+            .list_dead(QueueName::Launch)
+            .await
+            .unwrap();
         if let Some(d) = dead.into_iter().find(|d| pred(d)) {
             return d;
         }
@@ -547,7 +552,11 @@ async fn bad_messages_are_dead_lettered_with_their_reason_and_the_drill_complete
         recovery_jobs_per_wave(&drill.engine.simulator),
         one_job_per_wave()
     );
-    let dead = drill.queue().list_dead(QueueName::Launch).await.unwrap();
+    let dead = drill
+        .dead_letters()
+        .list_dead(QueueName::Launch)
+        .await
+        .unwrap();
     assert_eq!(
         dead.len(),
         expected.len(),
@@ -574,7 +583,7 @@ async fn bad_messages_are_dead_lettered_with_their_reason_and_the_drill_complete
     let mark = log.sent_count();
     drill.resume();
     let replayed = drill
-        .queue()
+        .dead_letters()
         .replay_dead(QueueName::Launch, Some(&parked.message_id))
         .await
         .unwrap();
@@ -599,7 +608,11 @@ async fn bad_messages_are_dead_lettered_with_their_reason_and_the_drill_complete
         drill.engine.simulator.call_count(Operation::StartRecovery),
         calls
     );
-    let dead = drill.queue().list_dead(QueueName::Launch).await.unwrap();
+    let dead = drill
+        .dead_letters()
+        .list_dead(QueueName::Launch)
+        .await
+        .unwrap();
     assert!(dead.iter().all(|d| d.message_id != parked.message_id));
     drill.finish(LIMIT).await;
 }
@@ -663,7 +676,7 @@ async fn a_start_that_keeps_failing_is_dead_lettered_then_replayed_to_completion
     // The store is back: replay the dead message.
     faults.unblock_loads(drill.id);
     let replayed = drill
-        .queue()
+        .dead_letters()
         .replay_dead(QueueName::Launch, Some(&dead.message_id))
         .await
         .unwrap();

@@ -106,7 +106,14 @@ impl Harness {
     async fn trigger_recorded(&self, key: &str) -> ripcord::trigger::TriggerRecord {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Some(t) = self.store().load_trigger(key).await.expect("load") {
+            if let Some(t) = self
+                .engine
+                .ports
+                .trigger_log
+                .load_trigger(key)
+                .await
+                .expect("load")
+            {
                 return t;
             }
             assert!(
@@ -122,8 +129,8 @@ impl Harness {
         loop {
             let d = self
                 .engine
-                .ports
-                .queue
+                .backend
+                .dead_letters()
                 .depth(QueueName::Launch)
                 .await
                 .expect("depth");
@@ -173,7 +180,16 @@ async fn a_trigger_starts_one_execution_and_a_duplicate_starts_nothing() {
             .len(),
         1
     );
-    assert_eq!(h.store().list_triggers(10).await.expect("list").len(), 1);
+    assert_eq!(
+        h.engine
+            .ports
+            .trigger_log
+            .list_triggers(10)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
     assert_eq!(
         recovery_jobs_per_wave(&h.engine.simulator),
         [("1".into(), 1), ("2".into(), 1), ("3".into(), 1)].into()
@@ -271,8 +287,8 @@ async fn a_trigger_without_a_key_goes_to_the_dead_letter_queue_with_its_reason()
     let dead = loop {
         let dead = h
             .engine
-            .ports
-            .queue
+            .backend
+            .dead_letters()
             .list_dead(QueueName::Launch)
             .await
             .expect("dlq");
@@ -288,6 +304,14 @@ async fn a_trigger_without_a_key_goes_to_the_dead_letter_queue_with_its_reason()
         "{}",
         dead[0].reason
     );
-    assert!(h.store().list_triggers(10).await.expect("list").is_empty());
+    assert!(
+        h.engine
+            .ports
+            .trigger_log
+            .list_triggers(10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     h.workers.shutdown().await;
 }

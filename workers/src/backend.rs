@@ -6,7 +6,7 @@
 use crate::ports::Ports;
 use clap::ValueEnum;
 use ripcord::ports::clock::{ScaledClock, SystemClock};
-use ripcord::ports::{Clock, ExecutionStore, WorkQueue};
+use ripcord::ports::{Clock, DeadLetters, ExecutionStore, TriggerLog, WorkQueue, WorkerHeartbeats};
 use ripcord::time::Timestamp;
 use ripcord_aws::{AwsSettings, Clients, ResourceNames, load_sdk_config};
 use ripcord_embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
@@ -86,6 +86,8 @@ impl BackendArgs {
 /// Ripcord on AWS: every port filled with an SDK adapter.
 pub struct AwsBackend {
     pub ports: Ports,
+    /// The SQS dead-letter queues (what `ripcord dlq` and health read).
+    pub dead_letters: Arc<dyn DeadLetters>,
 }
 
 /// The SDK clients of `settings`, once a region is known (the standard
@@ -104,15 +106,19 @@ impl AwsBackend {
     pub async fn connect(settings: &AwsSettings) -> anyhow::Result<AwsBackend> {
         let clients = aws_clients(settings).await?;
         let names = &settings.names;
+        let queue = Arc::new(ripcord_aws::sqs::SqsQueue::new(
+            clients.sqs.clone(),
+            names.clone(),
+        ));
+        let store = Arc::new(ripcord_aws::dynamodb::DynamoStore::new(
+            clients.dynamodb.clone(),
+            names.clone(),
+        ));
         let ports = Ports {
-            queue: Arc::new(ripcord_aws::sqs::SqsQueue::new(
-                clients.sqs.clone(),
-                names.clone(),
-            )),
-            store: Arc::new(ripcord_aws::dynamodb::DynamoStore::new(
-                clients.dynamodb.clone(),
-                names.clone(),
-            )),
+            queue: queue.clone(),
+            store: store.clone(),
+            heartbeats: store.clone(),
+            trigger_log: store,
             drs: Arc::new(ripcord_aws::drs::DrsService::new(clients.drs.clone())),
             ec2: Arc::new(ripcord_aws::ec2::Ec2Directory::new(clients.ec2.clone())),
             ssm: Arc::new(ripcord_aws::ssm::SsmCommands::new(clients.ssm.clone())),
@@ -125,7 +131,10 @@ impl AwsBackend {
             )),
             clock: Arc::new(SystemClock),
         };
-        Ok(AwsBackend { ports })
+        Ok(AwsBackend {
+            ports,
+            dead_letters: queue,
+        })
     }
 }
 
@@ -169,6 +178,27 @@ impl Backend {
         match self {
             Backend::Embedded(b) => b.queue(),
             Backend::Aws(b) => b.ports.queue.clone(),
+        }
+    }
+
+    pub fn dead_letters(&self) -> Arc<dyn DeadLetters> {
+        match self {
+            Backend::Embedded(b) => b.dead_letters(),
+            Backend::Aws(b) => b.dead_letters.clone(),
+        }
+    }
+
+    pub fn heartbeats(&self) -> Arc<dyn WorkerHeartbeats> {
+        match self {
+            Backend::Embedded(b) => b.heartbeats(),
+            Backend::Aws(b) => b.ports.heartbeats.clone(),
+        }
+    }
+
+    pub fn trigger_log(&self) -> Arc<dyn TriggerLog> {
+        match self {
+            Backend::Embedded(b) => b.trigger_log(),
+            Backend::Aws(b) => b.ports.trigger_log.clone(),
         }
     }
 

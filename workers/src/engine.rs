@@ -83,6 +83,8 @@ impl LocalEngine {
         let ports = decorate(Ports {
             queue: backend.queue(),
             store: backend.store(),
+            heartbeats: backend.heartbeats(),
+            trigger_log: backend.trigger_log(),
             drs: simulator.clone(),
             ec2: simulator.clone(),
             ssm: simulator.clone(),

@@ -187,14 +187,14 @@ async fn start(
         now,
     );
     if ports
-        .store
+        .trigger_log
         .record_trigger(&started)
         .await
         .map_err(Failure::retry)?
         == CreateOutcome::AlreadyExists
     {
         let first = ports
-            .store
+            .trigger_log
             .load_trigger(key)
             .await
             .map_err(Failure::retry)?;
@@ -247,14 +247,14 @@ async fn refuse(
     );
     warn!(idempotency_key = %key, source = %event.source, %reason, "runbook trigger refused");
     let first = match ports
-        .store
+        .trigger_log
         .record_trigger(&refused)
         .await
         .map_err(Failure::retry)?
     {
         CreateOutcome::Created => refused,
         CreateOutcome::AlreadyExists => match ports
-            .store
+            .trigger_log
             .load_trigger(key)
             .await
             .map_err(Failure::retry)?

@@ -3,7 +3,7 @@
 
 use ripcord::ports::{
     Announcer, Clock, CommandRunner, ExecutionStore, InstanceDirectory, MetricsSink,
-    RecoveryService, WorkQueue,
+    RecoveryService, TriggerLog, WorkQueue, WorkerHeartbeats,
 };
 use std::sync::Arc;
 
@@ -11,6 +11,10 @@ use std::sync::Arc;
 pub struct Ports {
     pub queue: Arc<dyn WorkQueue>,
     pub store: Arc<dyn ExecutionStore>,
+    /// Where each worker writes its heartbeat as it polls.
+    pub heartbeats: Arc<dyn WorkerHeartbeats>,
+    /// What became of each runbook trigger (the launch worker's inbound path).
+    pub trigger_log: Arc<dyn TriggerLog>,
     pub drs: Arc<dyn RecoveryService>,
     pub ec2: Arc<dyn InstanceDirectory>,
     pub ssm: Arc<dyn CommandRunner>,

@@ -17,8 +17,8 @@ use crate::telemetry::{StepOutcome, WorkerTelemetry};
 use futures_util::FutureExt;
 use ripcord::event::{Envelope, Event};
 use ripcord::eventbridge::EventBridgeEvent;
+use ripcord::ports::heartbeats::WorkerHeartbeat;
 use ripcord::ports::queue::{QueueName, ReceivedMessage};
-use ripcord::ports::store::WorkerHeartbeat;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,7 +117,7 @@ impl Heartbeat {
         // is alive.
         self.beat.last_poll = chrono::Utc::now();
         self.written = Some(std::time::Instant::now());
-        if let Err(e) = ports.store.record_heartbeat(&self.beat).await {
+        if let Err(e) = ports.heartbeats.record_heartbeat(&self.beat).await {
             warn!(queue = %self.beat.kind, error = %e, "could not write the worker's heartbeat");
         }
     }

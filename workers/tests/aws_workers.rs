@@ -15,7 +15,7 @@
 
 mod support;
 
-use ripcord::ports::ExecutionStore;
+use ripcord::ports::WorkerHeartbeats;
 use ripcord_aws::testing::{MOTO_URL_VAR, SIM_URL_VAR, stand_in_url, test_sdk_config};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

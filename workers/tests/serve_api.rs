@@ -73,6 +73,8 @@ impl Api {
         let state = ServeState {
             store: engine.ports.store.clone(),
             queue: engine.ports.queue.clone(),
+            dead_letters: engine.backend.dead_letters(),
+            heartbeats: engine.ports.heartbeats.clone(),
             clock: engine.ports.clock.clone(),
             auth: Auth::new(options.token, options.protect_reads),
             telemetry: workers.as_ref().map(|w| w.telemetry.clone()),

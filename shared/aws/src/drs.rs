@@ -20,8 +20,8 @@ use aws_sdk_drs::types::{
 use ripcord::ids::SourceServerId;
 use ripcord::ports::RecoveryService;
 use ripcord::ports::drs::{
-    DrsLaunchStatus, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance, RecoveryJob,
-    SourceServer, StartRecoveryRequest,
+    DrsLaunchStatus, JobLogEvent, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance,
+    RecoveryJob, SourceServer, StartRecoveryRequest,
 };
 use ripcord::service_error::{ErrorClass, ServiceError};
 use ripcord::time::Timestamp;
@@ -353,14 +353,16 @@ fn launch_status(status: Option<&LaunchStatus>) -> DrsLaunchStatus {
     }
 }
 
-/// The event keeps DRS' own name, unknown ones included, so `is_failure`
-/// still sees a new `..._FAILED` event.
+/// An event this version does not know keeps DRS' own name, so
+/// `is_failure` still sees a new `..._FAILED` event.
 fn job_log_item(log: JobLog) -> JobLogItem {
     let data = log
         .event_data
         .unwrap_or_else(|| aws_sdk_drs::types::JobLogEventData::builder().build());
     JobLogItem {
-        event: log.event.map(|e| e.as_str().to_owned()).unwrap_or_default(),
+        event: log
+            .event
+            .map_or_else(|| JobLogEvent::Other(String::new()), |e| e.as_str().into()),
         event_time: log.log_date_time.as_deref().and_then(parse_drs_time),
         source_server_id: data
             .source_server_id

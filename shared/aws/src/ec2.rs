@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, Instance, InstanceStatus as SdkStatus, InstanceStatusSummary};
 use ripcord::ports::InstanceDirectory;
-use ripcord::ports::ec2::{Ec2Instance, InstanceStatus};
+use ripcord::ports::ec2::{Ec2Instance, InstanceCheck, InstanceStatus};
 use ripcord::service_error::ServiceError;
 
 const SERVICE: &str = "ec2";
@@ -179,8 +179,8 @@ fn instance_status(status: SdkStatus) -> Option<InstanceStatus> {
 
 /// `ok`, `impaired`, `initializing`, `insufficient-data`, `not-applicable`;
 /// a missing summary is `insufficient-data`, which is not `ok`.
-fn summary(summary: Option<InstanceStatusSummary>) -> String {
+fn summary(summary: Option<InstanceStatusSummary>) -> InstanceCheck {
     summary
         .and_then(|s| s.status)
-        .map_or_else(|| "insufficient-data".to_owned(), |s| s.as_str().to_owned())
+        .map_or(InstanceCheck::InsufficientData, |s| s.as_str().into())
 }

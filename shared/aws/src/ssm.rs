@@ -14,8 +14,8 @@ use aws_sdk_ssm::types::{
 };
 use ripcord::ports::CommandRunner;
 use ripcord::ports::ssm::{
-    AgentInfo, CommandInvocation, InvocationStatus, MAX_INSTANCES_PER_COMMAND, SendCommandRequest,
-    SentCommand,
+    AgentInfo, AgentPing, CommandInvocation, InvocationStatus, MAX_INSTANCES_PER_COMMAND,
+    SendCommandRequest, SentCommand,
 };
 use ripcord::service_error::ServiceError;
 use ripcord::time::Timestamp;
@@ -194,9 +194,10 @@ impl SsmCommands {
                         Some(AgentInfo {
                             instance_id: info.instance_id?,
                             // Anything but Online (an unknown status included) is offline.
-                            ping_status: info
-                                .ping_status
-                                .map_or_else(|| "Unknown".to_owned(), |p| p.as_str().to_owned()),
+                            ping_status: info.ping_status.map_or_else(
+                                || AgentPing::Other("Unknown".to_owned()),
+                                |p| p.as_str().into(),
+                            ),
                         })
                     }),
             );

@@ -248,7 +248,9 @@ async fn a_missing_table_says_to_bootstrap() {
         .await
         .unwrap_err();
     match &error {
-        StoreError::Missing(table) => assert_eq!(table, &names.table()),
+        StoreError::Missing { resource, .. } => {
+            assert_eq!(resource, &format!("table {}", names.table()))
+        }
         other => panic!("expected Missing, got {other:?}"),
     }
     assert!(

@@ -26,15 +26,19 @@ fn queue(moto: &MotoHandle) -> SqsQueue {
     SqsQueue::new(moto.clients.sqs.clone(), moto.names.clone())
 }
 
+fn store(moto: &MotoHandle) -> DynamoStore {
+    DynamoStore::new(moto.clients.dynamodb.clone(), moto.names.clone())
+}
+
 macro_rules! queue_suites {
-    ($($suite:ident),* $(,)?) => {
-        mod queue {
+    ($module:ident: $($suite:ident),* $(,)?) => {
+        mod $module {
             use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $suite() {
                     let Some(moto) = deployment().await else { return };
-                    contract::queue::$suite(&queue(&moto), Timing::SECONDS).await;
+                    contract::$module::$suite(&queue(&moto), Timing::SECONDS).await;
                 }
             )*
         }
@@ -42,15 +46,14 @@ macro_rules! queue_suites {
 }
 
 macro_rules! store_suites {
-    ($($suite:ident),* $(,)?) => {
-        mod store {
+    ($module:ident: $($suite:ident),* $(,)?) => {
+        mod $module {
             use super::*;
             $(
                 #[tokio::test]
                 async fn $suite() {
                     let Some(moto) = deployment().await else { return };
-                    let store = DynamoStore::new(moto.clients.dynamodb.clone(), moto.names.clone());
-                    contract::store::$suite(&store).await;
+                    contract::$module::$suite(&store(&moto)).await;
                 }
             )*
         }
@@ -58,19 +61,25 @@ macro_rules! store_suites {
 }
 
 queue_suites!(
+    queue:
     delay_is_respected,
     visibility_hides_then_reshows,
     receive_count_increments,
-    dead_letter_keeps_the_reason,
-    replay_moves_dead_messages_back,
     extend_visibility_keeps_it_hidden,
     batch_of_ten,
-    depth_counts_each_state,
     queues_are_separate,
     waiting_receive_wakes_on_send,
 );
 
+queue_suites!(
+    dead_letters:
+    dead_letter_keeps_the_reason,
+    replay_moves_dead_messages_back,
+    depth_counts_each_state,
+);
+
 store_suites!(
+    store:
     created_execution_loads_at_version_one,
     missing_records_load_as_none,
     create_twice_is_already_exists,
@@ -82,7 +91,12 @@ store_suites!(
     list_shows_saved_status,
     list_pages_and_filters_by_status,
     counts_executions_by_status,
-    heartbeats_keep_the_latest_per_worker,
+);
+
+store_suites!(heartbeats: heartbeats_keep_the_latest_per_worker);
+
+store_suites!(
+    trigger_log:
     first_trigger_with_a_key_wins,
     triggers_list_newest_first,
 );
@@ -92,8 +106,12 @@ async fn dead_letters_after_max_receives() {
     let Some(moto) = deployment().await else {
         return;
     };
-    contract::queue::dead_letters_after_max_receives(&queue(&moto), Timing::SECONDS, MAX_RECEIVES)
-        .await;
+    contract::dead_letters::dead_letters_after_max_receives(
+        &queue(&moto),
+        Timing::SECONDS,
+        MAX_RECEIVES,
+    )
+    .await;
 }
 
 // Moto gap (5.2.5): moto keeps every receipt handle a message was ever

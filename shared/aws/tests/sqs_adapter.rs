@@ -5,6 +5,7 @@
 //! Needs `RIPCORD_TEST_MOTO_URL`; see `ripcord_aws::testing`.
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
+use ripcord::ports::DeadLetters;
 use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, WorkQueue};
 use ripcord_aws::sqs::{
     ATTR_DEAD_AT, ATTR_FAILURE_REASON, ATTR_NOT_BEFORE, ATTR_RECEIVE_COUNT, ATTR_SOURCE_QUEUE,
@@ -244,7 +245,7 @@ async fn a_missing_queue_says_to_bootstrap() {
         .await
         .unwrap_err();
     match &error {
-        QueueError::Missing(name) => assert_eq!(name, &names.queue(QueueName::Launch)),
+        QueueError::Missing { name, .. } => assert_eq!(name, &names.queue(QueueName::Launch)),
         other => panic!("expected Missing, got {other:?}"),
     }
     assert!(

@@ -1,17 +1,17 @@
 //! The [`WorkQueue`] contract: delays, visibility timeouts, receive counts,
-//! dead-letter queues and replay, receipts, batches and depth. Run each
+//! receipts and batches (dead letters are [`crate::dead_letters`]). Run each
 //! suite on empty queues.
 
-use super::Timing;
+use super::{QueueBackend, Timing};
 use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage, WorkQueue};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-const Q: QueueName = QueueName::Launch;
+pub(crate) const Q: QueueName = QueueName::Launch;
 /// Long enough that nothing reappears while a suite runs.
-const HIDDEN: Duration = Duration::from_secs(600);
+pub(crate) const HIDDEN: Duration = Duration::from_secs(600);
 
-fn message(body: &str) -> OutgoingMessage {
+pub(crate) fn message(body: &str) -> OutgoingMessage {
     OutgoingMessage {
         body: body.to_owned(),
         delay: Duration::ZERO,
@@ -20,7 +20,7 @@ fn message(body: &str) -> OutgoingMessage {
     }
 }
 
-fn delayed(body: &str, delay: Duration) -> OutgoingMessage {
+pub(crate) fn delayed(body: &str, delay: Duration) -> OutgoingMessage {
     OutgoingMessage {
         delay,
         ..message(body)
@@ -28,7 +28,7 @@ fn delayed(body: &str, delay: Duration) -> OutgoingMessage {
 }
 
 /// Receives exactly one message, waiting up to `wait` for it.
-async fn receive_one(
+pub(crate) async fn receive_one(
     queue: &dyn WorkQueue,
     visibility: Duration,
     wait: Duration,
@@ -45,7 +45,7 @@ async fn receive_one(
     got.remove(0)
 }
 
-async fn assert_nothing_visible(queue: &dyn WorkQueue, why: &str) {
+pub(crate) async fn assert_nothing_visible(queue: &dyn WorkQueue, why: &str) {
     let got = queue
         .receive(Q, 10, HIDDEN, Duration::ZERO)
         .await
@@ -101,116 +101,6 @@ pub async fn receive_count_increments(queue: &dyn WorkQueue, t: Timing) {
     }
 }
 
-/// A message received `max_receives` times without being deleted goes to
-/// the dead-letter queue on the next receive, with a reason saying so.
-/// `max_receives` is the adapter's configured limit.
-pub async fn dead_letters_after_max_receives(queue: &dyn WorkQueue, t: Timing, max_receives: u32) {
-    queue.send(Q, vec![message("poison")]).await.expect("send");
-    let mut id = String::new();
-    for n in 1..=max_receives {
-        let m = receive_one(queue, t.ticks(1), t.ticks(15)).await;
-        assert_eq!(m.receive_count, n);
-        id = m.message_id;
-    }
-    // Long enough for the last visibility timeout to run out.
-    let got = queue
-        .receive(Q, 10, HIDDEN, t.ticks(4))
-        .await
-        .expect("receive");
-    assert!(
-        got.is_empty(),
-        "a message received {max_receives} times was handed out again: {got:?}"
-    );
-    let dead = queue.list_dead(Q).await.expect("list_dead");
-    assert_eq!(dead.len(), 1, "{dead:?}");
-    assert_eq!(dead[0].message_id, id);
-    assert_eq!(dead[0].body, "poison");
-    assert_eq!(dead[0].receive_count, max_receives);
-    assert_eq!(
-        dead[0].reason,
-        format!("received {max_receives} times without being deleted (limit {max_receives})")
-    );
-    assert_eq!(queue.depth(Q).await.expect("depth").dead, 1);
-}
-
-/// `dead_letter` moves a received message to the DLQ with its reason and
-/// takes it off the queue.
-pub async fn dead_letter_keeps_the_reason(queue: &dyn WorkQueue, _t: Timing) {
-    queue
-        .send(Q, vec![message("{not json")])
-        .await
-        .expect("send");
-    let m = receive_one(queue, HIDDEN, Duration::ZERO).await;
-    let reason = "malformed message: expected a JSON envelope";
-    queue.dead_letter(Q, &m, reason).await.expect("dead_letter");
-
-    assert_nothing_visible(queue, "a dead-lettered message was still on its queue").await;
-    let dead = queue.list_dead(Q).await.expect("list_dead");
-    assert_eq!(dead.len(), 1, "{dead:?}");
-    assert_eq!(dead[0].message_id, m.message_id);
-    assert_eq!(dead[0].body, "{not json");
-    assert_eq!(dead[0].reason, reason);
-    assert_eq!(dead[0].receive_count, 1);
-    assert_eq!(dead[0].event_type.as_deref(), Some("ContractTest"));
-    assert!(!dead[0].dead_at.is_empty());
-    assert!(
-        queue
-            .list_dead(QueueName::Poll)
-            .await
-            .expect("list_dead")
-            .is_empty(),
-        "a dead message showed up in another queue's DLQ"
-    );
-}
-
-/// Replay moves dead messages back, one by id or all, keeping their ids and
-/// starting their receive count afresh; an unknown id is an error.
-pub async fn replay_moves_dead_messages_back(queue: &dyn WorkQueue, t: Timing) {
-    queue.send(Q, vec![message("first")]).await.expect("send");
-    queue.send(Q, vec![message("second")]).await.expect("send");
-    let mut ids = Vec::new();
-    for _ in 0..2 {
-        let m = receive_one(queue, HIDDEN, t.ticks(15)).await;
-        queue
-            .dead_letter(Q, &m, "handler failed")
-            .await
-            .expect("dead_letter");
-        ids.push((m.body.clone(), m.message_id.clone()));
-    }
-    ids.sort();
-    let (first_id, second_id) = (ids[0].1.clone(), ids[1].1.clone());
-
-    match queue.replay_dead(Q, Some("no-such-message")).await {
-        Err(QueueError::NoSuchDeadMessage { .. }) => {}
-        other => panic!("replaying an unknown id must be NoSuchDeadMessage, got {other:?}"),
-    }
-
-    assert_eq!(
-        queue
-            .replay_dead(Q, Some(&first_id))
-            .await
-            .expect("replay one"),
-        1
-    );
-    let dead = queue.list_dead(Q).await.expect("list_dead");
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].message_id, second_id);
-    let replayed = receive_one(queue, HIDDEN, t.ticks(15)).await;
-    assert_eq!(replayed.message_id, first_id);
-    assert_eq!(replayed.body, "first");
-    assert_eq!(
-        replayed.receive_count, 1,
-        "replay must reset the receive count"
-    );
-
-    assert_eq!(queue.replay_dead(Q, None).await.expect("replay all"), 1);
-    assert!(queue.list_dead(Q).await.expect("list_dead").is_empty());
-    let replayed = receive_one(queue, HIDDEN, t.ticks(15)).await;
-    assert_eq!(replayed.message_id, second_id);
-    assert_eq!(replayed.receive_count, 1);
-    assert_eq!(queue.replay_dead(Q, None).await.expect("replay empty"), 0);
-}
-
 /// Deleting with a receipt from before the message was received again does
 /// not delete it from its new holder.
 pub async fn stale_receipt_delete_spares_the_new_holder(queue: &dyn WorkQueue, t: Timing) {
@@ -252,7 +142,7 @@ pub async fn extend_with_stale_receipt_is_refused(queue: &dyn WorkQueue, t: Timi
 }
 
 /// Extending visibility keeps a message hidden past its first timeout.
-pub async fn extend_visibility_keeps_it_hidden(queue: &dyn WorkQueue, t: Timing) {
+pub async fn extend_visibility_keeps_it_hidden(queue: &dyn QueueBackend, t: Timing) {
     queue
         .send(Q, vec![message("slow work")])
         .await
@@ -279,7 +169,7 @@ pub async fn extend_visibility_keeps_it_hidden(queue: &dyn WorkQueue, t: Timing)
 
 /// Ten messages sent in one batch are all received, none twice, in batches
 /// of at most ten, and deleted in one call.
-pub async fn batch_of_ten(queue: &dyn WorkQueue, t: Timing) {
+pub async fn batch_of_ten(queue: &dyn QueueBackend, t: Timing) {
     let bodies: BTreeSet<String> = (0..10).map(|i| format!("message {i}")).collect();
     queue
         .send(Q, bodies.iter().map(|b| message(b)).collect())
@@ -309,32 +199,6 @@ pub async fn batch_of_ten(queue: &dyn WorkQueue, t: Timing) {
         (depth.visible, depth.delayed, depth.in_flight),
         (0, 0, 0),
         "{depth:?}"
-    );
-}
-
-/// Depth counts visible, delayed, in-flight and dead messages apart.
-pub async fn depth_counts_each_state(queue: &dyn WorkQueue, t: Timing) {
-    queue
-        .send(Q, vec![message("now"), delayed("later", t.ticks(60))])
-        .await
-        .expect("send");
-    let depth = queue.depth(Q).await.expect("depth");
-    assert_eq!(
-        (depth.visible, depth.delayed, depth.in_flight, depth.dead),
-        (1, 1, 0, 0)
-    );
-    let m = receive_one(queue, HIDDEN, Duration::ZERO).await;
-    assert_eq!(m.body, "now");
-    let depth = queue.depth(Q).await.expect("depth");
-    assert_eq!(
-        (depth.visible, depth.delayed, depth.in_flight, depth.dead),
-        (0, 1, 1, 0)
-    );
-    queue.dead_letter(Q, &m, "test").await.expect("dead_letter");
-    let depth = queue.depth(Q).await.expect("depth");
-    assert_eq!(
-        (depth.visible, depth.delayed, depth.in_flight, depth.dead),
-        (0, 1, 0, 1)
     );
 }
 

@@ -5,15 +5,11 @@
 use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::machine::{ExecutionRecord, ExecutionStatus, LaunchState, WaveRecord, WaveStatus};
 use ripcord::plan::Mode;
-use ripcord::ports::QueueName;
-use ripcord::ports::store::{
-    CreateOutcome, ExecutionQuery, ExecutionStore, StoreError, WorkerHeartbeat,
-};
+use ripcord::ports::store::{CreateOutcome, ExecutionQuery, ExecutionStore, StoreError};
 pub use ripcord::testing::sample_plan;
 use ripcord::time::Timestamp;
-use ripcord::trigger::{TriggerOutcome, TriggerRecord};
 
-fn at(rfc3339: &str) -> Timestamp {
+pub(crate) fn at(rfc3339: &str) -> Timestamp {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .expect("a valid time")
         .to_utc()
@@ -402,48 +398,6 @@ pub async fn counts_executions_by_status(store: &dyn ExecutionStore) {
     );
 }
 
-/// A worker's heartbeat replaces its previous one; old ones are not listed.
-pub async fn heartbeats_keep_the_latest_per_worker(store: &dyn ExecutionStore) {
-    // Real time: an adapter may also drop what its TTL has expired.
-    let now = chrono::Utc::now();
-    let beat = |id: &str, kind: QueueName, last_poll: Timestamp| WorkerHeartbeat {
-        kind,
-        worker_id: id.to_owned(),
-        started_at: now - chrono::TimeDelta::days(3),
-        last_poll,
-        messages: 1,
-    };
-    let early = beat(
-        "host-1:launch",
-        QueueName::Launch,
-        now - chrono::TimeDelta::seconds(30),
-    );
-    let late = WorkerHeartbeat {
-        messages: 5,
-        ..beat("host-1:launch", QueueName::Launch, now)
-    };
-    let poll = beat(
-        "host-2:poll",
-        QueueName::Poll,
-        now - chrono::TimeDelta::seconds(2),
-    );
-    let gone = beat(
-        "host-3:metrics",
-        QueueName::Metrics,
-        now - WorkerHeartbeat::RETENTION - chrono::TimeDelta::minutes(1),
-    );
-    for b in [&gone, &early, &poll, &late] {
-        store.record_heartbeat(b).await.expect("record a heartbeat");
-    }
-    let mut listed = store.list_heartbeats(now).await.expect("list heartbeats");
-    listed.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
-    assert_eq!(
-        listed,
-        vec![late, poll],
-        "the latest per worker, none older than a day"
-    );
-}
-
 /// The listing shows an execution's status as last saved.
 pub async fn list_shows_saved_status(store: &dyn ExecutionStore) {
     let (execution, waves) = new_execution("payments", 1, at("2025-03-01T10:00:00Z"));
@@ -462,70 +416,4 @@ pub async fn list_shows_saved_status(store: &dyn ExecutionStore) {
         .items;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, ExecutionStatus::Failed);
-}
-
-fn trigger(key: &str, outcome: TriggerOutcome, received: &str) -> TriggerRecord {
-    TriggerRecord {
-        idempotency_key: key.to_owned(),
-        outcome,
-        execution_id: ExecutionId::new_random(),
-        reason: (outcome == TriggerOutcome::Refused).then(|| "source not allowed".to_owned()),
-        event_id: format!("event-{key}"),
-        source: "com.example.runbook".to_owned(),
-        account: Some("123456789012".to_owned()),
-        requested_by: Some("oncall".to_owned()),
-        mode: Some(Mode::Drill),
-        plan: Some("payments.yaml".to_owned()),
-        received_at: at(received),
-    }
-}
-
-/// The first trigger with an idempotency key is kept; a second one with the
-/// same key writes nothing, whatever it says.
-pub async fn first_trigger_with_a_key_wins(store: &dyn ExecutionStore) {
-    let first = trigger(
-        "drill-2025-03",
-        TriggerOutcome::Started,
-        "2025-03-01T10:00:00Z",
-    );
-    assert_eq!(
-        store.record_trigger(&first).await.expect("record"),
-        CreateOutcome::Created
-    );
-    let second = trigger(
-        "drill-2025-03",
-        TriggerOutcome::Refused,
-        "2025-03-01T10:05:00Z",
-    );
-    assert_eq!(
-        store.record_trigger(&second).await.expect("record again"),
-        CreateOutcome::AlreadyExists
-    );
-    let kept = store
-        .load_trigger("drill-2025-03")
-        .await
-        .expect("load")
-        .expect("the trigger is kept");
-    assert_eq!(kept, first);
-    assert!(store.load_trigger("other").await.expect("load").is_none());
-}
-
-/// Triggers list newest first, up to the limit.
-pub async fn triggers_list_newest_first(store: &dyn ExecutionStore) {
-    for (key, time) in [
-        ("older", "2025-03-01T09:00:00Z"),
-        ("newest", "2025-03-01T11:00:00Z"),
-        ("newer", "2025-03-01T10:00:00Z"),
-    ] {
-        let t = trigger(key, TriggerOutcome::Started, time);
-        store.record_trigger(&t).await.expect("record");
-    }
-    let keys: Vec<String> = store
-        .list_triggers(2)
-        .await
-        .expect("list")
-        .into_iter()
-        .map(|t| t.idempotency_key)
-        .collect();
-    assert_eq!(keys, vec!["newest", "newer"]);
 }

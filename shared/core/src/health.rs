@@ -7,8 +7,8 @@
 use crate::ids::{ExecutionId, WaveNumber};
 use crate::machine::{ExecutionRecord, ExecutionStatus, WaveRecord, WaveStatus};
 use crate::ports::QueueName;
-use crate::ports::queue::QueueDepth;
-use crate::ports::store::WorkerHeartbeat;
+use crate::ports::dead_letters::QueueDepth;
+use crate::ports::heartbeats::WorkerHeartbeat;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

@@ -16,6 +16,7 @@
 
 mod announcements;
 mod db;
+mod dead_letters;
 mod metrics;
 mod queue;
 pub mod sim_world;
@@ -28,11 +29,16 @@ pub use sim_world::{DEFAULT_WORLD, EmbeddedSimWorld, OpenedWorld, WorldOrigin};
 pub use store::EmbeddedStore;
 
 use db::Db;
-use ripcord::ports::{ExecutionStore, MetricsSink, QueueName, WorkQueue};
+use ripcord::ports::{
+    DeadLetters, ExecutionStore, MetricsSink, QueueName, TriggerLog, WorkQueue, WorkerHeartbeats,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+
+/// What to check when the file fails: the end of every storage error's text.
+pub(crate) const FILE_HINT: &str = "check that the database file is writable and not corrupt";
 
 /// How the embedded queues behave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,8 +155,23 @@ impl EmbeddedBackend {
         Arc::new(self.embedded_queue())
     }
 
+    /// The dead-letter queues beside the work queues, and their depths.
+    pub fn dead_letters(&self) -> Arc<dyn DeadLetters> {
+        Arc::new(self.embedded_queue())
+    }
+
     /// The execution store.
     pub fn store(&self) -> Arc<dyn ExecutionStore> {
+        Arc::new(self.embedded_store())
+    }
+
+    /// The workers' heartbeats, kept in the store.
+    pub fn heartbeats(&self) -> Arc<dyn WorkerHeartbeats> {
+        Arc::new(self.embedded_store())
+    }
+
+    /// The runbook trigger log, kept in the store.
+    pub fn trigger_log(&self) -> Arc<dyn TriggerLog> {
         Arc::new(self.embedded_store())
     }
 

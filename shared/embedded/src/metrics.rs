@@ -51,7 +51,7 @@ pub(super) fn storage_error(service: &str, operation: &str, e: rusqlite::Error) 
         operation: operation.to_owned(),
         class,
         code: "StorageError".to_owned(),
-        message: format!("{e}; check that the database file is writable and not corrupt"),
+        message: format!("{e}; {}", crate::FILE_HINT),
         retry_after: None,
     }
 }

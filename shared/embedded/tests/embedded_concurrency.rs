@@ -98,7 +98,9 @@ fn two_backends_on_one_file_take_every_message_exactly_once() {
         per_receiver.iter().map(Vec::len).collect::<Vec<_>>()
     );
 
-    let depth = runtime.block_on(second.queue().depth(Q)).expect("depth");
+    let depth = runtime
+        .block_on(second.dead_letters().depth(Q))
+        .expect("depth");
     assert_eq!(
         (depth.visible, depth.delayed, depth.in_flight, depth.dead),
         (0, 0, 0, 0)

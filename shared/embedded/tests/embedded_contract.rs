@@ -19,14 +19,14 @@ fn fresh() -> (TempDir, EmbeddedBackend) {
 }
 
 macro_rules! queue_suites {
-    ($($suite:ident),* $(,)?) => {
-        mod queue {
+    ($module:ident: $($suite:ident),* $(,)?) => {
+        mod $module {
             use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $suite() {
                     let (_dir, backend) = fresh();
-                    contract::queue::$suite(backend.queue().as_ref(), Timing::FAST).await;
+                    contract::$module::$suite(&backend.embedded_queue(), Timing::FAST).await;
                 }
             )*
         }
@@ -34,14 +34,14 @@ macro_rules! queue_suites {
 }
 
 macro_rules! store_suites {
-    ($($suite:ident),* $(,)?) => {
-        mod store {
+    ($module:ident: $($suite:ident),* $(,)?) => {
+        mod $module {
             use super::*;
             $(
                 #[tokio::test]
                 async fn $suite() {
                     let (_dir, backend) = fresh();
-                    contract::store::$suite(backend.store().as_ref()).await;
+                    contract::$module::$suite(&backend.embedded_store()).await;
                 }
             )*
         }
@@ -49,21 +49,27 @@ macro_rules! store_suites {
 }
 
 queue_suites!(
+    queue:
     delay_is_respected,
     visibility_hides_then_reshows,
     receive_count_increments,
-    dead_letter_keeps_the_reason,
-    replay_moves_dead_messages_back,
     stale_receipt_delete_spares_the_new_holder,
     extend_with_stale_receipt_is_refused,
     extend_visibility_keeps_it_hidden,
     batch_of_ten,
-    depth_counts_each_state,
     queues_are_separate,
     waiting_receive_wakes_on_send,
 );
 
+queue_suites!(
+    dead_letters:
+    dead_letter_keeps_the_reason,
+    replay_moves_dead_messages_back,
+    depth_counts_each_state,
+);
+
 store_suites!(
+    store:
     created_execution_loads_at_version_one,
     missing_records_load_as_none,
     create_twice_is_already_exists,
@@ -75,7 +81,12 @@ store_suites!(
     list_shows_saved_status,
     list_pages_and_filters_by_status,
     counts_executions_by_status,
-    heartbeats_keep_the_latest_per_worker,
+);
+
+store_suites!(heartbeats: heartbeats_keep_the_latest_per_worker);
+
+store_suites!(
+    trigger_log:
     first_trigger_with_a_key_wins,
     triggers_list_newest_first,
 );
@@ -83,8 +94,8 @@ store_suites!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_after_max_receives() {
     let (_dir, backend) = fresh();
-    contract::queue::dead_letters_after_max_receives(
-        backend.queue().as_ref(),
+    contract::dead_letters::dead_letters_after_max_receives(
+        &backend.embedded_queue(),
         Timing::FAST,
         MAX_RECEIVES,
     )

@@ -51,7 +51,7 @@ async fn run(batch: usize) -> f64 {
     }
     let total = started.elapsed();
     assert_eq!(taken, MESSAGES);
-    let depth = queue.depth(Q).await.expect("depth");
+    let depth = backend.dead_letters().depth(Q).await.expect("depth");
     assert_eq!((depth.visible, depth.in_flight), (0, 0));
     let rate = MESSAGES as f64 / total.as_secs_f64();
     println!(

@@ -712,7 +712,10 @@ async fn describe_instance_information(server: &SimServer, body: &[u8]) -> Resul
     let agents: Vec<_> = agents
         .into_iter()
         .filter(|_| !match_none)
-        .filter(|a| ping.as_ref().is_none_or(|p| p.contains(&a.ping_status)))
+        .filter(|a| {
+            ping.as_ref()
+                .is_none_or(|p| p.iter().any(|p| p == a.ping_status.as_str()))
+        })
         .collect();
     let (agents, next) = page(
         "DescribeInstanceInformation",
@@ -728,7 +731,7 @@ async fn describe_instance_information(server: &SimServer, body: &[u8]) -> Resul
         .map(|a| {
             json!({
                 "InstanceId": a.instance_id,
-                "PingStatus": a.ping_status,
+                "PingStatus": a.ping_status.as_str(),
                 "LastPingDateTime": now,
                 "AgentVersion": "3.3.1142.0",
                 "IsLatestVersion": true,

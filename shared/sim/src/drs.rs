@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use rand::Rng;
 use ripcord::ids::SourceServerId;
 use ripcord::ports::drs::{
-    DrsLaunchStatus, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance, RecoveryJob,
-    RecoveryService, SourceServer, StartRecoveryRequest,
+    DrsLaunchStatus, JobLogEvent, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance,
+    RecoveryJob, RecoveryService, SourceServer, StartRecoveryRequest,
 };
 use ripcord::service_error::ServiceError;
 use ripcord::time::{Timestamp, after};
@@ -576,28 +576,29 @@ impl RecoveryService for Simulator {
                 ));
             };
             let job = &st.jobs[i];
-            let item = |event: &str, at: Timestamp, server: Option<&LaunchPlan>| JobLogItem {
-                event: event.to_owned(),
-                event_time: Some(at),
-                source_server_id: server.map(|s| s.source_server_id.clone()),
-                target_instance_id: None,
-                raw_error: None,
-            };
-            let mut items = vec![item("JOB_START", job.created, None)];
+            let item =
+                |event: JobLogEvent, at: Timestamp, server: Option<&LaunchPlan>| JobLogItem {
+                    event,
+                    event_time: Some(at),
+                    source_server_id: server.map(|s| s.source_server_id.clone()),
+                    target_instance_id: None,
+                    raw_error: None,
+                };
+            let mut items = vec![item(JobLogEvent::JobStart, job.created, None)];
             for s in job.launch_servers() {
                 if s.spec.outcome != LaunchOutcome::NotLaunched && job.started <= now {
-                    items.push(item("LAUNCH_START", job.started, Some(s)));
+                    items.push(item(JobLogEvent::LaunchStart, job.started, Some(s)));
                 }
                 if s.spec.outcome == LaunchOutcome::LaunchFailed && s.ends_at <= now {
                     items.push(JobLogItem {
                         raw_error: Some(s.spec.error.clone()),
-                        ..item(s.spec.event.as_str(), s.ends_at, Some(s))
+                        ..item(s.spec.event.job_log_event(), s.ends_at, Some(s))
                     });
                 }
             }
             if job.status(now) == JobStatus::Completed {
                 let end = job.end_time().unwrap_or(now);
-                items.push(item("JOB_END", end, None));
+                items.push(item(JobLogEvent::JobEnd, end, None));
             }
             items.sort_by_key(|i| i.event_time);
             Ok(items)
@@ -818,7 +819,10 @@ mod tests {
             .describe_instance_status(std::slice::from_ref(&ec2_id))
             .await
             .unwrap();
-        assert_eq!(checks[0].instance_status, "initializing");
+        assert_eq!(
+            checks[0].instance_status,
+            ripcord::ports::ec2::InstanceCheck::Initializing
+        );
         assert!(
             sim.describe_instance_information(std::slice::from_ref(&ec2_id))
                 .await
@@ -904,7 +908,7 @@ mod tests {
             [DrsLaunchStatus::InProgress, DrsLaunchStatus::Launched]
         );
         let log = sim.describe_job_log_items(&id).await.unwrap();
-        assert!(log.iter().all(|i| i.event != "JOB_END"));
+        assert!(log.iter().all(|i| i.event != JobLogEvent::JobEnd));
         let again = sim
             .start_recovery(&start(&[server(1)], 1))
             .await
@@ -934,7 +938,7 @@ mod tests {
         let log = sim.describe_job_log_items(&id).await.unwrap();
         let starts: Vec<_> = log
             .iter()
-            .filter(|i| i.event == "LAUNCH_START")
+            .filter(|i| i.event == JobLogEvent::LaunchStart)
             .map(|i| i.source_server_id.clone().unwrap())
             .collect();
         assert_eq!(starts, [server(4)]);

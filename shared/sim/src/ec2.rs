@@ -12,7 +12,7 @@ use super::scenario::{LaunchOutcome, Operation, StatusChecks};
 use super::{SimState, SimWorldError, Simulator};
 use async_trait::async_trait;
 use ripcord::ids::SourceServerId;
-use ripcord::ports::ec2::{Ec2Instance, InstanceDirectory, InstanceStatus};
+use ripcord::ports::ec2::{Ec2Instance, InstanceCheck, InstanceDirectory, InstanceStatus};
 use ripcord::service_error::ServiceError;
 use ripcord::time::{Timestamp, after};
 
@@ -136,14 +136,16 @@ impl InstanceDirectory for Simulator {
                 .map(|(s, _)| {
                     let checked = after(s.ends_at, self.scenario.status_check_delay) <= now;
                     let (instance, system) = match (checked, s.spec.status_checks) {
-                        (false, _) => ("initializing", "initializing"),
-                        (true, StatusChecks::Ok) => ("ok", "ok"),
-                        (true, StatusChecks::Impaired) => ("impaired", "ok"),
+                        (false, _) => (InstanceCheck::Initializing, InstanceCheck::Initializing),
+                        (true, StatusChecks::Ok) => (InstanceCheck::Ok, InstanceCheck::Ok),
+                        (true, StatusChecks::Impaired) => {
+                            (InstanceCheck::Impaired, InstanceCheck::Ok)
+                        }
                     };
                     InstanceStatus {
                         instance_id: s.ec2_instance_id.clone(),
-                        instance_status: instance.to_owned(),
-                        system_status: system.to_owned(),
+                        instance_status: instance,
+                        system_status: system,
                     }
                 })
                 .collect())

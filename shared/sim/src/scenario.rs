@@ -63,6 +63,7 @@
 //! DescribeInstanceInformation.
 
 use ripcord::ids::SourceServerId;
+use ripcord::ports::drs::JobLogEvent;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
@@ -362,11 +363,12 @@ pub enum FailureEvent {
 }
 
 impl FailureEvent {
-    pub fn as_str(self) -> &'static str {
+    /// The job-log event DRS writes for this failure.
+    pub fn job_log_event(self) -> JobLogEvent {
         match self {
-            Self::LaunchFailed => "LAUNCH_FAILED",
-            Self::ConversionFail => "CONVERSION_FAIL",
-            Self::SnapshotFail => "SNAPSHOT_FAIL",
+            Self::LaunchFailed => JobLogEvent::LaunchFailed,
+            Self::ConversionFail => JobLogEvent::ConversionFail,
+            Self::SnapshotFail => JobLogEvent::SnapshotFail,
         }
     }
 }

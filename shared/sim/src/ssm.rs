@@ -10,8 +10,8 @@ use super::scenario::{AgentBehaviour, CommandRule, CommandStatus, Operation};
 use super::{SimState, SimWorldError, Simulator};
 use async_trait::async_trait;
 use ripcord::ports::ssm::{
-    AgentInfo, CommandInvocation, CommandRunner, InvocationStatus, MAX_INSTANCES_PER_COMMAND,
-    SendCommandRequest, SentCommand,
+    AgentInfo, AgentPing, CommandInvocation, CommandRunner, InvocationStatus,
+    MAX_INSTANCES_PER_COMMAND, SendCommandRequest, SentCommand,
 };
 use ripcord::service_error::ServiceError;
 use ripcord::time::{Timestamp, after};
@@ -398,11 +398,10 @@ impl CommandRunner for Simulator {
                 .map(|(s, terminated)| AgentInfo {
                     instance_id: s.ec2_instance_id.clone(),
                     ping_status: if terminated {
-                        "ConnectionLost"
+                        AgentPing::ConnectionLost
                     } else {
-                        "Online"
-                    }
-                    .to_owned(),
+                        AgentPing::Online
+                    },
                 })
                 .collect())
         })

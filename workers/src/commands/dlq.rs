@@ -2,12 +2,12 @@
 
 use crate::backend::{Backend, BackendArgs};
 use crate::cli::WorkerKind;
-use ripcord::ports::queue::DeadMessage;
+use ripcord::ports::dead_letters::DeadMessage;
 use std::process::ExitCode;
 
 async fn dead(args: &BackendArgs, queue: WorkerKind) -> anyhow::Result<Vec<DeadMessage>> {
     let backend = Backend::open_existing(args).await?;
-    Ok(backend.queue().list_dead(queue.queue()).await?)
+    Ok(backend.dead_letters().list_dead(queue.queue()).await?)
 }
 
 pub async fn list(args: &BackendArgs, queue: WorkerKind, json: bool) -> anyhow::Result<ExitCode> {
@@ -65,7 +65,10 @@ pub async fn replay(
 ) -> anyhow::Result<ExitCode> {
     let backend = Backend::open_existing(args).await?;
     let id = if all { None } else { id };
-    let moved = backend.queue().replay_dead(queue.queue(), id).await?;
+    let moved = backend
+        .dead_letters()
+        .replay_dead(queue.queue(), id)
+        .await?;
     println!(
         "{moved} message(s) moved back to the {} queue",
         queue.queue()

@@ -47,6 +47,8 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
             let state = ServeState {
                 store: engine.ports.store.clone(),
                 queue: engine.ports.queue.clone(),
+                dead_letters: engine.backend.dead_letters(),
+                heartbeats: engine.ports.heartbeats.clone(),
                 clock: engine.ports.clock.clone(),
                 auth,
                 telemetry: Some(workers.telemetry.clone()),
@@ -71,6 +73,8 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
             ServeState {
                 store: backend.store(),
                 queue: backend.queue(),
+                dead_letters: backend.dead_letters(),
+                heartbeats: backend.heartbeats(),
                 clock: Arc::new(WorldClock::new(backend.clone())),
                 auth,
                 telemetry: None,
@@ -89,6 +93,8 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
             ServeState {
                 store: backend.ports.store.clone(),
                 queue: backend.ports.queue.clone(),
+                dead_letters: backend.dead_letters.clone(),
+                heartbeats: backend.ports.heartbeats.clone(),
                 clock: Arc::new(SystemClock),
                 auth,
                 telemetry: None,

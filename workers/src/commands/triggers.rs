@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 pub async fn list(args: &BackendArgs, json: bool) -> anyhow::Result<ExitCode> {
     let backend = Backend::open_existing(args).await?;
-    let triggers = backend.store().list_triggers(100).await?;
+    let triggers = backend.trigger_log().list_triggers(100).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&triggers)?);
         return Ok(ExitCode::SUCCESS);

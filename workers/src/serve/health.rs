@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use ripcord::health::{ActiveExecution, HealthInput, HealthLevel, HealthReport, assess};
 use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
 use ripcord::ports::QueueName;
-use ripcord::ports::queue::QueueDepth;
+use ripcord::ports::dead_letters::QueueDepth;
 use ripcord::ports::store::ExecutionQuery;
 
 /// Active executions read at most, per status.
@@ -45,14 +45,14 @@ pub async fn active_executions(
 pub async fn queue_depths(state: &AppState) -> Result<Vec<(QueueName, QueueDepth)>, ApiError> {
     let mut depths = Vec::new();
     for queue in QueueName::ALL {
-        depths.push((queue, state.queue.depth(queue).await?));
+        depths.push((queue, state.dead_letters.depth(queue).await?));
     }
     Ok(depths)
 }
 
 pub async fn report(state: &AppState) -> Result<HealthReport, ApiError> {
     let now = chrono::Utc::now();
-    let heartbeats = state.store.list_heartbeats(now).await?;
+    let heartbeats = state.heartbeats.list_heartbeats(now).await?;
     let active = active_executions(state).await?;
     let queues = queue_depths(state).await?;
     let active: Vec<ActiveExecution<'_>> = active

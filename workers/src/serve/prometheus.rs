@@ -128,7 +128,7 @@ pub async fn render(state: &AppState) -> Result<String, ApiError> {
 
     let poll_age = Family::<KindLabels, FloatGauge>::default();
     let wall = chrono::Utc::now();
-    let heartbeats = state.store.list_heartbeats(wall).await?;
+    let heartbeats = state.heartbeats.list_heartbeats(wall).await?;
     for kind in QueueName::ALL {
         if let Some(last) = heartbeats
             .iter()

@@ -7,7 +7,7 @@ use super::auth::Auth;
 use crate::telemetry::WorkerTelemetry;
 use ripcord::health::HealthThresholds;
 use ripcord::ids::ExecutionId;
-use ripcord::ports::{Clock, ExecutionStore, WorkQueue};
+use ripcord::ports::{Clock, DeadLetters, ExecutionStore, WorkQueue, WorkerHeartbeats};
 use ripcord::status::ExecutionView;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,6 +18,10 @@ use tokio::sync::watch;
 pub struct ServeState {
     pub store: Arc<dyn ExecutionStore>,
     pub queue: Arc<dyn WorkQueue>,
+    /// The dead-letter queues and every queue's depth (health, `/metrics`).
+    pub dead_letters: Arc<dyn DeadLetters>,
+    /// The workers' heartbeats (health, `/metrics`).
+    pub heartbeats: Arc<dyn WorkerHeartbeats>,
     /// The executions' clock (simulated on the embedded backend).
     pub clock: Arc<dyn Clock>,
     pub auth: Auth,

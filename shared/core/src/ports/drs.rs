@@ -3,6 +3,7 @@
 //! (participating servers, job log, recovery instances).
 
 use crate::ids::SourceServerId;
+use crate::ports::service_values::service_values;
 use crate::service_error::ServiceError;
 use crate::time::Timestamp;
 use async_trait::async_trait;
@@ -63,12 +64,65 @@ pub struct RecoveryJob {
     pub tags: BTreeMap<String, String>,
 }
 
-/// One line of DescribeJobLogItems: LAUNCH_START, LAUNCH_FAILED,
-/// CONVERSION_FAIL, SNAPSHOT_FAIL, JOB_END, ...
+service_values! {
+    /// The `event` of a DescribeJobLogItems line.
+    pub enum JobLogEvent {
+        JobStart = "JOB_START",
+        ServerSkipped = "SERVER_SKIPPED",
+        CleanupStart = "CLEANUP_START",
+        CleanupEnd = "CLEANUP_END",
+        CleanupFail = "CLEANUP_FAIL",
+        SnapshotStart = "SNAPSHOT_START",
+        SnapshotEnd = "SNAPSHOT_END",
+        SnapshotFail = "SNAPSHOT_FAIL",
+        UsingPreviousSnapshot = "USING_PREVIOUS_SNAPSHOT",
+        UsingPreviousSnapshotFailed = "USING_PREVIOUS_SNAPSHOT_FAILED",
+        ConversionStart = "CONVERSION_START",
+        ConversionEnd = "CONVERSION_END",
+        ConversionFail = "CONVERSION_FAIL",
+        LaunchStart = "LAUNCH_START",
+        LaunchFailed = "LAUNCH_FAILED",
+        JobCancel = "JOB_CANCEL",
+        JobEnd = "JOB_END",
+        DeployNetworkConfigurationStart = "DEPLOY_NETWORK_CONFIGURATION_START",
+        DeployNetworkConfigurationEnd = "DEPLOY_NETWORK_CONFIGURATION_END",
+        DeployNetworkConfigurationFailed = "DEPLOY_NETWORK_CONFIGURATION_FAILED",
+        UpdateNetworkConfigurationStart = "UPDATE_NETWORK_CONFIGURATION_START",
+        UpdateNetworkConfigurationEnd = "UPDATE_NETWORK_CONFIGURATION_END",
+        UpdateNetworkConfigurationFailed = "UPDATE_NETWORK_CONFIGURATION_FAILED",
+        UpdateLaunchTemplateStart = "UPDATE_LAUNCH_TEMPLATE_START",
+        UpdateLaunchTemplateEnd = "UPDATE_LAUNCH_TEMPLATE_END",
+        UpdateLaunchTemplateFailed = "UPDATE_LAUNCH_TEMPLATE_FAILED",
+        NetworkRecoveryFail = "NETWORK_RECOVERY_FAIL",
+    }
+}
+
+impl JobLogEvent {
+    /// Whether this event reports a failure for its server.
+    pub fn is_failure(&self) -> bool {
+        match self {
+            Self::CleanupFail
+            | Self::SnapshotFail
+            | Self::UsingPreviousSnapshotFailed
+            | Self::ConversionFail
+            | Self::LaunchFailed
+            | Self::DeployNetworkConfigurationFailed
+            | Self::UpdateNetworkConfigurationFailed
+            | Self::UpdateLaunchTemplateFailed
+            | Self::NetworkRecoveryFail => true,
+            // DRS adds events; every failure it has named so far ends so,
+            // and missing one would leave a failed server looking pending.
+            Self::Other(event) => event.ends_with("_FAIL") || event.ends_with("_FAILED"),
+            _ => false,
+        }
+    }
+}
+
+/// One line of DescribeJobLogItems.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobLogItem {
-    pub event: String,
+    pub event: JobLogEvent,
     pub event_time: Option<Timestamp>,
     pub source_server_id: Option<SourceServerId>,
     pub target_instance_id: Option<String>,
@@ -78,7 +132,7 @@ pub struct JobLogItem {
 impl JobLogItem {
     /// Whether this log event reports a failure for its server.
     pub fn is_failure(&self) -> bool {
-        self.event.ends_with("_FAIL") || self.event.ends_with("_FAILED")
+        self.event.is_failure()
     }
 }
 
@@ -132,12 +186,19 @@ pub trait RecoveryService: Send + Sync {
         recovery_instance_ids: &[String],
     ) -> Result<Vec<RecoveryInstance>, ServiceError>;
 
+    /// DescribeSourceServers for these ids: whether each server replicates,
+    /// and how far behind it is. What a pre-flight check reads before a
+    /// drill, so that a server that cannot be recovered is reported before
+    /// any wave launches; no worker step calls it.
     async fn describe_source_servers(
         &self,
         ids: &[SourceServerId],
     ) -> Result<Vec<SourceServer>, ServiceError>;
 
-    /// Drill clean-up. Returns the id of the termination job.
+    /// TerminateRecoveryInstances: removes the instances a drill launched
+    /// (drill clean-up, so that a drill does not leave instances running and
+    /// billed). Returns the id of the termination job. No worker step calls
+    /// it.
     async fn terminate_recovery_instances(
         &self,
         recovery_instance_ids: &[String],

@@ -1,6 +1,7 @@
 //! What Ripcord needs of EC2: the launched instance's details and its
 //! status checks.
 
+use crate::ports::service_values::service_values;
 use crate::service_error::ServiceError;
 use crate::time::Timestamp;
 use async_trait::async_trait;
@@ -18,18 +19,37 @@ pub struct Ec2Instance {
     pub launch_time: Option<Timestamp>,
 }
 
-/// DescribeInstanceStatus: `ok`, `impaired`, `initializing`, ...
+service_values! {
+    /// One of DescribeInstanceStatus' two checks (the instance's reachability,
+    /// or the system's) as EC2 summarises it.
+    pub enum InstanceCheck {
+        Ok = "ok",
+        Impaired = "impaired",
+        Initializing = "initializing",
+        InsufficientData = "insufficient-data",
+        NotApplicable = "not-applicable",
+    }
+}
+
+/// DescribeInstanceStatus for one instance: both of its checks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceStatus {
     pub instance_id: String,
-    pub instance_status: String,
-    pub system_status: String,
+    pub instance_status: InstanceCheck,
+    pub system_status: InstanceCheck,
 }
 
 impl InstanceStatus {
+    /// Both checks passed.
     pub fn is_ok(&self) -> bool {
-        self.instance_status == "ok" && self.system_status == "ok"
+        self.instance_status == InstanceCheck::Ok && self.system_status == InstanceCheck::Ok
+    }
+
+    /// A check failed: the instance is not going to pass on its own.
+    pub fn is_impaired(&self) -> bool {
+        self.instance_status == InstanceCheck::Impaired
+            || self.system_status == InstanceCheck::Impaired
     }
 }
 

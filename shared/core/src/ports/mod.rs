@@ -4,18 +4,25 @@
 
 pub mod announce;
 pub mod clock;
+pub mod dead_letters;
 pub mod drs;
 pub mod ec2;
+pub mod heartbeats;
 pub mod metrics;
 pub mod queue;
+mod service_values;
 pub mod ssm;
 pub mod store;
+pub mod trigger_log;
 
 pub use announce::{Announcement, Announcer};
 pub use clock::Clock;
+pub use dead_letters::DeadLetters;
 pub use drs::RecoveryService;
 pub use ec2::InstanceDirectory;
+pub use heartbeats::WorkerHeartbeats;
 pub use metrics::MetricsSink;
 pub use queue::{QueueName, WorkQueue};
 pub use ssm::CommandRunner;
 pub use store::ExecutionStore;
+pub use trigger_log::TriggerLog;

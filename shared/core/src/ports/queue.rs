@@ -1,5 +1,8 @@
 //! The work queues the workers read: one per worker kind, each with a
-//! dead-letter queue. Delays carry backoff, waits and retries.
+//! dead-letter queue. Delays carry backoff, waits and retries. This port is
+//! what a worker does with its messages; reading and replaying the
+//! dead-letter queues is [`DeadLetters`](super::DeadLetters).
+//! [`QueueError`] is the error of both.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -68,32 +71,10 @@ pub struct ReceivedMessage {
     pub event_type: Option<String>,
 }
 
-/// A message in a dead-letter queue, with why it is there.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeadMessage {
-    pub message_id: String,
-    pub body: String,
-    pub reason: String,
-    pub receive_count: u32,
-    pub event_type: Option<String>,
-    pub dead_at: String,
-}
-
-/// Messages waiting, in flight and dead, for `ripcord dlq list` and health.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct QueueDepth {
-    pub visible: u64,
-    pub delayed: u64,
-    pub in_flight: u64,
-    pub dead: u64,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    #[error("queue storage failed: {0}; check that the database file is writable and not corrupt")]
+    /// The queue's own storage failed; the adapter's text says what to check.
+    #[error("queue storage failed: {0}")]
     Storage(String),
     #[error(
         "the receipt for message {0} is no longer valid (its visibility timeout ran out and another worker took it)"
@@ -105,9 +86,10 @@ pub enum QueueError {
     NoSuchDeadMessage { queue: QueueName, id: String },
     #[error("queue service error: {0}; it will be retried")]
     Service(String),
-    /// The queue itself is missing (an AWS deployment not bootstrapped).
-    #[error("queue {0} does not exist; run `ripcord aws bootstrap` to create Ripcord's queues")]
-    Missing(String),
+    /// The queue itself does not exist (a deployment not set up); `remedy`
+    /// is the adapter's advice on creating it.
+    #[error("queue {name} does not exist; {remedy}")]
+    Missing { name: String, remedy: String },
 }
 
 #[async_trait]
@@ -149,13 +131,4 @@ pub trait WorkQueue: Send + Sync {
         message: &ReceivedMessage,
         reason: &str,
     ) -> Result<(), QueueError>;
-
-    /// The dead messages of `queue`'s dead-letter queue, oldest first.
-    async fn list_dead(&self, queue: QueueName) -> Result<Vec<DeadMessage>, QueueError>;
-
-    /// Moves dead messages back to `queue` (one by id, or all when `id` is
-    /// None) with a fresh receive count. Returns how many were moved.
-    async fn replay_dead(&self, queue: QueueName, id: Option<&str>) -> Result<usize, QueueError>;
-
-    async fn depth(&self, queue: QueueName) -> Result<QueueDepth, QueueError>;
 }

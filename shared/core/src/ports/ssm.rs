@@ -2,6 +2,7 @@
 //! instances, read each invocation's result, and see whether the agent is
 //! online.
 
+use crate::ports::service_values::service_values;
 use crate::service_error::ServiceError;
 use crate::time::Timestamp;
 use async_trait::async_trait;
@@ -67,17 +68,26 @@ pub struct SentCommand {
     pub requested_at: Option<Timestamp>,
 }
 
-/// DescribeInstanceInformation: `Online`, `ConnectionLost`, `Inactive`.
+service_values! {
+    /// The `PingStatus` of an instance's SSM agent.
+    pub enum AgentPing {
+        Online = "Online",
+        ConnectionLost = "ConnectionLost",
+        Inactive = "Inactive",
+    }
+}
+
+/// DescribeInstanceInformation for one instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentInfo {
     pub instance_id: String,
-    pub ping_status: String,
+    pub ping_status: AgentPing,
 }
 
 impl AgentInfo {
     pub fn is_online(&self) -> bool {
-        self.ping_status == "Online"
+        self.ping_status == AgentPing::Online
     }
 }
 

@@ -1,13 +1,13 @@
 //! The execution store: one execution record plus one record per wave
 //! (docs/architecture.md, "Records"), each written conditionally on its version.
+//! [`StoreError`] is also the error of the other ports kept in the same
+//! store: [`WorkerHeartbeats`](super::WorkerHeartbeats) and
+//! [`TriggerLog`](super::TriggerLog).
 
 use crate::ids::{ExecutionId, WaveNumber};
 use crate::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
-use crate::ports::QueueName;
 use crate::time::Timestamp;
-use crate::trigger::TriggerRecord;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
 /// A record as loaded, with the version a conditional save must match.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,7 +29,8 @@ pub enum StoreError {
         "{what} changed since it was read (expected version {expected}); reload and decide again"
     )]
     VersionConflict { what: String, expected: u64 },
-    #[error("store storage failed: {0}; check that the database file is writable and not corrupt")]
+    /// The store's own storage failed; the adapter's text says what to check.
+    #[error("store storage failed: {0}")]
     Storage(String),
     #[error(
         "a stored record could not be read: {0}; it was written by an incompatible version of ripcord"
@@ -37,9 +38,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("store service error: {0}; it will be retried")]
     Service(String),
-    /// The table itself is missing (an AWS deployment not bootstrapped).
-    #[error("table {0} does not exist; run `ripcord aws bootstrap` to create it")]
-    Missing(String),
+    /// Where the store keeps its records does not exist (a deployment not
+    /// set up); `remedy` is the adapter's advice on creating it.
+    #[error("{resource} does not exist; {remedy}")]
+    Missing { resource: String, remedy: String },
     /// A record the store cannot hold; `detail` says the limit and what to do.
     #[error("{what} cannot be stored: {detail}")]
     TooLarge { what: String, detail: String },
@@ -133,28 +135,6 @@ impl PageCursor {
     }
 }
 
-/// A worker process' sign of life, written as it polls its queue: `/healthz`
-/// reads the last poll per worker kind from these.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkerHeartbeat {
-    pub kind: QueueName,
-    /// Unique per worker: host, process id and kind.
-    pub worker_id: String,
-    pub started_at: Timestamp,
-    /// The end of the worker's latest receive on its queue (wall-clock time,
-    /// also on a simulated clock: this is about the process being alive).
-    pub last_poll: Timestamp,
-    /// Messages this worker has settled since it started.
-    pub messages: u64,
-}
-
-impl WorkerHeartbeat {
-    /// How long a heartbeat is kept after its last poll: a worker that
-    /// stopped longer ago than this no longer shows in health.
-    pub const RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(1);
-}
-
 #[async_trait]
 pub trait ExecutionStore: Send + Sync {
     /// Writes a new execution and its waves at version 1, all or nothing.
@@ -196,24 +176,4 @@ pub trait ExecutionStore: Send + Sync {
     /// How many executions there are of each status (statuses with none
     /// left out).
     async fn count_executions(&self) -> Result<Vec<(ExecutionStatus, u64)>, StoreError>;
-
-    /// Writes a worker's heartbeat, replacing its previous one.
-    async fn record_heartbeat(&self, heartbeat: &WorkerHeartbeat) -> Result<(), StoreError>;
-
-    /// The heartbeats of workers that polled within
-    /// [`WorkerHeartbeat::RETENTION`] of `now`.
-    async fn list_heartbeats(&self, now: Timestamp) -> Result<Vec<WorkerHeartbeat>, StoreError>;
-
-    /// Records what became of a runbook trigger, unless a trigger with the
-    /// same idempotency key was recorded before: then nothing is written and
-    /// `AlreadyExists` is answered (the first trigger with a key decides).
-    async fn record_trigger(&self, trigger: &TriggerRecord) -> Result<CreateOutcome, StoreError>;
-
-    async fn load_trigger(
-        &self,
-        idempotency_key: &str,
-    ) -> Result<Option<TriggerRecord>, StoreError>;
-
-    /// Triggers, newest first.
-    async fn list_triggers(&self, limit: usize) -> Result<Vec<TriggerRecord>, StoreError>;
 }

@@ -8,12 +8,12 @@ use ripcord::event::{PostLaunchObservation, WaveObservation};
 use ripcord::ids::SourceServerId;
 use ripcord::machine::HEALTH_DOCUMENT;
 use ripcord::ports::drs::{
-    DrsLaunchStatus, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance, RecoveryJob,
-    StartRecoveryRequest, TAG_EXECUTION, TAG_WAVE,
+    DrsLaunchStatus, JobLogEvent, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance,
+    RecoveryJob, StartRecoveryRequest, TAG_EXECUTION, TAG_WAVE,
 };
-use ripcord::ports::ec2::{Ec2Instance, InstanceStatus};
+use ripcord::ports::ec2::{Ec2Instance, InstanceCheck, InstanceStatus};
 use ripcord::ports::ssm::{
-    AgentInfo, CommandInvocation, InvocationStatus, SendCommandRequest, SentCommand,
+    AgentInfo, AgentPing, CommandInvocation, InvocationStatus, SendCommandRequest, SentCommand,
 };
 use ripcord::time::{Timestamp, after};
 use std::collections::BTreeMap;
@@ -215,16 +215,16 @@ impl World {
             .filter_map(|id| {
                 let p = self.participation(job, id, now);
                 let event = match (self.spec(id).outcome, p.settled) {
-                    (LaunchOutcome::Fails { .. }, true) => "LAUNCH_FAILED",
-                    (LaunchOutcome::Dropped { .. }, true) => "CONVERSION_FAIL",
+                    (LaunchOutcome::Fails { .. }, true) => JobLogEvent::LaunchFailed,
+                    (LaunchOutcome::Dropped { .. }, true) => JobLogEvent::ConversionFail,
                     _ => return None,
                 };
                 Some(JobLogItem {
-                    event: event.to_owned(),
+                    raw_error: Some(format!("model: {event} for {id}")),
+                    event,
                     event_time: Some(now),
                     source_server_id: Some(id.clone()),
                     target_instance_id: None,
-                    raw_error: Some(format!("model: {event} for {id}")),
                 })
             })
             .collect()
@@ -324,8 +324,8 @@ impl World {
             .filter(|i| ids.contains(i))
             .map(|instance_id| InstanceStatus {
                 instance_id,
-                instance_status: "ok".to_owned(),
-                system_status: "ok".to_owned(),
+                instance_status: InstanceCheck::Ok,
+                system_status: InstanceCheck::Ok,
             })
             .collect()
     }
@@ -410,11 +410,10 @@ impl World {
             .map(|(instance_id, server)| AgentInfo {
                 instance_id,
                 ping_status: if self.spec(&server).agent_online {
-                    "Online"
+                    AgentPing::Online
                 } else {
-                    "ConnectionLost"
-                }
-                .to_owned(),
+                    AgentPing::ConnectionLost
+                },
             })
             .collect()
     }

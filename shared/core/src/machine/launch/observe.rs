@@ -177,7 +177,7 @@ fn failure_from_log(
         .find(|item| item.is_failure() && item.source_server_id.as_ref() == Some(id))
         .map(|item| {
             (
-                item.event.clone(),
+                item.event.to_string(),
                 item.raw_error
                     .clone()
                     .unwrap_or_else(|| format!("DRS logged {}", item.event)),

@@ -251,9 +251,7 @@ pub(super) fn evaluate_health(
                         .instance_status
                         .iter()
                         .find(|s| s.instance_id == instance);
-                    if status.is_some_and(|s| {
-                        s.instance_status == "impaired" || s.system_status == "impaired"
-                    }) {
+                    if status.is_some_and(|s| s.is_impaired()) {
                         failed = true;
                     }
                     status.is_some_and(|s| s.is_ok())

@@ -1,5 +1,8 @@
-//! The SQS [`WorkQueue`]: one standard queue per worker kind, each with a
-//! dead-letter queue beside it (RedrivePolicy, see `bootstrap`).
+//! The SQS queues: one standard queue per worker kind, each with a
+//! dead-letter queue beside it (RedrivePolicy, see `bootstrap`). The
+//! [`WorkQueue`](ripcord::ports::WorkQueue) is in `work.rs`, the
+//! [`DeadLetters`](ripcord::ports::DeadLetters) in `dead_letters.rs`; this
+//! module holds the queue URLs, the message attributes and what both use.
 //!
 //! What SQS does not do by itself, done here:
 //! - Delays over 900 s are chained: the message is sent with the longest
@@ -14,6 +17,9 @@
 //! - Replay receives from the DLQ and sends back, so it also works where
 //!   StartMessageMoveTask does not (moto).
 
+mod dead_letters;
+mod work;
+
 use crate::config::ResourceNames;
 use crate::error::service_error;
 use async_trait::async_trait;
@@ -26,9 +32,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, SecondsFormat, Utc};
-use ripcord::ports::queue::{
-    DeadMessage, OutgoingMessage, QueueDepth, QueueError, QueueName, ReceivedMessage, WorkQueue,
-};
+use ripcord::ports::dead_letters::{DeadMessage, QueueDepth};
+use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage};
 use ripcord::service_error::ServiceError;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -338,328 +343,6 @@ impl SqsQueue {
             }
         }
     }
-
-    /// Reads the whole DLQ (up to [`MAX_DEAD_READ`]), each message once; they
-    /// stay hidden until the caller releases or deletes them.
-    async fn read_dead(&self, url: &str, name: &str) -> Result<Vec<Message>, QueueError> {
-        let mut seen = HashSet::new();
-        let mut all = Vec::new();
-        while all.len() < MAX_DEAD_READ {
-            let got = self
-                .receive_once(url, name, BATCH, DEAD_READ_VISIBILITY_SECONDS, 0)
-                .await?;
-            if got.is_empty() {
-                break;
-            }
-            for m in got {
-                if seen.insert(m.message_id.clone().unwrap_or_default()) {
-                    all.push(m);
-                }
-            }
-        }
-        Ok(all)
-    }
-
-    fn dead_message(m: &Message, limit: Option<u32>) -> DeadMessage {
-        let attrs = m.message_attributes();
-        let reason = string_attr(attrs, ATTR_FAILURE_REASON);
-        let receive_count = string_attr(attrs, ATTR_RECEIVE_COUNT).and_then(|c| c.parse().ok());
-        let (reason, receive_count) = match (reason, receive_count) {
-            (Some(reason), count) => (reason, count.unwrap_or_else(|| receive_count_of(m))),
-            // Moved by SQS itself: it was received maxReceiveCount times.
-            (None, _) => {
-                let n = limit.unwrap_or_else(|| receive_count_of(m));
-                (
-                    format!("received {n} times without being deleted (limit {n})"),
-                    n,
-                )
-            }
-        };
-        DeadMessage {
-            message_id: logical_id(m),
-            body: m.body().unwrap_or_default().to_owned(),
-            reason,
-            receive_count,
-            event_type: string_attr(attrs, ATTR_EVENT_TYPE),
-            // SQS does not record when it moved a message; its first send
-            // time is the best it tells.
-            dead_at: string_attr(attrs, ATTR_DEAD_AT).unwrap_or_else(|| sent_at(m)),
-        }
-    }
-}
-
-#[async_trait]
-impl WorkQueue for SqsQueue {
-    async fn send(
-        &self,
-        queue: QueueName,
-        messages: Vec<OutgoingMessage>,
-    ) -> Result<(), QueueError> {
-        if messages.is_empty() {
-            return Ok(());
-        }
-        let (url, name) = self.work_url(queue).await?;
-        let now = Utc::now();
-        let envelopes = messages
-            .into_iter()
-            .map(|m| {
-                let mut attributes = HashMap::from([
-                    (ATTR_EVENT_TYPE.to_owned(), string_value(&m.event_type)),
-                    (
-                        ATTR_SCHEMA_VERSION.to_owned(),
-                        number_value(m.schema_version),
-                    ),
-                    (
-                        ATTR_MESSAGE_ID.to_owned(),
-                        string_value(&uuid::Uuid::new_v4().to_string()),
-                    ),
-                ]);
-                if m.delay > self.max_delay {
-                    let not_before = chrono::Duration::from_std(m.delay)
-                        .ok()
-                        .and_then(|d| now.checked_add_signed(d))
-                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
-                    attributes.insert(
-                        ATTR_NOT_BEFORE.to_owned(),
-                        string_value(&rfc3339(not_before)),
-                    );
-                }
-                Envelope {
-                    body: m.body,
-                    delay_seconds: delay_seconds(m.delay, self.max_delay),
-                    attributes,
-                }
-            })
-            .collect();
-        self.send_envelopes(&url, &name, envelopes).await
-    }
-
-    async fn receive(
-        &self,
-        queue: QueueName,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
-    ) -> Result<Vec<ReceivedMessage>, QueueError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        let (url, name) = self.work_url(queue).await?;
-        let visibility_seconds = ceil_seconds(visibility).min(MAX_VISIBILITY_SECONDS) as i32;
-        let deadline = Instant::now().checked_add(wait);
-        loop {
-            let left = deadline.map_or(Duration::from_secs(MAX_WAIT_SECONDS), |d| {
-                d.saturating_duration_since(Instant::now())
-            });
-            let wait_seconds = ceil_seconds(left).min(MAX_WAIT_SECONDS) as i32;
-            let got = self
-                .receive_once(&url, &name, max, visibility_seconds, wait_seconds)
-                .await?;
-            let now = Utc::now();
-            let mut ready = Vec::with_capacity(got.len());
-            let mut early = Vec::new();
-            for m in got {
-                match not_before(&m) {
-                    Some(at) if at > now => early.push((m, at)),
-                    _ => ready.push(received(&m)),
-                }
-            }
-            self.postpone(&url, &name, early).await;
-            if !ready.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(ready);
-            }
-        }
-    }
-
-    async fn delete(&self, queue: QueueName, receipts: &[String]) -> Result<(), QueueError> {
-        if receipts.is_empty() {
-            return Ok(());
-        }
-        let (url, name) = self.work_url(queue).await?;
-        self.delete_receipts(&url, &name, receipts).await
-    }
-
-    async fn extend_visibility(
-        &self,
-        queue: QueueName,
-        receipt: &str,
-        visibility: Duration,
-    ) -> Result<(), QueueError> {
-        let (url, name) = self.work_url(queue).await?;
-        self.client
-            .change_message_visibility()
-            .queue_url(url)
-            .receipt_handle(receipt)
-            .visibility_timeout(ceil_seconds(visibility).min(MAX_VISIBILITY_SECONDS) as i32)
-            .send()
-            .await
-            .map_err(|e| {
-                let error = service_error("sqs", "ChangeMessageVisibility", e);
-                if is_stale_receipt_code(&error.code, &error.message) {
-                    QueueError::StaleReceipt(receipt.to_owned())
-                } else {
-                    classify(error, &name)
-                }
-            })?;
-        Ok(())
-    }
-
-    async fn dead_letter(
-        &self,
-        queue: QueueName,
-        message: &ReceivedMessage,
-        reason: &str,
-    ) -> Result<(), QueueError> {
-        let (url, name) = self.work_url(queue).await?;
-        let (dead_url, dead_name) = self.dead_url(queue).await?;
-        // Holding the receipt first: a message someone else now holds is
-        // theirs, and must not also be dead-lettered.
-        self.extend_visibility(queue, &message.receipt, Duration::from_secs(60))
-            .await
-            .map_err(|e| match e {
-                QueueError::StaleReceipt(_) => QueueError::StaleReceipt(message.message_id.clone()),
-                other => other,
-            })?;
-        let mut attributes = HashMap::from([
-            (
-                ATTR_MESSAGE_ID.to_owned(),
-                string_value(&message.message_id),
-            ),
-            (ATTR_FAILURE_REASON.to_owned(), string_value(reason)),
-            (ATTR_SOURCE_QUEUE.to_owned(), string_value(&name)),
-            (
-                ATTR_RECEIVE_COUNT.to_owned(),
-                number_value(message.receive_count),
-            ),
-            (ATTR_DEAD_AT.to_owned(), string_value(&rfc3339(Utc::now()))),
-        ]);
-        if let Some(event_type) = &message.event_type {
-            attributes.insert(ATTR_EVENT_TYPE.to_owned(), string_value(event_type));
-        }
-        let envelope = Envelope {
-            body: message.body.clone(),
-            delay_seconds: 0,
-            attributes,
-        };
-        self.send_envelopes(&dead_url, &dead_name, vec![envelope])
-            .await?;
-        self.delete_receipts(&url, &name, std::slice::from_ref(&message.receipt))
-            .await
-    }
-
-    async fn list_dead(&self, queue: QueueName) -> Result<Vec<DeadMessage>, QueueError> {
-        let (url, name) = self.dead_url(queue).await?;
-        let limit = self.max_receive_count(queue).await?;
-        let messages = self.read_dead(&url, &name).await?;
-        let receipts: Vec<String> = messages
-            .iter()
-            .filter_map(|m| m.receipt_handle.clone())
-            .collect();
-        self.release(&url, &name, &receipts).await;
-        let mut dead: Vec<(i64, DeadMessage)> = messages
-            .iter()
-            .map(|m| {
-                let d = Self::dead_message(m, limit);
-                let order = DateTime::parse_from_rfc3339(&d.dead_at)
-                    .map(|t| t.timestamp_millis())
-                    .unwrap_or(i64::MAX);
-                (order, d)
-            })
-            .collect();
-        dead.sort_by_key(|(order, _)| *order);
-        Ok(dead.into_iter().map(|(_, d)| d).collect())
-    }
-
-    async fn replay_dead(&self, queue: QueueName, id: Option<&str>) -> Result<usize, QueueError> {
-        let (url, name) = self.work_url(queue).await?;
-        let (dead_url, dead_name) = self.dead_url(queue).await?;
-        let messages = self.read_dead(&dead_url, &dead_name).await?;
-        let (chosen, others): (Vec<Message>, Vec<Message>) = messages
-            .into_iter()
-            .partition(|m| id.is_none_or(|id| logical_id(m) == id));
-        let others: Vec<String> = others
-            .into_iter()
-            .filter_map(|m| m.receipt_handle)
-            .collect();
-        self.release(&dead_url, &dead_name, &others).await;
-        if chosen.is_empty() {
-            return match id {
-                Some(id) => Err(QueueError::NoSuchDeadMessage {
-                    queue,
-                    id: id.to_owned(),
-                }),
-                None => Ok(0),
-            };
-        }
-        // Back as it was first sent: same id, type and version, no delay;
-        // a fresh message, so its receive count starts again.
-        let envelopes = chosen
-            .iter()
-            .map(|m| {
-                let attrs = m.message_attributes();
-                let mut attributes =
-                    HashMap::from([(ATTR_MESSAGE_ID.to_owned(), string_value(&logical_id(m)))]);
-                for key in [ATTR_EVENT_TYPE, ATTR_SCHEMA_VERSION] {
-                    if let Some(v) = attrs.and_then(|a| a.get(key)) {
-                        attributes.insert(key.to_owned(), v.clone());
-                    }
-                }
-                Envelope {
-                    body: m.body().unwrap_or_default().to_owned(),
-                    delay_seconds: 0,
-                    attributes,
-                }
-            })
-            .collect();
-        let receipts: Vec<String> = chosen
-            .iter()
-            .filter_map(|m| m.receipt_handle.clone())
-            .collect();
-        if let Err(e) = self.send_envelopes(&url, &name, envelopes).await {
-            self.release(&dead_url, &dead_name, &receipts).await;
-            return Err(e);
-        }
-        self.delete_receipts(&dead_url, &dead_name, &receipts)
-            .await?;
-        Ok(chosen.len())
-    }
-
-    async fn depth(&self, queue: QueueName) -> Result<QueueDepth, QueueError> {
-        let counts = [
-            QueueAttributeName::ApproximateNumberOfMessages,
-            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-        ];
-        let (url, name) = self.work_url(queue).await?;
-        let (dead_url, dead_name) = self.dead_url(queue).await?;
-        let mut read = Vec::new();
-        for (url, name) in [(url, name), (dead_url, dead_name)] {
-            let out = self
-                .client
-                .get_queue_attributes()
-                .queue_url(url)
-                .set_attribute_names(Some(counts.to_vec()))
-                .send()
-                .await
-                .map_err(|e| sqs_error("GetQueueAttributes", &name, e))?;
-            let attrs = out.attributes.unwrap_or_default();
-            read.push(counts.clone().map(|c| {
-                attrs
-                    .get(&c)
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0)
-            }));
-        }
-        let [visible, delayed, in_flight] = read[0];
-        // Every message in a DLQ is dead, whether or not a list holds it.
-        let dead = read[1].iter().sum();
-        Ok(QueueDepth {
-            visible,
-            delayed,
-            in_flight,
-            dead,
-        })
-    }
 }
 
 fn string_value(s: &str) -> MessageAttributeValue {
@@ -759,7 +442,10 @@ fn is_missing_queue_code(code: &str) -> bool {
 
 fn classify(error: ServiceError, queue_name: &str) -> QueueError {
     if is_missing_queue_code(&error.code) {
-        QueueError::Missing(queue_name.to_owned())
+        QueueError::Missing {
+            name: queue_name.to_owned(),
+            remedy: "run `ripcord aws bootstrap` to create Ripcord's queues".to_owned(),
+        }
     } else {
         QueueError::Service(error.to_string())
     }

@@ -3,81 +3,18 @@
 //! filters on. Saves are conditional on the version read, like DynamoDB's
 //! conditional writes.
 
-use super::Shared;
+use super::{
+    EmbeddedStore, from_json, next_version, parse_status, status_text, storage, storage_failed,
+    time_text, to_json, version_of,
+};
 use async_trait::async_trait;
 use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
 use ripcord::ports::store::{
     CreateOutcome, ExecutionPage, ExecutionQuery, ExecutionStore, ExecutionSummary, StoreError,
-    Versioned, WorkerHeartbeat,
+    Versioned,
 };
-use ripcord::time::Timestamp;
-use ripcord::trigger::TriggerRecord;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use std::sync::Arc;
-
-/// The embedded execution store. Cheap to clone.
-#[derive(Clone)]
-pub struct EmbeddedStore {
-    shared: Arc<Shared>,
-}
-
-impl EmbeddedStore {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Self { shared }
-    }
-}
-
-fn storage(e: rusqlite::Error) -> StoreError {
-    StoreError::Storage(e.to_string())
-}
-
-fn to_json<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value)
-        .map_err(|e| StoreError::Storage(format!("cannot encode {what} as JSON: {e}")))
-}
-
-fn from_json<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
-
-/// A unit-like enum as its serde name (`IN_PROGRESS`), for the status columns.
-fn status_text<T: Serialize>(status: &T) -> Result<String, StoreError> {
-    match serde_json::to_value(status) {
-        Ok(serde_json::Value::String(s)) => Ok(s),
-        other => Err(StoreError::Storage(format!(
-            "a status did not encode as a name: {other:?}"
-        ))),
-    }
-}
-
-/// RFC 3339 with a fixed nine-digit fraction, so text order is time order.
-fn time_text(t: &Timestamp) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
-/// A status column read back (`IN_PROGRESS` → the status).
-fn parse_status(text: &str) -> Option<ExecutionStatus> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
-}
-
-fn version_of(stored: i64) -> u64 {
-    u64::try_from(stored).unwrap_or(0)
-}
-
-/// The version a save writes. An `expected` beyond what SQLite stores can
-/// match no row, so it is a conflict like any other stale version.
-fn next_version(what: &str, expected: u64) -> Result<i64, StoreError> {
-    i64::try_from(expected)
-        .ok()
-        .and_then(|v| v.checked_add(1))
-        .ok_or_else(|| StoreError::VersionConflict {
-            what: what.to_owned(),
-            expected,
-        })
-}
 
 #[async_trait]
 impl ExecutionStore for EmbeddedStore {
@@ -95,7 +32,7 @@ impl ExecutionStore for EmbeddedStore {
             .iter()
             .map(|w| {
                 if w.execution_id != execution.id {
-                    return Err(StoreError::Storage(format!(
+                    return Err(storage_failed(format!(
                         "wave {} belongs to execution {}, not {}; nothing was written",
                         w.number, w.execution_id, execution.id
                     )));
@@ -327,95 +264,6 @@ impl ExecutionStore for EmbeddedStore {
                 })?;
                 Ok((parsed, u64::try_from(count).unwrap_or(0)))
             })
-            .collect()
-    }
-
-    async fn record_heartbeat(&self, heartbeat: &WorkerHeartbeat) -> Result<(), StoreError> {
-        let body = to_json("a worker heartbeat", heartbeat)?;
-        let last_poll = time_text(&heartbeat.last_poll);
-        let expired = time_text(&(heartbeat.last_poll - WorkerHeartbeat::RETENTION));
-        let conn = self.shared.db.lock();
-        conn.prepare_cached(
-            "INSERT INTO worker_heartbeats (worker_id, last_poll, body) VALUES (?1, ?2, ?3)
-             ON CONFLICT (worker_id) DO UPDATE SET last_poll = ?2, body = ?3",
-        )
-        .and_then(|mut s| s.execute(params![heartbeat.worker_id, last_poll, body]))
-        .map_err(storage)?;
-        // Workers long gone are forgotten.
-        conn.prepare_cached("DELETE FROM worker_heartbeats WHERE last_poll < ?1")
-            .and_then(|mut s| s.execute(params![expired]))
-            .map_err(storage)?;
-        Ok(())
-    }
-
-    async fn list_heartbeats(&self, now: Timestamp) -> Result<Vec<WorkerHeartbeat>, StoreError> {
-        let since = time_text(&(now - WorkerHeartbeat::RETENTION));
-        let bodies: Vec<String> = {
-            let conn = self.shared.db.lock();
-            conn.prepare_cached(
-                "SELECT body FROM worker_heartbeats WHERE last_poll >= ?1 ORDER BY worker_id",
-            )
-            .and_then(|mut s| s.query_map(params![since], |r| r.get(0))?.collect())
-            .map_err(storage)?
-        };
-        bodies
-            .iter()
-            .map(|b| from_json("a worker heartbeat", b))
-            .collect()
-    }
-
-    async fn record_trigger(&self, trigger: &TriggerRecord) -> Result<CreateOutcome, StoreError> {
-        let body = to_json("the trigger record", trigger)?;
-        let received = time_text(&trigger.received_at);
-        let conn = self.shared.db.lock();
-        let inserted = conn
-            .prepare_cached(
-                "INSERT INTO triggers (idempotency_key, received_at, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (idempotency_key) DO NOTHING",
-            )
-            .and_then(|mut s| s.execute(params![trigger.idempotency_key, received, body]))
-            .map_err(storage)?;
-        Ok(if inserted == 0 {
-            CreateOutcome::AlreadyExists
-        } else {
-            CreateOutcome::Created
-        })
-    }
-
-    async fn load_trigger(
-        &self,
-        idempotency_key: &str,
-    ) -> Result<Option<TriggerRecord>, StoreError> {
-        let body: Option<String> = {
-            let conn = self.shared.db.lock();
-            conn.prepare_cached("SELECT body FROM triggers WHERE idempotency_key = ?1")
-                .and_then(|mut s| {
-                    s.query_row(params![idempotency_key], |r| r.get(0))
-                        .optional()
-                })
-                .map_err(storage)?
-        };
-        body.map(|b| from_json(&format!("trigger {idempotency_key}"), &b))
-            .transpose()
-    }
-
-    async fn list_triggers(&self, limit: usize) -> Result<Vec<TriggerRecord>, StoreError> {
-        let bodies: Vec<String> = {
-            let conn = self.shared.db.lock();
-            conn.prepare_cached(
-                "SELECT body FROM triggers ORDER BY received_at DESC, rowid DESC LIMIT ?1",
-            )
-            .and_then(|mut s| {
-                s.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-                    r.get(0)
-                })?
-                .collect()
-            })
-            .map_err(storage)?
-        };
-        bodies
-            .iter()
-            .map(|b| from_json("a trigger record", b))
             .collect()
     }
 }
