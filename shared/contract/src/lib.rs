@@ -4,9 +4,15 @@
 //! SQS and DynamoDB adapters are held to the very same contract. Each suite
 //! panics (with what went wrong) when the adapter breaks it, and expects
 //! empty queues and an empty store to start from.
+//!
+//! [`memory::InMemoryStore`] is a store held to these suites too, for tests
+//! that drive a worker step synchronously.
 
+pub mod memory;
 pub mod queue;
 pub mod store;
+
+pub use memory::InMemoryStore;
 
 use std::time::Duration;
 
