@@ -72,6 +72,13 @@ enum Op {
         pick: u8,
         call: u8,
     },
+    /// The worker dies right after the `nth` call of the step to
+    /// `STAGE_ENDS[stage]`: between two stages of the step.
+    CrashAfter {
+        pick: u8,
+        stage: u8,
+        nth: u8,
+    },
     Push {
         wave: u8,
         server: u8,
@@ -151,16 +158,43 @@ fn fault() -> impl Strategy<Value = Fault> {
     ]
 }
 
-/// `deepest_crash`: the last port call of a step a crash may hit. The
-/// delivered message's own load, save, effects and sends take the first
-/// few; the results decided inline after it the later ones.
-fn op(deepest_crash: u8) -> impl Strategy<Value = Op> {
+/// The port calls that end a stage of a step (its load, its save, an
+/// effect's call, its sends): a crash right after one lands between two
+/// stages.
+const STAGE_ENDS: [&str; 10] = [
+    "load_execution",
+    "load_wave",
+    "create_execution",
+    "save_execution",
+    "save_wave",
+    "find_jobs_by_tags",
+    "start_recovery",
+    "describe_jobs",
+    "send_command",
+    "send",
+];
+
+/// How deep into a step a crash may hit.
+#[derive(Clone, Copy, Debug)]
+struct CrashDepth {
+    /// The last port call of a step a crash may hit. The delivered
+    /// message's own load, save, effects and sends take the first few; the
+    /// results decided inline after it the later ones.
+    calls: u8,
+    /// The last call to one stage end a crash may follow (1: the
+    /// message's own; more: the results decided inline).
+    nth: u8,
+}
+
+fn op(depth: CrashDepth) -> impl Strategy<Value = Op> {
     prop_oneof![
         60 => (0u8..4, fault()).prop_map(|(pick, fault)| Op::Deliver { pick, fault }),
         1 => any::<u16>().prop_map(|pick| Op::DeliverAny { pick }),
         4 => (0u8..6).prop_map(|pick| Op::Duplicate { pick }),
         4 => any::<u16>().prop_map(|pick| Op::Redeliver { pick }),
-        6 => (0u8..6, 1..=deepest_crash).prop_map(|(pick, call)| Op::Crash { pick, call }),
+        3 => (0u8..6, 1..=depth.calls).prop_map(|(pick, call)| Op::Crash { pick, call }),
+        6 => (0u8..6, 0..STAGE_ENDS.len() as u8, 1..=depth.nth)
+            .prop_map(|(pick, stage, nth)| Op::CrashAfter { pick, stage, nth }),
         3 => (any::<u8>(), any::<u8>()).prop_map(|(wave, server)| Op::Push { wave, server }),
         1 => Just(Op::Cancel),
         2 => any::<u8>().prop_map(|wave| Op::Approve { wave }),
@@ -168,10 +202,10 @@ fn op(deepest_crash: u8) -> impl Strategy<Value = Op> {
     ]
 }
 
-fn scenario(deepest_crash: u8) -> impl Strategy<Value = Scenario> {
+fn scenario(depth: CrashDepth) -> impl Strategy<Value = Scenario> {
     (
         prop::collection::vec(wave(), 1..=4),
-        prop::collection::vec(op(deepest_crash), 0..60),
+        prop::collection::vec(op(depth), 0..60),
     )
         .prop_map(|(waves, ops)| Scenario { waves, ops })
 }
@@ -262,10 +296,10 @@ fn build(s: &Scenario) -> (Plan, Vec<ServerSpec>) {
 
 /// Crash points within the delivered event's own calls (load, save, its
 /// effects' calls, its sends) and the first result decided inline.
-const CRASH_IN_FIRST_EVENT: u8 = 8;
+const CRASH_IN_FIRST_EVENT: CrashDepth = CrashDepth { calls: 8, nth: 1 };
 
 /// Crash points anywhere in a step, down to the late inline results.
-const CRASH_ANYWHERE: u8 = 40;
+const CRASH_ANYWHERE: CrashDepth = CrashDepth { calls: 40, nth: 3 };
 
 /// Deliveries the drain may make before the execution counts as stuck.
 const DRAIN_CAP: usize = 5_000;
@@ -327,6 +361,12 @@ fn run_op(engine: &mut Engine, op: &Op) {
             if !engine.delivered.is_empty() {
                 let e = engine.delivered[usize::from(pick) % engine.delivered.len()].clone();
                 engine.deliver(&e, Fault::None, None);
+            }
+        }
+        Op::CrashAfter { pick, stage, nth } => {
+            if let Some(i) = near(engine, pick.into()) {
+                let stage = STAGE_ENDS[usize::from(stage) % STAGE_ENDS.len()];
+                engine.crash_at(i, CrashAt::After(stage, nth.into()));
             }
         }
         Op::Crash { pick, call } => {

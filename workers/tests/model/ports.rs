@@ -13,7 +13,7 @@
 use super::invariants;
 use super::world::World;
 use async_trait::async_trait;
-use ripcord::event::Envelope;
+use ripcord::event::{Envelope, Event};
 use ripcord::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use ripcord::machine::{ExecutionRecord, ExecutionStatus, Journal, WaveRecord};
 use ripcord::ports::announce::{Announcement, Announcer};
@@ -198,6 +198,9 @@ pub struct Shared {
     pub root: Mutex<Option<EventId>>,
     /// Delivered messages whose step saved a record journaling them.
     pub applied: Mutex<BTreeSet<EventId>>,
+    /// Every follow-up a saved journal holds (the outbox): only these may
+    /// be sent (invariant 3).
+    pub outboxed: Mutex<BTreeSet<EventId>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -217,6 +220,7 @@ impl Shared {
             metrics: Mutex::default(),
             root: Mutex::default(),
             applied: Mutex::default(),
+            outboxed: Mutex::default(),
         })
     }
 
@@ -246,14 +250,54 @@ impl Shared {
         }
     }
 
-    /// Notes that the running step journaled its message in `journal`.
-    fn note_applied(&self, journal: &Journal) {
+    /// Notes what a saved `journal` holds: whether it journaled the
+    /// running step's message, and the follow-ups in its outbox.
+    fn note_saved(&self, journal: &Journal) {
         if let Some(root) = *lock(&self.root)
             && journal.contains(root)
         {
             lock(&self.applied).insert(root);
         }
+        // The journal keeps its entries to itself; its serialized form
+        // shows every follow-up's envelope.
+        let mut outboxed = lock(&self.outboxed);
+        collect_envelope_ids(
+            &serde_json::to_value(journal).expect("a journal serializes"),
+            &mut outboxed,
+        );
     }
+}
+
+fn collect_envelope_ids(value: &serde_json::Value, ids: &mut BTreeSet<EventId>) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            if let Some(id) = fields.get("envelope").and_then(|e| e.get("eventId")) {
+                ids.insert(serde_json::from_value(id.clone()).expect("an event id"));
+            }
+            fields.values().for_each(|v| collect_envelope_ids(v, ids));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_envelope_ids(v, ids)),
+        _ => {}
+    }
+}
+
+/// The events `effects::perform` returns: a step decides them inline, and
+/// hands them to their queue only when it cannot. They are no decision's
+/// follow-ups, so no outbox holds them.
+fn is_effect_result(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::RecoveryJobStarted { .. }
+            | Event::RecoveryStartFailed { .. }
+            | Event::WaveObserved { .. }
+            | Event::PollFailed { .. }
+            | Event::ActionSent { .. }
+            | Event::ActionSendFailed { .. }
+            | Event::HealthCommandsSent { .. }
+            | Event::HealthCommandsFailed { .. }
+            | Event::PostLaunchObserved { .. }
+            | Event::PostLaunchCheckFailed { .. }
+    )
 }
 
 /// The in-memory store, with the invariants checked on every save against
@@ -275,7 +319,7 @@ impl ExecutionStore for CheckedStore {
                 invariants::check_wave(&world, now, None, w);
             }
             invariants::check_execution(None, execution, waves);
-            self.0.note_applied(&execution.journal);
+            self.0.note_saved(&execution.journal);
         }
         Ok(outcome)
     }
@@ -312,7 +356,7 @@ impl ExecutionStore for CheckedStore {
         let version = self.0.store.save_execution(record, expected).await?;
         let waves = self.0.store.load_waves(record.id).await?;
         invariants::check_execution(old.as_ref().map(|v| &v.record), record, &waves);
-        self.0.note_applied(&record.journal);
+        self.0.note_saved(&record.journal);
         Ok(version)
     }
 
@@ -330,7 +374,7 @@ impl ExecutionStore for CheckedStore {
             old.as_ref().map(|v| &v.record),
             record,
         );
-        self.0.note_applied(&record.journal);
+        self.0.note_saved(&record.journal);
         Ok(version)
     }
 
@@ -395,6 +439,13 @@ impl WorkQueue for ModelQueue {
             // Through the wire format, as a real queue carries it.
             let envelope = Envelope::decode(&m.body).expect("a sent message decodes");
             assert_eq!(envelope.event.queue(), queue, "sent to the wrong queue");
+            assert!(
+                is_effect_result(&envelope.event)
+                    || lock(&self.0.outboxed).contains(&envelope.event_id),
+                "invariant 3 broken: {} {} was sent before the decision that caused it was saved with it in its outbox",
+                envelope.event.type_name(),
+                envelope.event_id
+            );
             if queue == QueueName::Metrics {
                 lock(&self.0.to_metrics).push(envelope);
             } else {
