@@ -166,7 +166,7 @@ impl ExecutionStore for InMemoryStore {
                     .is_none_or(|c| (s.start_time, s.id) < (c.start_time, c.id))
             })
             .collect();
-        rows.sort_by(|a, b| (b.start_time, b.id).cmp(&(a.start_time, a.id)));
+        rows.sort_by_key(|s| std::cmp::Reverse((s.start_time, s.id)));
         Ok(ExecutionPage::of(rows, query.limit, false))
     }
 
@@ -218,7 +218,7 @@ impl ExecutionStore for InMemoryStore {
 
     async fn list_triggers(&self, limit: usize) -> Result<Vec<TriggerRecord>, StoreError> {
         let mut triggers: Vec<TriggerRecord> = self.tables().triggers.values().cloned().collect();
-        triggers.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        triggers.sort_by_key(|t| std::cmp::Reverse(t.received_at));
         triggers.truncate(limit);
         Ok(triggers)
     }
