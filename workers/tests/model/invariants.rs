@@ -10,6 +10,8 @@ use ripcord::machine::{ExecutionRecord, ExecutionStatus, LaunchStatus, WaveRecor
 use ripcord::plan::HealthCheck;
 use ripcord::time::Timestamp;
 
+/// An execution saved over `old` (none: created), beside its `waves` as
+/// stored: terminal statuses stay, and COMPLETED needs every wave COMPLETED.
 pub fn check_execution(old: Option<&ExecutionRecord>, new: &ExecutionRecord, waves: &[WaveRecord]) {
     if let Some(old) = old {
         assert!(
@@ -41,6 +43,10 @@ pub fn check_execution(old: Option<&ExecutionRecord>, new: &ExecutionRecord, wav
     }
 }
 
+/// A wave saved over `old` (none: created) at `now`: terminal statuses
+/// stay, every LAUNCHED or COMPLETED server has the instance the world
+/// launched for it, a COMPLETED one passed what the world says it passes,
+/// and a COMPLETED wave has no critical server short of COMPLETED.
 pub fn check_wave(world: &World, now: Timestamp, old: Option<&WaveRecord>, new: &WaveRecord) {
     if let Some(old) = old {
         assert!(

@@ -4,7 +4,8 @@
 //! messages the step sent in the order its schedule says, duplicates and
 //! redelivers them, kills the worker between any two port calls of a step,
 //! and checks on every delivery what a redelivery may and may not do
-//! (invariant 4); the store checks the other invariants on every save.
+//! (invariant 4); the ports check invariant 3 on every send and the others
+//! on every save.
 
 pub mod invariants;
 pub mod ports;
