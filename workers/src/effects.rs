@@ -4,6 +4,7 @@
 //! comment first when asked to (a retry after an ambiguous failure).
 
 use crate::ports::Ports;
+use ripcord::effect_results::{SEARCH_MARGIN, result_of};
 use ripcord::event::{Envelope, Event, PostLaunchObservation, WaveObservation};
 use ripcord::machine::{CommandPurpose, Effect};
 use ripcord::ports::drs::DrsLaunchStatus;
@@ -11,9 +12,6 @@ use ripcord::ports::ssm::SendCommandRequest;
 use ripcord::service_error::{ErrorClass, ServiceError};
 use ripcord::time::Timestamp;
 use std::collections::BTreeSet;
-
-/// Clock skew allowed when searching for a job or command by time.
-const SEARCH_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Performs `effect` (the `index`-th of `cause`'s decision) and returns the
 /// result event to decide next.
@@ -85,8 +83,7 @@ pub async fn perform(ports: &Ports, cause: &Envelope, index: usize, effect: &Eff
             Err(error) => Event::PostLaunchCheckFailed { seq: *seq, error },
         },
     };
-    // Results get ids of their own, derived from the cause and position.
-    cause.caused(1000 + index, cause.wave, event, cause.attempt, now)
+    result_of(cause, index, event, now)
 }
 
 async fn start_recovery(

@@ -8,12 +8,18 @@
 //! the very same contract. Each suite panics (with what went wrong) when the
 //! adapter breaks it, and expects empty queues and an empty store to start
 //! from.
+//!
+//! [`memory::InMemoryStore`] is a store held to the store suites too, for
+//! tests that drive a worker step synchronously.
 
 pub mod dead_letters;
 pub mod heartbeats;
+pub mod memory;
 pub mod queue;
 pub mod store;
 pub mod trigger_log;
+
+pub use memory::InMemoryStore;
 
 use ripcord::ports::{DeadLetters, WorkQueue};
 use std::time::Duration;

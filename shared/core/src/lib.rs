@@ -12,8 +12,10 @@
 //! - [`health`]: a deployment's health: worker polls, stuck executions, DLQs.
 //! - [`report`]: the drill report (measured RTO; JSON, Markdown, HTML, SVG).
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
+//! - [`effect_results`]: the ids of effects' result events and the search margin.
 //! - `testing` (feature `testing`): fixture records for other crates' tests.
 
+pub mod effect_results;
 pub mod event;
 pub mod eventbridge;
 pub mod health;

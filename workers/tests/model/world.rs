@@ -1,15 +1,15 @@
-//! A model of the AWS world `decide` talks to, in plain synchronous Rust:
+//! A model of the AWS world the workers talk to, in plain synchronous Rust:
 //! DRS jobs whose servers launch, fail or hang by time, the recovery and EC2
 //! instances of the servers that launched, and SSM commands whose
-//! invocations succeed or fail per server. The property tests ask it what
-//! really happened, to hold the state machine's records against it.
+//! invocations succeed or fail per server. `ports.rs` puts it behind the
+//! DRS, EC2 and SSM ports the real step calls; the property tests ask it
+//! what really happened, to hold the records the step saved against it.
 
-use ripcord::event::{PostLaunchObservation, WaveObservation};
 use ripcord::ids::SourceServerId;
 use ripcord::machine::HEALTH_DOCUMENT;
 use ripcord::ports::drs::{
     DrsLaunchStatus, JobLogEvent, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance,
-    RecoveryJob, StartRecoveryRequest, TAG_EXECUTION, TAG_WAVE,
+    RecoveryJob, SourceServer, StartRecoveryRequest, TAG_EXECUTION, TAG_WAVE,
 };
 use ripcord::ports::ec2::{Ec2Instance, InstanceCheck, InstanceStatus};
 use ripcord::ports::ssm::{
@@ -82,6 +82,8 @@ pub struct World {
     pub servers: BTreeMap<SourceServerId, ServerSpec>,
     pub jobs: Vec<Job>,
     pub commands: Vec<Command>,
+    /// Recovery instances a drill clean-up terminated.
+    pub terminated: Vec<String>,
 }
 
 fn secs_since(from: Timestamp, now: Timestamp) -> Duration {
@@ -168,6 +170,27 @@ impl World {
     }
 
     // ---- DRS ----
+
+    /// DescribeSourceServers: every server of the world replicates.
+    pub fn source_servers(&self, ids: &[SourceServerId]) -> Vec<SourceServer> {
+        ids.iter()
+            .filter(|id| self.servers.contains_key(*id))
+            .map(|id| SourceServer {
+                source_server_id: id.clone(),
+                hostname: None,
+                data_replication_state: "CONTINUOUS".to_owned(),
+                lag_duration: None,
+            })
+            .collect()
+    }
+
+    /// Drill clean-up: the recovery instances are noted as terminated
+    /// (the step never asks for it; the port has the call).
+    pub fn terminate(&mut self, recovery_instance_ids: &[String]) -> String {
+        self.terminated
+            .extend(recovery_instance_ids.iter().cloned());
+        format!("drsjob-terminate-{:04}", self.terminated.len())
+    }
 
     pub fn start_recovery(
         &mut self,
@@ -416,67 +439,6 @@ impl World {
                 },
             })
             .collect()
-    }
-
-    /// What the poll worker would read for a wave (mirrors the worker's
-    /// `observe_wave`): the job, the log when something failed or the job
-    /// ended, and the instances of the servers that launched.
-    pub fn observe_wave(
-        &self,
-        job_id: &str,
-        awaiting: &[SourceServerId],
-        now: Timestamp,
-    ) -> Option<WaveObservation> {
-        let job = self.describe_job(job_id, now)?;
-        let mut needs_log = false;
-        let mut launched = Vec::new();
-        for p in job
-            .participating_servers
-            .iter()
-            .filter(|p| awaiting.contains(&p.source_server_id))
-        {
-            match p.launch_status {
-                DrsLaunchStatus::Failed | DrsLaunchStatus::Terminated => needs_log = true,
-                DrsLaunchStatus::Launched => launched.extend(p.recovery_instance_id.clone()),
-                DrsLaunchStatus::Pending | DrsLaunchStatus::InProgress => {
-                    needs_log |= job.status == JobStatus::Completed
-                }
-            }
-        }
-        let log_items = if needs_log {
-            self.job_log(job_id, now)
-        } else {
-            Vec::new()
-        };
-        let recovery_instances = self.describe_recovery_instances(&launched, now);
-        let ec2: Vec<String> = recovery_instances
-            .iter()
-            .filter_map(|ri| ri.ec2_instance_id.clone())
-            .collect();
-        let instances = self.describe_instances(&ec2, now);
-        Some(WaveObservation {
-            job: Some(job),
-            log_items,
-            recovery_instances,
-            instances,
-        })
-    }
-
-    pub fn observe_post_launch(
-        &self,
-        command_ids: &[String],
-        status_instance_ids: &[String],
-        agent_instance_ids: &[String],
-        now: Timestamp,
-    ) -> PostLaunchObservation {
-        PostLaunchObservation {
-            invocations: command_ids
-                .iter()
-                .flat_map(|c| self.list_command_invocations(c, now))
-                .collect(),
-            instance_status: self.describe_instance_status(status_instance_ids, now),
-            agents: self.describe_instance_information(agent_instance_ids, now),
-        }
     }
 }
 

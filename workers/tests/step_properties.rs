@@ -1,15 +1,18 @@
-//! Property tests of the state machine: random plans run against a model
-//! world (DRS, EC2, SSM) through a model of the worker step, under a random
-//! schedule of reordered, duplicated and redelivered messages, crashes,
-//! throttling, ambiguous 5xx answers, pushed launch results, approvals and
-//! cancellations. The model checks the invariants of docs/invariants.md on every save
-//! (see `model`); after the schedule the queue is drained and the execution
-//! must have ended, every wave with it.
+//! Property tests of the worker step: random plans run through the real
+//! step (`ripcord_workers::step::handle`, the function the workers run) on
+//! in-memory ports over a model world (DRS, EC2, SSM), under a random
+//! schedule of reordered, duplicated and redelivered messages, crashes
+//! between any two port calls of a step, throttling, ambiguous 5xx answers,
+//! pushed launch results, approvals and cancellations. The store checks the
+//! invariants of docs/invariants.md on every save, the harness what a
+//! redelivery may do (see `model`); after the schedule the queue is drained
+//! and the execution must have ended, every wave with it.
 
 mod model;
 
+use model::ports::{CrashAt, Fault};
 use model::world::{LaunchOutcome, ServerSpec, World};
-use model::{CrashPoint, Engine, Fault, t0};
+use model::{Delivery, Engine, t0};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use ripcord::event::Event;
@@ -63,10 +66,18 @@ enum Op {
     Redeliver {
         pick: u16,
     },
+    /// The worker dies before the `call`-th port call of the step (after
+    /// its last one, before deleting the message, if it makes fewer).
     Crash {
         pick: u8,
-        at: CrashPoint,
-        depth: u8,
+        call: u8,
+    },
+    /// The worker dies right after the `nth` call of the step to
+    /// `STAGE_ENDS[stage]`: between two stages of the step.
+    CrashAfter {
+        pick: u8,
+        stage: u8,
+        nth: u8,
     },
     Push {
         wave: u8,
@@ -147,24 +158,43 @@ fn fault() -> impl Strategy<Value = Fault> {
     ]
 }
 
-fn crash_point() -> impl Strategy<Value = CrashPoint> {
-    prop_oneof![
-        Just(CrashPoint::Saved),
-        Just(CrashPoint::Sent),
-        Just(CrashPoint::Performed),
-    ]
+/// The port calls that end a stage of a step (its load, its save, an
+/// effect's call, its sends): a crash right after one lands between two
+/// stages.
+const STAGE_ENDS: [&str; 10] = [
+    "load_execution",
+    "load_wave",
+    "create_execution",
+    "save_execution",
+    "save_wave",
+    "find_jobs_by_tags",
+    "start_recovery",
+    "describe_jobs",
+    "send_command",
+    "send",
+];
+
+/// How deep into a step a crash may hit.
+#[derive(Clone, Copy, Debug)]
+struct CrashDepth {
+    /// The last port call of a step a crash may hit. The delivered
+    /// message's own load, save, effects and sends take the first few; the
+    /// results decided inline after it the later ones.
+    calls: u8,
+    /// The last call to one stage end a crash may follow (1: the
+    /// message's own; more: the results decided inline).
+    nth: u8,
 }
 
-/// `deepest_crash`: the deepest event of a step a crash may hit (0: only
-/// the delivered message; deeper: the results decided inline after it).
-fn op(deepest_crash: u8) -> impl Strategy<Value = Op> {
+fn op(depth: CrashDepth) -> impl Strategy<Value = Op> {
     prop_oneof![
         60 => (0u8..4, fault()).prop_map(|(pick, fault)| Op::Deliver { pick, fault }),
         1 => any::<u16>().prop_map(|pick| Op::DeliverAny { pick }),
         4 => (0u8..6).prop_map(|pick| Op::Duplicate { pick }),
         4 => any::<u16>().prop_map(|pick| Op::Redeliver { pick }),
-        6 => (0u8..6, crash_point(), 0..=deepest_crash)
-            .prop_map(|(pick, at, depth)| Op::Crash { pick, at, depth }),
+        3 => (0u8..6, 1..=depth.calls).prop_map(|(pick, call)| Op::Crash { pick, call }),
+        6 => (0u8..6, 0..STAGE_ENDS.len() as u8, 1..=depth.nth)
+            .prop_map(|(pick, stage, nth)| Op::CrashAfter { pick, stage, nth }),
         3 => (any::<u8>(), any::<u8>()).prop_map(|(wave, server)| Op::Push { wave, server }),
         1 => Just(Op::Cancel),
         2 => any::<u8>().prop_map(|wave| Op::Approve { wave }),
@@ -172,10 +202,10 @@ fn op(deepest_crash: u8) -> impl Strategy<Value = Op> {
     ]
 }
 
-fn scenario(deepest_crash: u8) -> impl Strategy<Value = Scenario> {
+fn scenario(depth: CrashDepth) -> impl Strategy<Value = Scenario> {
     (
         prop::collection::vec(wave(), 1..=4),
-        prop::collection::vec(op(deepest_crash), 0..60),
+        prop::collection::vec(op(depth), 0..60),
     )
         .prop_map(|(waves, ops)| Scenario { waves, ops })
 }
@@ -264,6 +294,13 @@ fn build(s: &Scenario) -> (Plan, Vec<ServerSpec>) {
     (plan, specs)
 }
 
+/// Crash points within the delivered event's own calls (load, save, its
+/// effects' calls, its sends) and the first result decided inline.
+const CRASH_IN_FIRST_EVENT: CrashDepth = CrashDepth { calls: 8, nth: 1 };
+
+/// Crash points anywhere in a step, down to the late inline results.
+const CRASH_ANYWHERE: CrashDepth = CrashDepth { calls: 40, nth: 3 };
+
 /// Deliveries the drain may make before the execution counts as stuck.
 const DRAIN_CAP: usize = 5_000;
 
@@ -291,16 +328,17 @@ const REORDER_WINDOW: chrono::Duration = chrono::Duration::seconds(30);
 /// the earliest, or of now).
 fn near(engine: &Engine, pick: usize) -> Option<usize> {
     let order = engine.by_due();
-    let first = engine.queue.get(*order.first()?)?.due.max(engine.now);
+    let queue = engine.queue();
+    let first = queue.get(*order.first()?)?.due.max(engine.now());
     let window: Vec<usize> = order
         .into_iter()
-        .filter(|&i| engine.queue[i].due <= first + REORDER_WINDOW)
+        .filter(|&i| queue[i].due <= first + REORDER_WINDOW)
         .collect();
     (!window.is_empty()).then(|| window[pick % window.len()])
 }
 
 fn run_op(engine: &mut Engine, op: &Op) {
-    let waves = engine.waves.len();
+    let waves = engine.waves();
     match *op {
         Op::Deliver { pick, fault } => {
             if let Some(i) = near(engine, pick.into()) {
@@ -308,8 +346,9 @@ fn run_op(engine: &mut Engine, op: &Op) {
             }
         }
         Op::DeliverAny { pick } => {
-            if !engine.queue.is_empty() {
-                let i = usize::from(pick) % engine.queue.len();
+            let queued = engine.queue().len();
+            if queued > 0 {
+                let i = usize::from(pick) % queued;
                 engine.deliver_at(i, Fault::None);
             }
         }
@@ -324,14 +363,21 @@ fn run_op(engine: &mut Engine, op: &Op) {
                 engine.deliver(&e, Fault::None, None);
             }
         }
-        Op::Crash { pick, at, depth } => {
+        Op::CrashAfter { pick, stage, nth } => {
             if let Some(i) = near(engine, pick.into()) {
-                engine.crash_at(i, at, depth.into());
+                let stage = STAGE_ENDS[usize::from(stage) % STAGE_ENDS.len()];
+                engine.crash_at(i, CrashAt::After(stage, nth.into()));
+            }
+        }
+        Op::Crash { pick, call } => {
+            if let Some(i) = near(engine, pick.into()) {
+                // A step with fewer calls ends; the worker dies before the delete.
+                engine.crash_at(i, CrashAt::Call(call.into()));
             }
         }
         Op::Push { wave, server } => {
-            let w = usize::from(wave) % waves;
-            let servers = &engine.waves[w].servers;
+            let w = usize::from(wave) % waves.len();
+            let servers = &waves[w].servers;
             let id = servers[usize::from(server) % servers.len()].id().clone();
             let e = engine.external(
                 Some(WaveNumber::from_index(w)),
@@ -353,12 +399,10 @@ fn run_op(engine: &mut Engine, op: &Op) {
             engine.enqueue(e, Duration::ZERO);
         }
         Op::Approve { wave } => {
-            let w = usize::from(wave) % waves;
+            let w = usize::from(wave) % waves.len();
             approve(engine, w);
         }
-        Op::Advance { secs } => {
-            engine.now += chrono::Duration::seconds(secs as i64);
-        }
+        Op::Advance { secs } => engine.advance(Duration::from_secs(secs)),
     }
 }
 
@@ -377,7 +421,7 @@ fn approve(engine: &mut Engine, w: usize) {
 /// never be what ends it: every wave has its own bounded timeouts.
 fn drain(engine: &mut Engine) {
     let gated: Vec<usize> = engine
-        .execution
+        .execution()
         .iter()
         .flat_map(|e| e.waves.iter())
         .filter(|w| w.wait_for_approval && w.approved_by.is_none())
@@ -390,15 +434,17 @@ fn drain(engine: &mut Engine) {
         let Some(&i) = engine.by_due().first() else {
             return;
         };
-        let running = engine
-            .execution
-            .as_ref()
-            .is_some_and(|e| !e.status.is_terminal());
+        let execution = engine.execution();
+        let running = execution.as_ref().is_some_and(|e| !e.status.is_terminal());
         assert!(
-            !(running && matches!(engine.queue[i].envelope.event, Event::ExecutionTimedOut {})),
+            !(running
+                && matches!(
+                    engine.queue()[i].envelope.event,
+                    Event::ExecutionTimedOut {}
+                )),
             "liveness broken: the execution was still {:?} at its execution_timeout; waves: {:?}",
-            engine.execution.as_ref().map(|e| e.status),
-            engine.waves.iter().map(|w| w.status).collect::<Vec<_>>()
+            execution.as_ref().map(|e| e.status),
+            engine.waves().iter().map(|w| w.status).collect::<Vec<_>>()
         );
         engine.deliver_at(i, Fault::None);
     }
@@ -410,13 +456,13 @@ fn drain(engine: &mut Engine) {
 }
 
 fn check_ended(engine: &Engine) {
-    let execution = engine.execution.as_ref().expect("the execution exists");
+    let execution = engine.execution().expect("the execution exists");
     assert!(
         execution.status.is_terminal(),
         "liveness broken: the execution is {:?} after draining",
         execution.status
     );
-    for (summary, wave) in execution.waves.iter().zip(&engine.waves) {
+    for (summary, wave) in execution.waves.iter().zip(&engine.waves()) {
         assert!(
             wave.status.is_terminal() && summary.status == wave.status,
             "liveness broken: wave {} is {:?} (the execution sees {:?}) after draining\n{}",
@@ -446,7 +492,7 @@ fn run(s: &Scenario) -> Engine {
     engine
 }
 
-/// 128 cases (a few seconds in debug); `PROPTEST_CASES` raises it.
+/// 128 cases (some twenty seconds in debug); `PROPTEST_CASES` raises it.
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
@@ -464,22 +510,19 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn every_schedule_keeps_the_invariants_and_ends(s in scenario(0)) {
+    fn every_schedule_keeps_the_invariants_and_ends(s in scenario(CRASH_IN_FIRST_EVENT)) {
         let engine = run(&s);
         // Invariant 2, once more over the whole run.
         let execution = engine.execution_id.to_string();
-        for w in &engine.waves {
-            prop_assert!(
-                engine.world.jobs_for(&execution, &w.number.to_string()) <= 1,
-                "invariant 2 broken: wave {} has {} jobs",
-                w.number,
-                engine.world.jobs_for(&execution, &w.number.to_string())
-            );
+        let world = engine.shared.world();
+        for w in &engine.waves() {
+            let jobs = world.jobs_for(&execution, &w.number.to_string());
+            prop_assert!(jobs <= 1, "invariant 2 broken: wave {} has {} jobs", w.number, jobs);
         }
     }
 }
 
-// ---- fixed scenarios: the model itself is not vacuous ----
+// ---- fixed scenarios: the harness itself is not vacuous ----
 
 fn clean_wave(servers: usize) -> WaveGen {
     WaveGen {
@@ -510,12 +553,12 @@ fn a_clean_drill_completes_with_one_job_per_wave() {
         ops: vec![],
     };
     let engine = run(&s);
-    let execution = engine.execution.as_ref().unwrap();
+    let execution = engine.execution().unwrap();
     assert_eq!(execution.status, ExecutionStatus::Completed);
-    assert_eq!(engine.world.jobs.len(), 2);
+    assert_eq!(engine.shared.world().jobs.len(), 2);
     assert!(
         engine
-            .waves
+            .waves()
             .iter()
             .flat_map(|w| &w.servers)
             .all(|s| s.launch_status == LaunchStatus::Completed)
@@ -532,19 +575,23 @@ fn an_ambiguous_5xx_and_a_lost_result_still_make_one_job() {
                 pick: 0,
                 fault: Fault::Ambiguous,
             },
-            // The retry finds the job, but its worker dies before deciding it.
-            Op::Advance { secs: 400 },
-            Op::Crash {
-                pick: 0,
-                at: CrashPoint::Performed,
-                depth: 0,
-            },
         ],
     };
-    let engine = run(&s);
-    assert_eq!(engine.world.jobs.len(), 1, "{:#?}", engine.trace);
+    let mut engine = start(&s);
+    for op in &s.ops {
+        run_op(&mut engine, op);
+    }
+    // The retry finds the job by its tags, but its worker dies right after:
+    // the job is never decided from this step.
+    engine.advance(Duration::from_secs(400));
+    let i = engine.by_due()[0];
+    let crashed = engine.crash_at(i, CrashAt::After("find_jobs_by_tags", 1));
+    assert!(matches!(crashed, Delivery::Crashed), "{crashed:?}");
+    drain(&mut engine);
+    check_ended(&engine);
+    assert_eq!(engine.shared.world().jobs.len(), 1, "{:#?}", engine.trace);
     assert_eq!(
-        engine.execution.as_ref().unwrap().status,
+        engine.execution().unwrap().status,
         ExecutionStatus::Completed
     );
 }
@@ -557,13 +604,11 @@ fn a_job_that_completes_without_a_server_fails_the_wave() {
         waves: vec![wave],
         ops: vec![],
     });
-    assert_eq!(engine.waves[0].status, WaveStatus::Failed);
+    let waves = engine.waves();
+    assert_eq!(waves[0].status, WaveStatus::Failed);
+    assert_eq!(engine.execution().unwrap().status, ExecutionStatus::Failed);
     assert_eq!(
-        engine.execution.as_ref().unwrap().status,
-        ExecutionStatus::Failed
-    );
-    assert_eq!(
-        engine.waves[0].servers[1].error_code.as_deref(),
+        waves[0].servers[1].error_code.as_deref(),
         Some("CONVERSION_FAIL")
     );
 }
@@ -589,14 +634,14 @@ fn a_wave_cancelled_while_its_action_runs_ends_cancelled() {
         ops: vec![],
     });
     // Run until wave 2's action is running, then cancel.
-    while engine.waves[1].actions[0].status != ripcord::machine::ActionStatus::Running {
+    while engine.waves()[1].actions[0].status != ripcord::machine::ActionStatus::Running {
         let i = engine.by_due()[0];
         engine.deliver_at(i, Fault::None);
     }
     run_op(&mut engine, &Op::Cancel);
     drain(&mut engine);
     check_ended(&engine);
-    assert_eq!(engine.waves[1].status, WaveStatus::Cancelled);
+    assert_eq!(engine.waves()[1].status, WaveStatus::Cancelled);
 }
 
 /// Found by the property test with crashes inside a step (below): the
@@ -606,8 +651,9 @@ fn a_wave_cancelled_while_its_action_runs_ends_cancelled() {
 /// re-sends the message's own journaled follow-ups, and the result is never
 /// decided again. Here the lost follow-up is the wave's WaveFinished: the
 /// wave record is COMPLETED, the execution never hears of it and hangs
-/// until its execution_timeout. The fix belongs in the worker step
-/// (workers/src/step.rs), not in `decide`.
+/// until its execution_timeout. The fix is in the worker step
+/// (workers/src/step.rs): a redelivery re-sends the follow-ups of every
+/// event its step decided.
 #[test]
 fn a_crash_after_saving_an_inline_result_loses_nothing() {
     let mut wave = clean_wave(1);
@@ -624,18 +670,20 @@ fn a_crash_after_saving_an_inline_result_loses_nothing() {
     // Run until the poll that will see the server LAUNCHED is next.
     loop {
         let i = engine.by_due()[0];
-        let q = &engine.queue[i];
+        let q = engine.queue()[i].clone();
         if matches!(q.envelope.event, Event::PollWave { .. })
             && q.due >= t0() + chrono::Duration::seconds(25)
         {
             // Its WaveObserved (decided inline) completes the wave; the
-            // worker dies right after saving that.
-            engine.crash_at(i, CrashPoint::Saved, 1);
+            // worker dies right after saving that (the wave's second save
+            // in this step), before sending its follow-ups.
+            let crashed = engine.crash_at(i, CrashAt::After("save_wave", 2));
+            assert!(matches!(crashed, Delivery::Crashed), "{crashed:?}");
             break;
         }
         engine.deliver_at(i, Fault::None);
     }
-    assert_eq!(engine.waves[0].status, WaveStatus::Completed);
+    assert_eq!(engine.waves()[0].status, WaveStatus::Completed);
     drain(&mut engine);
     check_ended(&engine);
 }
@@ -643,9 +691,10 @@ fn a_crash_after_saving_an_inline_result_loses_nothing() {
 proptest! {
     #![proptest_config(config())]
 
-    /// As above, with crashes also inside the results a step decides inline.
+    /// As above, with crashes also deep inside the results a step decides
+    /// inline.
     #[test]
-    fn crashes_inside_a_step_keep_the_invariants_and_end(s in scenario(2)) {
+    fn crashes_inside_a_step_keep_the_invariants_and_end(s in scenario(CRASH_ANYWHERE)) {
         run(&s);
     }
 }

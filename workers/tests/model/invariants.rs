@@ -1,0 +1,127 @@
+//! The invariants of docs/invariants.md held against every record the step
+//! saves (`ports.rs` calls these from the store's saves): terminal states
+//! stay terminal, and nothing is COMPLETED that the world did not launch,
+//! configure and find healthy (invariant 1). A broken one panics with its
+//! name, inside the step that saved it.
+
+use super::world::World;
+use ripcord::machine::transition::Transitions;
+use ripcord::machine::{ExecutionRecord, ExecutionStatus, LaunchStatus, WaveRecord, WaveStatus};
+use ripcord::plan::HealthCheck;
+use ripcord::time::Timestamp;
+
+/// An execution saved over `old` (none: created), beside its `waves` as
+/// stored: terminal statuses stay, and COMPLETED needs every wave COMPLETED.
+pub fn check_execution(old: Option<&ExecutionRecord>, new: &ExecutionRecord, waves: &[WaveRecord]) {
+    if let Some(old) = old {
+        assert!(
+            !old.status.is_terminal() || old.status == new.status,
+            "terminal states stay terminal: execution {:?} → {:?}",
+            old.status,
+            new.status
+        );
+        for (o, n) in old.waves.iter().zip(&new.waves) {
+            assert!(
+                !o.status.is_terminal() || o.status == n.status,
+                "terminal states stay terminal: wave {} summary {:?} → {:?}",
+                o.number,
+                o.status,
+                n.status
+            );
+        }
+    }
+    if new.status == ExecutionStatus::Completed {
+        for (s, w) in new.waves.iter().zip(waves) {
+            assert!(
+                s.status == WaveStatus::Completed && w.status == WaveStatus::Completed,
+                "invariant 1 broken: execution COMPLETED with wave {} {:?} (record {:?})",
+                s.number,
+                s.status,
+                w.status
+            );
+        }
+    }
+}
+
+/// A wave saved over `old` (none: created) at `now`: terminal statuses
+/// stay, every LAUNCHED or COMPLETED server has the instance the world
+/// launched for it, a COMPLETED one passed what the world says it passes,
+/// and a COMPLETED wave has no critical server short of COMPLETED.
+pub fn check_wave(world: &World, now: Timestamp, old: Option<&WaveRecord>, new: &WaveRecord) {
+    if let Some(old) = old {
+        assert!(
+            !old.status.is_terminal() || old.status == new.status,
+            "terminal states stay terminal: wave {} {:?} → {:?}",
+            new.number,
+            old.status,
+            new.status
+        );
+        for (o, n) in old.servers.iter().zip(&new.servers) {
+            assert!(
+                !o.launch_status.is_terminal() || o.launch_status == n.launch_status,
+                "terminal states stay terminal: server {} {:?} → {:?}",
+                n.id(),
+                o.launch_status,
+                n.launch_status
+            );
+        }
+    }
+    for s in &new.servers {
+        if !matches!(
+            s.launch_status,
+            LaunchStatus::Launched | LaunchStatus::Completed
+        ) {
+            continue;
+        }
+        let real = world.launched_instance(s.id(), now);
+        assert!(
+            real.is_some() && real == s.launched_instance_id,
+            "invariant 1 broken: server {} is {:?} with instance {:?}, but the world launched {:?} (outcome {:?})",
+            s.id(),
+            s.launch_status,
+            s.launched_instance_id,
+            real,
+            world.servers[s.id()].outcome
+        );
+        if s.launch_status == LaunchStatus::Completed {
+            let spec = &world.servers[s.id()];
+            let checks = &new.plan.health_checks;
+            let has_command = checks
+                .iter()
+                .any(|c| matches!(c, HealthCheck::Command { .. }));
+            assert!(
+                new.plan.post_launch.is_empty() || (spec.agent_online && spec.action_ok),
+                "invariant 1 broken: server {} COMPLETED though its post-launch actions cannot succeed ({spec:?})",
+                s.id()
+            );
+            assert!(
+                !has_command || spec.health_ok,
+                "invariant 1 broken: server {} COMPLETED though its health command fails",
+                s.id()
+            );
+            assert!(
+                !checks.contains(&HealthCheck::SsmAgentOnline) || spec.agent_online,
+                "invariant 1 broken: server {} COMPLETED though its SSM agent is offline",
+                s.id()
+            );
+        }
+    }
+    if new.status == WaveStatus::Completed {
+        for s in new.servers.iter().filter(|s| s.plan.critical) {
+            assert!(
+                s.launch_status == LaunchStatus::Completed && s.launched_instance_id.is_some(),
+                "invariant 1 broken: wave {} COMPLETED with critical server {} {:?}",
+                new.number,
+                s.id(),
+                s.launch_status
+            );
+        }
+        assert!(
+            new.servers
+                .iter()
+                .any(|s| s.launch_status == LaunchStatus::Completed),
+            "invariant 1 broken: wave {} COMPLETED with no server completed",
+            new.number
+        );
+    }
+}
