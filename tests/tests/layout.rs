@@ -44,8 +44,6 @@ const KNOWN_CIRCLES: &[(&str, &str)] = &[
     // effects: the statuses are to move below all three.
     ("shared/core/src", "event.rs"),
     ("shared/core/src", "ports/"),
-    // lib.rs defines EmbeddedError, which db.rs uses: to its own file.
-    ("shared/embedded/src", "lib.rs"),
     // lib.rs defines SimState, which the services use: to its own file.
     ("shared/sim/src", "lib.rs"),
     // lib.rs defines SimServer, which the handlers use: to its own file.

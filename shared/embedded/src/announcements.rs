@@ -2,7 +2,8 @@
 //! read back by `ripcord` commands and by tests.
 
 use super::metrics::storage_error;
-use super::{EmbeddedError, Shared};
+use crate::connection::Shared;
+use crate::error::EmbeddedError;
 use async_trait::async_trait;
 use ripcord::ports::announce::{Announcement, Announcer};
 use ripcord::service_error::ServiceError;

@@ -2,7 +2,7 @@
 //! several processes need to share it, the schema, and its migrations
 //! (numbered by `PRAGMA user_version`).
 
-use super::EmbeddedError;
+use crate::error::EmbeddedError;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};

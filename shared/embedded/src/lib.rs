@@ -15,14 +15,19 @@
 //! `ripcord worker` processes on one file share one simulated DRS account.
 
 mod announcements;
+mod connection;
 mod db;
 mod dead_letters;
+mod error;
 mod metrics;
 mod queue;
 pub mod sim_world;
 mod store;
 
 pub use announcements::EmbeddedAnnouncer;
+pub use connection::EmbeddedConfig;
+use connection::Shared;
+pub use error::EmbeddedError;
 pub use metrics::{EmbeddedMetrics, StoredMetric};
 pub use queue::EmbeddedQueue;
 pub use sim_world::{DEFAULT_WORLD, EmbeddedSimWorld, OpenedWorld, WorldOrigin};
@@ -30,88 +35,11 @@ pub use store::EmbeddedStore;
 
 use db::Db;
 use ripcord::ports::{
-    DeadLetters, ExecutionStore, MetricsSink, QueueName, TriggerLog, WorkQueue, WorkerHeartbeats,
+    DeadLetters, ExecutionStore, MetricsSink, TriggerLog, WorkQueue, WorkerHeartbeats,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::Notify;
-
-/// What to check when the file fails: the end of every storage error's text.
-pub(crate) const FILE_HINT: &str = "check that the database file is writable and not corrupt";
-
-/// How the embedded queues behave.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EmbeddedConfig {
-    /// A message received more than this many times without being deleted
-    /// goes to its queue's dead-letter queue (SQS' maxReceiveCount).
-    pub max_receives: u32,
-    /// How often a waiting receive looks again for messages sent by other
-    /// processes. Sends within this process wake it at once.
-    pub poll_interval: Duration,
-}
-
-impl Default for EmbeddedConfig {
-    fn default() -> Self {
-        Self {
-            max_receives: 5,
-            poll_interval: Duration::from_millis(20),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum EmbeddedError {
-    #[error(
-        "cannot open the Ripcord database {path}: {source}; check that its folder exists and is writable"
-    )]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-    #[error(
-        "cannot update the schema of the Ripcord database {path} (step {step}): {source}; restore a backup or start with a new file"
-    )]
-    Migration {
-        path: PathBuf,
-        step: usize,
-        source: rusqlite::Error,
-    },
-    #[error(
-        "the Ripcord database {path} has schema version {found}, newer than this ripcord understands ({supported}); upgrade ripcord or use another file"
-    )]
-    NewerSchema {
-        path: PathBuf,
-        found: i64,
-        supported: i64,
-    },
-    #[error("reading the Ripcord database failed: {0}; check that the file is not corrupt")]
-    Storage(#[from] rusqlite::Error),
-    #[error(
-        "a row of the Ripcord database could not be read: {0}; it was written by an incompatible version of ripcord"
-    )]
-    Corrupt(String),
-}
-
-/// What every adapter of one backend shares: the connection, the settings
-/// and one wake-up signal per queue.
-pub(crate) struct Shared {
-    db: Db,
-    config: EmbeddedConfig,
-    path: PathBuf,
-    sent: [Notify; QueueName::ALL.len()],
-}
-
-impl Shared {
-    /// The signal a send to `queue` fires in this process.
-    fn sent_signal(&self, queue: QueueName) -> &Notify {
-        let index = QueueName::ALL
-            .iter()
-            .position(|q| *q == queue)
-            .expect("every queue is in QueueName::ALL");
-        &self.sent[index]
-    }
-}
 
 /// An open embedded database. Cheap to clone; clones share one connection.
 #[derive(Clone)]
@@ -199,6 +127,27 @@ impl EmbeddedBackend {
 
     pub fn embedded_metrics(&self) -> EmbeddedMetrics {
         EmbeddedMetrics::new(self.shared.clone())
+    }
+
+    /// Opens the world `name`, creating it with `requested` (or the built-in
+    /// scenario) if the database has none. An existing world keeps the
+    /// scenario it was created with; a `requested` one that differs from it
+    /// is refused ([`ripcord_sim::SimWorldError::ScenarioMismatch`]), never
+    /// silently swapped.
+    pub fn open_sim_world(
+        &self,
+        name: &str,
+        requested: Option<&ripcord_sim::ScenarioSource>,
+    ) -> Result<OpenedWorld, ripcord_sim::SimWorldError> {
+        sim_world::open(&self.shared, name, requested)
+    }
+
+    /// The world `name`, if the database has one.
+    pub fn find_sim_world(
+        &self,
+        name: &str,
+    ) -> Result<Option<OpenedWorld>, ripcord_sim::SimWorldError> {
+        sim_world::find(&self.shared, name)
     }
 
     /// Every metric published so far, oldest first, optionally only those

@@ -1,7 +1,8 @@
 //! The embedded [`MetricsSink`]: a table standing in for CloudWatch
 //! PutMetricData, read back by tests and the local report.
 
-use super::{EmbeddedError, Shared};
+use crate::connection::Shared;
+use crate::error::EmbeddedError;
 use async_trait::async_trait;
 use ripcord::ports::metrics::{MetricDatum, MetricUnit, MetricsSink, NAMESPACE};
 use ripcord::service_error::{ErrorClass, ServiceError};
@@ -51,7 +52,7 @@ pub(super) fn storage_error(service: &str, operation: &str, e: rusqlite::Error) 
         operation: operation.to_owned(),
         class,
         code: "StorageError".to_owned(),
-        message: format!("{e}; {}", crate::FILE_HINT),
+        message: format!("{e}; {}", crate::connection::FILE_HINT),
         retry_after: None,
     }
 }

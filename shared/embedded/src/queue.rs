@@ -8,8 +8,8 @@
 //! `delete` ignores them and returns Ok, as SQS does; `extend_visibility`
 //! and `dead_letter` answer [`QueueError::StaleReceipt`] and change nothing.
 
-use super::Shared;
 use super::db::{millis, now_millis};
+use crate::connection::Shared;
 use async_trait::async_trait;
 use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage, WorkQueue};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -25,7 +25,7 @@ pub struct EmbeddedQueue {
 
 /// A storage failure, with what to check about the file.
 pub(crate) fn storage(e: rusqlite::Error) -> QueueError {
-    QueueError::Storage(format!("{e}; {}", crate::FILE_HINT))
+    QueueError::Storage(format!("{e}; {}", crate::connection::FILE_HINT))
 }
 
 /// What one receive attempt found.

@@ -8,7 +8,7 @@
 //! A process keeps the last state it read or wrote with its generation
 //! number and parses the JSON again only when another process wrote since.
 
-use super::{EmbeddedBackend, Shared};
+use crate::connection::Shared;
 use ripcord::ports::clock::ScaledClock;
 use ripcord::time::Timestamp;
 use ripcord_sim::{ScenarioSource, SimState, SimWorldError, SimWorldStore, parse_scenario};
@@ -64,126 +64,121 @@ fn time_text(t: &Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-impl EmbeddedBackend {
-    /// Opens the world `name`, creating it with `requested` (or the built-in
-    /// scenario) if the database has none. An existing world keeps the
-    /// scenario it was created with; a `requested` one that differs from it
-    /// is refused ([`SimWorldError::ScenarioMismatch`]), never silently swapped.
-    pub fn open_sim_world(
-        &self,
-        name: &str,
-        requested: Option<&ScenarioSource>,
-    ) -> Result<OpenedWorld, SimWorldError> {
-        let mut conn = self.shared.db.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(storage)?;
-        if let Some(opened) = self.read_world(&tx, name)? {
-            if let Some(requested) = requested
-                && requested.scenario != opened.scenario.scenario
-            {
-                return Err(SimWorldError::ScenarioMismatch {
-                    db: self.path().display().to_string(),
-                    stored: describe(&opened.scenario),
-                    requested: describe(requested),
-                });
-            }
-            return Ok(opened);
-        }
-        let scenario = requested.cloned().unwrap_or_else(ScenarioSource::builtin);
-        let now = chrono::Utc::now();
-        let origin = WorldOrigin {
-            real: now,
-            simulated: now,
-        };
-        let state = SimState::new(&scenario.scenario, origin.simulated);
-        let json = encode(name, &state)?;
-        tx.execute(
-            "INSERT INTO sim_world (name, generation, scenario_file, scenario_text,
-                                    real_origin, simulated_origin, state)
-             VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                name,
-                scenario.file,
-                scenario.text,
-                time_text(&origin.real),
-                time_text(&origin.simulated),
-                json
-            ],
-        )
+/// Opens or creates the world `name` (see `EmbeddedBackend::open_sim_world`).
+pub(crate) fn open(
+    shared: &Arc<Shared>,
+    name: &str,
+    requested: Option<&ScenarioSource>,
+) -> Result<OpenedWorld, SimWorldError> {
+    let mut conn = shared.db.lock();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(storage)?;
-        tx.commit().map_err(storage)?;
-        Ok(OpenedWorld {
-            world: Arc::new(EmbeddedSimWorld {
-                shared: self.shared.clone(),
-                name: name.to_owned(),
-                cache: Mutex::new(Some((1, state))),
-            }),
+    if let Some(opened) = read_world(shared, &tx, name)? {
+        if let Some(requested) = requested
+            && requested.scenario != opened.scenario.scenario
+        {
+            return Err(SimWorldError::ScenarioMismatch {
+                db: shared.path.display().to_string(),
+                stored: describe(&opened.scenario),
+                requested: describe(requested),
+            });
+        }
+        return Ok(opened);
+    }
+    let scenario = requested.cloned().unwrap_or_else(ScenarioSource::builtin);
+    let now = chrono::Utc::now();
+    let origin = WorldOrigin {
+        real: now,
+        simulated: now,
+    };
+    let state = SimState::new(&scenario.scenario, origin.simulated);
+    let json = encode(name, &state)?;
+    tx.execute(
+        "INSERT INTO sim_world (name, generation, scenario_file, scenario_text,
+                                real_origin, simulated_origin, state)
+         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            name,
+            scenario.file,
+            scenario.text,
+            time_text(&origin.real),
+            time_text(&origin.simulated),
+            json
+        ],
+    )
+    .map_err(storage)?;
+    tx.commit().map_err(storage)?;
+    Ok(OpenedWorld {
+        world: Arc::new(EmbeddedSimWorld {
+            shared: shared.clone(),
+            name: name.to_owned(),
+            cache: Mutex::new(Some((1, state))),
+        }),
+        scenario,
+        origin,
+        created: true,
+    })
+}
+
+/// The world `name` if the database has one; creates nothing.
+pub(crate) fn find(shared: &Arc<Shared>, name: &str) -> Result<Option<OpenedWorld>, SimWorldError> {
+    let conn = shared.db.lock();
+    read_world(shared, &conn, name)
+}
+
+fn read_world(
+    shared: &Arc<Shared>,
+    conn: &rusqlite::Connection,
+    name: &str,
+) -> Result<Option<OpenedWorld>, SimWorldError> {
+    let row = conn
+        .query_row(
+            "SELECT scenario_file, scenario_text, real_origin, simulated_origin
+             FROM sim_world WHERE name = ?1",
+            [name],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(storage)?;
+    let Some((file, text, real, simulated)) = row else {
+        return Ok(None);
+    };
+    let db = shared.path.display().to_string();
+    let scenario = parse_scenario(&text, &file)
+        .map_err(|source| SimWorldError::StoredScenario { db, source })?;
+    let time = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| t.to_utc())
+            .map_err(|e| SimWorldError::Corrupt {
+                world: name.to_owned(),
+                reason: format!("origin {t:?}: {e}"),
+            })
+    };
+    Ok(Some(OpenedWorld {
+        world: Arc::new(EmbeddedSimWorld {
+            shared: shared.clone(),
+            name: name.to_owned(),
+            cache: Mutex::new(None),
+        }),
+        origin: WorldOrigin {
+            real: time(&real)?,
+            simulated: time(&simulated)?,
+        },
+        scenario: ScenarioSource {
+            file,
+            text,
             scenario,
-            origin,
-            created: true,
-        })
-    }
-
-    /// The world `name` if the database has one; creates nothing.
-    pub fn find_sim_world(&self, name: &str) -> Result<Option<OpenedWorld>, SimWorldError> {
-        let conn = self.shared.db.lock();
-        self.read_world(&conn, name)
-    }
-
-    fn read_world(
-        &self,
-        conn: &rusqlite::Connection,
-        name: &str,
-    ) -> Result<Option<OpenedWorld>, SimWorldError> {
-        let row = conn
-            .query_row(
-                "SELECT scenario_file, scenario_text, real_origin, simulated_origin
-                 FROM sim_world WHERE name = ?1",
-                [name],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(storage)?;
-        let Some((file, text, real, simulated)) = row else {
-            return Ok(None);
-        };
-        let db = self.path().display().to_string();
-        let scenario = parse_scenario(&text, &file)
-            .map_err(|source| SimWorldError::StoredScenario { db, source })?;
-        let time = |t: &str| {
-            chrono::DateTime::parse_from_rfc3339(t)
-                .map(|t| t.to_utc())
-                .map_err(|e| SimWorldError::Corrupt {
-                    world: name.to_owned(),
-                    reason: format!("origin {t:?}: {e}"),
-                })
-        };
-        Ok(Some(OpenedWorld {
-            world: Arc::new(EmbeddedSimWorld {
-                shared: self.shared.clone(),
-                name: name.to_owned(),
-                cache: Mutex::new(None),
-            }),
-            origin: WorldOrigin {
-                real: time(&real)?,
-                simulated: time(&simulated)?,
-            },
-            scenario: ScenarioSource {
-                file,
-                text,
-                scenario,
-            },
-            created: false,
-        }))
-    }
+        },
+        created: false,
+    }))
 }
 
 /// How a scenario is named in a mismatch message.
@@ -268,7 +263,7 @@ impl SimWorldStore for EmbeddedSimWorld {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EmbeddedConfig;
+    use crate::{EmbeddedBackend, EmbeddedConfig};
     use ripcord::ids::SourceServerId;
     use ripcord::ports::Clock;
     use ripcord::ports::drs::{RecoveryService, StartRecoveryRequest};

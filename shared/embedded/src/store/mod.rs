@@ -7,7 +7,7 @@ mod executions;
 mod heartbeats;
 mod triggers;
 
-use super::Shared;
+use crate::connection::Shared;
 use ripcord::machine::ExecutionStatus;
 use ripcord::ports::store::StoreError;
 use ripcord::time::Timestamp;
@@ -29,7 +29,7 @@ impl EmbeddedStore {
 
 /// A storage failure, with what to check about the file.
 fn storage_failed(detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Storage(format!("{detail}; {}", crate::FILE_HINT))
+    StoreError::Storage(format!("{detail}; {}", crate::connection::FILE_HINT))
 }
 
 fn storage(e: rusqlite::Error) -> StoreError {
