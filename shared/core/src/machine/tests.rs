@@ -56,7 +56,7 @@ fn apply(wave: &mut WaveRecord, envelope: &Envelope, now: Timestamp) -> Decision
 
 /// The result event of `cause`'s first effect, as the worker builds it.
 fn result(cause: &Envelope, event: Event, now: Timestamp) -> Envelope {
-    cause.caused(1000, cause.wave, event, cause.attempt, now)
+    crate::effect_results::result_of(cause, 0, event, now)
 }
 
 fn job(status: JobStatus, servers: &[(u16, DrsLaunchStatus)]) -> RecoveryJob {
