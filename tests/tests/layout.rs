@@ -46,8 +46,6 @@ const KNOWN_CIRCLES: &[(&str, &str)] = &[
     ("shared/core/src", "ports/"),
     // lib.rs defines SimState, which the services use: to its own file.
     ("shared/sim/src", "lib.rs"),
-    // lib.rs defines SimServer, which the handlers use: to its own file.
-    ("shared/sim-server/src", "lib.rs"),
 ];
 
 #[test]

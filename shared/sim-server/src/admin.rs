@@ -5,7 +5,7 @@
 //! reports what was asked of the simulator; `GET /sim-api/metrics` lists
 //! the metric data CloudWatch accepted since the last reset.
 
-use super::SimServer;
+use crate::server::SimServer;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;

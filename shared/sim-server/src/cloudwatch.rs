@@ -8,10 +8,10 @@
 //! shape id in `__type` and, as CloudWatch is awsQuery-compatible, the
 //! query error code in `x-amzn-query-error`, like the real service.
 
-use super::{SimServer, cbor};
+use crate::cbor;
+use crate::server::SimServer;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -26,18 +26,7 @@ const MAX_NAME_LEN: usize = 255;
 /// CloudWatch refuses values outside ±2^360 (and non-finite ones).
 const MAX_MAGNITUDE: f64 = 2.348_542_582_773_833e108;
 
-/// One datum CloudWatch accepted, as `GET /sim-api/metrics` lists it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReceivedDatum {
-    pub namespace: String,
-    pub metric_name: String,
-    pub value: f64,
-    pub unit: Option<String>,
-    pub dimensions: BTreeMap<String, String>,
-    /// Epoch seconds, as sent.
-    pub timestamp: Option<f64>,
-}
+pub use crate::server::ReceivedDatum;
 
 /// An error as the real service renders it.
 struct CwError {

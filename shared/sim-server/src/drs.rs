@@ -5,8 +5,8 @@
 //! without counting. Errors carry `X-Amzn-Errortype`, the status the model
 //! gives the code, a `{"message"}` body, and `Retry-After` when throttled.
 
-use super::SimServer;
 use super::wire::{ApiError, iso_time, page, parse_input, parse_iso_time};
+use crate::server::SimServer;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ripcord::ids::SourceServerId;

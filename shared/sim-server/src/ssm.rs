@@ -5,8 +5,8 @@
 //! ThrottlingException (as SSM answers it), a server fault a 500
 //! InternalServerError, everything else a 400.
 
-use super::SimServer;
 use super::wire::{ApiError, epoch_seconds, iso_time_seconds, page, parse_input, parse_iso_time};
+use crate::server::SimServer;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ripcord::ports::ssm::{CommandInvocation, CommandRunner, InvocationStatus, SendCommandRequest};
