@@ -45,21 +45,6 @@ macro_rules! queue_suites {
     };
 }
 
-macro_rules! store_suites {
-    ($module:ident: $($suite:ident),* $(,)?) => {
-        mod $module {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $suite() {
-                    let Some(moto) = deployment().await else { return };
-                    contract::$module::$suite(&store(&moto)).await;
-                }
-            )*
-        }
-    };
-}
-
 queue_suites!(
     queue:
     delay_is_respected,
@@ -78,28 +63,14 @@ queue_suites!(
     depth_counts_each_state,
 );
 
-store_suites!(
-    store:
-    created_execution_loads_at_version_one,
-    missing_records_load_as_none,
-    create_twice_is_already_exists,
-    stale_execution_save_is_a_conflict,
-    stale_wave_save_is_a_conflict,
-    save_of_missing_record_is_a_conflict,
-    load_waves_in_wave_order,
-    list_is_newest_first,
-    list_shows_saved_status,
-    list_pages_and_filters_by_status,
-    counts_executions_by_status,
-);
+/// A store on a fresh deployment, for the store suites.
+async fn fresh_store() -> Option<(MotoHandle, DynamoStore)> {
+    let moto = deployment().await?;
+    let store = store(&moto);
+    Some((moto, store))
+}
 
-store_suites!(heartbeats: heartbeats_keep_the_latest_per_worker);
-
-store_suites!(
-    trigger_log:
-    first_trigger_with_a_key_wins,
-    triggers_list_newest_first,
-);
+ripcord_contract::store_tests!(fresh_store);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_after_max_receives() {

@@ -53,3 +53,48 @@ impl Timing {
         self.tick * n
     }
 }
+
+/// Declares one `#[tokio::test]` per store suite (execution store, worker
+/// heartbeats, trigger log), in modules `store`, `heartbeats` and
+/// `trigger_log`, each run on what `$make` returns: an async fn giving
+/// `Some((guard, store))` (the guard lives as long as the test: a temporary
+/// directory, a moto deployment), or `None` to skip (no stand-in). Every
+/// adapter's runner names the suites through this one list, so a new suite
+/// runs on every store at once.
+#[macro_export]
+macro_rules! store_tests {
+    ($make:path) => {
+        $crate::store_tests!(@suites $make, store:
+            created_execution_loads_at_version_one,
+            missing_records_load_as_none,
+            create_twice_is_already_exists,
+            stale_execution_save_is_a_conflict,
+            stale_wave_save_is_a_conflict,
+            save_of_missing_record_is_a_conflict,
+            load_waves_in_wave_order,
+            list_is_newest_first,
+            list_shows_saved_status,
+            list_pages_and_filters_by_status,
+            counts_executions_by_status,
+        );
+        $crate::store_tests!(@suites $make, heartbeats: heartbeats_keep_the_latest_per_worker);
+        $crate::store_tests!(@suites $make, trigger_log:
+            first_trigger_with_a_key_wins,
+            triggers_list_newest_first,
+        );
+    };
+    (@suites $make:path, $module:ident: $($suite:ident),* $(,)?) => {
+        mod $module {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $suite() {
+                    let Some((_guard, store)) = $make().await else {
+                        return;
+                    };
+                    $crate::$module::$suite(&store).await;
+                }
+            )*
+        }
+    };
+}

@@ -33,21 +33,6 @@ macro_rules! queue_suites {
     };
 }
 
-macro_rules! store_suites {
-    ($module:ident: $($suite:ident),* $(,)?) => {
-        mod $module {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $suite() {
-                    let (_dir, backend) = fresh();
-                    contract::$module::$suite(&backend.embedded_store()).await;
-                }
-            )*
-        }
-    };
-}
-
 queue_suites!(
     queue:
     delay_is_respected,
@@ -68,28 +53,13 @@ queue_suites!(
     depth_counts_each_state,
 );
 
-store_suites!(
-    store:
-    created_execution_loads_at_version_one,
-    missing_records_load_as_none,
-    create_twice_is_already_exists,
-    stale_execution_save_is_a_conflict,
-    stale_wave_save_is_a_conflict,
-    save_of_missing_record_is_a_conflict,
-    load_waves_in_wave_order,
-    list_is_newest_first,
-    list_shows_saved_status,
-    list_pages_and_filters_by_status,
-    counts_executions_by_status,
-);
+/// A store on a new file, for the store suites.
+async fn fresh_store() -> Option<(TempDir, ripcord_embedded::EmbeddedStore)> {
+    let (dir, backend) = fresh();
+    Some((dir, backend.embedded_store()))
+}
 
-store_suites!(heartbeats: heartbeats_keep_the_latest_per_worker);
-
-store_suites!(
-    trigger_log:
-    first_trigger_with_a_key_wins,
-    triggers_list_newest_first,
-);
+ripcord_contract::store_tests!(fresh_store);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_after_max_receives() {
