@@ -6,6 +6,7 @@
 //! returned as a [`Handover`].
 
 use super::context::{Ctx, Handover};
+use super::decision::Effect;
 use super::records::{
     HealthStatus, LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus,
 };
@@ -26,6 +27,22 @@ pub fn launch_settled(s: &ServerState) -> bool {
         s.launch_status,
         LaunchStatus::Launched | LaunchStatus::Completed | LaunchStatus::Failed
     )
+}
+
+/// Asks for a look at the wave's job (poll `seq`) and at every server whose
+/// launch has no outcome yet.
+pub(crate) fn observe_job(ctx: &mut Ctx<'_>, wave: &WaveRecord, seq: u32, job_id: &str) {
+    let awaiting = wave
+        .servers
+        .iter()
+        .filter(|s| !launch_settled(s))
+        .map(|s| s.id().clone())
+        .collect();
+    ctx.effect(Effect::ObserveWave {
+        seq,
+        job_id: job_id.to_owned(),
+        awaiting,
+    });
 }
 
 /// Marks a server FAILED with the error kept. A server already COMPLETED or

@@ -5,12 +5,12 @@
 use crate::event::WaveObservation;
 use crate::ids::SourceServerId;
 use crate::machine::context::{Ctx, WaveOutcome};
-use crate::machine::decision::Effect;
 use crate::machine::records::{LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus};
 use crate::machine::transition::transition;
 use crate::machine::wave::{
     PUSH_COALESCE, after_launch_progress, fail_launch_timeout, fail_server, finish_wave,
-    launch_settled, observation_failed, observation_succeeded, poll_interval, schedule_poll,
+    launch_settled, observation_failed, observation_succeeded, observe_job, poll_interval,
+    schedule_poll,
 };
 use crate::ports::drs::{DrsLaunchStatus, JobStatus};
 use crate::service_error::ServiceError;
@@ -27,17 +27,7 @@ pub(crate) fn poll(ctx: &mut Ctx<'_>, wave: &WaveRecord, seq: u32) -> WaveOutcom
         return WaveOutcome::Ignored("no job to poll yet".into());
     };
     let mut next = wave.clone();
-    let awaiting: Vec<SourceServerId> = next
-        .servers
-        .iter()
-        .filter(|s| !launch_settled(s))
-        .map(|s| s.id().clone())
-        .collect();
-    ctx.effect(Effect::ObserveWave {
-        seq,
-        job_id: job_id.clone(),
-        awaiting,
-    });
+    observe_job(ctx, &next, seq, job_id);
     let interval = poll_interval(&next);
     schedule_poll(ctx, &mut next, interval);
     WaveOutcome::Changed(next, None)

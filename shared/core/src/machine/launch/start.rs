@@ -10,7 +10,7 @@ use crate::machine::records::{LaunchState, LaunchStatus, WaveRecord, WaveStatus}
 use crate::machine::retry::{backoff, may_retry};
 use crate::machine::transition::{Transitions, transition};
 use crate::machine::wave::{
-    LAUNCH_CHECK_DELAY, after_launch_progress, fail_server, finish_wave, launch_settled,
+    LAUNCH_CHECK_DELAY, after_launch_progress, fail_server, finish_wave, observe_job,
     poll_interval, schedule_poll,
 };
 use crate::ports::drs::{RecoveryJob, StartRecoveryRequest, TAG_ATTEMPT, TAG_EXECUTION, TAG_WAVE};
@@ -115,8 +115,22 @@ pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
         Err(reason) => return WaveOutcome::Ignored(reason),
     };
     let mut next = wave.clone();
-    // From here on this try's call may have been made: deciding this retry
-    // again (a redelivery the journal no longer holds) must look first.
+    request_try(ctx, &mut next, tries, since, throttled, reconcile);
+    WaveOutcome::Changed(next, None)
+}
+
+/// Records try `tries` of StartRecovery as requested, asks for the call
+/// (looking for the job by tag first when `look_first`) and schedules the
+/// check of its answer. From here on the call may have been made: deciding
+/// this try again (a redelivery the journal no longer holds) must look first.
+fn request_try(
+    ctx: &mut Ctx<'_>,
+    next: &mut WaveRecord,
+    tries: u32,
+    since: crate::time::Timestamp,
+    throttled: u32,
+    look_first: bool,
+) {
     next.launch = LaunchState::Requested {
         tries,
         since,
@@ -126,8 +140,8 @@ pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
     };
     ctx.effect(Effect::StartRecovery {
         tries,
-        request: start_request(&next),
-        reconcile_since: reconcile.then_some(since),
+        request: start_request(next),
+        reconcile_since: look_first.then_some(since),
         start_if_missing: next.cancel_requested.is_none(),
     });
     ctx.send(
@@ -135,7 +149,6 @@ pub(crate) fn retry_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
         Event::LaunchCheck { tries },
         LAUNCH_CHECK_DELAY,
     );
-    WaveOutcome::Changed(next, None)
 }
 
 /// No answer to try `tries` was recorded in time: the worker may have
@@ -157,25 +170,7 @@ pub(crate) fn check_launch(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> 
         fail_launch(ctx, &mut next, "NO_ANSWER", message);
         return WaveOutcome::Changed(next, None);
     }
-    let tries = tries + 1;
-    next.launch = LaunchState::Requested {
-        tries,
-        since,
-        requested_at: ctx.now,
-        reconcile: true,
-        throttled,
-    };
-    ctx.effect(Effect::StartRecovery {
-        tries,
-        request: start_request(&next),
-        reconcile_since: Some(since),
-        start_if_missing: next.cancel_requested.is_none(),
-    });
-    ctx.send(
-        Some(next.number),
-        Event::LaunchCheck { tries },
-        LAUNCH_CHECK_DELAY,
-    );
+    request_try(ctx, &mut next, tries + 1, since, throttled, true);
     WaveOutcome::Changed(next, None)
 }
 
@@ -350,17 +345,7 @@ pub(crate) fn timed_out(ctx: &mut Ctx<'_>, wave: &WaveRecord, job_id: &str) -> W
     // not turn a server that launched into a LAUNCH_TIMEOUT.
     let mut next = wave.clone();
     next.launch_timed_out = true;
-    let awaiting = next
-        .servers
-        .iter()
-        .filter(|s| !launch_settled(s))
-        .map(|s| s.id().clone())
-        .collect();
-    ctx.effect(Effect::ObserveWave {
-        seq: next.poll_seq,
-        job_id: job_id.to_owned(),
-        awaiting,
-    });
+    observe_job(ctx, &next, next.poll_seq, job_id);
     WaveOutcome::Changed(next, None)
 }
 
