@@ -12,7 +12,7 @@ use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord, WaveStatus};
 use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage};
 use ripcord::ports::store::{CreateOutcome, ExecutionPage, ExecutionQuery, StoreError, Versioned};
-use ripcord::ports::{ExecutionStore, WorkQueue};
+use ripcord::ports::{ExecutionStore, Receive, WorkQueue};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -169,11 +169,9 @@ impl WorkQueue for FaultyQueue {
     async fn receive(
         &self,
         queue: QueueName,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
+        ask: Receive,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
-        self.inner.receive(queue, max, visibility, wait).await
+        self.inner.receive(queue, ask).await
     }
 
     async fn delete(&self, queue: QueueName, receipts: &[String]) -> Result<(), QueueError> {

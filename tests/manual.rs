@@ -9,6 +9,7 @@ use ripcord::event::Envelope;
 use ripcord::ids::{EventId, ExecutionId, WaveNumber};
 use ripcord::machine::{ExecutionRecord, Target, WaveRecord, target};
 use ripcord::plan::load_plan;
+use ripcord::ports::Receive;
 use ripcord::ports::queue::{OutgoingMessage, ReceivedMessage};
 use ripcord::ports::{ExecutionStore, QueueName, WorkQueue};
 use ripcord_sim::Scenario;
@@ -133,7 +134,14 @@ impl ManualDrill {
             .engine
             .ports
             .queue
-            .receive(queue, 10, HELD, Duration::ZERO)
+            .receive(
+                queue,
+                Receive {
+                    max: 10,
+                    visibility: HELD,
+                    wait: Duration::ZERO,
+                },
+            )
             .await
             .expect("receive");
         let mut seen = lock(&self.seen);

@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use ripcord::event::Envelope;
 use ripcord::ids::EventId;
-use ripcord::ports::WorkQueue;
 use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage};
+use ripcord::ports::{Receive, WorkQueue};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -139,11 +139,9 @@ impl WorkQueue for RecordingQueue {
     async fn receive(
         &self,
         queue: QueueName,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
+        ask: Receive,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
-        let messages = self.inner.receive(queue, max, visibility, wait).await?;
+        let messages = self.inner.receive(queue, ask).await?;
         let mut log = self.log.lock();
         for m in &messages {
             log.received

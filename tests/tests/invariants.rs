@@ -8,6 +8,7 @@ use ripcord::event::{Envelope, Event};
 use ripcord::ids::{EventId, ExecutionId, WaveNumber};
 use ripcord::machine::{Effect, ExecutionStatus, LaunchState, LaunchStatus, WaveStatus};
 use ripcord::ports::QueueName;
+use ripcord::ports::Receive;
 use ripcord::ports::dead_letters::DeadMessage;
 use ripcord::ports::drs::DrsLaunchStatus;
 use ripcord::ports::queue::{OutgoingMessage, ReceivedMessage};
@@ -627,9 +628,11 @@ async fn park_in_dlq(drill: &Drill, body: &str) -> DeadMessage {
         let received = queue
             .receive(
                 QueueName::Launch,
-                10,
-                Duration::from_millis(100),
-                Duration::from_millis(100),
+                Receive {
+                    max: 10,
+                    visibility: Duration::from_millis(100),
+                    wait: Duration::from_millis(100),
+                },
             )
             .await
             .unwrap();

@@ -17,6 +17,7 @@ use crate::telemetry::{StepOutcome, WorkerTelemetry};
 use futures_util::FutureExt;
 use ripcord::event::{Envelope, Event};
 use ripcord::eventbridge::EventBridgeEvent;
+use ripcord::ports::Receive;
 use ripcord::ports::heartbeats::WorkerHeartbeat;
 use ripcord::ports::queue::{QueueName, ReceivedMessage};
 use std::panic::AssertUnwindSafe;
@@ -150,7 +151,7 @@ pub async fn run(
             held.push(p);
         }
         let received = tokio::select! {
-            r = ports.queue.receive(queue, held.len(), config.visibility, config.wait) => r,
+            r = ports.queue.receive(queue, Receive { max: held.len(), visibility: config.visibility, wait: config.wait }) => r,
             _ = shutdown.changed() => break,
         };
         let messages = match received {

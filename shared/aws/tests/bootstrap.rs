@@ -6,6 +6,7 @@
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use ripcord::ports::QueueName;
+use ripcord::ports::Receive;
 use ripcord_aws::testing::moto;
 use ripcord_aws::{BootstrapOptions, bootstrap};
 
@@ -153,9 +154,11 @@ async fn a_start_request_on_the_bus_reaches_the_launch_queue() {
     let got = queue
         .receive(
             QueueName::Launch,
-            10,
-            std::time::Duration::from_secs(60),
-            std::time::Duration::from_secs(5),
+            Receive {
+                max: 10,
+                visibility: std::time::Duration::from_secs(60),
+                wait: std::time::Duration::from_secs(5),
+            },
         )
         .await
         .unwrap();

@@ -6,6 +6,7 @@
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use ripcord::ports::DeadLetters;
+use ripcord::ports::Receive;
 use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, WorkQueue};
 use ripcord_aws::sqs::{
     ATTR_DEAD_AT, ATTR_FAILURE_REASON, ATTR_NOT_BEFORE, ATTR_RECEIVE_COUNT, ATTR_SOURCE_QUEUE,
@@ -105,12 +106,26 @@ async fn a_delay_beyond_the_cap_is_chained() {
 
     // The adapter does not hand it out early, however often it looks.
     let got = queue
-        .receive(Q, 10, HIDDEN, Duration::from_secs(2))
+        .receive(
+            Q,
+            Receive {
+                max: 10,
+                visibility: HIDDEN,
+                wait: Duration::from_secs(2),
+            },
+        )
         .await
         .unwrap();
     assert!(got.is_empty(), "handed out early: {got:?}");
     let got = queue
-        .receive(Q, 10, HIDDEN, Duration::from_secs(15))
+        .receive(
+            Q,
+            Receive {
+                max: 10,
+                visibility: HIDDEN,
+                wait: Duration::from_secs(15),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(got.len(), 1);
@@ -145,7 +160,14 @@ async fn redriven_messages_list_and_replay_by_id() {
     let mut poison_id = String::new();
     for _ in 0..2 {
         let got = queue
-            .receive(Q, 10, Duration::from_secs(1), Duration::from_secs(5))
+            .receive(
+                Q,
+                Receive {
+                    max: 10,
+                    visibility: Duration::from_secs(1),
+                    wait: Duration::from_secs(5),
+                },
+            )
             .await
             .unwrap();
         for m in got {
@@ -159,7 +181,14 @@ async fn redriven_messages_list_and_replay_by_id() {
     }
     assert!(!poison_id.is_empty());
     let got = queue
-        .receive(Q, 10, HIDDEN, Duration::from_secs(2))
+        .receive(
+            Q,
+            Receive {
+                max: 10,
+                visibility: HIDDEN,
+                wait: Duration::from_secs(2),
+            },
+        )
         .await
         .unwrap();
     assert!(got.is_empty(), "{got:?}");
@@ -178,7 +207,14 @@ async fn redriven_messages_list_and_replay_by_id() {
 
     assert_eq!(queue.replay_dead(Q, Some(&poison_id)).await.unwrap(), 1);
     let back = queue
-        .receive(Q, 10, HIDDEN, Duration::from_secs(5))
+        .receive(
+            Q,
+            Receive {
+                max: 10,
+                visibility: HIDDEN,
+                wait: Duration::from_secs(5),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(back.len(), 1);
@@ -202,7 +238,14 @@ async fn dead_letter_records_why_on_the_dead_message() {
         .await
         .unwrap();
     let m = queue
-        .receive(Q, 1, HIDDEN, Duration::from_secs(5))
+        .receive(
+            Q,
+            Receive {
+                max: 1,
+                visibility: HIDDEN,
+                wait: Duration::from_secs(5),
+            },
+        )
         .await
         .unwrap()
         .remove(0);
@@ -226,7 +269,14 @@ async fn dead_letter_records_why_on_the_dead_message() {
     assert_eq!(dead[0].message_id, m.message_id);
     assert_eq!(queue.replay_dead(Q, None).await.unwrap(), 1);
     let back = queue
-        .receive(Q, 1, HIDDEN, Duration::from_secs(5))
+        .receive(
+            Q,
+            Receive {
+                max: 1,
+                visibility: HIDDEN,
+                wait: Duration::from_secs(5),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(back[0].message_id, m.message_id);
@@ -266,7 +316,14 @@ async fn an_invalid_receipt_is_stale() {
         .await
         .unwrap();
     let m = queue
-        .receive(Q, 1, HIDDEN, Duration::from_secs(5))
+        .receive(
+            Q,
+            Receive {
+                max: 1,
+                visibility: HIDDEN,
+                wait: Duration::from_secs(5),
+            },
+        )
         .await
         .unwrap()
         .remove(0);

@@ -5,6 +5,7 @@
 
 use super::queue::{HIDDEN, Q, assert_nothing_visible, delayed, message, receive_one};
 use super::{QueueBackend, Timing};
+use ripcord::ports::Receive;
 use ripcord::ports::queue::{QueueError, QueueName};
 use std::time::Duration;
 
@@ -25,7 +26,14 @@ pub async fn dead_letters_after_max_receives(
     }
     // Long enough for the last visibility timeout to run out.
     let got = queue
-        .receive(Q, 10, HIDDEN, t.ticks(4))
+        .receive(
+            Q,
+            Receive {
+                max: 10,
+                visibility: HIDDEN,
+                wait: t.ticks(4),
+            },
+        )
         .await
         .expect("receive");
     assert!(

@@ -3,6 +3,7 @@
 //! suite on empty queues.
 
 use super::{QueueBackend, Timing};
+use ripcord::ports::Receive;
 use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage, WorkQueue};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -34,7 +35,14 @@ pub(crate) async fn receive_one(
     wait: Duration,
 ) -> ReceivedMessage {
     let mut got = queue
-        .receive(Q, 1, visibility, wait)
+        .receive(
+            Q,
+            Receive {
+                max: 1,
+                visibility,
+                wait,
+            },
+        )
         .await
         .expect("receive");
     assert_eq!(
@@ -47,7 +55,14 @@ pub(crate) async fn receive_one(
 
 pub(crate) async fn assert_nothing_visible(queue: &dyn WorkQueue, why: &str) {
     let got = queue
-        .receive(Q, 10, HIDDEN, Duration::ZERO)
+        .receive(
+            Q,
+            Receive {
+                max: 10,
+                visibility: HIDDEN,
+                wait: Duration::ZERO,
+            },
+        )
         .await
         .expect("receive");
     assert!(got.is_empty(), "{why}, but received {got:?}");
@@ -153,7 +168,14 @@ pub async fn extend_visibility_keeps_it_hidden(queue: &dyn QueueBackend, t: Timi
         .await
         .expect("extend");
     let got = queue
-        .receive(Q, 1, HIDDEN, t.ticks(4))
+        .receive(
+            Q,
+            Receive {
+                max: 1,
+                visibility: HIDDEN,
+                wait: t.ticks(4),
+            },
+        )
         .await
         .expect("receive");
     assert!(
@@ -181,7 +203,14 @@ pub async fn batch_of_ten(queue: &dyn QueueBackend, t: Timing) {
             break;
         }
         let got = queue
-            .receive(Q, 10, HIDDEN, t.ticks(2))
+            .receive(
+                Q,
+                Receive {
+                    max: 10,
+                    visibility: HIDDEN,
+                    wait: t.ticks(2),
+                },
+            )
             .await
             .expect("receive");
         assert!(got.len() <= 10, "asked for at most 10, got {}", got.len());
@@ -209,12 +238,26 @@ pub async fn queues_are_separate(queue: &dyn WorkQueue, t: Timing) {
         .await
         .expect("send");
     let got = queue
-        .receive(QueueName::Launch, 10, HIDDEN, t.ticks(1))
+        .receive(
+            QueueName::Launch,
+            Receive {
+                max: 10,
+                visibility: HIDDEN,
+                wait: t.ticks(1),
+            },
+        )
         .await
         .expect("receive");
     assert!(got.is_empty(), "the launch queue returned {got:?}");
     let got = queue
-        .receive(QueueName::Poll, 10, HIDDEN, t.ticks(15))
+        .receive(
+            QueueName::Poll,
+            Receive {
+                max: 10,
+                visibility: HIDDEN,
+                wait: t.ticks(15),
+            },
+        )
         .await
         .expect("receive");
     assert_eq!(got.len(), 1);
@@ -225,10 +268,20 @@ pub async fn queues_are_separate(queue: &dyn WorkQueue, t: Timing) {
 /// sent, not at the end of its wait.
 pub async fn waiting_receive_wakes_on_send(queue: &dyn WorkQueue, t: Timing) {
     let started = Instant::now();
-    let (got, sent) = tokio::join!(queue.receive(Q, 1, HIDDEN, t.ticks(30)), async {
-        tokio::time::sleep(t.ticks(1)).await;
-        queue.send(Q, vec![message("wake up")]).await
-    });
+    let (got, sent) = tokio::join!(
+        queue.receive(
+            Q,
+            Receive {
+                max: 1,
+                visibility: HIDDEN,
+                wait: t.ticks(30)
+            }
+        ),
+        async {
+            tokio::time::sleep(t.ticks(1)).await;
+            queue.send(Q, vec![message("wake up")]).await
+        }
+    );
     sent.expect("send");
     let got = got.expect("receive");
     assert_eq!(got.len(), 1, "the waiting receive missed the message");

@@ -11,7 +11,9 @@
 use super::db::{millis, now_millis};
 use crate::connection::Shared;
 use async_trait::async_trait;
-use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage, WorkQueue};
+use ripcord::ports::queue::{
+    OutgoingMessage, QueueError, QueueName, Receive, ReceivedMessage, WorkQueue,
+};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::sync::Arc;
 use std::time::Duration;
@@ -192,10 +194,13 @@ impl WorkQueue for EmbeddedQueue {
     async fn receive(
         &self,
         queue: QueueName,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
+        ask: Receive,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let Receive {
+            max,
+            visibility,
+            wait,
+        } = ask;
         if max == 0 {
             return Ok(Vec::new());
         }
@@ -312,7 +317,7 @@ impl WorkQueue for EmbeddedQueue {
 #[cfg(test)]
 mod tests {
     use crate::{EmbeddedBackend, EmbeddedConfig};
-    use ripcord::ports::queue::{OutgoingMessage, QueueName};
+    use ripcord::ports::queue::{OutgoingMessage, QueueName, Receive};
     use std::time::{Duration, Instant};
 
     const Q: QueueName = QueueName::PostActions;
@@ -341,11 +346,31 @@ mod tests {
             .map(|i| message(&format!("m{i:02}"), Duration::ZERO))
             .collect();
         q.send(Q, batch).await.unwrap();
-        let got = q.receive(Q, 10, HIDDEN, Duration::ZERO).await.unwrap();
+        let got = q
+            .receive(
+                Q,
+                Receive {
+                    max: 10,
+                    visibility: HIDDEN,
+                    wait: Duration::ZERO,
+                },
+            )
+            .await
+            .unwrap();
         let bodies: Vec<_> = got.iter().map(|m| m.body.as_str()).collect();
         let expected: Vec<String> = (0..10).map(|i| format!("m{i:02}")).collect();
         assert_eq!(bodies, expected);
-        let rest = q.receive(Q, 10, HIDDEN, Duration::ZERO).await.unwrap();
+        let rest = q
+            .receive(
+                Q,
+                Receive {
+                    max: 10,
+                    visibility: HIDDEN,
+                    wait: Duration::ZERO,
+                },
+            )
+            .await
+            .unwrap();
         assert_eq!(rest.len(), 2);
     }
 
@@ -360,7 +385,17 @@ mod tests {
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(120)).await;
-        let got = q.receive(Q, 10, HIDDEN, Duration::ZERO).await.unwrap();
+        let got = q
+            .receive(
+                Q,
+                Receive {
+                    max: 10,
+                    visibility: HIDDEN,
+                    wait: Duration::ZERO,
+                },
+            )
+            .await
+            .unwrap();
         let bodies: Vec<_> = got.iter().map(|m| m.body.as_str()).collect();
         assert_eq!(bodies, ["early", "late"]);
     }
@@ -377,7 +412,14 @@ mod tests {
         let sender = b.clone().queue();
         let started = Instant::now();
         let (got, sent) = tokio::join!(
-            receiver.receive(Q, 1, HIDDEN, Duration::from_secs(10)),
+            receiver.receive(
+                Q,
+                Receive {
+                    max: 1,
+                    visibility: HIDDEN,
+                    wait: Duration::from_secs(10)
+                }
+            ),
             async {
                 tokio::time::sleep(Duration::from_millis(30)).await;
                 sender.send(Q, vec![message("go", Duration::ZERO)]).await
@@ -407,7 +449,14 @@ mod tests {
             .unwrap();
         let started = Instant::now();
         let got = q
-            .receive(Q, 1, HIDDEN, Duration::from_secs(10))
+            .receive(
+                Q,
+                Receive {
+                    max: 1,
+                    visibility: HIDDEN,
+                    wait: Duration::from_secs(10),
+                },
+            )
             .await
             .unwrap();
         assert_eq!(got.len(), 1);
@@ -430,7 +479,14 @@ mod tests {
             .await
             .unwrap();
         let first = q
-            .receive(Q, 1, Duration::from_millis(1), Duration::ZERO)
+            .receive(
+                Q,
+                Receive {
+                    max: 1,
+                    visibility: Duration::from_millis(1),
+                    wait: Duration::ZERO,
+                },
+            )
             .await
             .unwrap();
         assert_eq!(first.len(), 1);
@@ -439,7 +495,17 @@ mod tests {
             .await
             .unwrap();
         // The poison message is due first; it goes dead and "good" is taken.
-        let got = q.receive(Q, 1, HIDDEN, Duration::ZERO).await.unwrap();
+        let got = q
+            .receive(
+                Q,
+                Receive {
+                    max: 1,
+                    visibility: HIDDEN,
+                    wait: Duration::ZERO,
+                },
+            )
+            .await
+            .unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].body, "good");
         let dead = b.dead_letters().list_dead(Q).await.unwrap();
@@ -464,7 +530,14 @@ mod tests {
         let b = EmbeddedBackend::open(&path, EmbeddedConfig::default()).unwrap();
         let got = b
             .queue()
-            .receive(Q, 1, HIDDEN, Duration::ZERO)
+            .receive(
+                Q,
+                Receive {
+                    max: 1,
+                    visibility: HIDDEN,
+                    wait: Duration::ZERO,
+                },
+            )
             .await
             .unwrap();
         assert_eq!(got.len(), 1);

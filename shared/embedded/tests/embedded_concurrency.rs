@@ -2,6 +2,7 @@
 //! 1,000 messages are sent, both receive in a loop, and every message must
 //! be taken exactly once between them.
 
+use ripcord::ports::Receive;
 use ripcord::ports::queue::{OutgoingMessage, QueueName};
 use ripcord_embedded::{EmbeddedBackend, EmbeddedConfig};
 use std::collections::BTreeMap;
@@ -25,7 +26,14 @@ fn receiver(backend: EmbeddedBackend, taken: Arc<AtomicUsize>) -> Vec<String> {
         while taken.load(Ordering::SeqCst) < MESSAGES {
             assert!(Instant::now() < deadline, "receivers stalled at {taken:?}");
             let got = queue
-                .receive(Q, 10, Duration::from_secs(300), Duration::from_millis(50))
+                .receive(
+                    Q,
+                    Receive {
+                        max: 10,
+                        visibility: Duration::from_secs(300),
+                        wait: Duration::from_millis(50),
+                    },
+                )
                 .await
                 .expect("receive");
             if got.is_empty() {

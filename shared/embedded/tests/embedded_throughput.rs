@@ -3,6 +3,7 @@
 //! `cargo test -p ripcord --release --test embedded_throughput -- --ignored --nocapture`.
 //! It prints numbers and asserts only that every message went through once.
 
+use ripcord::ports::Receive;
 use ripcord::ports::queue::{OutgoingMessage, QueueName};
 use ripcord_embedded::{EmbeddedBackend, EmbeddedConfig};
 use std::time::{Duration, Instant};
@@ -41,7 +42,14 @@ async fn run(batch: usize) -> f64 {
     let mut taken = 0;
     while taken < MESSAGES {
         let got = queue
-            .receive(Q, batch, Duration::from_secs(60), Duration::ZERO)
+            .receive(
+                Q,
+                Receive {
+                    max: batch,
+                    visibility: Duration::from_secs(60),
+                    wait: Duration::ZERO,
+                },
+            )
             .await
             .expect("receive");
         assert!(!got.is_empty(), "the queue ran dry after {taken} messages");

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use ripcord::machine::{ExecutionRecord, ExecutionStatus, Journal, WaveRecord};
+use ripcord::ports::Receive;
 use ripcord::ports::announce::{Announcement, Announcer};
 use ripcord::ports::clock::ManualClock;
 use ripcord::ports::drs::{
@@ -427,13 +428,7 @@ impl WorkQueue for ModelQueue {
         Ok(())
     }
 
-    async fn receive(
-        &self,
-        _: QueueName,
-        _: usize,
-        _: std::time::Duration,
-        _: std::time::Duration,
-    ) -> Result<Vec<ReceivedMessage>, QueueError> {
+    async fn receive(&self, _: QueueName, _: Receive) -> Result<Vec<ReceivedMessage>, QueueError> {
         panic!("{NOT_THE_STEPS}")
     }
 

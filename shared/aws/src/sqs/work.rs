@@ -3,7 +3,7 @@
 //! visibility changes, and dead-lettering with the reason.
 
 use super::*;
-use ripcord::ports::WorkQueue;
+use ripcord::ports::{Receive, WorkQueue};
 
 #[async_trait]
 impl WorkQueue for SqsQueue {
@@ -54,10 +54,13 @@ impl WorkQueue for SqsQueue {
     async fn receive(
         &self,
         queue: QueueName,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
+        ask: Receive,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let Receive {
+            max,
+            visibility,
+            wait,
+        } = ask;
         if max == 0 {
             return Ok(Vec::new());
         }

@@ -22,7 +22,7 @@ pub use drs::RecoveryService;
 pub use ec2::InstanceDirectory;
 pub use heartbeats::WorkerHeartbeats;
 pub use metrics::MetricsSink;
-pub use queue::{QueueName, WorkQueue};
+pub use queue::{QueueName, Receive, WorkQueue};
 pub use ssm::CommandRunner;
 pub use store::ExecutionStore;
 pub use trigger_log::TriggerLog;

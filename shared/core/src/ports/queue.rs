@@ -92,6 +92,19 @@ pub enum QueueError {
     Missing { name: String, remedy: String },
 }
 
+/// One receive from a queue: how many messages at most, how long each
+/// stays hidden, how long to wait for one. Named, so the two durations
+/// cannot be swapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Receive {
+    /// At most this many messages (SQS: 10).
+    pub max: usize,
+    /// How long each received message stays hidden from other receivers.
+    pub visibility: Duration,
+    /// How long to wait for a first message (a long poll; SQS: 20 s at most).
+    pub wait: Duration,
+}
+
 #[async_trait]
 pub trait WorkQueue: Send + Sync {
     /// Sends messages; each becomes visible after its delay.
@@ -101,15 +114,13 @@ pub trait WorkQueue: Send + Sync {
         messages: Vec<OutgoingMessage>,
     ) -> Result<(), QueueError>;
 
-    /// Receives up to `max` visible messages, waiting up to `wait` for one.
-    /// Received messages are hidden for `visibility`. A message received more
+    /// Receives what `ask` says: up to `max` visible messages, waiting up to
+    /// `wait` for one, each hidden for `visibility`. A message received more
     /// times than the queue's limit is moved to the dead-letter queue instead.
     async fn receive(
         &self,
         queue: QueueName,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
+        ask: Receive,
     ) -> Result<Vec<ReceivedMessage>, QueueError>;
 
     /// Deletes received messages: their work is done and durable.
