@@ -30,38 +30,14 @@ fn store(moto: &MotoHandle) -> DynamoStore {
     DynamoStore::new(moto.clients.dynamodb.clone(), moto.names.clone())
 }
 
-macro_rules! queue_suites {
-    ($module:ident: $($suite:ident),* $(,)?) => {
-        mod $module {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $suite() {
-                    let Some(moto) = deployment().await else { return };
-                    contract::$module::$suite(&queue(&moto), Timing::SECONDS).await;
-                }
-            )*
-        }
-    };
+/// A queue on a fresh deployment, for the queue suites.
+async fn fresh_queue() -> Option<(MotoHandle, SqsQueue)> {
+    let moto = deployment().await?;
+    let queue = queue(&moto);
+    Some((moto, queue))
 }
 
-queue_suites!(
-    queue:
-    delay_is_respected,
-    visibility_hides_then_reshows,
-    receive_count_increments,
-    extend_visibility_keeps_it_hidden,
-    batch_of_ten,
-    queues_are_separate,
-    waiting_receive_wakes_on_send,
-);
-
-queue_suites!(
-    dead_letters:
-    dead_letter_keeps_the_reason,
-    replay_moves_dead_messages_back,
-    depth_counts_each_state,
-);
+ripcord_contract::queue_tests!(fresh_queue, Timing::SECONDS, MAX_RECEIVES);
 
 /// A store on a fresh deployment, for the store suites.
 async fn fresh_store() -> Option<(MotoHandle, DynamoStore)> {
@@ -71,19 +47,6 @@ async fn fresh_store() -> Option<(MotoHandle, DynamoStore)> {
 }
 
 ripcord_contract::store_tests!(fresh_store);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dead_letters_after_max_receives() {
-    let Some(moto) = deployment().await else {
-        return;
-    };
-    contract::dead_letters::dead_letters_after_max_receives(
-        &queue(&moto),
-        Timing::SECONDS,
-        MAX_RECEIVES,
-    )
-    .await;
-}
 
 // Moto gap (5.2.5): moto keeps every receipt handle a message was ever
 // given (`Message.had_receipt_handle`), so an earlier receipt still deletes

@@ -98,3 +98,77 @@ macro_rules! store_tests {
         }
     };
 }
+
+/// Declares one multi-threaded `#[tokio::test]` per queue suite (work
+/// queues, dead letters) in modules `queue` and `dead_letters`, each run on
+/// what `$make` returns (as for [`store_tests!`]) at `$timing`, the
+/// adapter's dead-lettering after `$max_receives` receives included. The
+/// two suites on stale receipts are [`stale_receipt_tests!`]: an adapter
+/// runs them unless its stand-in cannot honour them (moto).
+#[macro_export]
+macro_rules! queue_tests {
+    ($make:path, $timing:expr, $max_receives:expr) => {
+        $crate::queue_tests!(@suites $make, $timing, queue:
+            delay_is_respected,
+            visibility_hides_then_reshows,
+            receive_count_increments,
+            extend_visibility_keeps_it_hidden,
+            batch_of_ten,
+            queues_are_separate,
+            waiting_receive_wakes_on_send,
+        );
+        $crate::queue_tests!(@suites $make, $timing, dead_letters:
+            dead_letter_keeps_the_reason,
+            replay_moves_dead_messages_back,
+            depth_counts_each_state,
+        );
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn dead_letters_after_max_receives() {
+            let Some((_guard, queue)) = $make().await else {
+                return;
+            };
+            $crate::dead_letters::dead_letters_after_max_receives(&queue, $timing, $max_receives)
+                .await;
+        }
+    };
+    (@suites $make:path, $timing:expr, $module:ident: $($suite:ident),* $(,)?) => {
+        mod $module {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $suite() {
+                    let Some((_guard, queue)) = $make().await else {
+                        return;
+                    };
+                    $crate::$module::$suite(&queue, $timing).await;
+                }
+            )*
+        }
+    };
+}
+
+/// The queue suites on stale receipts (a receipt a later receive replaced
+/// deletes nothing and extends nothing), declared like [`queue_tests!`] in
+/// a module `stale_receipts`.
+#[macro_export]
+macro_rules! stale_receipt_tests {
+    ($make:path, $timing:expr) => {
+        mod stale_receipts {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn stale_receipt_delete_spares_the_new_holder() {
+                let Some((_guard, queue)) = $make().await else {
+                    return;
+                };
+                $crate::queue::stale_receipt_delete_spares_the_new_holder(&queue, $timing).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn extend_with_stale_receipt_is_refused() {
+                let Some((_guard, queue)) = $make().await else {
+                    return;
+                };
+                $crate::queue::extend_with_stale_receipt_is_refused(&queue, $timing).await;
+            }
+        }
+    };
+}
