@@ -38,13 +38,18 @@ const TOO_LONG: &[&str] = &[
 /// check sets the file aside and finds no other circle there. An entry
 /// leaves the list once no circle runs through its file.
 const KNOWN_CIRCLES: &[(&str, &str)] = &[
-    // event.rs names the statuses of machine/records.rs, and the machine
-    // decides events; the ports name the machine's records and statuses
-    // (store, announcements), and the machine returns port requests as
-    // effects: the statuses are to move below all three.
+    // event.rs names a wave status of machine/records.rs and carries the
+    // ports' observation types; the records journal events; the store and
+    // announcement ports name records and statuses; the machine returns
+    // port requests as effects. To untangle: the status enums and the
+    // records below event.rs, and the ports' data types (requests,
+    // observations) apart from their traits, below both.
     ("shared/core/src", "event.rs"),
     ("shared/core/src", "ports/"),
-    // lib.rs defines SimState, which the services use: to its own file.
+    // lib.rs's SimState holds drs.rs's jobs and ssm.rs's commands, and those
+    // files implement the ports on lib.rs's Simulator with methods on
+    // SimState. To untangle: the state and its job and command types in a
+    // module below the services, the Simulator above them.
     ("shared/sim/src", "lib.rs"),
 ];
 
