@@ -4,7 +4,7 @@
 //! queues.
 
 use super::queue::{HIDDEN, Q, assert_nothing_visible, delayed, message, receive_one};
-use super::{QueueBackend, Timing};
+use crate::timing::{QueueBackend, Timing};
 use ripcord::ports::Receive;
 use ripcord::ports::queue::{QueueError, QueueName};
 use std::time::Duration;

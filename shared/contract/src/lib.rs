@@ -17,42 +17,12 @@ pub mod heartbeats;
 pub mod memory;
 pub mod queue;
 pub mod store;
+mod timing;
 pub mod trigger_log;
 
 pub use memory::InMemoryStore;
 
-use ripcord::ports::{DeadLetters, WorkQueue};
-use std::time::Duration;
-
-/// A queue adapter as the suites that need both see it: the work queues
-/// and, beside them, their dead letters and depths (one adapter implements
-/// both ports over the same queues).
-pub trait QueueBackend: WorkQueue + DeadLetters {}
-
-impl<T: WorkQueue + DeadLetters + ?Sized> QueueBackend for T {}
-
-/// The time scale of the queue suites. SQS counts delays and visibility in
-/// whole seconds, the embedded queue in milliseconds; every wait in a suite
-/// is a multiple of `tick`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timing {
-    pub tick: Duration,
-}
-
-impl Timing {
-    /// For adapters with millisecond resolution (embedded).
-    pub const FAST: Timing = Timing {
-        tick: Duration::from_millis(150),
-    };
-    /// For adapters that round to whole seconds (SQS).
-    pub const SECONDS: Timing = Timing {
-        tick: Duration::from_secs(1),
-    };
-
-    pub fn ticks(self, n: u32) -> Duration {
-        self.tick * n
-    }
-}
+pub use timing::{QueueBackend, Timing};
 
 /// Declares one `#[tokio::test]` per store suite (execution store, worker
 /// heartbeats, trigger log), in modules `store`, `heartbeats` and

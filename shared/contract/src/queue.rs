@@ -2,7 +2,7 @@
 //! receipts and batches (dead letters are [`crate::dead_letters`]). Run each
 //! suite on empty queues.
 
-use super::{QueueBackend, Timing};
+use crate::timing::{QueueBackend, Timing};
 use ripcord::ports::Receive;
 use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage, WorkQueue};
 use std::collections::BTreeSet;
