@@ -26,8 +26,6 @@ const MAX_LINES: usize = 600;
 /// when it is.
 const TOO_LONG: &[&str] = &[
     "shared/aws/src/bootstrap.rs",
-    "shared/aws/src/dynamodb.rs",
-    "shared/aws/src/sqs.rs",
     "shared/sim-server/src/drs.rs",
     "shared/sim-server/src/ssm.rs",
     "shared/sim/src/drs.rs",
@@ -83,9 +81,11 @@ fn no_production_file_is_over_the_line_limit() {
     let root = workspace();
     let mut too_long = Vec::new();
     let mut fits = Vec::new();
+    let mut seen = Vec::new();
     for krate in crates(&root) {
         for module in krate.modules.values() {
             let shown = relative(&root, &module.file);
+            seen.push(shown.clone());
             let lines = production_lines(&module.text);
             let allowed = TOO_LONG.contains(&shown.as_str());
             if lines > MAX_LINES && !allowed {
@@ -95,6 +95,12 @@ fn no_production_file_is_over_the_line_limit() {
             }
         }
     }
+    fits.extend(
+        TOO_LONG
+            .iter()
+            .filter(|allowed| !seen.iter().any(|s| s == *allowed))
+            .map(|gone| format!("{gone}: no such file (take it off TOO_LONG)")),
+    );
     too_long.sort();
     fits.sort();
     assert!(
