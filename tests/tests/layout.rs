@@ -28,7 +28,6 @@ const TOO_LONG: &[&str] = &[
     "shared/aws/src/bootstrap.rs",
     "shared/sim-server/src/drs.rs",
     "shared/sim-server/src/ssm.rs",
-    "shared/sim/src/drs.rs",
     "shared/sim/src/scenario.rs",
 ];
 
@@ -44,11 +43,6 @@ const KNOWN_CIRCLES: &[(&str, &str)] = &[
     // observations) apart from their traits, below both.
     ("shared/core/src", "event.rs"),
     ("shared/core/src", "ports/"),
-    // lib.rs's SimState holds drs.rs's jobs and ssm.rs's commands, and those
-    // files implement the ports on lib.rs's Simulator with methods on
-    // SimState. To untangle: the state and its job and command types in a
-    // module below the services, the Simulator above them.
-    ("shared/sim/src", "lib.rs"),
 ];
 
 #[test]

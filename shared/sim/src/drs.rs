@@ -8,8 +8,11 @@
 //! trap of invariant 1 (docs/invariants.md). A `stuck` server keeps its job STARTED forever, a
 //! `not_launched` one lets its job complete while it is still PENDING.
 
-use super::scenario::{LaunchOutcome, Operation, ServerSpec};
-use super::{SimState, SimWorldError, Simulator, StartOutcome, StartRecoveryCall};
+use crate::jobs::{Job, JobDetail, JobKind, LastLaunch, LaunchPlan};
+use crate::scenario::{LaunchOutcome, Operation};
+use crate::simulator::Simulator;
+use crate::state::{SimState, StartOutcome, StartRecoveryCall};
+use crate::world_store::SimWorldError;
 use async_trait::async_trait;
 use rand::Rng;
 use ripcord::ids::SourceServerId;
@@ -19,147 +22,11 @@ use ripcord::ports::drs::{
 };
 use ripcord::service_error::ServiceError;
 use ripcord::time::{Timestamp, after};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 /// StartRecovery and TerminateRecoveryInstances take 1 to this many servers.
 const MAX_SERVERS_PER_CALL: usize = 200;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) struct Job {
-    pub(super) id: String,
-    pub(super) created: Timestamp,
-    /// When the job leaves PENDING and its servers start launching.
-    pub(super) started: Timestamp,
-    pub(super) tags: BTreeMap<String, String>,
-    pub(super) kind: JobKind,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) enum JobKind {
-    Launch {
-        is_drill: bool,
-        servers: Vec<LaunchPlan>,
-    },
-    Terminate {
-        targets: Vec<(SourceServerId, String)>,
-        done_at: Timestamp,
-    },
-}
-
-/// One participating server of a launch job, decided at creation.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) struct LaunchPlan {
-    pub(super) source_server_id: SourceServerId,
-    pub(super) spec: ServerSpec,
-    /// When the launch ends (LAUNCHED, FAILED, or the job stops waiting for a
-    /// `not_launched` server). A `stuck` server has a time it never reaches.
-    pub(super) ends_at: Timestamp,
-    pub(super) recovery_instance_id: String,
-    pub(super) ec2_instance_id: String,
-    pub(super) private_ip: String,
-    pub(super) public_ip: Option<String>,
-    pub(super) snapshot_time: Timestamp,
-}
-
-impl LaunchPlan {
-    /// When the server becomes terminal for its job; never for `stuck`.
-    pub(super) fn terminal_at(&self) -> Option<Timestamp> {
-        match self.spec.outcome {
-            LaunchOutcome::Stuck => None,
-            _ => Some(self.ends_at),
-        }
-    }
-
-    /// Whether a recovery instance (and an EC2 instance) exists at `now`.
-    pub(super) fn has_instance(&self, now: Timestamp) -> bool {
-        self.spec.outcome == LaunchOutcome::Launched && self.ends_at <= now
-    }
-}
-
-impl Job {
-    pub(super) fn launch_servers(&self) -> &[LaunchPlan] {
-        match &self.kind {
-            JobKind::Launch { servers, .. } => servers,
-            JobKind::Terminate { .. } => &[],
-        }
-    }
-
-    /// When the job ends, if it ever does.
-    fn end_time(&self) -> Option<Timestamp> {
-        match &self.kind {
-            JobKind::Launch { servers, .. } => servers
-                .iter()
-                .map(LaunchPlan::terminal_at)
-                .try_fold(self.started, |end, t| t.map(|t| end.max(t))),
-            JobKind::Terminate { done_at, .. } => Some(*done_at),
-        }
-    }
-
-    fn status(&self, now: Timestamp) -> JobStatus {
-        if now < self.started {
-            JobStatus::Pending
-        } else if self.end_time().is_some_and(|end| end <= now) {
-            JobStatus::Completed
-        } else {
-            JobStatus::Started
-        }
-    }
-
-    fn is_active(&self, now: Timestamp) -> bool {
-        self.status(now) != JobStatus::Completed
-    }
-
-    /// The source servers this job holds while it is active.
-    fn server_ids(&self) -> Vec<&SourceServerId> {
-        match &self.kind {
-            JobKind::Launch { servers, .. } => {
-                servers.iter().map(|s| &s.source_server_id).collect()
-            }
-            JobKind::Terminate { targets, .. } => targets.iter().map(|(s, _)| s).collect(),
-        }
-    }
-}
-
-/// Who started a job, as DRS' `type` and `initiatedBy` tell it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum JobOrigin {
-    StartDrill,
-    StartRecovery,
-    TerminateRecoveryInstances,
-}
-
-/// A job as DescribeJobs shows it on the wire: the port's view and its origin.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobDetail {
-    pub job: RecoveryJob,
-    pub origin: JobOrigin,
-}
-
-/// A source server's latest launch (DescribeSourceServers' `lifeCycle.lastLaunch`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LastLaunch {
-    pub job_id: String,
-    pub initiated: Timestamp,
-    pub is_drill: bool,
-    pub status: DrsLaunchStatus,
-    /// The recovery instance it launched, while that exists.
-    pub recovery_instance_id: Option<String>,
-}
-
-impl Job {
-    fn origin(&self) -> JobOrigin {
-        match self.kind {
-            JobKind::Launch { is_drill: true, .. } => JobOrigin::StartDrill,
-            JobKind::Launch {
-                is_drill: false, ..
-            } => JobOrigin::StartRecovery,
-            JobKind::Terminate { .. } => JobOrigin::TerminateRecoveryInstances,
-        }
-    }
-}
 
 impl Simulator {
     /// These jobs (unknown ids left out) with their origin, read without

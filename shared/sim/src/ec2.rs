@@ -7,9 +7,11 @@
 //! instances in an EC2 stand-in (moto) and reserves their ids, so the ids DRS
 //! and SSM report are ids that EC2 knows.
 
-use super::drs::LaunchPlan;
 use super::scenario::{LaunchOutcome, Operation, StatusChecks};
-use super::{SimState, SimWorldError, Simulator};
+use crate::jobs::LaunchPlan;
+use crate::simulator::Simulator;
+use crate::state::SimState;
+use crate::world_store::SimWorldError;
 use async_trait::async_trait;
 use ripcord::ids::SourceServerId;
 use ripcord::ports::ec2::{Ec2Instance, InstanceCheck, InstanceDirectory, InstanceStatus};

@@ -9,54 +9,17 @@
 //! Which results went out is part of the simulated world, so pushers in
 //! several processes sharing one world push each result once between them.
 
-use super::Simulator;
-use super::drs::LaunchPlan;
-use super::scenario::LaunchOutcome;
-use async_trait::async_trait;
-use ripcord::ids::SourceServerId;
+use crate::jobs::LaunchPlan;
+pub use crate::launch_results::{LAUNCH_FAILED, LAUNCH_SUCCEEDED, LaunchResult, LaunchResultSink};
+use crate::scenario::LaunchOutcome;
+use crate::simulator::Simulator;
 use ripcord::time::Timestamp;
-use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
-
-pub const LAUNCH_SUCCEEDED: &str = "LAUNCH_SUCCEEDED";
-pub const LAUNCH_FAILED: &str = "LAUNCH_FAILED";
 
 /// The longest real time the pusher sleeps before looking again, so a clock
 /// that jumps (a test's manual clock) is noticed soon.
 const MAX_NAP: Duration = Duration::from_millis(200);
-
-/// Receives launch results pushed by the simulator.
-#[async_trait]
-pub trait LaunchResultSink: Send + Sync {
-    /// `tags` are the job's tags; `state` is `LAUNCH_SUCCEEDED` or `LAUNCH_FAILED`.
-    async fn launch_result(
-        &self,
-        tags: &BTreeMap<String, String>,
-        source_server_id: &SourceServerId,
-        state: &str,
-    );
-
-    /// The whole result, job id and drill flag included (what DRS' event
-    /// carries). The pusher calls this; by default it hands the tags, the
-    /// server and the state to [`Self::launch_result`].
-    async fn launch_result_detail(&self, result: &LaunchResult) {
-        self.launch_result(&result.tags, &result.source_server_id, result.state)
-            .await;
-    }
-}
-
-/// One launch result ready to push.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LaunchResult {
-    pub job_id: String,
-    pub is_drill: bool,
-    /// The job's tags.
-    pub tags: BTreeMap<String, String>,
-    pub source_server_id: SourceServerId,
-    /// [`LAUNCH_SUCCEEDED`] or [`LAUNCH_FAILED`].
-    pub state: &'static str,
-}
 
 /// What the pusher should do next.
 enum Next {
@@ -145,7 +108,7 @@ impl Simulator {
 }
 
 /// The results due at `now` (marked as pushed), or when the next one is due.
-fn due_results(st: &mut super::SimState, now: Timestamp) -> Next {
+fn due_results(st: &mut crate::state::SimState, now: Timestamp) -> Next {
     let mut due = Vec::new();
     let mut next: Option<Timestamp> = None;
     for (j, job) in st.jobs.iter().enumerate() {
@@ -164,7 +127,7 @@ fn due_results(st: &mut super::SimState, now: Timestamp) -> Next {
                         job_id: job.id.clone(),
                         is_drill: matches!(
                             job.kind,
-                            super::drs::JobKind::Launch { is_drill: true, .. }
+                            crate::jobs::JobKind::Launch { is_drill: true, .. }
                         ),
                         tags: job.tags.clone(),
                         source_server_id: server.source_server_id.clone(),
@@ -189,8 +152,11 @@ mod tests {
     use super::super::test_support::{server, start, t0, wave_tags};
     use super::*;
     use crate::parse_scenario;
+    use async_trait::async_trait;
+    use ripcord::ids::SourceServerId;
     use ripcord::ports::clock::ScaledClock;
     use ripcord::ports::drs::RecoveryService;
+    use std::collections::BTreeMap;
     use std::sync::Mutex;
 
     /// (job tags, server, state) as pushed.

@@ -6,8 +6,11 @@
 //! its rule's status. One that would outlast the command's timeout ends
 //! TimedOut when the timeout runs out, as SSM does.
 
-use super::scenario::{AgentBehaviour, CommandRule, CommandStatus, Operation};
-use super::{SimState, SimWorldError, Simulator};
+use crate::commands::{Command, CommandRecord, PlannedInvocation};
+use crate::scenario::{AgentBehaviour, CommandRule, CommandStatus, Operation};
+use crate::simulator::Simulator;
+use crate::state::SimState;
+use crate::world_store::SimWorldError;
 use async_trait::async_trait;
 use ripcord::ports::ssm::{
     AgentInfo, AgentPing, CommandInvocation, CommandRunner, InvocationStatus,
@@ -15,91 +18,6 @@ use ripcord::ports::ssm::{
 };
 use ripcord::service_error::ServiceError;
 use ripcord::time::{Timestamp, after};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) struct Command {
-    id: String,
-    comment: String,
-    requested_at: Timestamp,
-    invocations: Vec<PlannedInvocation>,
-    #[serde(default)]
-    document_name: String,
-    #[serde(default)]
-    parameters: BTreeMap<String, Vec<String>>,
-    #[serde(default, with = "humantime_serde")]
-    timeout: Duration,
-}
-
-/// A command as ListCommands shows it on the wire: what was sent and each
-/// invocation's state at the time of the call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CommandRecord {
-    pub command_id: String,
-    pub comment: String,
-    pub document_name: String,
-    pub parameters: BTreeMap<String, Vec<String>>,
-    /// The command's own timeout (zero: none was given).
-    pub timeout: Duration,
-    pub requested_at: Timestamp,
-    pub invocations: Vec<InvocationRecord>,
-}
-
-/// One invocation of a [`CommandRecord`], with when it ended (if it has).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvocationRecord {
-    pub invocation: CommandInvocation,
-    pub ended_at: Option<Timestamp>,
-}
-
-/// One instance's invocation, decided when the command is sent.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct PlannedInvocation {
-    instance_id: String,
-    ends_at: Timestamp,
-    status: InvocationStatus,
-    response_code: i32,
-    output: String,
-    error: String,
-}
-
-impl Command {
-    fn sent(&self) -> SentCommand {
-        SentCommand {
-            command_id: self.id.clone(),
-            comment: self.comment.clone(),
-            instance_ids: self
-                .invocations
-                .iter()
-                .map(|i| i.instance_id.clone())
-                .collect(),
-            requested_at: Some(self.requested_at),
-        }
-    }
-}
-
-impl Command {
-    fn record(&self, now: Timestamp) -> CommandRecord {
-        CommandRecord {
-            command_id: self.id.clone(),
-            comment: self.comment.clone(),
-            document_name: self.document_name.clone(),
-            parameters: self.parameters.clone(),
-            timeout: self.timeout,
-            requested_at: self.requested_at,
-            invocations: self
-                .invocations
-                .iter()
-                .map(|i| InvocationRecord {
-                    invocation: i.view(&self.id, now),
-                    ended_at: (i.ends_at <= now).then_some(i.ends_at),
-                })
-                .collect(),
-        }
-    }
-}
 
 impl Simulator {
     /// ListCommands without a comment to match: every command requested in
@@ -133,29 +51,6 @@ impl Simulator {
                 .find(|c| c.id == command_id)
                 .map(|c| c.record(now))
         })
-    }
-}
-
-impl PlannedInvocation {
-    fn view(&self, command_id: &str, now: Timestamp) -> CommandInvocation {
-        if now < self.ends_at {
-            return CommandInvocation {
-                command_id: command_id.to_owned(),
-                instance_id: self.instance_id.clone(),
-                status: InvocationStatus::InProgress,
-                response_code: None,
-                output: String::new(),
-                error: String::new(),
-            };
-        }
-        CommandInvocation {
-            command_id: command_id.to_owned(),
-            instance_id: self.instance_id.clone(),
-            status: self.status,
-            response_code: Some(self.response_code),
-            output: self.output.clone(),
-            error: self.error.clone(),
-        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! instead, so several `ripcord worker` processes see one simulated DRS
 //! account: a job started by one process is polled by another.
 
-use super::SimState;
+use crate::state::SimState;
 use std::sync::{Mutex, PoisonError};
 
 /// Why the simulated world could not be used.

@@ -1,0 +1,179 @@
+//! The simulated world: everything that changes (jobs, commands, ids
+//! issued, calls counted, faults drawn), serializable so that a
+//! [`SimWorldStore`](crate::SimWorldStore) can keep it in a database several
+//! processes share, and what a StartRecovery call came to.
+
+use crate::commands::Command;
+use crate::faults::FaultInjector;
+use crate::jobs::Job;
+use crate::scenario::{Operation, Scenario};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use ripcord::ids::SourceServerId;
+use ripcord::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+
+/// What one StartRecovery call came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum StartOutcome {
+    /// The job was created and its id returned.
+    Created { job_id: String },
+    /// The call failed and nothing was created.
+    Rejected { code: String },
+    /// The caller got an error, but the job was created anyway
+    /// (`faults.ambiguous_start`): only a lookup by tag can find it.
+    CreatedDespiteError { job_id: String, code: String },
+}
+
+impl StartOutcome {
+    /// The id of the job the call created, whatever the caller was told.
+    pub fn job_id(&self) -> Option<&str> {
+        match self {
+            Self::Created { job_id } | Self::CreatedDespiteError { job_id, .. } => Some(job_id),
+            Self::Rejected { .. } => None,
+        }
+    }
+}
+
+/// One StartRecovery call as the simulator received it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartRecoveryCall {
+    pub at: Timestamp,
+    pub tags: BTreeMap<String, String>,
+    pub source_servers: Vec<SourceServerId>,
+    pub outcome: StartOutcome,
+}
+
+/// Everything that changes: the simulated world. Serializable, so that a
+/// [`SimWorldStore`] can keep it in a database several processes share.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SimState {
+    /// The fault window is measured from here.
+    pub(crate) started_at: Timestamp,
+    /// Ids, launch times and addresses.
+    pub(crate) rng: ChaCha8Rng,
+    /// Its own generator, so that faults do not shift the ids of a run.
+    pub(crate) faults: FaultInjector,
+    pub(crate) issued_ids: HashSet<String>,
+    pub(crate) jobs: Vec<Job>,
+    /// Recovery instance id → when its termination completes.
+    pub(crate) terminations: BTreeMap<String, Timestamp>,
+    pub(crate) commands: Vec<Command>,
+    pub(crate) calls: BTreeMap<Operation, u64>,
+    /// Injected faults per (operation, error code).
+    #[serde(with = "fault_counts")]
+    pub(crate) faults_injected: BTreeMap<(Operation, String), u64>,
+    pub(crate) start_calls: Vec<StartRecoveryCall>,
+    /// (job index, server index) whose launch result has been pushed. Part
+    /// of the world, so that pushers in several processes push a result once.
+    pub(crate) pushed: BTreeSet<(usize, usize)>,
+    /// EC2 instance ids reserved per source server (real instances in an EC2
+    /// mirror); a launch takes the oldest, see [`Simulator::reserve_ec2_instance_ids`].
+    #[serde(default)]
+    pub(crate) ec2_reservations: BTreeMap<SourceServerId, VecDeque<String>>,
+}
+
+impl SimState {
+    /// A new world for `scenario` (its seed), starting at `started_at`.
+    pub fn new(scenario: &Scenario, started_at: Timestamp) -> Self {
+        Self {
+            started_at,
+            rng: ChaCha8Rng::seed_from_u64(scenario.seed),
+            faults: FaultInjector::new(scenario.seed),
+            issued_ids: HashSet::new(),
+            jobs: Vec::new(),
+            terminations: BTreeMap::new(),
+            commands: Vec::new(),
+            calls: BTreeMap::new(),
+            faults_injected: BTreeMap::new(),
+            start_calls: Vec::new(),
+            pushed: BTreeSet::new(),
+            ec2_reservations: BTreeMap::new(),
+        }
+    }
+
+    /// When the world started (simulated time).
+    pub fn started_at(&self) -> Timestamp {
+        self.started_at
+    }
+
+    /// How many times each operation was called (faulted calls included).
+    pub fn calls(&self) -> &BTreeMap<Operation, u64> {
+        &self.calls
+    }
+
+    /// How many faults were injected, per operation and error code.
+    pub fn faults_injected(&self) -> &BTreeMap<(Operation, String), u64> {
+        &self.faults_injected
+    }
+
+    /// Every StartRecovery call, in order, with what it came to.
+    pub fn start_recovery_calls(&self) -> &[StartRecoveryCall] {
+        &self.start_calls
+    }
+
+    /// How many launch results have been pushed.
+    pub fn pushed_count(&self) -> usize {
+        self.pushed.len()
+    }
+}
+
+/// `faults_injected` as a list (JSON map keys must be strings).
+mod fault_counts {
+    use crate::scenario::Operation;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize, Deserialize)]
+    struct Count {
+        operation: Operation,
+        code: String,
+        count: u64,
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        counts: &BTreeMap<(Operation, String), u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(counts.iter().map(|((operation, code), count)| Count {
+            operation: *operation,
+            code: code.clone(),
+            count: *count,
+        }))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(Operation, String), u64>, D::Error> {
+        Ok(Vec::<Count>::deserialize(d)?
+            .into_iter()
+            .map(|c| ((c.operation, c.code), c.count))
+            .collect())
+    }
+}
+
+impl SimState {
+    /// A fresh id: `prefix` and 17 lowercase hex digits, never issued before.
+    pub(crate) fn new_hex_id(&mut self, prefix: &str) -> String {
+        loop {
+            let digits: String = (0..17)
+                .map(|_| char::from_digit(self.rng.random_range(0..16u32), 16).expect("hex digit"))
+                .collect();
+            let id = format!("{prefix}{digits}");
+            if self.issued_ids.insert(id.clone()) {
+                return id;
+            }
+        }
+    }
+
+    pub(crate) fn new_uuid(&mut self) -> uuid::Uuid {
+        uuid::Builder::from_random_bytes(self.rng.random()).into_uuid()
+    }
+}
