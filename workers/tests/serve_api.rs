@@ -4,7 +4,6 @@
 //! cancel through the API, the write token, the JSON errors (never a 500),
 //! paging, `/healthz`, `/metrics` and the OpenAPI document.
 
-use ripcord::health::HealthThresholds;
 use ripcord::machine::{ExecutionStatus, WaveStatus};
 use ripcord::ports::QueueName;
 use ripcord::status::ExecutionView;
@@ -71,16 +70,13 @@ impl Api {
             .workers
             .then(|| engine.spawn_workers(&QueueName::ALL, WorkerConfig::default()));
         let state = ServeState {
-            store: engine.ports.store.clone(),
-            queue: engine.ports.queue.clone(),
-            dead_letters: engine.backend.dead_letters(),
-            heartbeats: engine.ports.heartbeats.clone(),
-            clock: engine.ports.clock.clone(),
-            auth: Auth::new(options.token, options.protect_reads),
             telemetry: workers.as_ref().map(|w| w.telemetry.clone()),
-            thresholds: HealthThresholds::default(),
             watch_every: Duration::from_millis(100),
-            watchers: Default::default(),
+            ..ServeState::new(
+                &engine.ports,
+                engine.backend.dead_letters(),
+                Auth::new(options.token, options.protect_reads),
+            )
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

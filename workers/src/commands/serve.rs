@@ -9,7 +9,6 @@ use crate::serve::{self, DEFAULT_WATCH_EVERY, ServeState, auth::Auth};
 use crate::worker::WorkerConfig;
 use ripcord::health::HealthThresholds;
 use ripcord::ports::QueueName;
-use ripcord::ports::clock::SystemClock;
 use ripcord_embedded::{EmbeddedBackend, EmbeddedConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,16 +44,9 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
             let engine = LocalEngine::open_shared(&args.db, scenario.as_ref())?;
             let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
             let state = ServeState {
-                store: engine.ports.store.clone(),
-                queue: engine.ports.queue.clone(),
-                dead_letters: engine.backend.dead_letters(),
-                heartbeats: engine.ports.heartbeats.clone(),
-                clock: engine.ports.clock.clone(),
-                auth,
                 telemetry: Some(workers.telemetry.clone()),
                 thresholds: options.thresholds,
-                watch_every: DEFAULT_WATCH_EVERY,
-                watchers: Default::default(),
+                ..ServeState::new(&engine.ports, engine.backend.dead_letters(), auth)
             };
             eprintln!(
                 "running the launch, poll, post-actions and metrics workers in this process (simulator: {})",
@@ -91,16 +83,8 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
             }
             let backend = AwsBackend::connect(&args.aws_settings()).await?;
             ServeState {
-                store: backend.ports.store.clone(),
-                queue: backend.ports.queue.clone(),
-                dead_letters: backend.dead_letters.clone(),
-                heartbeats: backend.ports.heartbeats.clone(),
-                clock: Arc::new(SystemClock),
-                auth,
-                telemetry: None,
                 thresholds: options.thresholds,
-                watch_every: DEFAULT_WATCH_EVERY,
-                watchers: Default::default(),
+                ..ServeState::new(&backend.ports, backend.dead_letters.clone(), auth)
             }
         }
     };

@@ -4,6 +4,7 @@
 //! their axum state.
 
 use super::auth::Auth;
+use crate::ports::Ports;
 use crate::telemetry::WorkerTelemetry;
 use ripcord::health::HealthThresholds;
 use ripcord::ids::ExecutionId;
@@ -31,6 +32,26 @@ pub struct ServeState {
     /// How often a followed execution is read from the store.
     pub watch_every: Duration,
     pub watchers: Watchers,
+}
+
+impl ServeState {
+    /// What `ripcord serve` works with over a worker's `ports` and the dead
+    /// letters beside its queues: no workers in this process, the default
+    /// health thresholds and watch interval.
+    pub fn new(ports: &Ports, dead_letters: Arc<dyn DeadLetters>, auth: Auth) -> Self {
+        Self {
+            store: ports.store.clone(),
+            queue: ports.queue.clone(),
+            dead_letters,
+            heartbeats: ports.heartbeats.clone(),
+            clock: ports.clock.clone(),
+            auth,
+            telemetry: None,
+            thresholds: HealthThresholds::default(),
+            watch_every: DEFAULT_WATCH_EVERY,
+            watchers: Watchers::default(),
+        }
+    }
 }
 
 pub type AppState = Arc<ServeState>;
