@@ -27,7 +27,7 @@ const MAX_LINES: usize = 600;
 const TOO_LONG: &[&str] = &[
     "shared/aws/src/bootstrap.rs",
     "shared/sim-server/src/drs.rs",
-    "shared/sim-server/src/ssm.rs",
+    "shared/sim-server/src/ssm/mod.rs",
     "shared/sim/src/scenario.rs",
 ];
 

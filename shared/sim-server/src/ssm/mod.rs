@@ -5,11 +5,17 @@
 //! ThrottlingException (as SSM answers it), a server fault a 500
 //! InternalServerError, everything else a 400.
 
-use super::wire::{ApiError, epoch_seconds, iso_time_seconds, page, parse_input, parse_iso_time};
+mod render;
+
 use crate::server::SimServer;
+use crate::wire::{ApiError, epoch_seconds, iso_time_seconds, page, parse_input, parse_iso_time};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ripcord::ports::ssm::{CommandInvocation, CommandRunner, InvocationStatus, SendCommandRequest};
+use render::{
+    DEFAULT_TIMEOUT, STDERR_MAX, STDOUT_MAX, command_json, command_status, invocation_json,
+    plugin_name, status_details, status_name, truncated,
+};
+use ripcord::ports::ssm::{CommandRunner, SendCommandRequest};
 use ripcord::time::Timestamp;
 use ripcord_sim::{CommandRecord, InvocationRecord};
 use serde::Deserialize;
@@ -28,13 +34,6 @@ pub(crate) const OPERATIONS: [&str; 5] = [
     "ListCommands",
     "DescribeInstanceInformation",
 ];
-
-/// SSM's default command timeout (TimeoutSeconds not given).
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
-/// SSM caps a plugin's Output and GetCommandInvocation's contents.
-const PLUGIN_OUTPUT_MAX: usize = 2500;
-const STDOUT_MAX: usize = 24_000;
-const STDERR_MAX: usize = 8_000;
 
 /// Answers one request whose `X-Amz-Target` is `target`.
 pub(crate) async fn handle(server: &SimServer, target: &str, body: &[u8]) -> Response {
@@ -102,152 +101,6 @@ fn check_instance_id(id: &str) -> Result<(), ApiError> {
             format!("`{id}` is not an instance id (i- and 8 or 17 characters)"),
         ))
     }
-}
-
-fn status_name(status: InvocationStatus) -> &'static str {
-    match status {
-        InvocationStatus::Pending => "Pending",
-        InvocationStatus::InProgress => "InProgress",
-        InvocationStatus::Delayed => "Delayed",
-        InvocationStatus::Success => "Success",
-        InvocationStatus::Cancelled => "Cancelled",
-        InvocationStatus::TimedOut => "TimedOut",
-        InvocationStatus::Failed => "Failed",
-        InvocationStatus::Cancelling => "Cancelling",
-    }
-}
-
-/// `StatusDetails`: like the status, with SSM's wording for a timeout.
-fn status_details(status: InvocationStatus) -> &'static str {
-    match status {
-        InvocationStatus::TimedOut => "ExecutionTimedOut",
-        other => status_name(other),
-    }
-}
-
-/// A plugin's status has no Delayed or Cancelling.
-fn plugin_status(status: InvocationStatus) -> &'static str {
-    match status {
-        InvocationStatus::Delayed => "Pending",
-        InvocationStatus::Cancelling => "InProgress",
-        other => status_name(other),
-    }
-}
-
-/// The plugin a document runs as.
-fn plugin_name(document: &str) -> &'static str {
-    if document == "AWS-RunPowerShellScript" {
-        "aws:runPowerShellScript"
-    } else {
-        "aws:runShellScript"
-    }
-}
-
-/// The first `max` characters of `text`.
-fn truncated(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
-}
-
-/// A command's status from its invocations' (what ListCommands reports).
-fn command_status(record: &CommandRecord) -> &'static str {
-    let statuses: Vec<InvocationStatus> = record
-        .invocations
-        .iter()
-        .map(|i| i.invocation.status)
-        .collect();
-    if statuses.iter().any(|s| !s.is_terminal()) {
-        "InProgress"
-    } else if statuses.iter().all(|s| *s == InvocationStatus::Success) {
-        "Success"
-    } else if statuses.contains(&InvocationStatus::Failed) {
-        "Failed"
-    } else if statuses.contains(&InvocationStatus::TimedOut) {
-        "TimedOut"
-    } else {
-        "Cancelled"
-    }
-}
-
-fn command_json(record: &CommandRecord, status: &str) -> Value {
-    let count = |f: fn(InvocationStatus) -> bool| {
-        record
-            .invocations
-            .iter()
-            .filter(|i| f(i.invocation.status))
-            .count()
-    };
-    let timeout = if record.timeout.is_zero() {
-        DEFAULT_TIMEOUT
-    } else {
-        record.timeout
-    };
-    json!({
-        "CommandId": record.command_id,
-        "DocumentName": record.document_name,
-        "DocumentVersion": "$DEFAULT",
-        "Comment": record.comment,
-        "ExpiresAfter": epoch_seconds(ripcord::time::after(record.requested_at, timeout)),
-        "Parameters": record.parameters,
-        "InstanceIds": record.invocations.iter().map(|i| &i.invocation.instance_id).collect::<Vec<_>>(),
-        "Targets": [],
-        "RequestedDateTime": epoch_seconds(record.requested_at),
-        "Status": status,
-        "StatusDetails": status,
-        "MaxConcurrency": "50",
-        "MaxErrors": "0",
-        "TargetCount": record.invocations.len(),
-        "CompletedCount": count(InvocationStatus::is_terminal),
-        "ErrorCount": count(|s| matches!(s, InvocationStatus::Failed | InvocationStatus::TimedOut)),
-        "DeliveryTimedOutCount": 0,
-        "TimeoutSeconds": timeout.as_secs(),
-    })
-}
-
-/// A plugin's Output: standard output, then standard error as SSM appends it.
-fn plugin_output(i: &CommandInvocation) -> String {
-    let text = if i.error.is_empty() {
-        i.output.clone()
-    } else {
-        format!("{}\n----------ERROR-------\n{}", i.output, i.error)
-    };
-    truncated(&text, PLUGIN_OUTPUT_MAX)
-}
-
-fn invocation_json(record: &CommandRecord, inv: &InvocationRecord, details: bool) -> Value {
-    let i = &inv.invocation;
-    let mut v = json!({
-        "CommandId": record.command_id,
-        "InstanceId": i.instance_id,
-        "InstanceName": "",
-        "Comment": record.comment,
-        "DocumentName": record.document_name,
-        "DocumentVersion": "$DEFAULT",
-        "RequestedDateTime": epoch_seconds(record.requested_at),
-        "Status": status_name(i.status),
-        "StatusDetails": status_details(i.status),
-        "TraceOutput": "",
-        "StandardOutputUrl": "",
-        "StandardErrorUrl": "",
-        "CommandPlugins": [],
-    });
-    if details {
-        let mut plugin = json!({
-            "Name": plugin_name(&record.document_name),
-            "Status": plugin_status(i.status),
-            "StatusDetails": status_details(i.status),
-            // SSM reports -1 until the plugin has an exit code.
-            "ResponseCode": i.response_code.unwrap_or(-1),
-            "ResponseStartDateTime": epoch_seconds(record.requested_at),
-            "Output": plugin_output(i),
-            "StandardOutputUrl": "",
-            "StandardErrorUrl": "",
-        });
-        if let Some(end) = inv.ended_at {
-            plugin["ResponseFinishDateTime"] = json!(epoch_seconds(end));
-        }
-        v["CommandPlugins"] = json!([plugin]);
-    }
-    v
 }
 
 #[derive(Deserialize)]
