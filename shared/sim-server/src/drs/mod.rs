@@ -5,13 +5,17 @@
 //! without counting. Errors carry `X-Amzn-Errortype`, the status the model
 //! gives the code, a `{"message"}` body, and `Retry-After` when throttled.
 
-use super::wire::{ApiError, iso_time, page, parse_input, parse_iso_time};
+mod input;
+mod render;
+
 use crate::server::SimServer;
+use crate::wire::{ApiError, iso_time, page, parse_input, parse_iso_time};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use input::{bad_token, check_id, job_id, recovery_instance_id, source_server_id};
 use ripcord::ids::SourceServerId;
 use ripcord::ports::drs::{RecoveryJob, RecoveryService, StartRecoveryRequest};
-use ripcord_sim::{JobDetail, JobOrigin, LastLaunch, Simulator};
+use ripcord_sim::{JobDetail, JobOrigin, LastLaunch};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -88,111 +92,6 @@ pub(crate) fn error_response(e: &ApiError) -> Response {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
-}
-
-fn source_server_id(value: &str) -> Result<SourceServerId, ApiError> {
-    SourceServerId::parse(value)
-        .map_err(|e| ApiError::validation("fieldValidationFailed", e.to_string()))
-}
-
-/// `prefix` and at least `min` more characters from `allowed` (and at most
-/// `max` in all): DRS' id patterns.
-fn check_id(
-    member: &str,
-    value: &str,
-    prefix: &str,
-    allowed: fn(u8) -> bool,
-    (min, max): (usize, usize),
-) -> Result<(), ApiError> {
-    let rest = value.strip_prefix(prefix).unwrap_or("");
-    let ok = value.starts_with(prefix)
-        && (min..=max).contains(&value.len())
-        && !rest.is_empty()
-        && rest.bytes().all(allowed);
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            "fieldValidationFailed",
-            format!(
-                "{member} `{value}` is malformed: expected `{prefix}` followed by {} to {} characters",
-                min - prefix.len(),
-                max - prefix.len()
-            ),
-        ))
-    }
-}
-
-fn job_id(value: &str) -> Result<(), ApiError> {
-    check_id(
-        "jobID",
-        value,
-        "drsjob-",
-        |b| b.is_ascii_alphanumeric(),
-        (24, 24),
-    )
-}
-
-fn recovery_instance_id(value: &str) -> Result<(), ApiError> {
-    check_id(
-        "recoveryInstanceID",
-        value,
-        "i-",
-        |b| b.is_ascii_hexdigit(),
-        (10, 19),
-    )
-}
-
-fn bad_token(message: String) -> ApiError {
-    ApiError::validation("fieldValidationFailed", message)
-}
-
-impl SimServer {
-    fn arn(&self, sim: &Simulator, resource: &str) -> String {
-        format!(
-            "arn:aws:drs:{}:{}:{resource}",
-            sim.scenario().region,
-            self.settings.account_id
-        )
-    }
-
-    fn job_json(&self, sim: &Simulator, job: &RecoveryJob, origin: JobOrigin) -> Value {
-        let (kind, initiated_by) = match origin {
-            JobOrigin::StartDrill => ("LAUNCH", "START_DRILL"),
-            JobOrigin::StartRecovery => ("LAUNCH", "START_RECOVERY"),
-            JobOrigin::TerminateRecoveryInstances => ("TERMINATE", "TERMINATE_RECOVERY_INSTANCES"),
-        };
-        let servers: Vec<Value> = job
-            .participating_servers
-            .iter()
-            .map(|s| {
-                let mut v = json!({
-                    "sourceServerID": s.source_server_id.as_str(),
-                    "launchStatus": s.launch_status,
-                });
-                if let Some(ri) = &s.recovery_instance_id {
-                    v["recoveryInstanceID"] = json!(ri);
-                }
-                v
-            })
-            .collect();
-        let mut v = json!({
-            "jobID": job.job_id,
-            "arn": self.arn(sim, &format!("job/{}", job.job_id)),
-            "type": kind,
-            "initiatedBy": initiated_by,
-            "status": job.status,
-            "participatingServers": servers,
-            "tags": job.tags,
-        });
-        if let Some(t) = job.creation_time {
-            v["creationDateTime"] = json!(iso_time(t));
-        }
-        if let Some(t) = job.end_time {
-            v["endDateTime"] = json!(iso_time(t));
-        }
-        v
-    }
 }
 
 #[derive(Deserialize)]
