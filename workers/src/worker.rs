@@ -150,8 +150,13 @@ pub async fn run(
         {
             held.push(p);
         }
+        let ask = Receive {
+            max: held.len(),
+            visibility: config.visibility,
+            wait: config.wait,
+        };
         let received = tokio::select! {
-            r = ports.queue.receive(queue, Receive { max: held.len(), visibility: config.visibility, wait: config.wait }) => r,
+            r = ports.queue.receive(queue, ask) => r,
             _ = shutdown.changed() => break,
         };
         let messages = match received {
