@@ -9,10 +9,11 @@
 
 use async_trait::async_trait;
 use ripcord::ids::{ExecutionId, WaveNumber};
-use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord, WaveStatus};
 use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage};
 use ripcord::ports::store::{CreateOutcome, ExecutionPage, ExecutionQuery, StoreError, Versioned};
 use ripcord::ports::{ExecutionStore, Receive, WorkQueue};
+use ripcord::records::{ExecutionRecord, WaveRecord};
+use ripcord::status_model::{ExecutionStatus, WaveStatus};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;

@@ -7,11 +7,12 @@
 use crate::recording::{QueueLog, SentMessage};
 use ripcord::event::Envelope;
 use ripcord::ids::{EventId, ExecutionId, WaveNumber};
-use ripcord::machine::{ExecutionRecord, Target, WaveRecord, target};
+use ripcord::machine::{Target, target};
 use ripcord::plan::load_plan;
 use ripcord::ports::Receive;
 use ripcord::ports::queue::{OutgoingMessage, ReceivedMessage};
 use ripcord::ports::{ExecutionStore, QueueName, WorkQueue};
+use ripcord::records::{ExecutionRecord, WaveRecord};
 use ripcord_sim::Scenario;
 use ripcord_workers::engine::LocalEngine;
 use ripcord_workers::ports::Ports;

@@ -6,12 +6,14 @@
 
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{EventId, ExecutionId, WaveNumber};
-use ripcord::machine::{Effect, ExecutionStatus, LaunchState, LaunchStatus, WaveStatus};
+use ripcord::machine::Effect;
 use ripcord::ports::QueueName;
 use ripcord::ports::Receive;
 use ripcord::ports::dead_letters::DeadMessage;
 use ripcord::ports::drs::DrsLaunchStatus;
 use ripcord::ports::queue::{OutgoingMessage, ReceivedMessage};
+use ripcord::records::LaunchState;
+use ripcord::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
 use ripcord_sim::Operation;
 use ripcord_sim::StartOutcome;
 use ripcord_tests::faults::{QueueFaults, StoreFaults};

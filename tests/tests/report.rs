@@ -22,8 +22,9 @@
 //! Each bound below adds one interval or slack per observation or message
 //! hop on the path to the instant it checks.
 
-use ripcord::machine::{ExecutionRecord, ExecutionStatus, LaunchStatus, WaveRecord};
+use ripcord::records::{ExecutionRecord, WaveRecord};
 use ripcord::report::{self, RtoOutcome};
+use ripcord::status_model::{ExecutionStatus, LaunchStatus};
 use ripcord_tests::{Drill, inline_scenario};
 use std::time::Duration;
 

@@ -11,7 +11,7 @@
 //! no health checks at all.
 
 use ripcord::event::Event;
-use ripcord::machine::{ExecutionStatus, WaveStatus};
+use ripcord::status_model::{ExecutionStatus, WaveStatus};
 use ripcord_tests::{Drill, assert_drill_table, examples, fixtures, recovery_jobs_per_wave, wire};
 use std::collections::BTreeMap;
 use std::time::Duration;

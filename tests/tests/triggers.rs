@@ -5,12 +5,12 @@
 //! and announced, and a trigger nobody can record goes to the DLQ.
 
 use ripcord::ids::ExecutionId;
-use ripcord::machine::ExecutionStatus;
 use ripcord::ports::announce::Announcement;
 use ripcord::ports::queue::OutgoingMessage;
 use ripcord::ports::store::ExecutionQuery;
 use ripcord::ports::{ExecutionStore, QueueName};
 use ripcord::status::{execution_status, is_settled};
+use ripcord::status_model::ExecutionStatus;
 use ripcord::trigger::{TriggerOutcome, TriggerPolicy, execution_id_for};
 use ripcord_tests::{example_scenario, examples, recovery_jobs_per_wave};
 use ripcord_workers::engine::LocalEngine;

@@ -5,9 +5,9 @@
 
 use ripcord::event::Envelope;
 use ripcord::ids::ExecutionId;
-use ripcord::machine::ExecutionStatus;
 use ripcord::plan::load_plan;
 use ripcord::ports::QueueName;
+use ripcord::status_model::ExecutionStatus;
 use ripcord_tests::faults::QueueFaults;
 use ripcord_tests::recording::QueueLog;
 use ripcord_tests::{Drill, example_scenario, examples};

@@ -6,13 +6,13 @@ use crate::engine::LocalEngine;
 use crate::worker::WorkerConfig;
 use ripcord::event::Envelope;
 use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
-use ripcord::machine::ExecutionStatus;
-use ripcord::machine::transition::Transitions;
 use ripcord::plan::{
     DEFAULT_HEALTH_TIMEOUT, DEFAULT_LAUNCH_TIMEOUT, Mode, Plan, PlanOptions, ServerPlan, WavePlan,
 };
 use ripcord::ports::QueueName;
 use ripcord::ports::drs::TAG_WAVE;
+use ripcord::status_model::ExecutionStatus;
+use ripcord::status_model::Transitions;
 use ripcord_sim::Scenario;
 use ripcord_sim::scenario::DurationRange;
 use std::time::{Duration, Instant};

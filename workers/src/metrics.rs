@@ -4,10 +4,10 @@
 
 use crate::ports::Ports;
 use ripcord::ids::ExecutionId;
-use ripcord::machine::ExecutionStatus;
 use ripcord::ports::metrics::{MetricDatum, MetricUnit};
 use ripcord::service_error::ServiceError;
 use ripcord::status::{ExecutionView, execution_status, is_settled};
+use ripcord::status_model::ExecutionStatus;
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]

@@ -9,9 +9,9 @@
 
 use crate::ports::Ports;
 use ripcord::ids::ExecutionId;
-use ripcord::machine::{ExecutionRecord, WaveRecord};
 use ripcord::ports::ExecutionStore;
 use ripcord::ports::store::StoreError;
+use ripcord::records::{ExecutionRecord, WaveRecord};
 use ripcord::report::{self, DrillReport};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -4,9 +4,9 @@
 //! cancel through the API, the write token, the JSON errors (never a 500),
 //! paging, `/healthz`, `/metrics` and the OpenAPI document.
 
-use ripcord::machine::{ExecutionStatus, WaveStatus};
 use ripcord::ports::QueueName;
 use ripcord::status::ExecutionView;
+use ripcord::status_model::{ExecutionStatus, WaveStatus};
 use ripcord_sim::Scenario;
 use ripcord_workers::engine::{LocalEngine, Workers};
 use ripcord_workers::serve::{self, ServeState, auth::Auth};

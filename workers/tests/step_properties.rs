@@ -17,12 +17,12 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use ripcord::event::Event;
 use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
-use ripcord::machine::transition::Transitions;
-use ripcord::machine::{ExecutionStatus, LaunchStatus, WaveStatus};
 use ripcord::plan::{
     ActionPlan, HealthCheck, Mode, Plan, PlanOptions, PollIntervals, RetryPolicy, ServerPlan,
     WavePlan,
 };
+use ripcord::status_model::Transitions;
+use ripcord::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -634,7 +634,7 @@ fn a_wave_cancelled_while_its_action_runs_ends_cancelled() {
         ops: vec![],
     });
     // Run until wave 2's action is running, then cancel.
-    while engine.waves()[1].actions[0].status != ripcord::machine::ActionStatus::Running {
+    while engine.waves()[1].actions[0].status != ripcord::status_model::ActionStatus::Running {
         let i = engine.by_due()[0];
         engine.deliver_at(i, Fault::None);
     }

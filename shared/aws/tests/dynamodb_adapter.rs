@@ -6,8 +6,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use ripcord::ids::{ExecutionId, WaveNumber};
-use ripcord::machine::{ExecutionRecord, ExecutionStatus};
 use ripcord::ports::store::{CreateOutcome, ExecutionQuery, ExecutionStore, StoreError};
+use ripcord::records::ExecutionRecord;
+use ripcord::status_model::ExecutionStatus;
 use ripcord_aws::dynamodb::{ATTR_EXPIRES_AT, RETENTION};
 use ripcord_aws::testing::{MotoHandle, moto};
 use ripcord_aws::{BootstrapOptions, DynamoStore, ResourceNames, bootstrap};
@@ -22,7 +23,7 @@ async fn deployment() -> Option<(MotoHandle, DynamoStore)> {
     Some((moto, store))
 }
 
-fn execution(plan: &str, waves: u32) -> (ExecutionRecord, Vec<ripcord::machine::WaveRecord>) {
+fn execution(plan: &str, waves: u32) -> (ExecutionRecord, Vec<ripcord::records::WaveRecord>) {
     ExecutionRecord::new(
         ExecutionId::new_random(),
         &sample_plan(plan, waves),

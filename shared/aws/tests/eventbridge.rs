@@ -6,11 +6,11 @@
 mod support;
 
 use ripcord::ids::{ExecutionId, WaveNumber};
-use ripcord::machine::{ExecutionStatus, WaveStatus};
 use ripcord::plan::Mode;
 use ripcord::ports::Announcer;
 use ripcord::ports::announce::{Announcement, SOURCE};
 use ripcord::service_error::ErrorClass;
+use ripcord::status_model::{ExecutionStatus, WaveStatus};
 use ripcord_aws::EventBridgeAnnouncer;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -9,13 +9,14 @@
 
 use async_trait::async_trait;
 use ripcord::ids::{ExecutionId, WaveNumber};
-use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
 use ripcord::ports::heartbeats::{WorkerHeartbeat, WorkerHeartbeats};
 use ripcord::ports::store::{
     CreateOutcome, ExecutionPage, ExecutionQuery, ExecutionStore, ExecutionSummary, StoreError,
     Versioned,
 };
 use ripcord::ports::trigger_log::TriggerLog;
+use ripcord::records::{ExecutionRecord, WaveRecord};
+use ripcord::status_model::ExecutionStatus;
 use ripcord::time::Timestamp;
 use ripcord::trigger::TriggerRecord;
 use std::collections::BTreeMap;

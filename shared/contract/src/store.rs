@@ -3,9 +3,10 @@
 //! listing. Run each suite on an empty store.
 
 use ripcord::ids::{ExecutionId, WaveNumber};
-use ripcord::machine::{ExecutionRecord, ExecutionStatus, LaunchState, WaveRecord, WaveStatus};
 use ripcord::plan::Mode;
 use ripcord::ports::store::{CreateOutcome, ExecutionQuery, ExecutionStore, StoreError};
+use ripcord::records::{ExecutionRecord, LaunchState, WaveRecord};
+use ripcord::status_model::{ExecutionStatus, WaveStatus};
 pub use ripcord::testing::sample_plan;
 use ripcord::time::Timestamp;
 

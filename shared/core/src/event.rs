@@ -6,14 +6,14 @@
 //! that reason (invariant 5, docs/invariants.md).
 
 use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
-use crate::machine::WaveStatus;
 use crate::plan::Plan;
-use crate::ports::announce::Announcement;
-use crate::ports::drs::{JobLogItem, RecoveryInstance, RecoveryJob};
-use crate::ports::ec2::{Ec2Instance, InstanceStatus};
-use crate::ports::queue::{OutgoingMessage, QueueName};
-use crate::ports::ssm::{AgentInfo, CommandInvocation};
 use crate::service_error::ServiceError;
+use crate::services::announce::Announcement;
+use crate::services::drs::{JobLogItem, RecoveryInstance, RecoveryJob};
+use crate::services::ec2::{Ec2Instance, InstanceStatus};
+use crate::services::queue::{OutgoingMessage, QueueName};
+use crate::services::ssm::{AgentInfo, CommandInvocation};
+use crate::status_model::WaveStatus;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

@@ -5,10 +5,11 @@
 //! passes the time.
 
 use crate::ids::{ExecutionId, WaveNumber};
-use crate::machine::{ExecutionRecord, ExecutionStatus, WaveRecord, WaveStatus};
 use crate::ports::QueueName;
 use crate::ports::dead_letters::QueueDepth;
 use crate::ports::heartbeats::WorkerHeartbeat;
+use crate::records::{ExecutionRecord, WaveRecord};
+use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

@@ -7,11 +7,14 @@
 //! The modules read as the design (see docs/architecture.md):
 //! - [`plan`]: the recovery plan file: parse and validate.
 //! - [`event`]: the envelope and the event enum passed between workers.
-//! - [`machine`]: the records the store keeps and the pure `decide`.
+//! - [`status_model`]: the status of each level and the transitions allowed.
+//! - [`records`]: what the store keeps: the execution and wave records.
+//! - [`machine`]: the pure `decide`.
 //! - [`status`]: the camelCase status view (docs/status-model.md), aggregated on read.
 //! - [`health`]: a deployment's health: worker polls, stuck executions, DLQs.
 //! - [`report`]: the drill report (measured RTO; JSON, Markdown, HTML, SVG).
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
+//! - [`services`]: the values those ports carry (requests, answers, messages).
 //! - [`effect_results`]: the ids of effects' result events and the search margin.
 //! - `testing` (feature `testing`): fixture records for other crates' tests.
 
@@ -23,9 +26,12 @@ pub mod ids;
 pub mod machine;
 pub mod plan;
 pub mod ports;
+pub mod records;
 pub mod report;
 pub mod service_error;
+pub mod services;
 pub mod status;
+pub mod status_model;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;

@@ -4,16 +4,14 @@
 //! instants so snapshots stay stable.
 
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
-use crate::machine::{
-    ActionStatus, ExecutionRecord, ExecutionStatus, HealthStatus, InvocationResult, LaunchState,
-    LaunchStatus, ServerState, WaveRecord, WaveStatus,
-};
 use crate::plan::{
     ActionPlan, DEFAULT_ACTION_TIMEOUT, DEFAULT_EXECUTION_TIMEOUT, DEFAULT_HEALTH_TIMEOUT,
     DEFAULT_LAUNCH_TIMEOUT, HealthCheck, Mode, Plan, PlanOptions, PollIntervals, RetryPolicy,
     ServerPlan, WavePlan,
 };
+use crate::records::{ExecutionRecord, InvocationResult, LaunchState, ServerState, WaveRecord};
 use crate::status::{ExecutionView, execution_status};
+use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
 use crate::time::Timestamp;
 use chrono::{TimeDelta, TimeZone, Utc};
 use std::collections::BTreeMap;

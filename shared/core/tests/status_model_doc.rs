@@ -3,8 +3,10 @@
 //! `is_terminal` allow. This test parses the tables and compares them both
 //! ways, so a change to either without the other fails.
 
-use ripcord::machine::transition::Transitions;
-use ripcord::machine::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
+use ripcord::status_model::Transitions;
+use ripcord::status_model::{
+    ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus,
+};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

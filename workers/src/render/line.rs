@@ -3,8 +3,8 @@
 //! app-tier LAUNCHING 1/2 launched | ETA 10:15:00`. Times are UTC.
 
 use super::{clock, label};
-use ripcord::machine::{LaunchStatus, WaveStatus};
 use ripcord::status::{ExecutionView, WaveView};
+use ripcord::status_model::{LaunchStatus, WaveStatus};
 
 /// The progress of `view` as one plain line, stamped with its time.
 pub fn progress_line(view: &ExecutionView) -> String {

@@ -5,8 +5,8 @@
 use super::line::{count, line_state};
 use super::{clock, label, progress_line};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ripcord::machine::LaunchStatus;
 use ripcord::status::{ExecutionView, WaveView};
+use ripcord::status_model::LaunchStatus;
 use std::io::{self, IsTerminal, Write};
 
 /// Where live progress goes.

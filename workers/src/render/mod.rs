@@ -50,7 +50,7 @@ fn elapsed(view: &ExecutionView, start: Timestamp, end: Option<Timestamp>) -> Du
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ripcord::machine::ExecutionStatus;
+    use ripcord::status_model::ExecutionStatus;
 
     #[test]
     fn durations_read_naturally() {

@@ -5,8 +5,8 @@
 use super::{clock, duration, elapsed, label};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use console::style as console_style;
-use ripcord::machine::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus};
 use ripcord::status::{ActionView, ExecutionView, ServerView, WaveView};
+use ripcord::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus};
 use std::fmt::Write as _;
 
 /// Table width when it cannot be read from a terminal: wide enough for the

@@ -245,7 +245,7 @@ fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ripcord::machine::LaunchStatus;
+    use ripcord::status_model::LaunchStatus;
     use ripcord::testing;
 
     #[test]

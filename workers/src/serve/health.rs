@@ -10,10 +10,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ripcord::health::{ActiveExecution, HealthInput, HealthLevel, HealthReport, assess};
-use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
 use ripcord::ports::QueueName;
 use ripcord::ports::dead_letters::QueueDepth;
 use ripcord::ports::store::ExecutionQuery;
+use ripcord::records::{ExecutionRecord, WaveRecord};
+use ripcord::status_model::ExecutionStatus;
 
 /// Active executions read at most, per status.
 const MAX_ACTIVE: usize = 200;

@@ -13,9 +13,9 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use ripcord::machine::ExecutionStatus;
 use ripcord::ports::QueueName;
 use ripcord::status::execution_status;
+use ripcord::status_model::ExecutionStatus;
 use std::sync::atomic::AtomicU64;
 
 type FloatGauge = Gauge<f64, AtomicU64>;

@@ -5,9 +5,10 @@
 //! name, inside the step that saved it.
 
 use super::world::World;
-use ripcord::machine::transition::Transitions;
-use ripcord::machine::{ExecutionRecord, ExecutionStatus, LaunchStatus, WaveRecord, WaveStatus};
 use ripcord::plan::HealthCheck;
+use ripcord::records::{ExecutionRecord, WaveRecord};
+use ripcord::status_model::Transitions;
+use ripcord::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
 use ripcord::time::Timestamp;
 
 /// An execution saved over `old` (none: created), beside its `waves` as

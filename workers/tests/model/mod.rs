@@ -14,10 +14,9 @@ pub mod world;
 use ports::{CrashAt, Fault, Queued, Shared, drive, now_ready};
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{EventId, ExecutionId, WaveNumber};
-use ripcord::machine::{
-    Effect, ExecutionRecord, Journal, State, Target, WaveRecord, decide, target,
-};
+use ripcord::machine::{Effect, State, Target, decide, target};
 use ripcord::ports::ExecutionStore;
+use ripcord::records::{ExecutionRecord, Journal, WaveRecord};
 use ripcord::time::{Timestamp, after};
 use ripcord_workers::effects;
 use ripcord_workers::ports::Ports;

@@ -15,7 +15,6 @@ use super::world::World;
 use async_trait::async_trait;
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
-use ripcord::machine::{ExecutionRecord, ExecutionStatus, Journal, WaveRecord};
 use ripcord::ports::Receive;
 use ripcord::ports::announce::{Announcement, Announcer};
 use ripcord::ports::clock::ManualClock;
@@ -31,7 +30,9 @@ use ripcord::ports::ssm::{
 use ripcord::ports::store::{
     CreateOutcome, ExecutionPage, ExecutionQuery, ExecutionStore, StoreError, Versioned,
 };
+use ripcord::records::{ExecutionRecord, Journal, WaveRecord};
 use ripcord::service_error::ServiceError;
+use ripcord::status_model::ExecutionStatus;
 use ripcord::time::{Timestamp, after};
 use ripcord_contract::InMemoryStore;
 use ripcord_workers::ports::Ports;

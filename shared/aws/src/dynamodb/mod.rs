@@ -36,12 +36,13 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, SecondsFormat, Utc};
 use ripcord::ids::{ExecutionId, WaveNumber};
-use ripcord::machine::transition::Transitions;
-use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
 use ripcord::ports::store::{
     CreateOutcome, ExecutionPage, ExecutionQuery, ExecutionStore, ExecutionSummary, StoreError,
     Versioned,
 };
+use ripcord::records::{ExecutionRecord, WaveRecord};
+use ripcord::status_model::ExecutionStatus;
+use ripcord::status_model::Transitions;
 use ripcord::time::Timestamp;
 use ripcord::trigger::TriggerRecord;
 use serde::Serialize;

@@ -5,9 +5,9 @@
 //! imports run one way (decide → phases → wave primitives → records).
 
 use super::decision::{Change, Decision, Effect};
-use super::records::WaveRecord;
 use crate::event::{Envelope, Event, FollowUp};
 use crate::ids::WaveNumber;
+use crate::records::WaveRecord;
 use crate::time::Timestamp;
 use std::time::Duration;
 

@@ -4,11 +4,11 @@
 
 use super::context::{Ctx, Handover, Outcome, WaveOutcome};
 use super::decision::{Change, Decision, State};
-use super::records::WaveRecord;
 use super::{execution, launch, post_launch};
 use crate::event::{Envelope, Event};
 use crate::ids::WaveNumber;
 use crate::ports::announce::Announcement;
+use crate::records::WaveRecord;
 use crate::time::Timestamp;
 use std::time::Duration;
 

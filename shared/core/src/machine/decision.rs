@@ -3,11 +3,11 @@
 //! are data; the worker performs them after the new state is saved, so an
 //! intent is always durable before the call it announces (invariant 2, docs/invariants.md).
 
-use super::{ExecutionRecord, WaveRecord};
 use crate::event::FollowUp;
 use crate::ids::SourceServerId;
 use crate::ports::drs::StartRecoveryRequest;
 use crate::ports::ssm::SendCommandRequest;
+use crate::records::{ExecutionRecord, WaveRecord};
 use crate::time::Timestamp;
 
 /// The record an event is decided against.

@@ -5,11 +5,12 @@
 
 use super::context::{Ctx, Outcome};
 use super::decision::Change;
-use super::records::{ExecutionRecord, ExecutionStatus, WaveStatus};
-use super::transition::{Transitions, transition};
 use crate::event::Event;
 use crate::ids::WaveNumber;
 use crate::plan::{Mode, Plan};
+use crate::records::ExecutionRecord;
+use crate::status_model::{ExecutionStatus, WaveStatus};
+use crate::status_model::{Transitions, transition};
 use std::time::Duration;
 
 pub(crate) fn start(

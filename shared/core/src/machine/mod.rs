@@ -1,4 +1,5 @@
-//! The state machine: the records it keeps and the pure `decide`.
+//! The state machine: the pure `decide`, from an event and the records it
+//! reads (`crate::records`) to the changes, effects and follow-ups.
 //!
 //! The imports run one way, from the entry point down to the records:
 //!
@@ -10,9 +11,10 @@
 //! - `wave`: the primitives the wave phases share; `context`: the decision
 //!   under construction (`Ctx`), what a handler returns, and `Handover`.
 //! - `decision`: what `decide` returns (changes, effects, follow-ups);
-//!   `transition`: the valid status transitions; `retry`: backoff delays
-//!   for retries as delayed messages; `records`: what the store keeps
-//!   (execution record, wave records).
+//!   `retry`: backoff delays for retries as delayed messages.
+//!
+//! Below the machine: `crate::records` (what the store keeps) and
+//! `crate::status_model` (the statuses and their valid transitions).
 
 mod context;
 mod decide;
@@ -20,9 +22,7 @@ mod decision;
 mod execution;
 mod launch;
 mod post_launch;
-mod records;
 pub mod retry;
-pub mod transition;
 mod wave;
 
 #[cfg(test)]
@@ -32,5 +32,4 @@ pub use decide::{Target, decide, target};
 pub use decision::{Change, CommandPurpose, Decision, Effect, State};
 pub use launch::job_tags;
 pub use post_launch::HEALTH_DOCUMENT;
-pub use records::*;
 pub use wave::{LAUNCH_CHECK_DELAY, PUSH_COALESCE};

@@ -9,7 +9,9 @@ use crate::ports::drs::{
 };
 use crate::ports::ec2::Ec2Instance;
 use crate::ports::ssm::{AgentInfo, CommandInvocation, InvocationStatus};
+use crate::records::*;
 use crate::service_error::ServiceError;
+use crate::status_model::*;
 use crate::testing::{at, execution_id, plan, server_id, t0};
 use crate::time::Timestamp;
 

@@ -7,11 +7,10 @@
 
 use super::context::{Ctx, Handover};
 use super::decision::Effect;
-use super::records::{
-    HealthStatus, LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus,
-};
-use super::transition::{Transitions, transition};
 use crate::event::Event;
+use crate::records::{LaunchState, ServerState, WaveRecord};
+use crate::status_model::{HealthStatus, LaunchStatus, WaveStatus};
+use crate::status_model::{Transitions, transition};
 use std::time::Duration;
 
 /// How long a recorded launch intent may go without an answer before the

@@ -10,7 +10,6 @@ pub mod ec2;
 pub mod heartbeats;
 pub mod metrics;
 pub mod queue;
-mod service_values;
 pub mod ssm;
 pub mod store;
 pub mod trigger_log;

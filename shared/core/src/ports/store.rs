@@ -5,7 +5,8 @@
 //! [`TriggerLog`](super::TriggerLog).
 
 use crate::ids::{ExecutionId, WaveNumber};
-use crate::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
+use crate::records::{ExecutionRecord, WaveRecord};
+use crate::status_model::ExecutionStatus;
 use crate::time::Timestamp;
 use async_trait::async_trait;
 

@@ -4,11 +4,11 @@
 use super::format::{round_ms, seconds_between};
 use super::model::*;
 use super::rto::{execution_rto, wave_ready_time, wave_rto};
-use crate::machine::{
-    ActionRun, ActionStatus, ExecutionRecord, ExecutionStatus, LaunchState, LaunchStatus,
-    ServerState, WaveRecord, WaveSummary,
+use crate::records::{
+    ActionRun, ExecutionRecord, LaunchState, ServerState, WaveRecord, WaveSummary,
 };
 use crate::status::is_settled;
+use crate::status_model::{ActionStatus, ExecutionStatus, LaunchStatus};
 use crate::time::Timestamp;
 
 /// The report of `execution` from its wave records. Pure and
@@ -214,7 +214,7 @@ fn failures(
     }
     for wave in waves {
         let n = Some(wave.wave_number);
-        if wave.status == crate::machine::WaveStatus::Failed {
+        if wave.status == crate::status_model::WaveStatus::Failed {
             let launch_code = records
                 .iter()
                 .find(|r| r.number == wave.wave_number)

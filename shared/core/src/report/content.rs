@@ -6,7 +6,7 @@
 use super::format::{self, duration, instant, offset};
 use super::model::{ActionReport, DrillReport, FailureReport, ServerReport, WaveReport};
 use super::rto::RtoOutcome;
-use crate::machine::{ActionStatus, ExecutionStatus, LaunchStatus, WaveStatus};
+use crate::status_model::{ActionStatus, ExecutionStatus, LaunchStatus, WaveStatus};
 
 /// How a cell or a word should look: good news, bad news, or neither.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 
 use super::rto::RtoMeasure;
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
-use crate::machine::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
 use crate::plan::Mode;
+use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 

@@ -20,8 +20,9 @@
 //!   (the plan has one objective: everything up within it).
 
 use super::format;
-use crate::machine::transition::Transitions;
-use crate::machine::{ExecutionRecord, ExecutionStatus, LaunchStatus, WaveRecord, WaveStatus};
+use crate::records::{ExecutionRecord, WaveRecord};
+use crate::status_model::Transitions;
+use crate::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

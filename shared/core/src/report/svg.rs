@@ -19,7 +19,7 @@
 use super::format::{self, seconds_between};
 use super::model::{DrillReport, ServerReport, WaveReport};
 use super::rto::RtoOutcome;
-use crate::machine::{ActionStatus, LaunchStatus, WaveStatus};
+use crate::status_model::{ActionStatus, LaunchStatus, WaveStatus};
 use crate::time::Timestamp;
 use std::fmt::Write;
 

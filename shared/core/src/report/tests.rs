@@ -3,10 +3,9 @@
 
 use super::*;
 use crate::ids::SourceServerId;
-use crate::machine::{
-    ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, ServerState, WaveStatus,
-};
 use crate::plan::ServerPlan;
+use crate::records::ServerState;
+use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
 use crate::testing::{self, Fixture, at};
 use std::time::Duration;
 
@@ -395,7 +394,7 @@ fn large(waves: u32, per_wave: usize, failed: usize) -> Fixture {
                 s
             })
             .collect();
-        f.execution.waves.push(crate::machine::WaveSummary {
+        f.execution.waves.push(crate::records::WaveSummary {
             number: wave.number,
             name: wave.name.clone(),
             server_count: per_wave,

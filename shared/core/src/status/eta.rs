@@ -2,7 +2,7 @@
 //! has kept so far.
 
 use super::view::{Progress, WaveView};
-use crate::machine::{ExecutionStatus, WaveStatus};
+use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::time::Timestamp;
 
 /// Estimates when the execution finishes, from the pace of settled servers.

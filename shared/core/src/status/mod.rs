@@ -12,10 +12,10 @@ mod view;
 pub use eta::estimate_completion;
 pub use view::*;
 
-use crate::machine::{
-    ActionRun, ExecutionRecord, ExecutionStatus, LaunchState, ServerState, WaveRecord, WaveStatus,
-    WaveSummary,
+use crate::records::{
+    ActionRun, ExecutionRecord, LaunchState, ServerState, WaveRecord, WaveSummary,
 };
+use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::time::Timestamp;
 
 /// Builds the view of `execution` from its wave records, as of `now`.
@@ -165,7 +165,7 @@ fn server_view(s: &ServerState) -> ServerView {
 
 fn action_view(wave: &WaveSummary, index: usize, a: &ActionRun) -> ActionView {
     // Invocations are keyed by instance id, so the lines come out sorted.
-    let lines = |pick: fn(&crate::machine::InvocationResult) -> &str| {
+    let lines = |pick: fn(&crate::records::InvocationResult) -> &str| {
         let lines: Vec<String> = a
             .invocations
             .iter()
@@ -192,7 +192,7 @@ fn action_view(wave: &WaveSummary, index: usize, a: &ActionRun) -> ActionView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::{HealthStatus, LaunchStatus};
+    use crate::status_model::{HealthStatus, LaunchStatus};
     use crate::testing::{self, at};
 
     #[test]
@@ -378,7 +378,7 @@ mod tests {
     fn instance_errors_stand_in_for_a_missing_action_error() {
         let mut f = testing::mid_drill();
         let action = &mut f.wave_mut(1).actions[0];
-        action.status = crate::machine::ActionStatus::Failed;
+        action.status = crate::status_model::ActionStatus::Failed;
         action
             .invocations
             .get_mut("i-0a1b2c3d4e5f60012")

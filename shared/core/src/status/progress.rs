@@ -1,7 +1,7 @@
 //! Counting servers into the execution's `progress` block.
 
 use super::view::{Progress, WaveView};
-use crate::machine::LaunchStatus;
+use crate::status_model::LaunchStatus;
 
 impl Progress {
     /// Counts the servers of `waves` as the status view defines them (docs/status-model.md): launched = LAUNCHED or

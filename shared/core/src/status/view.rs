@@ -3,8 +3,8 @@
 //! and the CLI reads them back, so they derive both Serialize and Deserialize.
 
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
-use crate::machine::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
 use crate::plan::Mode;
+use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 

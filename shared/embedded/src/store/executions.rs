@@ -9,11 +9,12 @@ use super::{
 };
 use async_trait::async_trait;
 use ripcord::ids::{ExecutionId, WaveNumber};
-use ripcord::machine::{ExecutionRecord, ExecutionStatus, WaveRecord};
 use ripcord::ports::store::{
     CreateOutcome, ExecutionPage, ExecutionQuery, ExecutionStore, ExecutionSummary, StoreError,
     Versioned,
 };
+use ripcord::records::{ExecutionRecord, WaveRecord};
+use ripcord::status_model::ExecutionStatus;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 #[async_trait]

@@ -8,8 +8,8 @@ mod heartbeats;
 mod triggers;
 
 use crate::connection::Shared;
-use ripcord::machine::ExecutionStatus;
 use ripcord::ports::store::StoreError;
+use ripcord::status_model::ExecutionStatus;
 use ripcord::time::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

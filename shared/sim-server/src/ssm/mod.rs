@@ -5,18 +5,19 @@
 //! ThrottlingException (as SSM answers it), a server fault a 500
 //! InternalServerError, everything else a 400.
 
+mod input;
 mod render;
 
 use crate::server::SimServer;
-use crate::wire::{ApiError, epoch_seconds, iso_time_seconds, page, parse_input, parse_iso_time};
+use crate::wire::{ApiError, epoch_seconds, iso_time_seconds, page, parse_input};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use input::{CommandFilter, bad_token, check_instance_id, command_page_size, filter_commands};
 use render::{
     DEFAULT_TIMEOUT, STDERR_MAX, STDOUT_MAX, command_json, command_status, invocation_json,
     plugin_name, status_details, status_name, truncated,
 };
 use ripcord::ports::ssm::{CommandRunner, SendCommandRequest};
-use ripcord::time::Timestamp;
 use ripcord_sim::{CommandRecord, InvocationRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -79,28 +80,6 @@ pub(crate) fn error_response(e: &ApiError) -> Response {
         body.to_string(),
     )
         .into_response()
-}
-
-fn bad_token(message: String) -> ApiError {
-    ApiError::new("InvalidNextToken", message)
-}
-
-/// SSM's instance id pattern: `i-` and 8 or 17 word characters, or `mi-` and 17.
-fn check_instance_id(id: &str) -> Result<(), ApiError> {
-    let word = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    let ok = match (id.strip_prefix("i-"), id.strip_prefix("mi-")) {
-        (Some(rest), _) => (rest.len() == 8 || rest.len() == 17) && word(rest),
-        (_, Some(rest)) => rest.len() == 17 && word(rest),
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            "InvalidInstanceId",
-            format!("`{id}` is not an instance id (i- and 8 or 17 characters)"),
-        ))
-    }
 }
 
 #[derive(Deserialize)]
@@ -189,13 +168,6 @@ async fn send_command(server: &SimServer, body: &[u8]) -> Result<Value, ApiError
     Ok(json!({ "Command": command_json(&record, "Pending") }))
 }
 
-#[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields)]
-struct CommandFilter {
-    key: String,
-    value: String,
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ListCommandInvocationsInput {
@@ -207,77 +179,6 @@ struct ListCommandInvocationsInput {
     filters: Vec<CommandFilter>,
     #[serde(default)]
     details: bool,
-}
-
-type CommandPredicate = Box<dyn Fn(&CommandRecord) -> bool>;
-
-/// The records a command filter list keeps: InvokedAfter, InvokedBefore,
-/// DocumentName, Status (the command's) and ExecutionStage.
-fn filter_commands(
-    records: Vec<CommandRecord>,
-    filters: &[CommandFilter],
-) -> Result<Vec<CommandRecord>, ApiError> {
-    let mut keep: Vec<CommandPredicate> = Vec::new();
-    for f in filters {
-        let value = f.value.clone();
-        match f.key.as_str() {
-            "InvokedAfter" => {
-                let t: Timestamp = parse_iso_time("InvokedAfter", &value)?;
-                keep.push(Box::new(move |r| r.requested_at >= t));
-            }
-            "InvokedBefore" => {
-                let t: Timestamp = parse_iso_time("InvokedBefore", &value)?;
-                keep.push(Box::new(move |r| r.requested_at <= t));
-            }
-            "DocumentName" => keep.push(Box::new(move |r| r.document_name == value)),
-            "Status" => keep.push(Box::new(move |r| command_status(r) == value)),
-            "ExecutionStage" => {
-                let complete = match value.as_str() {
-                    "Executing" => false,
-                    "Complete" => true,
-                    other => {
-                        return Err(ApiError::new(
-                            "InvalidFilterValue",
-                            format!("ExecutionStage is Executing or Complete, not `{other}`"),
-                        ));
-                    }
-                };
-                keep.push(Box::new(move |r| {
-                    r.invocations
-                        .iter()
-                        .all(|i| i.invocation.status.is_terminal())
-                        == complete
-                }));
-            }
-            other => {
-                return Err(ApiError::new(
-                    "InvalidFilterKey",
-                    format!(
-                        "`{other}` is not a command filter key; use InvokedAfter, InvokedBefore, Status, ExecutionStage or DocumentName"
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(records
-        .into_iter()
-        .filter(|r| keep.iter().all(|k| k(r)))
-        .collect())
-}
-
-/// SSM's MaxResults for commands: 1 to 50.
-fn command_page_size(
-    server: &SimServer,
-    max_results: Option<i64>,
-) -> Result<Option<i64>, ApiError> {
-    match max_results {
-        Some(n) if !(1..=50).contains(&n) => Err(ApiError::validation(
-            "fieldValidationFailed",
-            format!("MaxResults must be 1 to 50, got {n}"),
-        )),
-        Some(n) => Ok(Some(n)),
-        None => Ok(Some(server.settings.page_size.min(50) as i64)),
-    }
 }
 
 async fn list_command_invocations(server: &SimServer, body: &[u8]) -> Result<Value, ApiError> {

@@ -5,15 +5,16 @@
 use crate::event::WaveObservation;
 use crate::ids::SourceServerId;
 use crate::machine::context::{Ctx, WaveOutcome};
-use crate::machine::records::{LaunchState, LaunchStatus, ServerState, WaveRecord, WaveStatus};
-use crate::machine::transition::transition;
 use crate::machine::wave::{
     PUSH_COALESCE, after_launch_progress, fail_launch_timeout, fail_server, finish_wave,
     launch_settled, observation_failed, observation_succeeded, observe_job, poll_interval,
     schedule_poll,
 };
 use crate::ports::drs::{DrsLaunchStatus, JobStatus};
+use crate::records::{LaunchState, ServerState, WaveRecord};
 use crate::service_error::ServiceError;
+use crate::status_model::transition;
+use crate::status_model::{LaunchStatus, WaveStatus};
 use crate::time::after;
 
 pub(crate) fn poll(ctx: &mut Ctx<'_>, wave: &WaveRecord, seq: u32) -> WaveOutcome {

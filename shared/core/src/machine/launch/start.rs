@@ -6,15 +6,16 @@
 use crate::event::Event;
 use crate::machine::context::{Ctx, Handover, WaveOutcome};
 use crate::machine::decision::Effect;
-use crate::machine::records::{LaunchState, LaunchStatus, WaveRecord, WaveStatus};
 use crate::machine::retry::{backoff, may_retry};
-use crate::machine::transition::{Transitions, transition};
 use crate::machine::wave::{
     LAUNCH_CHECK_DELAY, after_launch_progress, fail_server, finish_wave, observe_job,
     poll_interval, schedule_poll,
 };
 use crate::ports::drs::{RecoveryJob, StartRecoveryRequest, TAG_ATTEMPT, TAG_EXECUTION, TAG_WAVE};
+use crate::records::{LaunchState, WaveRecord};
 use crate::service_error::{ErrorClass, ServiceError};
+use crate::status_model::{LaunchStatus, WaveStatus};
+use crate::status_model::{Transitions, transition};
 use crate::time::after;
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -6,14 +6,13 @@ use super::{deadline, live_indices};
 use crate::event::Event;
 use crate::machine::context::{Ctx, Handover, WaveOutcome};
 use crate::machine::decision::{CommandPurpose, Effect};
-use crate::machine::records::{
-    ActionStatus, HealthStatus, InvocationResult, WaveRecord, WaveStatus,
-};
 use crate::machine::retry::{backoff, may_retry};
-use crate::machine::transition::{Transitions, transition};
 use crate::machine::wave::{LAUNCH_CHECK_DELAY, fail_server, set_health};
 use crate::ports::ssm::{MAX_INSTANCES_PER_COMMAND, SendCommandRequest};
+use crate::records::{InvocationResult, WaveRecord};
 use crate::service_error::{ErrorClass, ServiceError};
+use crate::status_model::{ActionStatus, HealthStatus, WaveStatus};
+use crate::status_model::{Transitions, transition};
 use crate::time::after;
 
 pub(crate) fn run_action(wave: &WaveRecord, index: usize, tries: u32) -> WaveOutcome {

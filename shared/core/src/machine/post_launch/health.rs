@@ -6,15 +6,14 @@ use super::{deadline, instance_index, live_indices};
 use crate::event::{Event, PostLaunchObservation};
 use crate::machine::context::{Ctx, Handover, WaveOutcome};
 use crate::machine::decision::{CommandPurpose, Effect};
-use crate::machine::records::{
-    ActionStatus, HealthStatus, InvocationResult, LaunchStatus, WaveRecord, WaveStatus,
-};
 use crate::machine::retry::{backoff, may_retry};
-use crate::machine::transition::{Transitions, transition};
 use crate::machine::wave::{LAUNCH_CHECK_DELAY, fail_server, set_health};
 use crate::plan::HealthCheck;
 use crate::ports::ssm::{MAX_INSTANCES_PER_COMMAND, SendCommandRequest};
+use crate::records::{InvocationResult, WaveRecord};
 use crate::service_error::{ErrorClass, ServiceError};
+use crate::status_model::{ActionStatus, HealthStatus, LaunchStatus, WaveStatus};
+use crate::status_model::{Transitions, transition};
 use crate::time::after;
 use std::collections::BTreeMap;
 

@@ -27,7 +27,8 @@ pub(crate) use observe::{check_failed, observed};
 pub(crate) use progress::{advance, check, enter, settle_cancelled};
 
 use crate::ids::SourceServerId;
-use crate::machine::records::{LaunchStatus, WaveRecord};
+use crate::records::WaveRecord;
+use crate::status_model::LaunchStatus;
 use crate::time::{Timestamp, after};
 use std::collections::BTreeMap;
 use std::time::Duration;

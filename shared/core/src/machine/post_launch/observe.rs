@@ -8,16 +8,15 @@ use crate::event::PostLaunchObservation;
 use crate::ids::SourceServerId;
 use crate::machine::context::{Ctx, Handover, WaveOutcome};
 use crate::machine::decision::Effect;
-use crate::machine::records::{
-    ActionStatus, InvocationResult, ServerState, WaveRecord, WaveStatus,
-};
-use crate::machine::transition::Transitions;
 use crate::machine::wave::{
     fail_server, finish_wave, live_servers, observation_failed, observation_succeeded,
 };
 use crate::plan::HealthCheck;
 use crate::ports::ssm::InvocationStatus;
+use crate::records::{InvocationResult, ServerState, WaveRecord};
 use crate::service_error::ServiceError;
+use crate::status_model::Transitions;
+use crate::status_model::{ActionStatus, WaveStatus};
 
 pub(crate) fn observed(
     ctx: &mut Ctx<'_>,

@@ -6,11 +6,12 @@ use super::actions::{finish_running_action, run_actions};
 use super::health::run_health_checks;
 use super::observe::observation_needed;
 use crate::machine::context::{Ctx, WaveOutcome};
-use crate::machine::records::{ActionStatus, WaveRecord, WaveStatus};
-use crate::machine::transition::transition;
 use crate::machine::wave::{
     LAUNCH_CHECK_DELAY, after_post_launch_progress, finish_wave, poll_interval, schedule_poll,
 };
+use crate::records::WaveRecord;
+use crate::status_model::transition;
+use crate::status_model::{ActionStatus, WaveStatus};
 use crate::time::after;
 use std::time::Duration;
 

@@ -70,9 +70,9 @@ pub(crate) use service_values;
 
 #[cfg(test)]
 mod tests {
-    use crate::ports::drs::JobLogEvent;
-    use crate::ports::ec2::{InstanceCheck, InstanceStatus};
-    use crate::ports::ssm::{AgentInfo, AgentPing};
+    use crate::services::drs::JobLogEvent;
+    use crate::services::ec2::{InstanceCheck, InstanceStatus};
+    use crate::services::ssm::{AgentInfo, AgentPing};
     use serde_json::json;
 
     #[test]

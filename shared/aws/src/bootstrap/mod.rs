@@ -12,29 +12,24 @@
 //! redrive), so a changed `max_receive_count` takes effect.
 
 use crate::config::{Clients, ResourceNames};
-use crate::dynamodb::{
-    ATTR_EXPIRES_AT, ATTR_GSI_KIND, ATTR_PK, ATTR_PLAN_NAME, ATTR_RECEIVED_AT, ATTR_SK,
-    ATTR_START_TIME, ATTR_STATUS, INDEX_BY_RECEIVED, INDEX_BY_START, INDEX_BY_STATUS,
-};
 use crate::error::service_error;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
-};
 use aws_sdk_eventbridge::types::{RuleState, Target};
 use aws_sdk_sqs::types::QueueAttributeName;
 use ripcord::ports::QueueName;
 use ripcord::service_error::ServiceError;
-use std::fmt;
 use std::time::Duration;
+
+mod report;
+mod table;
+
+pub use report::{BootstrapError, BootstrapReport};
+use report::{failed, request};
+use table::table;
 
 /// The detail-type of a runbook's start request on the Ripcord bus.
 pub const START_EXECUTION_DETAIL_TYPE: &str = "Ripcord Start Execution";
 /// The DRS event that tells of a launch before the next poll.
 pub const DRS_LAUNCH_RESULT_DETAIL_TYPE: &str = "DRS Source Server Launch Result";
-
-/// How long bootstrap waits for a new table to become ACTIVE.
-const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootstrapOptions {
@@ -54,69 +49,6 @@ impl Default for BootstrapOptions {
             dead_letter_retention: Duration::from_secs(14 * 24 * 3600),
         }
     }
-}
-
-/// What bootstrap found and did, resource by resource.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BootstrapReport {
-    /// Resources it created.
-    pub created: Vec<String>,
-    /// Resources that were there already (their settings are brought in line).
-    pub existing: Vec<String>,
-}
-
-impl BootstrapReport {
-    fn note(&mut self, created: bool, resource: String) {
-        if created {
-            self.created.push(resource);
-        } else {
-            self.existing.push(resource);
-        }
-    }
-}
-
-impl fmt::Display for BootstrapReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for r in &self.created {
-            writeln!(f, "created        {r}")?;
-        }
-        for r in &self.existing {
-            writeln!(f, "already there  {r}")?;
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum BootstrapError {
-    #[error(
-        "could not set up {resource}: {source}; check that the credentials may manage SQS queues, DynamoDB tables and EventBridge rules in this region, then run bootstrap again"
-    )]
-    Service {
-        resource: String,
-        source: Box<ServiceError>,
-    },
-    #[error(
-        "table {table} exists but lacks the indexes {missing:?} Ripcord queries; it was not made by this version of `ripcord aws bootstrap`: delete it or choose another resource prefix"
-    )]
-    TableMismatch { table: String, missing: Vec<String> },
-    #[error(
-        "table {table} was still {status} after {TABLE_ACTIVE_TIMEOUT:?}; run bootstrap again once the table is ACTIVE"
-    )]
-    TableNotActive { table: String, status: String },
-    #[error("{0}; this is a bug in ripcord, please report it")]
-    Request(String),
-}
-
-fn failed(resource: &str) -> impl Fn(ServiceError) -> BootstrapError + '_ {
-    move |source| BootstrapError::Service {
-        resource: resource.to_owned(),
-        source: Box::new(source),
-    }
-}
-
-fn request(e: impl fmt::Display) -> BootstrapError {
-    BootstrapError::Request(format!("cannot build a request: {e}"))
 }
 
 /// Creates what is missing of the deployment named by `names`.
@@ -267,192 +199,6 @@ async fn queue_with_dead_letters(
         report,
     )
     .await
-}
-
-fn attribute(name: &str) -> Result<AttributeDefinition, BootstrapError> {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .map_err(request)
-}
-
-fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, BootstrapError> {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(key_type)
-        .build()
-        .map_err(request)
-}
-
-/// A sparse index: only items carrying both key attributes are in it.
-fn index(
-    name: &str,
-    hash: &str,
-    range: &str,
-    projected: Option<&[&str]>,
-) -> Result<GlobalSecondaryIndex, BootstrapError> {
-    let projection = match projected {
-        Some(attributes) => Projection::builder()
-            .projection_type(ProjectionType::Include)
-            .set_non_key_attributes(Some(attributes.iter().map(|a| a.to_string()).collect()))
-            .build(),
-        None => Projection::builder()
-            .projection_type(ProjectionType::All)
-            .build(),
-    };
-    GlobalSecondaryIndex::builder()
-        .index_name(name)
-        .key_schema(key(hash, KeyType::Hash)?)
-        .key_schema(key(range, KeyType::Range)?)
-        .projection(projection)
-        .build()
-        .map_err(request)
-}
-
-async fn table(
-    clients: &Clients,
-    names: &ResourceNames,
-    report: &mut BootstrapReport,
-) -> Result<(), BootstrapError> {
-    let table = names.table();
-    let resource = format!("table {table}");
-    let fail = failed(&resource);
-    let described = clients
-        .dynamodb
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await;
-    let existing = match described {
-        Ok(out) => out.table,
-        Err(e) => {
-            let e = service_error("dynamodb", "DescribeTable", e);
-            if e.code != "ResourceNotFoundException" {
-                return Err(fail(e));
-            }
-            None
-        }
-    };
-    match existing {
-        Some(description) => {
-            let have: Vec<&str> = description
-                .global_secondary_indexes()
-                .iter()
-                .filter_map(|i| i.index_name())
-                .collect();
-            let missing: Vec<String> = [INDEX_BY_START, INDEX_BY_STATUS, INDEX_BY_RECEIVED]
-                .into_iter()
-                .filter(|i| !have.contains(i))
-                .map(str::to_owned)
-                .collect();
-            if !missing.is_empty() {
-                return Err(BootstrapError::TableMismatch { table, missing });
-            }
-            report.note(false, resource.clone());
-        }
-        None => {
-            clients
-                .dynamodb
-                .create_table()
-                .table_name(&table)
-                .billing_mode(BillingMode::PayPerRequest)
-                .attribute_definitions(attribute(ATTR_PK)?)
-                .attribute_definitions(attribute(ATTR_SK)?)
-                .attribute_definitions(attribute(ATTR_GSI_KIND)?)
-                .attribute_definitions(attribute(ATTR_START_TIME)?)
-                .attribute_definitions(attribute(ATTR_STATUS)?)
-                .attribute_definitions(attribute(ATTR_RECEIVED_AT)?)
-                .key_schema(key(ATTR_PK, KeyType::Hash)?)
-                .key_schema(key(ATTR_SK, KeyType::Range)?)
-                // Listings need only these columns: body updates then do
-                // not rewrite the index entries.
-                .global_secondary_indexes(index(
-                    INDEX_BY_START,
-                    ATTR_GSI_KIND,
-                    ATTR_START_TIME,
-                    Some(&[ATTR_PLAN_NAME, ATTR_STATUS, ATTR_EXPIRES_AT]),
-                )?)
-                .global_secondary_indexes(index(
-                    INDEX_BY_STATUS,
-                    ATTR_STATUS,
-                    ATTR_START_TIME,
-                    Some(&[ATTR_PLAN_NAME, ATTR_EXPIRES_AT]),
-                )?)
-                .global_secondary_indexes(index(
-                    INDEX_BY_RECEIVED,
-                    ATTR_GSI_KIND,
-                    ATTR_RECEIVED_AT,
-                    None,
-                )?)
-                .send()
-                .await
-                .map_err(|e| fail(service_error("dynamodb", "CreateTable", e)))?;
-            report.note(true, resource.clone());
-        }
-    }
-    wait_until_active(clients, &table, &resource).await?;
-
-    let ttl = clients
-        .dynamodb
-        .describe_time_to_live()
-        .table_name(&table)
-        .send()
-        .await
-        .map_err(|e| fail(service_error("dynamodb", "DescribeTimeToLive", e)))?;
-    let enabled = ttl.time_to_live_description().is_some_and(|d| {
-        matches!(
-            d.time_to_live_status(),
-            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
-        ) && d.attribute_name() == Some(ATTR_EXPIRES_AT)
-    });
-    let ttl_resource = format!("TTL on {table}.{ATTR_EXPIRES_AT}");
-    if !enabled {
-        clients
-            .dynamodb
-            .update_time_to_live()
-            .table_name(&table)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name(ATTR_EXPIRES_AT)
-                    .build()
-                    .map_err(request)?,
-            )
-            .send()
-            .await
-            .map_err(|e| failed(&ttl_resource)(service_error("dynamodb", "UpdateTimeToLive", e)))?;
-    }
-    report.note(!enabled, ttl_resource);
-    Ok(())
-}
-
-async fn wait_until_active(
-    clients: &Clients,
-    table: &str,
-    resource: &str,
-) -> Result<(), BootstrapError> {
-    let deadline = tokio::time::Instant::now() + TABLE_ACTIVE_TIMEOUT;
-    loop {
-        let out = clients
-            .dynamodb
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .map_err(|e| failed(resource)(service_error("dynamodb", "DescribeTable", e)))?;
-        let status = out.table().and_then(|t| t.table_status()).cloned();
-        if status == Some(TableStatus::Active) {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(BootstrapError::TableNotActive {
-                table: table.to_owned(),
-                status: status.map_or("unknown".to_owned(), |s| s.as_str().to_owned()),
-            });
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
 }
 
 async fn event_bus(

@@ -1,0 +1,65 @@
+//! Announcements: what Ripcord tells the rest of the account as it happens
+//! — an execution or a wave changed status, a trigger was refused — so that
+//! runbooks, chat bots and dashboards can follow without polling. On AWS
+//! they are EventBridge events (source `ripcord`) on the configured bus.
+
+use crate::ids::{ExecutionId, WaveNumber};
+use crate::plan::Mode;
+use crate::status_model::{ExecutionStatus, WaveStatus};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The EventBridge `source` of every announcement.
+pub const SOURCE: &str = "ripcord";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Announcement {
+    ExecutionStatusChanged {
+        execution_id: ExecutionId,
+        plan_name: String,
+        mode: Mode,
+        status: ExecutionStatus,
+        reason: Option<String>,
+        at: Timestamp,
+    },
+    WaveStatusChanged {
+        execution_id: ExecutionId,
+        wave: WaveNumber,
+        wave_name: String,
+        status: WaveStatus,
+        reason: Option<String>,
+        at: Timestamp,
+    },
+    TriggerRefused {
+        idempotency_key: String,
+        execution_id: ExecutionId,
+        source: String,
+        account: Option<String>,
+        reason: String,
+        at: Timestamp,
+    },
+}
+
+impl Announcement {
+    /// The EventBridge `detail-type`.
+    pub fn detail_type(&self) -> &'static str {
+        match self {
+            Announcement::ExecutionStatusChanged { .. } => "Ripcord Execution Status Change",
+            Announcement::WaveStatusChanged { .. } => "Ripcord Wave Status Change",
+            Announcement::TriggerRefused { .. } => "Ripcord Trigger Refused",
+        }
+    }
+
+    pub fn execution_id(&self) -> ExecutionId {
+        match self {
+            Announcement::ExecutionStatusChanged { execution_id, .. }
+            | Announcement::WaveStatusChanged { execution_id, .. }
+            | Announcement::TriggerRefused { execution_id, .. } => *execution_id,
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The status model (docs/status-model.md): the status of each level, an
+//! execution, a wave, a server's launch, its health and each post-launch
+//! action, and in `transition` the moves allowed between them. Below the
+//! events and the records, which both name these statuses.
+
+use serde::{Deserialize, Serialize};
+
+pub mod transition;
+
+pub use transition::{Transitions, transition};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Pending,
+    InProgress,
+    Completed,
+    Failed,
+    Cancelled,
+    Timeout,
+}
+
+impl ExecutionStatus {
+    pub const ALL: [ExecutionStatus; 6] = [
+        ExecutionStatus::Pending,
+        ExecutionStatus::InProgress,
+        ExecutionStatus::Completed,
+        ExecutionStatus::Failed,
+        ExecutionStatus::Cancelled,
+        ExecutionStatus::Timeout,
+    ];
+
+    /// Its name in the status JSON (`IN_PROGRESS`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Pending => "PENDING",
+            ExecutionStatus::InProgress => "IN_PROGRESS",
+            ExecutionStatus::Completed => "COMPLETED",
+            ExecutionStatus::Failed => "FAILED",
+            ExecutionStatus::Cancelled => "CANCELLED",
+            ExecutionStatus::Timeout => "TIMEOUT",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WaveStatus {
+    Pending,
+    Launching,
+    PostActions,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LaunchStatus {
+    Pending,
+    Launching,
+    Launched,
+    Completed,
+    Failed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HealthStatus {
+    Pending,
+    Checking,
+    Healthy,
+    Unhealthy,
+    Timeout,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActionStatus {
+    Pending,
+    Running,
+    Success,
+    Failed,
+    Timeout,
+}
