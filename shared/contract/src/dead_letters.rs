@@ -3,9 +3,10 @@
 //! reason, replay by id or all, and depth by state. Run each suite on empty
 //! queues.
 
-use super::queue::{HIDDEN, Q, assert_nothing_visible, delayed, message, receive_one};
+use super::queue::{
+    HIDDEN, Q, assert_nothing_visible, delayed, message, receive_hidden, receive_one,
+};
 use crate::timing::{QueueBackend, Timing};
-use ripcord::ports::Receive;
 use ripcord::ports::queue::{QueueError, QueueName};
 use std::time::Duration;
 
@@ -25,17 +26,7 @@ pub async fn dead_letters_after_max_receives(
         id = m.message_id;
     }
     // Long enough for the last visibility timeout to run out.
-    let got = queue
-        .receive(
-            Q,
-            Receive {
-                max: 10,
-                visibility: HIDDEN,
-                wait: t.ticks(4),
-            },
-        )
-        .await
-        .expect("receive");
+    let got = receive_hidden(queue, Q, 10, t.ticks(4)).await;
     assert!(
         got.is_empty(),
         "a message received {max_receives} times was handed out again: {got:?}"

@@ -53,18 +53,29 @@ pub(crate) async fn receive_one(
     got.remove(0)
 }
 
-pub(crate) async fn assert_nothing_visible(queue: &dyn WorkQueue, why: &str) {
-    let got = queue
+/// Up to `max` messages of `from` received within `wait`, each hidden for
+/// longer than any test runs.
+pub(crate) async fn receive_hidden(
+    queue: &dyn WorkQueue,
+    from: QueueName,
+    max: usize,
+    wait: Duration,
+) -> Vec<ReceivedMessage> {
+    queue
         .receive(
-            Q,
+            from,
             Receive {
-                max: 10,
+                max,
                 visibility: HIDDEN,
-                wait: Duration::ZERO,
+                wait,
             },
         )
         .await
-        .expect("receive");
+        .expect("receive")
+}
+
+pub(crate) async fn assert_nothing_visible(queue: &dyn WorkQueue, why: &str) {
+    let got = receive_hidden(queue, Q, 10, Duration::ZERO).await;
     assert!(got.is_empty(), "{why}, but received {got:?}");
 }
 
@@ -167,17 +178,7 @@ pub async fn extend_visibility_keeps_it_hidden(queue: &dyn QueueBackend, t: Timi
         .extend_visibility(Q, &m.receipt, t.ticks(8))
         .await
         .expect("extend");
-    let got = queue
-        .receive(
-            Q,
-            Receive {
-                max: 1,
-                visibility: HIDDEN,
-                wait: t.ticks(4),
-            },
-        )
-        .await
-        .expect("receive");
+    let got = receive_hidden(queue, Q, 1, t.ticks(4)).await;
     assert!(
         got.is_empty(),
         "an extended message reappeared early: {got:?}"
@@ -202,17 +203,7 @@ pub async fn batch_of_ten(queue: &dyn QueueBackend, t: Timing) {
         if received.len() == 10 {
             break;
         }
-        let got = queue
-            .receive(
-                Q,
-                Receive {
-                    max: 10,
-                    visibility: HIDDEN,
-                    wait: t.ticks(2),
-                },
-            )
-            .await
-            .expect("receive");
+        let got = receive_hidden(queue, Q, 10, t.ticks(2)).await;
         assert!(got.len() <= 10, "asked for at most 10, got {}", got.len());
         received.extend(got);
     }
@@ -237,29 +228,9 @@ pub async fn queues_are_separate(queue: &dyn WorkQueue, t: Timing) {
         .send(QueueName::Poll, vec![message("for the poll worker")])
         .await
         .expect("send");
-    let got = queue
-        .receive(
-            QueueName::Launch,
-            Receive {
-                max: 10,
-                visibility: HIDDEN,
-                wait: t.ticks(1),
-            },
-        )
-        .await
-        .expect("receive");
+    let got = receive_hidden(queue, QueueName::Launch, 10, t.ticks(1)).await;
     assert!(got.is_empty(), "the launch queue returned {got:?}");
-    let got = queue
-        .receive(
-            QueueName::Poll,
-            Receive {
-                max: 10,
-                visibility: HIDDEN,
-                wait: t.ticks(15),
-            },
-        )
-        .await
-        .expect("receive");
+    let got = receive_hidden(queue, QueueName::Poll, 10, t.ticks(15)).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].body, "for the poll worker");
 }

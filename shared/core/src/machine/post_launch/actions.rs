@@ -9,7 +9,7 @@ use crate::machine::decision::{CommandPurpose, Effect};
 use crate::machine::retry::{backoff, may_retry};
 use crate::machine::wave::{LAUNCH_CHECK_DELAY, fail_server, set_health};
 use crate::ports::ssm::{MAX_INSTANCES_PER_COMMAND, SendCommandRequest};
-use crate::records::{InvocationResult, WaveRecord};
+use crate::records::{ActionRun, InvocationResult, WaveRecord};
 use crate::service_error::{ErrorClass, ServiceError};
 use crate::status_model::{ActionStatus, HealthStatus, WaveStatus};
 use crate::status_model::{Transitions, transition};
@@ -37,14 +37,8 @@ pub(crate) fn action_sent(
     tries: u32,
     ids: &[String],
 ) -> WaveOutcome {
-    let Some(action) = wave.actions.get(index) else {
-        return WaveOutcome::Ignored(format!("wave {} has no action {index}", wave.number));
-    };
-    if action.tries != tries
-        || action.requested_at.is_none()
-        || action.status != ActionStatus::Pending
-    {
-        return WaveOutcome::Ignored(format!("send {tries} of action {index} is stale"));
+    if let Err(stale) = awaiting_send(wave, index, tries) {
+        return WaveOutcome::Ignored(stale);
     }
     let mut next = wave.clone();
     let action = &mut next.actions[index];
@@ -61,6 +55,25 @@ pub(crate) fn action_sent(
     WaveOutcome::Changed(next, None)
 }
 
+/// Action `index` if it is waiting for the outcome of send `tries`; why
+/// the outcome is stale otherwise.
+fn awaiting_send(wave: &WaveRecord, index: usize, tries: u32) -> Result<&ActionRun, String> {
+    match wave.actions.get(index) {
+        None => Err(format!(
+            "send {tries} of action {index}: wave {} has no such action",
+            wave.number
+        )),
+        Some(action)
+            if action.tries != tries
+                || action.requested_at.is_none()
+                || action.status != ActionStatus::Pending =>
+        {
+            Err(format!("send {tries} of action {index} is stale"))
+        }
+        Some(action) => Ok(action),
+    }
+}
+
 pub(crate) fn action_send_failed(
     ctx: &mut Ctx<'_>,
     wave: &WaveRecord,
@@ -68,17 +81,10 @@ pub(crate) fn action_send_failed(
     tries: u32,
     error: &ServiceError,
 ) -> WaveOutcome {
-    let Some(action) = wave.actions.get(index) else {
-        return WaveOutcome::Ignored(format!("wave {} has no action {index}", wave.number));
+    let action = match awaiting_send(wave, index, tries) {
+        Ok(action) => action,
+        Err(stale) => return WaveOutcome::Ignored(format!("failure of {stale}")),
     };
-    if action.tries != tries
-        || action.requested_at.is_none()
-        || action.status != ActionStatus::Pending
-    {
-        return WaveOutcome::Ignored(format!(
-            "failure of send {tries} of action {index} is stale"
-        ));
-    }
     let mut next = wave.clone();
     let retry = &wave.options.retry;
     let throttled = action.throttled + u32::from(error.class == ErrorClass::Throttling);
