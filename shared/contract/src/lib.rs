@@ -3,8 +3,9 @@
 //! [`dead_letters`]) and the store ports
 //! ([`ExecutionStore`](ripcord::ports::ExecutionStore),
 //! [`WorkerHeartbeats`](ripcord::ports::WorkerHeartbeats),
-//! [`TriggerLog`](ripcord::ports::TriggerLog): [`store`], [`heartbeats`],
-//! [`trigger_log`]), so the embedded, SQS and DynamoDB adapters are held to
+//! [`TriggerLog`](ripcord::ports::TriggerLog),
+//! [`CapacityLedger`](ripcord::ports::CapacityLedger): [`store`],
+//! [`heartbeats`], [`trigger_log`], [`capacity`]), so the embedded, SQS and DynamoDB adapters are held to
 //! the very same contract. Each suite panics (with what went wrong) when the
 //! adapter breaks it, and expects empty queues and an empty store to start
 //! from.
@@ -12,6 +13,7 @@
 //! [`memory::InMemoryStore`] is a store held to the store suites too, for
 //! tests that drive a worker step synchronously.
 
+pub mod capacity;
 pub mod dead_letters;
 pub mod heartbeats;
 pub mod memory;
@@ -48,6 +50,11 @@ macro_rules! store_tests {
             counts_executions_by_status,
         );
         $crate::store_tests!(@suites $make, heartbeats: heartbeats_keep_the_latest_per_worker);
+        $crate::store_tests!(@suites $make, capacity:
+            a_new_ledger_is_empty_at_version_zero,
+            a_stale_ledger_save_is_a_conflict,
+            racing_claims_never_over_admit,
+        );
         $crate::store_tests!(@suites $make, trigger_log:
             first_trigger_with_a_key_wins,
             triggers_list_newest_first,

@@ -8,7 +8,9 @@
 //! what it does on them.
 
 use async_trait::async_trait;
+use ripcord::capacity::Ledger;
 use ripcord::ids::{ExecutionId, WaveNumber};
+use ripcord::ports::capacity::CapacityLedger;
 use ripcord::ports::heartbeats::{WorkerHeartbeat, WorkerHeartbeats};
 use ripcord::ports::store::{
     CreateOutcome, ExecutionPage, ExecutionQuery, ExecutionStore, ExecutionSummary, StoreError,
@@ -30,6 +32,8 @@ struct Tables {
     heartbeats: BTreeMap<String, WorkerHeartbeat>,
     /// By idempotency key: the first trigger with a key is kept.
     triggers: BTreeMap<String, TriggerRecord>,
+    /// The DRS capacity ledger; version 0 until first written.
+    ledger: Versioned<Ledger>,
 }
 
 /// The execution store of a test, held in a mutex.
@@ -231,5 +235,24 @@ impl TriggerLog for InMemoryStore {
         triggers.sort_by_key(|t| std::cmp::Reverse(t.received_at));
         triggers.truncate(limit);
         Ok(triggers)
+    }
+}
+
+#[async_trait]
+impl CapacityLedger for InMemoryStore {
+    async fn load_ledger(&self) -> Result<Versioned<Ledger>, StoreError> {
+        Ok(self.tables().ledger.clone())
+    }
+
+    async fn save_ledger(&self, ledger: &Ledger, expected: u64) -> Result<u64, StoreError> {
+        let mut tables = self.tables();
+        if tables.ledger.version != expected {
+            return Err(conflict("the DRS capacity ledger".into(), expected));
+        }
+        tables.ledger = Versioned {
+            record: ledger.clone(),
+            version: expected + 1,
+        };
+        Ok(expected + 1)
     }
 }

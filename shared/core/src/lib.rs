@@ -15,9 +15,11 @@
 //! - [`report`]: the drill report (measured RTO; JSON, Markdown, HTML, SVG).
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
 //! - [`services`]: the values those ports carry (requests, answers, messages).
+//! - [`capacity`]: the deployment's DRS capacity ledger: who holds, who waits.
 //! - [`effect_results`]: the ids of effects' result events and the search margin.
 //! - `testing` (feature `testing`): fixture records for other crates' tests.
 
+pub mod capacity;
 pub mod effect_results;
 pub mod event;
 pub mod eventbridge;

@@ -123,6 +123,14 @@ const MIGRATIONS: &[&str] = &[
         body      TEXT NOT NULL
     );
     "#,
+    // 5: the DRS capacity ledger every launch takes its servers from.
+    r#"
+    CREATE TABLE capacity_ledger (
+        name    TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        body    TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// One connection to the file, shared by the adapters of one backend. Every

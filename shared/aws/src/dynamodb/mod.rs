@@ -23,6 +23,7 @@
 //! attribute. TTL deletes lazily (within days), so every read treats an
 //! item whose `expiresAt` has passed as gone.
 
+mod capacity;
 mod executions;
 mod heartbeats;
 mod triggers;

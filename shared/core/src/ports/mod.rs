@@ -3,6 +3,7 @@
 //! can be swapped without the core noticing.
 
 pub mod announce;
+pub mod capacity;
 pub mod clock;
 pub mod dead_letters;
 pub mod drs;
@@ -15,6 +16,7 @@ pub mod store;
 pub mod trigger_log;
 
 pub use announce::{Announcement, Announcer};
+pub use capacity::CapacityLedger;
 pub use clock::Clock;
 pub use dead_letters::DeadLetters;
 pub use drs::RecoveryService;

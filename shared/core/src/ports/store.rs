@@ -11,7 +11,7 @@ use crate::time::Timestamp;
 use async_trait::async_trait;
 
 /// A record as loaded, with the version a conditional save must match.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Versioned<T> {
     pub record: T,
     pub version: u64,

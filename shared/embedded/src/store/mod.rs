@@ -1,8 +1,10 @@
 //! The embedded store: executions ([`executions`]), workers' heartbeats
-//! ([`heartbeats`]) and the runbook trigger log ([`triggers`]), each in its
+//! ([`heartbeats`]), the runbook trigger log ([`triggers`]) and the DRS
+//! capacity ledger ([`capacity`]), each in its
 //! own tables of the file, each record held as JSON. This module holds what
 //! they share: the handle, and how errors, JSON and times are written.
 
+mod capacity;
 mod executions;
 mod heartbeats;
 mod triggers;
