@@ -36,18 +36,7 @@ impl CapacityLedger for DynamoStore {
                 .expression_attribute_names("#pk", ATTR_PK)
                 .send()
                 .await
-                .map_err(|e| {
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conditional_check_failed_exception())
-                    {
-                        StoreError::VersionConflict {
-                            what: WHAT.to_owned(),
-                            expected,
-                        }
-                    } else {
-                        self.error("PutItem", e)
-                    }
-                })?;
+                .map_err(|e| self.write_error("PutItem", e, WHAT, expected))?;
             return Ok(1);
         }
         let update = self.versioned_update(key, body, Vec::new(), expected)?;

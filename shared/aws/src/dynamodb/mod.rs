@@ -273,19 +273,31 @@ impl DynamoStore {
             .set_expression_attribute_values(update.expression_attribute_values)
             .send()
             .await
-            .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception())
-                {
-                    StoreError::VersionConflict {
-                        what: what.to_owned(),
-                        expected,
-                    }
-                } else {
-                    self.error("UpdateItem", e)
-                }
-            })?;
+            .map_err(|e| self.write_error("UpdateItem", e, what, expected))?;
         Ok(())
+    }
+
+    /// A failed conditional write: a version conflict when its condition
+    /// failed (someone else wrote `what` since version `expected`), else the
+    /// service's error.
+    fn write_error<E>(
+        &self,
+        operation: &str,
+        e: SdkError<E, HttpResponse>,
+        what: &str,
+        expected: u64,
+    ) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        if e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException") {
+            StoreError::VersionConflict {
+                what: what.to_owned(),
+                expected,
+            }
+        } else {
+            self.error(operation, e)
+        }
     }
 
     /// Runs a transaction; `Ok(Some(i))` when it was cancelled because the
