@@ -225,7 +225,7 @@ impl Drill {
 
     /// Waits until `pred` holds for the status view and whether the
     /// execution is settled, or panics after `limit` with the last view.
-    async fn wait_until(
+    pub async fn wait_until(
         &self,
         what: &str,
         limit: Duration,

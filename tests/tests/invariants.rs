@@ -328,9 +328,11 @@ async fn start_wave_delivered_twice_starts_one_job() {
         &drill,
         queue,
         start_wave,
-        // Its own, and those of RecoveryJobStarted, decided inline; the
-        // wave's move to LAUNCHING is announced.
+        // Its own (the capacity tick), and those of LaunchAdmitted and
+        // RecoveryJobStarted, decided inline; the wave's move to LAUNCHING
+        // is announced.
         &[
+            "AdmitWave",
             "Announce",
             "LaunchCheck",
             "LaunchTimedOut",

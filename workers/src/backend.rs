@@ -5,6 +5,7 @@
 
 use crate::ports::Ports;
 use clap::ValueEnum;
+use ripcord::capacity::Quotas;
 use ripcord::ports::clock::{ScaledClock, SystemClock};
 use ripcord::ports::{Clock, DeadLetters, ExecutionStore, TriggerLog, WorkQueue, WorkerHeartbeats};
 use ripcord::time::Timestamp;
@@ -33,6 +34,38 @@ pub struct BackendArgs {
     pub db: PathBuf,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub quotas: QuotaArgs,
+}
+
+/// The DRS quotas the capacity ledger admits launches against
+/// (docs/capacity.md). Unset: AWS's defaults (20 concurrent jobs, 500
+/// servers in active jobs, 100 servers per job), or on the simulator the
+/// quotas of its scenario.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct QuotaArgs {
+    /// DRS jobs that may be active at once in the account.
+    #[arg(long, env = "RIPCORD_DRS_CONCURRENT_JOBS")]
+    pub drs_concurrent_jobs: Option<u32>,
+    /// Source servers in all active DRS jobs together.
+    #[arg(long, env = "RIPCORD_DRS_SERVERS_IN_ACTIVE_JOBS")]
+    pub drs_servers_in_active_jobs: Option<u32>,
+    /// Source servers in one DRS job.
+    #[arg(long, env = "RIPCORD_DRS_SERVERS_PER_JOB")]
+    pub drs_servers_per_job: Option<u32>,
+}
+
+impl QuotaArgs {
+    /// `base` with what these flags set.
+    pub fn over(&self, base: Quotas) -> Quotas {
+        Quotas {
+            concurrent_jobs: self.drs_concurrent_jobs.unwrap_or(base.concurrent_jobs),
+            servers_in_active_jobs: self
+                .drs_servers_in_active_jobs
+                .unwrap_or(base.servers_in_active_jobs),
+            servers_per_job: self.drs_servers_per_job.unwrap_or(base.servers_per_job),
+        }
+    }
 }
 
 /// Where a deployment on AWS is and how to reach it.
@@ -103,7 +136,7 @@ pub async fn aws_clients(settings: &AwsSettings) -> anyhow::Result<Clients> {
 }
 
 impl AwsBackend {
-    pub async fn connect(settings: &AwsSettings) -> anyhow::Result<AwsBackend> {
+    pub async fn connect(settings: &AwsSettings, quotas: Quotas) -> anyhow::Result<AwsBackend> {
         let clients = aws_clients(settings).await?;
         let names = &settings.names;
         let queue = Arc::new(ripcord_aws::sqs::SqsQueue::new(
@@ -118,7 +151,9 @@ impl AwsBackend {
             queue: queue.clone(),
             store: store.clone(),
             heartbeats: store.clone(),
-            trigger_log: store,
+            trigger_log: store.clone(),
+            capacity: store,
+            quotas,
             drs: Arc::new(ripcord_aws::drs::DrsService::new(clients.drs.clone())),
             ec2: Arc::new(ripcord_aws::ec2::Ec2Directory::new(clients.ec2.clone())),
             ssm: Arc::new(ripcord_aws::ssm::SsmCommands::new(clients.ssm.clone())),
@@ -162,7 +197,8 @@ impl Backend {
                 )?))
             }
             BackendKind::Aws => Ok(Backend::Aws(Box::new(
-                AwsBackend::connect(&args.aws_settings()).await?,
+                AwsBackend::connect(&args.aws_settings(), args.quotas.over(Quotas::default()))
+                    .await?,
             ))),
         }
     }

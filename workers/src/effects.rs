@@ -4,6 +4,7 @@
 //! comment first when asked to (a retry after an ambiguous failure).
 
 use crate::ports::Ports;
+use ripcord::capacity::Admission;
 use ripcord::effect_results::{SEARCH_MARGIN, result_of};
 use ripcord::event::{Envelope, Event, PostLaunchObservation, WaveObservation};
 use ripcord::machine::{CommandPurpose, Effect};
@@ -18,6 +19,26 @@ use std::collections::BTreeSet;
 pub async fn perform(ports: &Ports, cause: &Envelope, index: usize, effect: &Effect) -> Envelope {
     let now = ports.clock.now();
     let event = match effect {
+        Effect::Admit { tries, claim } => {
+            let tries = *tries;
+            match ports.capacity.admit(claim, &ports.quotas, now).await {
+                Ok(Admission::Granted) => Event::LaunchAdmitted { tries },
+                Ok(Admission::Wait(wait)) => Event::LaunchWaiting { tries, wait },
+                Ok(Admission::TooBig(reason)) => Event::LaunchRefused { tries, reason },
+                Err(e) => Event::AdmissionFailed {
+                    tries,
+                    error: e.to_string(),
+                },
+            }
+        }
+        Effect::ReleaseCapacity { holder } => Event::CapacityReleased {
+            error: ports
+                .capacity
+                .release(holder, now)
+                .await
+                .err()
+                .map(|e| e.to_string()),
+        },
         Effect::StartRecovery {
             tries,
             request,

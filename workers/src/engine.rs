@@ -7,6 +7,7 @@
 //! database file, so several `ripcord worker` processes on one file share
 //! one simulated DRS account and one simulated clock.
 
+use crate::backend::QuotaArgs;
 use crate::ports::Ports;
 use crate::push::QueueLaunchResultSink;
 use crate::telemetry::WorkerTelemetry;
@@ -37,6 +38,13 @@ pub struct LocalEngine {
 }
 
 impl LocalEngine {
+    /// The engine with the DRS quotas `overrides` sets (the scenario's
+    /// otherwise): what its capacity ledger admits launches against.
+    pub fn with_quotas(mut self, overrides: &QuotaArgs) -> Self {
+        self.ports.quotas = overrides.over(self.ports.quotas);
+        self
+    }
+
     /// Opens (or creates) the database at `db` and starts a simulator for
     /// `scenario` on a clock running `scenario.time_scale` times real time.
     pub fn open(db: &Path, scenario: Scenario) -> Result<Self, EmbeddedError> {
@@ -80,11 +88,14 @@ impl LocalEngine {
         clock: Arc<dyn Clock>,
         decorate: impl FnOnce(Ports) -> Ports,
     ) -> Self {
+        let quotas = simulator.scenario().quotas.into();
         let ports = decorate(Ports {
             queue: backend.queue(),
             store: backend.store(),
             heartbeats: backend.heartbeats(),
             trigger_log: backend.trigger_log(),
+            capacity: backend.capacity(),
+            quotas,
             drs: simulator.clone(),
             ec2: simulator.clone(),
             ssm: simulator.clone(),

@@ -1,9 +1,10 @@
 //! The ports a worker needs, bundled. Which adapters fill them (embedded
 //! and simulated, or AWS) is chosen by the CLI; the workers never know.
 
+use ripcord::capacity::Quotas;
 use ripcord::ports::{
-    Announcer, Clock, CommandRunner, ExecutionStore, InstanceDirectory, MetricsSink,
-    RecoveryService, TriggerLog, WorkQueue, WorkerHeartbeats,
+    Announcer, CapacityLedger, Clock, CommandRunner, ExecutionStore, InstanceDirectory,
+    MetricsSink, RecoveryService, TriggerLog, WorkQueue, WorkerHeartbeats,
 };
 use std::sync::Arc;
 
@@ -15,6 +16,10 @@ pub struct Ports {
     pub heartbeats: Arc<dyn WorkerHeartbeats>,
     /// What became of each runbook trigger (the launch worker's inbound path).
     pub trigger_log: Arc<dyn TriggerLog>,
+    /// The DRS capacity every launch of the deployment takes from.
+    pub capacity: Arc<dyn CapacityLedger>,
+    /// The DRS quotas the ledger admits against (docs/capacity.md).
+    pub quotas: Quotas,
     pub drs: Arc<dyn RecoveryService>,
     pub ec2: Arc<dyn InstanceDirectory>,
     pub ssm: Arc<dyn CommandRunner>,

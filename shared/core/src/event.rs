@@ -5,6 +5,7 @@
 //! is a [`DecodeError`] and the message goes to the dead-letter queue with
 //! that reason (invariant 5, docs/invariants.md).
 
+use crate::capacity::CapacityWait;
 use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::Plan;
 use crate::service_error::ServiceError;
@@ -87,6 +88,36 @@ pub enum Event {
     /// Stop starting anything in this wave; keep observing what runs.
     CancelWave {
         reason: String,
+    },
+
+    // ---- wave record: DRS capacity (launch queue; docs/capacity.md) ----
+    /// Ask the capacity ledger again: the tick of a wave in line.
+    AdmitWave {
+        tries: u32,
+    },
+    /// The ledger holds the wave's servers: launch.
+    LaunchAdmitted {
+        tries: u32,
+    },
+    /// No room yet: the wave keeps its place in line.
+    LaunchWaiting {
+        tries: u32,
+        wait: CapacityWait,
+    },
+    /// More than a quota allows however long the wave waits.
+    LaunchRefused {
+        tries: u32,
+        reason: String,
+    },
+    /// The ledger could not be read or written; the next tick asks again.
+    AdmissionFailed {
+        tries: u32,
+        error: String,
+    },
+    /// What the wave held was given back (`error`: it could not be, and
+    /// the hold expires on its own).
+    CapacityReleased {
+        error: Option<String>,
     },
 
     // ---- wave record: observation (poll queue) ----
@@ -190,6 +221,12 @@ impl Event {
             Event::RecoveryStartFailed { .. } => "RecoveryStartFailed",
             Event::LaunchTimedOut { .. } => "LaunchTimedOut",
             Event::CancelWave { .. } => "CancelWave",
+            Event::AdmitWave { .. } => "AdmitWave",
+            Event::LaunchAdmitted { .. } => "LaunchAdmitted",
+            Event::LaunchWaiting { .. } => "LaunchWaiting",
+            Event::LaunchRefused { .. } => "LaunchRefused",
+            Event::AdmissionFailed { .. } => "AdmissionFailed",
+            Event::CapacityReleased { .. } => "CapacityReleased",
             Event::PollWave { .. } => "PollWave",
             Event::WaveObserved { .. } => "WaveObserved",
             Event::PollFailed { .. } => "PollFailed",
@@ -209,7 +246,7 @@ impl Event {
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 27] = [
+    pub const TYPE_NAMES: [&'static str; 33] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
@@ -222,6 +259,12 @@ impl Event {
         "RecoveryStartFailed",
         "LaunchTimedOut",
         "CancelWave",
+        "AdmitWave",
+        "LaunchAdmitted",
+        "LaunchWaiting",
+        "LaunchRefused",
+        "AdmissionFailed",
+        "CapacityReleased",
         "PollWave",
         "WaveObserved",
         "PollFailed",
@@ -253,7 +296,13 @@ impl Event {
             | Event::RecoveryJobStarted { .. }
             | Event::RecoveryStartFailed { .. }
             | Event::LaunchTimedOut { .. }
-            | Event::CancelWave { .. } => QueueName::Launch,
+            | Event::CancelWave { .. }
+            | Event::AdmitWave { .. }
+            | Event::LaunchAdmitted { .. }
+            | Event::LaunchWaiting { .. }
+            | Event::LaunchRefused { .. }
+            | Event::AdmissionFailed { .. }
+            | Event::CapacityReleased { .. } => QueueName::Launch,
             Event::PollWave { .. }
             | Event::WaveObserved { .. }
             | Event::PollFailed { .. }

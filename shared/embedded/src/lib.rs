@@ -35,7 +35,8 @@ pub use store::EmbeddedStore;
 
 use db::Db;
 use ripcord::ports::{
-    DeadLetters, ExecutionStore, MetricsSink, TriggerLog, WorkQueue, WorkerHeartbeats,
+    CapacityLedger, DeadLetters, ExecutionStore, MetricsSink, TriggerLog, WorkQueue,
+    WorkerHeartbeats,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -100,6 +101,11 @@ impl EmbeddedBackend {
 
     /// The runbook trigger log, kept in the store.
     pub fn trigger_log(&self) -> Arc<dyn TriggerLog> {
+        Arc::new(self.embedded_store())
+    }
+
+    /// The DRS capacity ledger, kept in the store.
+    pub fn capacity(&self) -> Arc<dyn CapacityLedger> {
         Arc::new(self.embedded_store())
     }
 

@@ -21,6 +21,9 @@ pub struct LaunchTimeline {
     pub tags: BTreeMap<String, String>,
     pub created: Timestamp,
     pub last_settled: Option<Timestamp>,
+    /// The source servers in the job: what it counts against the quota of
+    /// servers in active jobs while it is active.
+    pub servers: usize,
 }
 
 /// The simulated DRS account, its EC2 instances and SSM.
@@ -114,6 +117,7 @@ impl Simulator {
                         .map(|s| s.terminal_at())
                         .collect::<Option<Vec<_>>>()
                         .and_then(|t| t.into_iter().max()),
+                    servers: j.server_ids().len(),
                 })
                 .collect()
         })

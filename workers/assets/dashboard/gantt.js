@@ -13,7 +13,7 @@ const ROW_H = 20;
 const AXIS_H = 28;
 const LABEL_W = 210;
 const TONE_OF = {
-  PENDING: 'pending', LAUNCHING: 'running', RUNNING: 'running', LAUNCHED: 'launched',
+  PENDING: 'pending', WAITING: 'pending', LAUNCHING: 'running', RUNNING: 'running', LAUNCHED: 'launched',
   POST_ACTIONS: 'actions', COMPLETED: 'ok', SUCCESS: 'ok', FAILED: 'failed',
   CANCELLED: 'warn', TIMEOUT: 'warn',
 };

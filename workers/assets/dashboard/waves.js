@@ -84,6 +84,7 @@ export class WaveTimeline {
         }, `${counts.launched + counts.done}/${counts.total} launched`),
         counts.failed ? h('span', { class: 'count-failed' }, `✕ ${counts.failed} failed`) : null),
       wave.reason ? h('p', { class: 'wave-reason', role: 'note' }, wave.reason) : null,
+      wave.waitingReason ? h('p', { class: 'wave-reason', role: 'status' }, wave.waitingReason) : null,
       wave.approvedBy ? h('p', { class: 'muted small' }, `Approved by ${wave.approvedBy}`) : null,
       gate ? h('div', { class: 'gate' },
         h('span', {}, 'This wave waits for a person to approve it.'),

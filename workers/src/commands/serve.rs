@@ -7,6 +7,7 @@ use crate::backend::{AwsBackend, BackendArgs, BackendKind, WorldClock};
 use crate::engine::LocalEngine;
 use crate::serve::{self, DEFAULT_WATCH_EVERY, ServeState, auth::Auth};
 use crate::worker::WorkerConfig;
+use ripcord::capacity::Quotas;
 use ripcord::health::HealthThresholds;
 use ripcord::ports::QueueName;
 use ripcord_embedded::{EmbeddedBackend, EmbeddedConfig};
@@ -41,7 +42,8 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
     let state = match args.backend {
         BackendKind::Embedded if options.workers => {
             let scenario = super::inputs::scenario_source(options.scenario.as_deref())?;
-            let engine = LocalEngine::open_shared(&args.db, scenario.as_ref())?;
+            let engine =
+                LocalEngine::open_shared(&args.db, scenario.as_ref())?.with_quotas(&args.quotas);
             let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
             let state = ServeState {
                 telemetry: Some(workers.telemetry.clone()),
@@ -81,7 +83,9 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
                     "--workers and --scenario run the embedded engine; on AWS run `ripcord worker` processes beside `ripcord serve`"
                 );
             }
-            let backend = AwsBackend::connect(&args.aws_settings()).await?;
+            let backend =
+                AwsBackend::connect(&args.aws_settings(), args.quotas.over(Quotas::default()))
+                    .await?;
             ServeState {
                 thresholds: options.thresholds,
                 ..ServeState::new(&backend.ports, backend.dead_letters.clone(), auth)

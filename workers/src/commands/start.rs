@@ -4,6 +4,7 @@
 //! carry it out.
 
 use crate::backend::{AwsBackend, BackendArgs, BackendKind};
+use ripcord::capacity::Quotas;
 use ripcord::event::Envelope;
 use ripcord::ids::ExecutionId;
 use ripcord::ports::{Clock, QueueName};
@@ -51,7 +52,9 @@ pub async fn start(
                     "--scenario applies to the embedded simulator; on AWS the DRS endpoint decides (point AWS_ENDPOINT_URL_DRS at `ripcord sim serve` to simulate)"
                 );
             }
-            let backend = AwsBackend::connect(&args.aws_settings()).await?;
+            let backend =
+                AwsBackend::connect(&args.aws_settings(), args.quotas.over(Quotas::default()))
+                    .await?;
             let start = Envelope::start_execution(
                 id,
                 plan,

@@ -9,6 +9,7 @@ use crate::cli::{TriggerArgs, WorkerKind};
 use crate::engine::LocalEngine;
 use crate::telemetry::WorkerTelemetry;
 use crate::worker::{self, WorkerConfig};
+use ripcord::capacity::Quotas;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -54,7 +55,8 @@ pub async fn worker(
     match args.backend {
         BackendKind::Embedded => {
             let scenario = super::inputs::scenario_source(scenario)?;
-            let engine = LocalEngine::open_shared(&args.db, scenario.as_ref())?;
+            let engine =
+                LocalEngine::open_shared(&args.db, scenario.as_ref())?.with_quotas(&args.quotas);
             let workers = engine.spawn_workers(&[kind.queue()], timing.apply(config));
             serve_metrics(timing.metrics_addr, &workers.telemetry).await?;
             eprintln!(
@@ -72,7 +74,9 @@ pub async fn worker(
                     "--scenario applies to the embedded simulator; on AWS point AWS_ENDPOINT_URL_DRS and AWS_ENDPOINT_URL_SSM at `ripcord sim serve --scenario FILE` instead"
                 );
             }
-            let backend = AwsBackend::connect(&args.aws_settings()).await?;
+            let backend =
+                AwsBackend::connect(&args.aws_settings(), args.quotas.over(Quotas::default()))
+                    .await?;
             let (stop, stop_rx) = watch::channel(false);
             let telemetry = WorkerTelemetry::default();
             serve_metrics(timing.metrics_addr, &telemetry).await?;

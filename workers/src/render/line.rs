@@ -37,6 +37,16 @@ pub(super) fn line_state(view: &ExecutionView) -> String {
         any_running = true;
         line.push_str(&format!(" | {}", wave_state(wave)));
     }
+    let waiting = view
+        .waves
+        .iter()
+        .filter(|w| w.status == WaveStatus::Waiting)
+        .count();
+    match waiting {
+        0 => {}
+        1 => line.push_str(" | 1 wave waiting for DRS capacity"),
+        n => line.push_str(&format!(" | {n} waves waiting for DRS capacity")),
+    }
     if !any_running && let Some(wave) = view.waves.iter().find(|w| w.awaiting_approval) {
         line.push_str(&format!(
             " | wave {} {} awaiting approval",

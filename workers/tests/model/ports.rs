@@ -186,6 +186,8 @@ pub struct Shared {
     pub clock: Arc<ManualClock>,
     pub world: Mutex<World>,
     pub store: InMemoryStore,
+    /// The DRS capacity ledger the launches take from.
+    pub ledger: Arc<InMemoryStore>,
     pub outbox: Mutex<Outbox>,
     /// The metrics worker's messages (announcements, metrics): sent, never
     /// decided.
@@ -212,6 +214,7 @@ impl Shared {
             clock: Arc::new(ManualClock::new(now)),
             world: Mutex::new(world),
             store: InMemoryStore::new(),
+            ledger: Arc::new(InMemoryStore::new()),
             outbox: Mutex::default(),
             to_metrics: Mutex::default(),
             announced: Mutex::default(),
@@ -249,6 +252,8 @@ impl Shared {
             // inbound path do): stores of their own, outside the gate.
             heartbeats: Arc::new(InMemoryStore::new()),
             trigger_log: Arc::new(InMemoryStore::new()),
+            capacity: self.ledger.clone(),
+            quotas: ripcord::capacity::Quotas::default(),
         }
     }
 

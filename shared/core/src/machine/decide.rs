@@ -66,6 +66,7 @@ pub fn decide(state: &State, envelope: &Envelope, now: Timestamp) -> Decision {
                 if let Some(handover) = then {
                     hand_over(&mut ctx, &mut next, handover);
                 }
+                launch::release_when_done(&mut ctx, &mut next);
                 Outcome::Changed(Change::Wave(next))
             }
             WaveOutcome::Ignored(reason) => Outcome::Ignored(reason),
@@ -134,10 +135,23 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord, event: &Event) -> WaveOutco
         Event::LaunchCheck { tries } => launch::check_launch(ctx, wave, *tries),
         Event::RecoveryJobStarted { tries, job } => launch::job_started(ctx, wave, *tries, job),
         Event::RecoveryStartFailed { tries, error } => {
-            launch::start_failed(ctx, wave, *tries, error)
+            launch::launch_failed(ctx, wave, *tries, error)
         }
         Event::LaunchTimedOut { job_id } => launch::timed_out(ctx, wave, job_id),
         Event::CancelWave { reason } => launch::cancel(ctx, wave, reason),
+        Event::AdmitWave { tries } => launch::admit_tick(ctx, wave, *tries),
+        Event::LaunchAdmitted { .. } => launch::admitted(ctx, wave),
+        Event::LaunchWaiting { tries, wait } => launch::waiting(ctx, wave, *tries, wait),
+        Event::LaunchRefused { tries, reason } => launch::refused(ctx, wave, *tries, reason),
+        Event::AdmissionFailed { error, .. } => WaveOutcome::Ignored(format!(
+            "asking for DRS capacity failed: {error}; the next tick asks again"
+        )),
+        Event::CapacityReleased { error: None } => {
+            WaveOutcome::Ignored("the wave's DRS capacity was given back".into())
+        }
+        Event::CapacityReleased { error: Some(error) } => WaveOutcome::Ignored(format!(
+            "giving back the wave's DRS capacity failed: {error}; the hold expires on its own"
+        )),
         Event::PollWave { seq } => launch::poll(ctx, wave, *seq),
         Event::WaveObserved { observation, .. } => launch::observed(ctx, wave, observation),
         Event::PollFailed { error, .. } => launch::poll_failed(ctx, wave, error),

@@ -3,6 +3,7 @@
 //! are data; the worker performs them after the new state is saved, so an
 //! intent is always durable before the call it announces (invariant 2, docs/invariants.md).
 
+use crate::capacity::{Claim, Holder};
 use crate::event::FollowUp;
 use crate::ids::SourceServerId;
 use crate::ports::drs::StartRecoveryRequest;
@@ -61,6 +62,11 @@ impl Decision {
 /// `decide` as the result event named on each variant.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
+    /// Asks the DRS capacity ledger for a wave's servers → `LaunchAdmitted`
+    /// / `LaunchWaiting` / `LaunchRefused` / `AdmissionFailed`.
+    Admit { tries: u32, claim: Claim },
+    /// Gives back what a wave holds or waits for → `CapacityReleased`.
+    ReleaseCapacity { holder: Holder },
     /// StartRecovery for one wave → `RecoveryJobStarted` / `RecoveryStartFailed`.
     /// With `reconcile_since`, first look for a job carrying the request's
     /// tags created since then and adopt it; start one only if none exists

@@ -17,8 +17,9 @@ use crate::time::Timestamp;
 
 const JOB: &str = "drsjob-0a1b2c3d4e5f60001";
 
-/// The execution created from the fixture plan, and the StartWave it sent
-/// for wave 1 (`database`: a critical and an optional server).
+/// The execution created from the fixture plan, its wave 1 (`database`: a
+/// critical and an optional server) after the StartWave it sent asked for
+/// DRS capacity, and the ledger's grant: the event that launches it.
 fn started() -> (ExecutionRecord, WaveRecord, Envelope) {
     let mut start = Envelope::new(
         execution_id(),
@@ -42,7 +43,14 @@ fn started() -> (ExecutionRecord, WaveRecord, Envelope) {
         .find(|e| matches!(e.event, Event::StartWave {}))
         .expect("wave 1 has no dependency: StartWave is sent");
     assert_eq!(start_wave.wave, Some(WaveNumber(1)));
-    (execution, waves[0].clone(), start_wave)
+    let mut wave = waves[0].clone();
+    let asked = apply(&mut wave, &start_wave, t0());
+    assert!(
+        matches!(asked.effects[..], [Effect::Admit { tries: 1, .. }]),
+        "StartWave asks the capacity ledger first: {asked:?}"
+    );
+    let admitted = result(&start_wave, Event::LaunchAdmitted { tries: 1 }, t0());
+    (execution, wave, admitted)
 }
 
 /// Decides `envelope` against `wave`, refusing no transition, and moves
@@ -701,4 +709,298 @@ fn health_is_checking_only_once_the_checks_start() {
         "the EC2 status checks run now: {:?}",
         wave.servers
     );
+}
+
+fn releases(d: &Decision) -> usize {
+    d.effects
+        .iter()
+        .filter(|e| matches!(e, Effect::ReleaseCapacity { .. }))
+        .count()
+}
+
+fn full() -> crate::capacity::CapacityWait {
+    crate::capacity::CapacityWait {
+        servers_wanted: 2,
+        servers_in_use: 500,
+        servers_quota: 500,
+        jobs_in_use: 5,
+        jobs_quota: 20,
+        ahead: 1,
+    }
+}
+
+/// A wave that does not fit waits, WAITING with the reason, asks again at
+/// each tick, and launches once the ledger admits it.
+#[test]
+fn a_wave_that_does_not_fit_waits_with_the_reason_then_launches() {
+    let (_, mut wave, admitted) = started();
+    let start_wave = admitted.clone();
+    let d = apply(
+        &mut wave,
+        &result(
+            &start_wave,
+            Event::LaunchWaiting {
+                tries: 1,
+                wait: full(),
+            },
+            at(0, 1),
+        ),
+        at(0, 1),
+    );
+    assert!(d.effects.is_empty(), "{d:?}");
+    assert_eq!(wave.status, WaveStatus::Waiting);
+    let CapacityState::Asking {
+        reason: Some(reason),
+        ..
+    } = &wave.capacity
+    else {
+        panic!("waiting with a reason: {:?}", wave.capacity);
+    };
+    assert_eq!(
+        reason,
+        "waiting for DRS capacity: 500 of 500 servers in active jobs, 5 of 20 jobs, 2 more wanted, 1 wave ahead"
+    );
+    // The same answer again writes nothing.
+    let again = apply(
+        &mut wave,
+        &result(
+            &start_wave,
+            Event::LaunchWaiting {
+                tries: 1,
+                wait: full(),
+            },
+            at(0, 2),
+        ),
+        at(0, 2),
+    );
+    assert!(again.change.is_none(), "{again:?}");
+
+    // The tick asks again, and sends the next.
+    let tick = start_wave.caused(
+        3,
+        Some(WaveNumber(1)),
+        Event::AdmitWave { tries: 2 },
+        1,
+        at(0, 30),
+    );
+    let d = apply(&mut wave, &tick, at(0, 30));
+    assert!(
+        matches!(d.effects[..], [Effect::Admit { tries: 2, .. }]),
+        "{d:?}"
+    );
+    assert!(
+        d.follow_ups
+            .iter()
+            .any(|f| f.envelope.event == Event::AdmitWave { tries: 3 })
+    );
+    // A stale tick does nothing.
+    assert!(apply(&mut wave, &tick, at(0, 31)).change.is_none());
+
+    let d = apply(
+        &mut wave,
+        &result(&tick, Event::LaunchAdmitted { tries: 2 }, at(0, 31)),
+        at(0, 31),
+    );
+    assert_eq!(start_recovery_effects(&d), vec![(1, None)]);
+    assert_eq!(wave.status, WaveStatus::Launching);
+    assert!(matches!(wave.capacity, CapacityState::Held { .. }));
+}
+
+/// DRS refusing StartRecovery for a full quota is never a failure: the
+/// wave goes back to WAITING, and after a 5xx before it, the next launch
+/// looks for the job by tag first.
+#[test]
+fn a_quota_refusal_from_drs_sends_the_wave_back_to_wait() {
+    let (_, mut wave, admitted) = started();
+    apply(&mut wave, &admitted, at(0, 1));
+    let failed = result(
+        &admitted,
+        Event::RecoveryStartFailed {
+            tries: 1,
+            error: transient(),
+        },
+        at(0, 2),
+    );
+    apply(&mut wave, &failed, at(0, 2));
+    let retry = admitted.caused(
+        9,
+        Some(WaveNumber(1)),
+        Event::LaunchWave { tries: 2 },
+        2,
+        at(0, 10),
+    );
+    let d = apply(&mut wave, &retry, at(0, 10));
+    assert_eq!(start_recovery_effects(&d), vec![(2, Some(at(0, 1)))]);
+    let quota = ServiceError::from_code(
+        "drs",
+        "StartRecovery",
+        "ServiceQuotaExceededException",
+        "500 servers are in active jobs",
+    );
+    let d = apply(
+        &mut wave,
+        &result(
+            &retry,
+            Event::RecoveryStartFailed {
+                tries: 2,
+                error: quota,
+            },
+            at(0, 11),
+        ),
+        at(0, 11),
+    );
+    assert_eq!(wave.status, WaveStatus::Waiting, "{:?}", wave.reason);
+    assert_eq!(wave.launch, LaunchState::NotStarted);
+    assert!(
+        wave.servers
+            .iter()
+            .all(|s| s.launch_status == LaunchStatus::Pending)
+    );
+    assert_eq!(releases(&d), 0, "the wave keeps its place while it waits");
+    let CapacityState::Asking {
+        reason: Some(reason),
+        reconcile_since,
+        ..
+    } = &wave.capacity
+    else {
+        panic!("{:?}", wave.capacity);
+    };
+    assert!(
+        reason.starts_with("DRS refused the launch: ServiceQuotaExceededException"),
+        "{reason}"
+    );
+    assert_eq!(*reconcile_since, Some(at(0, 1)));
+    let tick = d
+        .follow_ups
+        .iter()
+        .find(|f| f.envelope.event == Event::AdmitWave { tries: 2 })
+        .expect("the next tick is sent")
+        .envelope
+        .clone();
+    let d = apply(&mut wave, &tick, at(0, 41));
+    assert!(matches!(d.effects[..], [Effect::Admit { .. }]));
+    let d = apply(
+        &mut wave,
+        &result(&tick, Event::LaunchAdmitted { tries: 2 }, at(0, 42)),
+        at(0, 42),
+    );
+    assert_eq!(
+        start_recovery_effects(&d),
+        vec![(1, Some(at(0, 1)))],
+        "the relaunch looks for the job the 5xx may have created"
+    );
+}
+
+/// What a wave holds is given back once, when its launch is over.
+#[test]
+fn a_wave_gives_its_capacity_back_once_its_launch_is_over() {
+    let (_, mut wave, admitted) = launching();
+    assert!(matches!(wave.capacity, CapacityState::Held { .. }));
+    let poll = admitted.caused(
+        7,
+        Some(WaveNumber(1)),
+        Event::PollWave { seq: 1 },
+        1,
+        at(1, 0),
+    );
+    let observation = WaveObservation {
+        job: Some(job(
+            JobStatus::Completed,
+            &[
+                (0x11, DrsLaunchStatus::Failed),
+                (0x12, DrsLaunchStatus::Failed),
+            ],
+        )),
+        ..WaveObservation::default()
+    };
+    let d = apply(
+        &mut wave,
+        &result(
+            &poll,
+            Event::WaveObserved {
+                seq: 1,
+                observation,
+            },
+            at(1, 0),
+        ),
+        at(1, 0),
+    );
+    assert_eq!(wave.status, WaveStatus::Failed);
+    assert_eq!(releases(&d), 1);
+    assert_eq!(wave.capacity, CapacityState::Released);
+    let cancel = admitted.caused(
+        8,
+        Some(WaveNumber(1)),
+        Event::CancelWave {
+            reason: "late".into(),
+        },
+        1,
+        at(1, 1),
+    );
+    assert_eq!(releases(&apply(&mut wave, &cancel, at(1, 1))), 0);
+}
+
+/// A wave cancelled while in line ends CANCELLED and gives its place back.
+#[test]
+fn a_waiting_wave_cancelled_leaves_the_line() {
+    let (_, mut wave, admitted) = started();
+    apply(
+        &mut wave,
+        &result(
+            &admitted,
+            Event::LaunchWaiting {
+                tries: 1,
+                wait: full(),
+            },
+            at(0, 1),
+        ),
+        at(0, 1),
+    );
+    let cancel = admitted.caused(
+        8,
+        Some(WaveNumber(1)),
+        Event::CancelWave {
+            reason: "operator".into(),
+        },
+        1,
+        at(0, 5),
+    );
+    let d = apply(&mut wave, &cancel, at(0, 5));
+    assert_eq!(wave.status, WaveStatus::Cancelled);
+    assert_eq!(releases(&d), 1);
+    // A grant that raced the cancel launches nothing.
+    let d = apply(
+        &mut wave,
+        &result(&admitted, Event::LaunchAdmitted { tries: 1 }, at(0, 6)),
+        at(0, 6),
+    );
+    assert!(start_recovery_effects(&d).is_empty());
+}
+
+/// A wave no wait can fit fails at once with what to do.
+#[test]
+fn a_wave_bigger_than_a_quota_fails_with_what_to_do() {
+    let (_, mut wave, admitted) = started();
+    let reason =
+        "a wave of 2 servers is more than the DRS quota of 1 servers per job; split the wave";
+    let d = apply(
+        &mut wave,
+        &result(
+            &admitted,
+            Event::LaunchRefused {
+                tries: 1,
+                reason: reason.into(),
+            },
+            at(0, 1),
+        ),
+        at(0, 1),
+    );
+    assert_eq!(wave.status, WaveStatus::Failed);
+    assert_eq!(wave.reason.as_deref(), Some(reason));
+    assert!(
+        wave.servers
+            .iter()
+            .all(|s| s.error_code.as_deref() == Some("CAPACITY_QUOTA"))
+    );
+    assert_eq!(releases(&d), 1);
 }

@@ -83,7 +83,39 @@ pub struct WaveRecord {
     pub last_poll_error: Option<String>,
     /// Set by CancelWave: finish observing the running job, start nothing new.
     pub cancel_requested: Option<String>,
+    /// The wave's place in the DRS capacity ledger (docs/capacity.md).
+    #[serde(default)]
+    pub capacity: CapacityState,
+    /// When the wave's execution started: its place in the capacity line.
+    #[serde(default)]
+    pub execution_started: Option<Timestamp>,
     pub journal: Journal,
+}
+
+/// Where the wave stands with the DRS capacity ledger (docs/capacity.md).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CapacityState {
+    /// Not asked (not started, or a record from before the ledger).
+    #[default]
+    NotAsked,
+    /// Asked at tick `tries`: waiting for the answer, or in line.
+    Asking {
+        tries: u32,
+        since: Timestamp,
+        /// Why it waits, as the views show it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// A launch sent back to wait after StartRecovery was tried: the
+        /// first try's time, so the next launch looks for a job by tag
+        /// first (a 5xx before may have created one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reconcile_since: Option<Timestamp>,
+    },
+    /// Admitted: the servers are held until the launch is over.
+    Held { since: Timestamp },
+    /// Given back (or the release was sent: a lost one expires on its own).
+    Released,
 }
 
 /// The part of the plan a wave record needs to run the wave on its own.
@@ -265,7 +297,10 @@ impl ExecutionRecord {
         let waves = plan
             .waves
             .iter()
-            .map(|w| WaveRecord::new(id, w, plan.mode, &plan.options))
+            .map(|w| WaveRecord {
+                execution_started: Some(now),
+                ..WaveRecord::new(id, w, plan.mode, &plan.options)
+            })
             .collect();
         let execution = ExecutionRecord {
             id,
@@ -347,6 +382,8 @@ impl WaveRecord {
             consecutive_throttles: 0,
             last_poll_error: None,
             cancel_requested: None,
+            capacity: CapacityState::NotAsked,
+            execution_started: None,
             journal: Journal::default(),
         }
     }

@@ -112,10 +112,9 @@ pub fn wave_rto(
         (WaveStatus::Pending, _) => {
             Err(NotReady::Running("the wave has not started yet".to_owned()))
         }
-        (WaveStatus::Launching | WaveStatus::PostActions, _) => Err(NotReady::Running(format!(
-            "the wave is still {}",
-            format::status(status)
-        ))),
+        (WaveStatus::Waiting | WaveStatus::Launching | WaveStatus::PostActions, _) => Err(
+            NotReady::Running(format!("the wave is still {}", format::status(status))),
+        ),
     };
     measure(execution, ready)
 }

@@ -13,7 +13,7 @@ pub use eta::estimate_completion;
 pub use view::*;
 
 use crate::records::{
-    ActionRun, ExecutionRecord, LaunchState, ServerState, WaveRecord, WaveSummary,
+    ActionRun, CapacityState, ExecutionRecord, LaunchState, ServerState, WaveRecord, WaveSummary,
 };
 use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::time::Timestamp;
@@ -136,6 +136,12 @@ fn wave_view(summary: &WaveSummary, record: Option<&WaveRecord>, open: bool) -> 
         start_time: record.and_then(|r| r.start_time),
         end_time: record.and_then(|r| r.end_time),
         reason: record.and_then(|r| r.reason.clone()).or(launch_failure),
+        waiting_reason: record
+            .filter(|r| r.status == WaveStatus::Waiting)
+            .and_then(|r| match &r.capacity {
+                CapacityState::Asking { reason, .. } => reason.clone(),
+                _ => None,
+            }),
         recovery_job_id,
     }
 }

@@ -70,6 +70,10 @@ pub struct WaveView {
     pub end_time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why a WAITING wave waits: the DRS capacity in use and the waves
+    /// ahead of it, or DRS' refusal (docs/capacity.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_reason: Option<String>,
     /// The wave's single DRS recovery job, once StartRecovery returned it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_job_id: Option<String>,

@@ -49,6 +49,8 @@ impl ExecutionStatus {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WaveStatus {
     Pending,
+    /// Ready to launch, in line for DRS capacity (docs/capacity.md).
+    Waiting,
     Launching,
     PostActions,
     Completed,

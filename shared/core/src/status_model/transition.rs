@@ -31,6 +31,7 @@ impl Transitions for ExecutionStatus {
 impl Transitions for WaveStatus {
     const ALL: &'static [Self] = &[
         WaveStatus::Pending,
+        WaveStatus::Waiting,
         WaveStatus::Launching,
         WaveStatus::PostActions,
         WaveStatus::Completed,
@@ -41,8 +42,12 @@ impl Transitions for WaveStatus {
         use WaveStatus::*;
         matches!(
             (self, next),
-            (Pending, Launching | Cancelled)
-                | (Launching, PostActions | Completed | Failed | Cancelled)
+            (Pending, Waiting | Launching | Cancelled | Failed)
+                | (Waiting, Launching | Cancelled | Failed)
+                | (
+                    Launching,
+                    Waiting | PostActions | Completed | Failed | Cancelled
+                )
                 | (PostActions, Completed | Failed | Cancelled)
         )
     }
@@ -197,7 +202,9 @@ mod tests {
         for &s in <WaveStatus as Transitions>::ALL {
             use WaveStatus::*;
             match s {
-                Pending | Launching | PostActions | Completed | Failed | Cancelled => index(s),
+                Pending | Waiting | Launching | PostActions | Completed | Failed | Cancelled => {
+                    index(s)
+                }
             };
         }
         for &s in LaunchStatus::ALL {
@@ -219,7 +226,7 @@ mod tests {
             };
         }
         assert_eq!(<ExecutionStatus as Transitions>::ALL.len(), 6);
-        assert_eq!(<WaveStatus as Transitions>::ALL.len(), 6);
+        assert_eq!(<WaveStatus as Transitions>::ALL.len(), 7);
         assert_eq!(LaunchStatus::ALL.len(), 5);
         assert_eq!(ActionStatus::ALL.len(), 5);
         assert_eq!(HealthStatus::ALL.len(), 5);
@@ -229,5 +236,7 @@ mod tests {
     fn a_wave_cannot_skip_launching() {
         assert!(!WaveStatus::Pending.can_become(WaveStatus::Completed));
         assert!(!WaveStatus::Pending.can_become(WaveStatus::PostActions));
+        assert!(!WaveStatus::Waiting.can_become(WaveStatus::Completed));
+        assert!(!WaveStatus::Waiting.can_become(WaveStatus::PostActions));
     }
 }

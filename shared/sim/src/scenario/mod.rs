@@ -253,6 +253,17 @@ impl Default for Quotas {
     }
 }
 
+impl From<Quotas> for ripcord::capacity::Quotas {
+    fn from(q: Quotas) -> Self {
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Self {
+            concurrent_jobs: narrow(q.concurrent_jobs),
+            servers_in_active_jobs: narrow(q.servers_in_active_jobs),
+            servers_per_job: narrow(q.servers_per_job),
+        }
+    }
+}
+
 /// The simulated operations, by their AWS names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Operation {

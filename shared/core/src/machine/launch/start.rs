@@ -39,32 +39,31 @@ fn start_request(wave: &WaveRecord) -> StartRecoveryRequest {
     }
 }
 
-pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> WaveOutcome {
-    if wave.status != WaveStatus::Pending || wave.launch != LaunchState::NotStarted {
-        return WaveOutcome::Ignored(format!("wave {} has started already", wave.number));
-    }
-    if wave.cancel_requested.is_some() {
-        return WaveOutcome::Ignored(format!("wave {} was cancelled", wave.number));
-    }
-    let mut next = wave.clone();
+/// Launches an admitted wave: records the intent and asks for its one job.
+/// With `reconcile_since` (an earlier try may have created the job), the
+/// call looks for the job by its tags first.
+pub(super) fn start_launch(
+    ctx: &mut Ctx<'_>,
+    next: &mut WaveRecord,
+    reconcile_since: Option<crate::time::Timestamp>,
+) {
     transition(
         &mut next.status,
         WaveStatus::Launching,
         "wave",
         &mut ctx.rejected,
     );
-    next.start_time = Some(ctx.now);
     next.launch = LaunchState::Requested {
         tries: 1,
-        since: ctx.now,
+        since: reconcile_since.unwrap_or(ctx.now),
         requested_at: ctx.now,
-        reconcile: false,
+        reconcile: reconcile_since.is_some(),
         throttled: 0,
     };
     ctx.effect(Effect::StartRecovery {
         tries: 1,
-        request: start_request(&next),
-        reconcile_since: None,
+        request: start_request(next),
+        reconcile_since,
         start_if_missing: true,
     });
     ctx.send(
@@ -73,19 +72,18 @@ pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> WaveOutcome {
         LAUNCH_CHECK_DELAY,
     );
     ctx.send(None, Event::PublishMetrics {}, Duration::ZERO);
-    WaveOutcome::Changed(next, None)
 }
 
 /// The launch's (since, reconcile) when it is waiting at try `tries`; the
 /// reason to ignore the event otherwise (`what` names it: "retry 3").
 /// The launch's pending try, as `waiting_at` finds it.
-struct Waiting {
-    since: crate::time::Timestamp,
-    reconcile: bool,
-    throttled: u32,
+pub(super) struct Waiting {
+    pub since: crate::time::Timestamp,
+    pub reconcile: bool,
+    pub throttled: u32,
 }
 
-fn waiting_at(wave: &WaveRecord, tries: u32, what: &str) -> Result<Waiting, String> {
+pub(super) fn waiting_at(wave: &WaveRecord, tries: u32, what: &str) -> Result<Waiting, String> {
     match wave.launch {
         LaunchState::Requested {
             tries: current,
@@ -318,7 +316,7 @@ pub(crate) fn start_failed(
     WaveOutcome::Changed(next, None)
 }
 
-fn fail_launch(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, code: &str, message: String) {
+pub(super) fn fail_launch(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, code: &str, message: String) {
     wave.launch = LaunchState::Failed {
         code: code.to_owned(),
         message: message.clone(),
@@ -360,7 +358,7 @@ pub(crate) fn cancel(ctx: &mut Ctx<'_>, wave: &WaveRecord, reason: &str) -> Wave
     let mut next = wave.clone();
     next.cancel_requested = Some(reason.to_owned());
     let then = match (&next.status, &next.launch) {
-        (WaveStatus::Pending, _) => {
+        (WaveStatus::Pending | WaveStatus::Waiting, _) => {
             finish_wave(
                 ctx,
                 &mut next,

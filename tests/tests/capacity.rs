@@ -1,0 +1,167 @@
+//! DRS capacity, drilled (docs/capacity.md): the real engine on the
+//! simulator, checked against the simulator's own record of the jobs it
+//! created and the calls it refused, not against Ripcord's records.
+
+use ripcord::capacity::Quotas;
+use ripcord::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
+use ripcord_sim::{LaunchTimeline, StartOutcome};
+use ripcord_tests::{Drill, examples, recovery_jobs_per_wave};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(240);
+
+/// A drill plan of `waves` waves of `servers` servers each, none depending
+/// on another: how a big estate's recovery is written.
+fn parallel_plan(dir: &Path, waves: u32, servers: u32) -> PathBuf {
+    let mut yaml = String::from(
+        "name: parallel-estate\nmode: drill\nregion: us-east-1\n\
+         options:\n  poll_intervals: { pending: 30s, launching: 5s, post_actions: 10s }\n\
+         defaults:\n  launch_timeout: 45m\nwaves:\n",
+    );
+    for w in 1..=waves {
+        yaml.push_str(&format!(
+            "  - name: tier-{w}\n    depends_on: []\n    servers:\n"
+        ));
+        for s in 1..=servers {
+            yaml.push_str(&format!(
+                "      - {{ id: s-{:017x}, hostname: host-{w}-{s} }}\n",
+                (u64::from(w) << 16) | u64::from(s)
+            ));
+        }
+    }
+    let path = dir.join("parallel.yaml");
+    std::fs::write(&path, yaml).expect("write the plan");
+    path
+}
+
+fn scenario(path: &str) -> ripcord_sim::Scenario {
+    let file = examples().join("scenarios").join(path);
+    ripcord_sim::load_scenario(&file).expect("a valid scenario")
+}
+
+/// The most servers the simulator ever had in active launch jobs at once.
+fn peak_servers_in_active_jobs(timeline: &[LaunchTimeline]) -> usize {
+    let mut changes: Vec<(ripcord::time::Timestamp, i64)> = Vec::new();
+    for job in timeline {
+        changes.push((job.created, job.servers as i64));
+        if let Some(end) = job.last_settled {
+            changes.push((end, -(job.servers as i64)));
+        }
+    }
+    // At one instant, jobs ending free their servers before new ones count.
+    changes.sort_by_key(|&(at, delta)| (at, delta));
+    let (mut now, mut peak) = (0i64, 0i64);
+    for (_, delta) in changes {
+        now += delta;
+        peak = peak.max(now);
+    }
+    peak as usize
+}
+
+fn refusals(drill: &Drill, code: &str) -> usize {
+    drill
+        .engine
+        .simulator
+        .start_recovery_calls()
+        .iter()
+        .filter(|c| matches!(&c.outcome, StartOutcome::Rejected { code: c } if c == code))
+        .count()
+}
+
+/// Six waves of 100 servers at once against DRS' 500 servers in active
+/// jobs: the sixth waits for room instead of failing, DRS is never asked
+/// past its quota, and everything completes with one job per wave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_parallel_waves_of_a_hundred_complete_within_the_quota() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let plan = parallel_plan(dir.path(), 6, 100);
+    let drill = Drill::builder(&plan, scenario("happy-path.yaml"))
+        .start()
+        .await;
+    let waiting = |view: &ripcord::status::ExecutionView| {
+        view.waves
+            .iter()
+            .find(|w| w.status == WaveStatus::Waiting)
+            .cloned()
+    };
+    let view = drill
+        .wait_until(
+            "a wave to wait for capacity, or the end",
+            LIMIT,
+            |view, settled| settled || waiting(view).is_some(),
+        )
+        .await;
+    let wave = waiting(&view).expect("the sixth wave waits for capacity");
+    let reason = wave.waiting_reason.unwrap_or_default();
+    assert!(
+        reason.starts_with("waiting for DRS capacity: 500 of 500 servers in active jobs"),
+        "{reason}"
+    );
+    let (view, drill) = drill.finish(LIMIT).await;
+
+    assert_eq!(view.status, ExecutionStatus::Completed, "{:?}", view.reason);
+    let launched = view
+        .waves
+        .iter()
+        .flat_map(|w| &w.servers)
+        .filter(|s| s.launch_status == LaunchStatus::Completed)
+        .count();
+    assert_eq!(launched, 600);
+    let sim = &drill.engine.simulator;
+    assert_eq!(
+        recovery_jobs_per_wave(sim),
+        (1..=6)
+            .map(|n| (n.to_string(), 1))
+            .collect::<BTreeMap<_, _>>()
+    );
+    assert_eq!(refusals(&drill, "ServiceQuotaExceededException"), 0);
+    let peak = peak_servers_in_active_jobs(&sim.launch_timeline());
+    assert!(peak <= 500, "{peak} servers were in active jobs at once");
+    assert_eq!(peak, 500, "five waves ran at once");
+}
+
+/// Jobs outside Ripcord fill the account: DRS refuses a launch Ripcord's
+/// ledger admitted. The wave waits, with DRS' reason, instead of failing,
+/// and completes once room frees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_drs_enforces_beyond_the_ledger_is_waited_out() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let plan = parallel_plan(dir.path(), 3, 50);
+    let mut world = scenario("happy-path.yaml");
+    // The account holds 100 servers in active jobs; Ripcord believes 500.
+    world.quotas.servers_in_active_jobs = 100;
+    let drill = Drill::builder(&plan, world)
+        .ports(|mut ports| {
+            ports.quotas = Quotas::default();
+            ports
+        })
+        .start()
+        .await;
+    let refused = |view: &ripcord::status::ExecutionView| {
+        view.waves.iter().any(|w| {
+            w.status == WaveStatus::Waiting
+                && w.waiting_reason.as_deref().is_some_and(|r| {
+                    r.starts_with("DRS refused the launch: ServiceQuotaExceededException")
+                })
+        })
+    };
+    let view = drill
+        .wait_until(
+            "a wave sent back to wait, or the end",
+            LIMIT,
+            |view, settled| settled || refused(view),
+        )
+        .await;
+    assert!(refused(&view), "no wave showed DRS' refusal: {view:?}");
+    let (view, drill) = drill.finish(LIMIT).await;
+    assert_eq!(view.status, ExecutionStatus::Completed, "{:?}", view.reason);
+    assert!(refusals(&drill, "ServiceQuotaExceededException") >= 1);
+    assert_eq!(
+        recovery_jobs_per_wave(&drill.engine.simulator),
+        (1..=3)
+            .map(|n| (n.to_string(), 1))
+            .collect::<BTreeMap<_, _>>()
+    );
+}
