@@ -783,6 +783,23 @@ async fn an_idempotency_key_starts_one_execution_and_pages_list_them_all() {
         assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
     }
     assert!(metrics.trim_end().ends_with("# EOF"));
+
+    // Every launch gave its DRS capacity back; the quotas are the
+    // simulator's.
+    for line in [
+        r#"ripcord_drs_capacity{what="servers_in_use"} 0"#,
+        r#"ripcord_drs_capacity{what="servers_quota"} 500"#,
+        r#"ripcord_drs_capacity{what="jobs_quota"} 20"#,
+        r#"ripcord_drs_capacity{what="waves_waiting"} 0"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    let (status, capacity) = api.get("/api/capacity").await;
+    assert_eq!(status, 200, "{capacity}");
+    assert_eq!(capacity["usage"]["serversInUse"], 0, "{capacity}");
+    assert_eq!(capacity["usage"]["quotas"]["serversInActiveJobs"], 500);
+    assert_eq!(capacity["holds"], serde_json::json!([]));
+    assert_eq!(capacity["waiting"], serde_json::json!([]));
     api.stop().await;
 }
 
@@ -846,6 +863,7 @@ async fn the_openapi_document_describes_every_route_and_the_status_shape() {
         "/api/executions/{id}/report",
         "/api/executions/{id}/cancel",
         "/api/executions/{id}/waves/{wave}/approve",
+        "/api/capacity",
         "/healthz",
         "/metrics",
     ] {

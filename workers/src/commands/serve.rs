@@ -69,6 +69,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
                 queue: backend.queue(),
                 dead_letters: backend.dead_letters(),
                 heartbeats: backend.heartbeats(),
+                capacity: backend.capacity(),
                 clock: Arc::new(WorldClock::new(backend.clone())),
                 auth,
                 telemetry: None,

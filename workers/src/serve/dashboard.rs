@@ -24,6 +24,7 @@ assets!(
     "index.html",
     "app.css",
     "app.js",
+    "capacity.js",
     "api.js",
     "dialog.js",
     "dom.js",

@@ -6,7 +6,8 @@
 //! - [`events`]: the SSE stream, one store watcher per followed execution.
 //! - [`auth`]: the write token (and optionally read protection).
 //! - [`report`]: the drill report (measured RTO) in html, md, json or svg.
-//! - [`health`]: `/healthz`; [`prometheus`]: `/metrics`.
+//! - [`health`]: `/healthz`; [`prometheus`]: `/metrics`; [`capacity`]:
+//!   the DRS capacity ledger.
 //! - [`openapi`]: `/api/openapi.json`, generated from the types.
 //! - [`dashboard`]: the page and its files, built into the binary.
 //! - [`error`]: every error a JSON body; a request at fault gets a 4xx.
@@ -15,6 +16,7 @@
 //! - [`headers`]: the security headers on every response.
 
 pub mod auth;
+pub mod capacity;
 pub mod dashboard;
 pub mod error;
 pub mod events;
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
             "/api/executions/{id}/waves/{wave}/approve",
             post(executions::approve),
         )
+        .route("/api/capacity", get(capacity::capacity))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(prometheus::metrics))

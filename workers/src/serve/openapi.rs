@@ -19,17 +19,19 @@ use utoipa::{Modify, OpenApi};
         super::executions::cancel,
         super::executions::approve,
         super::health::healthz,
+        super::capacity::capacity,
         super::prometheus::metrics,
     ),
     components(schemas(
         super::error::ErrorBody,
         ripcord::status::ExecutionView,
         ripcord::health::HealthReport,
+        ripcord::capacity::CapacityView,
     )),
     modifiers(&BearerToken),
     tags(
         (name = "executions", description = "Executions: list, status, live events, start, cancel, approve"),
-        (name = "operations", description = "Health and metrics"),
+        (name = "operations", description = "Health, metrics and DRS capacity"),
     )
 )]
 pub struct ApiDoc;

@@ -43,6 +43,11 @@ struct KindLabels {
     kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CapacityLabels {
+    what: &'static str,
+}
+
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The metrics text as of now.
@@ -148,6 +153,26 @@ pub async fn render(state: &AppState) -> Result<String, ApiError> {
         "worker_last_poll_age_seconds",
         "Seconds since any worker of the kind last polled its queue (from the heartbeats in the store)",
         poll_age,
+    );
+
+    let capacity = Family::<CapacityLabels, Gauge>::default();
+    let usage = state.capacity.load_ledger().await?.record.usage(now);
+    for (what, n) in [
+        ("servers_in_use", usage.servers_in_use),
+        ("servers_quota", usage.quotas.servers_in_active_jobs),
+        ("jobs_in_use", usage.jobs_in_use),
+        ("jobs_quota", usage.quotas.concurrent_jobs),
+        ("waves_waiting", usage.waves_waiting),
+        ("servers_waiting", usage.servers_waiting),
+    ] {
+        capacity
+            .get_or_create(&CapacityLabels { what })
+            .set(i64::from(n));
+    }
+    registry.register(
+        "drs_capacity",
+        "The DRS capacity ledger: servers and jobs held by launches against their quotas, and the waves (and their servers) waiting in line",
+        capacity,
     );
 
     if let Some(telemetry) = &state.telemetry {

@@ -8,7 +8,9 @@ use crate::ports::Ports;
 use crate::telemetry::WorkerTelemetry;
 use ripcord::health::HealthThresholds;
 use ripcord::ids::ExecutionId;
-use ripcord::ports::{Clock, DeadLetters, ExecutionStore, WorkQueue, WorkerHeartbeats};
+use ripcord::ports::{
+    CapacityLedger, Clock, DeadLetters, ExecutionStore, WorkQueue, WorkerHeartbeats,
+};
 use ripcord::status::ExecutionView;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,6 +25,8 @@ pub struct ServeState {
     pub dead_letters: Arc<dyn DeadLetters>,
     /// The workers' heartbeats (health, `/metrics`).
     pub heartbeats: Arc<dyn WorkerHeartbeats>,
+    /// The deployment's DRS capacity ledger (`/api/capacity`, `/metrics`).
+    pub capacity: Arc<dyn CapacityLedger>,
     /// The executions' clock (simulated on the embedded backend).
     pub clock: Arc<dyn Clock>,
     pub auth: Auth,
@@ -44,6 +48,7 @@ impl ServeState {
             queue: ports.queue.clone(),
             dead_letters,
             heartbeats: ports.heartbeats.clone(),
+            capacity: ports.capacity.clone(),
             clock: ports.clock.clone(),
             auth,
             telemetry: None,

@@ -26,6 +26,7 @@ mod tests;
 
 /// The DRS quotas of the account a deployment launches in. The defaults
 /// are AWS's documented defaults (docs/aws-facts.md).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Quotas {
@@ -48,6 +49,7 @@ impl Default for Quotas {
 }
 
 /// One launch: one attempt of one wave of one execution.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Holder {
@@ -68,6 +70,7 @@ impl std::fmt::Display for Holder {
 
 /// Where a launch stands in line: recoveries before drills, then the
 /// execution that started first, then the lower wave.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Priority {
@@ -94,6 +97,7 @@ pub struct Claim {
 }
 
 /// Capacity a launch holds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Hold {
@@ -105,6 +109,7 @@ pub struct Hold {
 }
 
 /// A launch waiting in line.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Waiter {
@@ -146,6 +151,7 @@ pub struct Ledger {
 
 /// Why a launch waits: the capacity in use when it last asked, and how
 /// many launches are ahead of it in line.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CapacityWait {
@@ -189,6 +195,7 @@ pub enum Admission {
 }
 
 /// What the ledger holds now, for the status, the dashboard and `/metrics`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CapacityUsage {
@@ -199,7 +206,30 @@ pub struct CapacityUsage {
     pub quotas: Quotas,
 }
 
+/// The ledger as the API shows it (`GET /api/capacity`): what is in use
+/// against which quotas, who holds, and who waits, in the order they will
+/// be admitted. Lapsed entries are left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityView {
+    pub usage: CapacityUsage,
+    pub holds: Vec<Hold>,
+    pub waiting: Vec<Waiter>,
+}
+
 impl Ledger {
+    /// What the ledger holds and who waits at `now`.
+    pub fn view(&self, now: Timestamp) -> CapacityView {
+        let mut live = self.clone();
+        live.expire(now);
+        CapacityView {
+            usage: live.usage(now),
+            holds: live.holds,
+            waiting: live.waiting,
+        }
+    }
+
     /// Takes `claim`'s servers if they fit behind everyone ahead of it in
     /// line; otherwise puts it in line (or keeps its place) and says why.
     /// Asking again for what is already held is granted again: a worker
