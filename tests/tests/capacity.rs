@@ -165,3 +165,98 @@ async fn a_quota_drs_enforces_beyond_the_ledger_is_waited_out() {
             .collect::<BTreeMap<_, _>>()
     );
 }
+
+/// Starts a second execution of `plan` on `drill`'s engine and waits until
+/// it settles; its final status view.
+async fn second_execution(drill: &Drill, plan: &Path) -> ripcord::status::ExecutionView {
+    use ripcord::event::Envelope;
+    use ripcord::ids::ExecutionId;
+    use ripcord::ports::QueueName;
+    use ripcord::status::{execution_status, is_settled};
+    let id = ExecutionId::new_random();
+    let plan = ripcord::plan::load_plan(plan).expect("a valid plan");
+    let ports = &drill.engine.ports;
+    let start = Envelope::start_execution(id, plan, "second", false, ports.clock.now());
+    ports
+        .queue
+        .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
+        .await
+        .expect("send");
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        if let Some(execution) = ports.store.load_execution(id).await.expect("load") {
+            let waves = ports.store.load_waves(id).await.expect("load waves");
+            if is_settled(&execution.record, &waves) {
+                return execution_status(&execution.record, &waves, ports.clock.now());
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second execution never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A second drill of servers a running drill holds is refused at its
+/// start, naming the other execution; the first completes untouched, and
+/// the simulator made one job per wave of the first only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_execution_of_busy_servers_is_refused_by_default() {
+    let plan = examples().join("drill.yaml");
+    let drill = Drill::builder("drill.yaml", scenario("happy-path.yaml"))
+        .start()
+        .await;
+    let second = second_execution(&drill, &plan).await;
+    assert_eq!(second.status, ExecutionStatus::Failed);
+    let reason = second.reason.clone().unwrap_or_default();
+    assert!(
+        reason.starts_with("refused: server s-0a1b2c3d4e5f6000")
+            && reason.contains(&drill.id.to_string()),
+        "{reason}"
+    );
+    assert!(
+        second
+            .waves
+            .iter()
+            .all(|w| w.status == WaveStatus::Cancelled),
+        "{second:?}"
+    );
+    let (view, drill) = drill.finish(LIMIT).await;
+    assert_eq!(view.status, ExecutionStatus::Completed);
+    assert_eq!(
+        recovery_jobs_per_wave(&drill.engine.simulator),
+        (1..=3)
+            .map(|n| (n.to_string(), 1))
+            .collect::<BTreeMap<_, _>>()
+    );
+}
+
+/// With `busy_servers: wait`, the second execution starts once the first
+/// has ended, and completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_busy_servers_wait_a_second_execution_runs_after_the_first() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let text = std::fs::read_to_string(examples().join("drill.yaml")).expect("the example plan");
+    let waiting = text.replacen("options:\n", "options:\n  busy_servers: wait\n", 1);
+    let plan = dir.path().join("waiting.yaml");
+    std::fs::write(&plan, waiting).expect("write the plan");
+    let drill = Drill::builder("drill.yaml", scenario("happy-path.yaml"))
+        .start()
+        .await;
+    let second = second_execution(&drill, &plan).await;
+    assert_eq!(
+        second.status,
+        ExecutionStatus::Completed,
+        "{:?}",
+        second.reason
+    );
+    let first = drill.view().await.expect("the first execution").0;
+    assert_eq!(first.status, ExecutionStatus::Completed);
+    assert!(
+        second.start_time <= first.end_time.expect("the first ended")
+            && second.waves.iter().filter_map(|w| w.start_time).min() >= first.end_time,
+        "the second's waves started after the first ended"
+    );
+    drill.finish(LIMIT).await;
+}

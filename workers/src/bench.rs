@@ -58,6 +58,7 @@ pub fn chain_plan(waves: usize, per_wave: usize) -> Plan {
             retry: Default::default(),
             execution_timeout: Duration::from_secs(24 * 3600),
             rto_target: None,
+            busy_servers: Default::default(),
         },
     }
 }

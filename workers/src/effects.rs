@@ -4,7 +4,7 @@
 //! comment first when asked to (a retry after an ambiguous failure).
 
 use crate::ports::Ports;
-use ripcord::capacity::Admission;
+use ripcord::capacity::{Admission, ServerClaim, ServerHold};
 use ripcord::effect_results::{SEARCH_MARGIN, result_of};
 use ripcord::event::{Envelope, Event, PostLaunchObservation, WaveObservation};
 use ripcord::machine::{CommandPurpose, Effect};
@@ -31,6 +31,45 @@ pub async fn perform(ports: &Ports, cause: &Envelope, index: usize, effect: &Eff
                 },
             }
         }
+        Effect::ClaimServers {
+            tries,
+            execution_id,
+            recovery,
+            since,
+            expires_at,
+        } => {
+            let tries = *tries;
+            let claimed = async {
+                let waves = ports.store.load_waves(*execution_id).await?;
+                let hold = ServerHold {
+                    execution_id: *execution_id,
+                    recovery: *recovery,
+                    servers: waves
+                        .iter()
+                        .map(|w| (w.number, w.servers.iter().map(|s| s.id().clone()).collect()))
+                        .collect(),
+                    since: *since,
+                    expires_at: *expires_at,
+                };
+                ports.capacity.claim_servers(&hold, now).await
+            };
+            match claimed.await {
+                Ok(ServerClaim::Claimed) => Event::ServersClaimed { tries },
+                Ok(ServerClaim::Busy(busy)) => Event::ServersBusy { tries, busy },
+                Err(e) => Event::ServerClaimFailed {
+                    tries,
+                    error: e.to_string(),
+                },
+            }
+        }
+        Effect::ReleaseServers { execution_id } => Event::ServersReleased {
+            error: ports
+                .capacity
+                .release_servers(*execution_id, now)
+                .await
+                .err()
+                .map(|e| e.to_string()),
+        },
         Effect::ReleaseCapacity { holder } => Event::CapacityReleased {
             error: ports
                 .capacity

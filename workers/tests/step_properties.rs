@@ -289,6 +289,7 @@ fn build(s: &Scenario) -> (Plan, Vec<ServerSpec>) {
             retry: RetryPolicy::default(),
             execution_timeout: Duration::from_secs(24 * 3600),
             rto_target: None,
+            busy_servers: Default::default(),
         },
     };
     (plan, specs)

@@ -5,7 +5,7 @@
 //! is a [`DecodeError`] and the message goes to the dead-letter queue with
 //! that reason (invariant 5, docs/invariants.md).
 
-use crate::capacity::CapacityWait;
+use crate::capacity::{BusyServer, CapacityWait};
 use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::Plan;
 use crate::service_error::ServiceError;
@@ -63,6 +63,29 @@ pub enum Event {
         reason: String,
     },
     ExecutionTimedOut {},
+    /// Ask the ledger again for the execution's servers (a tick).
+    ClaimServers {
+        tries: u32,
+    },
+    /// The execution holds every server of its plan: start the waves.
+    ServersClaimed {
+        tries: u32,
+    },
+    /// Other active executions hold some of its servers.
+    ServersBusy {
+        tries: u32,
+        busy: Vec<BusyServer>,
+    },
+    /// The ledger could not be read or written; the next tick asks again.
+    ServerClaimFailed {
+        tries: u32,
+        error: String,
+    },
+    /// The execution's servers were given back (`error`: they could not be,
+    /// and the hold lapses on its own).
+    ServersReleased {
+        error: Option<String>,
+    },
 
     // ---- wave record: launch (launch queue) ----
     StartWave {},
@@ -214,6 +237,11 @@ impl Event {
             Event::ApproveWave { .. } => "ApproveWave",
             Event::CancelExecution { .. } => "CancelExecution",
             Event::ExecutionTimedOut {} => "ExecutionTimedOut",
+            Event::ClaimServers { .. } => "ClaimServers",
+            Event::ServersClaimed { .. } => "ServersClaimed",
+            Event::ServersBusy { .. } => "ServersBusy",
+            Event::ServerClaimFailed { .. } => "ServerClaimFailed",
+            Event::ServersReleased { .. } => "ServersReleased",
             Event::StartWave {} => "StartWave",
             Event::LaunchWave { .. } => "LaunchWave",
             Event::LaunchCheck { .. } => "LaunchCheck",
@@ -246,12 +274,17 @@ impl Event {
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 33] = [
+    pub const TYPE_NAMES: [&'static str; 38] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
         "CancelExecution",
         "ExecutionTimedOut",
+        "ClaimServers",
+        "ServersClaimed",
+        "ServersBusy",
+        "ServerClaimFailed",
+        "ServersReleased",
         "StartWave",
         "LaunchWave",
         "LaunchCheck",
@@ -290,6 +323,11 @@ impl Event {
             | Event::ApproveWave { .. }
             | Event::CancelExecution { .. }
             | Event::ExecutionTimedOut {}
+            | Event::ClaimServers { .. }
+            | Event::ServersClaimed { .. }
+            | Event::ServersBusy { .. }
+            | Event::ServerClaimFailed { .. }
+            | Event::ServersReleased { .. }
             | Event::StartWave {}
             | Event::LaunchWave { .. }
             | Event::LaunchCheck { .. }

@@ -134,6 +134,7 @@ pub fn plan() -> Plan {
             retry: RetryPolicy::default(),
             execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
             rto_target: None,
+            busy_servers: Default::default(),
         },
     }
 }
@@ -379,6 +380,7 @@ pub fn sample_plan(name: &str, waves: u32) -> Plan {
             retry: RetryPolicy::default(),
             execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
             rto_target: None,
+            busy_servers: Default::default(),
         },
     }
 }

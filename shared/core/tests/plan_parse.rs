@@ -90,6 +90,7 @@ waves:
             },
             execution_timeout: Duration::from_secs(6 * 3600),
             rto_target: Some(Duration::from_secs(9000)),
+            busy_servers: Default::default(),
         },
         waves: vec![
             WavePlan {
@@ -372,4 +373,24 @@ fn a_plan_at_the_drs_source_server_quota_parses_and_splits() {
     assert_eq!(plan.waves[0].name, "all (part 1/40)");
     assert_eq!(plan.waves[40].depends_on.len(), 40);
     assert_eq!(plan.server_count(), 4001);
+}
+
+#[test]
+fn busy_servers_is_refuse_unless_the_plan_says_wait() {
+    let base = "name: p\nmode: drill\nregion: us-east-1\nwaves:\n  - name: w\n    servers: [s-0a1b2c3d4e5f60001]\n";
+    let plan = ripcord::plan::parse_plan(base, "p.yaml").expect("valid");
+    assert_eq!(
+        plan.options.busy_servers,
+        ripcord::plan::BusyServers::Refuse
+    );
+    let waiting = base.replace("waves:", "options:\n  busy_servers: wait\nwaves:");
+    let plan = ripcord::plan::parse_plan(&waiting, "p.yaml").expect("valid");
+    assert_eq!(plan.options.busy_servers, ripcord::plan::BusyServers::Wait);
+    let wrong = base.replace("waves:", "options:\n  busy_servers: queue\nwaves:");
+    let err = ripcord::plan::parse_plan(&wrong, "p.yaml").expect_err("an unknown value");
+    assert!(
+        err.to_string()
+            .contains("p.yaml:5:17: unknown variant `queue`, expected one of refuse, wait"),
+        "{err}"
+    );
 }

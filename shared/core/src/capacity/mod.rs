@@ -21,8 +21,16 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::time::Duration;
 
+mod servers;
 #[cfg(test)]
 mod tests;
+
+pub use servers::{BUSY_SHOWN, BusyServer, ServerClaim, ServerHold, describe_busy};
+
+/// How long past its own time limit (a launch's timeout, an execution's)
+/// a hold outlives a holder that never gave it back: a job may start late,
+/// and the last look takes a poll.
+pub const HOLD_MARGIN: Duration = Duration::from_secs(15 * 60);
 
 /// The DRS quotas of the account a deployment launches in. The defaults
 /// are AWS's documented defaults (docs/aws-facts.md).
@@ -147,6 +155,10 @@ pub struct Ledger {
     /// The quotas the last writer admitted against, for the views.
     #[serde(default)]
     pub quotas: Quotas,
+    /// The servers each active execution holds (one server, one active
+    /// execution).
+    #[serde(default)]
+    pub executions: Vec<ServerHold>,
 }
 
 /// Why a launch waits: the capacity in use when it last asked, and how
@@ -311,9 +323,11 @@ impl Ledger {
     /// Drops the holds and places in line that lapsed by `now`.
     pub fn expire(&mut self, now: Timestamp) -> bool {
         let before = self.holds.len() + self.waiting.len();
+        let held = self.executions.len();
         self.holds.retain(|h| h.expires_at > now);
         self.waiting.retain(|w| w.expires_at > now);
-        before != self.holds.len() + self.waiting.len()
+        self.executions.retain(|h| h.expires_at > now);
+        before != self.holds.len() + self.waiting.len() || held != self.executions.len()
     }
 
     /// Servers and jobs held now.

@@ -301,3 +301,59 @@ proptest! {
         }
     }
 }
+
+fn server_hold(execution: u8, servers: &[u16], recovery: bool) -> ServerHold {
+    ServerHold {
+        execution_id: execution_id(execution),
+        recovery,
+        servers: std::collections::BTreeMap::from([(
+            WaveNumber(1),
+            servers
+                .iter()
+                .map(|n| {
+                    crate::ids::SourceServerId::parse(&format!("s-{n:017x}")).expect("a valid id")
+                })
+                .collect(),
+        )]),
+        since: t0(),
+        expires_at: at(4 * 3600),
+    }
+}
+
+#[test]
+fn one_server_is_in_one_active_execution_at_a_time() {
+    let mut ledger = Ledger::default();
+    let first = server_hold(1, &[1, 2, 3], true);
+    assert_eq!(ledger.claim_servers(&first, t0()), ServerClaim::Claimed);
+    assert_eq!(
+        ledger.claim_servers(&first, t0()),
+        ServerClaim::Claimed,
+        "asking again"
+    );
+    let ServerClaim::Busy(busy) = ledger.claim_servers(&server_hold(2, &[3, 4], false), t0())
+    else {
+        panic!("server 3 is held");
+    };
+    assert_eq!(
+        describe_busy(&busy),
+        format!(
+            "server s-00000000000000003 is in active execution {} (wave 1 of a recovery)",
+            execution_id(1)
+        )
+    );
+    assert_eq!(
+        ledger.claim_servers(&server_hold(3, &[4, 5], false), t0()),
+        ServerClaim::Claimed,
+        "other servers are free"
+    );
+    assert!(ledger.release_servers(execution_id(1)));
+    assert_eq!(
+        ledger.claim_servers(&server_hold(2, &[3, 6], false), t0()),
+        ServerClaim::Claimed
+    );
+    // A hold its execution never gave back lapses.
+    assert_eq!(
+        ledger.claim_servers(&server_hold(4, &[4], false), at(5 * 3600)),
+        ServerClaim::Claimed
+    );
+}

@@ -60,7 +60,13 @@ pub fn decide(state: &State, envelope: &Envelope, now: Timestamp) -> Decision {
         (State::Execution(_), Event::StartExecution { .. }) => {
             return Decision::ignore("the execution exists already (duplicate start)");
         }
-        (State::Execution(exec), event) => execution::decide(&mut ctx, exec, event),
+        (State::Execution(exec), event) => match execution::decide(&mut ctx, exec, event) {
+            Outcome::Changed(Change::Execution(mut next)) => {
+                execution::release_servers_when_done(&mut ctx, &mut next);
+                Outcome::Changed(Change::Execution(next))
+            }
+            other => other,
+        },
         (State::Wave(wave), event) => match decide_wave(&mut ctx, wave, event) {
             WaveOutcome::Changed(mut next, then) => {
                 if let Some(handover) = then {
@@ -186,6 +192,11 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord, event: &Event) -> WaveOutco
         | Event::ApproveWave { .. }
         | Event::CancelExecution { .. }
         | Event::ExecutionTimedOut {}
+        | Event::ClaimServers { .. }
+        | Event::ServersClaimed { .. }
+        | Event::ServersBusy { .. }
+        | Event::ServerClaimFailed { .. }
+        | Event::ServersReleased { .. }
         | Event::PublishMetrics {}
         | Event::Announce { .. } => WaveOutcome::Ignored(format!(
             "{} is an execution event, not a wave event",

@@ -5,6 +5,7 @@
 
 use crate::capacity::{Claim, Holder};
 use crate::event::FollowUp;
+use crate::ids::ExecutionId;
 use crate::ids::SourceServerId;
 use crate::ports::drs::StartRecoveryRequest;
 use crate::ports::ssm::SendCommandRequest;
@@ -67,6 +68,18 @@ pub enum Effect {
     Admit { tries: u32, claim: Claim },
     /// Gives back what a wave holds or waits for → `CapacityReleased`.
     ReleaseCapacity { holder: Holder },
+    /// Takes the servers of an execution's plan (the worker reads them from
+    /// its wave records) → `ServersClaimed` / `ServersBusy` /
+    /// `ServerClaimFailed`.
+    ClaimServers {
+        tries: u32,
+        execution_id: ExecutionId,
+        recovery: bool,
+        since: Timestamp,
+        expires_at: Timestamp,
+    },
+    /// Gives back the servers an execution holds → `ServersReleased`.
+    ReleaseServers { execution_id: ExecutionId },
     /// StartRecovery for one wave → `RecoveryJobStarted` / `RecoveryStartFailed`.
     /// With `reconcile_since`, first look for a job carrying the request's
     /// tags created since then and adopt it; start one only if none exists

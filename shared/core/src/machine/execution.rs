@@ -4,13 +4,15 @@
 //! a wave, so workers on different waves never contend for one record.
 
 use super::context::{Ctx, Outcome};
-use super::decision::Change;
+use super::decision::{Change, Effect};
+use crate::capacity::{BusyServer, HOLD_MARGIN, describe_busy};
 use crate::event::Event;
 use crate::ids::WaveNumber;
-use crate::plan::{Mode, Plan};
-use crate::records::ExecutionRecord;
+use crate::plan::{BusyServers, Mode, Plan};
+use crate::records::{ExecutionRecord, ServerClaimState};
 use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::status_model::{Transitions, transition};
+use crate::time::after;
 use std::time::Duration;
 
 pub(crate) fn start(
@@ -46,7 +48,13 @@ pub(crate) fn start(
         "execution",
         &mut ctx.rejected,
     );
-    start_ready_waves(ctx, &mut execution);
+    // One server, one active execution: the waves start once the
+    // execution holds every server of its plan.
+    execution.server_claim = ServerClaimState::Claiming {
+        tries: 1,
+        reason: None,
+    };
+    claim_servers(ctx, &execution, 1);
     ctx.send(
         None,
         Event::ExecutionTimedOut {},
@@ -85,6 +93,18 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, event: &Eve
                 format!("the execution did not finish within its execution_timeout of {limit}"),
             )
         }
+        Event::ClaimServers { tries } => claim_tick(ctx, execution, *tries),
+        Event::ServersClaimed { tries } => servers_claimed(ctx, execution, *tries),
+        Event::ServersBusy { tries, busy } => servers_busy(ctx, execution, *tries, busy),
+        Event::ServerClaimFailed { error, .. } => Outcome::Ignored(format!(
+            "claiming the execution's servers failed: {error}; the next tick asks again"
+        )),
+        Event::ServersReleased { error: None } => {
+            Outcome::Ignored("the execution's servers were given back".into())
+        }
+        Event::ServersReleased { error: Some(error) } => Outcome::Ignored(format!(
+            "giving back the execution's servers failed: {error}; the hold lapses on its own"
+        )),
         other => Outcome::Ignored(format!("{} is not an execution event", other.type_name())),
     }
 }
@@ -184,7 +204,112 @@ fn stop(
 
 /// Sends StartWave for every wave whose dependencies are all COMPLETED and
 /// whose approval gate (if any) is open.
+/// How often an execution asks again for its servers.
+const CLAIM_TICK: Duration = Duration::from_secs(30);
+
+/// Asks for the servers of `execution`'s plan at tick `tries`, and sends
+/// the next tick: an answer lost to a crash is asked for again.
+fn claim_servers(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, tries: u32) {
+    ctx.effect(Effect::ClaimServers {
+        tries,
+        execution_id: execution.id,
+        recovery: execution.mode == Mode::Recovery,
+        since: execution.start_time,
+        expires_at: after(
+            execution.start_time,
+            execution.options.execution_timeout + HOLD_MARGIN,
+        ),
+    });
+    ctx.send(None, Event::ClaimServers { tries: tries + 1 }, CLAIM_TICK);
+}
+
+fn claiming(execution: &ExecutionRecord, tries: Option<u32>) -> Result<(), String> {
+    match &execution.server_claim {
+        ServerClaimState::Claiming { tries: current, .. }
+            if !execution.status.is_terminal() && tries.is_none_or(|t| t == *current) =>
+        {
+            Ok(())
+        }
+        _ => Err("the execution is not claiming its servers (or this tick is stale)".into()),
+    }
+}
+
+fn claim_tick(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, tries: u32) -> Outcome {
+    if let Err(reason) = claiming(execution, Some(tries.saturating_sub(1))) {
+        return Outcome::Ignored(reason);
+    }
+    let mut next = execution.clone();
+    if let ServerClaimState::Claiming { tries: t, .. } = &mut next.server_claim {
+        *t = tries;
+    }
+    claim_servers(ctx, &next, tries);
+    Outcome::Changed(Change::Execution(next))
+}
+
+fn servers_claimed(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, _tries: u32) -> Outcome {
+    if let Err(reason) = claiming(execution, None) {
+        return Outcome::Ignored(reason);
+    }
+    let mut next = execution.clone();
+    next.server_claim = ServerClaimState::Claimed;
+    start_ready_waves(ctx, &mut next);
+    Outcome::Changed(Change::Execution(next))
+}
+
+fn servers_busy(
+    ctx: &mut Ctx<'_>,
+    execution: &ExecutionRecord,
+    tries: u32,
+    busy: &[BusyServer],
+) -> Outcome {
+    if let Err(reason) = claiming(execution, Some(tries)) {
+        return Outcome::Ignored(reason);
+    }
+    let what = describe_busy(busy);
+    match execution.options.busy_servers {
+        BusyServers::Refuse => stop(
+            ctx,
+            execution,
+            ExecutionStatus::Failed,
+            format!(
+                "refused: {what}; one server is in one active execution at a time. \
+                 Wait for that execution to end or cancel it, or set options.busy_servers: wait \
+                 to start once it has ended"
+            ),
+        ),
+        BusyServers::Wait => {
+            let reason = format!("waiting for servers: {what}");
+            let mut next = execution.clone();
+            if let ServerClaimState::Claiming { reason: r, .. } = &mut next.server_claim {
+                if r.as_deref() == Some(reason.as_str()) {
+                    return Outcome::Ignored("still waiting for the same servers".into());
+                }
+                *r = Some(reason);
+            }
+            Outcome::Changed(Change::Execution(next))
+        }
+    }
+}
+
+/// Gives back the servers `execution` holds once it has ended.
+pub(crate) fn release_servers_when_done(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+    let holds = matches!(
+        execution.server_claim,
+        ServerClaimState::Claiming { .. } | ServerClaimState::Claimed
+    );
+    if holds && execution.status.is_terminal() {
+        ctx.effect(Effect::ReleaseServers {
+            execution_id: execution.id,
+        });
+        execution.server_claim = ServerClaimState::Released;
+    }
+}
+
 fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+    if matches!(execution.server_claim, ServerClaimState::Claiming { .. }) {
+        // No wave starts before the execution holds its servers.
+        return;
+    }
     let completed: Vec<bool> = execution
         .waves
         .iter()

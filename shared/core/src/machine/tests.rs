@@ -36,6 +36,21 @@ fn started() -> (ExecutionRecord, WaveRecord, Envelope) {
     let Some(Change::Create { execution, waves }) = d.change else {
         panic!("StartExecution must create the execution: {d:?}");
     };
+    assert!(
+        matches!(d.effects[..], [Effect::ClaimServers { tries: 1, .. }]),
+        "StartExecution claims the plan's servers first: {:?}",
+        d.effects
+    );
+    assert!(
+        !d.follow_ups
+            .iter()
+            .any(|f| matches!(f.envelope.event, Event::StartWave {}))
+    );
+    let claimed = result(&start, Event::ServersClaimed { tries: 1 }, t0());
+    let d = decide(&State::Execution(execution), &claimed, t0());
+    let Some(Change::Execution(execution)) = d.change else {
+        panic!("ServersClaimed changes the execution: {d:?}");
+    };
     let start_wave = d
         .follow_ups
         .iter()
@@ -1003,4 +1018,140 @@ fn a_wave_bigger_than_a_quota_fails_with_what_to_do() {
             .all(|s| s.error_code.as_deref() == Some("CAPACITY_QUOTA"))
     );
     assert_eq!(releases(&d), 1);
+}
+
+/// The execution just created from `plan`, before its servers are claimed,
+/// and the StartExecution that created it.
+fn created(plan: crate::plan::Plan) -> (ExecutionRecord, Envelope) {
+    let start = Envelope::new(
+        execution_id(),
+        None,
+        Event::StartExecution {
+            plan,
+            requested_by: "tester".into(),
+            recovery_confirmed: false,
+        },
+        t0(),
+    );
+    let d = decide(&State::Absent, &start, t0());
+    let Some(Change::Create { execution, .. }) = d.change else {
+        panic!("StartExecution must create the execution: {d:?}");
+    };
+    (execution, start)
+}
+
+fn busy() -> Vec<crate::capacity::BusyServer> {
+    vec![crate::capacity::BusyServer {
+        source_server_id: server_id(0x11),
+        execution_id: "9f2b8c1e-5d4a-4e7b-9c0d-1a2b3c4d5e6f".parse().unwrap(),
+        wave: WaveNumber(2),
+        recovery: true,
+    }]
+}
+
+/// By default a start whose servers another active execution holds fails,
+/// naming that execution and its wave; it starts no wave.
+#[test]
+fn a_start_whose_servers_are_busy_is_refused_naming_the_other_execution() {
+    let (execution, start) = created(plan());
+    let answer = result(
+        &start,
+        Event::ServersBusy {
+            tries: 1,
+            busy: busy(),
+        },
+        t0(),
+    );
+    let d = decide(&State::Execution(execution), &answer, t0());
+    let Some(Change::Execution(execution)) = d.change else {
+        panic!("{d:?}");
+    };
+    assert_eq!(execution.status, ExecutionStatus::Failed);
+    assert_eq!(
+        execution.reason.as_deref(),
+        Some(
+            "refused: server s-0a1b2c3d4e5f60011 is in active execution 9f2b8c1e-5d4a-4e7b-9c0d-1a2b3c4d5e6f \
+             (wave 2 of a recovery); one server is in one active execution at a time. Wait for that \
+             execution to end or cancel it, or set options.busy_servers: wait to start once it has ended"
+        )
+    );
+    assert!(
+        !d.follow_ups
+            .iter()
+            .any(|f| matches!(f.envelope.event, Event::StartWave {}))
+    );
+    assert!(
+        d.effects
+            .iter()
+            .all(|e| !matches!(e, Effect::ClaimServers { .. })),
+        "{:?}",
+        d.effects
+    );
+}
+
+/// With `busy_servers: wait` the execution waits, asking at each tick, and
+/// its waves start once it holds its servers; it gives them back at its end.
+#[test]
+fn with_busy_servers_wait_the_waves_start_once_the_servers_are_free() {
+    let mut waiting_plan = plan();
+    waiting_plan.options.busy_servers = crate::plan::BusyServers::Wait;
+    let (mut execution, start) = created(waiting_plan);
+    let answer = result(
+        &start,
+        Event::ServersBusy {
+            tries: 1,
+            busy: busy(),
+        },
+        t0(),
+    );
+    let d = decide(&State::Execution(execution.clone()), &answer, t0());
+    let Some(Change::Execution(next)) = d.change else {
+        panic!("{d:?}");
+    };
+    execution = next;
+    assert_eq!(execution.status, ExecutionStatus::InProgress);
+    assert!(matches!(
+        &execution.server_claim,
+        crate::records::ServerClaimState::Claiming { reason: Some(r), .. } if r.starts_with("waiting for servers: server s-0a1b2c3d4e5f60011")
+    ));
+    let tick = start.caused(5, None, Event::ClaimServers { tries: 2 }, 1, at(0, 30));
+    let d = decide(&State::Execution(execution.clone()), &tick, at(0, 30));
+    assert!(
+        matches!(d.effects[..], [Effect::ClaimServers { tries: 2, .. }]),
+        "{d:?}"
+    );
+    let Some(Change::Execution(next)) = d.change else {
+        panic!("{d:?}");
+    };
+    execution = next;
+    let claimed = result(&tick, Event::ServersClaimed { tries: 2 }, at(0, 31));
+    let d = decide(&State::Execution(execution.clone()), &claimed, at(0, 31));
+    assert!(
+        d.follow_ups
+            .iter()
+            .any(|f| matches!(f.envelope.event, Event::StartWave {}))
+    );
+    let Some(Change::Execution(next)) = d.change else {
+        panic!("{d:?}");
+    };
+    execution = next;
+
+    let cancel = start.caused(
+        6,
+        None,
+        Event::CancelExecution {
+            requested_by: "op".into(),
+            reason: "done".into(),
+        },
+        1,
+        at(1, 0),
+    );
+    let d = decide(&State::Execution(execution), &cancel, at(1, 0));
+    assert!(
+        d.effects
+            .iter()
+            .any(|e| matches!(e, Effect::ReleaseServers { .. })),
+        "an execution that ended gives its servers back: {:?}",
+        d.effects
+    );
 }

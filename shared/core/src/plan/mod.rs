@@ -15,6 +15,7 @@
 //!   execution_timeout: 12h
 //!   rto_target: 4h            # the recovery time objective the drill report measures against
 //!   split_large_waves: false  # true: a wave over 100 servers is split into parts of <=100
+//!   busy_servers: refuse      # another active execution holds a server: refuse | wait
 //! defaults:                   # optional, applied to every wave that does not set them
 //!   launch_timeout: 1h
 //!   health_timeout: 15m

@@ -112,6 +112,22 @@ pub struct PlanOptions {
         skip_serializing_if = "Option::is_none"
     )]
     pub rto_target: Option<Duration>,
+    /// What a start does when another active execution holds one of its
+    /// servers (docs/capacity.md).
+    #[serde(default)]
+    pub busy_servers: BusyServers,
+}
+
+/// What an execution does when another active execution holds one of its
+/// source servers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BusyServers {
+    /// Fail at the start, naming the other execution and its wave.
+    #[default]
+    Refuse,
+    /// Start no wave until the other execution has ended.
+    Wait,
 }
 
 /// Adaptive poll intervals by wave phase (docs/architecture.md, "Delayed messages").

@@ -20,6 +20,7 @@ pub(super) fn options(
                 retry: RetryPolicy::default(),
                 execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
                 rto_target: None,
+                busy_servers: Default::default(),
             },
             false,
         );
@@ -113,6 +114,7 @@ pub(super) fn options(
             .as_ref()
             .map(|t| duration(Some(t), "rto_target", Duration::ZERO, errors))
             .filter(|d| !d.is_zero()),
+        busy_servers: raw.busy_servers.unwrap_or_default(),
     };
     let split = raw.split_large_waves.as_ref().is_some_and(|s| s.value);
     (options, split)

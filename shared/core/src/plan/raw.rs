@@ -35,6 +35,7 @@ pub(super) struct RawOptions {
     pub execution_timeout: Option<Text>,
     pub rto_target: Option<Text>,
     pub split_large_waves: Option<Spanned<bool>>,
+    pub busy_servers: Option<super::model::BusyServers>,
 }
 
 #[derive(Debug, Deserialize)]

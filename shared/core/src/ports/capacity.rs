@@ -5,7 +5,8 @@
 //! that makes two workers agree is [`CapacityLedger::admit`], here once for
 //! every adapter.
 
-use crate::capacity::{Admission, Claim, Holder, Ledger, Quotas};
+use crate::capacity::{Admission, Claim, Holder, Ledger, Quotas, ServerClaim, ServerHold};
+use crate::ids::ExecutionId;
 use crate::ports::store::{StoreError, Versioned};
 use crate::time::Timestamp;
 use async_trait::async_trait;
@@ -33,46 +34,70 @@ pub trait CapacityLedger: Send + Sync {
         quotas: &Quotas,
         now: Timestamp,
     ) -> Result<Admission, StoreError> {
-        for _ in 0..MAX_LEDGER_CONFLICTS {
-            let Versioned {
-                record: mut ledger,
-                version,
-            } = self.load_ledger().await?;
-            let before = ledger.clone();
-            let admission = ledger.admit(claim, quotas, now);
-            if ledger == before {
-                return Ok(admission);
-            }
-            match self.save_ledger(&ledger, version).await {
-                Ok(_) => return Ok(admission),
-                Err(StoreError::VersionConflict { .. }) => yield_now().await,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(conflicts())
+        read_decide_write(self, |ledger| ledger.admit(claim, quotas, now)).await
     }
 
     /// Gives back what `holder` holds or waits for, and drops what lapsed
     /// by `now`. Releasing twice changes nothing.
     async fn release(&self, holder: &Holder, now: Timestamp) -> Result<(), StoreError> {
-        for _ in 0..MAX_LEDGER_CONFLICTS {
-            let Versioned {
-                record: mut ledger,
-                version,
-            } = self.load_ledger().await?;
-            let released = ledger.release(holder);
-            let expired = ledger.expire(now);
-            if !released && !expired {
-                return Ok(());
-            }
-            match self.save_ledger(&ledger, version).await {
-                Ok(_) => return Ok(()),
-                Err(StoreError::VersionConflict { .. }) => yield_now().await,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(conflicts())
+        read_decide_write(self, |ledger| {
+            ledger.expire(now);
+            ledger.release(holder);
+        })
+        .await
     }
+
+    /// Takes every server of `hold` for its execution unless another active
+    /// execution holds one (one server, one active execution).
+    async fn claim_servers(
+        &self,
+        hold: &ServerHold,
+        now: Timestamp,
+    ) -> Result<ServerClaim, StoreError> {
+        read_decide_write(self, |ledger| ledger.claim_servers(hold, now)).await
+    }
+
+    /// Gives back the servers `execution_id` holds.
+    async fn release_servers(
+        &self,
+        execution_id: ExecutionId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        read_decide_write(self, |ledger| {
+            ledger.expire(now);
+            ledger.release_servers(execution_id);
+        })
+        .await
+    }
+}
+
+/// Reads the ledger, lets `decide` change it, and writes it if it changed
+/// and nobody wrote in between; decides again on what the other writer
+/// wrote otherwise.
+async fn read_decide_write<L, T>(
+    store: &L,
+    mut decide: impl FnMut(&mut Ledger) -> T + Send,
+) -> Result<T, StoreError>
+where
+    L: CapacityLedger + ?Sized,
+{
+    for _ in 0..MAX_LEDGER_CONFLICTS {
+        let Versioned {
+            record: mut ledger,
+            version,
+        } = store.load_ledger().await?;
+        let before = ledger.clone();
+        let answer = decide(&mut ledger);
+        if ledger == before {
+            return Ok(answer);
+        }
+        match store.save_ledger(&ledger, version).await {
+            Ok(_) => return Ok(answer),
+            Err(StoreError::VersionConflict { .. }) => yield_now().await,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(conflicts())
 }
 
 fn conflicts() -> StoreError {

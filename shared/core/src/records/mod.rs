@@ -29,7 +29,29 @@ pub struct ExecutionRecord {
     /// Why the execution ended other than COMPLETED.
     pub reason: Option<String>,
     pub waves: Vec<WaveSummary>,
+    /// Its claim on the servers of its plan (one server, one active
+    /// execution; docs/capacity.md).
+    #[serde(default)]
+    pub server_claim: ServerClaimState,
     pub journal: Journal,
+}
+
+/// Where an execution stands with the servers of its plan.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ServerClaimState {
+    /// Not claimed (a record from before the claims: its waves run as they
+    /// did).
+    #[default]
+    Unclaimed,
+    /// Asked at tick `tries`; `reason` while other executions hold some.
+    Claiming {
+        tries: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Claimed,
+    Released,
 }
 
 /// What the execution record knows of a wave: enough to order the waves.
@@ -327,6 +349,7 @@ impl ExecutionRecord {
                     server_count: w.servers.len(),
                 })
                 .collect(),
+            server_claim: ServerClaimState::Unclaimed,
             journal: Journal::default(),
         };
         (execution, waves)

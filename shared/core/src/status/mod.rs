@@ -13,7 +13,8 @@ pub use eta::estimate_completion;
 pub use view::*;
 
 use crate::records::{
-    ActionRun, CapacityState, ExecutionRecord, LaunchState, ServerState, WaveRecord, WaveSummary,
+    ActionRun, CapacityState, ExecutionRecord, LaunchState, ServerClaimState, ServerState,
+    WaveRecord, WaveSummary,
 };
 use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::time::Timestamp;
@@ -60,6 +61,12 @@ pub fn execution_status(
         region: execution.region.clone(),
         status: execution.status,
         reason: execution.reason.clone(),
+        waiting_reason: match &execution.server_claim {
+            ServerClaimState::Claiming { reason, .. } if !is_terminal(execution.status) => {
+                reason.clone()
+            }
+            _ => None,
+        },
         requested_by: execution.requested_by.clone(),
         waves: wave_views,
         progress,

@@ -22,6 +22,10 @@ pub struct ExecutionView {
     /// Why the execution ended other than COMPLETED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why no wave has started: another active execution holds some of its
+    /// servers (`options.busy_servers: wait`; docs/capacity.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_reason: Option<String>,
     pub requested_by: String,
     pub waves: Vec<WaveView>,
     pub progress: Progress,

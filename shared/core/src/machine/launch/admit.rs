@@ -7,7 +7,7 @@
 //! decision).
 
 use super::start::{Waiting, fail_launch, start_failed, start_launch, waiting_at};
-use crate::capacity::{CapacityWait, Claim, Holder, Priority};
+use crate::capacity::{CapacityWait, Claim, HOLD_MARGIN, Holder, Priority};
 use crate::event::Event;
 use crate::machine::context::{Ctx, WaveOutcome};
 use crate::machine::decision::Effect;
@@ -17,10 +17,6 @@ use crate::service_error::{ErrorClass, ServiceError};
 use crate::status_model::{WaveStatus, transition};
 use crate::time::Timestamp;
 use std::time::Duration;
-
-/// How long past its launch timeout a hold outlives a holder that never
-/// released it: the job may start late, and the last look takes a poll.
-pub const HOLD_MARGIN: Duration = Duration::from_secs(15 * 60);
 
 /// The error code DRS refuses a launch with when a quota is full.
 pub const QUOTA_EXCEEDED: &str = "ServiceQuotaExceededException";
