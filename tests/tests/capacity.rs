@@ -166,8 +166,9 @@ async fn a_quota_drs_enforces_beyond_the_ledger_is_waited_out() {
     );
 }
 
-/// Starts a second execution of `plan` on `drill`'s engine and waits until
-/// it settles; its final status view.
+/// Once `drill`'s execution holds its servers, starts a second execution
+/// of `plan` on the same engine and waits until it settles; its final
+/// status view.
 async fn second_execution(drill: &Drill, plan: &Path) -> ripcord::status::ExecutionView {
     use ripcord::event::Envelope;
     use ripcord::ids::ExecutionId;
@@ -175,6 +176,12 @@ async fn second_execution(drill: &Drill, plan: &Path) -> ripcord::status::Execut
     use ripcord::status::{execution_status, is_settled};
     let id = ExecutionId::new_random();
     let plan = ripcord::plan::load_plan(plan).expect("a valid plan");
+    // The first execution holds its servers once a wave of it has started.
+    drill
+        .wait_for("the first execution to hold its servers", LIMIT, |view| {
+            view.waves.iter().any(|w| w.status != WaveStatus::Pending)
+        })
+        .await;
     let ports = &drill.engine.ports;
     let start = Envelope::start_execution(id, plan, "second", false, ports.clock.now());
     ports
