@@ -120,6 +120,27 @@ async fn six_parallel_waves_of_a_hundred_complete_within_the_quota() {
     let peak = peak_servers_in_active_jobs(&sim.launch_timeline());
     assert!(peak <= 500, "{peak} servers were in active jobs at once");
     assert_eq!(peak, 500, "five waves ran at once");
+
+    // The drill report says which wave waited, and how long.
+    let store = drill.store();
+    let execution = store
+        .load_execution(drill.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .record;
+    let waves = store.load_waves(drill.id).await.unwrap();
+    let report = ripcord::report::build(&execution, &waves);
+    let waited: Vec<f64> = report
+        .waves
+        .iter()
+        .filter_map(|w| w.capacity_wait_seconds)
+        .collect();
+    assert_eq!(waited.len(), 1, "one wave waited: {waited:?}");
+    // It waited for the first of the five to finish: 2 to 5 minutes.
+    assert!((100.0..=330.0).contains(&waited[0]), "{waited:?}");
+    let markdown = ripcord::report::markdown::render(&report, None);
+    assert!(markdown.contains(" for DRS capacity"), "{markdown}");
 }
 
 /// Jobs outside Ripcord fill the account: DRS refuses a launch Ripcord's

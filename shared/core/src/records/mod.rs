@@ -111,6 +111,10 @@ pub struct WaveRecord {
     /// When the wave's execution started: its place in the capacity line.
     #[serde(default)]
     pub execution_started: Option<Timestamp>,
+    /// When the ledger last admitted the wave's launch: `start_time` to
+    /// here is how long it waited for DRS capacity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admitted_at: Option<Timestamp>,
     pub journal: Journal,
 }
 
@@ -407,6 +411,7 @@ impl WaveRecord {
             cancel_requested: None,
             capacity: CapacityState::NotAsked,
             execution_started: None,
+            admitted_at: None,
             journal: Journal::default(),
         }
     }

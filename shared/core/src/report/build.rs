@@ -77,6 +77,10 @@ fn wave_report(
         duration_seconds: start_time.zip(end_time).map(|(s, e)| seconds_between(s, e)),
         reason: record.and_then(|r| r.reason.clone()).or(launch_failure),
         approved_by: summary.approved_by.clone(),
+        capacity_wait_seconds: record
+            .and_then(|r| r.start_time.zip(r.admitted_at))
+            .map(|(asked, admitted)| seconds_between(asked, admitted))
+            .filter(|waited| *waited >= 1.0),
         recovery_job_id,
         health_checked: record.is_some_and(|r| !r.plan.health_checks.is_empty()),
         rto: wave_rto(execution, record, summary.status),

@@ -190,6 +190,12 @@ pub fn wave_facts(w: &WaveReport, m: &dyn Markup) -> String {
     if let Some(by) = &w.approved_by {
         facts.push(format!("approved by {}", m.text(by)));
     }
+    if let Some(waited) = w.capacity_wait_seconds {
+        facts.push(format!(
+            "waited {} for DRS capacity",
+            m.text(&format::duration(waited))
+        ));
+    }
     facts.push(format!("RTO: {}", m.text(&w.rto.summary)));
     if let Some(reason) = &w.reason {
         facts.push(format!("reason: {}", m.text(reason)));

@@ -92,6 +92,10 @@ pub struct WaveReport {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
+    /// How long the wave waited for DRS capacity before it launched
+    /// (docs/capacity.md); absent when it did not wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_wait_seconds: Option<f64>,
     /// The wave's single DRS recovery job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_job_id: Option<String>,

@@ -138,6 +138,7 @@ pub(crate) fn admitted(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> WaveOutcome {
     };
     let mut next = wave.clone();
     next.capacity = CapacityState::Held { since: ctx.now };
+    next.admitted_at = Some(ctx.now);
     if let Some(reason) = next.cancel_requested.clone() {
         finish_wave(ctx, &mut next, WaveStatus::Cancelled, Some(reason));
         return WaveOutcome::Changed(next, None);
