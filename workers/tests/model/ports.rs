@@ -13,8 +13,10 @@
 use super::invariants;
 use super::world::World;
 use async_trait::async_trait;
+use ripcord::capacity::{Ledger, Quotas};
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
+use ripcord::ports::CapacityLedger;
 use ripcord::ports::Receive;
 use ripcord::ports::announce::{Announcement, Announcer};
 use ripcord::ports::clock::ManualClock;
@@ -252,8 +254,8 @@ impl Shared {
             // inbound path do): stores of their own, outside the gate.
             heartbeats: Arc::new(InMemoryStore::new()),
             trigger_log: Arc::new(InMemoryStore::new()),
-            capacity: self.ledger.clone(),
-            quotas: ripcord::capacity::Quotas::default(),
+            capacity: Arc::new(CheckedLedger(self.clone())),
+            quotas: MODEL_QUOTAS,
         }
     }
 
@@ -686,6 +688,37 @@ impl CommandRunner for ModelSsm {
 }
 
 /// Metrics are kept; the step publishes none (the metrics worker does).
+/// DRS quotas tight enough that waves running side by side contend for
+/// them (a wave has at most 5 servers: any one fits alone).
+pub const MODEL_QUOTAS: Quotas = Quotas {
+    concurrent_jobs: 2,
+    servers_in_active_jobs: 6,
+    servers_per_job: 5,
+};
+
+/// The capacity ledger behind the gate (a crash may fall between its read
+/// and its write), checked at every save: never more held than the quotas
+/// allow (invariant 12).
+pub struct CheckedLedger(Arc<Shared>);
+
+#[async_trait]
+impl CapacityLedger for CheckedLedger {
+    async fn load_ledger(&self) -> Result<Versioned<Ledger>, StoreError> {
+        self.0.gate.pass("load_ledger").await;
+        self.0.ledger.load_ledger().await
+    }
+
+    async fn save_ledger(&self, ledger: &Ledger, expected: u64) -> Result<u64, StoreError> {
+        self.0.gate.pass("save_ledger").await;
+        let (servers, jobs) = ledger.in_use();
+        assert!(
+            servers <= MODEL_QUOTAS.servers_in_active_jobs && jobs <= MODEL_QUOTAS.concurrent_jobs,
+            "invariant 12 broken: the ledger would hold {servers} servers in {jobs} jobs: {ledger:?}"
+        );
+        self.0.ledger.save_ledger(ledger, expected).await
+    }
+}
+
 pub struct ModelMetrics(Arc<Shared>);
 
 #[async_trait]
