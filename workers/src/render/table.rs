@@ -24,11 +24,17 @@ pub fn final_table(view: &ExecutionView, style: bool) -> String {
     if let Some(reason) = &view.reason {
         let _ = writeln!(out, "Reason: {reason}");
     }
+    if let Some(waiting) = &view.waiting_reason {
+        let _ = writeln!(out, "Waiting: {waiting}");
+    }
     for wave in &view.waves {
         let _ = writeln!(out);
         let _ = writeln!(out, "{}", emphasis(&wave_header(view, wave), style));
         if let Some(reason) = &wave.reason {
             let _ = writeln!(out, "Reason: {reason}");
+        }
+        if let Some(waiting) = &wave.waiting_reason {
+            let _ = writeln!(out, "Waiting: {waiting}");
         }
         let _ = writeln!(out, "{}", server_table(wave, style));
         if !wave.post_actions.is_empty() {
@@ -251,6 +257,32 @@ mod tests {
     #[test]
     fn failed_execution_table() {
         insta::assert_snapshot!(final_table(&testing::failed().view(), false));
+    }
+
+    #[test]
+    fn a_waiting_wave_says_why_under_its_header() {
+        let mut fixture = testing::mid_drill();
+        fixture.set_wave_status(3, ripcord::status_model::WaveStatus::Waiting);
+        fixture.wave_mut(3).capacity = ripcord::records::CapacityState::Asking {
+            tries: 2,
+            since: testing::t0(),
+            reason: Some(
+                "waiting for DRS capacity: 480 of 500 servers in active jobs, 20 of 20 jobs, 2 more wanted, 1 wave ahead"
+                    .into(),
+            ),
+            reconcile_since: None,
+        };
+        let table = final_table(&fixture.view(), false);
+        let after_header = table
+            .split_once("WAITING")
+            .map(|(_, rest)| rest)
+            .unwrap_or_default();
+        assert!(
+            after_header.contains(
+                "\nWaiting: waiting for DRS capacity: 480 of 500 servers in active jobs, 20 of 20 jobs, 2 more wanted, 1 wave ahead\n"
+            ),
+            "{table}"
+        );
     }
 
     #[test]
