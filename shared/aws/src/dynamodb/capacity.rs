@@ -28,16 +28,13 @@ impl CapacityLedger for DynamoStore {
                 (ATTR_VERSION.to_owned(), number(1)),
                 (ATTR_BODY.to_owned(), AttributeValue::S(body)),
             ]);
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", ATTR_PK)
-                .send()
-                .await
-                .map_err(|e| self.write_error("PutItem", e, WHAT, expected))?;
-            return Ok(1);
+            return match self.put_new(item).await? {
+                CreateOutcome::Created => Ok(1),
+                CreateOutcome::AlreadyExists => Err(StoreError::VersionConflict {
+                    what: WHAT.to_owned(),
+                    expected,
+                }),
+            };
         }
         let update = self.versioned_update(key, body, Vec::new(), expected)?;
         self.run_update(update, WHAT, expected).await?;

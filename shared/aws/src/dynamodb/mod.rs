@@ -277,6 +277,29 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Puts `item` only where no item has its key yet.
+    async fn put_new(&self, item: Item) -> Result<CreateOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", ATTR_PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(CreateOutcome::Created),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(CreateOutcome::AlreadyExists)
+            }
+            Err(e) => Err(self.error("PutItem", e)),
+        }
+    }
+
     /// A failed conditional write: a version conflict when its condition
     /// failed (someone else wrote `what` since version `expected`), else the
     /// service's error.

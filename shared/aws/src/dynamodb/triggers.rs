@@ -32,25 +32,7 @@ impl TriggerLog for DynamoStore {
             ),
         ]);
         check_size(&what, &item)?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", ATTR_PK)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(CreateOutcome::Created),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(CreateOutcome::AlreadyExists)
-            }
-            Err(e) => Err(self.error("PutItem", e)),
-        }
+        self.put_new(item).await
     }
 
     async fn load_trigger(

@@ -236,7 +236,7 @@ impl Ledger {
         let mut live = self.clone();
         live.expire(now);
         CapacityView {
-            usage: live.usage(now),
+            usage: live.counts(),
             holds: live.holds,
             waiting: live.waiting,
         }
@@ -320,14 +320,12 @@ impl Ledger {
         before != self.holds.len() + self.waiting.len()
     }
 
-    /// Drops the holds and places in line that lapsed by `now`.
-    pub fn expire(&mut self, now: Timestamp) -> bool {
-        let before = self.holds.len() + self.waiting.len();
-        let held = self.executions.len();
+    /// Drops the holds, places in line and server holds that lapsed by
+    /// `now`.
+    pub fn expire(&mut self, now: Timestamp) {
         self.holds.retain(|h| h.expires_at > now);
         self.waiting.retain(|w| w.expires_at > now);
         self.executions.retain(|h| h.expires_at > now);
-        before != self.holds.len() + self.waiting.len() || held != self.executions.len()
     }
 
     /// Servers and jobs held now.
@@ -342,12 +340,17 @@ impl Ledger {
     pub fn usage(&self, now: Timestamp) -> CapacityUsage {
         let mut live = self.clone();
         live.expire(now);
-        let (servers_in_use, jobs_in_use) = live.in_use();
+        live.counts()
+    }
+
+    /// What is held and waiting, lapsed entries included.
+    fn counts(&self) -> CapacityUsage {
+        let (servers_in_use, jobs_in_use) = self.in_use();
         CapacityUsage {
             servers_in_use,
             jobs_in_use,
-            waves_waiting: live.waiting.len() as u32,
-            servers_waiting: live.waiting.iter().map(|w| w.servers).sum(),
+            waves_waiting: self.waiting.len() as u32,
+            servers_waiting: self.waiting.iter().map(|w| w.servers).sum(),
             quotas: self.quotas,
         }
     }

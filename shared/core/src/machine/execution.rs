@@ -202,8 +202,6 @@ fn stop(
     Outcome::Changed(Change::Execution(next))
 }
 
-/// Sends StartWave for every wave whose dependencies are all COMPLETED and
-/// whose approval gate (if any) is open.
 /// How often an execution asks again for its servers.
 const CLAIM_TICK: Duration = Duration::from_secs(30);
 
@@ -305,6 +303,8 @@ pub(crate) fn release_servers_when_done(ctx: &mut Ctx<'_>, execution: &mut Execu
     }
 }
 
+/// Sends StartWave for every wave whose dependencies are all COMPLETED and
+/// whose approval gate (if any) is open.
 fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     if matches!(execution.server_claim, ServerClaimState::Claiming { .. }) {
         // No wave starts before the execution holds its servers.

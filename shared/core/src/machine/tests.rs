@@ -818,7 +818,7 @@ fn a_wave_that_does_not_fit_waits_with_the_reason_then_launches() {
     );
     assert_eq!(start_recovery_effects(&d), vec![(1, None)]);
     assert_eq!(wave.status, WaveStatus::Launching);
-    assert!(matches!(wave.capacity, CapacityState::Held { .. }));
+    assert!(matches!(wave.capacity, CapacityState::Held));
 }
 
 /// DRS refusing StartRecovery for a full quota is never a failure: the
@@ -910,7 +910,7 @@ fn a_quota_refusal_from_drs_sends_the_wave_back_to_wait() {
 #[test]
 fn a_wave_gives_its_capacity_back_once_its_launch_is_over() {
     let (_, mut wave, admitted) = launching();
-    assert!(matches!(wave.capacity, CapacityState::Held { .. }));
+    assert!(matches!(wave.capacity, CapacityState::Held));
     let poll = admitted.caused(
         7,
         Some(WaveNumber(1)),

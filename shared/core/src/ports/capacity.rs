@@ -2,8 +2,9 @@
 //! execution store, written conditionally on its version like the others
 //! (docs/capacity.md). The adapters only load and save it; what a claim
 //! gets is decided by [`Ledger::admit`], and the read–decide–write round
-//! that makes two workers agree is [`CapacityLedger::admit`], here once for
-//! every adapter.
+//! that makes two workers agree (`read_decide_write`, behind `admit`,
+//! `release`, `claim_servers` and `release_servers`) is here once for every
+//! adapter.
 
 use crate::capacity::{Admission, Claim, Holder, Ledger, Quotas, ServerClaim, ServerHold};
 use crate::ids::ExecutionId;

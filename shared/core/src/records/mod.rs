@@ -138,8 +138,9 @@ pub enum CapacityState {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reconcile_since: Option<Timestamp>,
     },
-    /// Admitted: the servers are held until the launch is over.
-    Held { since: Timestamp },
+    /// Admitted (at `admitted_at`): the servers are held until the launch
+    /// is over.
+    Held,
     /// Given back (or the release was sent: a lost one expires on its own).
     Released,
 }

@@ -87,16 +87,17 @@ pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> WaveOutcome {
     WaveOutcome::Changed(next, None)
 }
 
-/// Whether `wave` is in line, asking at tick `tries` (any tick: `None`).
-fn asking(wave: &WaveRecord, tries: Option<u32>) -> Result<(), String> {
+/// Whether `wave` is in line, asking at tick `tries` (any tick: `None`);
+/// if so, where the job search of its launch starts (`reconcile_since`).
+fn asking(wave: &WaveRecord, tries: Option<u32>) -> Result<Option<Timestamp>, String> {
     let in_line = matches!(wave.status, WaveStatus::Pending | WaveStatus::Waiting)
         && wave.launch == LaunchState::NotStarted;
     match &wave.capacity {
-        CapacityState::Asking { tries: current, .. }
-            if in_line && tries.is_none_or(|t| t == *current) =>
-        {
-            Ok(())
-        }
+        CapacityState::Asking {
+            tries: current,
+            reconcile_since,
+            ..
+        } if in_line && tries.is_none_or(|t| t == *current) => Ok(*reconcile_since),
         CapacityState::Asking { tries: current, .. } if in_line => Err(format!(
             "tick {} is stale (the wave asks at tick {current})",
             tries.unwrap_or_default()
@@ -127,17 +128,12 @@ pub(crate) fn admit_tick(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> Wa
 /// `LaunchAdmitted`: the servers are held; launch. A grant for any tick
 /// counts: the ledger answers the same holder the same way.
 pub(crate) fn admitted(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> WaveOutcome {
-    if let Err(reason) = asking(wave, None) {
-        return WaveOutcome::Ignored(reason);
-    }
-    let CapacityState::Asking {
-        reconcile_since, ..
-    } = wave.capacity
-    else {
-        return WaveOutcome::Ignored("not asking".into());
+    let reconcile_since = match asking(wave, None) {
+        Ok(since) => since,
+        Err(reason) => return WaveOutcome::Ignored(reason),
     };
     let mut next = wave.clone();
-    next.capacity = CapacityState::Held { since: ctx.now };
+    next.capacity = CapacityState::Held;
     next.admitted_at = Some(ctx.now);
     if let Some(reason) = next.cancel_requested.clone() {
         finish_wave(ctx, &mut next, WaveStatus::Cancelled, Some(reason));
@@ -250,7 +246,7 @@ fn back_to_waiting(
 pub(crate) fn release_when_done(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
     let in_ledger = matches!(
         wave.capacity,
-        CapacityState::Asking { .. } | CapacityState::Held { .. }
+        CapacityState::Asking { .. } | CapacityState::Held
     );
     let launching = matches!(
         wave.status,
