@@ -368,13 +368,16 @@ async fn wave_observed_delivered_twice_changes_nothing_the_second_time() {
     // The result the poll worker would decide inline; a result it cannot
     // decide inline goes to the poll queue as exactly this message.
     let cause = Envelope::decode(&poll.body).unwrap();
-    let effect = Effect::ObserveWave {
-        seq: wave.poll_seq,
-        job_id: job_id.clone(),
-        awaiting: wave.servers.iter().map(|s| s.id().clone()).collect(),
-    };
     let deadline = Instant::now() + LIMIT;
     let observed = loop {
+        // Each look asks for the job as it is now, not as last seen.
+        let effect = Effect::ObserveWave {
+            seq: wave.poll_seq,
+            job_id: job_id.clone(),
+            awaiting: wave.servers.iter().map(|s| s.id().clone()).collect(),
+            fresh_since: drill.engine.ports.clock.now(),
+            details: vec![],
+        };
         let result = effects::perform(&drill.engine.ports, &cause, 0, &effect).await;
         if let Event::WaveObserved { observation, .. } = &result.event
             && let Some(job) = &observation.job

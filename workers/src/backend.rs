@@ -165,6 +165,7 @@ impl AwsBackend {
                 names.event_bus(),
             )),
             clock: Arc::new(SystemClock),
+            describes: Default::default(),
         };
         Ok(AwsBackend {
             ports,

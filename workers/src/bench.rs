@@ -12,15 +12,30 @@ use ripcord::plan::{
 use ripcord::ports::QueueName;
 use ripcord::ports::drs::TAG_WAVE;
 use ripcord::status_model::ExecutionStatus;
+use ripcord::status_model::LaunchStatus;
 use ripcord::status_model::Transitions;
 use ripcord_sim::Scenario;
 use ripcord_sim::scenario::DurationRange;
+use ripcord_sim::scenario::Operation;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// A plan of `waves` waves of `per_wave` servers, each wave depending on
 /// the previous one, with no actions or health checks.
 pub fn chain_plan(waves: usize, per_wave: usize) -> Plan {
-    let mut next_id = 0u64;
+    chain_plan_from(0, waves, per_wave)
+}
+
+/// `count` chain plans with no server in common: executions at once may
+/// not share a server (docs/capacity.md).
+pub fn chain_plans(count: usize, waves: usize, per_wave: usize) -> Vec<Plan> {
+    (0..count)
+        .map(|i| chain_plan_from((i * waves * per_wave) as u64, waves, per_wave))
+        .collect()
+}
+
+fn chain_plan_from(first: u64, waves: usize, per_wave: usize) -> Plan {
+    let mut next_id = first;
     let waves = (0..waves)
         .map(|w| WavePlan {
             number: WaveNumber::from_index(w),
@@ -75,7 +90,32 @@ pub struct RunFigures {
     /// simulator) → the StartRecovery call of wave N+1. Only meaningful
     /// with a single execution.
     pub boundaries: Vec<Duration>,
+    /// Calls the simulator answered, by operation.
+    pub calls: BTreeMap<Operation, u64>,
+    /// Servers that launched (LAUNCHED or COMPLETED in the records).
+    pub launched: usize,
 }
+
+impl RunFigures {
+    /// DescribeJobs (finding jobs by tag included), DescribeJobLogItems,
+    /// DescribeRecoveryInstances and EC2 DescribeInstances per launched
+    /// server: what a launch costs in the DRS and EC2 read quotas.
+    pub fn describes_per_launched(&self) -> f64 {
+        let n: u64 = DESCRIBE_OPERATIONS
+            .iter()
+            .map(|op| self.calls.get(op).copied().unwrap_or(0))
+            .sum();
+        n as f64 / self.launched.max(1) as f64
+    }
+}
+
+/// The read calls a launch is observed with.
+pub const DESCRIBE_OPERATIONS: [Operation; 4] = [
+    Operation::DescribeJobs,
+    Operation::DescribeJobLogItems,
+    Operation::DescribeRecoveryInstances,
+    Operation::DescribeInstances,
+];
 
 /// Runs `plans` at once, each as its own execution, on a fresh database
 /// with `scenario`, until they all end.
@@ -114,6 +154,22 @@ pub async fn run_plans(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let wall = began.elapsed();
+    let mut launched = 0;
+    for id in &ids {
+        launched += ports
+            .store
+            .load_waves(*id)
+            .await?
+            .iter()
+            .flat_map(|w| &w.servers)
+            .filter(|s| {
+                matches!(
+                    s.launch_status,
+                    LaunchStatus::Launched | LaunchStatus::Completed
+                )
+            })
+            .count();
+    }
     let messages = workers.telemetry.messages_settled();
     let decided = workers.telemetry.events_decided();
     workers.shutdown().await;
@@ -123,6 +179,8 @@ pub async fn run_plans(
         messages,
         decided,
         boundaries: wave_boundaries(&engine),
+        calls: engine.simulator.calls(),
+        launched,
     })
 }
 
@@ -177,6 +235,16 @@ pub fn boundary_scenario(push: bool) -> Scenario {
     }
 }
 
+/// The scenario for describe-call figures: the simulator's own launch
+/// times (pending 10 s, launches of 2–5 min) with pushed results, on a
+/// clock `time_scale` times real time.
+pub fn describe_scenario(time_scale: f64) -> Scenario {
+    Scenario {
+        time_scale,
+        ..Scenario::default()
+    }
+}
+
 /// Nearest-rank percentile of sorted samples.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -212,5 +280,19 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 4000);
+    }
+
+    #[test]
+    fn plans_run_at_once_share_no_server() {
+        let plans = chain_plans(3, 2, 5);
+        let mut ids: Vec<_> = plans
+            .iter()
+            .flat_map(|p| &p.waves)
+            .flat_map(|w| &w.servers)
+            .map(|s| s.id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 30);
     }
 }

@@ -209,19 +209,9 @@ pub enum Command {
         stuck_after: std::time::Duration,
     },
     /// Measure the engine on this machine and print the figures: events/s,
-    /// wall time of a large plan, wave-boundary delays.
-    Bench {
-        #[arg(long, default_value_t = 4000)]
-        servers: usize,
-        #[arg(long, default_value_t = 40)]
-        waves: usize,
-        /// Wave boundaries to measure (at least 20 for a p99).
-        #[arg(long, default_value_t = 20)]
-        boundaries: usize,
-        /// Skip the polling-only boundary run (it takes about a minute).
-        #[arg(long)]
-        skip_poll: bool,
-    },
+    /// wall time of a large plan, wave-boundary delays, DRS describe calls
+    /// per launched server.
+    Bench(BenchArgs),
     /// Dead-letter queues: list what failed and why, replay it.
     Dlq {
         #[command(subcommand)]
@@ -404,4 +394,26 @@ pub enum DlqCommand {
         #[command(flatten)]
         backend: BackendArgs,
     },
+}
+
+/// What `ripcord bench` measures.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 4000)]
+    pub servers: usize,
+    #[arg(long, default_value_t = 40)]
+    pub waves: usize,
+    /// Wave boundaries to measure (at least 20 for a p99).
+    #[arg(long, default_value_t = 20)]
+    pub boundaries: usize,
+    /// Skip the polling-only boundary run (it takes about a minute).
+    #[arg(long)]
+    pub skip_poll: bool,
+    /// Simulated seconds per real second for the describe-call runs
+    /// (simulated launches take 2–5 minutes).
+    #[arg(long, default_value_t = 200.0)]
+    pub time_scale: f64,
+    /// Run only the describe-call figures ([5] and [6]).
+    #[arg(long)]
+    pub describes_only: bool,
 }

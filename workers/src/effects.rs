@@ -7,6 +7,7 @@ use crate::ports::Ports;
 use ripcord::capacity::{Admission, ServerClaim, ServerHold};
 use ripcord::effect_results::{SEARCH_MARGIN, result_of};
 use ripcord::event::{Envelope, Event, PostLaunchObservation, WaveObservation};
+use ripcord::ids::SourceServerId;
 use ripcord::machine::{CommandPurpose, Effect};
 use ripcord::ports::drs::DrsLaunchStatus;
 use ripcord::ports::ssm::SendCommandRequest;
@@ -94,7 +95,9 @@ pub async fn perform(ports: &Ports, cause: &Envelope, index: usize, effect: &Eff
             seq,
             job_id,
             awaiting,
-        } => match observe_wave(ports, job_id, awaiting).await {
+            fresh_since,
+            details,
+        } => match observe_wave(ports, job_id, awaiting, *fresh_since, details).await {
             Ok(observation) => Event::WaveObserved {
                 seq: *seq,
                 observation,
@@ -177,13 +180,24 @@ async fn start_recovery(
     ports.drs.start_recovery(request).await
 }
 
+/// Reads one wave's job through the process's job watch (served by a look
+/// made at or after `fresh_since`), the failure log when a server failed,
+/// and the recovery instances and EC2 details of the servers in `details`
+/// (or of every launched server once none is left launching), gathered
+/// with other waves' reads.
 async fn observe_wave(
     ports: &Ports,
     job_id: &str,
-    awaiting: &[ripcord::ids::SourceServerId],
+    awaiting: &[SourceServerId],
+    fresh_since: Timestamp,
+    details: &[SourceServerId],
 ) -> Result<WaveObservation, ServiceError> {
-    let jobs = ports.drs.describe_jobs(&[job_id.to_owned()]).await?;
-    let Some(job) = jobs.into_iter().find(|j| j.job_id == job_id) else {
+    let describes = &ports.describes;
+    let Some(job) = describes
+        .jobs
+        .job(&*ports.drs, &*ports.clock, job_id, fresh_since)
+        .await?
+    else {
         return Err(ServiceError::from_code(
             "drs",
             "DescribeJobs",
@@ -192,17 +206,27 @@ async fn observe_wave(
         ));
     };
     let awaiting: BTreeSet<_> = awaiting.iter().collect();
-    let relevant = job
+    let relevant: Vec<_> = job
         .participating_servers
         .iter()
-        .filter(|p| awaiting.contains(&p.source_server_id));
+        .filter(|p| awaiting.contains(&p.source_server_id))
+        .collect();
+    let still_launching = relevant.iter().any(|p| {
+        matches!(
+            p.launch_status,
+            DrsLaunchStatus::Pending | DrsLaunchStatus::InProgress
+        )
+    });
+    let details: BTreeSet<_> = details.iter().collect();
     let mut needs_log = false;
     let mut launched = Vec::new();
-    for p in relevant {
+    for p in &relevant {
         match p.launch_status {
             DrsLaunchStatus::Failed | DrsLaunchStatus::Terminated => needs_log = true,
             DrsLaunchStatus::Launched => {
-                if let Some(ri) = &p.recovery_instance_id {
+                if let Some(ri) = &p.recovery_instance_id
+                    && (!still_launching || details.contains(&p.source_server_id))
+                {
                     launched.push(ri.clone());
                 }
             }
@@ -216,20 +240,26 @@ async fn observe_wave(
     } else {
         Vec::new()
     };
-    let recovery_instances = if launched.is_empty() {
-        Vec::new()
-    } else {
-        ports.drs.describe_recovery_instances(&launched).await?
-    };
+    let drs = ports.drs.clone();
+    let recovery_instances = describes
+        .recovery_instances
+        .get(&launched, move |ids| {
+            let drs = drs.clone();
+            Box::pin(async move { drs.describe_recovery_instances(&ids).await })
+        })
+        .await?;
     let ec2_ids: Vec<String> = recovery_instances
         .iter()
         .filter_map(|ri| ri.ec2_instance_id.clone())
         .collect();
-    let instances = if ec2_ids.is_empty() {
-        Vec::new()
-    } else {
-        ports.ec2.describe_instances(&ec2_ids).await?
-    };
+    let ec2 = ports.ec2.clone();
+    let instances = describes
+        .instances
+        .get(&ec2_ids, move |ids| {
+            let ec2 = ec2.clone();
+            Box::pin(async move { ec2.describe_instances(&ids).await })
+        })
+        .await?;
     Ok(WaveObservation {
         job: Some(job),
         log_items,

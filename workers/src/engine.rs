@@ -102,6 +102,7 @@ impl LocalEngine {
             metrics: backend.metrics(),
             announcer: backend.announcer(),
             clock,
+            describes: Default::default(),
         });
         simulator.set_launch_result_sink(Arc::new(QueueLaunchResultSink {
             queue: ports.queue.clone(),

@@ -286,9 +286,10 @@ async fn refuse(
 }
 
 async fn launch_result(ports: &Ports, result: &DrsLaunchResult) -> Result<Report, Failure> {
-    let jobs = ports
-        .drs
-        .describe_jobs(std::slice::from_ref(&result.job_id))
+    let tags = ports
+        .describes
+        .jobs
+        .tags(&*ports.drs, &*ports.clock, &result.job_id)
         .await
         .map_err(|e| {
             if e.class.is_retryable() {
@@ -297,11 +298,7 @@ async fn launch_result(ports: &Ports, result: &DrsLaunchResult) -> Result<Report
                 Failure::Poison(e.to_string())
             }
         })?;
-    let Some((execution, wave)) = jobs
-        .iter()
-        .find(|j| j.job_id == result.job_id)
-        .and_then(|j| addressed(&j.tags))
-    else {
+    let Some((execution, wave)) = tags.as_ref().and_then(addressed) else {
         return Ok(done(Handled::Ignored(format!(
             "job {} is not one Ripcord started",
             result.job_id

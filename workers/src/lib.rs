@@ -14,6 +14,7 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod describe;
 pub mod effects;
 pub mod engine;
 pub mod inbound;

@@ -1,6 +1,7 @@
 //! The ports a worker needs, bundled. Which adapters fill them (embedded
 //! and simulated, or AWS) is chosen by the CLI; the workers never know.
 
+use crate::describe::Describes;
 use ripcord::capacity::Quotas;
 use ripcord::ports::{
     Announcer, CapacityLedger, Clock, CommandRunner, ExecutionStore, InstanceDirectory,
@@ -26,4 +27,6 @@ pub struct Ports {
     pub metrics: Arc<dyn MetricsSink>,
     pub announcer: Arc<dyn Announcer>,
     pub clock: Arc<dyn Clock>,
+    /// The process's shared reads of DRS and EC2 (batched across waves).
+    pub describes: Arc<Describes>,
 }

@@ -134,12 +134,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 max_receive_count,
             } => aws::bootstrap_command(&aws, max_receive_count).await,
         },
-        Command::Bench {
-            servers,
-            waves,
-            boundaries,
-            skip_poll,
-        } => bench::bench(servers, waves, boundaries, skip_poll).await,
+        Command::Bench(args) => bench::bench(args).await,
         Command::Sim { command } => match command {
             SimCommand::Calls { json, db } => sim::calls(&db.db, json),
             SimCommand::Serve {

@@ -256,6 +256,9 @@ impl Shared {
             trigger_log: Arc::new(InMemoryStore::new()),
             capacity: Arc::new(CheckedLedger(self.clone())),
             quotas: MODEL_QUOTAS,
+            describes: Arc::new(ripcord_workers::describe::Describes::with_window(
+                std::time::Duration::ZERO,
+            )),
         }
     }
 

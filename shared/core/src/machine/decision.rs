@@ -97,6 +97,13 @@ pub enum Effect {
         job_id: String,
         /// Servers whose launch is not yet settled in the record.
         awaiting: Vec<SourceServerId>,
+        /// The job as DRS reported it at or after this time will do: a look
+        /// at the deployment's jobs made since serves this poll too.
+        fresh_since: Timestamp,
+        /// Servers whose recovery instance and EC2 details to read now if
+        /// DRS reports them launched. Once no awaited server is still
+        /// launching, every launched one is read.
+        details: Vec<SourceServerId>,
     },
     /// SendCommand in batches of ≤50 instances → `ActionSent` /
     /// `ActionSendFailed` (or the Health* pair for health commands).

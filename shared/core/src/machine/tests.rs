@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::event::{Envelope, Event, PostLaunchObservation, WaveObservation};
-use crate::ids::{EventId, WaveNumber};
+use crate::ids::{EventId, SourceServerId, WaveNumber};
 use crate::ports::drs::{
     DrsLaunchStatus, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance, RecoveryJob,
 };
@@ -100,6 +100,19 @@ fn job(status: JobStatus, servers: &[(u16, DrsLaunchStatus)]) -> RecoveryJob {
             })
             .collect(),
         tags: Default::default(),
+    }
+}
+
+/// The recovery instance DRS reports for source server `n` of the job.
+fn recovery_instance(n: u16) -> RecoveryInstance {
+    RecoveryInstance {
+        recovery_instance_id: format!("ri-{n:04x}"),
+        ec2_instance_id: Some(format!("i-000000000000{n:04x}")),
+        ec2_instance_state: Some("running".into()),
+        job_id: Some(JOB.into()),
+        source_server_id: server_id(n),
+        is_drill: true,
+        point_in_time_snapshot: None,
     }
 }
 
@@ -482,15 +495,7 @@ fn the_launch_timeout_takes_a_last_look_before_failing_anyone() {
                     ],
                 )),
                 log_items: vec![],
-                recovery_instances: vec![RecoveryInstance {
-                    recovery_instance_id: "ri-0012".into(),
-                    ec2_instance_id: Some("i-0000000000000012".into()),
-                    ec2_instance_state: Some("running".into()),
-                    job_id: Some(JOB.into()),
-                    source_server_id: server_id(0x12),
-                    is_drill: true,
-                    point_in_time_snapshot: None,
-                }],
+                recovery_instances: vec![recovery_instance(0x12)],
                 instances: vec![],
             },
         },
@@ -508,6 +513,129 @@ fn the_launch_timeout_takes_a_last_look_before_failing_anyone() {
         WaveStatus::Failed,
         "the critical server timed out"
     );
+}
+
+fn pushed(cause: &Envelope, n: u16, now: Timestamp) -> Envelope {
+    let mut push = Envelope::new(
+        execution_id(),
+        Some(WaveNumber(1)),
+        Event::LaunchResultPushed {
+            source_server_id: server_id(n),
+            state: "LAUNCH_SUCCEEDED".into(),
+        },
+        now,
+    );
+    push.event_id = EventId(uuid::Uuid::from_u128(0x9000 + u128::from(n)));
+    let _ = cause;
+    push
+}
+
+fn polls(d: &Decision) -> Vec<std::time::Duration> {
+    d.follow_ups
+        .iter()
+        .filter(|f| matches!(f.envelope.event, Event::PollWave { .. }))
+        .map(|f| f.delay)
+        .collect()
+}
+
+#[test]
+fn pushed_results_wait_for_the_tick_until_the_last_one_arrives() {
+    let (_, mut wave, start_wave) = launching();
+    let due = wave.next_poll_at;
+    // The first result is noted on its server; no poll of its own.
+    let d = apply(&mut wave, &pushed(&start_wave, 0x11, at(0, 5)), at(0, 5));
+    assert!(polls(&d).is_empty(), "{d:?}");
+    assert!(d.effects.is_empty());
+    assert_eq!(wave.servers[0].launch_result_at, Some(at(0, 5)));
+    assert_eq!(wave.next_poll_at, due, "the tick stays as it was");
+    // The same result again changes nothing.
+    let d = apply(&mut wave, &pushed(&start_wave, 0x11, at(0, 6)), at(0, 6));
+    assert!(d.change.is_none(), "{d:?}");
+    // The last one brings the look forward: the wave can end now.
+    let d = apply(&mut wave, &pushed(&start_wave, 0x12, at(0, 7)), at(0, 7));
+    assert_eq!(polls(&d), vec![std::time::Duration::ZERO], "{d:?}");
+}
+
+fn poll_effect(d: &Decision) -> (Timestamp, Vec<SourceServerId>) {
+    match d.effects.as_slice() {
+        [
+            Effect::ObserveWave {
+                fresh_since,
+                details,
+                ..
+            },
+        ] => (*fresh_since, details.clone()),
+        other => panic!("a poll observes the job: {other:?}"),
+    }
+}
+
+#[test]
+fn launched_servers_are_described_together_once_one_has_waited_a_minute() {
+    let (_, mut wave, start_wave) = launching();
+    // A poll sees 0x11 launched; its details wait (no recovery instance read).
+    let look = result(
+        &start_wave,
+        Event::WaveObserved {
+            seq: wave.poll_seq,
+            observation: WaveObservation {
+                job: Some(job(
+                    JobStatus::Started,
+                    &[
+                        (0x11, DrsLaunchStatus::Launched),
+                        (0x12, DrsLaunchStatus::InProgress),
+                    ],
+                )),
+                log_items: vec![],
+                recovery_instances: vec![],
+                instances: vec![],
+            },
+        },
+        at(2, 0),
+    );
+    apply(&mut wave, &look, at(2, 0));
+    assert_eq!(wave.servers[0].launch_status, LaunchStatus::Launching);
+    assert_eq!(wave.servers[0].launch_result_at, Some(at(2, 0)));
+    let poll = |wave: &WaveRecord, now: Timestamp| {
+        start_wave.caused(
+            9,
+            Some(WaveNumber(1)),
+            Event::PollWave { seq: wave.poll_seq },
+            1,
+            now,
+        )
+    };
+    // Polls within the minute read only the job, as fresh as the poll's due time.
+    let due = wave.next_poll_at.expect("a poll is due");
+    let first = poll(&wave, at(2, 30));
+    let d = apply(&mut wave, &first, at(2, 30));
+    assert_eq!(poll_effect(&d), (due.min(at(2, 30)), vec![]));
+    // A minute on, every server reported launched is described at once.
+    let second = poll(&wave, at(3, 1));
+    let d = apply(&mut wave, &second, at(3, 1));
+    assert_eq!(poll_effect(&d).1, vec![server_id(0x11)]);
+    // Described, it counts as launched from when DRS first reported it.
+    let described = result(
+        &start_wave,
+        Event::WaveObserved {
+            seq: wave.poll_seq,
+            observation: WaveObservation {
+                job: Some(job(
+                    JobStatus::Started,
+                    &[
+                        (0x11, DrsLaunchStatus::Launched),
+                        (0x12, DrsLaunchStatus::InProgress),
+                    ],
+                )),
+                log_items: vec![],
+                recovery_instances: vec![recovery_instance(0x11)],
+                instances: vec![],
+            },
+        },
+        at(3, 2),
+    );
+    apply(&mut wave, &described, at(3, 2));
+    assert_eq!(wave.servers[0].launch_status, LaunchStatus::Launched);
+    assert_eq!(wave.servers[0].launch_end_time, Some(at(2, 0)));
 }
 
 /// The EC2 instance the fixture gives source server `n`.

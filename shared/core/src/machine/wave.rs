@@ -11,6 +11,7 @@ use crate::event::Event;
 use crate::records::{LaunchState, ServerState, WaveRecord};
 use crate::status_model::{HealthStatus, LaunchStatus, WaveStatus};
 use crate::status_model::{Transitions, transition};
+use crate::time::Timestamp;
 use std::time::Duration;
 
 /// How long a recorded launch intent may go without an answer before the
@@ -28,20 +29,55 @@ pub fn launch_settled(s: &ServerState) -> bool {
     )
 }
 
-/// Asks for a look at the wave's job (poll `seq`) and at every server whose
-/// launch has no outcome yet.
-pub(crate) fn observe_job(ctx: &mut Ctx<'_>, wave: &WaveRecord, seq: u32, job_id: &str) {
-    let awaiting = wave
-        .servers
+/// How long a server DRS reports launched may wait for its recovery
+/// instance and EC2 details while others of its wave still launch. Once
+/// one has waited this long, the details of every server reported so far
+/// are read together: at most one read a minute per wave, not one per poll.
+pub const DETAILS_AFTER: Duration = Duration::from_secs(60);
+
+/// Asks for a look at the wave's job (poll `seq`), as DRS reported it at or
+/// after `fresh_since`, and at every server whose launch has no outcome yet.
+pub(crate) fn observe_job(
+    ctx: &mut Ctx<'_>,
+    wave: &WaveRecord,
+    seq: u32,
+    job_id: &str,
+    fresh_since: Timestamp,
+) {
+    let awaiting: Vec<_> = wave.servers.iter().filter(|s| !launch_settled(s)).collect();
+    let due = awaiting.iter().any(|s| {
+        s.launch_result_at
+            .is_some_and(|at| crate::time::between(at, ctx.now) >= DETAILS_AFTER)
+    });
+    let details = awaiting
         .iter()
-        .filter(|s| !launch_settled(s))
+        .filter(|s| due && s.launch_result_at.is_some())
         .map(|s| s.id().clone())
         .collect();
     ctx.effect(Effect::ObserveWave {
         seq,
         job_id: job_id.to_owned(),
-        awaiting,
+        awaiting: awaiting.iter().map(|s| s.id().clone()).collect(),
+        fresh_since,
+        details,
     });
+}
+
+/// The delay to the wave's next regular poll: the first tick of `interval`
+/// (a multiple of it since the Unix epoch, the same for every wave of the
+/// deployment) at least half an interval away. Waves polled on the same
+/// tick share one look at DRS.
+pub fn next_tick(now: Timestamp, interval: Duration) -> Duration {
+    let step = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+    if step == 0 {
+        return Duration::ZERO;
+    }
+    let now_ms = now.timestamp_millis();
+    let mut due = (now_ms.div_euclid(step) + 1) * step;
+    if due - now_ms < step / 2 {
+        due += step;
+    }
+    Duration::from_millis(u64::try_from(due - now_ms).unwrap_or(0))
 }
 
 /// Marks a server FAILED with the error kept. A server already COMPLETED or
@@ -316,4 +352,32 @@ pub fn after_post_launch_progress(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
 pub fn set_health(ctx: &mut Ctx<'_>, server: &mut ServerState, to: HealthStatus) {
     let what = format!("server {} health", server.id());
     transition(&mut server.health_status, to, &what, &mut ctx.rejected);
+}
+
+#[cfg(test)]
+mod tick_tests {
+    use super::*;
+
+    /// A multiple of 15 s since the epoch.
+    const BASE: i64 = 1_500_000_000_000;
+
+    fn at(ms: i64) -> Timestamp {
+        chrono::DateTime::from_timestamp_millis(ms).expect("valid time")
+    }
+
+    #[test]
+    fn polls_fall_on_ticks_shared_by_every_wave() {
+        let i = Duration::from_secs(15);
+        assert_eq!(next_tick(at(BASE + 5), i), Duration::from_millis(14_995));
+        // Two waves polled at different moments meet on the same tick.
+        let a = at(BASE + 3_000);
+        let b = at(BASE + 7_000);
+        assert_eq!(a + next_tick(a, i), b + next_tick(b, i),);
+        // Never sooner than half an interval.
+        assert_eq!(
+            next_tick(at(BASE + 14_000), i),
+            Duration::from_millis(16_000)
+        );
+        assert_eq!(next_tick(at(5), Duration::ZERO), Duration::ZERO);
+    }
 }

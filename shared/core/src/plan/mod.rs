@@ -10,7 +10,7 @@
 //! mode: drill                 # drill | recovery   (required)
 //! region: us-east-1           # required
 //! options:                    # all optional
-//!   poll_intervals: { pending: 30s, launching: 3s, post_actions: 10s }
+//!   poll_intervals: { pending: 30s, launching: 15s, post_actions: 10s }  # launching: lower it without pushed results
 //!   retry: { max_attempts: 8, base_delay: 2s, max_delay: 5m, max_poll_errors: 5 }
 //!   execution_timeout: 12h
 //!   rto_target: 4h            # the recovery time objective the drill report measures against

@@ -136,7 +136,9 @@ pub struct PollIntervals {
     /// While the DRS job is PENDING (no server has started launching).
     #[serde(with = "humantime_serde")]
     pub pending: Duration,
-    /// While servers are launching.
+    /// While servers are launching. Pushed launch results end a wave as
+    /// soon as its last one arrives, so this is the safety net; without
+    /// pushes (no `aws.drs` rule), lower it to end waves sooner.
     #[serde(with = "humantime_serde")]
     pub launching: Duration,
     /// While post-launch actions and health checks run.
@@ -148,7 +150,7 @@ impl Default for PollIntervals {
     fn default() -> Self {
         Self {
             pending: Duration::from_secs(30),
-            launching: Duration::from_secs(3),
+            launching: Duration::from_secs(15),
             post_actions: Duration::from_secs(10),
         }
     }

@@ -212,6 +212,13 @@ pub struct ServerState {
     pub health_status: HealthStatus,
     pub launch_start_time: Option<Timestamp>,
     pub launch_end_time: Option<Timestamp>,
+    /// When DRS first reported this server's launch result (a pushed
+    /// result, or a poll that saw it LAUNCHED or FAILED), before its
+    /// recovery instance was described: the launch's end time, and whether
+    /// a push completes the wave's results (docs/architecture.md,
+    /// "Batched reads").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_result_at: Option<Timestamp>,
     pub healthy_time: Option<Timestamp>,
     pub error_message: Option<String>,
     pub error_code: Option<String>,
@@ -233,6 +240,7 @@ impl ServerState {
             health_status: HealthStatus::Pending,
             launch_start_time: None,
             launch_end_time: None,
+            launch_result_at: None,
             healthy_time: None,
             error_message: None,
             error_code: None,

@@ -7,8 +7,8 @@ use crate::ids::SourceServerId;
 use crate::machine::context::{Ctx, WaveOutcome};
 use crate::machine::wave::{
     PUSH_COALESCE, after_launch_progress, fail_launch_timeout, fail_server, finish_wave,
-    launch_settled, observation_failed, observation_succeeded, observe_job, poll_interval,
-    schedule_poll,
+    launch_settled, next_tick, observation_failed, observation_succeeded, observe_job,
+    poll_interval, schedule_poll,
 };
 use crate::ports::drs::{DrsLaunchStatus, JobStatus};
 use crate::records::{LaunchState, ServerState, WaveRecord};
@@ -28,9 +28,11 @@ pub(crate) fn poll(ctx: &mut Ctx<'_>, wave: &WaveRecord, seq: u32) -> WaveOutcom
         return WaveOutcome::Ignored("no job to poll yet".into());
     };
     let mut next = wave.clone();
-    observe_job(ctx, &next, seq, job_id);
-    let interval = poll_interval(&next);
-    schedule_poll(ctx, &mut next, interval);
+    // A look made since this poll fell due serves it (docs/architecture.md, "Batched reads").
+    let due = wave.next_poll_at.map_or(ctx.now, |due| due.min(ctx.now));
+    observe_job(ctx, &next, seq, job_id, due);
+    let delay = next_tick(ctx.now, poll_interval(&next));
+    schedule_poll(ctx, &mut next, delay);
     WaveOutcome::Changed(next, None)
 }
 
@@ -126,9 +128,11 @@ fn apply_launched(ctx: &mut Ctx<'_>, server: &mut ServerState, observation: &Wav
                 .find(|ri| ri.source_server_id == *server.id())
         })
     else {
+        server.launch_result_at.get_or_insert(ctx.now);
         return;
     };
     let Some(ec2_id) = &ri.ec2_instance_id else {
+        server.launch_result_at.get_or_insert(ctx.now);
         return;
     };
     let what = format!("server {}", server.id());
@@ -143,7 +147,7 @@ fn apply_launched(ctx: &mut Ctx<'_>, server: &mut ServerState, observation: &Wav
     server.recovery_instance_id = Some(ri.recovery_instance_id.clone());
     server.launched_instance_id = Some(ec2_id.clone());
     server.point_in_time_snapshot = ri.point_in_time_snapshot;
-    server.launch_end_time = Some(ctx.now);
+    server.launch_end_time = Some(server.launch_result_at.unwrap_or(ctx.now));
     if let Some(instance) = observation
         .instances
         .iter()
@@ -206,8 +210,10 @@ pub(crate) fn poll_failed(
     WaveOutcome::Changed(next, None)
 }
 
-/// DRS pushed a launch result: observe soon rather than at the next poll,
-/// sharing one poll among results that arrive together.
+/// DRS pushed a launch result: noted on the server; once every server still
+/// launching has one, observe soon rather than at the next poll (sharing
+/// one poll among results that arrive together). Results before that wait
+/// for the wave's tick, where they cost no call of their own.
 pub(crate) fn pushed(ctx: &mut Ctx<'_>, wave: &WaveRecord, id: &SourceServerId) -> WaveOutcome {
     if wave.status != WaveStatus::Launching {
         return WaveOutcome::Ignored(format!("wave {} is {:?}", wave.number, wave.status));
@@ -226,13 +232,25 @@ pub(crate) fn pushed(ctx: &mut Ctx<'_>, wave: &WaveRecord, id: &SourceServerId) 
         next.push_seen_before_start = true;
         return WaveOutcome::Changed(next, None);
     }
+    let mut next = wave.clone();
+    let first_report = server.launch_result_at.is_none();
+    if let Some(s) = next.servers.iter_mut().find(|s| s.id() == id) {
+        s.launch_result_at.get_or_insert(ctx.now);
+    }
+    let all_reported = next
+        .servers
+        .iter()
+        .all(|s| launch_settled(s) || s.launch_result_at.is_some());
     // Poll no sooner than PUSH_COALESCE after the last observation, and only
     // if no poll is due by then.
     let earliest = next_push_poll(wave, ctx.now);
-    if wave.next_poll_at.is_some_and(|due| due <= earliest) {
-        return WaveOutcome::Ignored("a poll is due soon enough".into());
+    if !all_reported || wave.next_poll_at.is_some_and(|due| due <= earliest) {
+        return if first_report {
+            WaveOutcome::Changed(next, None)
+        } else {
+            WaveOutcome::Ignored("the result was noted; a poll is due soon enough".into())
+        };
     }
-    let mut next = wave.clone();
     let delay = crate::time::between(ctx.now, earliest);
     schedule_poll(ctx, &mut next, delay);
     WaveOutcome::Changed(next, None)

@@ -8,7 +8,7 @@ use crate::machine::context::{Ctx, Handover, WaveOutcome};
 use crate::machine::decision::Effect;
 use crate::machine::retry::{backoff, may_retry};
 use crate::machine::wave::{
-    LAUNCH_CHECK_DELAY, after_launch_progress, fail_server, finish_wave, observe_job,
+    LAUNCH_CHECK_DELAY, after_launch_progress, fail_server, finish_wave, next_tick, observe_job,
     poll_interval, schedule_poll,
 };
 use crate::ports::drs::{RecoveryJob, StartRecoveryRequest, TAG_ATTEMPT, TAG_EXECUTION, TAG_WAVE};
@@ -235,7 +235,7 @@ pub(crate) fn job_started(
     let first_poll = if next.push_seen_before_start {
         Duration::ZERO
     } else {
-        poll_interval(&next)
+        next_tick(ctx.now, poll_interval(&next))
     };
     schedule_poll(ctx, &mut next, first_poll);
     let then = after_launch_progress(ctx, &mut next);
@@ -344,7 +344,7 @@ pub(crate) fn timed_out(ctx: &mut Ctx<'_>, wave: &WaveRecord, job_id: &str) -> W
     // not turn a server that launched into a LAUNCH_TIMEOUT.
     let mut next = wave.clone();
     next.launch_timed_out = true;
-    observe_job(ctx, &next, next.poll_seq, job_id);
+    observe_job(ctx, &next, next.poll_seq, job_id, ctx.now);
     WaveOutcome::Changed(next, None)
 }
 
