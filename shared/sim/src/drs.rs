@@ -1,5 +1,6 @@
 //! Simulated DRS: recovery jobs, their participating servers, job logs,
-//! recovery instances and source servers.
+//! recovery instances, source servers and their point-in-time snapshots
+//! (computed in `snapshots.rs`).
 //!
 //! A job decides everything at creation (when each server leaves PENDING,
 //! when and how it ends, its ids and addresses) and every call reads the
@@ -9,16 +10,18 @@
 //! `not_launched` one lets its job complete while it is still PENDING.
 
 use crate::jobs::{Job, JobDetail, JobKind, LastLaunch, LaunchPlan};
-use crate::scenario::{LaunchOutcome, Operation};
+use crate::scenario::{LaunchOutcome, Operation, ReplicationState};
 use crate::simulator::Simulator;
+use crate::snapshots::snapshots_of;
 use crate::state::{SimState, StartOutcome, StartRecoveryCall};
 use crate::world_store::SimWorldError;
 use async_trait::async_trait;
 use rand::Rng;
 use ripcord::ids::SourceServerId;
 use ripcord::ports::drs::{
-    DrsLaunchStatus, JobLogEvent, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance,
-    RecoveryJob, RecoveryService, SourceServer, StartRecoveryRequest,
+    DrsLaunchStatus, JobLogEvent, JobLogItem, JobStatus, LastLaunchResult, ParticipatingServer,
+    RecoveryInstance, RecoveryJob, RecoveryService, RecoverySnapshot, SourceServer,
+    StartRecoveryRequest,
 };
 use ripcord::service_error::ServiceError;
 use ripcord::time::{Timestamp, after};
@@ -227,6 +230,29 @@ impl Simulator {
                 format!("source servers not found: {}", unknown.join(", ")),
             ));
         }
+        let mut chosen = BTreeMap::new();
+        for (server, snapshot_id) in &request.recovery_snapshots {
+            if !servers.contains(server) {
+                return Err(Self::error(
+                    op,
+                    "ValidationException",
+                    format!(
+                        "recovery snapshot {snapshot_id} is asked for source server {server}, which is not in sourceServers; add the server or drop the snapshot"
+                    ),
+                ));
+            }
+            let held = snapshots_of(&self.scenario, st.started_at, server, now, (None, None));
+            let Some(snapshot) = held.into_iter().find(|s| &s.snapshot_id == snapshot_id) else {
+                return Err(Self::error(
+                    op,
+                    "ValidationException",
+                    format!(
+                        "recoverySnapshotID {snapshot_id} is not a point-in-time snapshot of source server {server} (another server's, expired, or never taken); pick one DescribeRecoverySnapshots lists for it"
+                    ),
+                ));
+            };
+            chosen.insert(server.clone(), snapshot.taken_at());
+        }
         for job in st.active_jobs(now) {
             if let Some(busy) = job.server_ids().into_iter().find(|s| servers.contains(s)) {
                 return Err(Self::error(
@@ -312,7 +338,10 @@ impl Simulator {
                         .unwrap_or_else(|| st.new_hex_id("i-")),
                     private_ip,
                     public_ip,
-                    snapshot_time: now - chrono::Duration::from_std(lag).unwrap_or_default(),
+                    snapshot_time: chosen.get(id).copied().unwrap_or_else(|| {
+                        let lag = spec.replication_lag.unwrap_or(lag);
+                        now - chrono::Duration::from_std(lag).unwrap_or_default()
+                    }),
                     spec,
                 }
             })
@@ -383,6 +412,7 @@ impl RecoveryService for Simulator {
                 at: now,
                 tags: request.tags.clone(),
                 source_servers: request.source_servers.clone(),
+                recovery_snapshots: request.recovery_snapshots.clone(),
                 outcome: outcome.clone(),
             });
             // The outer result says whether a job exists, the inner one is the answer.
@@ -487,15 +517,26 @@ impl RecoveryService for Simulator {
                     recovery_instance_ids.is_empty()
                         || recovery_instance_ids.contains(&s.recovery_instance_id)
                 })
-                .map(|(job, s)| RecoveryInstance {
-                    recovery_instance_id: s.recovery_instance_id.clone(),
-                    ec2_instance_id: Some(s.ec2_instance_id.clone()),
-                    ec2_instance_state: Some("RUNNING".to_owned()),
-                    job_id: Some(job.id.clone()),
-                    source_server_id: s.source_server_id.clone(),
-                    is_drill: matches!(job.kind, JobKind::Launch { is_drill: true, .. }),
-                    point_in_time_snapshot: Some(s.snapshot_time),
-                })
+                .map(|(job, s)| recovery_instance(job, s))
+                .collect())
+        })
+    }
+
+    async fn describe_recovery_instances_of_servers(
+        &self,
+        source_server_ids: &[SourceServerId],
+    ) -> Result<Vec<RecoveryInstance>, ServiceError> {
+        if source_server_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.call(Operation::DescribeRecoveryInstances, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            Ok(st
+                .live_recovery_instances(now)
+                .filter(|(_, s)| source_server_ids.contains(&s.source_server_id))
+                .map(|(job, s)| recovery_instance(job, s))
                 .collect())
         })
     }
@@ -504,30 +545,30 @@ impl RecoveryService for Simulator {
         &self,
         ids: &[SourceServerId],
     ) -> Result<Vec<SourceServer>, ServiceError> {
-        // Counted and faulted like every call; the answer is the scenario's.
-        if let Some(f) = self.call(Operation::DescribeSourceServers, |_, _, fault| Ok(fault))? {
-            return Err(f);
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        let listed: Vec<&SourceServerId> = if ids.is_empty() {
-            self.scenario.servers.by_id.keys().collect()
-        } else {
-            ids.iter()
-                .filter(|id| self.scenario.knows_server(id))
-                .collect()
-        };
-        Ok(listed
-            .into_iter()
-            .map(|id| {
-                let spec = self.scenario.server(id);
-                let healthy = spec.replication == super::scenario::ReplicationState::Continuous;
-                SourceServer {
-                    source_server_id: id.clone(),
-                    hostname: Some(self.scenario.hostname(id)),
-                    data_replication_state: spec.replication.as_str().to_owned(),
-                    lag_duration: Some(if healthy { "PT0S" } else { "PT1H" }.to_owned()),
-                }
-            })
-            .collect())
+        let known: Vec<&SourceServerId> = ids
+            .iter()
+            .filter(|id| self.scenario.knows_server(id))
+            .collect();
+        self.source_servers(&known)
+    }
+
+    async fn list_source_servers(&self) -> Result<Vec<SourceServer>, ServiceError> {
+        // Without strict inventory any id exists, but only the listed ones
+        // can be listed.
+        let listed: Vec<&SourceServerId> = self.scenario.servers.by_id.keys().collect();
+        self.source_servers(&listed)
+    }
+
+    async fn describe_recovery_snapshots(
+        &self,
+        source_server_id: &SourceServerId,
+        before: Option<Timestamp>,
+    ) -> Result<Vec<RecoverySnapshot>, ServiceError> {
+        self.recovery_snapshots(source_server_id, (None, before), None)
+            .map(|(snapshots, _)| snapshots)
     }
 
     async fn terminate_recovery_instances(
@@ -588,6 +629,133 @@ impl RecoveryService for Simulator {
                 kind: JobKind::Terminate { targets, done_at },
             });
             Ok(id)
+        })
+    }
+}
+
+fn recovery_instance(job: &Job, s: &LaunchPlan) -> RecoveryInstance {
+    RecoveryInstance {
+        recovery_instance_id: s.recovery_instance_id.clone(),
+        ec2_instance_id: Some(s.ec2_instance_id.clone()),
+        ec2_instance_state: Some("RUNNING".to_owned()),
+        job_id: Some(job.id.clone()),
+        source_server_id: s.source_server_id.clone(),
+        is_drill: matches!(job.kind, JobKind::Launch { is_drill: true, .. }),
+        point_in_time_snapshot: Some(s.snapshot_time),
+    }
+}
+
+/// `lastLaunchResult` from the launch status of the server's latest launch.
+fn last_launch_result(status: Option<DrsLaunchStatus>) -> LastLaunchResult {
+    match status {
+        None => LastLaunchResult::NotStarted,
+        Some(DrsLaunchStatus::Pending | DrsLaunchStatus::InProgress) => LastLaunchResult::Pending,
+        Some(DrsLaunchStatus::Launched | DrsLaunchStatus::Terminated) => {
+            LastLaunchResult::Succeeded
+        }
+        Some(DrsLaunchStatus::Failed) => LastLaunchResult::Failed,
+    }
+}
+
+/// A lag as DRS writes it: `PT5M30S`, `PT1H`, `PT0S`.
+pub(crate) fn iso8601_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = "PT".to_owned();
+    if h > 0 {
+        out.push_str(&format!("{h}H"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}M"));
+    }
+    if s > 0 || (h == 0 && m == 0) {
+        out.push_str(&format!("{s}S"));
+    }
+    out
+}
+
+impl Simulator {
+    /// DescribeSourceServers of these (known) servers: one counted call.
+    fn source_servers(&self, ids: &[&SourceServerId]) -> Result<Vec<SourceServer>, ServiceError> {
+        self.call(Operation::DescribeSourceServers, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            Ok(ids
+                .iter()
+                .map(|id| self.source_server_view(st, id, now))
+                .collect())
+        })
+    }
+
+    fn source_server_view(
+        &self,
+        st: &SimState,
+        id: &SourceServerId,
+        now: Timestamp,
+    ) -> SourceServer {
+        let spec = self.scenario.server(id);
+        let lag =
+            spec.replication_lag
+                .unwrap_or(if spec.replication == ReplicationState::Continuous {
+                    Duration::ZERO
+                } else {
+                    Duration::from_secs(3600)
+                });
+        // Jobs are kept in creation order: the latest launch is the last.
+        let latest = st.jobs.iter().rev().find_map(|job| {
+            job.launch_servers()
+                .iter()
+                .find(|s| &s.source_server_id == id)
+                .map(|s| st.launch_status(job, s, now))
+        });
+        let leftover = st
+            .live_recovery_instances(now)
+            .filter(|(_, s)| &s.source_server_id == id)
+            .max_by_key(|(_, s)| s.ends_at)
+            .map(|(_, s)| s.recovery_instance_id.clone());
+        SourceServer {
+            source_server_id: id.clone(),
+            hostname: Some(self.scenario.hostname(id)),
+            data_replication_state: spec.replication.as_str().to_owned(),
+            lag_duration: Some(iso8601_duration(lag)),
+            tags: spec.tags,
+            recovery_instance_id: leftover,
+            last_launch_result: Some(last_launch_result(latest)),
+        }
+    }
+
+    /// DescribeRecoverySnapshots: the snapshots `server` holds, taken within
+    /// `from..=to`, newest first, as they stood at `as_of` (default now; never
+    /// later than now), and the instant used, so that a caller paging
+    /// through them sees one unchanging list. One counted call. A server not
+    /// in the account is a ValidationException (the model lists no
+    /// ResourceNotFoundException for this operation).
+    pub fn recovery_snapshots(
+        &self,
+        server: &SourceServerId,
+        window: (Option<Timestamp>, Option<Timestamp>),
+        as_of: Option<Timestamp>,
+    ) -> Result<(Vec<RecoverySnapshot>, Timestamp), ServiceError> {
+        let op = Operation::DescribeRecoverySnapshots;
+        self.call(op, |st, now, fault| {
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            if !self.scenario.knows_server(server) {
+                return Err(Self::error(
+                    op,
+                    "ValidationException",
+                    format!(
+                        "source server {server} is not in this account; use an id DescribeSourceServers lists"
+                    ),
+                ));
+            }
+            let at = as_of.map_or(now, |t| t.min(now));
+            Ok((
+                snapshots_of(&self.scenario, st.started_at, server, at, window),
+                at,
+            ))
         })
     }
 }
@@ -1085,5 +1253,202 @@ mod tests {
             .unwrap();
         assert_eq!(known.len(), 1);
         assert_eq!(known[0].source_server_id, server(2));
+    }
+    #[tokio::test]
+    async fn source_servers_report_tags_lag_and_their_last_launch() {
+        let (sim, clock) = sim(&format!(
+            "{FIXED}strict_inventory: true\nservers:\n  s-1234567890abcdef1: {{ tags: {{ app: billing }}, replication_lag: 5m30s }}\n  s-1234567890abcdef2: {{ replication: STALLED }}\n  s-1234567890abcdef3: {{ outcome: launch_failed }}\n"
+        ));
+        let all = sim.list_source_servers().await.unwrap();
+        let ids: Vec<_> = all.iter().map(|s| s.source_server_id.clone()).collect();
+        assert_eq!(ids, [server(1), server(2), server(3)]);
+        assert_eq!(all[0].tags.get("app").map(String::as_str), Some("billing"));
+        assert_eq!(all[0].lag_duration.as_deref(), Some("PT5M30S"));
+        assert_eq!(all[0].lag(), Ok(Some(Duration::from_secs(330))));
+        assert_eq!(all[1].lag_duration.as_deref(), Some("PT1H"));
+        assert_eq!(all[2].lag_duration.as_deref(), Some("PT0S"));
+        assert!(all.iter().all(|s| s.recovery_instance_id.is_none()
+            && s.last_launch_result == Some(LastLaunchResult::NotStarted)));
+        assert!(sim.describe_source_servers(&[]).await.unwrap().is_empty());
+        assert_eq!(
+            sim.call_count(Operation::DescribeSourceServers),
+            1,
+            "no ids, no call"
+        );
+
+        sim.start_recovery(&start(&[server(1), server(3)], 1))
+            .await
+            .unwrap();
+        let pending = sim.describe_source_servers(&[server(1)]).await.unwrap();
+        assert_eq!(
+            pending[0].last_launch_result,
+            Some(LastLaunchResult::Pending)
+        );
+        clock.advance(mins(4));
+        let done = sim
+            .describe_source_servers(&[server(1), server(3), server(9)])
+            .await
+            .unwrap();
+        assert_eq!(done.len(), 2, "an unknown id is left out");
+        assert_eq!(
+            done[0].last_launch_result,
+            Some(LastLaunchResult::Succeeded)
+        );
+        let launched = sim
+            .describe_recovery_instances_of_servers(&[server(1)])
+            .await
+            .unwrap();
+        assert_eq!(
+            done[0].recovery_instance_id.as_deref(),
+            Some(launched[0].recovery_instance_id.as_str())
+        );
+        assert_eq!(done[1].last_launch_result, Some(LastLaunchResult::Failed));
+        assert_eq!(done[1].recovery_instance_id, None);
+    }
+
+    #[tokio::test]
+    async fn a_leftover_recovery_instance_is_there_from_the_start() {
+        let (sim, _) = sim(
+            "servers:\n  s-1234567890abcdef1: { leftover_recovery_instance: true }\n  s-1234567890abcdef2: {}\n",
+        );
+        let leftovers = sim
+            .describe_recovery_instances_of_servers(&[server(1), server(2)])
+            .await
+            .unwrap();
+        assert_eq!(leftovers.len(), 1);
+        let left = &leftovers[0];
+        assert_eq!(left.source_server_id, server(1));
+        assert!(left.is_drill);
+        assert!(left.point_in_time_snapshot.unwrap() < t0() - chrono::Duration::hours(23));
+        let servers = sim.list_source_servers().await.unwrap();
+        assert_eq!(
+            servers[0].recovery_instance_id.as_deref(),
+            Some(left.recovery_instance_id.as_str())
+        );
+        assert_eq!(
+            servers[0].last_launch_result,
+            Some(LastLaunchResult::Succeeded)
+        );
+        assert_eq!(servers[1].recovery_instance_id, None);
+        let ec2_id = left.ec2_instance_id.clone().unwrap();
+        let ec2 = sim.describe_instances(&[ec2_id]).await.unwrap();
+        assert_eq!(ec2[0].state, "running");
+        assert!(
+            sim.describe_recovery_instances_of_servers(&[])
+                .await
+                .unwrap()
+                .is_empty(),
+            "no ids, nothing"
+        );
+        assert_eq!(sim.call_count(Operation::DescribeRecoveryInstances), 1);
+        // It can be cleaned up like any recovery instance.
+        sim.terminate_recovery_instances(std::slice::from_ref(&left.recovery_instance_id))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_listed_newest_first_and_bounded_by_before() {
+        let (sim, clock) = sim(
+            "strict_inventory: true\nsnapshots: { every: 10m, newest_age: 2m, retention: 1h }\nservers:\n  s-1234567890abcdef1: {}\n  s-1234567890abcdef2: { newest_snapshot_age: 3h, replication: STALLED }\n",
+        );
+        let all = sim
+            .describe_recovery_snapshots(&server(1), None)
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 6);
+        assert_eq!(
+            all[0].expected_timestamp,
+            t0() - chrono::Duration::minutes(2)
+        );
+        let before = sim
+            .describe_recovery_snapshots(&server(1), Some(t0() - chrono::Duration::minutes(15)))
+            .await
+            .unwrap();
+        assert_eq!(before[0], all[2], "the newest at or before `before`");
+        assert!(
+            sim.describe_recovery_snapshots(&server(2), None)
+                .await
+                .unwrap()
+                .is_empty(),
+            "3h old, kept 1h"
+        );
+        clock.advance(mins(10));
+        let moved = sim
+            .describe_recovery_snapshots(&server(1), None)
+            .await
+            .unwrap();
+        assert_eq!(moved[1], all[0]);
+        let unknown = sim
+            .describe_recovery_snapshots(&server(9), None)
+            .await
+            .unwrap_err();
+        assert_eq!(unknown.code, "ValidationException");
+        assert!(
+            unknown.message.contains(server(9).as_str()),
+            "{}",
+            unknown.message
+        );
+        assert_eq!(sim.call_count(Operation::DescribeRecoverySnapshots), 5);
+    }
+
+    #[tokio::test]
+    async fn a_launch_from_a_snapshot_takes_its_point_in_time() {
+        let (sim, clock) = sim(FIXED);
+        let snapshots = sim
+            .describe_recovery_snapshots(&server(1), None)
+            .await
+            .unwrap();
+        let other = sim
+            .describe_recovery_snapshots(&server(2), None)
+            .await
+            .unwrap();
+        let chosen = &snapshots[3];
+        let mut request = start(&[server(1), server(2)], 1);
+        request
+            .recovery_snapshots
+            .insert(server(1), other[0].snapshot_id.clone());
+        let err = sim.start_recovery(&request).await.unwrap_err();
+        assert_eq!(err.code, "ValidationException");
+        assert!(
+            err.message.contains("DescribeRecoverySnapshots"),
+            "{}",
+            err.message
+        );
+        request.recovery_snapshots = BTreeMap::from([(server(3), chosen.snapshot_id.clone())]);
+        let err = sim.start_recovery(&request).await.unwrap_err();
+        assert_eq!(err.code, "ValidationException");
+
+        request.recovery_snapshots = BTreeMap::from([(server(1), chosen.snapshot_id.clone())]);
+        sim.start_recovery(&request).await.unwrap();
+        clock.advance(mins(4));
+        let instances = sim
+            .describe_recovery_instances_of_servers(&[server(1), server(2)])
+            .await
+            .unwrap();
+        let of = |n| {
+            instances
+                .iter()
+                .find(|i| i.source_server_id == server(n))
+                .unwrap()
+        };
+        assert_eq!(of(1).point_in_time_snapshot, Some(chosen.taken_at()));
+        assert!(of(2).point_in_time_snapshot.unwrap() > t0() - chrono::Duration::minutes(10));
+        let calls = sim.start_recovery_calls();
+        assert_eq!(calls.len(), 3);
+        assert_eq!(calls[2].recovery_snapshots, request.recovery_snapshots);
+        assert!(calls[0].outcome.job_id().is_none());
+    }
+
+    #[tokio::test]
+    async fn snapshot_listing_faults_by_its_own_name() {
+        let (sim, _) =
+            sim("faults: { throttling_rate: 1.0, operations: [DescribeRecoverySnapshots] }\n");
+        let err = sim
+            .describe_recovery_snapshots(&server(1), None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "ThrottlingException");
+        assert!(sim.list_source_servers().await.is_ok());
     }
 }

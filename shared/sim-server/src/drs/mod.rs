@@ -2,7 +2,8 @@
 //! body of camelCase members, answered from the simulator. Each request is
 //! one counted (and possibly faulted) simulator call; the extra facts the
 //! wire shapes hold (a job's `type`, a server's last launch) are read
-//! without counting. Errors carry `X-Amzn-Errortype`, the status the model
+//! without counting. Snapshot page tokens pin the instant the list was read,
+//! since snapshots come and go with simulated time. Errors carry `X-Amzn-Errortype`, the status the model
 //! gives the code, a `{"message"}` body, and `Retry-After` when throttled.
 
 mod input;
@@ -15,18 +16,19 @@ use axum::response::{IntoResponse, Response};
 use input::{bad_token, check_id, job_id, recovery_instance_id, source_server_id};
 use ripcord::ids::SourceServerId;
 use ripcord::ports::drs::{RecoveryJob, RecoveryService, StartRecoveryRequest};
-use ripcord_sim::{JobDetail, JobOrigin, LastLaunch};
+use ripcord_sim::{JobDetail, JobOrigin};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// The operations served, by their path.
-pub(crate) const OPERATIONS: [&str; 6] = [
+pub(crate) const OPERATIONS: [&str; 7] = [
     "StartRecovery",
     "DescribeJobs",
     "DescribeJobLogItems",
     "DescribeRecoveryInstances",
     "DescribeSourceServers",
+    "DescribeRecoverySnapshots",
     "TerminateRecoveryInstances",
 ];
 
@@ -38,6 +40,7 @@ pub(crate) async fn handle(server: &SimServer, operation: &str, body: &[u8]) -> 
         "DescribeJobLogItems" => describe_job_log_items(server, body).await,
         "DescribeRecoveryInstances" => describe_recovery_instances(server, body).await,
         "DescribeSourceServers" => describe_source_servers(server, body).await,
+        "DescribeRecoverySnapshots" => describe_recovery_snapshots(server, body).await,
         "TerminateRecoveryInstances" => terminate_recovery_instances(server, body).await,
         other => Err(ApiError::unknown_operation(format!(
             "DRS operation `{other}` is not served by the Ripcord simulator; it serves {}",
@@ -109,8 +112,7 @@ struct StartRecoveryInput {
 struct StartRecoveryServer {
     #[serde(rename = "sourceServerID")]
     source_server_id: String,
-    /// Accepted and checked, not simulated: every launch uses the latest
-    /// point in time.
+    /// A snapshot of this server to launch from (DescribeRecoverySnapshots).
     #[serde(rename = "recoverySnapshotID")]
     recovery_snapshot_id: Option<String>,
 }
@@ -119,8 +121,9 @@ async fn start_recovery(server: &SimServer, body: &[u8]) -> Answer {
     let input: StartRecoveryInput =
         parse_input("StartRecovery", body, &["sourceServers", "isDrill", "tags"])?;
     let mut source_servers = Vec::with_capacity(input.source_servers.len());
+    let mut recovery_snapshots = BTreeMap::new();
     for s in &input.source_servers {
-        source_servers.push(source_server_id(&s.source_server_id)?);
+        let id = source_server_id(&s.source_server_id)?;
         if let Some(pit) = &s.recovery_snapshot_id {
             check_id(
                 "recoverySnapshotID",
@@ -129,7 +132,9 @@ async fn start_recovery(server: &SimServer, body: &[u8]) -> Answer {
                 |b| b.is_ascii_alphanumeric(),
                 (21, 21),
             )?;
+            recovery_snapshots.insert(id.clone(), pit.clone());
         }
+        source_servers.push(id);
     }
     let sim = server.simulator();
     if let Some(mirror) = &server.mirror {
@@ -144,6 +149,7 @@ async fn start_recovery(server: &SimServer, body: &[u8]) -> Answer {
         source_servers,
         is_drill: input.is_drill,
         tags: input.tags,
+        recovery_snapshots,
     };
     let job = sim.start_recovery(&request).await?;
     Ok((
@@ -430,7 +436,11 @@ async fn describe_source_servers(server: &SimServer, body: &[u8]) -> Answer {
         .map(|s| source_server_id(s))
         .collect::<Result<Vec<_>, _>>()?;
     let sim = server.simulator();
-    let mut servers = sim.describe_source_servers(&ids).await?;
+    let mut servers = if ids.is_empty() {
+        sim.list_source_servers().await?
+    } else {
+        sim.describe_source_servers(&ids).await?
+    };
     if f.hardware_id.is_some() || !f.staging_account_ids.is_empty() {
         servers.clear();
     }
@@ -457,8 +467,8 @@ async fn describe_source_servers(server: &SimServer, body: &[u8]) -> Answer {
             let mut v = json!({
                 "sourceServerID": id,
                 "arn": server.arn(&sim, &format!("source-server/{id}")),
-                "tags": {},
-                "lastLaunchResult": last_launch_result(last),
+                "tags": s.tags,
+                "lastLaunchResult": s.last_launch_result.as_ref().map_or("NOT_STARTED", |r| r.as_str()),
                 "replicationDirection": "FAILOVER",
                 "dataReplicationInfo": {
                     "dataReplicationState": s.data_replication_state,
@@ -479,6 +489,9 @@ async fn describe_source_servers(server: &SimServer, body: &[u8]) -> Answer {
             if let Some(lag) = &s.lag_duration {
                 v["dataReplicationInfo"]["lagDuration"] = json!(lag);
             }
+            if let Some(ri) = &s.recovery_instance_id {
+                v["recoveryInstanceId"] = json!(ri);
+            }
             if let Some(last) = last {
                 v["lifeCycle"]["lastLaunch"] = json!({
                     "initiated": {
@@ -488,9 +501,6 @@ async fn describe_source_servers(server: &SimServer, body: &[u8]) -> Answer {
                     },
                     "status": last.status,
                 });
-                if let Some(ri) = &last.recovery_instance_id {
-                    v["recoveryInstanceId"] = json!(ri);
-                }
             }
             v
         })
@@ -498,15 +508,110 @@ async fn describe_source_servers(server: &SimServer, body: &[u8]) -> Answer {
     Ok((StatusCode::OK, with_token(json!({ "items": items }), next)))
 }
 
-/// `lastLaunchResult`: NOT_STARTED, PENDING, SUCCEEDED or FAILED.
-fn last_launch_result(last: Option<&LastLaunch>) -> &'static str {
-    use ripcord::ports::drs::DrsLaunchStatus as S;
-    match last.map(|l| l.status) {
-        None => "NOT_STARTED",
-        Some(S::Pending | S::InProgress) => "PENDING",
-        Some(S::Launched | S::Terminated) => "SUCCEEDED",
-        Some(S::Failed) => "FAILED",
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeRecoverySnapshotsInput {
+    #[serde(rename = "sourceServerID")]
+    source_server_id: String,
+    #[serde(default)]
+    filters: SnapshotFilters,
+    order: Option<String>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+struct SnapshotFilters {
+    from_date_time: Option<String>,
+    to_date_time: Option<String>,
+}
+
+/// Page tokens pin the instant the list was read at
+/// (`DescribeRecoverySnapshots@<epoch ms>/<offset>`): snapshots are taken
+/// and expire as time goes on, and a list read later would shift offsets.
+const SNAPSHOTS_TOKEN: &str = "DescribeRecoverySnapshots@";
+
+async fn describe_recovery_snapshots(server: &SimServer, body: &[u8]) -> Answer {
+    let operation = "DescribeRecoverySnapshots";
+    let input: DescribeRecoverySnapshotsInput = parse_input(
+        operation,
+        body,
+        &[
+            "sourceServerID",
+            "filters",
+            "order",
+            "maxResults",
+            "nextToken",
+        ],
+    )?;
+    let id = source_server_id(&input.source_server_id)?;
+    let newest_first = match input.order.as_deref() {
+        // The model names no default; the simulator lists oldest first.
+        None | Some("ASC") => false,
+        Some("DESC") => true,
+        Some(other) => {
+            return Err(ApiError::validation(
+                "fieldValidationFailed",
+                format!("order `{other}` is not ASC or DESC"),
+            ));
+        }
+    };
+    let f = &input.filters;
+    let window = (
+        f.from_date_time
+            .as_deref()
+            .map(|d| parse_iso_time("filters.fromDateTime", d))
+            .transpose()?,
+        f.to_date_time
+            .as_deref()
+            .map(|d| parse_iso_time("filters.toDateTime", d))
+            .transpose()?,
+    );
+    let token = input.next_token.as_deref().filter(|t| !t.is_empty());
+    let pinned = match token {
+        None => None,
+        Some(t) => Some(
+            t.strip_prefix(SNAPSHOTS_TOKEN)
+                .and_then(|rest| rest.split_once('/'))
+                .and_then(|(ms, _)| ms.parse::<i64>().ok())
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .ok_or_else(|| {
+                    bad_token(format!(
+                        "`{t}` is not a {operation} page token from this simulator; start again without one"
+                    ))
+                })?,
+        ),
+    };
+    let sim = server.simulator();
+    let (mut snapshots, at) = sim.recovery_snapshots(&id, window, pinned)?;
+    if !newest_first {
+        snapshots.reverse();
     }
+    let (snapshots, next) = page(
+        &format!("{SNAPSHOTS_TOKEN}{}", at.timestamp_millis()),
+        snapshots,
+        input.max_results,
+        token,
+        server.settings.page_size,
+        bad_token,
+    )?;
+    let items: Vec<Value> = snapshots
+        .iter()
+        .map(|s| {
+            let mut v = json!({
+                "snapshotID": s.snapshot_id,
+                "sourceServerID": s.source_server_id.as_str(),
+                "expectedTimestamp": iso_time(s.expected_timestamp),
+                "ebsSnapshots": [],
+            });
+            if let Some(t) = s.timestamp {
+                v["timestamp"] = json!(iso_time(t));
+            }
+            v
+        })
+        .collect();
+    Ok((StatusCode::OK, with_token(json!({ "items": items }), next)))
 }
 
 #[derive(Deserialize)]
