@@ -289,7 +289,7 @@ pub enum SimCommand {
     ///
     /// DRS (restJson1): StartRecovery, DescribeJobs, DescribeJobLogItems,
     /// DescribeRecoveryInstances, DescribeSourceServers,
-    /// TerminateRecoveryInstances. SSM (awsJson1_1): SendCommand,
+    /// DescribeRecoverySnapshots, TerminateRecoveryInstances. SSM (awsJson1_1): SendCommand,
     /// ListCommandInvocations, GetCommandInvocation, ListCommands,
     /// DescribeInstanceInformation. Lists are paginated (--page-size).
     ///

@@ -1,7 +1,9 @@
 //! The recovery service on AWS Elastic Disaster Recovery: StartRecovery for
-//! a wave, DescribeJobs (by id, or by tag to find a launch whose answer was
-//! lost), the job log, recovery instances, source servers and drill
-//! clean-up, over the official `aws-sdk-drs` client.
+//! a wave (optionally from chosen point-in-time snapshots), DescribeJobs (by
+//! id, or by tag to find a launch whose answer was lost), the job log,
+//! recovery instances (by id or by source server), source servers (by id or
+//! all of them), recovery snapshots and drill clean-up, over the official
+//! `aws-sdk-drs` client.
 //!
 //! Every list call follows `nextToken` through all pages, and id filters are
 //! sent in chunks no larger than the API takes. An empty id filter means
@@ -13,15 +15,15 @@ use async_trait::async_trait;
 use aws_sdk_drs::Client;
 use aws_sdk_drs::types::{
     DescribeJobsRequestFilters, DescribeRecoveryInstancesRequestFilters,
-    DescribeSourceServersRequestFilters, Job, JobLog, LaunchStatus,
-    RecoveryInstance as SdkInstance, SourceServer as SdkSourceServer,
-    StartRecoveryRequestSourceServer,
+    DescribeRecoverySnapshotsRequestFilters, DescribeSourceServersRequestFilters, Job, JobLog,
+    LaunchStatus, RecoveryInstance as SdkInstance, RecoverySnapshot as SdkSnapshot,
+    RecoverySnapshotsOrder, SourceServer as SdkSourceServer, StartRecoveryRequestSourceServer,
 };
 use ripcord::ids::SourceServerId;
 use ripcord::ports::RecoveryService;
 use ripcord::ports::drs::{
-    DrsLaunchStatus, JobLogEvent, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance,
-    RecoveryJob, SourceServer, StartRecoveryRequest,
+    DrsLaunchStatus, JobLogEvent, JobLogItem, JobStatus, LastLaunchResult, ParticipatingServer,
+    RecoveryInstance, RecoveryJob, RecoverySnapshot, SourceServer, StartRecoveryRequest,
 };
 use ripcord::service_error::{ErrorClass, ServiceError};
 use ripcord::time::Timestamp;
@@ -35,7 +37,9 @@ pub const MAX_SERVERS_PER_CALL: usize = 200;
 /// DescribeJobs' `filters.jobIDs` holds at most this many ids.
 pub const MAX_JOB_IDS_PER_CALL: usize = 1000;
 /// DescribeRecoveryInstances' and DescribeSourceServers' id filters hold at
-/// most this many ids.
+/// most this many ids. DescribeRecoveryInstances' `sourceServerIDs` has no
+/// maximum in the model; it is sent in chunks of this size too, as its
+/// sibling `recoveryInstanceIDs` must be.
 pub const MAX_IDS_PER_FILTER: usize = 200;
 
 /// `RecoveryService` over the DRS API. Build the client with retries
@@ -120,12 +124,25 @@ impl RecoveryService for DrsService {
     ) -> Result<RecoveryJob, ServiceError> {
         let op = "StartRecovery";
         check_count(op, "sourceServers", request.source_servers.len())?;
+        if let Some(stray) = request
+            .recovery_snapshots
+            .keys()
+            .find(|id| !request.source_servers.contains(id))
+        {
+            return Err(invalid_request(
+                op,
+                &format!(
+                    "a recovery snapshot is chosen for source server {stray}, which is not in the request; add the server or drop its snapshot"
+                ),
+            ));
+        }
         let servers = request
             .source_servers
             .iter()
             .map(|id| {
                 StartRecoveryRequestSourceServer::builder()
                     .source_server_id(id.as_str())
+                    .set_recovery_snapshot_id(request.recovery_snapshots.get(id).cloned())
                     .build()
                     .map_err(|e| invalid_request(op, &e.to_string()))
             })
@@ -213,15 +230,26 @@ impl RecoveryService for DrsService {
         Ok(instances)
     }
 
-    /// No ids means every source server (a pre-flight over the account).
+    /// No ids, no call: an empty filter would list every instance.
+    async fn describe_recovery_instances_of_servers(
+        &self,
+        source_server_ids: &[SourceServerId],
+    ) -> Result<Vec<RecoveryInstance>, ServiceError> {
+        let mut instances = Vec::new();
+        for chunk in source_server_ids.chunks(MAX_IDS_PER_FILTER) {
+            let filters = DescribeRecoveryInstancesRequestFilters::builder()
+                .set_source_server_ids(Some(chunk.iter().map(|s| s.as_str().to_owned()).collect()))
+                .build();
+            instances.extend(self.describe_recovery_instances_filtered(filters).await?);
+        }
+        Ok(instances)
+    }
+
+    /// No ids, no call: an empty filter would list every server.
     async fn describe_source_servers(
         &self,
         ids: &[SourceServerId],
     ) -> Result<Vec<SourceServer>, ServiceError> {
-        if ids.is_empty() {
-            let all = DescribeSourceServersRequestFilters::builder().build();
-            return self.describe_source_servers_filtered(all).await;
-        }
         let mut servers = Vec::new();
         for chunk in ids.chunks(MAX_IDS_PER_FILTER) {
             let filters = DescribeSourceServersRequestFilters::builder()
@@ -230,6 +258,44 @@ impl RecoveryService for DrsService {
             servers.extend(self.describe_source_servers_filtered(filters).await?);
         }
         Ok(servers)
+    }
+
+    async fn list_source_servers(&self) -> Result<Vec<SourceServer>, ServiceError> {
+        let all = DescribeSourceServersRequestFilters::builder().build();
+        self.describe_source_servers_filtered(all).await
+    }
+
+    /// Asks DESC with `toDateTime`, and still filters and sorts the answer:
+    /// the model does not say which timestamp `toDateTime` bounds.
+    async fn describe_recovery_snapshots(
+        &self,
+        source_server_id: &SourceServerId,
+        before: Option<Timestamp>,
+    ) -> Result<Vec<RecoverySnapshot>, ServiceError> {
+        let op = "DescribeRecoverySnapshots";
+        // The filter is sent to the second, rounded up so that nothing at or
+        // before `before` is left out; the answer is trimmed to it below.
+        let filters = DescribeRecoverySnapshotsRequestFilters::builder()
+            .set_to_date_time(before.map(|b| format_iso8601(whole_second_at_or_after(b))))
+            .build();
+        let mut pages = self
+            .client
+            .describe_recovery_snapshots()
+            .source_server_id(source_server_id.as_str())
+            .filters(filters)
+            .order(RecoverySnapshotsOrder::Desc)
+            .into_paginator()
+            .send();
+        let mut snapshots = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| service_error(SERVICE, op, e))?;
+            for item in page.items.unwrap_or_default() {
+                snapshots.push(recovery_snapshot(item)?);
+            }
+        }
+        snapshots.retain(|s| before.is_none_or(|b| s.taken_at() <= b));
+        snapshots.sort_by_key(|s| std::cmp::Reverse(s.taken_at()));
+        Ok(snapshots)
     }
 
     async fn terminate_recovery_instances(
@@ -408,6 +474,38 @@ fn source_server(item: SdkSourceServer) -> Result<SourceServer, ServiceError> {
             .and_then(|r| r.data_replication_state.as_ref())
             .map_or_else(|| "UNKNOWN".to_owned(), |s| s.as_str().to_owned()),
         lag_duration: replication.and_then(|r| r.lag_duration),
+        tags: item.tags.unwrap_or_default().into_iter().collect(),
+        recovery_instance_id: item.recovery_instance_id.filter(|id| !id.is_empty()),
+        last_launch_result: item
+            .last_launch_result
+            .map(|r| LastLaunchResult::from(r.as_str())),
+    })
+}
+
+fn whole_second_at_or_after(t: Timestamp) -> Timestamp {
+    use chrono::Timelike;
+    match t.with_nanosecond(0) {
+        Some(floor) if floor < t => floor + chrono::Duration::seconds(1),
+        _ => t,
+    }
+}
+
+fn recovery_snapshot(item: SdkSnapshot) -> Result<RecoverySnapshot, ServiceError> {
+    let op = "DescribeRecoverySnapshots";
+    let expected_timestamp = parse_drs_time(&item.expected_timestamp).ok_or_else(|| {
+        invalid_response(
+            op,
+            &format!(
+                "snapshot {} has the expectedTimestamp `{}`, which is not an ISO-8601 time",
+                item.snapshot_id, item.expected_timestamp
+            ),
+        )
+    })?;
+    Ok(RecoverySnapshot {
+        source_server_id: source_server_id(op, Some(item.source_server_id))?,
+        expected_timestamp,
+        timestamp: item.timestamp.as_deref().and_then(parse_drs_time),
+        snapshot_id: item.snapshot_id,
     })
 }
 

@@ -1,13 +1,19 @@
 //! The DRS adapter over the real `aws-sdk-drs` client, against a stub that
 //! speaks DRS' restJson1 protocol: what each call sends, how pages and id
 //! chunks are followed, how answers are read, and how errors are classified.
+//! At the end, the adapter against `ripcord sim serve` (in process) gives
+//! the same facts as the in-process simulator on the same scenario: source
+//! servers, snapshots, leftover recovery instances, launches from a snapshot.
 
 mod support;
 
 use chrono::TimeZone;
 use ripcord::ids::SourceServerId;
 use ripcord::ports::RecoveryService;
-use ripcord::ports::drs::{DrsLaunchStatus, JobStatus, StartRecoveryRequest};
+use ripcord::ports::drs::{
+    DrsLaunchStatus, JobStatus, LastLaunchResult, RecoveryInstance, RecoverySnapshot,
+    StartRecoveryRequest,
+};
 use ripcord::service_error::ErrorClass;
 use ripcord_aws::DrsService;
 use serde_json::{Value, json};
@@ -77,6 +83,7 @@ async fn start_recovery_sends_the_servers_drill_flag_and_tags() {
         source_servers: vec![server(1), server(2)],
         is_drill: true,
         tags: tags("1"),
+        recovery_snapshots: BTreeMap::new(),
     };
     let job = drs.start_recovery(&request).await.expect("StartRecovery");
 
@@ -122,6 +129,7 @@ async fn start_recovery_refuses_more_than_200_servers_without_calling() {
         source_servers: (0..201).map(server).collect(),
         is_drill: true,
         tags: tags("1"),
+        recovery_snapshots: BTreeMap::new(),
     };
     let e = drs.start_recovery(&request).await.unwrap_err();
     assert_eq!(
@@ -567,6 +575,7 @@ async fn drs_errors_are_classified_by_code_and_keep_retry_after() {
             source_servers: vec![server(1)],
             is_drill: true,
             tags: tags("1"),
+            recovery_snapshots: BTreeMap::new(),
         };
         let e = drs.start_recovery(&request).await.unwrap_err();
         assert_eq!(
@@ -621,5 +630,443 @@ async fn a_refused_connection_is_a_transient_network_error() {
         (e.service.as_str(), e.code.as_str(), e.class),
         ("drs", "NetworkError", ErrorClass::Transient),
         "{e}"
+    );
+}
+
+#[tokio::test]
+async fn start_recovery_sends_each_chosen_snapshot_with_its_server() {
+    let (stub, drs) = drs().await;
+    stub.push(
+        "StartRecovery",
+        Reply::ok(json!({ "job": job(&job_id(1), "PENDING", json!({})) })).status(202),
+    );
+    let pit = "pit-0123456789abcdef0";
+    let mut request = StartRecoveryRequest {
+        source_servers: vec![server(1), server(2)],
+        is_drill: true,
+        tags: tags("1"),
+        recovery_snapshots: BTreeMap::from([(server(3), pit.to_owned())]),
+    };
+    let stray = drs.start_recovery(&request).await.unwrap_err();
+    assert_eq!(
+        (stray.class, stray.code.as_str()),
+        (ErrorClass::Permanent, "ValidationException")
+    );
+    assert!(
+        stray.message.contains(server(3).as_str()),
+        "{}",
+        stray.message
+    );
+    assert!(stub.requests().is_empty(), "refused before calling");
+
+    request.recovery_snapshots = BTreeMap::from([(server(2), pit.to_owned())]);
+    drs.start_recovery(&request).await.expect("StartRecovery");
+    assert_eq!(
+        stub.bodies("StartRecovery")[0]["sourceServers"],
+        json!([
+            { "sourceServerID": server(1).as_str() },
+            { "sourceServerID": server(2).as_str(), "recoverySnapshotID": pit },
+        ])
+    );
+}
+
+#[tokio::test]
+async fn recovery_instances_of_servers_are_asked_200_servers_at_a_time() {
+    let (stub, drs) = drs().await;
+    stub.on("DescribeRecoveryInstances", |body| {
+        let items: Vec<Value> = ids_in(body, "/filters/sourceServerIDs")
+            .iter()
+            .enumerate()
+            .map(|(n, s)| json!({ "recoveryInstanceID": format!("i-r{n:016x}"), "sourceServerID": s }))
+            .collect();
+        Reply::ok(json!({ "items": items }))
+    });
+    assert!(
+        drs.describe_recovery_instances_of_servers(&[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        stub.requests().is_empty(),
+        "an empty filter would list them all"
+    );
+    let servers: Vec<SourceServerId> = (0..450).map(server).collect();
+
+    let instances = drs
+        .describe_recovery_instances_of_servers(&servers)
+        .await
+        .expect("DescribeRecoveryInstances");
+
+    let sent: Vec<Vec<String>> = stub
+        .bodies("DescribeRecoveryInstances")
+        .iter()
+        .map(|b| ids_in(b, "/filters/sourceServerIDs"))
+        .collect();
+    assert_eq!(
+        sent.iter().map(Vec::len).collect::<Vec<_>>(),
+        [200, 200, 50]
+    );
+    let expected: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+    assert_eq!(sent.concat(), expected);
+    assert_eq!(instances.len(), 450);
+    assert_eq!(instances[449].source_server_id, server(449));
+}
+
+#[tokio::test]
+async fn source_servers_are_listed_without_a_filter_with_tags_and_leftovers() {
+    let (stub, drs) = drs().await;
+    stub.push(
+        "DescribeSourceServers",
+        Reply::ok(json!({
+            "items": [{
+                "sourceServerID": server(1).as_str(),
+                "tags": { "app": "billing" },
+                "recoveryInstanceId": "i-0123456789abcdef0",
+                "lastLaunchResult": "SUCCEEDED",
+                "dataReplicationInfo": { "dataReplicationState": "CONTINUOUS", "lagDuration": "PT5M30S" },
+            }],
+            "nextToken": "n",
+        })),
+    );
+    stub.push(
+        "DescribeSourceServers",
+        Reply::ok(json!({ "items": [
+            { "sourceServerID": server(2).as_str(), "lastLaunchResult": "SOMETHING_NEW" },
+        ] })),
+    );
+    assert!(drs.describe_source_servers(&[]).await.unwrap().is_empty());
+    assert!(stub.requests().is_empty(), "no ids, no call");
+
+    let servers = drs
+        .list_source_servers()
+        .await
+        .expect("DescribeSourceServers");
+
+    let sent = stub.bodies("DescribeSourceServers");
+    assert_eq!(sent.len(), 2);
+    assert!(
+        ids_in(&sent[0], "/filters/sourceServerIDs").is_empty(),
+        "{}",
+        sent[0]
+    );
+    assert_eq!(sent[1]["nextToken"], "n");
+    assert_eq!(
+        servers[0].tags.get("app").map(String::as_str),
+        Some("billing")
+    );
+    assert_eq!(
+        servers[0].recovery_instance_id.as_deref(),
+        Some("i-0123456789abcdef0")
+    );
+    assert_eq!(
+        servers[0].last_launch_result,
+        Some(LastLaunchResult::Succeeded)
+    );
+    assert_eq!(servers[0].lag(), Ok(Some(Duration::from_secs(330))));
+    assert!(servers[1].tags.is_empty());
+    assert_eq!(
+        servers[1].last_launch_result,
+        Some(LastLaunchResult::Other("SOMETHING_NEW".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn recovery_snapshots_are_asked_newest_first_before_a_time_on_every_page() {
+    let (stub, drs) = drs().await;
+    let snapshot = |n: u32, at: &str| {
+        json!({
+            "snapshotID": format!("pit-{n:017}"),
+            "sourceServerID": server(1).as_str(),
+            "expectedTimestamp": at,
+            "timestamp": at,
+            "ebsSnapshots": [],
+        })
+    };
+    stub.push(
+        "DescribeRecoverySnapshots",
+        Reply::ok(json!({
+            "items": [
+                // Past `before` by half a second: trimmed here.
+                snapshot(3, "2024-05-01T12:00:10.500Z"),
+                snapshot(2, "2024-05-01T11:50:00Z"),
+            ],
+            "nextToken": "p2",
+        })),
+    );
+    stub.push(
+        "DescribeRecoverySnapshots",
+        Reply::ok(json!({ "items": [
+            { "snapshotID": "pit-00000000000000001", "sourceServerID": server(1).as_str(), "expectedTimestamp": "2024-05-01T11:40:00Z" },
+        ] })),
+    );
+    let before = chrono::Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 10).unwrap();
+
+    let snapshots = drs
+        .describe_recovery_snapshots(&server(1), Some(before))
+        .await
+        .expect("DescribeRecoverySnapshots");
+
+    let sent = stub.bodies("DescribeRecoverySnapshots");
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0]["sourceServerID"], server(1).as_str());
+    assert_eq!(sent[0]["order"], "DESC");
+    assert_eq!(sent[0]["filters"]["toDateTime"], "2024-05-01T12:00:10Z");
+    assert_eq!(sent[1]["nextToken"], "p2");
+    let ids: Vec<&str> = snapshots.iter().map(|s| s.snapshot_id.as_str()).collect();
+    assert_eq!(ids, ["pit-00000000000000002", "pit-00000000000000001"]);
+    assert_eq!(snapshots[1].timestamp, None);
+    assert_eq!(
+        snapshots[1].taken_at(),
+        chrono::Utc.with_ymd_and_hms(2024, 5, 1, 11, 40, 0).unwrap()
+    );
+
+    // A time to the millisecond is asked up to the next whole second.
+    stub.push(
+        "DescribeRecoverySnapshots",
+        Reply::ok(json!({ "items": [] })),
+    );
+    let odd = before + chrono::Duration::milliseconds(250);
+    drs.describe_recovery_snapshots(&server(1), Some(odd))
+        .await
+        .unwrap();
+    assert_eq!(
+        stub.bodies("DescribeRecoverySnapshots")[2]["filters"]["toDateTime"],
+        "2024-05-01T12:00:11Z"
+    );
+    stub.push(
+        "DescribeRecoverySnapshots",
+        Reply::ok(json!({ "items": [snapshot(4, "yesterday")] })),
+    );
+    let unreadable = drs
+        .describe_recovery_snapshots(&server(1), None)
+        .await
+        .unwrap_err();
+    assert_eq!(unreadable.code, "InvalidResponse");
+    assert!(
+        unreadable.message.contains("yesterday"),
+        "{}",
+        unreadable.message
+    );
+}
+
+// ---- The same facts through the HTTP simulator and in process ----
+
+use ripcord::ports::clock::ManualClock;
+use ripcord::time::Timestamp;
+use ripcord_sim::{ScenarioSource, Simulator};
+use ripcord_sim_server::{SimServerConfig, serve};
+use std::sync::Arc;
+
+/// Real-speed time (nothing moves during a test) and exact facts.
+const FACTS: &str = r#"
+time_scale: 1
+seed: 11
+strict_inventory: true
+snapshots: { every: 10m, newest_age: 2m, retention: 1h }
+servers:
+  s-00000000000000000: { tags: { app: billing, tier: db }, replication_lag: 5m30s, hostname: db-1 }
+  s-00000000000000001: { leftover_recovery_instance: true }
+  s-00000000000000002: { newest_snapshot_age: 3h, replication: STALLED }
+  s-00000000000000003: { outcome: launch_failed }
+"#;
+
+/// Serves `yaml` on a free port; returns the adapter on it and when its
+/// world started (from `POST /sim-api/reset`).
+async fn served(yaml: &str) -> (DrsService, Timestamp) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let config = SimServerConfig {
+        scenario: Some(ScenarioSource::parse(yaml.to_owned(), "facts.yaml".to_owned()).unwrap()),
+        page_size: 2,
+        ..SimServerConfig::default()
+    };
+    tokio::spawn(async move { serve(listener, config).await.expect("server runs") });
+    let started = reset(&address, yaml).await;
+    let clients = support::clients(&format!("http://{address}")).await;
+    (DrsService::new(clients.drs), started)
+}
+
+/// `POST /sim-api/reset` with `yaml`: a fresh world; its `startedAt`.
+async fn reset(address: &str, yaml: &str) -> Timestamp {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST /sim-api/reset HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{yaml}",
+        yaml.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await.unwrap();
+    let (_, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {raw}"));
+    chrono::DateTime::parse_from_rfc3339(v["startedAt"].as_str().expect("startedAt"))
+        .unwrap()
+        .to_utc()
+}
+
+fn in_process(yaml: &str) -> (Arc<Simulator>, Arc<ManualClock>, Timestamp) {
+    let start = chrono::Utc
+        .with_ymd_and_hms(2025, 11, 28, 17, 0, 0)
+        .unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let source = ScenarioSource::parse(yaml.to_owned(), "facts.yaml".to_owned()).unwrap();
+    (Simulator::new(source.scenario, clock.clone()), clock, start)
+}
+
+/// What DRS tells of the account, every time as an offset from the
+/// world's start, so that two worlds started at different instants compare.
+#[derive(Debug, PartialEq)]
+struct Facts {
+    servers: Vec<String>,
+    snapshots: Vec<Vec<(String, i64, Option<i64>)>>,
+    before_15_minutes: Vec<String>,
+    /// Each instance with its snapshot time taken out as an offset.
+    instances: Vec<(RecoveryInstance, Option<i64>)>,
+}
+
+async fn facts(drs: &dyn ripcord::ports::RecoveryService, started: Timestamp) -> Facts {
+    let ms = |t: Timestamp| (t - started).num_milliseconds();
+    // Snapshot times fall on whole seconds before the start.
+    let snapshot_origin = chrono::SubsecRound::trunc_subsecs(started, 0);
+    let snapshot_ms = |t: Timestamp| (t - snapshot_origin).num_milliseconds();
+    let all = drs.list_source_servers().await.expect("list");
+    let ids: Vec<SourceServerId> = all.iter().map(|s| s.source_server_id.clone()).collect();
+    let some = drs
+        .describe_source_servers(&[server(3), server(0), server(9)])
+        .await
+        .expect("describe");
+    let mut snapshots = Vec::new();
+    for id in &ids {
+        let list: Vec<RecoverySnapshot> = drs
+            .describe_recovery_snapshots(id, None)
+            .await
+            .expect("snapshots");
+        snapshots.push(
+            list.into_iter()
+                .map(|s| {
+                    let expected = snapshot_ms(s.expected_timestamp);
+                    (s.snapshot_id, expected, s.timestamp.map(snapshot_ms))
+                })
+                .collect(),
+        );
+    }
+    let before = started - chrono::Duration::minutes(15);
+    let before_15_minutes = drs
+        .describe_recovery_snapshots(&server(0), Some(before))
+        .await
+        .expect("snapshots before")
+        .into_iter()
+        .map(|s| s.snapshot_id)
+        .collect();
+    let instances = drs
+        .describe_recovery_instances_of_servers(&ids)
+        .await
+        .expect("instances")
+        .into_iter()
+        .map(|mut i| {
+            let offset = i.point_in_time_snapshot.take().map(ms);
+            (i, offset)
+        })
+        .collect();
+    Facts {
+        servers: all.iter().chain(&some).map(|s| format!("{s:?}")).collect(),
+        snapshots,
+        before_15_minutes,
+        instances,
+    }
+}
+
+#[tokio::test]
+async fn the_adapter_on_the_http_simulator_tells_the_same_facts_as_the_simulator() {
+    let (adapter, served_start) = served(FACTS).await;
+    let (sim, _, sim_start) = in_process(FACTS);
+
+    let over_http = facts(&adapter, served_start).await;
+    let in_memory = facts(sim.as_ref(), sim_start).await;
+
+    assert_eq!(over_http, in_memory);
+    // And the facts are the scenario's, not merely equal.
+    assert_eq!(in_memory.servers.len(), 4 + 2, "an unknown id is left out");
+    assert!(
+        in_memory.servers[0].contains("\"billing\""),
+        "{}",
+        in_memory.servers[0]
+    );
+    assert!(in_memory.servers[0].contains("PT5M30S"));
+    assert_eq!(in_memory.snapshots[0].len(), 6);
+    assert_eq!(in_memory.snapshots[0][0].1, -120_000, "2m old at the start");
+    assert!(in_memory.snapshots[2].is_empty(), "stale beyond retention");
+    assert_eq!(in_memory.before_15_minutes.len(), 4);
+    assert_eq!(in_memory.before_15_minutes[0], in_memory.snapshots[0][2].0);
+    assert_eq!(in_memory.instances.len(), 1);
+    let (leftover, _) = &in_memory.instances[0];
+    assert_eq!(leftover.source_server_id, server(1));
+    assert!(leftover.is_drill);
+    assert!(in_memory.servers[1].contains(&leftover.recovery_instance_id));
+}
+
+/// Launches servers 0 and 1 from server 0's third-newest snapshot once a
+/// snapshot of server 1 was refused for server 0; returns the chosen
+/// snapshot and server 0's recovery instance once it runs. `settle` lets
+/// simulated time pass between polls.
+async fn launch_from_snapshot(
+    drs: &dyn ripcord::ports::RecoveryService,
+    settle: &(dyn Fn() + Sync),
+) -> (
+    RecoverySnapshot,
+    ripcord::ports::drs::RecoveryInstance,
+    String,
+) {
+    let ours = drs
+        .describe_recovery_snapshots(&server(0), None)
+        .await
+        .unwrap();
+    let theirs = drs
+        .describe_recovery_snapshots(&server(1), None)
+        .await
+        .unwrap();
+    let mut request = StartRecoveryRequest {
+        source_servers: vec![server(0), server(1)],
+        is_drill: true,
+        tags: tags("1"),
+        recovery_snapshots: BTreeMap::from([(server(0), theirs[0].snapshot_id.clone())]),
+    };
+    let refused = drs.start_recovery(&request).await.unwrap_err();
+    let chosen = ours[2].clone();
+    request.recovery_snapshots = BTreeMap::from([(server(0), chosen.snapshot_id.clone())]);
+    drs.start_recovery(&request).await.expect("StartRecovery");
+    for _ in 0..500 {
+        let mut running = drs
+            .describe_recovery_instances_of_servers(&[server(0)])
+            .await
+            .unwrap();
+        if let Some(instance) = running.pop() {
+            return (chosen, instance, refused.code);
+        }
+        settle();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("server 0 never launched");
+}
+
+#[tokio::test]
+async fn a_launch_from_a_snapshot_takes_its_time_on_both_paths() {
+    let fast = "time_scale: 1000\njob_pending: 1s\nlaunch_duration: { min: 5s, max: 5s }\nstrict_inventory: true\nservers:\n  s-00000000000000000: {}\n  s-00000000000000001: {}\n";
+    let (adapter, _) = served(fast).await;
+    let (sim, clock, _) = in_process(fast);
+
+    let (chosen, instance, refused) = launch_from_snapshot(&adapter, &|| {}).await;
+    assert_eq!(instance.point_in_time_snapshot, chosen.timestamp);
+    assert_eq!(refused, "ValidationException");
+
+    let advance = || clock.advance(Duration::from_secs(10));
+    let (chosen, instance, refused) = launch_from_snapshot(sim.as_ref(), &advance).await;
+    assert_eq!(instance.point_in_time_snapshot, chosen.timestamp);
+    assert_eq!(refused, "ValidationException");
+    let calls = sim.start_recovery_calls();
+    assert_eq!(
+        calls[1].recovery_snapshots.get(&server(0)),
+        Some(&chosen.snapshot_id)
     );
 }

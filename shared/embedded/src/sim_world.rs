@@ -291,6 +291,7 @@ mod tests {
             source_servers: vec![SourceServerId::parse("s-1234567890abcdef0").unwrap()],
             is_drill: true,
             tags: BTreeMap::from([("ripcord:wave".to_owned(), wave.to_string())]),
+            recovery_snapshots: BTreeMap::new(),
         }
     }
 

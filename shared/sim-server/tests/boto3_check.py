@@ -184,6 +184,15 @@ assert db["sourceProperties"]["identificationHints"]["hostname"] == "db-1"
 assert db["dataReplicationInfo"]["dataReplicationState"] == "CONTINUOUS"
 all_sources = [s for p in drs.get_paginator("describe_source_servers").paginate(PaginationConfig={"PageSize": 3}) for s in p["items"]]
 assert len(all_sources) == 9, len(all_sources)
+tagged = [s for s in all_sources if s["sourceServerID"] == server(4)][0]
+assert tagged["tags"] == {"app": "billing"} and tagged["dataReplicationInfo"]["lagDuration"] == "PT5M30S", tagged
+
+# Point-in-time snapshots, newest first when asked, paged.
+snapshots = call(drs, "describe_recovery_snapshots", sourceServerID=server(7), order="DESC", maxResults=2)
+assert len(snapshots["items"]) == 2 and "nextToken" in snapshots, snapshots
+assert snapshots["items"][0]["timestamp"] > snapshots["items"][1]["timestamp"], snapshots
+more = call(drs, "describe_recovery_snapshots", sourceServerID=server(7), order="DESC", maxResults=2, nextToken=snapshots["nextToken"])
+assert more["items"][0]["timestamp"] < snapshots["items"][1]["timestamp"], more
 
 # SSM on the two launched instances.
 def agents_online():
@@ -252,7 +261,7 @@ assert call(drs, "describe_jobs", filters={"jobIDs": [stuck["jobID"]]})["items"]
 
 served = {
     "drs.StartRecovery", "drs.DescribeJobs", "drs.DescribeJobLogItems", "drs.DescribeRecoveryInstances",
-    "drs.DescribeSourceServers", "drs.TerminateRecoveryInstances", "ssm.SendCommand",
+    "drs.DescribeSourceServers", "drs.DescribeRecoverySnapshots", "drs.TerminateRecoveryInstances", "ssm.SendCommand",
     "ssm.ListCommandInvocations", "ssm.GetCommandInvocation", "ssm.ListCommands",
     "ssm.DescribeInstanceInformation",
 }

@@ -8,7 +8,8 @@ use aws_sdk_drs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_drs::error::ProvideErrorMetadata;
 use aws_sdk_drs::types::{
     DescribeJobsRequestFilters, DescribeRecoveryInstancesRequestFilters,
-    DescribeSourceServersRequestFilters, Job, JobStatus, LaunchStatus,
+    DescribeRecoverySnapshotsRequestFilters, DescribeSourceServersRequestFilters, Job, JobStatus,
+    LastLaunchResult, LaunchStatus, RecoverySnapshot, RecoverySnapshotsOrder,
     StartRecoveryRequestSourceServer,
 };
 use aws_sdk_ssm::types::{CommandFilter, CommandFilterKey, InstanceInformationStringFilter};
@@ -33,7 +34,7 @@ servers:
   s-1234567890abcdef1: { hostname: web-2 }
   s-1234567890abcdef2: { hostname: db-1 }
   s-1234567890abcdef3: { outcome: launch_failed, event: LAUNCH_FAILED, error: "no capacity for t3.medium in us-east-1a" }
-  s-1234567890abcdef4: {}
+  s-1234567890abcdef4: { tags: { app: billing }, replication_lag: 5m30s }
   s-1234567890abcdef5: {}
   s-1234567890abcdef6: {}
   s-1234567890abcdef7: {}
@@ -1146,4 +1147,261 @@ async fn launched_instances_exist_in_moto_and_results_reach_eventbridge() {
             i.instance_id()
         );
     }
+}
+
+/// Snapshots, tags, lag and a leftover drill at real speed, so that every
+/// time is exact: the world starts at the reset's `startedAt`.
+const FACTS: &str = r#"
+time_scale: 1
+seed: 5
+strict_inventory: true
+snapshots: { every: 10m, newest_age: 2m, retention: 1h }
+servers:
+  s-1234567890abcdef0: { tags: { app: billing, tier: db }, replication_lag: 5m30s }
+  s-1234567890abcdef1: { leftover_recovery_instance: true }
+  s-1234567890abcdef2: { newest_snapshot_age: 3h, replication: STALLED }
+"#;
+
+/// Resets the server to `yaml`; returns when its world started.
+async fn reset(url: &str, yaml: &str) -> chrono::DateTime<chrono::Utc> {
+    let (status, _, body) = http(url, "POST", "/sim-api/reset", &[], yaml).await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    chrono::DateTime::parse_from_rfc3339(v["startedAt"].as_str().unwrap())
+        .unwrap()
+        .to_utc()
+}
+
+fn time(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+async fn all_snapshots(
+    drs: &aws_sdk_drs::Client,
+    server: &str,
+    order: RecoverySnapshotsOrder,
+    filters: DescribeRecoverySnapshotsRequestFilters,
+) -> Vec<RecoverySnapshot> {
+    let mut pages = drs
+        .describe_recovery_snapshots()
+        .source_server_id(server)
+        .order(order)
+        .filters(filters)
+        .max_results(2)
+        .into_paginator()
+        .send();
+    let mut all = Vec::new();
+    while let Some(page) = pages.next().await {
+        all.extend(
+            page.expect("DescribeRecoverySnapshots")
+                .items
+                .unwrap_or_default(),
+        );
+    }
+    all
+}
+
+#[tokio::test]
+async fn source_servers_carry_tags_lag_and_the_leftover_instance() {
+    let url = start_with(FAST).await;
+    reset(&url, FACTS).await;
+    let drs = drs(&url);
+    let mut pages = drs
+        .describe_source_servers()
+        .max_results(2)
+        .into_paginator()
+        .send();
+    let mut servers = Vec::new();
+    let mut page_count = 0;
+    while let Some(page) = pages.next().await {
+        page_count += 1;
+        servers.extend(
+            page.expect("DescribeSourceServers")
+                .items
+                .unwrap_or_default(),
+        );
+    }
+    assert_eq!(page_count, 2, "three servers, two per page");
+    let ids: Vec<&str> = servers
+        .iter()
+        .filter_map(|s| s.source_server_id())
+        .collect();
+    assert_eq!(ids, [server(0), server(1), server(2)]);
+    let billing = &servers[0];
+    let tags = billing.tags().unwrap();
+    assert_eq!(tags.get("app").map(String::as_str), Some("billing"));
+    assert_eq!(tags.get("tier").map(String::as_str), Some("db"));
+    let replication = billing.data_replication_info().unwrap();
+    assert_eq!(replication.lag_duration(), Some("PT5M30S"));
+    assert_eq!(billing.recovery_instance_id(), None);
+    assert_eq!(
+        billing.last_launch_result(),
+        Some(&LastLaunchResult::NotStarted)
+    );
+    assert_eq!(
+        servers[2].data_replication_info().unwrap().lag_duration(),
+        Some("PT1H")
+    );
+
+    let leftover = &servers[1];
+    assert_eq!(
+        leftover.last_launch_result(),
+        Some(&LastLaunchResult::Succeeded)
+    );
+    let instances = drs
+        .describe_recovery_instances()
+        .filters(
+            DescribeRecoveryInstancesRequestFilters::builder()
+                .source_server_ids(server(1))
+                .source_server_ids(server(0))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    assert_eq!(instances.len(), 1);
+    assert_eq!(
+        leftover.recovery_instance_id(),
+        instances[0].recovery_instance_id()
+    );
+    assert_eq!(instances[0].source_server_id(), Some(server(1).as_str()));
+    assert_eq!(instances[0].is_drill(), Some(true));
+}
+
+#[tokio::test]
+async fn recovery_snapshots_page_in_either_order_within_their_filters() {
+    let url = start_with(FAST).await;
+    let started = reset(&url, FACTS).await;
+    let drs = drs(&url);
+    let none = DescribeRecoverySnapshotsRequestFilters::builder().build();
+    let newest_first =
+        all_snapshots(&drs, &server(0), RecoverySnapshotsOrder::Desc, none.clone()).await;
+    let expected: Vec<_> = newest_first
+        .iter()
+        .map(|s| started - time(s.expected_timestamp()))
+        .map(|age| age.num_minutes())
+        .collect();
+    assert_eq!(expected, [2, 12, 22, 32, 42, 52], "every 10m for an hour");
+    for s in &newest_first {
+        assert_eq!(s.source_server_id(), server(0));
+        assert!(s.snapshot_id().starts_with("pit-") && s.snapshot_id().len() == 21);
+        let late = time(s.timestamp().unwrap()) - time(s.expected_timestamp());
+        assert!((1..=20).contains(&late.num_seconds()), "{late}");
+    }
+    let oldest_first = all_snapshots(&drs, &server(0), RecoverySnapshotsOrder::Asc, none).await;
+    let reversed: Vec<_> = newest_first.iter().rev().cloned().collect();
+    assert_eq!(oldest_first, reversed);
+
+    let to = newest_first[1].timestamp().unwrap().to_owned();
+    let from = newest_first[3].timestamp().unwrap().to_owned();
+    let window = DescribeRecoverySnapshotsRequestFilters::builder()
+        .from_date_time(&from)
+        .to_date_time(&to)
+        .build();
+    let bounded = all_snapshots(&drs, &server(0), RecoverySnapshotsOrder::Desc, window).await;
+    assert_eq!(bounded, newest_first[1..=3]);
+
+    let stale = DescribeRecoverySnapshotsRequestFilters::builder().build();
+    assert!(
+        all_snapshots(&drs, &server(2), RecoverySnapshotsOrder::Desc, stale)
+            .await
+            .is_empty(),
+        "its newest is 3h old and snapshots are kept 1h"
+    );
+    let unknown = drs
+        .describe_recovery_snapshots()
+        .source_server_id(server(9))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Some("ValidationException"));
+    let bad_token = drs
+        .describe_recovery_snapshots()
+        .source_server_id(server(0))
+        .next_token("DescribeSourceServers/2")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(bad_token.code(), Some("ValidationException"));
+    let (status, _, body) = http(
+        &url,
+        "POST",
+        "/DescribeRecoverySnapshots",
+        &[("content-type", "application/json")],
+        &format!(r#"{{"sourceServerID":"{}","order":"SIDEWAYS"}}"#, server(0)),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("ASC or DESC"), "{body}");
+}
+
+#[tokio::test]
+async fn a_drill_from_a_snapshot_launches_at_its_point_in_time() {
+    let url = start_with(FAST).await;
+    let drs = drs(&url);
+    let snapshots = |n: u32| {
+        let drs = drs.clone();
+        async move {
+            drs.describe_recovery_snapshots()
+                .source_server_id(server(n))
+                .order(RecoverySnapshotsOrder::Desc)
+                .send()
+                .await
+                .unwrap()
+                .items
+                .unwrap_or_default()
+        }
+    };
+    let ours = snapshots(0).await;
+    let theirs = snapshots(1).await;
+    let chosen = &ours[2];
+    let start = |pit: &str| {
+        drs.start_recovery()
+            .is_drill(true)
+            .source_servers(
+                StartRecoveryRequestSourceServer::builder()
+                    .source_server_id(server(0))
+                    .recovery_snapshot_id(pit)
+                    .build()
+                    .unwrap(),
+            )
+            .source_servers(
+                StartRecoveryRequestSourceServer::builder()
+                    .source_server_id(server(1))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    let refused = start(theirs[0].snapshot_id()).await.unwrap_err();
+    assert_eq!(refused.code(), Some("ValidationException"));
+    assert!(
+        refused.message().unwrap_or_default().contains(&server(0)),
+        "{refused:?}"
+    );
+    let job = start(chosen.snapshot_id()).await.unwrap().job.unwrap();
+    completed(&drs, &job.job_id).await;
+    let instances = drs
+        .describe_recovery_instances()
+        .filters(
+            DescribeRecoveryInstancesRequestFilters::builder()
+                .source_server_ids(server(0))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    assert_eq!(
+        instances[0].point_in_time_snapshot_date_time().map(time),
+        chosen.timestamp().map(time)
+    );
+    let (_, _, calls) = http(&url, "GET", "/sim-api/calls", &[], "").await;
+    let calls: serde_json::Value = serde_json::from_str(&calls).unwrap();
+    let asked = &calls["startRecoveryCalls"][1]["recoverySnapshots"];
+    assert_eq!(asked[server(0)], chosen.snapshot_id(), "{calls}");
+    assert!(asked.get(server(1)).is_none());
 }

@@ -10,7 +10,8 @@
 //! pushes launch results the way DRS does through EventBridge.
 //!
 //! - [`scenario`]: the scenario file (behaviour per server, commands, faults).
-//! - `drs`, `ec2`, `ssm`: the three ports over the shared state.
+//! - `drs`, `ec2`, `ssm`: the three ports over the shared state;
+//!   `snapshots`: the point-in-time snapshots each server holds.
 //! - [`faults`]: seeded error injection.
 //! - [`push`]: the launch-result pusher.
 //! - [`world_store`]: where the mutable state ([`SimState`]) lives: this
@@ -28,6 +29,7 @@ mod launch_results;
 pub mod push;
 pub mod scenario;
 mod simulator;
+mod snapshots;
 mod ssm;
 mod state;
 pub mod world_store;

@@ -1,5 +1,5 @@
 //! The simulator: a scenario, a clock and the world it changes. The DRS,
-//! EC2 and SSM ports are implemented on it in `drs.rs`, `ec2.rs` and
+//! EC2 and SSM ports are implemented on it in `drs/`, `ec2.rs` and
 //! `ssm.rs`; every call goes through [`Simulator::call`], which counts it,
 //! draws its fault and runs it on the world at the clock's `now`.
 

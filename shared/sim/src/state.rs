@@ -5,14 +5,15 @@
 
 use crate::commands::Command;
 use crate::faults::FaultInjector;
-use crate::jobs::Job;
-use crate::scenario::{Operation, Scenario};
+use crate::jobs::{Job, JobKind, LaunchPlan};
+use crate::scenario::{LaunchOutcome, Operation, Scenario, ServerSpec};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use ripcord::ids::SourceServerId;
-use ripcord::time::Timestamp;
+use ripcord::time::{Timestamp, after};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::time::Duration;
 
 /// What one StartRecovery call came to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +49,9 @@ pub struct StartRecoveryCall {
     pub at: Timestamp,
     pub tags: BTreeMap<String, String>,
     pub source_servers: Vec<SourceServerId>,
+    /// The point-in-time snapshot asked for each server, if any.
+    #[serde(default)]
+    pub recovery_snapshots: BTreeMap<SourceServerId, String>,
     pub outcome: StartOutcome,
 }
 
@@ -81,9 +85,10 @@ pub struct SimState {
 }
 
 impl SimState {
-    /// A new world for `scenario` (its seed), starting at `started_at`.
+    /// A new world for `scenario` (its seed), starting at `started_at`,
+    /// with the recovery instances its servers left from an earlier drill.
     pub fn new(scenario: &Scenario, started_at: Timestamp) -> Self {
-        Self {
+        let mut world = Self {
             started_at,
             rng: ChaCha8Rng::seed_from_u64(scenario.seed),
             faults: FaultInjector::new(scenario.seed),
@@ -96,7 +101,60 @@ impl SimState {
             start_calls: Vec::new(),
             pushed: BTreeSet::new(),
             ec2_reservations: BTreeMap::new(),
+        };
+        world.add_leftover_drill(scenario);
+        world
+    }
+
+    /// One completed drill job, a day before the start, whose recovery
+    /// instances still run: one per server with `leftover_recovery_instance`.
+    /// Already pushed: its results were announced long ago.
+    fn add_leftover_drill(&mut self, scenario: &Scenario) {
+        let servers: Vec<(SourceServerId, ServerSpec)> = scenario
+            .servers
+            .by_id
+            .keys()
+            .map(|id| (id.clone(), scenario.server(id)))
+            .filter(|(_, spec)| spec.leftover_recovery_instance)
+            .collect();
+        if servers.is_empty() {
+            return;
         }
+        let created = self.started_at - chrono::Duration::days(1);
+        let started = after(created, scenario.job_pending);
+        let plans: Vec<LaunchPlan> = servers
+            .into_iter()
+            .map(|(id, spec)| {
+                let duration = spec.launch_duration.unwrap_or(scenario.launch_duration.min);
+                let lag = spec.replication_lag.unwrap_or(Duration::from_secs(60));
+                LaunchPlan {
+                    source_server_id: id,
+                    ends_at: after(started, duration),
+                    recovery_instance_id: self.new_hex_id("i-"),
+                    ec2_instance_id: self.new_hex_id("i-"),
+                    private_ip: format!("10.0.255.{}", self.rng.random_range(4..=254u8)),
+                    public_ip: None,
+                    snapshot_time: created - chrono::Duration::from_std(lag).unwrap_or_default(),
+                    spec: ServerSpec {
+                        outcome: LaunchOutcome::Launched,
+                        ..spec
+                    },
+                }
+            })
+            .collect();
+        let job = self.jobs.len();
+        self.pushed.extend((0..plans.len()).map(|s| (job, s)));
+        let id = self.new_hex_id("drsjob-");
+        self.jobs.push(Job {
+            id,
+            created,
+            started,
+            tags: BTreeMap::new(),
+            kind: JobKind::Launch {
+                is_drill: true,
+                servers: plans,
+            },
+        });
     }
 
     /// When the world started (simulated time).

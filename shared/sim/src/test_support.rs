@@ -41,6 +41,7 @@ pub(super) fn start(servers: &[SourceServerId], wave: u32) -> StartRecoveryReque
         source_servers: servers.to_vec(),
         is_drill: true,
         tags: wave_tags(wave),
+        recovery_snapshots: BTreeMap::new(),
     }
 }
 

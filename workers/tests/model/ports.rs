@@ -21,7 +21,8 @@ use ripcord::ports::Receive;
 use ripcord::ports::announce::{Announcement, Announcer};
 use ripcord::ports::clock::ManualClock;
 use ripcord::ports::drs::{
-    JobLogItem, RecoveryInstance, RecoveryJob, RecoveryService, SourceServer, StartRecoveryRequest,
+    JobLogItem, RecoveryInstance, RecoveryJob, RecoveryService, RecoverySnapshot, SourceServer,
+    StartRecoveryRequest,
 };
 use ripcord::ports::ec2::{Ec2Instance, InstanceDirectory, InstanceStatus};
 use ripcord::ports::metrics::{MetricDatum, MetricsSink};
@@ -583,6 +584,50 @@ impl RecoveryService for ModelDrs {
             &self.0,
             ("describe_source_servers", "drs", "DescribeSourceServers"),
             |world, _| world.source_servers(ids),
+        )
+        .await
+    }
+
+    async fn describe_recovery_instances_of_servers(
+        &self,
+        source_server_ids: &[SourceServerId],
+    ) -> Result<Vec<RecoveryInstance>, ServiceError> {
+        aws_call(
+            &self.0,
+            (
+                "describe_recovery_instances_of_servers",
+                "drs",
+                "DescribeRecoveryInstances",
+            ),
+            |world, now| world.recovery_instances_of(source_server_ids, now),
+        )
+        .await
+    }
+
+    async fn list_source_servers(&self) -> Result<Vec<SourceServer>, ServiceError> {
+        aws_call(
+            &self.0,
+            ("list_source_servers", "drs", "DescribeSourceServers"),
+            |world, _| world.all_source_servers(),
+        )
+        .await
+    }
+
+    /// The model world keeps no point-in-time snapshots: every launch is
+    /// from the latest data.
+    async fn describe_recovery_snapshots(
+        &self,
+        _source_server_id: &SourceServerId,
+        _before: Option<Timestamp>,
+    ) -> Result<Vec<RecoverySnapshot>, ServiceError> {
+        aws_call(
+            &self.0,
+            (
+                "describe_recovery_snapshots",
+                "drs",
+                "DescribeRecoverySnapshots",
+            ),
+            |_, _| Vec::new(),
         )
         .await
     }

@@ -180,8 +180,37 @@ impl World {
                 hostname: None,
                 data_replication_state: "CONTINUOUS".to_owned(),
                 lag_duration: None,
+                tags: BTreeMap::new(),
+                recovery_instance_id: None,
+                last_launch_result: None,
             })
             .collect()
+    }
+
+    /// DescribeSourceServers without a filter: every server of the world.
+    pub fn all_source_servers(&self) -> Vec<SourceServer> {
+        let ids: Vec<SourceServerId> = self.servers.keys().cloned().collect();
+        self.source_servers(&ids)
+    }
+
+    /// DescribeRecoveryInstances by source server: the launched instances
+    /// of these servers.
+    pub fn recovery_instances_of(
+        &self,
+        servers: &[SourceServerId],
+        now: Timestamp,
+    ) -> Vec<RecoveryInstance> {
+        let ids: Vec<String> = self
+            .jobs
+            .iter()
+            .flat_map(|job| {
+                job.servers
+                    .iter()
+                    .filter(|id| servers.contains(id))
+                    .map(|id| Self::recovery_instance_id(job, id))
+            })
+            .collect();
+        self.describe_recovery_instances(&ids, now)
     }
 
     /// Drill clean-up: the recovery instances are noted as terminated

@@ -1,6 +1,7 @@
 //! The DRS port: start one recovery job per wave, find a job again by its
-//! tags, read the per-server truth. Its requests and answers are in
-//! [`crate::services::drs`], re-exported here.
+//! tags, read the per-server truth, and the account facts a pre-flight
+//! reads (source servers, snapshots, leftover recovery instances). Its
+//! requests and answers are in [`crate::services::drs`], re-exported here.
 
 use crate::ids::SourceServerId;
 use crate::service_error::ServiceError;
@@ -37,14 +38,37 @@ pub trait RecoveryService: Send + Sync {
         recovery_instance_ids: &[String],
     ) -> Result<Vec<RecoveryInstance>, ServiceError>;
 
+    /// DescribeRecoveryInstances of these source servers (filter
+    /// `sourceServerIDs`, all pages): what an earlier drill left running.
+    /// No ids, no call: an empty filter would list every instance.
+    async fn describe_recovery_instances_of_servers(
+        &self,
+        source_server_ids: &[SourceServerId],
+    ) -> Result<Vec<RecoveryInstance>, ServiceError>;
+
     /// DescribeSourceServers for these ids: whether each server replicates,
-    /// and how far behind it is. What a pre-flight check reads before a
-    /// drill, so that a server that cannot be recovered is reported before
-    /// any wave launches; no worker step calls it.
+    /// how far behind it is, its tags and leftover recovery instance. What a
+    /// pre-flight check reads before a drill, so that a server that cannot
+    /// be recovered is reported before any wave launches; no worker step
+    /// calls it. Unknown ids are left out; no ids, no call (use
+    /// [`RecoveryService::list_source_servers`] for all).
     async fn describe_source_servers(
         &self,
         ids: &[SourceServerId],
     ) -> Result<Vec<SourceServer>, ServiceError>;
+
+    /// Every source server of the account (DescribeSourceServers without a
+    /// filter, all pages): DRS cannot filter by tag, so selection by tags
+    /// matches on this list.
+    async fn list_source_servers(&self) -> Result<Vec<SourceServer>, ServiceError>;
+
+    /// DescribeRecoverySnapshots of one server, newest first (all pages);
+    /// with `before`, only those taken at or before it (`toDateTime`).
+    async fn describe_recovery_snapshots(
+        &self,
+        source_server_id: &SourceServerId,
+        before: Option<Timestamp>,
+    ) -> Result<Vec<RecoverySnapshot>, ServiceError>;
 
     /// TerminateRecoveryInstances: removes the instances a drill launched
     /// (drill clean-up, so that a drill does not leave instances running and

@@ -1,11 +1,23 @@
-//! How DRS renders a job in its answers: its ARN, type, initiator,
-//! participating servers and times.
+//! How DRS renders its answers: an operation's answer and its page token,
+//! and a job (its ARN, type, initiator, participating servers and times).
 
 use crate::server::SimServer;
-use crate::wire::iso_time;
+use crate::wire::{ApiError, iso_time};
+use axum::http::StatusCode;
 use ripcord::ports::drs::RecoveryJob;
 use ripcord_sim::{JobOrigin, Simulator};
 use serde_json::{Value, json};
+
+/// What an operation answers: a status and a JSON body, or an error.
+pub(super) type Answer = Result<(StatusCode, Value), ApiError>;
+
+/// `v` with the token of the next page, if there is one.
+pub(super) fn with_token(mut v: Value, next: Option<String>) -> Value {
+    if let Some(t) = next {
+        v["nextToken"] = json!(t);
+    }
+    v
+}
 
 impl SimServer {
     pub(super) fn arn(&self, sim: &Simulator, resource: &str) -> String {

@@ -1,6 +1,7 @@
 //! What a scenario says each server and each command does: how a launch
-//! ends, status checks, the SSM agent, replication, and the rules that
-//! decide a command's result.
+//! ends, status checks, the SSM agent, replication (state, lag, snapshots),
+//! its tags, a recovery instance left from an earlier drill, and the rules
+//! that decide a command's result.
 
 use ripcord::ids::SourceServerId;
 use ripcord::ports::drs::JobLogEvent;
@@ -94,6 +95,17 @@ impl ReplicationState {
     }
 }
 
+/// Whether DRS keeps point-in-time snapshots of a server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotsMode {
+    /// On the scenario's `snapshots` schedule.
+    #[default]
+    Taken,
+    /// None at all (e.g. its initial sync never finished).
+    None,
+}
+
 /// One entry under `servers:`; unset fields come from `default`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -109,6 +121,13 @@ pub struct ServerEntry {
     pub replication: Option<ReplicationState>,
     pub hostname: Option<String>,
     pub public_ip: Option<bool>,
+    pub tags: Option<BTreeMap<String, String>>,
+    #[serde(with = "humantime_serde")]
+    pub replication_lag: Option<Duration>,
+    #[serde(with = "humantime_serde")]
+    pub newest_snapshot_age: Option<Duration>,
+    pub snapshots: Option<SnapshotsMode>,
+    pub leftover_recovery_instance: Option<bool>,
 }
 
 /// A server's behaviour with every field decided. Serialized as part of a
@@ -126,6 +145,21 @@ pub struct ServerSpec {
     pub replication: ReplicationState,
     pub hostname: Option<String>,
     pub public_ip: bool,
+    // The fields below came later: a stored world's specs lack them.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// The lag DescribeSourceServers reports; `None`: `PT0S` while
+    /// CONTINUOUS, `PT1H` otherwise.
+    #[serde(default, with = "humantime_serde")]
+    pub replication_lag: Option<Duration>,
+    /// The age of the newest snapshot when the simulator starts; `None`:
+    /// the scenario's `snapshots.newest_age`.
+    #[serde(default, with = "humantime_serde")]
+    pub newest_snapshot_age: Option<Duration>,
+    #[serde(default)]
+    pub snapshots: SnapshotsMode,
+    #[serde(default)]
+    pub leftover_recovery_instance: bool,
 }
 
 impl Default for ServerSpec {
@@ -141,6 +175,11 @@ impl Default for ServerSpec {
             replication: ReplicationState::Continuous,
             hostname: None,
             public_ip: false,
+            tags: BTreeMap::new(),
+            replication_lag: None,
+            newest_snapshot_age: None,
+            snapshots: SnapshotsMode::Taken,
+            leftover_recovery_instance: false,
         }
     }
 }
@@ -161,6 +200,13 @@ impl ServerEntry {
             replication: self.replication.unwrap_or(base.replication),
             hostname: self.hostname.clone().or_else(|| base.hostname.clone()),
             public_ip: self.public_ip.unwrap_or(base.public_ip),
+            tags: self.tags.clone().unwrap_or_else(|| base.tags.clone()),
+            replication_lag: self.replication_lag.or(base.replication_lag),
+            newest_snapshot_age: self.newest_snapshot_age.or(base.newest_snapshot_age),
+            snapshots: self.snapshots.unwrap_or(base.snapshots),
+            leftover_recovery_instance: self
+                .leftover_recovery_instance
+                .unwrap_or(base.leftover_recovery_instance),
         }
     }
 }

@@ -17,6 +17,10 @@
 //! status_check_delay: 60s   # EC2 status checks are `initializing` this long after launch (default 60s)
 //! command_duration: 5s      # SSM invocations run this long, then finish (default 5s)
 //! strict_inventory: false   # true: only servers listed under `servers` exist (default false)
+//! snapshots:                # DRS point-in-time snapshots of every server
+//!   every: 10m              # one snapshot every this long (default 10m)
+//!   newest_age: 2m          # the newest is this old when the simulator starts (default 2m)
+//!   retention: 1d           # older ones are gone (default 1d; at most 10,000 per server)
 //! quotas:                   # DRS service quotas, answered with ServiceQuotaExceededException
 //!   servers_per_job: 100           # (default 100; the API itself allows 1-200)
 //!   concurrent_jobs: 20            # jobs PENDING or STARTED at once (default 20)
@@ -36,6 +40,9 @@
 //!   s-1234567890abcdef2: { outcome: launched, launch_duration: 20m, instance_type: m5.large, status_checks: impaired, ssm_agent: never }
 //!   s-1234567890abcdef3: { outcome: not_launched }  # its job ends COMPLETED while it is still PENDING
 //!   s-1234567890abcdef4: { replication: STALLED, hostname: db-1, public_ip: true }
+//!   s-1234567890abcdef5: { tags: { app: billing, tier: db }, replication_lag: 5m30s }
+//!   s-1234567890abcdef6: { newest_snapshot_age: 3h, replication: STALLED }  # stale: no snapshot for 3h
+//!   s-1234567890abcdef7: { snapshots: none, leftover_recovery_instance: true }
 //! commands:                 # SSM outcomes, first matching rule wins; default Success, exit 0, output "ok"
 //!   - { server: s-1234567890abcdef0, document: AWS-RunShellScript, contains: "pg_isready", status: Failed, exit_code: 2, output: "no response" }
 //!   - { document: Restart-App, status: TimedOut }
@@ -47,8 +54,28 @@
 //! `SNAPSHOT_FAIL`), `error` (its rawError), `launch_duration` (fixed, instead of
 //! the range), `instance_type` (default t3.medium), `status_checks` (`ok`,
 //! `impaired`), `ssm_agent` (`online`, `never`), `replication` (a DRS
-//! dataReplicationState, default CONTINUOUS), `hostname`, `public_ip`. A listed
+//! dataReplicationState, default CONTINUOUS), `hostname`, `public_ip`, `tags`
+//! (DescribeSourceServers' tags, default none), `replication_lag` (reported as
+//! `lagDuration`, e.g. `PT5M30S`; unset: `PT0S` while CONTINUOUS, `PT1H`
+//! otherwise; a launch from the latest data has its point in time this long
+//! before the launch, unset: a seeded 5 s to 5 min), `newest_snapshot_age`
+//! (overrides `snapshots.newest_age`), `snapshots` (`taken`, default, or
+//! `none`), `leftover_recovery_instance` (`true`: the account starts with a
+//! running drill recovery instance of this server, and its EC2 instance, from a
+//! launch a day before the simulator started; listed servers only). A listed
 //! server takes every field it does not set from `default`.
+//!
+//! Snapshots: server by server, the expected times are the newest's (its age
+//! back from the simulator's start) plus or minus whole `every`s, kept for
+//! `retention` back from now; each is taken (`timestamp`) a seeded 1-20 s
+//! after its expected time. A CONTINUOUS server keeps taking them as simulated
+//! time goes on; any other replication state took its last one at the newest
+//! age, so `{ replication: STALLED, newest_snapshot_age: 3h }` is a stale
+//! server. Snapshot ids (`pit-` and 17 hex digits) follow from the seed, the
+//! server and the expected time. StartRecovery's `recoverySnapshotID` must be
+//! a snapshot the server holds at that moment (ValidationException
+//! otherwise); the recovery instance's `pointInTimeSnapshotDateTime` is that
+//! snapshot's `timestamp`.
 //!
 //! Command rule fields: matchers `server` (source server id or EC2 instance id),
 //! `document` (exact name), `contains` (a substring of any parameter value);
@@ -58,7 +85,8 @@
 //!
 //! Operation names for `faults.operations`: StartRecovery, DescribeJobs (also
 //! used to find jobs by tag), DescribeJobLogItems, DescribeRecoveryInstances,
-//! DescribeSourceServers, TerminateRecoveryInstances, DescribeInstances,
+//! DescribeSourceServers, DescribeRecoverySnapshots,
+//! TerminateRecoveryInstances, DescribeInstances,
 //! DescribeInstanceStatus, SendCommand, ListCommandInvocations, ListCommands,
 //! DescribeInstanceInformation.
 
@@ -66,7 +94,7 @@ mod behaviour;
 
 pub use behaviour::{
     AgentBehaviour, CommandRule, CommandStatus, FailureEvent, LaunchOutcome, ReplicationState,
-    ServerEntry, ServerSpec, Servers, StatusChecks,
+    ServerEntry, ServerSpec, Servers, SnapshotsMode, StatusChecks,
 };
 use ripcord::ids::SourceServerId;
 use serde::de;
@@ -116,6 +144,7 @@ pub struct Scenario {
     #[serde(with = "humantime_serde")]
     pub command_duration: Duration,
     pub strict_inventory: bool,
+    pub snapshots: SnapshotSchedule,
     pub quotas: Quotas,
     pub faults: Faults,
     pub servers: Servers,
@@ -139,6 +168,7 @@ impl Default for Scenario {
             status_check_delay: Duration::from_secs(60),
             command_duration: Duration::from_secs(5),
             strict_inventory: false,
+            snapshots: SnapshotSchedule::default(),
             quotas: Quotas::default(),
             faults: Faults::default(),
             servers: Servers::default(),
@@ -167,6 +197,75 @@ impl Scenario {
         self.server(id)
             .hostname
             .unwrap_or_else(|| format!("host-{}", &id.as_str()[13..]))
+    }
+}
+
+/// `snapshots:`: when DRS takes each server's point-in-time snapshots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawSnapshotSchedule")]
+pub struct SnapshotSchedule {
+    #[serde(with = "humantime_serde")]
+    pub every: Duration,
+    #[serde(with = "humantime_serde")]
+    pub newest_age: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+}
+
+impl Default for SnapshotSchedule {
+    fn default() -> Self {
+        Self {
+            every: Duration::from_secs(600),
+            newest_age: Duration::from_secs(120),
+            retention: Duration::from_secs(86_400),
+        }
+    }
+}
+
+/// The most snapshots one server holds (retention / every), so that
+/// listing them stays cheap.
+pub const MAX_SNAPSHOTS_PER_SERVER: u128 = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSnapshotSchedule {
+    #[serde(with = "humantime_serde")]
+    every: Duration,
+    #[serde(with = "humantime_serde")]
+    newest_age: Duration,
+    #[serde(with = "humantime_serde")]
+    retention: Duration,
+}
+
+impl Default for RawSnapshotSchedule {
+    fn default() -> Self {
+        let d = SnapshotSchedule::default();
+        Self {
+            every: d.every,
+            newest_age: d.newest_age,
+            retention: d.retention,
+        }
+    }
+}
+
+impl TryFrom<RawSnapshotSchedule> for SnapshotSchedule {
+    type Error = String;
+    fn try_from(r: RawSnapshotSchedule) -> Result<Self, String> {
+        if r.every < Duration::from_secs(1) {
+            return Err("snapshots.every must be at least 1s, e.g. 10m".to_owned());
+        }
+        if r.retention.as_millis() / r.every.as_millis() > MAX_SNAPSHOTS_PER_SERVER {
+            return Err(format!(
+                "snapshots.retention ({}) over snapshots.every ({}) keeps more than {MAX_SNAPSHOTS_PER_SERVER} snapshots per server; shorten retention or take them less often",
+                humantime::format_duration(r.retention),
+                humantime::format_duration(r.every)
+            ));
+        }
+        Ok(Self {
+            every: r.every,
+            newest_age: r.newest_age,
+            retention: r.retention,
+        })
     }
 }
 
@@ -272,6 +371,7 @@ pub enum Operation {
     DescribeJobLogItems,
     DescribeRecoveryInstances,
     DescribeSourceServers,
+    DescribeRecoverySnapshots,
     TerminateRecoveryInstances,
     DescribeInstances,
     DescribeInstanceStatus,
@@ -289,6 +389,7 @@ impl Operation {
             Self::DescribeJobLogItems => "DescribeJobLogItems",
             Self::DescribeRecoveryInstances => "DescribeRecoveryInstances",
             Self::DescribeSourceServers => "DescribeSourceServers",
+            Self::DescribeRecoverySnapshots => "DescribeRecoverySnapshots",
             Self::TerminateRecoveryInstances => "TerminateRecoveryInstances",
             Self::DescribeInstances => "DescribeInstances",
             Self::DescribeInstanceStatus => "DescribeInstanceStatus",
@@ -307,6 +408,7 @@ impl Operation {
             | Self::DescribeJobLogItems
             | Self::DescribeRecoveryInstances
             | Self::DescribeSourceServers
+            | Self::DescribeRecoverySnapshots
             | Self::TerminateRecoveryInstances => "drs",
             Self::DescribeInstances | Self::DescribeInstanceStatus => "ec2",
             Self::SendCommand
@@ -461,6 +563,7 @@ ssm_agent_delay: 30s
 status_check_delay: 60s
 command_duration: 5s
 strict_inventory: true
+snapshots: { every: 5m, newest_age: 1m, retention: 12h }
 quotas: { servers_per_job: 50 }
 faults:
   throttling_rate: 0.1
@@ -475,6 +578,8 @@ servers:
   s-1234567890abcdef1: { outcome: stuck }
   s-1234567890abcdef2: { outcome: launched, launch_duration: 20m, instance_type: m5.large, status_checks: impaired, ssm_agent: never }
   s-1234567890abcdef3: { outcome: not_launched, replication: STALLED }
+  s-1234567890abcdef4: { tags: { app: billing, tier: db }, replication_lag: 5m30s, newest_snapshot_age: 3h, leftover_recovery_instance: true }
+  s-1234567890abcdef5: { snapshots: none }
 commands:
   - { server: s-1234567890abcdef0, document: AWS-RunShellScript, contains: "pg_isready", status: Failed, exit_code: 2, output: "no response" }
   - { document: Restart-App, status: TimedOut }
@@ -528,6 +633,28 @@ commands:
             !s.knows_server(&id("s-00000000000000000")),
             "strict inventory"
         );
+        assert_eq!(
+            s.snapshots,
+            SnapshotSchedule {
+                every: Duration::from_secs(300),
+                newest_age: Duration::from_secs(60),
+                retention: Duration::from_secs(12 * 3600),
+            }
+        );
+        let tagged = s.server(&id("s-1234567890abcdef4"));
+        assert_eq!(tagged.tags.get("app").map(String::as_str), Some("billing"));
+        assert_eq!(tagged.replication_lag, Some(Duration::from_secs(330)));
+        assert_eq!(
+            tagged.newest_snapshot_age,
+            Some(Duration::from_secs(3 * 3600))
+        );
+        assert!(tagged.leftover_recovery_instance);
+        assert_eq!(tagged.snapshots, SnapshotsMode::Taken);
+        assert_eq!(
+            s.server(&id("s-1234567890abcdef5")).snapshots,
+            SnapshotsMode::None
+        );
+        assert!(!failed.leftover_recovery_instance && failed.tags.is_empty());
         assert_eq!(s.commands.len(), 3);
         assert_eq!(s.commands[0].status, Some(CommandStatus::Failed));
         assert_eq!(s.commands[0].exit_code, Some(2));
@@ -597,6 +724,12 @@ commands:
         assert!(message.contains("exploded"), "{message}");
         let (_, _, message) = invalid("time_scale: 0\n");
         assert!(message.contains("positive"), "{message}");
+        let (_, _, message) = invalid("snapshots: { every: 0s }\n");
+        assert!(message.contains("at least 1s"), "{message}");
+        let (_, _, message) = invalid("snapshots: { every: 1s, retention: 7d }\n");
+        assert!(message.contains("shorten retention"), "{message}");
+        let (_, _, message) = invalid("servers:\n  default: { snapshots: sometimes }\n");
+        assert!(message.contains("sometimes"), "{message}");
         let (_, _, message) = invalid("job_pending: 10 parsecs\n");
         assert!(message.ends_with("such as 10s, 2m or 1h30m"), "{message}");
     }

@@ -36,6 +36,7 @@ fn start_request(wave: &WaveRecord) -> StartRecoveryRequest {
         source_servers: wave.servers.iter().map(|s| s.id().clone()).collect(),
         is_drill: wave.mode.is_drill(),
         tags: job_tags(wave),
+        recovery_snapshots: BTreeMap::new(),
     }
 }
 
