@@ -138,6 +138,7 @@ mod tests {
                 source_servers: vec![SourceServerId::parse(&format!("s-{n:017x}")).unwrap()],
                 is_drill: true,
                 tags: [("n".to_owned(), n.to_string())].into(),
+                recovery_snapshots: Default::default(),
             };
             ids.push(sim.start_recovery(&request).await.unwrap().job_id);
         }
