@@ -126,18 +126,23 @@ pub struct AwsBackend {
 /// The SDK clients of `settings`, once a region is known (the standard
 /// chain or `--region`).
 pub async fn aws_clients(settings: &AwsSettings) -> anyhow::Result<Clients> {
+    Ok(aws_clients_in_region(settings).await?.0)
+}
+
+/// The SDK clients of `settings` and the region they call.
+pub async fn aws_clients_in_region(settings: &AwsSettings) -> anyhow::Result<(Clients, String)> {
     let config = load_sdk_config(settings).await;
-    if config.region().is_none() {
+    let Some(region) = config.region() else {
         anyhow::bail!(
             "no AWS region is configured; set AWS_REGION (or AWS_DEFAULT_REGION, a profile's region) or pass --region"
         );
-    }
-    Ok(Clients::new(&config))
+    };
+    Ok((Clients::new(&config), region.to_string()))
 }
 
 impl AwsBackend {
     pub async fn connect(settings: &AwsSettings, quotas: Quotas) -> anyhow::Result<AwsBackend> {
-        let clients = aws_clients(settings).await?;
+        let (clients, region) = aws_clients_in_region(settings).await?;
         let names = &settings.names;
         let queue = Arc::new(ripcord_aws::sqs::SqsQueue::new(
             clients.sqs.clone(),
@@ -166,6 +171,7 @@ impl AwsBackend {
             )),
             clock: Arc::new(SystemClock),
             describes: Default::default(),
+            region,
         };
         Ok(AwsBackend {
             ports,

@@ -74,6 +74,7 @@ fn chain_plan_from(first: u64, waves: usize, per_wave: usize) -> Plan {
             execution_timeout: Duration::from_secs(24 * 3600),
             rto_target: None,
             busy_servers: Default::default(),
+            ..Default::default()
         },
     }
 }

@@ -78,6 +78,22 @@ pub enum Command {
     },
     /// Check a plan file and report every problem with file:line:column.
     Validate { plan: PathBuf },
+    /// Check a plan against DRS before launching it: each server exists and
+    /// replicates (lag against max_replication_lag), its newest snapshot's
+    /// age, servers held by other executions, recovery instances left by
+    /// earlier drills, quota headroom, the region. Exit 1 if any finding is
+    /// an error (a drill would not start), 2 if the plan is invalid.
+    Preflight {
+        plan: PathBuf,
+        /// Simulator scenario (embedded backend), as for `ripcord start`.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Print the findings as JSON (the shape of POST /api/preflight).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
     /// Show an execution's status (table, or the JSON of the status API).
     Status {
         id: String,

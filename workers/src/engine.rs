@@ -89,6 +89,7 @@ impl LocalEngine {
         decorate: impl FnOnce(Ports) -> Ports,
     ) -> Self {
         let quotas = simulator.scenario().quotas.into();
+        let region = simulator.scenario().region.clone();
         let ports = decorate(Ports {
             queue: backend.queue(),
             store: backend.store(),
@@ -103,6 +104,7 @@ impl LocalEngine {
             announcer: backend.announcer(),
             clock,
             describes: Default::default(),
+            region,
         });
         simulator.set_launch_result_sink(Arc::new(QueueLaunchResultSink {
             queue: ports.queue.clone(),

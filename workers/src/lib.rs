@@ -20,6 +20,7 @@ pub mod engine;
 pub mod inbound;
 pub mod metrics;
 pub mod ports;
+pub mod preflight;
 pub mod push;
 pub mod render;
 pub mod reports;

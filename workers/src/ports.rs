@@ -2,6 +2,7 @@
 //! and simulated, or AWS) is chosen by the CLI; the workers never know.
 
 use crate::describe::Describes;
+use crate::preflight::PreflightPorts;
 use ripcord::capacity::Quotas;
 use ripcord::ports::{
     Announcer, CapacityLedger, Clock, CommandRunner, ExecutionStore, InstanceDirectory,
@@ -29,4 +30,19 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     /// The process's shared reads of DRS and EC2 (batched across waves).
     pub describes: Arc<Describes>,
+    /// The region the deployment launches in (pre-flight checks the plan's).
+    pub region: String,
+}
+
+impl Ports {
+    /// What pre-flight reads through.
+    pub fn preflight(&self) -> PreflightPorts {
+        PreflightPorts {
+            drs: self.drs.clone(),
+            capacity: self.capacity.clone(),
+            clock: self.clock.clone(),
+            quotas: self.quotas,
+            region: self.region.clone(),
+        }
+    }
 }

@@ -290,6 +290,7 @@ fn build(s: &Scenario) -> (Plan, Vec<ServerSpec>) {
             execution_timeout: Duration::from_secs(24 * 3600),
             rto_target: None,
             busy_servers: Default::default(),
+            ..Default::default()
         },
     };
     (plan, specs)

@@ -86,6 +86,21 @@ pub enum Event {
     ServersReleased {
         error: Option<String>,
     },
+    /// Ask for the pre-flight again (a tick: an answer lost is asked for
+    /// again, a failed one retried).
+    CheckPreflight {
+        tries: u32,
+    },
+    /// What pre-flight found (docs/preflight.md).
+    PreflightChecked {
+        tries: u32,
+        report: crate::preflight::PreflightReport,
+    },
+    /// Pre-flight could not read DRS; the next tick asks again.
+    PreflightFailed {
+        tries: u32,
+        error: String,
+    },
 
     // ---- wave record: launch (launch queue) ----
     StartWave {},
@@ -242,6 +257,9 @@ impl Event {
             Event::ServersBusy { .. } => "ServersBusy",
             Event::ServerClaimFailed { .. } => "ServerClaimFailed",
             Event::ServersReleased { .. } => "ServersReleased",
+            Event::CheckPreflight { .. } => "CheckPreflight",
+            Event::PreflightChecked { .. } => "PreflightChecked",
+            Event::PreflightFailed { .. } => "PreflightFailed",
             Event::StartWave {} => "StartWave",
             Event::LaunchWave { .. } => "LaunchWave",
             Event::LaunchCheck { .. } => "LaunchCheck",
@@ -274,7 +292,7 @@ impl Event {
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 38] = [
+    pub const TYPE_NAMES: [&'static str; 41] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
@@ -285,6 +303,9 @@ impl Event {
         "ServersBusy",
         "ServerClaimFailed",
         "ServersReleased",
+        "CheckPreflight",
+        "PreflightChecked",
+        "PreflightFailed",
         "StartWave",
         "LaunchWave",
         "LaunchCheck",
@@ -328,6 +349,9 @@ impl Event {
             | Event::ServersBusy { .. }
             | Event::ServerClaimFailed { .. }
             | Event::ServersReleased { .. }
+            | Event::CheckPreflight { .. }
+            | Event::PreflightChecked { .. }
+            | Event::PreflightFailed { .. }
             | Event::StartWave {}
             | Event::LaunchWave { .. }
             | Event::LaunchCheck { .. }

@@ -16,6 +16,7 @@
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
 //! - [`services`]: the values those ports carry (requests, answers, messages).
 //! - [`capacity`]: the deployment's DRS capacity ledger: who holds, who waits.
+//! - [`preflight`]: the checks before a launch: DRS facts against the plan.
 //! - [`effect_results`]: the ids of effects' result events and the search margin.
 //! - `testing` (feature `testing`): fixture records for other crates' tests.
 
@@ -28,6 +29,7 @@ pub mod ids;
 pub mod machine;
 pub mod plan;
 pub mod ports;
+pub mod preflight;
 pub mod records;
 pub mod report;
 pub mod service_error;

@@ -135,6 +135,7 @@ pub fn plan() -> Plan {
             execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
             rto_target: None,
             busy_servers: Default::default(),
+            ..Default::default()
         },
     }
 }
@@ -381,6 +382,7 @@ pub fn sample_plan(name: &str, waves: u32) -> Plan {
             execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
             rto_target: None,
             busy_servers: Default::default(),
+            ..Default::default()
         },
     }
 }

@@ -91,6 +91,7 @@ waves:
             execution_timeout: Duration::from_secs(6 * 3600),
             rto_target: Some(Duration::from_secs(9000)),
             busy_servers: Default::default(),
+            ..Default::default()
         },
         waves: vec![
             WavePlan {

@@ -6,6 +6,7 @@ mod bench;
 mod dlq;
 mod execution;
 mod inputs;
+mod preflight;
 mod report;
 mod run;
 mod serve;
@@ -56,6 +57,12 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             .await
         }
         Command::Validate { plan } => validate::validate(&plan),
+        Command::Preflight {
+            plan,
+            scenario,
+            json,
+            backend,
+        } => preflight::preflight_command(&plan, scenario.as_deref(), &backend, json).await,
         Command::Status { id, json, backend } => execution::status(&backend, &id, json).await,
         Command::Report {
             id,

@@ -5,10 +5,12 @@
 
 mod line;
 mod live;
+mod preflight;
 mod table;
 
 pub use line::progress_line;
 pub use live::{LiveProgress, ProgressOutput};
+pub use preflight::preflight_table;
 pub use table::final_table;
 
 use ripcord::status::ExecutionView;

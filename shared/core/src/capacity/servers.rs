@@ -11,6 +11,7 @@ use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 /// The servers one active execution holds, by wave.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,11 +61,26 @@ impl Ledger {
         {
             return ServerClaim::Claimed;
         }
-        let wanted: std::collections::BTreeSet<&SourceServerId> =
-            hold.servers.values().flatten().collect();
-        let busy: Vec<BusyServer> = self
-            .executions
+        let wanted: BTreeSet<&SourceServerId> = hold.servers.values().flatten().collect();
+        let mut busy = self.busy_servers(&wanted, None);
+        busy.truncate(BUSY_SHOWN);
+        if !busy.is_empty() {
+            return ServerClaim::Busy(busy);
+        }
+        self.executions.push(hold.clone());
+        ServerClaim::Claimed
+    }
+
+    /// Every server of `wanted` that an active execution other than
+    /// `except` holds (pre-flight names them all; a claim the first few).
+    pub fn busy_servers(
+        &self,
+        wanted: &BTreeSet<&SourceServerId>,
+        except: Option<ExecutionId>,
+    ) -> Vec<BusyServer> {
+        self.executions
             .iter()
+            .filter(|other| Some(other.execution_id) != except)
             .flat_map(|other| {
                 other.servers.iter().flat_map(move |(wave, servers)| {
                     servers.iter().map(move |s| BusyServer {
@@ -76,13 +92,7 @@ impl Ledger {
                 })
             })
             .filter(|b| wanted.contains(&b.source_server_id))
-            .take(BUSY_SHOWN)
-            .collect();
-        if !busy.is_empty() {
-            return ServerClaim::Busy(busy);
-        }
-        self.executions.push(hold.clone());
-        ServerClaim::Claimed
+            .collect()
     }
 
     /// Gives back the servers `execution_id` holds.

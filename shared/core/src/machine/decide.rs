@@ -197,6 +197,9 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord, event: &Event) -> WaveOutco
         | Event::ServersBusy { .. }
         | Event::ServerClaimFailed { .. }
         | Event::ServersReleased { .. }
+        | Event::CheckPreflight { .. }
+        | Event::PreflightChecked { .. }
+        | Event::PreflightFailed { .. }
         | Event::PublishMetrics {}
         | Event::Announce { .. } => WaveOutcome::Ignored(format!(
             "{} is an execution event, not a wave event",

@@ -78,6 +78,12 @@ pub enum Effect {
         since: Timestamp,
         expires_at: Timestamp,
     },
+    /// Runs the pre-flight checks of the execution's plan (the worker reads
+    /// it from the records) → `PreflightChecked` / `PreflightFailed`.
+    Preflight {
+        tries: u32,
+        execution_id: ExecutionId,
+    },
     /// Gives back the servers an execution holds → `ServersReleased`.
     ReleaseServers { execution_id: ExecutionId },
     /// StartRecovery for one wave → `RecoveryJobStarted` / `RecoveryStartFailed`.

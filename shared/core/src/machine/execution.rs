@@ -5,10 +5,11 @@
 
 use super::context::{Ctx, Outcome};
 use super::decision::{Change, Effect};
+use super::preflight::{self, Next};
 use crate::capacity::{BusyServer, HOLD_MARGIN, describe_busy};
 use crate::event::Event;
 use crate::ids::WaveNumber;
-use crate::plan::{BusyServers, Mode, Plan};
+use crate::plan::{BusyServers, Mode, Plan, PreflightMode};
 use crate::records::{ExecutionRecord, ServerClaimState};
 use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::status_model::{Transitions, transition};
@@ -48,13 +49,12 @@ pub(crate) fn start(
         "execution",
         &mut ctx.rejected,
     );
-    // One server, one active execution: the waves start once the
-    // execution holds every server of its plan.
-    execution.server_claim = ServerClaimState::Claiming {
-        tries: 1,
-        reason: None,
-    };
-    claim_servers(ctx, &execution, 1);
+    // Pre-flight first; then, one server, one active execution: the waves
+    // start once the execution holds every server of its plan.
+    match plan.options.preflight_mode(plan.mode) {
+        PreflightMode::Off => begin_claim(ctx, &mut execution),
+        mode => preflight::begin(ctx, &mut execution, mode),
+    }
     ctx.send(
         None,
         Event::ExecutionTimedOut {},
@@ -92,6 +92,21 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, event: &Eve
                 ExecutionStatus::Timeout,
                 format!("the execution did not finish within its execution_timeout of {limit}"),
             )
+        }
+        Event::CheckPreflight { tries } => {
+            let mut next = execution.clone();
+            let then = preflight::tick(ctx, &mut next, *tries);
+            after_preflight(ctx, next, then)
+        }
+        Event::PreflightChecked { report, .. } => {
+            let mut next = execution.clone();
+            let then = preflight::checked(&mut next, report);
+            after_preflight(ctx, next, then)
+        }
+        Event::PreflightFailed { tries, error } => {
+            let mut next = execution.clone();
+            let then = preflight::failed(&mut next, *tries, error);
+            after_preflight(ctx, next, then)
         }
         Event::ClaimServers { tries } => claim_tick(ctx, execution, *tries),
         Event::ServersClaimed { tries } => servers_claimed(ctx, execution, *tries),
@@ -202,6 +217,27 @@ fn stop(
     Outcome::Changed(Change::Execution(next))
 }
 
+fn after_preflight(ctx: &mut Ctx<'_>, mut next: ExecutionRecord, then: Next) -> Outcome {
+    match then {
+        Next::Claim => {
+            begin_claim(ctx, &mut next);
+            Outcome::Changed(Change::Execution(next))
+        }
+        Next::Fail(reason) => stop(ctx, &next, ExecutionStatus::Failed, reason),
+        Next::Ignore(reason) => Outcome::Ignored(reason),
+        Next::Wait => Outcome::Changed(Change::Execution(next)),
+    }
+}
+
+/// Starts claiming the servers of the execution's plan.
+fn begin_claim(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+    execution.server_claim = ServerClaimState::Claiming {
+        tries: 1,
+        reason: None,
+    };
+    claim_servers(ctx, execution, 1);
+}
+
 /// How often an execution asks again for its servers.
 const CLAIM_TICK: Duration = Duration::from_secs(30);
 
@@ -306,8 +342,11 @@ pub(crate) fn release_servers_when_done(ctx: &mut Ctx<'_>, execution: &mut Execu
 /// Sends StartWave for every wave whose dependencies are all COMPLETED and
 /// whose approval gate (if any) is open.
 fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
-    if matches!(execution.server_claim, ServerClaimState::Claiming { .. }) {
-        // No wave starts before the execution holds its servers.
+    if matches!(execution.server_claim, ServerClaimState::Claiming { .. })
+        || preflight::checking(execution)
+    {
+        // No wave starts before the pre-flight has passed and the execution
+        // holds its servers.
         return;
     }
     let completed: Vec<bool> = execution

@@ -22,6 +22,7 @@ mod decision;
 mod execution;
 mod launch;
 mod post_launch;
+mod preflight;
 pub mod retry;
 mod wave;
 

@@ -33,14 +33,10 @@ fn started() -> (ExecutionRecord, WaveRecord, Envelope) {
     );
     start.event_id = EventId(uuid::Uuid::from_u128(1));
     let d = decide(&State::Absent, &start, t0());
-    let Some(Change::Create { execution, waves }) = d.change else {
+    let Some(Change::Create { execution, waves }) = d.change.clone() else {
         panic!("StartExecution must create the execution: {d:?}");
     };
-    assert!(
-        matches!(d.effects[..], [Effect::ClaimServers { tries: 1, .. }]),
-        "StartExecution claims the plan's servers first: {:?}",
-        d.effects
-    );
+    let execution = passed_preflight(execution, &start, &d);
     assert!(
         !d.follow_ups
             .iter()
@@ -66,6 +62,38 @@ fn started() -> (ExecutionRecord, WaveRecord, Envelope) {
     );
     let admitted = result(&start_wave, Event::LaunchAdmitted { tries: 1 }, t0());
     (execution, wave, admitted)
+}
+
+/// A drill runs its pre-flight first; a clean report lets it claim its
+/// servers, and no wave starts before.
+fn passed_preflight(execution: ExecutionRecord, start: &Envelope, d: &Decision) -> ExecutionRecord {
+    assert!(
+        matches!(d.effects[..], [Effect::Preflight { tries: 1, .. }]),
+        "StartExecution runs the pre-flight first: {:?}",
+        d.effects
+    );
+    let clean = result(
+        start,
+        Event::PreflightChecked {
+            tries: 1,
+            report: crate::preflight::PreflightReport {
+                checked_at: t0(),
+                servers_checked: 6,
+                findings: vec![],
+            },
+        },
+        t0(),
+    );
+    let d = decide(&State::Execution(execution), &clean, t0());
+    assert!(
+        matches!(d.effects[..], [Effect::ClaimServers { tries: 1, .. }]),
+        "a clean pre-flight claims the plan's servers: {:?}",
+        d.effects
+    );
+    let Some(Change::Execution(execution)) = d.change else {
+        panic!("PreflightChecked changes the execution: {d:?}");
+    };
+    execution
 }
 
 /// Decides `envelope` against `wave`, refusing no transition, and moves
@@ -1162,10 +1190,10 @@ fn created(plan: crate::plan::Plan) -> (ExecutionRecord, Envelope) {
         t0(),
     );
     let d = decide(&State::Absent, &start, t0());
-    let Some(Change::Create { execution, .. }) = d.change else {
+    let Some(Change::Create { execution, .. }) = d.change.clone() else {
         panic!("StartExecution must create the execution: {d:?}");
     };
-    (execution, start)
+    (passed_preflight(execution, &start, &d), start)
 }
 
 fn busy() -> Vec<crate::capacity::BusyServer> {
@@ -1281,5 +1309,159 @@ fn with_busy_servers_wait_the_waves_start_once_the_servers_are_free() {
             .any(|e| matches!(e, Effect::ReleaseServers { .. })),
         "an execution that ended gives its servers back: {:?}",
         d.effects
+    );
+}
+
+fn with_error() -> crate::preflight::PreflightReport {
+    crate::preflight::PreflightReport {
+        checked_at: t0(),
+        servers_checked: 6,
+        findings: vec![crate::preflight::Finding {
+            severity: crate::preflight::Severity::Error,
+            check: crate::preflight::CheckName::Replication,
+            wave: Some("database".into()),
+            server: Some(server_id(0x11)),
+            message: "replication is STALLED, not CONTINUOUS".into(),
+            what_to_do: "fix replication".into(),
+        }],
+    }
+}
+
+fn start_with(plan: crate::plan::Plan) -> (ExecutionRecord, Envelope, Decision) {
+    let start = Envelope::new(
+        execution_id(),
+        None,
+        Event::StartExecution {
+            plan,
+            requested_by: "tester".into(),
+            recovery_confirmed: true,
+        },
+        t0(),
+    );
+    let d = decide(&State::Absent, &start, t0());
+    let Some(Change::Create { execution, .. }) = d.change.clone() else {
+        panic!("{d:?}");
+    };
+    (execution, start, d)
+}
+
+/// A drill's pre-flight blocks on an error: the execution fails with the
+/// finding and what to do, claims nothing and starts no wave.
+#[test]
+fn a_drill_whose_preflight_finds_an_error_fails_before_anything_launches() {
+    let (execution, start, _) = start_with(plan());
+    let answer = result(
+        &start,
+        Event::PreflightChecked {
+            tries: 1,
+            report: with_error(),
+        },
+        t0(),
+    );
+    let d = decide(&State::Execution(execution), &answer, t0());
+    let Some(Change::Execution(execution)) = d.change.clone() else {
+        panic!("{d:?}");
+    };
+    assert_eq!(execution.status, ExecutionStatus::Failed);
+    let reason = execution.reason.clone().unwrap_or_default();
+    assert!(
+        reason.starts_with("pre-flight found 1 error (s-0a1b2c3d4e5f60011: replication is STALLED")
+            && reason.contains("options.preflight: warn"),
+        "{reason}"
+    );
+    assert!(matches!(
+        execution.preflight,
+        PreflightState::Done { ref report, .. } if report.findings.len() == 1
+    ));
+    assert!(d.effects.is_empty(), "no claim: {:?}", d.effects);
+    assert!(
+        !d.follow_ups
+            .iter()
+            .any(|f| matches!(f.envelope.event, Event::StartWave {}))
+    );
+    // Its ticks come to nothing.
+    let tick = result(&start, Event::CheckPreflight { tries: 2 }, at(0, 30));
+    let d = decide(&State::Execution(execution), &tick, at(0, 30));
+    assert!(d.change.is_none() && d.effects.is_empty(), "{d:?}");
+}
+
+/// A recovery only records its findings (the source may be down), then
+/// claims its servers.
+#[test]
+fn a_recovery_records_its_preflight_findings_and_goes_on() {
+    let mut recovery = plan();
+    recovery.mode = crate::plan::Mode::Recovery;
+    let (execution, start, d) = start_with(recovery);
+    assert!(matches!(
+        d.effects[..],
+        [Effect::Preflight { tries: 1, .. }]
+    ));
+    let answer = result(
+        &start,
+        Event::PreflightChecked {
+            tries: 1,
+            report: with_error(),
+        },
+        t0(),
+    );
+    let d = decide(&State::Execution(execution), &answer, t0());
+    let Some(Change::Execution(execution)) = d.change.clone() else {
+        panic!("{d:?}");
+    };
+    assert_eq!(execution.status, ExecutionStatus::InProgress);
+    assert!(matches!(
+        execution.preflight,
+        PreflightState::Done {
+            mode: crate::plan::PreflightMode::Warn,
+            ..
+        }
+    ));
+    assert!(matches!(
+        d.effects[..],
+        [Effect::ClaimServers { tries: 1, .. }]
+    ));
+}
+
+/// Reading DRS keeps failing: each tick asks again; after the retry
+/// policy's tries a drill fails saying why, and nothing launched.
+#[test]
+fn a_preflight_that_cannot_read_drs_is_retried_then_fails_the_drill() {
+    let (mut execution, start, _) = start_with(plan());
+    let limit = execution.options.retry.max_attempts;
+    for tries in 1..=limit {
+        let failed = result(
+            &start,
+            Event::PreflightFailed {
+                tries,
+                error: "drs DescribeSourceServers failed: AccessDeniedException".into(),
+            },
+            t0(),
+        );
+        if let Some(Change::Execution(next)) =
+            decide(&State::Execution(execution.clone()), &failed, t0()).change
+        {
+            execution = next;
+        }
+        let tick = result(&start, Event::CheckPreflight { tries: tries + 1 }, t0());
+        let d = decide(&State::Execution(execution.clone()), &tick, t0());
+        let Some(Change::Execution(next)) = d.change.clone() else {
+            panic!("tick {}: {d:?}", tries + 1);
+        };
+        execution = next;
+        if tries < limit {
+            assert!(
+                matches!(d.effects[..], [Effect::Preflight { tries: t, .. }] if t == tries + 1),
+                "{d:?}"
+            );
+        }
+    }
+    assert_eq!(execution.status, ExecutionStatus::Failed);
+    assert!(
+        execution
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("AccessDeniedException") && r.contains("8 tries")),
+        "{:?}",
+        execution.reason
     );
 }

@@ -16,6 +16,8 @@
 //!   rto_target: 4h            # the recovery time objective the drill report measures against
 //!   split_large_waves: false  # true: a wave over 100 servers is split into parts of <=100
 //!   busy_servers: refuse      # another active execution holds a server: refuse | wait
+//!   preflight: block          # pre-flight errors: block | warn | off (default: block for a drill, warn for a recovery)
+//!   max_replication_lag: 15m  # pre-flight: more lag (or an older newest snapshot) is a finding
 //! defaults:                   # optional, applied to every wave that does not set them
 //!   launch_timeout: 1h
 //!   health_timeout: 15m

@@ -116,6 +116,57 @@ pub struct PlanOptions {
     /// servers (docs/capacity.md).
     #[serde(default)]
     pub busy_servers: BusyServers,
+    /// What pre-flight findings do to a start (docs/preflight.md); unset:
+    /// block for a drill, warn for a recovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<PreflightMode>,
+    /// The most replication lag (and snapshot age) pre-flight accepts: the
+    /// data loss the plan can live with.
+    #[serde(
+        default,
+        with = "humantime_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_replication_lag: Option<Duration>,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            poll_intervals: PollIntervals::default(),
+            retry: RetryPolicy::default(),
+            execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
+            rto_target: None,
+            busy_servers: BusyServers::default(),
+            preflight: None,
+            max_replication_lag: None,
+        }
+    }
+}
+
+impl PlanOptions {
+    /// The plan's pre-flight mode, or the default for its `mode`: a drill
+    /// blocks on errors, a recovery only records them (in a disaster the
+    /// source may be down).
+    pub fn preflight_mode(&self, mode: Mode) -> PreflightMode {
+        self.preflight.unwrap_or(match mode {
+            Mode::Drill => PreflightMode::Block,
+            Mode::Recovery => PreflightMode::Warn,
+        })
+    }
+}
+
+/// What pre-flight findings do to a start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PreflightMode {
+    /// An error fails the execution before any wave launches.
+    Block,
+    /// Findings are recorded; the execution goes on.
+    Warn,
+    /// No pre-flight.
+    Off,
 }
 
 /// What an execution does when another active execution holds one of its

@@ -14,16 +14,7 @@ pub(super) fn options(
     errors: &mut ErrorList,
 ) -> (PlanOptions, bool) {
     let Some(raw) = raw.map(|r| &r.value) else {
-        return (
-            PlanOptions {
-                poll_intervals: PollIntervals::default(),
-                retry: RetryPolicy::default(),
-                execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
-                rto_target: None,
-                busy_servers: Default::default(),
-            },
-            false,
-        );
+        return (PlanOptions::default(), false);
     };
     let default_intervals = PollIntervals::default();
     let poll_intervals = match &raw.poll_intervals {
@@ -115,6 +106,11 @@ pub(super) fn options(
             .map(|t| duration(Some(t), "rto_target", Duration::ZERO, errors))
             .filter(|d| !d.is_zero()),
         busy_servers: raw.busy_servers.unwrap_or_default(),
+        preflight: raw.preflight,
+        max_replication_lag: raw
+            .max_replication_lag
+            .as_ref()
+            .map(|t| duration(Some(t), "max_replication_lag", Duration::ZERO, errors)),
     };
     let split = raw.split_large_waves.as_ref().is_some_and(|s| s.value);
     (options, split)

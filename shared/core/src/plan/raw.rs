@@ -36,6 +36,8 @@ pub(super) struct RawOptions {
     pub rto_target: Option<Text>,
     pub split_large_waves: Option<Spanned<bool>>,
     pub busy_servers: Option<super::model::BusyServers>,
+    pub preflight: Option<super::model::PreflightMode>,
+    pub max_replication_lag: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

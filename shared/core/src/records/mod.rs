@@ -3,7 +3,10 @@
 //! worker that crashed leaves nothing behind that another cannot resume.
 
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
-use crate::plan::{ActionPlan, HealthCheck, Mode, PlanOptions, ServerPlan, WavePlan};
+use crate::plan::{
+    ActionPlan, HealthCheck, Mode, PlanOptions, PreflightMode, ServerPlan, WavePlan,
+};
+use crate::preflight::PreflightReport;
 use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -33,6 +36,9 @@ pub struct ExecutionRecord {
     /// execution; docs/capacity.md).
     #[serde(default)]
     pub server_claim: ServerClaimState,
+    /// The pre-flight before the first wave (docs/preflight.md).
+    #[serde(default)]
+    pub preflight: PreflightState,
     pub journal: Journal,
 }
 
@@ -52,6 +58,27 @@ pub enum ServerClaimState {
     },
     Claimed,
     Released,
+}
+
+/// Where an execution stands with its pre-flight.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PreflightState {
+    /// None was run (`preflight: off`, or a record from before pre-flight).
+    #[default]
+    NotRun,
+    /// Asked at tick `tries`; `last_error` if reading DRS failed.
+    Checking {
+        tries: u32,
+        mode: PreflightMode,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_error: Option<String>,
+    },
+    /// What it found, and what the findings did to the start.
+    Done {
+        mode: PreflightMode,
+        report: PreflightReport,
+    },
 }
 
 /// What the execution record knows of a wave: enough to order the waves.
@@ -363,6 +390,7 @@ impl ExecutionRecord {
                 })
                 .collect(),
             server_claim: ServerClaimState::Unclaimed,
+            preflight: PreflightState::NotRun,
             journal: Journal::default(),
         };
         (execution, waves)
