@@ -66,7 +66,15 @@ pub async fn perform(ports: &Ports, cause: &Envelope, index: usize, effect: &Eff
         Effect::Preflight {
             tries,
             execution_id,
-        } => crate::preflight::for_execution(ports, *execution_id, *tries).await,
+        } => {
+            crate::preflight::for_execution(
+                &*ports.store,
+                &ports.preflight(),
+                *execution_id,
+                *tries,
+            )
+            .await
+        }
         Effect::ReleaseServers { execution_id } => Event::ServersReleased {
             error: ports
                 .capacity

@@ -145,19 +145,19 @@ async fn gather(
 /// `Effect::Preflight`): its plan as its records hold it, checked with its
 /// own servers not counted as busy.
 pub async fn for_execution(
-    ports: &crate::ports::Ports,
+    store: &dyn ripcord::ports::ExecutionStore,
+    ports: &PreflightPorts,
     execution_id: ExecutionId,
     tries: u32,
 ) -> ripcord::event::Event {
     use ripcord::event::Event;
     let plan = async {
-        let execution = ports
-            .store
+        let execution = store
             .load_execution(execution_id)
             .await?
             .ok_or_else(|| format!("execution {execution_id} is not in the store"))?
             .record;
-        let waves = ports.store.load_waves(execution_id).await?;
+        let waves = store.load_waves(execution_id).await?;
         Ok::<Plan, Box<dyn std::error::Error + Send + Sync>>(plan_of(&execution, &waves))
     };
     let plan = match plan.await {
@@ -169,7 +169,7 @@ pub async fn for_execution(
             };
         }
     };
-    match preflight(&ports.preflight(), &plan, Some(execution_id)).await {
+    match preflight(ports, &plan, Some(execution_id)).await {
         Ok(report) => Event::PreflightChecked { tries, report },
         Err(e) => Event::PreflightFailed {
             tries,

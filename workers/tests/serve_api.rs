@@ -803,6 +803,52 @@ async fn an_idempotency_key_starts_one_execution_and_pages_list_them_all() {
     api.stop().await;
 }
 
+/// Pre-flight through the API: the same checks as `ripcord preflight`, on
+/// this deployment's (simulated) DRS; it starts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_checks_a_plan_against_drs_and_starts_nothing() {
+    let api = Api::start(Options::default()).await;
+    let drill = plan_text("drill.yaml");
+    let (status, report) = api
+        .post("/api/preflight", None, Some(json!({ "plan": drill })))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["serversChecked"], 7, "{report}");
+    let checks: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        checks,
+        vec!["SNAPSHOT_AGE"],
+        "only the recovery point: {report}"
+    );
+
+    let elsewhere = drill.replace("region: us-east-1", "region: eu-west-1");
+    let (status, report) = api
+        .post("/api/preflight", None, Some(json!({ "plan": elsewhere })))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["findings"][0]["severity"], "ERROR", "{report}");
+    assert_eq!(report["findings"][0]["check"], "REGION", "{report}");
+
+    let (status, body) = api
+        .post("/api/preflight", None, Some(json!({ "plan": "waves: 3" })))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nothing was checked")),
+        "{body}"
+    );
+    let (_, list) = api.get("/api/executions").await;
+    assert_eq!(list["items"], json!([]), "pre-flight starts nothing");
+    api.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_reports_missing_workers_as_unhealthy_and_running_ones_as_healthy() {
     let idle = Api::start(Options {
@@ -864,6 +910,7 @@ async fn the_openapi_document_describes_every_route_and_the_status_shape() {
         "/api/executions/{id}/cancel",
         "/api/executions/{id}/waves/{wave}/approve",
         "/api/capacity",
+        "/api/preflight",
         "/healthz",
         "/metrics",
     ] {

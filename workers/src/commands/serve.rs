@@ -64,7 +64,19 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
                 );
             }
             let backend = EmbeddedBackend::open(&args.db, EmbeddedConfig::default())?;
+            // Pre-flight reads the simulated DRS of the world stored in the
+            // file, if the workers have made one.
+            let preflight = match backend.find_sim_world(ripcord_embedded::DEFAULT_WORLD)? {
+                Some(_) => Some(
+                    LocalEngine::open_shared(&args.db, None)?
+                        .with_quotas(&args.quotas)
+                        .ports
+                        .preflight(),
+                ),
+                None => None,
+            };
             ServeState {
+                preflight,
                 store: backend.store(),
                 queue: backend.queue(),
                 dead_letters: backend.dead_letters(),

@@ -188,23 +188,11 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     state.auth.check_write(&headers)?;
     let Json(request) = body?;
-    let file = request.plan_file.as_deref().unwrap_or("plan.yaml");
-    let plan = ripcord::plan::parse_plan(&request.plan, file).map_err(|errors| ApiError {
-        details: errors
-            .0
-            .iter()
-            .map(|e| ErrorDetail {
-                line: e.line,
-                column: e.column,
-                message: e.message.clone(),
-            })
-            .collect(),
-        ..ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_plan",
-            format!("the plan is invalid; nothing was started:\n{errors}"),
-        )
-    })?;
+    let plan = plan_of_request(
+        &request.plan,
+        request.plan_file.as_deref(),
+        "nothing was started",
+    )?;
     if plan.mode == Mode::Recovery && !request.confirm_recovery {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -225,6 +213,32 @@ pub async fn start(
         state.clock.now(),
     );
     accept(&state, envelope).await
+}
+
+/// The plan a request carries, or a 422 naming each error's line and
+/// column; `outcome` says what the refusal means ("nothing was started").
+pub(super) fn plan_of_request(
+    text: &str,
+    file: Option<&str>,
+    outcome: &str,
+) -> Result<ripcord::plan::Plan, ApiError> {
+    let file = file.unwrap_or("plan.yaml");
+    ripcord::plan::parse_plan(text, file).map_err(|errors| ApiError {
+        details: errors
+            .0
+            .iter()
+            .map(|e| ErrorDetail {
+                line: e.line,
+                column: e.column,
+                message: e.message.clone(),
+            })
+            .collect(),
+        ..ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_plan",
+            format!("the plan is invalid; {outcome}:\n{errors}"),
+        )
+    })
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -24,6 +24,7 @@ pub mod executions;
 pub mod headers;
 pub mod health;
 pub mod openapi;
+pub mod preflight;
 pub mod prometheus;
 pub mod report;
 mod state;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
             post(executions::approve),
         )
         .route("/api/capacity", get(capacity::capacity))
+        .route("/api/preflight", post(preflight::preflight))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(prometheus::metrics))

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         super::executions::approve,
         super::health::healthz,
         super::capacity::capacity,
+        super::preflight::preflight,
         super::prometheus::metrics,
     ),
     components(schemas(
@@ -27,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         ripcord::status::ExecutionView,
         ripcord::health::HealthReport,
         ripcord::capacity::CapacityView,
+        ripcord::preflight::PreflightReport,
     )),
     modifiers(&BearerToken),
     tags(

@@ -5,6 +5,7 @@
 
 use super::auth::Auth;
 use crate::ports::Ports;
+use crate::preflight::PreflightPorts;
 use crate::telemetry::WorkerTelemetry;
 use ripcord::health::HealthThresholds;
 use ripcord::ids::ExecutionId;
@@ -27,6 +28,9 @@ pub struct ServeState {
     pub heartbeats: Arc<dyn WorkerHeartbeats>,
     /// The deployment's DRS capacity ledger (`/api/capacity`, `/metrics`).
     pub capacity: Arc<dyn CapacityLedger>,
+    /// What `POST /api/preflight` reads (DRS, the ledger, the region);
+    /// `None` where this process has no DRS to read.
+    pub preflight: Option<PreflightPorts>,
     /// The executions' clock (simulated on the embedded backend).
     pub clock: Arc<dyn Clock>,
     pub auth: Auth,
@@ -49,6 +53,7 @@ impl ServeState {
             dead_letters,
             heartbeats: ports.heartbeats.clone(),
             capacity: ports.capacity.clone(),
+            preflight: Some(ports.preflight()),
             clock: ports.clock.clone(),
             auth,
             telemetry: None,
