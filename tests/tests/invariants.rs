@@ -20,7 +20,8 @@ use ripcord_tests::faults::{QueueFaults, StoreFaults};
 use ripcord_tests::manual::{ManualDrill, Records};
 use ripcord_tests::recording::{QueueLog, SentMessage};
 use ripcord_tests::{
-    Drill, example_scenario, inline_scenario, recovery_jobs_per_wave, server_table, wave_table,
+    Drill, example_scenario, examples, inline_scenario, recovery_jobs_per_wave, server_table,
+    wave_table,
 };
 use ripcord_workers::effects;
 use ripcord_workers::ports::Ports;
@@ -742,7 +743,17 @@ servers:
   s-0a1b2c3d4e5f60022: {}
 ",
     );
-    let drill = Drill::builder("drill.yaml", scenario).start().await;
+    // Pre-flight would stop this drill before it launched (SERVER_EXISTS);
+    // with it off, DRS's own refusal is what the wave must show.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("drill.yaml");
+    let text = std::fs::read_to_string(examples().join("drill.yaml")).unwrap();
+    std::fs::write(
+        &plan,
+        text.replacen("options:\n", "options:\n  preflight: off\n", 1),
+    )
+    .unwrap();
+    let drill = Drill::builder(&plan, scenario).start().await;
     let (view, drill) = drill.finish(LIMIT).await;
     assert_eq!(
         view.status,

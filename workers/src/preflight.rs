@@ -81,10 +81,9 @@ async fn gather(
     let mut failed = Vec::new();
     for (id, newest) in reads {
         match newest {
-            Ok(Some(t)) => {
-                newest_snapshots.insert(id, t);
+            Ok(newest) => {
+                newest_snapshots.insert(id, newest);
             }
-            Ok(None) => {}
             Err(e) => failed.push((id, e)),
         }
     }

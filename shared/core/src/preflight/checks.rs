@@ -132,13 +132,15 @@ fn server_findings(
         _ => {}
     }
     match facts.newest_snapshots.get(id) {
-        None => push(
+        // Not read (the failure is an UNCHECKED finding).
+        None => {}
+        Some(None) => push(
             Severity::Error,
             CheckName::SnapshotAge,
             "no recovery snapshot exists: DRS cannot launch this server yet".into(),
             "wait for the server's initial sync to finish (DRS console → Source servers)".into(),
         ),
-        Some(taken) => {
+        Some(Some(taken)) => {
             let age = between(*taken, facts.now);
             if let Some(max) = plan.options.max_replication_lag
                 && age > max
@@ -216,7 +218,9 @@ fn snapshot_summary(plan: &Plan, facts: &PreflightFacts, out: &mut Vec<Finding>)
             facts
                 .newest_snapshots
                 .get(&s.id)
-                .map(|t| (between(*t, facts.now), &s.id))
+                .copied()
+                .flatten()
+                .map(|t| (between(t, facts.now), &s.id))
         })
         .collect();
     let (Some(newest), Some(oldest)) = (ages.iter().min(), ages.iter().max()) else {

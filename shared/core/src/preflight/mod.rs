@@ -118,13 +118,17 @@ impl PreflightReport {
 /// through the ports.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PreflightFacts {
-    /// The region the deployment launches in.
+    /// The region the deployment launches in; empty where it is not known
+    /// (the simulator answers for any region), and the region check is
+    /// skipped.
     pub region: String,
     /// The plan's servers DRS described; a server missing here does not
     /// exist in the region.
     pub servers: BTreeMap<SourceServerId, SourceServer>,
-    /// The newest recovery snapshot's time per server (absent: none).
-    pub newest_snapshots: BTreeMap<SourceServerId, Timestamp>,
+    /// The newest recovery snapshot's time per server whose snapshots were
+    /// read (`None`: it has none). A server whose read failed is absent,
+    /// and counted in `unreadable`, never taken for one without snapshots.
+    pub newest_snapshots: BTreeMap<SourceServerId, Option<Timestamp>>,
     /// Recovery instances that exist for the plan's servers.
     pub recovery_instances: Vec<RecoveryInstance>,
     /// The plan's servers other active executions hold.

@@ -29,7 +29,7 @@ fn facts() -> PreflightFacts {
         servers: ids.iter().map(|&n| (server_id(n), healthy(n))).collect(),
         newest_snapshots: ids
             .iter()
-            .map(|&n| (server_id(n), now - Span::minutes(2)))
+            .map(|&n| (server_id(n), Some(now - Span::minutes(2))))
             .collect(),
         capacity: CapacityUsage {
             quotas: Quotas::default(),
@@ -84,8 +84,8 @@ fn findings_name_what_is_wrong_and_what_to_do() {
         .lag_duration = Some("PT25M".into());
     facts
         .newest_snapshots
-        .insert(server_id(0x22), facts.now - Span::hours(3));
-    facts.newest_snapshots.remove(&server_id(0x31));
+        .insert(server_id(0x22), Some(facts.now - Span::hours(3)));
+    facts.newest_snapshots.insert(server_id(0x31), None);
     facts.busy.push(BusyServer {
         source_server_id: server_id(0x32),
         execution_id: ExecutionId(uuid::Uuid::from_u128(7)),
@@ -108,6 +108,26 @@ fn findings_name_what_is_wrong_and_what_to_do() {
     let report = check(&plan, &facts);
     insta::assert_yaml_snapshot!("preflight_findings", report);
     assert_eq!(report.summary(), "6 errors, 4 warnings, 1 note");
+}
+
+/// A snapshot read that failed is not "no snapshot": the server is not
+/// blocked for it, the failure is a warning.
+#[test]
+fn an_unread_snapshot_is_unchecked_not_missing() {
+    let mut facts = facts();
+    facts.newest_snapshots.remove(&server_id(0x21));
+    facts
+        .unreadable
+        .push("the recovery snapshots of 1 server(s) (first: s-…21: ThrottlingException)".into());
+    let report = check(&plan(), &facts);
+    assert_eq!(report.count(Severity::Error), 0, "{report:#?}");
+    assert_eq!(
+        checks(&report),
+        vec![
+            (Severity::Warning, CheckName::Unchecked, None),
+            (Severity::Info, CheckName::SnapshotAge, None)
+        ]
+    );
 }
 
 #[test]
@@ -163,7 +183,7 @@ fn waves_that_run_at_once_are_weighed_against_the_quotas() {
     facts.newest_snapshots = facts
         .servers
         .keys()
-        .map(|id| (id.clone(), facts.now))
+        .map(|id| (id.clone(), Some(facts.now)))
         .collect();
     let report = check(&plan, &facts);
     let quota: Vec<_> = report
