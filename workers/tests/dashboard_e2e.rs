@@ -14,7 +14,10 @@
 //! if a page logs an error or a Content-Security-Policy violation (from
 //! chromedriver's browser log). Screenshots are saved as target/test-artifacts/dashboard-*.png.
 //!
-//! Also runs the unit tests of the page's DOM-free modules
+//! The finished drill's page shows the pre-flight panel with what the API
+//! says pre-flight found.
+//!
+//! Also runs the unit tests of the page's modules
 //! (workers/tests/dashboard/*.test.mjs) with `node --test`.
 //!
 //! Needs `chromium`, `chromedriver` and `node` (Debian: chromium
@@ -244,6 +247,45 @@ fn dashboard_shows_a_drill_live_until_completed() {
         .expect("the linked report");
     assert!(report.starts_with("<!DOCTYPE html>"), "{href}");
     assert!(report.contains("RTO"), "{href}: no RTO in the report");
+    assert!(
+        report.contains("<h2>Pre-flight</h2>"),
+        "{href}: no pre-flight"
+    );
+
+    // A drill runs pre-flight first: the page shows what the API says it found.
+    let view: Value = reqwest::blocking::get(format!(
+        "{}{}",
+        drill.serve.base,
+        href.trim_end_matches("/report")
+    ))
+    .and_then(|r| r.error_for_status())
+    .and_then(|r| r.text())
+    .map(|body| serde_json::from_str(&body).expect("the status JSON"))
+    .expect("the execution's status");
+    let summary = view["preflight"]["summary"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a drill runs pre-flight: {view}"));
+    let shown = browser.run(
+        r#"const panel = document.querySelector('[data-testid="preflight-panel"]');
+           return {
+               hidden: !panel || panel.hidden,
+               summary: panel?.querySelector('[data-testid="preflight-summary"]')?.textContent,
+               findings: panel ? panel.querySelectorAll('[data-testid="preflight-finding"]').length : 0,
+           };"#,
+    );
+    assert_eq!(shown["hidden"], false, "no pre-flight panel: {shown}");
+    assert_eq!(
+        shown["summary"].as_str().map(str::to_lowercase).as_deref(),
+        Some(summary),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["findings"].as_u64(),
+        view["preflight"]["findings"]
+            .as_array()
+            .map(|f| f.len() as u64),
+        "one item per finding: {shown}"
+    );
     assert_no_errors_logged(browser, &[]);
     // In the browser too, under its own policy (its one <style> is inline).
     browser.goto(&format!("{}{href}", drill.serve.base));

@@ -928,12 +928,37 @@ async fn the_openapi_document_describes_every_route_and_the_status_shape() {
         "waves",
         "progress",
         "estimatedCompletion",
+        "waitingReason",
+        "preflight",
     ] {
         assert!(
             view.get(field).is_some(),
             "ExecutionView lacks {field}: {view}"
         );
     }
+    let schemas = &doc["components"]["schemas"];
+    let preflight = &schemas["PreflightView"]["properties"];
+    for field in [
+        "state",
+        "mode",
+        "summary",
+        "checkedAt",
+        "serversChecked",
+        "findings",
+    ] {
+        assert!(
+            preflight.get(field).is_some(),
+            "PreflightView lacks {field}: {preflight}"
+        );
+    }
+    let finding = &schemas["Finding"]["properties"];
+    for field in ["severity", "check", "wave", "server", "message", "whatToDo"] {
+        assert!(
+            finding.get(field).is_some(),
+            "Finding lacks {field}: {finding}"
+        );
+    }
+    assert_eq!(preflight["checkedAt"]["format"], "date-time", "{preflight}");
     let server = &doc["components"]["schemas"]["ServerView"]["properties"];
     assert_eq!(server["launchStartTime"]["format"], "date-time", "{server}");
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());

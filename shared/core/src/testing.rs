@@ -1,7 +1,7 @@
 //! Test fixtures shared by this crate's tests and, through the `testing`
 //! cargo feature, by other crates' tests: a three-wave drill plan and its
-//! records at three moments (fresh, mid-drill, failed), with fixed ids and
-//! instants so snapshots stay stable.
+//! records at a few moments (fresh, mid-drill, failed, completed, blocked
+//! by pre-flight), with fixed ids and instants so snapshots stay stable.
 
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::{
@@ -9,6 +9,7 @@ use crate::plan::{
     DEFAULT_LAUNCH_TIMEOUT, HealthCheck, Mode, Plan, PlanOptions, PollIntervals, RetryPolicy,
     ServerPlan, WavePlan,
 };
+use crate::preflight::{CheckName, Finding, PreflightReport, Severity};
 use crate::records::{ExecutionRecord, InvocationResult, LaunchState, ServerState, WaveRecord};
 use crate::status::{ExecutionView, execution_status};
 use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
@@ -305,6 +306,117 @@ pub fn completed() -> Fixture {
     f.execution.status = ExecutionStatus::Completed;
     f.execution.end_time = Some(at(40, 20));
     f
+}
+
+/// What pre-flight found for [`plan`], five seconds after the start: two
+/// errors, one warning and one note, in the order the checks sort them.
+pub fn preflight_report() -> PreflightReport {
+    let finding = |severity,
+                   check,
+                   wave: Option<&str>,
+                   server: Option<u16>,
+                   message: &str,
+                   what_to_do: &str| Finding {
+        severity,
+        check,
+        wave: wave.map(str::to_owned),
+        server: server.map(server_id),
+        message: message.to_owned(),
+        what_to_do: what_to_do.to_owned(),
+    };
+    PreflightReport {
+        checked_at: at(0, 5),
+        servers_checked: 6,
+        findings: vec![
+            finding(
+                Severity::Error,
+                CheckName::Replication,
+                Some("app-tier"),
+                Some(0x21),
+                "replication is STALLED, not CONTINUOUS",
+                "fix replication first (DRS console → Source servers → the server's data replication status); a launch now uses the last snapshot taken before it stopped",
+            ),
+            finding(
+                Severity::Error,
+                CheckName::SnapshotAge,
+                Some("web-tier"),
+                Some(0x31),
+                "no recovery snapshot exists: DRS cannot launch this server yet",
+                "wait for the server's initial sync to finish (DRS console → Source servers)",
+            ),
+            finding(
+                Severity::Warning,
+                CheckName::LeftoverInstance,
+                Some("database"),
+                Some(0x11),
+                "a drill recovery instance i-0leftover0000001 (EC2 i-0abc, RUNNING) exists from an earlier launch",
+                "terminate it if it is no longer needed (DRS console → Recovery instances); otherwise this launch replaces it",
+            ),
+            finding(
+                Severity::Info,
+                CheckName::SnapshotAge,
+                None,
+                None,
+                "recovery point: the newest snapshots of 5 servers are 1m to 4m old (oldest: s-0a1b2c3d4e5f60022)",
+                "nothing: a launch now recovers each server to its newest snapshot",
+            ),
+        ],
+    }
+}
+
+/// Ten seconds in: the drill's pre-flight (`block`, a drill's default)
+/// found [`preflight_report`]'s errors at 0:06, so the state machine failed
+/// the execution before it claimed a server and cancelled every wave.
+/// Built by `decide` itself, so the reason and statuses are the engine's.
+pub fn blocked() -> Fixture {
+    use crate::event::{Envelope, Event};
+    use crate::machine::{Change, State, decide};
+    let start = Envelope::new(
+        execution_id(),
+        None,
+        Event::StartExecution {
+            plan: plan(),
+            requested_by: "tester".to_owned(),
+            recovery_confirmed: false,
+        },
+        t0(),
+    );
+    let Some(Change::Create {
+        execution,
+        mut waves,
+    }) = decide(&State::Absent, &start, t0()).change
+    else {
+        panic!("a drill of the fixture plan starts");
+    };
+    let answer = crate::effect_results::result_of(
+        &start,
+        0,
+        Event::PreflightChecked {
+            tries: 1,
+            report: preflight_report(),
+        },
+        at(0, 6),
+    );
+    let decision = decide(&State::Execution(execution), &answer, at(0, 6));
+    let Some(Change::Execution(execution)) = decision.change else {
+        panic!("the pre-flight answer fails the drill: {decision:?}");
+    };
+    for follow_up in &decision.follow_ups {
+        let Some(n) = follow_up.envelope.wave else {
+            continue;
+        };
+        let wave = &mut waves[n.index()];
+        if let Some(Change::Wave(cancelled)) =
+            decide(&State::Wave(wave.clone()), &follow_up.envelope, at(0, 6)).change
+        {
+            *wave = cancelled;
+        }
+    }
+    Fixture {
+        execution,
+        waves,
+        now: at(0, 10),
+    }
 }
 
 fn start_wave(wave: &mut WaveRecord, job_id: &str, started_at: Timestamp) {

@@ -1,6 +1,6 @@
 // The page of one execution: the summary (status, percent, counts, times,
-// ETA), the waves timeline, the Gantt and the server table, kept live by
-// the SSE stream, plus the Cancel and Approve actions.
+// ETA), what pre-flight found, the waves timeline, the Gantt and the server
+// table, kept live by the SSE stream, plus the Cancel and Approve actions.
 
 import { ApiError, getJSON, postJSON, storedToken } from './api.js';
 import { detailsDialog, formDialog } from './dialog.js';
@@ -8,6 +8,7 @@ import { badge, h, replace, TERMINAL_EXECUTION } from './dom.js';
 import { clock, formatDuration, formatRelative, parseTime, timeEl } from './format.js';
 import { Gantt } from './gantt.js';
 import { LiveExecution } from './live.js';
+import { PreflightPanel } from './preflight.js';
 import { consoleUrl, regionOf, ServerTable } from './servers.js';
 import { toast } from './toast.js';
 import { WaveTimeline } from './waves.js';
@@ -54,6 +55,7 @@ class ExecutionPage {
     const showServer = (row) => this.showServer(row);
     this.table = new ServerTable({ onShowServer: showServer, onFilter: () => this.refreshGantt() });
     this.gantt = new Gantt({ onShowServer: showServer });
+    this.preflight = new PreflightPanel();
 
     this.title = h('h1', { id: 'exec-title', 'data-testid': 'plan-name' });
     this.mode = h('span', { class: 'mode-pill', 'data-testid': 'execution-mode' });
@@ -101,6 +103,7 @@ class ExecutionPage {
           h('div', { class: 'stat' }, this.counts),
           h('div', { class: 'stat' }, this.times)),
         this.reason),
+      this.preflight.el,
       h('div', { class: 'layout' },
         h('section', { class: 'panel waves-panel', 'aria-labelledby': 'waves-title' },
           h('h2', { id: 'waves-title' }, 'Waves'),
@@ -193,6 +196,7 @@ class ExecutionPage {
     this.reason.hidden = !v.reason;
     this.reason.textContent = v.reason || '';
     this.cancelButton.hidden = this.terminal;
+    this.preflight.setView(v);
 
     this.waves.setView(v, !this.terminal);
     if (!this.scrolledToCurrent) {

@@ -2,7 +2,7 @@
 //! then one block per finding, worst first, each with what to do.
 
 use super::label;
-use ripcord::preflight::PreflightReport;
+use ripcord::preflight::{Finding, PreflightReport};
 use std::fmt::Write;
 
 /// The findings of `report` for the plan `plan_name`.
@@ -15,26 +15,30 @@ pub fn preflight_table(plan_name: &str, report: &PreflightReport) -> String {
         report.summary()
     );
     for f in &report.findings {
-        let mut place = Vec::new();
-        if let Some(wave) = &f.wave {
-            place.push(format!("wave {wave}"));
-        }
-        if let Some(server) = &f.server {
-            place.push(server.to_string());
-        }
-        let place = if place.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", place.join(", "))
-        };
-        let _ = writeln!(
-            out,
-            "{:<8} {}{place}: {}",
-            label(&f.severity),
-            label(&f.check),
-            f.message
-        );
+        let _ = writeln!(out, "{}", finding_line(f));
         let _ = writeln!(out, "         → {}", f.what_to_do);
     }
     out
+}
+
+/// `ERROR    REPLICATION [wave app-tier, s-…]: replication is STALLED`.
+pub(super) fn finding_line(f: &Finding) -> String {
+    let mut place = Vec::new();
+    if let Some(wave) = &f.wave {
+        place.push(format!("wave {wave}"));
+    }
+    if let Some(server) = &f.server {
+        place.push(server.to_string());
+    }
+    let place = if place.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", place.join(", "))
+    };
+    format!(
+        "{:<8} {}{place}: {}",
+        label(&f.severity),
+        label(&f.check),
+        f.message
+    )
 }

@@ -1,11 +1,14 @@
 //! The final table: what `ripcord run` and `ripcord status` print once an
-//! execution has settled. A summary line, then each wave with a table of its
-//! servers and, when it has any, a table of its post-launch actions.
+//! execution has settled. A summary line and what pre-flight found, then
+//! each wave with a table of its servers and, when it has any, a table of
+//! its post-launch actions.
 
+use super::preflight::finding_line;
 use super::{clock, duration, elapsed, label};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use console::style as console_style;
-use ripcord::status::{ActionView, ExecutionView, ServerView, WaveView};
+use ripcord::preflight::Severity;
+use ripcord::status::{ActionView, ExecutionView, PreflightView, ServerView, WaveView};
 use ripcord::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus};
 use std::fmt::Write as _;
 
@@ -15,6 +18,10 @@ const FALLBACK_WIDTH: u16 = 160;
 
 /// Lines of action output shown per action; the JSON view has all of it.
 const OUTPUT_LINES: usize = 3;
+
+/// Pre-flight errors and warnings listed under the header; the JSON view
+/// has all of them (and the notes).
+const PREFLIGHT_LINES: usize = 10;
 
 /// Renders `view` as text. `style`: colours and bold (for a terminal); off,
 /// the text is plain and `FALLBACK_WIDTH` wide, the same on every machine.
@@ -26,6 +33,9 @@ pub fn final_table(view: &ExecutionView, style: bool) -> String {
     }
     if let Some(waiting) = &view.waiting_reason {
         let _ = writeln!(out, "Waiting: {waiting}");
+    }
+    if let Some(preflight) = &view.preflight {
+        out.push_str(&preflight_lines(view, preflight));
     }
     for wave in &view.waves {
         let _ = writeln!(out);
@@ -74,6 +84,33 @@ fn summary(view: &ExecutionView) -> String {
         p.failed_servers,
         p.percent_complete,
     )
+}
+
+/// `Pre-flight: 2 errors, 1 warning (block)`, then one line per error and
+/// warning, worst first, each with what to do.
+fn preflight_lines(view: &ExecutionView, preflight: &PreflightView) -> String {
+    let mut out = format!(
+        "Pre-flight: {} ({})\n",
+        preflight.summary,
+        label(&preflight.mode)
+    );
+    let listed: Vec<_> = preflight
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .collect();
+    for f in listed.iter().take(PREFLIGHT_LINES) {
+        let _ = writeln!(out, "  {} → {}", finding_line(f), f.what_to_do);
+    }
+    if listed.len() > PREFLIGHT_LINES {
+        let _ = writeln!(
+            out,
+            "  … and {} more (ripcord status {} --json lists every finding)",
+            listed.len() - PREFLIGHT_LINES,
+            view.execution_id
+        );
+    }
+    out
 }
 
 /// `Wave 2 app-tier: LAUNCHING for 12m 30s` / `Wave 3 web-tier: PENDING,
@@ -257,6 +294,48 @@ mod tests {
     #[test]
     fn failed_execution_table() {
         insta::assert_snapshot!(final_table(&testing::failed().view(), false));
+    }
+
+    #[test]
+    fn blocked_by_preflight_table() {
+        insta::assert_snapshot!(final_table(&testing::blocked().view(), false));
+    }
+
+    #[test]
+    fn preflight_lists_at_most_ten_errors_and_warnings_then_says_where_the_rest_are() {
+        let mut f = testing::blocked();
+        let ripcord::records::PreflightState::Done { report, .. } = &mut f.execution.preflight
+        else {
+            panic!("the blocked fixture has its findings");
+        };
+        let template = report.findings[0].clone();
+        report.findings = (0..14)
+            .map(|i| ripcord::preflight::Finding {
+                message: format!("finding {i}"),
+                ..template.clone()
+            })
+            .chain(report.findings.clone())
+            .collect();
+        let table = final_table(&f.view(), false);
+        let listed: Vec<&str> = table
+            .lines()
+            .filter(|l| l.starts_with("  ERROR") || l.starts_with("  WARNING"))
+            .collect();
+        assert_eq!(listed.len(), 10, "{table}");
+        assert!(listed[0].contains(": finding 0 → fix replication first"));
+        assert!(
+            table.contains(&format!(
+                "\n  … and 7 more (ripcord status {} --json lists every finding)\n",
+                testing::execution_id()
+            )),
+            "16 errors and 1 warning: 7 not listed\n{table}"
+        );
+        assert!(!table.contains("INFO"), "notes are only in the JSON");
+    }
+
+    #[test]
+    fn no_preflight_line_when_none_ran() {
+        assert!(!final_table(&testing::mid_drill().view(), false).contains("Pre-flight"));
     }
 
     #[test]

@@ -119,6 +119,8 @@ fn same_apart_from_time(a: &ExecutionView, b: &ExecutionView) -> bool {
     a.status == b.status
         && a.progress == b.progress
         && a.reason == b.reason
+        && a.waiting_reason == b.waiting_reason
+        && a.preflight == b.preflight
         && a.end_time == b.end_time
         && eta_minute(a) == eta_minute(b)
         && a.waves == b.waves
@@ -275,5 +277,40 @@ mod tests {
         assert!(!same_apart_from_time(&before, &later));
         later.estimated_completion = None;
         assert!(!same_apart_from_time(&before, &later));
+    }
+
+    #[test]
+    fn the_preflight_answer_is_news_even_when_nothing_else_moved() {
+        use ripcord::plan::PreflightMode;
+        use ripcord::records::PreflightState;
+        let mut f = testing::fresh();
+        f.execution.preflight = PreflightState::Checking {
+            tries: 1,
+            mode: PreflightMode::Warn,
+            last_error: None,
+        };
+        let checking = f.view();
+        f.execution.preflight = PreflightState::Checking {
+            tries: 2,
+            mode: PreflightMode::Warn,
+            last_error: Some("ThrottlingException".to_owned()),
+        };
+        let retrying = f.view();
+        assert!(
+            !same_apart_from_time(&checking, &retrying),
+            "the waiting reason now says why it retries"
+        );
+        f.execution.preflight = PreflightState::Done {
+            mode: PreflightMode::Warn,
+            report: testing::preflight_report(),
+        };
+        let done = f.view();
+        assert_eq!(done.status, checking.status);
+        assert!(!same_apart_from_time(&retrying, &done));
+        assert_eq!(
+            update_after(&retrying, &done).preflight,
+            done.preflight,
+            "an update carries the findings"
+        );
     }
 }

@@ -33,4 +33,5 @@ pub use decide::{Target, decide, target};
 pub use decision::{Change, CommandPurpose, Decision, Effect, State};
 pub use launch::job_tags;
 pub use post_launch::HEALTH_DOCUMENT;
+pub use preflight::PREFLIGHT_TICK;
 pub use wave::{LAUNCH_CHECK_DELAY, PUSH_COALESCE};

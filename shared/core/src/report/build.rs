@@ -7,7 +7,7 @@ use super::rto::{execution_rto, wave_ready_time, wave_rto};
 use crate::records::{
     ActionRun, ExecutionRecord, LaunchState, ServerState, WaveRecord, WaveSummary,
 };
-use crate::status::is_settled;
+use crate::status::{is_settled, preflight_view};
 use crate::status_model::{ActionStatus, ExecutionStatus, LaunchStatus};
 use crate::time::Timestamp;
 
@@ -53,6 +53,7 @@ pub fn build(execution: &ExecutionRecord, waves: &[WaveRecord]) -> DrillReport {
         servers: counts(execution, &wave_reports),
         waves: wave_reports,
         failures,
+        preflight: preflight_view(execution),
     }
 }
 

@@ -6,13 +6,18 @@
 use super::format::{self, duration, instant, offset};
 use super::model::{ActionReport, DrillReport, FailureReport, ServerReport, WaveReport};
 use super::rto::RtoOutcome;
-use crate::status_model::{ActionStatus, ExecutionStatus, LaunchStatus, WaveStatus};
+use crate::plan::PreflightMode;
+use crate::preflight::Severity;
+use crate::status::{PreflightPhase, PreflightView};
+use crate::status_model::{ActionStatus, ExecutionStatus, LaunchStatus, Transitions, WaveStatus};
 
-/// How a cell or a word should look: good news, bad news, or neither.
+/// How a cell or a word should look: good news, bad news, a caution, or
+/// neither.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tone {
     Good,
     Bad,
+    Warn,
     Plain,
 }
 
@@ -291,6 +296,88 @@ pub fn actions_table(r: &DrillReport, actions: &[ActionReport], m: &dyn Markup) 
                 ]
             })
             .collect(),
+    }
+}
+
+/// The pre-flight section: what ran and what it concluded, then the
+/// findings, worst first (`None` when there were none).
+pub struct PreflightSection {
+    pub facts: String,
+    pub findings: Option<Table>,
+}
+
+/// The pre-flight section of `r`; `None` when no pre-flight ran.
+pub fn preflight(r: &DrillReport, m: &dyn Markup) -> Option<PreflightSection> {
+    let p = r.preflight.as_ref()?;
+    let mode = match p.mode {
+        PreflightMode::Block => "an error stops the start before any wave launches",
+        PreflightMode::Warn => "findings are recorded and the execution goes on",
+        PreflightMode::Off => "no checks run",
+    };
+    let mode = format!("Mode {} ({mode})", m.code(&format::status(p.mode)));
+    let facts = match (p.state, p.checked_at) {
+        (PreflightPhase::Done, Some(at)) => format!(
+            "{mode}. Checked {} at {} ({}): {}.",
+            servers_checked(p),
+            instant(at),
+            offset(r.start_time, at),
+            m.badge(&p.summary, preflight_tone(p))
+        ),
+        _ if r.status.is_terminal() => format!(
+            "{mode}. It did not finish: the execution ended before pre-flight answered, so \
+             nothing was checked."
+        ),
+        _ => format!("{mode}. Running: no wave starts until it finishes."),
+    };
+    let findings = (!p.findings.is_empty()).then(|| Table {
+        header: &[
+            "Severity",
+            "Check",
+            "Wave",
+            "Server",
+            "Finding",
+            "What to do",
+        ],
+        rows: p
+            .findings
+            .iter()
+            .map(|f| {
+                let tone = match f.severity {
+                    Severity::Error => Tone::Bad,
+                    Severity::Warning => Tone::Warn,
+                    Severity::Info => Tone::Plain,
+                };
+                vec![
+                    m.badge(&format::status(f.severity), tone),
+                    m.code(&format::status(f.check)),
+                    or_dash(f.wave.as_deref(), |w| m.text(w)),
+                    or_dash(f.server.as_ref(), |s| m.code(s.as_str())),
+                    m.text(&f.message),
+                    m.text(&f.what_to_do),
+                ]
+            })
+            .collect(),
+    });
+    Some(PreflightSection { facts, findings })
+}
+
+fn servers_checked(p: &PreflightView) -> String {
+    match p.servers_checked {
+        Some(1) => "1 server".to_owned(),
+        Some(n) => format!("{n} servers"),
+        None => "the servers".to_owned(),
+    }
+}
+
+/// Bad with an error, a caution with a warning, else good news.
+fn preflight_tone(p: &PreflightView) -> Tone {
+    let has = |s| p.findings.iter().any(|f| f.severity == s);
+    if has(Severity::Error) {
+        Tone::Bad
+    } else if has(Severity::Warning) {
+        Tone::Warn
+    } else {
+        Tone::Good
     }
 }
 

@@ -10,7 +10,7 @@ use super::svg::{escape, timeline};
 use std::fmt::Write;
 
 const STYLE: &str = r#"
-:root { --ok: #1f7a45; --bad: #b3261e; --muted: #5b6470; --line: #d8dde3; }
+:root { --ok: #1f7a45; --bad: #b3261e; --warn: #8a5a00; --muted: #5b6470; --line: #d8dde3; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1d2329; margin: 2rem auto; max-width: 1180px; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin: 0 0 1rem; }
@@ -21,7 +21,7 @@ th { background: #f2f4f7; }
 table.facts th { width: 12rem; }
 code, pre { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
 pre { background: #f6f8fa; border: 1px solid var(--line); padding: .5rem; white-space: pre-wrap; word-break: break-word; }
-.good { color: var(--ok); font-weight: 600; } .bad { color: var(--bad); font-weight: 600; }
+.good { color: var(--ok); font-weight: 600; } .bad { color: var(--bad); font-weight: 600; } .warn { color: var(--warn); font-weight: 600; }
 .provisional { border: 1px solid #e0b000; background: #fff8d6; padding: .5rem .75rem; }
 .timeline { overflow-x: auto; border: 1px solid var(--line); }
 .timeline svg { display: block; max-width: 100%; height: auto; }
@@ -55,6 +55,7 @@ impl Markup for Html {
         match tone {
             Tone::Good => format!("<span class=\"good\">{}</span>", escape(s)),
             Tone::Bad => format!("<span class=\"bad\">{}</span>", escape(s)),
+            Tone::Warn => format!("<span class=\"warn\">{}</span>", escape(s)),
             Tone::Plain => escape(s),
         }
     }
@@ -94,6 +95,12 @@ pub fn render(report: &DrillReport) -> String {
             let _ = writeln!(h, "<li>{line}</li>");
         }
         h.push_str("</ul>\n");
+    }
+    if let Some(preflight) = content::preflight(report, m) {
+        let _ = writeln!(h, "<h2>Pre-flight</h2>\n<p>{}</p>", preflight.facts);
+        if let Some(findings) = &preflight.findings {
+            table(&mut h, findings);
+        }
     }
     h.push_str("<h2>Timeline</h2>\n<div class=\"timeline\">\n");
     h.push_str(&timeline(report));

@@ -41,6 +41,7 @@ impl Markup for Md {
     fn badge(&self, s: &str, tone: Tone) -> String {
         match tone {
             Tone::Bad => format!("**{}**", text(s)),
+            Tone::Warn => format!("_{}_", text(s)),
             Tone::Good | Tone::Plain => text(s),
         }
     }
@@ -69,7 +70,15 @@ pub fn render(report: &DrillReport, timeline: Option<&str>) -> String {
     for line in failures {
         let _ = writeln!(md, "- {line}");
     }
-    md.push_str("\n## Timeline\n\n");
+    if let Some(preflight) = content::preflight(report, m) {
+        let _ = writeln!(md, "\n## Pre-flight\n\n{}\n", preflight.facts);
+        if let Some(findings) = &preflight.findings {
+            table(&mut md, findings);
+        }
+    } else {
+        md.push('\n');
+    }
+    md.push_str("## Timeline\n\n");
     match timeline {
         Some(path) => {
             let _ = writeln!(md, "![Timeline of the execution]({})\n", link(path));

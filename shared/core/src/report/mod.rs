@@ -11,6 +11,10 @@
 //! - `content`: what the Markdown and HTML say, once, through a `Markup`.
 //! - [`markdown`], [`html`], [`svg`]: the renderings.
 //!
+//! When a pre-flight ran, the report carries it as the status view does
+//! (`preflight`: mode, when, summary, every finding with what to do) and
+//! the Markdown and HTML give it a "Pre-flight" section.
+//!
 //! Definitions (the same text is printed in every rendering, see
 //! [`DEFINITIONS`]); all instants are the engine's, recorded as it
 //! decided, so each is at most one observation late (a poll interval, or

@@ -6,6 +6,7 @@
 use super::rto::RtoMeasure;
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::Mode;
+use crate::status::PreflightView;
 use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,11 @@ pub struct DrillReport {
     pub waves: Vec<WaveReport>,
     /// Every failure, in wave order: execution, wave, server, action.
     pub failures: Vec<FailureReport>,
+    /// The pre-flight before the first wave, as the status view shows it
+    /// (`state`, `mode`, `summary`, `checkedAt`, `serversChecked`,
+    /// `findings`); absent when none ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<PreflightView>,
 }
 
 /// Server counts over the execution.

@@ -439,3 +439,75 @@ fn a_small_plan_gets_one_row_per_server() {
     assert!(svg.contains(">host-2-57<"), "each server has its own row");
     assert!(!svg.contains("servers, "), "no summary rows");
 }
+
+#[test]
+fn blocked_markdown_snapshot() {
+    insta::assert_snapshot!(markdown::render(&report(&testing::blocked()), None));
+}
+
+#[test]
+fn the_preflight_is_in_the_json_when_one_ran() {
+    let r = report(&testing::blocked());
+    let value: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+    let preflight = &value["preflight"];
+    assert_eq!(preflight["state"], "DONE");
+    assert_eq!(preflight["mode"], "block");
+    assert_eq!(preflight["summary"], "2 errors, 1 warning, 1 note");
+    assert_eq!(preflight["checkedAt"], "2025-03-14T09:00:05Z");
+    assert_eq!(preflight["findings"][0]["check"], "REPLICATION");
+    assert_eq!(
+        preflight["findings"][0]["whatToDo"],
+        testing::preflight_report().findings[0].what_to_do
+    );
+    let back: DrillReport = serde_json::from_str(&r.to_json()).unwrap();
+    assert_eq!(back, r);
+
+    let none: serde_json::Value =
+        serde_json::from_str(&report(&testing::completed()).to_json()).unwrap();
+    assert!(none.get("preflight").is_none(), "no pre-flight ran");
+}
+
+#[test]
+fn the_html_lists_each_finding_with_its_severity() {
+    let html = html::render(&report(&testing::blocked()));
+    assert!(html.contains("<h2>Pre-flight</h2>"));
+    assert!(html.contains(
+        "Checked 6 servers at 2025-03-14 09:00:05 UTC (T+5s): <span class=\"bad\">2 errors, 1 warning, 1 note</span>."
+    ));
+    assert!(html.contains(
+        "<tr><td><span class=\"bad\">ERROR</span></td><td><code>REPLICATION</code></td><td>app-tier</td><td><code>s-0a1b2c3d4e5f60021</code></td>"
+    ));
+    assert!(html.contains("<td><span class=\"warn\">WARNING</span></td>"));
+    assert!(html.contains("<td>INFO</td><td><code>SNAPSHOT_AGE</code></td><td>—</td><td>—</td>"));
+    assert!(!html::render(&report(&testing::completed())).contains("Pre-flight</h2>"));
+}
+
+#[test]
+fn a_preflight_that_never_answered_says_so() {
+    let mut f = testing::failed();
+    f.execution.preflight = crate::records::PreflightState::Checking {
+        tries: 8,
+        mode: crate::plan::PreflightMode::Block,
+        last_error: Some("AccessDeniedException".to_owned()),
+    };
+    let md = markdown::render(&report(&f), None);
+    assert!(
+        md.contains(
+            "## Pre-flight\n\nMode `block` (an error stops the start before any wave launches). It did not finish: the execution ended before pre-flight answered, so nothing was checked.\n\n## Timeline"
+        ),
+        "{md}"
+    );
+}
+
+#[test]
+fn finding_text_is_escaped_like_any_text_from_aws() {
+    let mut f = testing::blocked();
+    if let crate::records::PreflightState::Done { report, .. } = &mut f.execution.preflight {
+        report.findings[0].message = "<script>x()</script> | `y`".to_owned();
+    }
+    let html = html::render(&report(&f));
+    assert!(!html.contains("<script"));
+    assert!(html.contains("&lt;script&gt;x()&lt;/script&gt; | `y`"));
+    let md = markdown::render(&report(&f), None);
+    assert!(md.contains("&lt;script&gt;x()&lt;/script&gt; \\| \\`y\\`"));
+}

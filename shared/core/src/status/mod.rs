@@ -6,10 +6,12 @@
 //! show COMPLETED where `decide` saw a failed server).
 
 mod eta;
+mod preflight;
 mod progress;
 mod view;
 
 pub use eta::estimate_completion;
+pub use preflight::preflight_view;
 pub use view::*;
 
 use crate::records::{
@@ -61,12 +63,15 @@ pub fn execution_status(
         region: execution.region.clone(),
         status: execution.status,
         reason: execution.reason.clone(),
-        waiting_reason: match &execution.server_claim {
-            ServerClaimState::Claiming { reason, .. } if !is_terminal(execution.status) => {
-                reason.clone()
+        waiting_reason: preflight::preflight_waiting(execution).or_else(|| {
+            match &execution.server_claim {
+                ServerClaimState::Claiming { reason, .. } if !is_terminal(execution.status) => {
+                    reason.clone()
+                }
+                _ => None,
             }
-            _ => None,
-        },
+        }),
+        preflight: preflight_view(execution),
         requested_by: execution.requested_by.clone(),
         waves: wave_views,
         progress,
@@ -224,13 +229,96 @@ mod tests {
     }
 
     #[test]
+    fn blocked_by_preflight_snapshot() {
+        insta::assert_json_snapshot!(testing::blocked().view());
+    }
+
+    #[test]
     fn the_json_reads_back_into_the_same_view() {
-        for fixture in [testing::fresh(), testing::mid_drill(), testing::failed()] {
+        for fixture in [
+            testing::fresh(),
+            testing::mid_drill(),
+            testing::failed(),
+            testing::blocked(),
+        ] {
             let view = fixture.view();
             let json = serde_json::to_string(&view).unwrap();
             let back: ExecutionView = serde_json::from_str(&json).unwrap();
             assert_eq!(back, view);
         }
+    }
+
+    #[test]
+    fn no_preflight_field_when_none_ran() {
+        let json = serde_json::to_value(testing::mid_drill().view()).unwrap();
+        assert!(json.get("preflight").is_none(), "{json}");
+    }
+
+    #[test]
+    fn a_blocked_drill_shows_every_finding_and_its_summary() {
+        let view = testing::blocked().view();
+        assert_eq!(view.status, ExecutionStatus::Failed);
+        assert!(
+            view.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("pre-flight found 2 errors, 1 warning, 1 note")),
+            "{view:?}"
+        );
+        let preflight = view.preflight.expect("the pre-flight ran");
+        assert_eq!(preflight.state, PreflightPhase::Done);
+        assert_eq!(preflight.mode, crate::plan::PreflightMode::Block);
+        assert_eq!(preflight.summary, "2 errors, 1 warning, 1 note");
+        assert_eq!(preflight.checked_at, Some(at(0, 5)));
+        assert_eq!(preflight.findings, testing::preflight_report().findings);
+        assert_eq!(view.waiting_reason, None, "nothing waits once it ended");
+    }
+
+    #[test]
+    fn while_checking_the_execution_waits_for_preflight() {
+        use crate::plan::PreflightMode;
+        use crate::records::PreflightState;
+        let mut f = testing::fresh();
+        f.execution.preflight = PreflightState::Checking {
+            tries: 1,
+            mode: PreflightMode::Block,
+            last_error: None,
+        };
+        let view = f.view();
+        assert_eq!(
+            view.waiting_reason.as_deref(),
+            Some("running pre-flight checks: no wave starts until they finish")
+        );
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(
+            json["preflight"],
+            serde_json::json!({
+                "state": "CHECKING",
+                "mode": "block",
+                "summary": "running",
+                "findings": [],
+            })
+        );
+
+        f.execution.preflight = PreflightState::Checking {
+            tries: 2,
+            mode: PreflightMode::Warn,
+            last_error: Some("ThrottlingException: rate exceeded".to_owned()),
+        };
+        let waiting = f.view().waiting_reason.unwrap_or_default();
+        assert!(
+            waiting.starts_with(
+                "running pre-flight checks: try 2 of 8 could not read DRS (ThrottlingException: rate exceeded)"
+            ) && waiting.contains("infra/iam/launch.json"),
+            "{waiting}"
+        );
+
+        // Cancelled before the answer came: it never finished, nothing waits.
+        f.execution.status = ExecutionStatus::Cancelled;
+        let view = f.view();
+        assert_eq!(view.waiting_reason, None);
+        let preflight = view.preflight.expect("it was asked for");
+        assert_eq!(preflight.state, PreflightPhase::Checking);
+        assert!(preflight.summary.starts_with("did not finish"));
     }
 
     #[test]

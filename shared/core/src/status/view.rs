@@ -3,7 +3,8 @@
 //! and the CLI reads them back, so they derive both Serialize and Deserialize.
 
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
-use crate::plan::Mode;
+use crate::plan::{Mode, PreflightMode};
+use crate::preflight::Finding;
 use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -22,10 +23,15 @@ pub struct ExecutionView {
     /// Why the execution ended other than COMPLETED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Why no wave has started: another active execution holds some of its
-    /// servers (`options.busy_servers: wait`; docs/capacity.md).
+    /// Why no wave has started: pre-flight is still checking, or another
+    /// active execution holds some of its servers (`options.busy_servers:
+    /// wait`; docs/capacity.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_reason: Option<String>,
+    /// The pre-flight before the first wave; absent when none ran
+    /// (`options.preflight: off`, or a record from before pre-flight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<PreflightView>,
     pub requested_by: String,
     pub waves: Vec<WaveView>,
     pub progress: Progress,
@@ -37,6 +43,39 @@ pub struct ExecutionView {
     pub estimated_completion: Option<Timestamp>,
     /// The instant the view was built.
     pub last_updated: Timestamp,
+}
+
+/// What an execution's pre-flight found, or that it is still checking.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PreflightView {
+    pub state: PreflightPhase,
+    /// What findings do to the start: `block` (an error fails the
+    /// execution before any wave launches) or `warn` (they are recorded).
+    pub mode: PreflightMode,
+    /// DONE: "2 errors, 1 warning, 1 note" or "no findings". CHECKING:
+    /// "running", or, once the execution has ended, that it never finished.
+    pub summary: String,
+    /// When the checks read DRS (DONE only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<Timestamp>,
+    /// How many of the plan's servers were checked (DONE only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servers_checked: Option<usize>,
+    /// Errors first, then warnings, then notes; empty while CHECKING.
+    pub findings: Vec<Finding>,
+}
+
+/// Where the pre-flight stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PreflightPhase {
+    /// Asked, no answer yet (or the execution ended before one came).
+    Checking,
+    /// The findings are in.
+    Done,
 }
 
 /// Server counts over the whole execution (see [`super::Progress::count`]).
