@@ -202,6 +202,8 @@ fn plan_of(
                     launch_timeout: w.plan.launch_timeout,
                     health_timeout: w.plan.health_timeout,
                     wait_for_approval: summary.is_some_and(|s| s.wait_for_approval),
+                    select: None,
+                    recovery_snapshot: None,
                 }
             })
             .collect(),

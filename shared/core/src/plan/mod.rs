@@ -69,13 +69,16 @@
 
 mod dependencies;
 mod error;
+mod health;
 mod model;
 mod options;
 mod parse;
 mod raw;
+mod select;
 mod split;
 mod validate;
 
 pub use error::{PlanError, PlanErrors};
 pub use model::*;
 pub use parse::{load_plan, parse_plan};
+pub use split::{part_names, split_waves};
