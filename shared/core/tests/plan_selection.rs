@@ -42,7 +42,11 @@ fn a_wave_may_select_by_tags_alone_or_beside_its_servers() {
         "{app: payments, tier: 2}",
         "a number is the tag's text"
     );
-    assert_eq!(app.recovery_snapshot, Some(SnapshotChoice::Latest), "the wave overrides");
+    assert_eq!(
+        app.recovery_snapshot,
+        Some(SnapshotChoice::Latest),
+        "the wave overrides"
+    );
     assert!(plan.needs_resolution());
 }
 
@@ -69,7 +73,6 @@ fn selection_and_snapshot_mistakes_are_reported_where_written() {
 
 #[test]
 fn an_unknown_select_key_stops_the_parse_with_the_keys_allowed() {
-    let source =
-        format!("{HEADER}waves:\n  - name: a\n    select: {{ tag: {{ app: x }} }}\n");
+    let source = format!("{HEADER}waves:\n  - name: a\n    select: {{ tag: {{ app: x }} }}\n");
     insta::assert_snapshot!(rendered_errors(&source));
 }

@@ -67,7 +67,11 @@ pub(super) fn validate(raw: Spanned<RawPlan>, file: &str) -> Result<Plan, PlanEr
     let mut servers_seen: HashMap<SourceServerId, (usize, Pos)> = HashMap::new();
     let mut drafts = Vec::with_capacity(raw_waves.len());
     for (index, raw_wave) in raw_waves.iter().enumerate() {
-        let select = selector(raw_wave.value.select.as_ref(), &label(&names, index), &mut errors);
+        let select = selector(
+            raw_wave.value.select.as_ref(),
+            &label(&names, index),
+            &mut errors,
+        );
         let servers = wave_servers(index, raw_wave, &names, &mut servers_seen, &mut errors);
         check_wave_size(
             index,

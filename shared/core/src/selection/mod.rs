@@ -66,7 +66,11 @@ pub fn resolve_tags(
     let listed: BTreeMap<SourceServerId, String> = plan
         .waves
         .iter()
-        .flat_map(|w| w.servers.iter().map(move |s| (s.id.clone(), w.name.clone())))
+        .flat_map(|w| {
+            w.servers
+                .iter()
+                .map(move |s| (s.id.clone(), w.name.clone()))
+        })
         .collect();
     let mut by_id: Vec<&SourceServer> = inventory.iter().collect();
     by_id.sort_by(|a, b| a.source_server_id.cmp(&b.source_server_id));
@@ -82,7 +86,11 @@ pub fn resolve_tags(
             file: file.to_owned(),
             line: selector.line,
             column: selector.column,
-            message: format!("wave {}: select.tags {} {message}", wave.name, selector.describe()),
+            message: format!(
+                "wave {}: select.tags {} {message}",
+                wave.name,
+                selector.describe()
+            ),
         };
         let matching: Vec<&SourceServer> = by_id
             .iter()
@@ -209,7 +217,10 @@ pub fn snapshots_wanted(plan: &Plan) -> Vec<(SourceServerId, Timestamp)> {
 }
 
 /// The newest of `snapshots` taken at or before `before`.
-pub fn newest_before(snapshots: &[RecoverySnapshot], before: Timestamp) -> Option<&RecoverySnapshot> {
+pub fn newest_before(
+    snapshots: &[RecoverySnapshot],
+    before: Timestamp,
+) -> Option<&RecoverySnapshot> {
     snapshots
         .iter()
         .filter(|s| s.taken_at() <= before)
@@ -235,7 +246,11 @@ pub fn choose_snapshots(
         else {
             continue;
         };
-        for server in wave.servers.iter_mut().filter(|s| s.recovery_snapshot.is_none()) {
+        for server in wave
+            .servers
+            .iter_mut()
+            .filter(|s| s.recovery_snapshot.is_none())
+        {
             let snapshots = found.get(&server.id).map_or(&[][..], Vec::as_slice);
             match newest_before(snapshots, before) {
                 Some(snapshot) => {

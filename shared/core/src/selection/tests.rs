@@ -26,8 +26,9 @@ fn id(n: u32) -> SourceServerId {
 }
 
 fn plan(waves: &str, options: &str) -> Plan {
-    let source =
-        format!("name: p\nmode: drill\nregion: eu-west-1\noptions:\n  retry: {{}}\n{options}waves:\n{waves}");
+    let source = format!(
+        "name: p\nmode: drill\nregion: eu-west-1\noptions:\n  retry: {{}}\n{options}waves:\n{waves}"
+    );
     parse_plan(&source, "plan.yaml").unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -53,9 +54,16 @@ fn every_tag_must_match_and_servers_come_in_id_order_with_drs_hostnames() {
         "",
     );
     let (resolved, selected) = resolve_tags(plan, &inventory, "plan.yaml").unwrap();
-    assert_eq!(ids(&resolved, 0), [2, 3, 7], "listed first, then by id, none twice");
+    assert_eq!(
+        ids(&resolved, 0),
+        [2, 3, 7],
+        "listed first, then by id, none twice"
+    );
     assert_eq!(ids(&resolved, 1), [5]);
-    assert_eq!(resolved.waves[0].servers[1].hostname.as_deref(), Some("host-3"));
+    assert_eq!(
+        resolved.waves[0].servers[1].hostname.as_deref(),
+        Some("host-3")
+    );
     assert_eq!(resolved.waves[0].select.as_ref().unwrap().resolved, Some(2));
     let summaries: Vec<String> = selected.iter().map(Selected::summary).collect();
     assert_eq!(
@@ -109,7 +117,9 @@ fn two_selections_of_one_server_and_a_selection_of_only_listed_servers_are_error
     let plan = plan_only_listed();
     let errors = resolve_tags(plan, &[server(1, &[("app", "x")])], "plan.yaml").unwrap_err();
     assert!(
-        errors.to_string().contains("matches only servers the plan already lists in other waves"),
+        errors
+            .to_string()
+            .contains("matches only servers the plan already lists in other waves"),
         "{errors}"
     );
 }
@@ -135,7 +145,10 @@ fn over_one_hundred_is_an_error_unless_the_plan_splits_large_waves() {
         errors.starts_with("plan.yaml:10:13: wave big: select.tags {app: big} matches 150 servers, so the wave has 150, but DRS allows at most 100"),
         "{errors}"
     );
-    assert!(errors.contains("options.split_large_waves: true"), "{errors}");
+    assert!(
+        errors.contains("options.split_large_waves: true"),
+        "{errors}"
+    );
 
     let (split, selected) = resolve_tags(
         plan(waves, "  split_large_waves: true\n"),
@@ -144,15 +157,22 @@ fn over_one_hundred_is_an_error_unless_the_plan_splits_large_waves() {
     )
     .unwrap();
     let names: Vec<&str> = split.waves.iter().map(|w| w.name.as_str()).collect();
-    assert_eq!(names, ["first", "big (part 1/2)", "big (part 2/2)", "after"]);
+    assert_eq!(
+        names,
+        ["first", "big (part 1/2)", "big (part 2/2)", "after"]
+    );
     assert_eq!(ids(&split, 1).len(), 75);
     assert_eq!(ids(&split, 2).len(), 75);
     assert_eq!(ids(&split, 1)[0], 1);
-    let numbers = |w: usize| -> Vec<u32> { split.waves[w].depends_on.iter().map(|n| n.0).collect() };
+    let numbers =
+        |w: usize| -> Vec<u32> { split.waves[w].depends_on.iter().map(|n| n.0).collect() };
     assert_eq!(numbers(1), [1]);
     assert_eq!(numbers(2), [1]);
     assert_eq!(numbers(3), [2, 3], "the next wave waits for every part");
-    assert_eq!(selected[0].summary(), "wave big: select.tags {app: big} → 150 servers, split into 2 parts");
+    assert_eq!(
+        selected[0].summary(),
+        "wave big: select.tags {app: big} → 150 servers, split into 2 parts"
+    );
 }
 
 fn snapshot(server: u32, id: &str, at: &str) -> RecoverySnapshot {
@@ -181,7 +201,10 @@ fn each_server_gets_its_newest_snapshot_at_or_before_the_time_or_an_error() {
                 snapshot(1, "pit-older", "2026-12-01T05:50:00Z"),
             ],
         ),
-        (id(2), vec![snapshot(2, "pit-later", "2026-12-01T07:00:00Z")]),
+        (
+            id(2),
+            vec![snapshot(2, "pit-later", "2026-12-01T07:00:00Z")],
+        ),
     ]);
     let errors = choose_snapshots(plan.clone(), &found, "plan.yaml").unwrap_err();
     assert_eq!(
@@ -199,6 +222,9 @@ fn each_server_gets_its_newest_snapshot_at_or_before_the_time_or_an_error() {
         .map(|s| s.recovery_snapshot.as_ref().map(|c| c.id.as_str()))
         .collect();
     assert_eq!(picked, [Some("pit-exact"), Some("pit-two"), None]);
-    assert!(snapshots_wanted(&chosen).is_empty(), "a retry reuses the choice");
+    assert!(
+        snapshots_wanted(&chosen).is_empty(),
+        "a retry reuses the choice"
+    );
     assert!(!chosen.needs_resolution());
 }
