@@ -349,10 +349,25 @@ fn the_example_in_the_module_documentation_parses() {
     );
     let plan = parse_plan(&yaml, "mod.rs").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(plan.name, "payments-drill");
-    assert_eq!(plan.waves.len(), 2);
+    assert_eq!(plan.waves.len(), 3);
     assert_eq!(plan.waves[0].servers.len(), 3);
     assert!(!plan.waves[0].servers[2].critical);
     assert_eq!(plan.waves[1].depends_on, numbers(&[1]));
+    let web = &plan.waves[2];
+    assert!(web.servers.is_empty(), "selected at submission");
+    assert_eq!(
+        web.select.as_ref().map(|s| s.describe()).as_deref(),
+        Some("{app: payments, tier: web}")
+    );
+    assert!(matches!(
+        web.recovery_snapshot,
+        Some(ripcord::plan::SnapshotChoice::Before { .. })
+    ));
+    assert_eq!(
+        plan.waves[1].recovery_snapshot,
+        Some(ripcord::plan::SnapshotChoice::Latest),
+        "the plan's choice"
+    );
 }
 
 #[test]

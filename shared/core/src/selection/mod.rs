@@ -104,24 +104,37 @@ pub fn resolve_tags(
             continue;
         }
         let mut added = Vec::new();
+        let mut overlaps: BTreeMap<&str, Vec<&SourceServerId>> = BTreeMap::new();
         for server in matching {
             let id = &server.source_server_id;
             if listed.contains_key(id) {
                 continue;
             }
             if let Some(other) = taken.get(id) {
-                errors.push(error(format!(
-                    "matches {id}, which wave {other}'s selection also matches: a server can be in only one wave; narrow one of the two selections"
-                )));
+                overlaps.entry(other.as_str()).or_default().push(id);
                 continue;
             }
-            taken.insert(id.clone(), wave.name.clone());
             added.push(ServerPlan {
                 id: id.clone(),
                 hostname: server.hostname.clone().filter(|h| !h.trim().is_empty()),
                 critical: true,
                 recovery_snapshot: None,
             });
+        }
+        for (other, ids) in &overlaps {
+            let shown: Vec<String> = ids.iter().take(5).map(ToString::to_string).collect();
+            let more = if ids.len() > 5 { ", ..." } else { "" };
+            errors.push(error(format!(
+                "matches {} server(s) that wave {other}'s selection also matches ({}{more}): a server can be in only one wave; narrow one of the two selections",
+                ids.len(),
+                shown.join(", ")
+            )));
+        }
+        if !overlaps.is_empty() {
+            continue;
+        }
+        for server in &added {
+            taken.insert(server.id.clone(), wave.name.clone());
         }
         if added.is_empty() && wave.servers.is_empty() {
             errors.push(error(

@@ -110,7 +110,7 @@ fn two_selections_of_one_server_and_a_selection_of_only_listed_servers_are_error
     let messages: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
     assert_eq!(messages.len(), 1, "{messages:#?}");
     assert!(
-        messages[0].starts_with("plan.yaml:12:13: wave c: select.tags {tier: db} matches s-00000000000000003, which wave b's selection also matches"),
+        messages[0].starts_with("plan.yaml:12:13: wave c: select.tags {tier: db} matches 1 server(s) that wave b's selection also matches (s-00000000000000003)"),
         "{messages:#?}"
     );
 
