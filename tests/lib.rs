@@ -119,6 +119,12 @@ impl DrillBuilder {
         let engine =
             LocalEngine::open_with(&dir.path().join("drill.db"), self.scenario, self.decorate)
                 .expect("database opens");
+        // Resolved as `ripcord run` resolves it: once, before the start.
+        let file = self.plan.display().to_string();
+        let plan = match ripcord_workers::select::resolve(&*engine.ports.drs, plan, &file).await {
+            Ok(resolved) => resolved.plan,
+            Err(e) => panic!("the plan {file} cannot be resolved: {e}"),
+        };
         let workers = engine.spawn_workers(&QueueName::ALL, self.config.clone());
         let now = engine.ports.clock.now();
         let start = Envelope::start_execution(self.id, plan, "scenario-test", false, now);

@@ -48,6 +48,7 @@ fn chain_plan_from(first: u64, waves: usize, per_wave: usize) -> Plan {
                             .expect("well-formed id"),
                         hostname: None,
                         critical: true,
+                        recovery_snapshot: None,
                     }
                 })
                 .collect(),
@@ -61,6 +62,8 @@ fn chain_plan_from(first: u64, waves: usize, per_wave: usize) -> Plan {
             launch_timeout: DEFAULT_LAUNCH_TIMEOUT,
             health_timeout: DEFAULT_HEALTH_TIMEOUT,
             wait_for_approval: false,
+            select: None,
+            recovery_snapshot: None,
         })
         .collect();
     Plan {

@@ -127,7 +127,20 @@ async fn runbook(
         Verdict::Start {
             plan,
             recovery_confirmed,
-        } => start(ports, &trigger, plan, recovery_confirmed).await,
+        } => {
+            // Selections are resolved once, here: the execution records the
+            // servers and snapshots it got.
+            let file = format!("{}.yaml", trigger.detail.plan);
+            match crate::select::resolve(&*ports.drs, plan, &file).await {
+                Ok(resolved) => start(ports, &trigger, resolved.plan, recovery_confirmed).await,
+                Err(crate::select::SelectError::Plan(errors)) => {
+                    let key = trigger.detail.idempotency_key.clone();
+                    let reason = format!("the plan's selections cannot be resolved: {errors}");
+                    refuse(ports, event, &key, Some(&trigger), reason).await
+                }
+                Err(drs) => Err(Failure::retry(drs)),
+            }
+        }
     }
 }
 

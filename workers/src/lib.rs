@@ -24,6 +24,7 @@ pub mod preflight;
 pub mod push;
 pub mod render;
 pub mod reports;
+pub mod select;
 pub mod serve;
 pub mod step;
 pub mod telemetry;

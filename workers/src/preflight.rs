@@ -3,13 +3,14 @@
 //! ledger) and runs the checks: for `ripcord preflight`, `POST
 //! /api/preflight` and the launch worker's automatic pre-flight.
 
+use crate::select::{SelectError, resolve};
 use futures_util::{StreamExt, stream};
 use ripcord::capacity::Quotas;
 use ripcord::ids::{ExecutionId, SourceServerId};
 use ripcord::plan::Plan;
 use ripcord::ports::CapacityLedger;
 use ripcord::ports::{Clock, RecoveryService};
-use ripcord::preflight::{PreflightFacts, PreflightReport, check};
+use ripcord::preflight::{CheckName, Finding, PreflightFacts, PreflightReport, Severity, check};
 use ripcord::service_error::ServiceError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -39,6 +40,51 @@ pub async fn preflight(
 ) -> Result<PreflightReport, ServiceError> {
     let facts = gather(ports, plan, execution).await?;
     Ok(check(plan, &facts))
+}
+
+/// Pre-flight of a plan as submitted (`ripcord preflight`, `POST
+/// /api/preflight`): its selections are resolved first, as a start would
+/// resolve them (`crate::select`), and shown: a note per selecting wave
+/// with what it took, or an error per selection that cannot be resolved
+/// (the checks then run on the servers the plan lists). `file` names the
+/// plan in those errors.
+pub async fn preflight_submitted(
+    ports: &PreflightPorts,
+    plan: &Plan,
+    file: &str,
+) -> Result<PreflightReport, ServiceError> {
+    let (checked, mut selection) = match resolve(&*ports.drs, plan.clone(), file).await {
+        Ok(resolved) => {
+            let notes = resolved.selected.iter().map(|s| Finding {
+                severity: Severity::Info,
+                check: CheckName::Selection,
+                wave: Some(s.wave.clone()),
+                server: None,
+                message: s.summary(),
+                what_to_do: "nothing: the servers are resolved again, once, when the plan is started, and the execution keeps that list".to_owned(),
+            });
+            (resolved.plan.clone(), notes.collect::<Vec<_>>())
+        }
+        Err(SelectError::Plan(errors)) => {
+            let found = errors.0.iter().map(|e| Finding {
+                severity: Severity::Error,
+                check: CheckName::Selection,
+                wave: None,
+                server: None,
+                message: e.to_string(),
+                what_to_do: "change the plan as the message says (or the tags in DRS); a start of this plan is refused until then".to_owned(),
+            });
+            (plan.clone(), found.collect())
+        }
+        Err(SelectError::Drs(e)) => return Err(e),
+    };
+    let mut report = preflight(ports, &checked, None).await?;
+    selection.append(&mut report.findings);
+    // Errors first, then warnings, then notes; a stable sort keeps the
+    // selections ahead within each.
+    selection.sort_by_key(|f| f.severity);
+    report.findings = selection;
+    Ok(report)
 }
 
 async fn gather(
@@ -201,6 +247,8 @@ fn plan_of(
                     launch_timeout: w.plan.launch_timeout,
                     health_timeout: w.plan.health_timeout,
                     wait_for_approval: summary.is_some_and(|s| s.wait_for_approval),
+                    select: None,
+                    recovery_snapshot: None,
                 }
             })
             .collect(),

@@ -854,6 +854,47 @@ async fn preflight_checks_a_plan_against_drs_and_starts_nothing() {
     api.stop().await;
 }
 
+/// A plan selecting by tags no source server carries: a start is refused
+/// (422) at the selector's line and column; pre-flight shows it as an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selection_of_no_server_is_refused_at_its_place_and_shown_by_preflight() {
+    let api = Api::start(Options::default()).await;
+    let plan = "name: x\nmode: drill\nregion: us-east-1\nwaves:\n  - name: app-tier\n    select: { tags: { app: nowhere } }\n";
+    let (status, body) = api
+        .post(
+            "/api/executions",
+            Some(TOKEN),
+            Some(json!({ "plan": plan })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_plan")),
+        "{body}"
+    );
+    let detail = &body["error"]["details"][0];
+    assert_eq!(
+        (detail["line"].as_u64(), detail["column"].as_u64()),
+        (Some(6), Some(13)),
+        "{body}"
+    );
+    assert!(
+        detail["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("select.tags {app: nowhere} matches no source server")),
+        "{body}"
+    );
+    let (status, report) = api
+        .post("/api/preflight", None, Some(json!({ "plan": plan })))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["findings"][0]["severity"], "ERROR", "{report}");
+    assert_eq!(report["findings"][0]["check"], "SELECTION", "{report}");
+    let (_, list) = api.get("/api/executions").await;
+    assert_eq!(list["items"], json!([]), "nothing was started");
+    api.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_reports_missing_workers_as_unhealthy_and_running_ones_as_healthy() {
     let idle = Api::start(Options {

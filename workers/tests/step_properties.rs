@@ -232,6 +232,7 @@ fn build(s: &Scenario) -> (Plan, Vec<ServerSpec>) {
                 id: id.clone(),
                 hostname: Some(format!("host-{}", specs.len())),
                 critical: g.critical,
+                recovery_snapshot: None,
             });
             specs.push(ServerSpec {
                 id,
@@ -273,6 +274,8 @@ fn build(s: &Scenario) -> (Plan, Vec<ServerSpec>) {
             launch_timeout: Duration::from_secs(20 * 60),
             health_timeout: Duration::from_secs(10 * 60),
             wait_for_approval: w.approval,
+            select: None,
+            recovery_snapshot: None,
         });
     }
     let plan = Plan {

@@ -17,6 +17,8 @@
 //! - [`services`]: the values those ports carry (requests, answers, messages).
 //! - [`capacity`]: the deployment's DRS capacity ledger: who holds, who waits.
 //! - [`preflight`]: the checks before a launch: DRS facts against the plan.
+//! - [`selection`]: a plan's `select.tags` and `recovery_snapshot: { before }`,
+//!   resolved against DRS' answers once, when the plan is submitted.
 //! - [`effect_results`]: the ids of effects' result events and the search margin.
 //! - `testing` (feature `testing`): fixture records for other crates' tests.
 
@@ -32,6 +34,7 @@ pub mod ports;
 pub mod preflight;
 pub mod records;
 pub mod report;
+pub mod selection;
 pub mod service_error;
 pub mod services;
 pub mod status;

@@ -79,6 +79,7 @@ pub fn plan() -> Plan {
         id: server_id(n),
         hostname: hostname.map(str::to_owned),
         critical,
+        recovery_snapshot: None,
     };
     let action = |name: &str, document: &str| ActionPlan {
         name: name.to_owned(),
@@ -100,6 +101,8 @@ pub fn plan() -> Plan {
         launch_timeout: DEFAULT_LAUNCH_TIMEOUT,
         health_timeout: DEFAULT_HEALTH_TIMEOUT,
         wait_for_approval: false,
+        select: None,
+        recovery_snapshot: None,
     };
     let mut database = wave(
         1,
@@ -456,6 +459,7 @@ pub fn sample_plan(name: &str, waves: u32) -> Plan {
                         .expect("a well-formed source server id"),
                     hostname: Some(format!("app-{n}-{s}")),
                     critical: s != 2,
+                    recovery_snapshot: None,
                 })
                 .collect(),
             depends_on: if n > 1 {
@@ -481,6 +485,8 @@ pub fn sample_plan(name: &str, waves: u32) -> Plan {
             launch_timeout: DEFAULT_LAUNCH_TIMEOUT,
             health_timeout: DEFAULT_HEALTH_TIMEOUT,
             wait_for_approval: n == 2,
+            select: None,
+            recovery_snapshot: None,
         })
         .collect();
     Plan {

@@ -102,16 +102,19 @@ waves:
                         id: id("s-1234567890abcdef0"),
                         hostname: None,
                         critical: true,
+                        recovery_snapshot: None,
                     },
                     ServerPlan {
                         id: id("s-1234567890abcdef1"),
                         hostname: Some("db-2".into()),
                         critical: true,
+                        recovery_snapshot: None,
                     },
                     ServerPlan {
                         id: id("s-1234567890abcdef2"),
                         hostname: None,
                         critical: false,
+                        recovery_snapshot: None,
                     },
                 ],
                 depends_on: vec![],
@@ -145,6 +148,8 @@ waves:
                 launch_timeout: mins(30),
                 health_timeout: mins(10),
                 wait_for_approval: true,
+                select: None,
+                recovery_snapshot: None,
             },
             WavePlan {
                 number: WaveNumber(2),
@@ -153,6 +158,7 @@ waves:
                     id: id("s-00000000000000aa1"),
                     hostname: None,
                     critical: true,
+                    recovery_snapshot: None,
                 }],
                 depends_on: vec![WaveNumber(1)],
                 post_launch: vec![],
@@ -160,6 +166,8 @@ waves:
                 launch_timeout: mins(50),
                 health_timeout: mins(20),
                 wait_for_approval: false,
+                select: None,
+                recovery_snapshot: None,
             },
         ],
     };
@@ -341,10 +349,25 @@ fn the_example_in_the_module_documentation_parses() {
     );
     let plan = parse_plan(&yaml, "mod.rs").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(plan.name, "payments-drill");
-    assert_eq!(plan.waves.len(), 2);
+    assert_eq!(plan.waves.len(), 3);
     assert_eq!(plan.waves[0].servers.len(), 3);
     assert!(!plan.waves[0].servers[2].critical);
     assert_eq!(plan.waves[1].depends_on, numbers(&[1]));
+    let web = &plan.waves[2];
+    assert!(web.servers.is_empty(), "selected at submission");
+    assert_eq!(
+        web.select.as_ref().map(|s| s.describe()).as_deref(),
+        Some("{app: payments, tier: web}")
+    );
+    assert!(matches!(
+        web.recovery_snapshot,
+        Some(ripcord::plan::SnapshotChoice::Before { .. })
+    ));
+    assert_eq!(
+        plan.waves[1].recovery_snapshot,
+        Some(ripcord::plan::SnapshotChoice::Latest),
+        "the plan's choice"
+    );
 }
 
 #[test]

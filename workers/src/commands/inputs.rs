@@ -29,6 +29,38 @@ pub(super) fn startable_plan(
     Ok(plan)
 }
 
+/// `plan` with its selections resolved against `drs` (`crate::select`),
+/// each selection's outcome said on stderr. A plan DRS cannot satisfy is
+/// reported with its places and gives exit code 2; DRS unreadable, 1.
+pub(super) async fn resolved_plan(
+    drs: &dyn ripcord::ports::RecoveryService,
+    plan: ripcord::plan::Plan,
+    path: &std::path::Path,
+) -> Result<ripcord::plan::Plan, ExitCode> {
+    match crate::select::resolve(drs, plan, &path.display().to_string()).await {
+        Ok(resolved) => {
+            for selected in &resolved.selected {
+                eprintln!("{}", selected.summary());
+            }
+            Ok(resolved.plan)
+        }
+        Err(crate::select::SelectError::Plan(errors)) => {
+            eprintln!(
+                "{errors}
+Nothing was started."
+            );
+            Err(ExitCode::from(2))
+        }
+        Err(e) => {
+            eprintln!(
+                "{e}
+Nothing was started."
+            );
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
 /// Loads a scenario file with its text (for a world stored in the database).
 pub(super) fn scenario_source(
     path: Option<&std::path::Path>,

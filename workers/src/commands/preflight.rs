@@ -5,7 +5,7 @@
 
 use crate::backend::{AwsBackend, BackendArgs, BackendKind};
 use crate::engine::LocalEngine;
-use crate::preflight::preflight;
+use crate::preflight::preflight_submitted;
 use crate::render::preflight_table;
 use ripcord::capacity::Quotas;
 use ripcord::preflight::Severity;
@@ -43,7 +43,8 @@ pub async fn preflight_command(
                 .ports
         }
     };
-    let report = preflight(&ports.preflight(), &plan, None)
+    let file = plan_path.display().to_string();
+    let report = preflight_submitted(&ports.preflight(), &plan, &file)
         .await
         .map_err(|e| anyhow::anyhow!("pre-flight could not read DRS: {e}; check the credentials and region, then run it again"))?;
     if json {

@@ -31,6 +31,10 @@ pub async fn run(
     };
     let began = std::time::Instant::now();
     let engine = LocalEngine::open(db, super::inputs::scenario(scenario)?)?;
+    let plan = match super::inputs::resolved_plan(&*engine.ports.drs, plan, plan_path).await {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
+    };
     let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
     let ports = engine.ports.clone();
 

@@ -4,6 +4,7 @@
 //! carry it out.
 
 use crate::backend::{AwsBackend, BackendArgs, BackendKind};
+use crate::engine::LocalEngine;
 use ripcord::capacity::Quotas;
 use ripcord::event::Envelope;
 use ripcord::ids::ExecutionId;
@@ -28,6 +29,17 @@ pub async fn start(
     match args.backend {
         BackendKind::Embedded => {
             let scenario = super::inputs::scenario_source(scenario)?;
+            // Selections are resolved against the simulated DRS in the file
+            // (created with --scenario, or the default one, as pre-flight does).
+            let plan = if plan.needs_resolution() {
+                let engine = LocalEngine::open_shared(&args.db, scenario.as_ref())?;
+                match super::inputs::resolved_plan(&*engine.ports.drs, plan, plan_path).await {
+                    Ok(plan) => plan,
+                    Err(code) => return Ok(code),
+                }
+            } else {
+                plan
+            };
             let backend = EmbeddedBackend::open(&args.db, EmbeddedConfig::default())?;
             // With --scenario the world is created with it (or checked
             // against the stored one); without, an existing world only lends
@@ -55,6 +67,11 @@ pub async fn start(
             let backend =
                 AwsBackend::connect(&args.aws_settings(), args.quotas.over(Quotas::default()))
                     .await?;
+            let plan =
+                match super::inputs::resolved_plan(&*backend.ports.drs, plan, plan_path).await {
+                    Ok(plan) => plan,
+                    Err(code) => return Ok(code),
+                };
             let start = Envelope::start_execution(
                 id,
                 plan,

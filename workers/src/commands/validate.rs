@@ -1,6 +1,6 @@
 //! `ripcord validate PLAN`.
 
-use ripcord::plan::load_plan;
+use ripcord::plan::{SnapshotChoice, load_plan};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -18,6 +18,22 @@ pub fn validate(path: &Path) -> anyhow::Result<ExitCode> {
                 plan.waves.len(),
                 plan.server_count()
             );
+            for wave in &plan.waves {
+                if let Some(select) = &wave.select {
+                    println!(
+                        "  wave {}: selects servers by tags {} (resolved at start against DRS; `ripcord preflight` shows them)",
+                        wave.name,
+                        select.describe()
+                    );
+                }
+                if let Some(SnapshotChoice::Before { before, .. }) = &wave.recovery_snapshot {
+                    println!(
+                        "  wave {}: launches each server from its newest snapshot at or before {} (chosen at start)",
+                        wave.name,
+                        before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {

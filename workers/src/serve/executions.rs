@@ -178,7 +178,8 @@ pub struct Accepted {
         (status = 400, description = "The body is not JSON of this shape", body = super::error::ErrorBody),
         (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
         (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
-        (status = 422, description = "The plan is invalid (details give line and column), or a recovery is not confirmed", body = super::error::ErrorBody),
+        (status = 422, description = "The plan is invalid (details give line and column), a selection matches no server or too many, or a recovery is not confirmed", body = super::error::ErrorBody),
+        (status = 503, description = "The plan selects by tags or snapshots by time and DRS could not be read, or this server has no DRS (embedded, no workers)", body = super::error::ErrorBody),
     )
 )]
 pub async fn start(
@@ -200,6 +201,14 @@ pub async fn start(
             "this plan is a real recovery (mode: recovery); nothing was started. Send \"confirmRecovery\": true if a real failover is intended, or use mode: drill to rehearse",
         ));
     }
+    let plan = resolved_plan(
+        &state,
+        plan,
+        request.plan_file.as_deref(),
+        "nothing was started",
+    )
+    .await?
+    .plan;
     let id = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
         Some(key) if !key.is_empty() => ripcord::trigger::execution_id_for(&format!("api:{key}")),
         _ => ExecutionId::new_random(),
@@ -223,7 +232,49 @@ pub(super) fn plan_of_request(
     outcome: &str,
 ) -> Result<ripcord::plan::Plan, ApiError> {
     let file = file.unwrap_or("plan.yaml");
-    ripcord::plan::parse_plan(text, file).map_err(|errors| ApiError {
+    ripcord::plan::parse_plan(text, file).map_err(|errors| invalid_plan(&errors, outcome))
+}
+
+/// `plan` with its selections resolved against this deployment's DRS
+/// (`crate::select`): a selection DRS cannot satisfy is a 422 with its
+/// line and column, DRS unreadable or absent a 503.
+pub(super) async fn resolved_plan(
+    state: &AppState,
+    plan: ripcord::plan::Plan,
+    file: Option<&str>,
+    outcome: &str,
+) -> Result<crate::select::Resolved, ApiError> {
+    if !plan.needs_resolution() {
+        return Ok(crate::select::Resolved {
+            plan,
+            selected: Vec::new(),
+        });
+    }
+    let Some(ports) = &state.preflight else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_drs",
+            format!(
+                "the plan selects servers by tags or snapshots by time, which needs DRS, and this server has none; {outcome}: on the embedded backend run `ripcord serve --workers` (or start a worker on the same --db first); on AWS it reads DRS itself"
+            ),
+        ));
+    };
+    let file = file.unwrap_or("plan.yaml");
+    crate::select::resolve(&*ports.drs, plan, file)
+        .await
+        .map_err(|e| match e {
+            crate::select::SelectError::Plan(errors) => invalid_plan(&errors, outcome),
+            drs @ crate::select::SelectError::Drs(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "drs_unreadable",
+                format!("{drs}; {outcome}"),
+            ),
+        })
+}
+
+/// A 422 naming each of the plan's errors with its line and column.
+fn invalid_plan(errors: &ripcord::plan::PlanErrors, outcome: &str) -> ApiError {
+    ApiError {
         details: errors
             .0
             .iter()
@@ -238,7 +289,7 @@ pub(super) fn plan_of_request(
             "invalid_plan",
             format!("the plan is invalid; {outcome}:\n{errors}"),
         )
-    })
+    }
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -55,7 +55,8 @@ pub async fn preflight(
             "this server has no DRS to check against: on the embedded backend run `ripcord serve --workers` (or start a worker on the same --db first); on AWS it reads DRS itself",
         ));
     };
-    crate::preflight::preflight(ports, &plan, None)
+    let file = request.plan_file.as_deref().unwrap_or("plan.yaml");
+    crate::preflight::preflight_submitted(ports, &plan, file)
         .await
         .map(Json)
         .map_err(|e| {

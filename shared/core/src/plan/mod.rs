@@ -18,6 +18,7 @@
 //!   busy_servers: refuse      # another active execution holds a server: refuse | wait
 //!   preflight: block          # pre-flight errors: block | warn | off (default: block for a drill, warn for a recovery)
 //!   max_replication_lag: 15m  # pre-flight: more lag (or an older newest snapshot) is a finding
+//!   recovery_snapshot: latest # latest | { before: "2026-12-01T06:00:00Z" } (waves may override)
 //! defaults:                   # optional, applied to every wave that does not set them
 //!   launch_timeout: 1h
 //!   health_timeout: 15m
@@ -44,6 +45,9 @@
 //!   - name: app
 //!     servers: [s-1234567890abcdef3, s-1234567890abcdef4]
 //!     health_checks: [ec2_status_ok]
+//!   - name: web
+//!     select: { tags: { app: payments, tier: web } }   # besides or instead of `servers`
+//!     recovery_snapshot: { before: "2026-12-01T06:00:00Z" }
 //! ```
 //!
 //! Rules, each checked with an error pointing at the offending line and column:
@@ -62,6 +66,13 @@
 //! - Durations are written `30s`, `5m`, `1h 30m` and must be longer than zero;
 //!   `retry.max_attempts` and `retry.max_poll_errors` are at least 1.
 //! - Health checks are `ec2_status_ok`, `ssm_agent_online` or `{command: "..."}`.
+//! - `select: { tags: {k: v, ...} }` takes the DRS source servers carrying
+//!   every one of the tags (at least one tag); a wave with it needs no
+//!   `servers`. `recovery_snapshot` is `latest` or `{ before: <RFC 3339> }`,
+//!   in `options` for every wave, or on a wave (which wins). Both need DRS,
+//!   so they are resolved when the plan is submitted (`crate::selection`),
+//!   where a selection of no server, or over 100 without
+//!   `split_large_waves`, is an error at the selector's line and column.
 //!
 //! Waves are numbered from 1 in file order (after splitting). YAML syntax
 //! errors, unknown fields and values of the wrong type stop the parse at the
@@ -69,13 +80,16 @@
 
 mod dependencies;
 mod error;
+mod health;
 mod model;
 mod options;
 mod parse;
 mod raw;
+mod select;
 mod split;
 mod validate;
 
 pub use error::{PlanError, PlanErrors};
 pub use model::*;
 pub use parse::{load_plan, parse_plan};
+pub use split::{part_names, split_waves};

@@ -3,6 +3,7 @@
 //! has passed validation (ids well formed, waves a DAG, no server twice).
 
 use crate::ids::{SourceServerId, WaveNumber};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,6 +48,15 @@ impl Plan {
     pub fn server_count(&self) -> usize {
         self.waves.iter().map(|w| w.servers.len()).sum()
     }
+    /// Whether submitting the plan needs DRS first: a wave selects servers
+    /// by tags, or launches from a snapshot before a time.
+    pub fn needs_resolution(&self) -> bool {
+        self.waves.iter().any(|w| {
+            w.select.as_ref().is_some_and(|s| s.resolved.is_none())
+                || (matches!(w.recovery_snapshot, Some(SnapshotChoice::Before { .. }))
+                    && w.servers.iter().any(|s| s.recovery_snapshot.is_none()))
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +76,63 @@ pub struct WavePlan {
     pub health_timeout: Duration,
     /// When true the wave waits, PENDING, for `ripcord approve` before launch.
     pub wait_for_approval: bool,
+    /// `select: { tags: ... }`: DRS source servers this wave takes by their
+    /// tags, resolved once when the execution is submitted (`ripcord::selection`)
+    /// into `servers`; kept so that pre-flight and the records can say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<TagSelector>,
+    /// Which point-in-time snapshot the wave's servers launch from: the
+    /// wave's `recovery_snapshot`, else the plan's `options.recovery_snapshot`;
+    /// unset: the latest data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_snapshot: Option<SnapshotChoice>,
+}
+
+/// A wave's `select: { tags: {k: v, ...} }`: every DRS source server whose
+/// tags include all of these. Where it was written stays with it, so that
+/// resolving it (at submission, against DRS) can point at it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagSelector {
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub line: u64,
+    #[serde(default)]
+    pub column: u64,
+    /// How many servers it selected, once resolved (`None` before): a
+    /// resolved plan is not resolved again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<usize>,
+}
+
+impl TagSelector {
+    /// `{app: payments, tier: db}`, as the plan writes it.
+    pub fn describe(&self) -> String {
+        let pairs: Vec<String> = self.tags.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        format!("{{{}}}", pairs.join(", "))
+    }
+
+    /// Whether a server with `tags` is selected: it carries every one.
+    pub fn matches(&self, tags: &BTreeMap<String, String>) -> bool {
+        self.tags.iter().all(|(k, v)| tags.get(k) == Some(v))
+    }
+}
+
+/// `recovery_snapshot: latest | { before: <RFC 3339 time> }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SnapshotChoice {
+    /// DRS' default: each server launches from its latest data.
+    Latest,
+    /// Each server launches from its newest snapshot taken at or before
+    /// `before`, chosen at submission; `line` and `column` say where the
+    /// choice was written.
+    Before {
+        before: Timestamp,
+        #[serde(default)]
+        line: u64,
+        #[serde(default)]
+        column: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +141,20 @@ pub struct ServerPlan {
     pub hostname: Option<String>,
     /// An optional server (`critical: false`) may fail without failing its wave.
     pub critical: bool,
+    /// The point-in-time snapshot chosen for it at submission (its wave's
+    /// `recovery_snapshot: { before }`): StartRecovery's `recoverySnapshotID`.
+    /// Kept in the records, so a retried launch uses the same one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_snapshot: Option<ChosenSnapshot>,
+}
+
+/// A DRS point-in-time snapshot chosen for one server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChosenSnapshot {
+    /// `pit-` and 17 letters or digits.
+    pub id: String,
+    /// The point in time it holds.
+    pub taken_at: Timestamp,
 }
 
 /// An SSM document run on every launched server of a wave after launch.
@@ -128,6 +209,14 @@ pub struct PlanOptions {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_replication_lag: Option<Duration>,
+    /// `options.split_large_waves`: a wave over [`MAX_SERVERS_PER_WAVE`]
+    /// is split into parts, at parsing or, for a wave selecting by tags,
+    /// when the selection is resolved.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub split_large_waves: bool,
+    /// The plan's `options.recovery_snapshot`, for waves that set none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_snapshot: Option<SnapshotChoice>,
 }
 
 impl Default for PlanOptions {
@@ -140,6 +229,8 @@ impl Default for PlanOptions {
             busy_servers: BusyServers::default(),
             preflight: None,
             max_replication_lag: None,
+            split_large_waves: false,
+            recovery_snapshot: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 use super::error::{ErrorList, Pos};
 use super::model::{DEFAULT_EXECUTION_TIMEOUT, PlanOptions, PollIntervals, RetryPolicy};
 use super::raw::{RawOptions, Text};
+use super::select::snapshot_choice;
 use serde_saphyr::Spanned;
 use std::time::Duration;
 
@@ -111,8 +112,18 @@ pub(super) fn options(
             .max_replication_lag
             .as_ref()
             .map(|t| duration(Some(t), "max_replication_lag", Duration::ZERO, errors)),
+        ..PlanOptions::default()
     };
     let split = raw.split_large_waves.as_ref().is_some_and(|s| s.value);
+    let options = PlanOptions {
+        split_large_waves: split,
+        recovery_snapshot: snapshot_choice(
+            raw.recovery_snapshot.as_ref(),
+            "options.recovery_snapshot",
+            errors,
+        ),
+        ..options
+    };
     (options, split)
 }
 

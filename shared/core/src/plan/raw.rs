@@ -38,6 +38,7 @@ pub(super) struct RawOptions {
     pub busy_servers: Option<super::model::BusyServers>,
     pub preflight: Option<super::model::PreflightMode>,
     pub max_replication_lag: Option<Text>,
+    pub recovery_snapshot: Option<Spanned<RawSnapshotChoice>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +78,32 @@ pub(super) struct RawWave {
     pub health_timeout: Option<Text>,
     pub post_launch: Option<Vec<Spanned<RawAction>>>,
     pub health_checks: Option<Vec<Spanned<RawHealthCheck>>>,
+    pub select: Option<Spanned<RawSelect>>,
+    pub recovery_snapshot: Option<Spanned<RawSnapshotChoice>>,
+}
+
+/// A wave's `select`: for now only `tags`.
+#[derive(Debug, Deserialize)]
+#[serde(rename = "select", deny_unknown_fields)]
+pub(super) struct RawSelect {
+    pub tags: Option<Spanned<BTreeMap<String, RawTagValue>>>,
+}
+
+/// A tag's value: DRS' tags are strings, so `tier: 1` means `"1"`.
+#[derive(Debug)]
+pub(super) struct RawTagValue(pub String);
+
+/// `recovery_snapshot`: a word (`latest`), or `{ before: <time> }`.
+#[derive(Debug)]
+pub(super) enum RawSnapshotChoice {
+    Named(String),
+    Before(RawSnapshotBefore),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename = "recovery_snapshot", deny_unknown_fields)]
+pub(super) struct RawSnapshotBefore {
+    pub before: Option<Text>,
 }
 
 /// A `servers` entry: a plain id, or a mapping with the id and its labels.
@@ -196,5 +223,53 @@ impl<'de> Deserialize<'de> for RawParameterValue {
             }
         }
         deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawTagValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TagVisitor;
+        impl<'de> Visitor<'de> for TagVisitor {
+            type Value = RawTagValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a tag value (a string)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawTagValue, E> {
+                Ok(RawTagValue(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawTagValue, E> {
+                Ok(RawTagValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawTagValue, E> {
+                Ok(RawTagValue(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawTagValue, E> {
+                Ok(RawTagValue(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawTagValue, E> {
+                Ok(RawTagValue(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(TagVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawSnapshotChoice {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ChoiceVisitor;
+        impl<'de> Visitor<'de> for ChoiceVisitor {
+            type Value = RawSnapshotChoice;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`latest` or `{ before: \"2026-12-01T06:00:00Z\" }`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSnapshotChoice, E> {
+                Ok(RawSnapshotChoice::Named(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSnapshotChoice, A::Error> {
+                RawSnapshotBefore::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawSnapshotChoice::Before)
+            }
+        }
+        deserializer.deserialize_any(ChoiceVisitor)
     }
 }

@@ -7,7 +7,8 @@
 //! run side by side; a wave that depended on `app` depends on all its parts.
 
 use super::model::MAX_SERVERS_PER_WAVE;
-use super::model::{ActionPlan, HealthCheck, ServerPlan};
+use super::model::{ActionPlan, HealthCheck, ServerPlan, SnapshotChoice, TagSelector, WavePlan};
+use crate::ids::WaveNumber;
 use std::time::Duration;
 
 /// A validated wave before numbering: `depends_on` holds indices into the
@@ -22,6 +23,8 @@ pub(super) struct WaveDraft {
     pub launch_timeout: Duration,
     pub health_timeout: Duration,
     pub wait_for_approval: bool,
+    pub select: Option<TagSelector>,
+    pub recovery_snapshot: Option<SnapshotChoice>,
 }
 
 /// How many servers each part of a wave of `servers` gets, in order.
@@ -33,7 +36,7 @@ pub(super) fn part_sizes(servers: usize) -> Vec<usize> {
 
 /// The names the parts of wave `name` of `servers` servers get; just `name`
 /// when the wave fits in one job.
-pub(super) fn part_names(name: &str, servers: usize) -> Vec<String> {
+pub fn part_names(name: &str, servers: usize) -> Vec<String> {
     let parts = part_sizes(servers).len();
     if parts == 1 {
         return vec![name.to_owned()];
@@ -73,6 +76,52 @@ pub(super) fn split_large_waves(waves: Vec<WaveDraft>) -> Vec<WaveDraft> {
         }
     }
     result
+}
+
+pub(super) fn number_wave((index, draft): (usize, WaveDraft)) -> WavePlan {
+    WavePlan {
+        number: WaveNumber::from_index(index),
+        name: draft.name,
+        servers: draft.servers,
+        depends_on: draft
+            .depends_on
+            .into_iter()
+            .map(WaveNumber::from_index)
+            .collect(),
+        post_launch: draft.post_launch,
+        health_checks: draft.health_checks,
+        launch_timeout: draft.launch_timeout,
+        health_timeout: draft.health_timeout,
+        wait_for_approval: draft.wait_for_approval,
+        select: draft.select,
+        recovery_snapshot: draft.recovery_snapshot,
+    }
+}
+
+/// Splits every wave over the quota of a plan's numbered waves into parts,
+/// renumbering the waves and rewiring their dependencies: for waves that
+/// got their servers after parsing (selected by tags, `ripcord::selection`).
+pub fn split_waves(waves: Vec<WavePlan>) -> Vec<WavePlan> {
+    let drafts = waves
+        .into_iter()
+        .map(|w| WaveDraft {
+            name: w.name,
+            servers: w.servers,
+            depends_on: w.depends_on.iter().map(|d| d.index()).collect(),
+            post_launch: w.post_launch,
+            health_checks: w.health_checks,
+            launch_timeout: w.launch_timeout,
+            health_timeout: w.health_timeout,
+            wait_for_approval: w.wait_for_approval,
+            select: w.select,
+            recovery_snapshot: w.recovery_snapshot,
+        })
+        .collect();
+    split_large_waves(drafts)
+        .into_iter()
+        .enumerate()
+        .map(number_wave)
+        .collect()
 }
 
 #[cfg(test)]

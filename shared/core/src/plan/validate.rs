@@ -4,14 +4,16 @@
 
 use super::dependencies::{self, DeclaredDependencies, WaveName, label};
 use super::error::{ErrorList, PlanErrors, Pos};
+use super::health::health_checks;
 use super::model::{
     ActionPlan, DEFAULT_ACTION_TIMEOUT, DEFAULT_HEALTH_TIMEOUT, DEFAULT_LAUNCH_TIMEOUT,
-    HealthCheck, MAX_SERVERS_PER_WAVE, MAX_WAVES_PER_PLAN, Mode, Plan, ServerPlan, WavePlan,
+    MAX_SERVERS_PER_WAVE, MAX_WAVES_PER_PLAN, Mode, Plan, ServerPlan,
 };
 use super::options::{duration, options};
-use super::raw::{RawAction, RawDefaults, RawHealthCheck, RawPlan, RawServer, RawWave, Text};
-use super::split::{self, WaveDraft};
-use crate::ids::{SourceServerId, WaveNumber};
+use super::raw::{RawAction, RawDefaults, RawPlan, RawServer, RawWave, Text};
+use super::select::{selector, snapshot_choice};
+use super::split::{self, WaveDraft, number_wave};
+use crate::ids::SourceServerId;
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -65,6 +67,11 @@ pub(super) fn validate(raw: Spanned<RawPlan>, file: &str) -> Result<Plan, PlanEr
     let mut servers_seen: HashMap<SourceServerId, (usize, Pos)> = HashMap::new();
     let mut drafts = Vec::with_capacity(raw_waves.len());
     for (index, raw_wave) in raw_waves.iter().enumerate() {
+        let select = selector(
+            raw_wave.value.select.as_ref(),
+            &label(&names, index),
+            &mut errors,
+        );
         let servers = wave_servers(index, raw_wave, &names, &mut servers_seen, &mut errors);
         check_wave_size(
             index,
@@ -99,6 +106,13 @@ pub(super) fn validate(raw: Spanned<RawPlan>, file: &str) -> Result<Plan, PlanEr
                 .wait_for_approval
                 .as_ref()
                 .is_some_and(|w| w.value),
+            recovery_snapshot: snapshot_choice(
+                raw_wave.value.recovery_snapshot.as_ref(),
+                "recovery_snapshot",
+                &mut errors,
+            )
+            .or_else(|| options.recovery_snapshot.clone()),
+            select,
         });
     }
     if split_large_waves {
@@ -121,24 +135,6 @@ pub(super) fn validate(raw: Spanned<RawPlan>, file: &str) -> Result<Plan, PlanEr
         waves: drafts.into_iter().enumerate().map(number_wave).collect(),
         options,
     })
-}
-
-fn number_wave((index, draft): (usize, WaveDraft)) -> WavePlan {
-    WavePlan {
-        number: WaveNumber::from_index(index),
-        name: draft.name,
-        servers: draft.servers,
-        depends_on: draft
-            .depends_on
-            .into_iter()
-            .map(WaveNumber::from_index)
-            .collect(),
-        post_launch: draft.post_launch,
-        health_checks: draft.health_checks,
-        launch_timeout: draft.launch_timeout,
-        health_timeout: draft.health_timeout,
-        wait_for_approval: draft.wait_for_approval,
-    }
 }
 
 /// A required, non-blank name; `missing` and `blank` say how to fix it.
@@ -316,17 +312,20 @@ fn wave_servers(
     seen: &mut HashMap<SourceServerId, (usize, Pos)>,
     errors: &mut ErrorList,
 ) -> Vec<ServerPlan> {
+    let selects = wave.value.select.is_some();
     let Some(entries) = &wave.value.servers else {
-        errors.push(
-            Pos::of(wave),
-            format!(
-                "{} has no `servers`: list the DRS source server ids it launches",
-                label(names, index)
-            ),
-        );
+        if !selects {
+            errors.push(
+                Pos::of(wave),
+                format!(
+                    "{} has no `servers`: list the DRS source server ids it launches, or select them with `select: {{ tags: {{ ... }} }}`",
+                    label(names, index)
+                ),
+            );
+        }
         return Vec::new();
     };
-    if entries.value.is_empty() {
+    if entries.value.is_empty() && !selects {
         errors.push(
             Pos::of(entries),
             format!(
@@ -414,6 +413,7 @@ fn server(entry: &Spanned<RawServer>, errors: &mut ErrorList) -> Option<ServerPl
         id,
         hostname: hostname.map(|h| h.value.clone()),
         critical: critical.is_none_or(|c| c.value),
+        recovery_snapshot: None,
     })
 }
 
@@ -562,36 +562,4 @@ fn actions(
         });
     }
     actions
-}
-
-fn health_checks(wave: &RawWave, errors: &mut ErrorList) -> Vec<HealthCheck> {
-    let mut checks = Vec::new();
-    for entry in wave.health_checks.iter().flatten() {
-        match &entry.value {
-            RawHealthCheck::Named(name) => match name.as_str() {
-                "ec2_status_ok" => checks.push(HealthCheck::Ec2StatusOk),
-                "ssm_agent_online" => checks.push(HealthCheck::SsmAgentOnline),
-                other => errors.push(
-                    Pos::of(entry),
-                    format!(
-                        "unknown health check `{other}`: use `ec2_status_ok`, `ssm_agent_online` or `{{ command: \"...\" }}`"
-                    ),
-                ),
-            },
-            RawHealthCheck::Command(check) => match &check.command {
-                None => errors.push(
-                    Pos::of(entry),
-                    "this health check has no `command`: write `{ command: \"...\" }` with a shell command that exits 0 when healthy",
-                ),
-                Some(c) if c.value.trim().is_empty() => errors.push(
-                    Pos::of(c),
-                    "this health check's `command` is empty: give a shell command that exits 0 when healthy",
-                ),
-                Some(c) => checks.push(HealthCheck::Command {
-                    command: c.value.clone(),
-                }),
-            },
-        }
-    }
-    checks
 }

@@ -51,6 +51,9 @@ pub enum CheckName {
     LeftoverInstance,
     /// The waves that can run at once against the DRS quotas.
     QuotaHeadroom,
+    /// A wave's `select.tags` or `recovery_snapshot: { before }`, resolved
+    /// against DRS: what it took, or why it cannot be resolved.
+    Selection,
     /// A fact could not be read; the check it feeds did not run.
     Unchecked,
 }

@@ -164,6 +164,7 @@ fn waves_that_run_at_once_are_weighed_against_the_quotas() {
                 id: server_id(n * 1000 + i),
                 hostname: None,
                 critical: true,
+                recovery_snapshot: None,
             })
             .collect();
     }

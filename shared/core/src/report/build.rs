@@ -125,6 +125,7 @@ fn server_report(execution_start: Timestamp, s: &ServerState) -> ServerReport {
         private_ip_address: s.private_ip_address.clone(),
         public_ip_address: s.public_ip_address.clone(),
         point_in_time_snapshot: s.point_in_time_snapshot,
+        recovery_snapshot_id: s.plan.recovery_snapshot.as_ref().map(|c| c.id.clone()),
         snapshot_age_seconds: s
             .point_in_time_snapshot
             .zip(s.launch_start_time)

@@ -260,12 +260,23 @@ pub fn servers_table(r: &DrillReport, servers: &[ServerReport], m: &dyn Markup) 
                     or_dash(s.instance_id.as_deref(), |i| m.code(i)),
                     or_dash(s.private_ip_address.as_deref(), |t| m.text(t)),
                     or_dash(s.public_ip_address.as_deref(), |t| m.text(t)),
-                    or_dash(s.point_in_time_snapshot, instant),
+                    snapshot_cell(s, m),
                     or_dash(s.snapshot_age_seconds, format::snapshot_age),
                     error,
                 ]
             })
             .collect(),
+    }
+}
+
+/// The snapshot a server launched from: the chosen one's id and time, or
+/// `latest` and the point in time DRS used.
+fn snapshot_cell(s: &ServerReport, m: &dyn Markup) -> String {
+    match (&s.recovery_snapshot_id, s.point_in_time_snapshot) {
+        (Some(id), Some(t)) => format!("{} {}", m.code(id), instant(t)),
+        (Some(id), None) => m.code(id),
+        (None, Some(t)) => format!("latest: {}", instant(t)),
+        (None, None) => DASH.to_owned(),
     }
 }
 

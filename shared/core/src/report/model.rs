@@ -148,6 +148,10 @@ pub struct ServerReport {
     pub public_ip_address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub point_in_time_snapshot: Option<Timestamp>,
+    /// The snapshot the plan chose for the server (`recovery_snapshot:
+    /// { before }`), launched as `recoverySnapshotID`; absent: the latest data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_snapshot_id: Option<String>,
     /// `launchStartTime - pointInTimeSnapshot`: how old the recovered data
     /// was when the launch started (negative: the snapshot was taken after).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -380,6 +380,7 @@ fn large(waves: u32, per_wave: usize, failed: usize) -> Fixture {
                     id: SourceServerId::parse(&id).unwrap(),
                     hostname: Some(format!("host-{n}-{i}")),
                     critical: true,
+                    recovery_snapshot: None,
                 });
                 s.launch_start_time = Some(start);
                 s.launch_end_time = Some(at(i64::from(n) * 10 + 5, i as i64 % 60));

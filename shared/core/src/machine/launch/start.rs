@@ -36,7 +36,16 @@ fn start_request(wave: &WaveRecord) -> StartRecoveryRequest {
         source_servers: wave.servers.iter().map(|s| s.id().clone()).collect(),
         is_drill: wave.mode.is_drill(),
         tags: job_tags(wave),
-        recovery_snapshots: BTreeMap::new(),
+        // Chosen at submission (`recovery_snapshot: { before }`); a server
+        // without one launches from its latest data, DRS' default.
+        recovery_snapshots: wave
+            .servers
+            .iter()
+            .filter_map(|s| {
+                let chosen = s.plan.recovery_snapshot.as_ref()?;
+                Some((s.id().clone(), chosen.id.clone()))
+            })
+            .collect(),
     }
 }
 
