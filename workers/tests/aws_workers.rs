@@ -52,11 +52,20 @@ struct Stage {
     /// For the test's own SDK calls (moto) and its SDK configuration.
     runtime: tokio::runtime::Runtime,
     sdk: aws_config::SdkConfig,
+    /// The DRS servers-in-active-jobs quota the workers admit against
+    /// (RIPCORD_DRS_SERVERS_IN_ACTIVE_JOBS), if not the default.
+    quotas: Option<u32>,
     _serial: MutexGuard<'static, ()>,
 }
 
 impl Stage {
     fn new(scenario_file: &str) -> Option<Stage> {
+        let text = std::fs::read_to_string(scenario(scenario_file)).expect("scenario");
+        Self::with_scenario_text(&text)
+    }
+
+    /// A stage whose simulator runs the scenario `text`.
+    fn with_scenario_text(text: &str) -> Option<Stage> {
         let moto = stand_in_url(MOTO_URL_VAR)?;
         let sim = stand_in_url(SIM_URL_VAR)?;
         let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -69,9 +78,10 @@ impl Stage {
             http.post(format!("{moto}/moto-api/reset")).send(),
             "moto reset",
         );
-        let text = std::fs::read_to_string(scenario(scenario_file)).expect("scenario");
         ok(
-            http.post(format!("{sim}/sim-api/reset")).body(text).send(),
+            http.post(format!("{sim}/sim-api/reset"))
+                .body(text.to_owned())
+                .send(),
             "simulator reset",
         );
         let prefix = format!("it{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
@@ -92,6 +102,7 @@ impl Stage {
             http,
             runtime,
             sdk,
+            quotas: None,
             _serial: serial,
         };
         stage.ripcord_ok(&["aws", "bootstrap"]);
@@ -132,6 +143,9 @@ impl Stage {
             // the tests' limits.
             .env("RIPCORD_STEP_TIMEOUT", "30s")
             .stdin(Stdio::null());
+        if let Some(servers) = self.quotas {
+            c.env("RIPCORD_DRS_SERVERS_IN_ACTIVE_JOBS", servers.to_string());
+        }
         c
     }
 
@@ -709,4 +723,48 @@ fn poison_messages_land_in_the_dlq_and_a_replay_completes_the_execution() {
         serde_json::json!([])
     );
     assert_eq!(stage.jobs_per_wave(&id), one_job_per_wave());
+}
+
+/// The simulator for the capacity test: DRS takes eight servers in active
+/// jobs, and launches take a few seconds of real time.
+const TIGHT_QUOTA: &str = "seed: 11
+time_scale: 10
+job_pending: 5s
+launch_duration: { min: 10s, max: 30s }
+quotas: { servers_in_active_jobs: 8 }
+";
+
+/// Two launch workers admit waves from one DRS capacity ledger in DynamoDB
+/// (conditional writes): three parallel waves of four against a quota of
+/// eight never make DRS refuse a launch for its quota (the simulator would,
+/// had the workers over-admitted), the third wave waits, and all complete
+/// with one job per wave. The ledger ends empty.
+#[test]
+fn two_launch_workers_share_one_capacity_ledger() {
+    let Some(mut stage) = Stage::with_scenario_text(TIGHT_QUOTA) else {
+        return;
+    };
+    stage.quotas = Some(8);
+    stage.spawn_all();
+    let id = stage.start("parallel-quota.yaml");
+    let view = stage.settled(&id, LIMIT);
+    assert_eq!(view["status"], "COMPLETED", "{view:#}");
+    let calls = stage.sim_calls();
+    let refused: Vec<&serde_json::Value> = calls["startRecoveryCalls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter(|c| c["outcome"].to_string().contains("ServiceQuotaExceeded"))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "DRS refused launches for its quota: {refused:#?}"
+    );
+    assert_eq!(stage.jobs_per_wave(&id), one_job_per_wave());
+    let url = stage.serve();
+    let capacity: serde_json::Value = reqwest::blocking::get(format!("{url}/api/capacity"))
+        .and_then(|r| r.json())
+        .expect("/api/capacity");
+    assert_eq!(capacity["usage"]["serversInUse"], 0, "{capacity:#}");
+    assert_eq!(capacity["holds"], serde_json::json!([]), "{capacity:#}");
 }
