@@ -190,6 +190,18 @@ fn stop(
     status: ExecutionStatus,
     reason: String,
 ) -> Outcome {
+    let not_started = format!("not started: {reason}");
+    stop_with(ctx, execution, status, reason, not_started)
+}
+
+/// Like [`stop`], with the reason the waves that never started get.
+fn stop_with(
+    ctx: &mut Ctx<'_>,
+    execution: &ExecutionRecord,
+    status: ExecutionStatus,
+    reason: String,
+    not_started: String,
+) -> Outcome {
     if execution.status.is_terminal() {
         return Outcome::Ignored(format!("the execution is already {:?}", execution.status));
     }
@@ -197,7 +209,7 @@ fn stop(
     transition(&mut next.status, status, "execution", &mut ctx.rejected);
     next.end_time = Some(ctx.now);
     next.reason = Some(reason.clone());
-    cancel_unstarted(ctx, &mut next, &format!("not started: {reason}"));
+    cancel_unstarted(ctx, &mut next, &not_started);
     let active: Vec<WaveNumber> = next
         .waves
         .iter()
@@ -223,7 +235,16 @@ fn after_preflight(ctx: &mut Ctx<'_>, mut next: ExecutionRecord, then: Next) -> 
             begin_claim(ctx, &mut next);
             Outcome::Changed(Change::Execution(next))
         }
-        Next::Fail(reason) => stop(ctx, &next, ExecutionStatus::Failed, reason),
+        // The findings are the execution's; each wave says only why it
+        // never started, not the whole list again.
+        Next::Fail(reason) => stop_with(
+            ctx,
+            &next,
+            ExecutionStatus::Failed,
+            reason,
+            "not started: the execution's pre-flight found errors (see its reason and findings)"
+                .to_owned(),
+        ),
         Next::Ignore(reason) => Outcome::Ignored(reason),
         Next::Wait => Outcome::Changed(Change::Execution(next)),
     }
