@@ -120,6 +120,16 @@ pub enum Command {
     },
     /// List executions, newest first.
     List {
+        /// Only executions with this status (PENDING, IN_PROGRESS,
+        /// COMPLETED, FAILED, CANCELLED, TIMEOUT), as the API's `status`.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print the rows as JSON (the items of GET /api/executions).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         backend: BackendArgs,
     },

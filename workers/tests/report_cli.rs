@@ -90,6 +90,20 @@ fn run_writes_the_report_and_report_prints_it_again() {
 
     let html = ripcord(&["report", &id, "--format", "html"], &db);
     assert!(stdout(&html).starts_with("<!DOCTYPE html>"));
+
+    // `ripcord list` names statuses as every other view does, and filters
+    // like the API.
+    let list = stdout(&ripcord(&["list"], &db));
+    assert!(list.starts_with(&format!("{id}  COMPLETED ")), "{list}");
+    let done = ripcord(&["list", "--status", "completed", "--json"], &db);
+    let items: serde_json::Value = serde_json::from_str(&stdout(&done)).unwrap();
+    assert_eq!(items[0]["executionId"], id.as_str(), "{items:#}");
+    assert_eq!(items[0]["status"], "COMPLETED", "{items:#}");
+    let running = ripcord(&["list", "--status", "IN_PROGRESS", "--json"], &db);
+    assert_eq!(stdout(&running).trim(), "[]");
+    let wrong = ripcord(&["list", "--status", "DONE"], &db);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(stderr(&wrong).contains("IN_PROGRESS"), "{}", stderr(&wrong));
 }
 
 #[test]

@@ -11,6 +11,7 @@ use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::ports::QueueName;
 use ripcord::ports::store::ExecutionQuery;
 use ripcord::status::execution_status;
+use ripcord::status_model::ExecutionStatus;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,13 +39,55 @@ pub async fn status(args: &BackendArgs, id: &str, json: bool) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn list(args: &BackendArgs) -> anyhow::Result<ExitCode> {
+pub async fn list(
+    args: &BackendArgs,
+    status: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let status = match status {
+        None => None,
+        Some(name) => match serde_json::from_value::<ExecutionStatus>(serde_json::json!(
+            name.to_ascii_uppercase()
+        )) {
+            Ok(s) => Some(s),
+            Err(_) => {
+                eprintln!(
+                    "unknown status {name:?}; use one of {}",
+                    ExecutionStatus::ALL
+                        .iter()
+                        .map(|s| status_name(*s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                return Ok(ExitCode::from(2));
+            }
+        },
+    };
     let backend = Backend::open_existing(args).await?;
     let rows = backend
         .store()
-        .list_executions(&ExecutionQuery::newest(100))
+        .list_executions(&ExecutionQuery {
+            status,
+            ..ExecutionQuery::newest(limit.max(1))
+        })
         .await?
         .items;
+    if json {
+        let items: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|row| {
+                serde_json::json!({
+                    "executionId": row.id,
+                    "planName": row.plan_name,
+                    "status": row.status,
+                    "startTime": row.start_time,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     if rows.is_empty() {
         println!("no executions in {}", args.describe());
     }
@@ -52,12 +95,20 @@ pub async fn list(args: &BackendArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{}  {:<11}  {}  {}",
             row.id,
-            format!("{:?}", row.status).to_uppercase(),
+            status_name(row.status),
             row.start_time.format("%Y-%m-%d %H:%M:%S"),
             row.plan_name
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A status as every other view writes it (`IN_PROGRESS`).
+fn status_name(status: ExecutionStatus) -> String {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{status:?}"),
+    }
 }
 
 async fn send(

@@ -70,7 +70,12 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             output,
             backend,
         } => report::report(&backend, &id, format, output.as_deref()).await,
-        Command::List { backend } => execution::list(&backend).await,
+        Command::List {
+            status,
+            limit,
+            json,
+            backend,
+        } => execution::list(&backend, status.as_deref(), limit, json).await,
         Command::Cancel {
             id,
             reason,
