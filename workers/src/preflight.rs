@@ -3,7 +3,7 @@
 //! ledger) and runs the checks: for `ripcord preflight`, `POST
 //! /api/preflight` and the launch worker's automatic pre-flight.
 
-use crate::select::{SelectError, resolve};
+use crate::select::{SNAPSHOT_READS_AT_ONCE, SelectError, resolve};
 use futures_util::{StreamExt, stream};
 use ripcord::capacity::Quotas;
 use ripcord::ids::{ExecutionId, SourceServerId};
@@ -14,9 +14,6 @@ use ripcord::preflight::{CheckName, Finding, PreflightFacts, PreflightReport, Se
 use ripcord::service_error::ServiceError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-
-/// DescribeRecoverySnapshots calls in flight at once (one per server).
-pub const SNAPSHOT_READS_AT_ONCE: usize = 8;
 
 /// The ports pre-flight reads through.
 #[derive(Clone)]

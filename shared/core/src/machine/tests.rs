@@ -144,6 +144,31 @@ fn recovery_instance(n: u16) -> RecoveryInstance {
     }
 }
 
+/// A poll's answer to `cause`: the job with these servers' launch
+/// statuses, and the recovery instances of the servers in `described`
+/// (no failure log, no EC2 details).
+fn look(
+    cause: &Envelope,
+    seq: u32,
+    servers: &[(u16, DrsLaunchStatus)],
+    described: &[u16],
+    now: Timestamp,
+) -> Envelope {
+    result(
+        cause,
+        Event::WaveObserved {
+            seq,
+            observation: WaveObservation {
+                job: Some(job(JobStatus::Started, servers)),
+                log_items: vec![],
+                recovery_instances: described.iter().map(|&n| recovery_instance(n)).collect(),
+                instances: vec![],
+            },
+        },
+        now,
+    )
+}
+
 fn start_recovery_effects(d: &Decision) -> Vec<(u32, Option<Timestamp>)> {
     d.effects
         .iter()
@@ -510,26 +535,17 @@ fn the_launch_timeout_takes_a_last_look_before_failing_anyone() {
     );
     // The look shows one server still launching (it fails) and the other
     // launched after all (it must not be failed by a delayed timeout).
-    let look = result(
+    let last_look = look(
         &timeout,
-        Event::WaveObserved {
-            seq: wave.poll_seq,
-            observation: WaveObservation {
-                job: Some(job(
-                    JobStatus::Started,
-                    &[
-                        (0x11, DrsLaunchStatus::InProgress),
-                        (0x12, DrsLaunchStatus::Launched),
-                    ],
-                )),
-                log_items: vec![],
-                recovery_instances: vec![recovery_instance(0x12)],
-                instances: vec![],
-            },
-        },
+        wave.poll_seq,
+        &[
+            (0x11, DrsLaunchStatus::InProgress),
+            (0x12, DrsLaunchStatus::Launched),
+        ],
+        &[0x12],
         at(60, 1),
     );
-    apply(&mut wave, &look, at(60, 1));
+    apply(&mut wave, &last_look, at(60, 1));
     assert_eq!(wave.servers[0].launch_status, LaunchStatus::Failed);
     assert_eq!(
         wave.servers[0].error_code.as_deref(),
@@ -601,26 +617,17 @@ fn poll_effect(d: &Decision) -> (Timestamp, Vec<SourceServerId>) {
 fn launched_servers_are_described_together_once_one_has_waited_a_minute() {
     let (_, mut wave, start_wave) = launching();
     // A poll sees 0x11 launched; its details wait (no recovery instance read).
-    let look = result(
+    let reported = look(
         &start_wave,
-        Event::WaveObserved {
-            seq: wave.poll_seq,
-            observation: WaveObservation {
-                job: Some(job(
-                    JobStatus::Started,
-                    &[
-                        (0x11, DrsLaunchStatus::Launched),
-                        (0x12, DrsLaunchStatus::InProgress),
-                    ],
-                )),
-                log_items: vec![],
-                recovery_instances: vec![],
-                instances: vec![],
-            },
-        },
+        wave.poll_seq,
+        &[
+            (0x11, DrsLaunchStatus::Launched),
+            (0x12, DrsLaunchStatus::InProgress),
+        ],
+        &[],
         at(2, 0),
     );
-    apply(&mut wave, &look, at(2, 0));
+    apply(&mut wave, &reported, at(2, 0));
     assert_eq!(wave.servers[0].launch_status, LaunchStatus::Launching);
     assert_eq!(wave.servers[0].launch_result_at, Some(at(2, 0)));
     let poll = |wave: &WaveRecord, now: Timestamp| {
@@ -642,23 +649,14 @@ fn launched_servers_are_described_together_once_one_has_waited_a_minute() {
     let d = apply(&mut wave, &second, at(3, 1));
     assert_eq!(poll_effect(&d).1, vec![server_id(0x11)]);
     // Described, it counts as launched from when DRS first reported it.
-    let described = result(
+    let described = look(
         &start_wave,
-        Event::WaveObserved {
-            seq: wave.poll_seq,
-            observation: WaveObservation {
-                job: Some(job(
-                    JobStatus::Started,
-                    &[
-                        (0x11, DrsLaunchStatus::Launched),
-                        (0x12, DrsLaunchStatus::InProgress),
-                    ],
-                )),
-                log_items: vec![],
-                recovery_instances: vec![recovery_instance(0x11)],
-                instances: vec![],
-            },
-        },
+        wave.poll_seq,
+        &[
+            (0x11, DrsLaunchStatus::Launched),
+            (0x12, DrsLaunchStatus::InProgress),
+        ],
+        &[0x11],
         at(3, 2),
     );
     apply(&mut wave, &described, at(3, 2));

@@ -257,18 +257,22 @@ fn quota_headroom(plan: &Plan, facts: &PreflightFacts, out: &mut Vec<Finding>) {
             count(widest.jobs, "DRS job")
         )
     };
+    let warning = |limit: String, what_to_do: &str| Finding {
+        severity: Severity::Warning,
+        check: CheckName::QuotaHeadroom,
+        wave: None,
+        server: None,
+        message: message(limit),
+        what_to_do: what_to_do.to_owned(),
+    };
     if widest.servers > quotas.servers_in_active_jobs || widest.jobs > quotas.concurrent_jobs {
-        out.push(Finding {
-            severity: Severity::Warning,
-            check: CheckName::QuotaHeadroom,
-            wave: None,
-            server: None,
-            message: message(format!(
+        out.push(warning(
+            format!(
                 "DRS allows {} servers in active jobs and {} jobs at once",
                 quotas.servers_in_active_jobs, quotas.concurrent_jobs
-            )),
-            what_to_do: "nothing must change: waves that do not fit wait for capacity and launch as it frees (docs/capacity.md); ask AWS for higher quotas to launch them together".into(),
-        });
+            ),
+            "nothing must change: waves that do not fit wait for capacity and launch as it frees (docs/capacity.md); ask AWS for higher quotas to launch them together",
+        ));
         return;
     }
     let free_servers = quotas
@@ -276,20 +280,16 @@ fn quota_headroom(plan: &Plan, facts: &PreflightFacts, out: &mut Vec<Finding>) {
         .saturating_sub(usage.servers_in_use);
     let free_jobs = quotas.concurrent_jobs.saturating_sub(usage.jobs_in_use);
     if widest.servers > free_servers || widest.jobs > free_jobs {
-        out.push(Finding {
-            severity: Severity::Warning,
-            check: CheckName::QuotaHeadroom,
-            wave: None,
-            server: None,
-            message: message(format!(
+        out.push(warning(
+            format!(
                 "other launches hold {} in {} now, leaving {} and {}",
                 count(usage.servers_in_use, "server"),
                 count(usage.jobs_in_use, "job"),
                 count(free_servers, "server"),
                 count(free_jobs, "job")
-            )),
-            what_to_do: "nothing must change: waves that do not fit wait for capacity; start later to launch them together".into(),
-        });
+            ),
+            "nothing must change: waves that do not fit wait for capacity; start later to launch them together",
+        ));
     }
 }
 
