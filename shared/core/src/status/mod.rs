@@ -322,6 +322,28 @@ mod tests {
     }
 
     #[test]
+    fn servers_of_a_wave_without_health_checks_are_not_checked() {
+        let mut plan = testing::plan();
+        plan.waves[2].health_checks.clear();
+        let (execution, waves) =
+            ExecutionRecord::new(testing::execution_id(), &plan, "tester", testing::t0());
+        let view = execution_status(&execution, &waves, at(1, 0));
+        let health = |w: usize| -> Vec<HealthStatus> {
+            view.waves[w]
+                .servers
+                .iter()
+                .map(|s| s.health_status)
+                .collect()
+        };
+        assert_eq!(health(1), [HealthStatus::Pending; 2], "checks to come");
+        assert_eq!(health(2), [HealthStatus::NotChecked; 2]);
+        insta::assert_json_snapshot!(view.waves[2].servers[0]);
+        // A record written before NOT_CHECKED existed still reads.
+        let old: HealthStatus = serde_json::from_str("\"PENDING\"").unwrap();
+        assert_eq!(old, HealthStatus::Pending);
+    }
+
+    #[test]
     fn progress_counts_each_launch_status() {
         let mut f = testing::fresh();
         let statuses = [
