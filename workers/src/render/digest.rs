@@ -307,6 +307,28 @@ mod tests {
     }
 
     #[test]
+    fn many_distinct_failures_are_capped_largest_first() {
+        let mut f = large_failed_wave();
+        for (i, s) in f.wave_mut(2).servers.iter_mut().enumerate().take(12) {
+            s.error_message = Some(format!("failure {i:02}"));
+        }
+        let view = f.view();
+        let digest = wave_digest(&view.waves[1]);
+        let lines: Vec<&str> = digest.summary.lines().collect();
+        assert_eq!(lines.len(), 1 + FAILURE_LINES + 1, "{}", digest.summary);
+        assert!(lines[1].starts_with("  6 servers FAILED: LAUNCH_FAILED: DRS could not"));
+        assert!(lines[2].starts_with("  2 servers FAILED: CONVERSION_FAIL"));
+        assert_eq!(
+            lines.last().copied(),
+            Some("  … and 4 more distinct failures (4 servers)"),
+            "14 distinct failures, 10 listed: {}",
+            digest.summary
+        );
+        assert_eq!(digest.attention.len(), 3, "2 launching, 1 unhealthy");
+        assert_eq!(digest.more, None);
+    }
+
+    #[test]
     fn a_long_failure_is_cut_on_its_line() {
         let long = "x".repeat(MESSAGE_CHARS + 50);
         let line = cut(&long);
