@@ -340,16 +340,16 @@ async fn approval_gate_holds_the_wave_until_approved() {
         )
         .await;
     let (view, drill) = drill.finish(LIMIT).await;
-    // The plan has no health checks: servers complete once launched.
+    // The plan has no health checks: servers complete once launched, NOT_CHECKED.
     assert_drill_table(
         &view,
         "
         execution COMPLETED
         wave databases COMPLETED
-            crm-db      COMPLETED  PENDING
+            crm-db      COMPLETED  NOT_CHECKED
         wave application COMPLETED
-            crm-app-1   COMPLETED  PENDING
-            crm-app-2   COMPLETED  PENDING
+            crm-app-1   COMPLETED  NOT_CHECKED
+            crm-app-2   COMPLETED  NOT_CHECKED
         ",
     );
     assert_eq!(view.waves[1].approved_by.as_deref(), Some("dr-lead"));
@@ -375,10 +375,10 @@ async fn execution_times_out() {
         wave databases COMPLETED
             inv-db     COMPLETED  HEALTHY
         wave app CANCELLED
-            inv-app-1  LAUNCHED   PENDING
-            inv-app-2  LAUNCHED   PENDING
+            inv-app-1  LAUNCHED   NOT_CHECKED
+            inv-app-2  LAUNCHED   NOT_CHECKED
         wave web CANCELLED
-            inv-web-1  PENDING    PENDING
+            inv-web-1  PENDING    NOT_CHECKED
         ",
     );
     assert_eq!(

@@ -54,6 +54,10 @@ pub enum Command {
         /// Default: `reports` beside the database file.
         #[arg(long, env = "RIPCORD_REPORT_DIR")]
         report_dir: Option<PathBuf>,
+        /// List every server in the final table (large waves are otherwise
+        /// summarised: counts, grouped failures, servers needing attention).
+        #[arg(long)]
+        all: bool,
     },
     /// Queue a plan for `ripcord worker` processes running on the same
     /// database, print the execution id, and return (exit 0). Checks the
@@ -99,6 +103,9 @@ pub enum Command {
         id: String,
         #[arg(long)]
         json: bool,
+        /// List every server (large waves are otherwise summarised).
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         backend: BackendArgs,
     },

@@ -40,6 +40,7 @@ export function replace(el, ...children) {
 // mapped to a tone (the colour family) and a glyph.
 const TONES = {
   PENDING: ['pending', '○'],
+  NOT_CHECKED: ['pending', '–'],
   WAITING: ['pending', '◔'],
   IN_PROGRESS: ['running', '◐'],
   LAUNCHING: ['running', '◐'],

@@ -10,7 +10,7 @@ import { formatDuration, parseTime, timeEl } from './format.js';
 export const ROW_HEIGHT = 36;
 const OVERSCAN = 8;
 const LAUNCH_STATUSES = ['PENDING', 'LAUNCHING', 'LAUNCHED', 'COMPLETED', 'FAILED'];
-const HEALTH_STATUSES = ['PENDING', 'CHECKING', 'HEALTHY', 'UNHEALTHY', 'TIMEOUT'];
+const HEALTH_STATUSES = ['PENDING', 'NOT_CHECKED', 'CHECKING', 'HEALTHY', 'UNHEALTHY', 'TIMEOUT'];
 
 const COLUMNS = [
   ['Wave', 'col-wave'],

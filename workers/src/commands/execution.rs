@@ -16,7 +16,12 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub async fn status(args: &BackendArgs, id: &str, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn status(
+    args: &BackendArgs,
+    id: &str,
+    json: bool,
+    listing: render::Listing,
+) -> anyhow::Result<ExitCode> {
     let id = parse_id(id)?;
     let backend = Backend::open_existing(args).await?;
     let store = backend.store();
@@ -33,7 +38,7 @@ pub async fn status(args: &BackendArgs, id: &str, json: bool) -> anyhow::Result<
     } else {
         print!(
             "{}",
-            render::final_table(&view, std::io::stdout().is_terminal())
+            render::final_table(&view, std::io::stdout().is_terminal(), listing)
         );
     }
     Ok(ExitCode::SUCCESS)

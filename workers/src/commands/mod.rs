@@ -28,6 +28,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             confirm_recovery,
             requested_by,
             report_dir,
+            all,
         } => {
             let report_dir = report_dir.unwrap_or_else(|| run::default_report_dir(&db.db));
             run::run(
@@ -37,6 +38,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 confirm_recovery,
                 &requested_by,
                 &report_dir,
+                listing(all),
             )
             .await
         }
@@ -63,7 +65,12 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             json,
             backend,
         } => preflight::preflight_command(&plan, scenario.as_deref(), &backend, json).await,
-        Command::Status { id, json, backend } => execution::status(&backend, &id, json).await,
+        Command::Status {
+            id,
+            json,
+            all,
+            backend,
+        } => execution::status(&backend, &id, json, listing(all)).await,
         Command::Report {
             id,
             format,
@@ -185,5 +192,15 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 backend,
             } => dlq::replay(&backend, queue, id.as_deref(), all).await,
         },
+    }
+}
+
+/// `--all`: every server in the final table; without it large waves are
+/// summarised.
+fn listing(all: bool) -> crate::render::Listing {
+    if all {
+        crate::render::Listing::All
+    } else {
+        crate::render::Listing::Summary
     }
 }

@@ -24,6 +24,7 @@ pub async fn run(
     confirm_recovery: bool,
     requested_by: &str,
     report_dir: &Path,
+    listing: render::Listing,
 ) -> anyhow::Result<ExitCode> {
     let plan = match super::inputs::startable_plan(plan_path, confirm_recovery) {
         Ok(plan) => plan,
@@ -83,7 +84,7 @@ pub async fn run(
     workers.shutdown().await;
     print!(
         "{}",
-        render::final_table(&view, std::io::stdout().is_terminal())
+        render::final_table(&view, std::io::stdout().is_terminal(), listing)
     );
     // The drill is over whatever the report's fate: a report that cannot
     // be written is said, not fatal.

@@ -1,6 +1,6 @@
 //! The one-line progress for output that is not a terminal (CI logs, files):
 //! `[09:25:00] IN_PROGRESS 33.3% | launched 3/6 completed 2 failed 0 | wave 2
-//! app-tier LAUNCHING 1/2 launched | ETA 10:15:00`. Times are UTC.
+//! app-tier LAUNCHING 1/2 launched | ETA 09:40:40`. Times are UTC.
 
 use super::{clock, label};
 use ripcord::status::{ExecutionView, WaveView};

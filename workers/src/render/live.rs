@@ -224,7 +224,7 @@ mod tests {
             "{}",
             lines[1]
         );
-        assert!(lines[1].ends_with("ETA 10:15:00"), "{}", lines[1]);
+        assert!(lines[1].ends_with("ETA 09:40:40"), "{}", lines[1]);
         assert!(lines[2].contains("LAUNCHING 2/2 launched"), "{}", lines[2]);
         assert!(lines[3].starts_with("[09:27:00] FAILED"), "{}", lines[3]);
     }
@@ -239,7 +239,7 @@ mod tests {
             };
             assert_eq!(overall.length(), Some(6));
             assert_eq!(overall.position(), 2);
-            assert_eq!(overall.message(), "IN_PROGRESS 33.3% ETA 10:15:00");
+            assert_eq!(overall.message(), "IN_PROGRESS 33.3% ETA 09:40:40");
             assert_eq!(waves.len(), 3);
             let shown: Vec<(u64, String)> =
                 waves.iter().map(|b| (b.position(), b.message())).collect();

@@ -3,11 +3,13 @@
 //! Everything here is a function of an [`ExecutionView`]; only
 //! [`LiveProgress`] writes anywhere.
 
+mod digest;
 mod line;
 mod live;
 mod preflight;
 mod table;
 
+pub use digest::Listing;
 pub use line::progress_line;
 pub use live::{LiveProgress, ProgressOutput};
 pub use preflight::preflight_table;

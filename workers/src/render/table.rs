@@ -3,6 +3,7 @@
 //! each wave with a table of its servers and, when it has any, a table of
 //! its post-launch actions.
 
+use super::digest::{Listing, is_summarised, server_error, wave_digest};
 use super::preflight::finding_line;
 use super::{clock, duration, elapsed, label};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
@@ -25,7 +26,8 @@ const PREFLIGHT_LINES: usize = 10;
 
 /// Renders `view` as text. `style`: colours and bold (for a terminal); off,
 /// the text is plain and `FALLBACK_WIDTH` wide, the same on every machine.
-pub fn final_table(view: &ExecutionView, style: bool) -> String {
+/// `listing`: every server, or large waves summarised (see [`Listing`]).
+pub fn final_table(view: &ExecutionView, style: bool, listing: Listing) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", emphasis(&summary(view), style));
     if let Some(reason) = &view.reason {
@@ -46,10 +48,28 @@ pub fn final_table(view: &ExecutionView, style: bool) -> String {
         if let Some(waiting) = &wave.waiting_reason {
             let _ = writeln!(out, "Waiting: {waiting}");
         }
-        let _ = writeln!(out, "{}", server_table(wave, style));
+        if is_summarised(view, wave, listing) {
+            let digest = wave_digest(wave);
+            out.push_str(&digest.summary);
+            if !digest.attention.is_empty() {
+                let _ = writeln!(out, "{}", server_table(digest.attention, style));
+            }
+            if let Some(more) = digest.more {
+                let _ = writeln!(out, "{more}");
+            }
+        } else {
+            let _ = writeln!(out, "{}", server_table(&wave.servers, style));
+        }
         if !wave.post_actions.is_empty() {
             let _ = writeln!(out, "{}", action_table(&wave.post_actions, style));
         }
+    }
+    if view.waves.iter().any(|w| is_summarised(view, w, listing)) {
+        let _ = writeln!(
+            out,
+            "\nLarge waves are summarised; `ripcord status {} --all` lists every server.",
+            view.execution_id
+        );
     }
     out
 }
@@ -155,7 +175,7 @@ fn new_table(style: bool) -> Table {
     table
 }
 
-fn server_table(wave: &WaveView, style: bool) -> Table {
+fn server_table<'a>(servers: impl IntoIterator<Item = &'a ServerView>, style: bool) -> Table {
     let mut table = new_table(style);
     table.set_header([
         "Hostname",
@@ -166,7 +186,7 @@ fn server_table(wave: &WaveView, style: bool) -> Table {
         "Health",
         "Error",
     ]);
-    for s in &wave.servers {
+    for s in servers {
         table.add_row([
             Cell::new(&s.hostname),
             Cell::new(&s.source_server_id),
@@ -178,15 +198,6 @@ fn server_table(wave: &WaveView, style: bool) -> Table {
         ]);
     }
     table
-}
-
-/// `errorCode: errorMessage`, in full; either alone when the other is absent.
-fn server_error(s: &ServerView) -> String {
-    match (&s.error_code, &s.error_message) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(only), None) | (None, Some(only)) => only.clone(),
-        (None, None) => String::new(),
-    }
 }
 
 fn action_table(actions: &[ActionView], style: bool) -> Table {
@@ -263,7 +274,7 @@ fn health_tone(s: HealthStatus) -> Tone {
         HealthStatus::Healthy => Tone::Good,
         HealthStatus::Unhealthy | HealthStatus::Timeout => Tone::Bad,
         HealthStatus::Checking => Tone::Busy,
-        HealthStatus::Pending => Tone::Waiting,
+        HealthStatus::Pending | HealthStatus::NotChecked => Tone::Waiting,
     }
 }
 
@@ -283,22 +294,38 @@ mod tests {
 
     #[test]
     fn fresh_execution_table() {
-        insta::assert_snapshot!(final_table(&testing::fresh().view(), false));
+        insta::assert_snapshot!(final_table(
+            &testing::fresh().view(),
+            false,
+            Listing::Summary
+        ));
     }
 
     #[test]
     fn mid_drill_table() {
-        insta::assert_snapshot!(final_table(&testing::mid_drill().view(), false));
+        insta::assert_snapshot!(final_table(
+            &testing::mid_drill().view(),
+            false,
+            Listing::Summary
+        ));
     }
 
     #[test]
     fn failed_execution_table() {
-        insta::assert_snapshot!(final_table(&testing::failed().view(), false));
+        insta::assert_snapshot!(final_table(
+            &testing::failed().view(),
+            false,
+            Listing::Summary
+        ));
     }
 
     #[test]
     fn blocked_by_preflight_table() {
-        insta::assert_snapshot!(final_table(&testing::blocked().view(), false));
+        insta::assert_snapshot!(final_table(
+            &testing::blocked().view(),
+            false,
+            Listing::Summary
+        ));
     }
 
     #[test]
@@ -316,7 +343,7 @@ mod tests {
             })
             .chain(report.findings.clone())
             .collect();
-        let table = final_table(&f.view(), false);
+        let table = final_table(&f.view(), false, Listing::Summary);
         let listed: Vec<&str> = table
             .lines()
             .filter(|l| l.starts_with("  ERROR") || l.starts_with("  WARNING"))
@@ -335,7 +362,10 @@ mod tests {
 
     #[test]
     fn no_preflight_line_when_none_ran() {
-        assert!(!final_table(&testing::mid_drill().view(), false).contains("Pre-flight"));
+        assert!(
+            !final_table(&testing::mid_drill().view(), false, Listing::Summary)
+                .contains("Pre-flight")
+        );
     }
 
     #[test]
@@ -351,7 +381,7 @@ mod tests {
             ),
             reconcile_since: None,
         };
-        let table = final_table(&fixture.view(), false);
+        let table = final_table(&fixture.view(), false, Listing::Summary);
         let after_header = table
             .split_once("WAITING")
             .map(|(_, rest)| rest)
@@ -367,14 +397,14 @@ mod tests {
     #[test]
     fn plain_tables_have_no_escape_codes_and_styled_ones_do() {
         let view = testing::failed().view();
-        assert!(!final_table(&view, false).contains('\u{1b}'));
-        assert!(final_table(&view, true).contains('\u{1b}'));
+        assert!(!final_table(&view, false, Listing::Summary).contains('\u{1b}'));
+        assert!(final_table(&view, true, Listing::Summary).contains('\u{1b}'));
     }
 
     #[test]
     fn long_errors_wrap_without_losing_text() {
         let view = testing::failed().view();
-        let table = final_table(&view, false);
+        let table = final_table(&view, false, Listing::Summary);
         let message = view.waves[1].servers[1].error_message.clone().unwrap();
         assert!(
             table

@@ -56,3 +56,29 @@ pub fn document() -> String {
         .to_pretty_json()
         .expect("the OpenAPI document always serializes")
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_health_status_enum_names_not_checked() {
+        let doc: serde_json::Value = serde_json::from_str(&super::document()).unwrap();
+        let values = &doc["components"]["schemas"]["HealthStatus"]["enum"];
+        let names: Vec<&str> = values
+            .as_array()
+            .unwrap_or_else(|| panic!("HealthStatus is an enum: {values}"))
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "PENDING",
+                "NOT_CHECKED",
+                "CHECKING",
+                "HEALTHY",
+                "UNHEALTHY",
+                "TIMEOUT"
+            ]
+        );
+    }
+}

@@ -43,3 +43,10 @@ test('durations read like an incident report', () => {
   assert.equal(formatRelative(60_000, 0), 'in 1m 00s');
   assert.equal(formatRelative(0, 90_000), 'overdue by 1m 30s');
 });
+
+test('a server of a wave without health checks reads NOT CHECKED, in the waiting tone, not PENDING', async () => {
+  const { tone, glyph } = await import('../../assets/dashboard/dom.js');
+  assert.equal(tone('NOT_CHECKED'), 'pending');
+  assert.notEqual(glyph('NOT_CHECKED'), glyph('PENDING'), 'told apart without colour');
+  assert.notEqual(glyph('NOT_CHECKED'), '•', 'a known status, not the fallback');
+});

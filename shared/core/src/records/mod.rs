@@ -252,7 +252,9 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    pub fn new(plan: ServerPlan) -> Self {
+    /// A server not launched yet; `checked`: its wave has health checks
+    /// (without any, its health is NOT_CHECKED from the start).
+    pub fn new(plan: ServerPlan, checked: bool) -> Self {
         Self {
             plan,
             launch_status: LaunchStatus::Pending,
@@ -264,7 +266,11 @@ impl ServerState {
             public_ip_address: None,
             availability_zone: None,
             point_in_time_snapshot: None,
-            health_status: HealthStatus::Pending,
+            health_status: if checked {
+                HealthStatus::Pending
+            } else {
+                HealthStatus::NotChecked
+            },
             launch_start_time: None,
             launch_end_time: None,
             launch_result_at: None,
@@ -416,7 +422,12 @@ impl WaveRecord {
             end_time: None,
             reason: None,
             launch: LaunchState::NotStarted,
-            servers: wave.servers.iter().cloned().map(ServerState::new).collect(),
+            servers: wave
+                .servers
+                .iter()
+                .cloned()
+                .map(|plan| ServerState::new(plan, !wave.health_checks.is_empty()))
+                .collect(),
             actions: wave
                 .post_launch
                 .iter()

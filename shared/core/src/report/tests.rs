@@ -376,12 +376,15 @@ fn large(waves: u32, per_wave: usize, failed: usize) -> Fixture {
         wave.servers = (0..per_wave)
             .map(|i| {
                 let id = format!("s-{:017x}", u64::from(n) * 1000 + i as u64);
-                let mut s = ServerState::new(ServerPlan {
-                    id: SourceServerId::parse(&id).unwrap(),
-                    hostname: Some(format!("host-{n}-{i}")),
-                    critical: true,
-                    recovery_snapshot: None,
-                });
+                let mut s = ServerState::new(
+                    ServerPlan {
+                        id: SourceServerId::parse(&id).unwrap(),
+                        hostname: Some(format!("host-{n}-{i}")),
+                        critical: true,
+                        recovery_snapshot: None,
+                    },
+                    true,
+                );
                 s.launch_start_time = Some(start);
                 s.launch_end_time = Some(at(i64::from(n) * 10 + 5, i as i64 % 60));
                 if i >= per_wave - failed {

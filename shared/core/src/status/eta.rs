@@ -1,49 +1,438 @@
-//! The execution's `estimatedCompletion`: when it will finish at the pace it
-//! has kept so far.
+//! The execution's `estimatedCompletion`: when its last wave will end, from
+//! how fast its running waves launch and how long its finished waves took,
+//! along the waves' dependency graph (docs/status-model.md, "Derived
+//! fields").
 
 use super::view::{Progress, WaveView};
-use crate::status_model::{ExecutionStatus, WaveStatus};
+use crate::ids::WaveNumber;
+use crate::records::{ExecutionRecord, WaveRecord};
+use crate::status_model::{LaunchStatus, WaveStatus};
 use crate::time::Timestamp;
 
-/// Estimates when the execution finishes, from the pace of settled servers.
+/// A wave launching before any wave of the execution has finished has only
+/// its own pace to go by: trusted once a tenth of its servers (and at least
+/// two) have a launch outcome.
+const FIRST_PACE_SHARE: f64 = 0.1;
+
+/// Estimates when the execution finishes.
 ///
-/// Method: a server is settled once it is COMPLETED or FAILED. The pace is
-/// the settled servers per unit of time since the execution's start, and the
-/// servers not yet settled are assumed to settle at that pace from `now`:
+/// Method, per wave, in seconds from `now`; the estimate is `now` plus the
+/// latest wave's finish:
 ///
-/// `eta = now + (now - start) * (total - settled) / settled`
+/// - **Launch time** `L`, from the wave's start to its last launch outcome
+///   (LAUNCHED, COMPLETED or FAILED). DRS launches a wave's servers side by
+///   side, so outcomes arrive at a pace after a first one at `t1`; with `k`
+///   of `n` servers out after `e` seconds, the latest at `tk`, the pace is
+///   `(tk - t1) / (k - 1)` and the wave's own projection `tk + (n - k) *
+///   pace` (from `e` instead of `tk` once no outcome came for longer than
+///   the pace; `t1 + (e - t1) * n / k` while there is no pace to measure,
+///   one outcome or all at one instant). It is blended with the launch time of the
+///   waves already finished in this execution, weighted by `k / n`, so an
+///   early outcome moves the estimate little and the last ones decide it.
+///   Without a finished wave the projection alone is used, once a tenth of
+///   the servers are out. Never less than `e`.
+/// - **Post-launch time** `P`, from the last launch outcome to the wave's
+///   end: the mean of the finished waves that had actions or health checks;
+///   until one has finished, the plan's bound (the action timeouts plus the
+///   `health_timeout` when it has checks). Zero for a wave without either.
+/// - A LAUNCHING (or WAITING) wave finishes in `L - e + P`; a wave in
+///   POST_ACTIONS in what is left of `P` (at least nothing); a finished one
+///   is done.
+/// - A wave still to come starts when the latest of its `depends_on` ends
+///   (the critical path, not a sum), plus the mean time the started waves
+///   waited from that to their start, and takes the finished waves' launch
+///   time (else the running waves' estimate) plus its `P`. Once a wave has
+///   FAILED no wave starts any more, so those to come add nothing. A wave
+///   behind an approval gate is taken as approved when it is ready.
 ///
-/// Unlike the usual `elapsed / percentComplete`, failed servers count as
-/// progress: with that formula one failure makes the ETA run away, and
-/// an execution whose settled servers all failed gets none at all.
+/// At a steady launch pace the estimate holds still instead of receding:
+/// the elapsed time and the launched share grow together.
 ///
-/// `None` when no estimate means anything: the execution is terminal, no
-/// server has settled yet (no pace), every server has settled (nothing left
-/// to extrapolate), or the execution is blocked on an approval with no wave
-/// running (its pace says nothing about when a person will approve).
+/// `None` when no estimate means anything: the execution is terminal, every
+/// server has settled, it is blocked on an approval with no wave running
+/// (its pace says nothing about when a person will approve), or no launch
+/// has told a pace yet.
 pub fn estimate_completion(
-    status: ExecutionStatus,
+    execution: &ExecutionRecord,
+    records: &[WaveRecord],
+    views: &[WaveView],
     progress: &Progress,
-    waves: &[WaveView],
-    start: Timestamp,
     now: Timestamp,
 ) -> Option<Timestamp> {
-    if super::is_terminal(status) {
+    if super::is_terminal(execution.status) || progress.settled_servers() >= progress.total_servers
+    {
         return None;
     }
-    let settled = progress.settled_servers();
-    let remaining = progress.total_servers.saturating_sub(settled);
-    if settled == 0 || remaining == 0 {
+    let running = views.iter().any(|w| super::is_running(w.status));
+    if !running && views.iter().any(|w| w.awaiting_approval) {
         return None;
     }
-    let running = waves
+    let waves: Vec<Wave> = views
         .iter()
-        .any(|w| matches!(w.status, WaveStatus::Launching | WaveStatus::PostActions));
-    if !running && waves.iter().any(|w| w.awaiting_approval) {
-        return None;
+        .map(|v| Wave::read(v, records.iter().find(|r| r.number == v.wave_number), now))
+        .collect();
+    let learned = Learned::from(&waves);
+    let mut finish: Vec<Option<f64>> = vec![None; waves.len()];
+    for i in 0..waves.len() {
+        finish_of(i, &waves, &learned, &mut finish, 0)?;
     }
-    let elapsed_ms = i128::from((now - start).num_milliseconds().max(0));
-    let to_go_ms = elapsed_ms * remaining as i128 / settled as i128;
-    let to_go = chrono::TimeDelta::try_milliseconds(i64::try_from(to_go_ms).ok()?)?;
-    now.checked_add_signed(to_go)
+    let last = finish.into_iter().flatten().fold(0.0, f64::max);
+    now.checked_add_signed(chrono::TimeDelta::try_milliseconds((last * 1000.0) as i64)?)
+}
+
+/// What the estimate reads of one wave, times in seconds.
+struct Wave {
+    number: WaveNumber,
+    status: WaveStatus,
+    depends_on: Vec<WaveNumber>,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+    servers: usize,
+    /// From the wave's start to each launch outcome, earliest first.
+    outcomes: Vec<f64>,
+    /// From the wave's start to now (running) or its end (finished); none
+    /// without a start time (a running one is then taken as just started).
+    elapsed: Option<f64>,
+    post_launch: bool,
+    /// The plan's bound on the post-launch work.
+    post_bound: f64,
+}
+
+impl Wave {
+    fn read(view: &WaveView, record: Option<&WaveRecord>, now: Timestamp) -> Wave {
+        let start = view.start_time;
+        let secs = |to: Timestamp| start.map(|s| (to - s).num_milliseconds().max(0) as f64 / 1e3);
+        let mut outcomes: Vec<f64> = view
+            .servers
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.launch_status,
+                    LaunchStatus::Launched | LaunchStatus::Completed | LaunchStatus::Failed
+                )
+            })
+            .filter_map(|s| secs(s.launch_end_time?))
+            .collect();
+        outcomes.sort_by(f64::total_cmp);
+        let plan = record.map(|r| &r.plan);
+        Wave {
+            number: view.wave_number,
+            status: view.status,
+            depends_on: view.depends_on.clone(),
+            start,
+            end: view.end_time,
+            servers: record.map_or(view.servers.len(), |r| r.servers.len()),
+            outcomes,
+            elapsed: secs(view.end_time.unwrap_or(now)),
+            post_launch: plan
+                .is_some_and(|p| !p.post_launch.is_empty() || !p.health_checks.is_empty()),
+            post_bound: plan.map_or(0.0, |p| {
+                let actions: f64 = p.post_launch.iter().map(|a| a.timeout.as_secs_f64()).sum();
+                let checks = if p.health_checks.is_empty() {
+                    0.0
+                } else {
+                    p.health_timeout.as_secs_f64()
+                };
+                actions + checks
+            }),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        matches!(
+            self.status,
+            WaveStatus::Completed | WaveStatus::Failed | WaveStatus::Cancelled
+        )
+    }
+
+    /// From the start to the last launch outcome, once every server has one.
+    fn launch_took(&self) -> Option<f64> {
+        (self.servers > 0 && self.outcomes.len() == self.servers)
+            .then(|| self.outcomes.last().copied())
+            .flatten()
+    }
+
+    /// `L`: the launch time this wave will have taken (see the method).
+    fn launch_estimate(&self, learned: Option<f64>) -> Option<f64> {
+        if let Some(took) = self.launch_took() {
+            return Some(took);
+        }
+        let e = self.elapsed.unwrap_or(0.0);
+        let (k, n) = (self.outcomes.len() as f64, self.servers as f64);
+        let projected = match (self.outcomes.first(), self.outcomes.last()) {
+            // Their pace so far, carried on from the latest outcome; when
+            // none came for longer than the pace, from now.
+            (Some(t1), Some(tk)) if tk > t1 => {
+                let pace = (tk - t1) / (k - 1.0);
+                Some((tk + (n - k) * pace).max(e + (n - k - 1.0) * pace))
+            }
+            // One outcome, or all at one instant: the share out so far.
+            (Some(t1), _) => Some(t1 + (e - t1) * n / k),
+            _ => None,
+        };
+        let estimate = match (projected, learned) {
+            (Some(own), Some(done)) => own * k / n + done * (1.0 - k / n),
+            (None, Some(done)) => done,
+            (Some(own), None) if k >= (n * FIRST_PACE_SHARE).max(2.0) => own,
+            _ => return None,
+        };
+        Some(estimate.max(e))
+    }
+
+    /// `P` for this wave.
+    fn post_estimate(&self, learned: Option<f64>) -> f64 {
+        if self.post_launch {
+            learned.unwrap_or(self.post_bound)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// What the finished waves of this execution took, on average.
+struct Learned {
+    launch: Option<f64>,
+    post: Option<f64>,
+    /// The running waves' launch estimate, for waves to come while no wave
+    /// has finished.
+    running_launch: Option<f64>,
+    /// From the end of a wave's last dependency to its start (the
+    /// execution starting it, a capacity tick).
+    gap: f64,
+    /// A wave FAILED: no wave starts any more.
+    failed: bool,
+}
+
+impl Learned {
+    fn from(waves: &[Wave]) -> Learned {
+        let finished: Vec<(&Wave, f64)> = waves
+            .iter()
+            .filter(|w| matches!(w.status, WaveStatus::Completed | WaveStatus::Failed))
+            .filter_map(|w| Some((w, w.launch_took()?)))
+            .collect();
+        let launch = mean(finished.iter().map(|(_, l)| *l));
+        let post = mean(
+            finished
+                .iter()
+                .filter(|(w, _)| w.post_launch)
+                .filter_map(|(w, l)| Some(w.elapsed? - l)),
+        );
+        let running_launch = mean(
+            waves
+                .iter()
+                .filter(|w| w.status == WaveStatus::Launching)
+                .filter_map(|w| w.launch_estimate(launch)),
+        );
+        let gap = mean(waves.iter().filter_map(|w| {
+            let ready = w
+                .depends_on
+                .iter()
+                .map(|d| waves.iter().find(|x| x.number == *d)?.end)
+                .collect::<Option<Vec<_>>>()?
+                .into_iter()
+                .max()?;
+            Some((w.start? - ready).num_milliseconds().max(0) as f64 / 1e3)
+        }));
+        Learned {
+            launch,
+            post,
+            running_launch,
+            gap: gap.unwrap_or(0.0),
+            failed: waves.iter().any(|w| w.status == WaveStatus::Failed),
+        }
+    }
+}
+
+/// Seconds from now until wave `i` ends, into `finish`; `None` when it
+/// cannot be told.
+fn finish_of(
+    i: usize,
+    waves: &[Wave],
+    learned: &Learned,
+    finish: &mut [Option<f64>],
+    depth: usize,
+) -> Option<f64> {
+    if let Some(done) = finish[i] {
+        return Some(done);
+    }
+    let w = &waves[i];
+    let post = w.post_estimate(learned.post);
+    let end = match w.status {
+        _ if w.is_done() => 0.0,
+        WaveStatus::Pending if learned.failed => 0.0,
+        WaveStatus::Pending => {
+            // A cycle cannot pass validation; the depth only bounds a bad record.
+            let mut ready: f64 = 0.0;
+            for dep in &w.depends_on {
+                let d = waves.iter().position(|x| x.number == *dep)?;
+                if depth > waves.len() {
+                    return None;
+                }
+                ready = ready.max(finish_of(d, waves, learned, finish, depth + 1)?);
+            }
+            let gap = if w.depends_on.is_empty() {
+                0.0
+            } else {
+                learned.gap
+            };
+            ready + gap + learned.launch.or(learned.running_launch)? + post
+        }
+        WaveStatus::PostActions => {
+            let e = w.elapsed.unwrap_or(0.0);
+            (post - (e - w.launch_took().unwrap_or(e))).max(0.0)
+        }
+        _ => w.launch_estimate(learned.launch)? - w.elapsed.unwrap_or(0.0) + post,
+    };
+    finish[i] = Some(end);
+    Some(end)
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ids::{SourceServerId, WaveNumber};
+    use crate::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
+    use crate::testing::{self, Fixture, at};
+
+    // mid_drill: wave 1 launched 00:30 → 08:20 (L 7m50s) and ended 12:00
+    // (P 3m40s); wave 2 started 30 s later (the gap), at 12:30, one of its
+    // two servers out at 21:10; wave 3 waits for wave 2 and an approval.
+    // It is 25:00.
+
+    #[test]
+    fn the_estimate_follows_the_waves_still_to_come() {
+        // Wave 2: its own projection (8m40s + 3m50s × 2/1 = 16m20s) half
+        // weighted with wave 1's 7m50s is 12m05s, less than the 12m30s it
+        // has run: its launch ends now, then P: 28:40. Wave 3 after it:
+        // + 30 s + 7m50s + 3m40s = 40:40.
+        assert_eq!(
+            testing::mid_drill().view().estimated_completion,
+            Some(at(40, 40))
+        );
+    }
+
+    #[test]
+    fn waves_side_by_side_count_once_along_the_critical_path() {
+        let mut f = testing::mid_drill();
+        f.execution.waves[2].depends_on = vec![WaveNumber(1)];
+        f.execution.waves[2].approved_by = Some("alice".to_owned());
+        // Wave 3 may start now (wave 1 is done): 25:00 + 12m, later than
+        // wave 2's 28:40 (after wave 2 it would be 40:40).
+        assert_eq!(f.view().estimated_completion, Some(at(37, 0)));
+    }
+
+    #[test]
+    fn no_wave_starts_after_a_failed_one() {
+        let mut f = testing::mid_drill();
+        f.set_wave_status(2, WaveStatus::Failed);
+        f.execution.waves[2].approved_by = Some("alice".to_owned());
+        assert_eq!(
+            f.view().estimated_completion,
+            Some(at(25, 0)),
+            "it ends as soon as it can"
+        );
+    }
+
+    #[test]
+    fn no_eta_while_blocked_on_an_approval() {
+        let mut f = testing::mid_drill();
+        f.set_wave_status(2, WaveStatus::Completed);
+        for i in 0..2 {
+            f.server_mut(2, i).launch_status = LaunchStatus::Completed;
+        }
+        assert!(f.view().waves[2].awaiting_approval);
+        assert_eq!(f.view().estimated_completion, None);
+
+        f.execution.waves[2].approved_by = Some("alice".to_owned());
+        // Wave 3 as wave 1 took, after the gap: 30 s + 7m50s + 3m40s.
+        assert_eq!(f.view().estimated_completion, Some(at(37, 0)));
+    }
+
+    #[test]
+    fn no_eta_without_a_pace_or_when_finished() {
+        assert_eq!(testing::fresh().view().estimated_completion, None);
+        assert_eq!(testing::failed().view().estimated_completion, None);
+
+        let mut f = testing::mid_drill();
+        f.execution.status = ExecutionStatus::Cancelled;
+        assert_eq!(f.view().estimated_completion, None, "terminal");
+
+        // The first wave, one of twenty out: no pace to go by yet.
+        let mut f = steady_first_wave(20);
+        f.now = at(2, 35);
+        assert_eq!(f.view().estimated_completion, None);
+        f.now = at(2, 45);
+        assert!(f.view().estimated_completion.is_some(), "two out: a tenth");
+    }
+
+    /// The 600-server complaint: at a steady launch pace the estimate must
+    /// hold still, not recede.
+    #[test]
+    fn a_steady_launch_pace_keeps_the_estimate_still() {
+        let mut f = steady_first_wave(20);
+        let mut seen = Vec::new();
+        for k in [2usize, 5, 10, 15, 19] {
+            // 5 s after the k-th outcome.
+            f.now = at(2, 25 + 10 * k as i64);
+            seen.push(f.view().estimated_completion.expect("a pace"));
+        }
+        let first = seen[0];
+        let spread = seen.iter().map(|t| (*t - first).num_seconds().abs()).max();
+        assert!(spread <= Some(5), "{seen:?}");
+        // The launch ends 02:30 + 190 s; the rest is the plan's bounds: the
+        // same estimate once every server is out.
+        let last = *seen.last().unwrap();
+        let f_done = {
+            let mut g = steady_first_wave(20);
+            g.now = at(5, 40);
+            g.view().estimated_completion.unwrap()
+        };
+        assert!(
+            (last - f_done).num_seconds().abs() <= 10,
+            "{last} vs {f_done}"
+        );
+    }
+
+    /// fresh() with wave 1 LAUNCHING since 00:30 and `n` servers whose
+    /// launches end every 10 s from 02:30 (the first after 2 minutes), each
+    /// LAUNCHED once its time has come, as of `now`.
+    fn steady_first_wave(n: usize) -> SteadyWave {
+        SteadyWave { n, now: at(0, 30) }
+    }
+
+    struct SteadyWave {
+        n: usize,
+        now: crate::time::Timestamp,
+    }
+
+    impl SteadyWave {
+        fn view(&self) -> crate::status::ExecutionView {
+            let mut f: Fixture = testing::fresh();
+            f.now = self.now;
+            f.execution.status = ExecutionStatus::InProgress;
+            f.set_wave_status(1, WaveStatus::Launching);
+            let wave = f.wave_mut(1);
+            wave.start_time = Some(at(0, 30));
+            let template = wave.servers[0].clone();
+            wave.servers = (0..self.n)
+                .map(|i| {
+                    let mut s = template.clone();
+                    s.plan.id = SourceServerId::parse(&format!("s-{:017x}", 0x100 + i)).unwrap();
+                    let end = at(2, 30 + 10 * i as i64);
+                    s.launch_status = if end <= self.now {
+                        s.launch_end_time = Some(end);
+                        LaunchStatus::Launched
+                    } else {
+                        LaunchStatus::Launching
+                    };
+                    s
+                })
+                .collect();
+            f.view()
+        }
+    }
 }

@@ -49,13 +49,7 @@ pub fn execution_status(
     if unrecorded > 0 {
         progress = progress.with_pending(unrecorded);
     }
-    let estimated_completion = estimate_completion(
-        execution.status,
-        &progress,
-        &wave_views,
-        execution.start_time,
-        now,
-    );
+    let estimated_completion = estimate_completion(execution, waves, &wave_views, &progress, now);
     ExecutionView {
         execution_id: execution.id,
         plan_name: execution.plan_name.clone(),
@@ -322,6 +316,28 @@ mod tests {
     }
 
     #[test]
+    fn servers_of_a_wave_without_health_checks_are_not_checked() {
+        let mut plan = testing::plan();
+        plan.waves[2].health_checks.clear();
+        let (execution, waves) =
+            ExecutionRecord::new(testing::execution_id(), &plan, "tester", testing::t0());
+        let view = execution_status(&execution, &waves, at(1, 0));
+        let health = |w: usize| -> Vec<HealthStatus> {
+            view.waves[w]
+                .servers
+                .iter()
+                .map(|s| s.health_status)
+                .collect()
+        };
+        assert_eq!(health(1), [HealthStatus::Pending; 2], "checks to come");
+        assert_eq!(health(2), [HealthStatus::NotChecked; 2]);
+        insta::assert_json_snapshot!(view.waves[2].servers[0]);
+        // A record written before NOT_CHECKED existed still reads.
+        let old: HealthStatus = serde_json::from_str("\"PENDING\"").unwrap();
+        assert_eq!(old, HealthStatus::Pending);
+    }
+
+    #[test]
     fn progress_counts_each_launch_status() {
         let mut f = testing::fresh();
         let statuses = [
@@ -355,58 +371,6 @@ mod tests {
         assert_eq!(f.view().progress.percent_complete, 100.0);
         f.server_mut(3, 1).launch_status = LaunchStatus::Failed;
         assert_eq!(f.view().progress.percent_complete, 83.3);
-    }
-
-    #[test]
-    fn eta_extrapolates_the_pace_of_settled_servers() {
-        // 2 of 6 servers settled in 25 minutes: 4 more take 50 minutes.
-        let f = testing::mid_drill();
-        assert_eq!(f.view().estimated_completion, Some(at(75, 0)));
-
-        // A failure counts as settled: 3 of 6 in 30 minutes, 3 more take 30.
-        let mut f = testing::mid_drill();
-        f.now = at(30, 0);
-        f.server_mut(2, 1).launch_status = LaunchStatus::Failed;
-        assert_eq!(f.view().estimated_completion, Some(at(60, 0)));
-    }
-
-    #[test]
-    fn eta_uses_the_execution_start_not_the_wave_start() {
-        let mut f = testing::mid_drill();
-        f.execution.start_time = at(-5, 0);
-        // 2 settled in 30 minutes: 4 more take 60 minutes from 09:25.
-        assert_eq!(f.view().estimated_completion, Some(at(85, 0)));
-    }
-
-    #[test]
-    fn no_eta_without_a_pace_or_when_finished() {
-        let mut f = testing::mid_drill();
-        for i in 0..2 {
-            f.server_mut(1, i).launch_status = LaunchStatus::Launched;
-        }
-        assert_eq!(f.view().estimated_completion, None, "nothing settled");
-
-        assert_eq!(testing::fresh().view().estimated_completion, None);
-        assert_eq!(testing::failed().view().estimated_completion, None);
-
-        let mut f = testing::mid_drill();
-        f.execution.status = ExecutionStatus::Cancelled;
-        assert_eq!(f.view().estimated_completion, None, "terminal");
-    }
-
-    #[test]
-    fn no_eta_while_blocked_on_an_approval() {
-        let mut f = testing::mid_drill();
-        f.set_wave_status(2, WaveStatus::Completed);
-        for i in 0..2 {
-            f.server_mut(2, i).launch_status = LaunchStatus::Completed;
-        }
-        assert!(f.view().waves[2].awaiting_approval);
-        assert_eq!(f.view().estimated_completion, None);
-
-        f.execution.waves[2].approved_by = Some("alice".to_owned());
-        // 4 settled in 25 minutes: 2 more take 12.5 minutes.
-        assert_eq!(f.view().estimated_completion, Some(at(37, 30)));
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub enum LaunchStatus {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HealthStatus {
     Pending,
+    /// The wave has no health checks: nothing will ever check this server.
+    NotChecked,
     Checking,
     Healthy,
     Unhealthy,

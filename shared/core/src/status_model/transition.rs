@@ -103,6 +103,7 @@ impl Transitions for ActionStatus {
 impl Transitions for HealthStatus {
     const ALL: &'static [Self] = &[
         HealthStatus::Pending,
+        HealthStatus::NotChecked,
         HealthStatus::Checking,
         HealthStatus::Healthy,
         HealthStatus::Unhealthy,
@@ -113,6 +114,7 @@ impl Transitions for HealthStatus {
         matches!(
             (self, next),
             (Pending, Checking | Healthy | Unhealthy | Timeout)
+                | (NotChecked, Timeout)
                 | (Checking, Healthy | Unhealthy | Timeout)
                 | (Unhealthy, Checking | Healthy | Timeout)
         )
@@ -222,14 +224,14 @@ mod tests {
         for &s in HealthStatus::ALL {
             use HealthStatus::*;
             match s {
-                Pending | Checking | Healthy | Unhealthy | Timeout => index(s),
+                Pending | NotChecked | Checking | Healthy | Unhealthy | Timeout => index(s),
             };
         }
         assert_eq!(<ExecutionStatus as Transitions>::ALL.len(), 6);
         assert_eq!(<WaveStatus as Transitions>::ALL.len(), 7);
         assert_eq!(LaunchStatus::ALL.len(), 5);
         assert_eq!(ActionStatus::ALL.len(), 5);
-        assert_eq!(HealthStatus::ALL.len(), 5);
+        assert_eq!(HealthStatus::ALL.len(), 6);
     }
 
     #[test]
