@@ -321,7 +321,7 @@ fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use crate::ids::{SourceServerId, WaveNumber};
-    use crate::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
+    use crate::status_model::{ActionStatus, ExecutionStatus, LaunchStatus, WaveStatus};
     use crate::testing::{self, Fixture, at};
     use crate::time::Timestamp;
 
@@ -425,6 +425,20 @@ mod tests {
         assert_eq!(f.view().estimated_completion, Some(at(19, 0)));
     }
 
+    #[test]
+    fn a_wave_without_checks_shows_the_end_of_its_actions() {
+        let mut f = steady_first_wave(20);
+        f.checks = false;
+        // POST_ACTIONS since 05:40, its action still running.
+        f.now = at(6, 30);
+        assert_eq!(f.view().estimated_completion, None);
+        // Done at 07:40: P is 2 minutes for every wave (none other has
+        // shown one). Waves 2 and 3: 07:45 + 2 × (5m10s + 2m).
+        f.actions_done = Some(at(7, 40));
+        f.now = at(7, 45);
+        assert_eq!(f.view().estimated_completion, Some(at(22, 5)));
+    }
+
     /// The 600-server complaint: at a steady launch pace the estimate must
     /// hold still, not recede.
     #[test]
@@ -457,6 +471,8 @@ mod tests {
             now: at(0, 30),
             healthy: Vec::new(),
             bare: false,
+            checks: true,
+            actions_done: None,
         }
     }
 
@@ -466,6 +482,10 @@ mod tests {
         healthy: Vec<Timestamp>,
         /// No wave has actions or health checks.
         bare: bool,
+        /// Wave 1 has its health checks (else its action only).
+        checks: bool,
+        /// When wave 1's action ended.
+        actions_done: Option<Timestamp>,
     }
 
     impl SteadyWave {
@@ -491,6 +511,13 @@ mod tests {
             };
             f.set_wave_status(1, status);
             let wave = f.wave_mut(1);
+            if !self.checks {
+                wave.plan.health_checks.clear();
+            }
+            if let Some(end) = self.actions_done {
+                wave.actions[0].status = ActionStatus::Success;
+                wave.actions[0].end_time = Some(end);
+            }
             wave.start_time = Some(at(0, 30));
             wave.health.started_at = (status == WaveStatus::PostActions).then_some(last);
             let template = wave.servers[0].clone();
