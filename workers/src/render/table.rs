@@ -88,8 +88,12 @@ fn summary(view: &ExecutionView) -> String {
     } else {
         format!("in {took}")
     };
-    if let Some(eta) = view.estimated_completion {
-        let _ = write!(timing, ", ETA {} UTC", clock(eta));
+    match view.estimated_completion {
+        Some(eta) => {
+            let _ = write!(timing, ", ETA {} UTC", clock(eta));
+        }
+        None if running => timing.push_str(", ETA not yet known"),
+        None => {}
     }
     format!(
         "{} ({}) {}: {} {} | {} servers: {} launched, {} completed, {} failed ({:.1}% complete)",

@@ -3,13 +3,15 @@
 //! along the waves' dependency graph (docs/status-model.md, "Derived
 //! fields").
 
+mod post;
+
 use super::view::{Progress, WaveView};
 use crate::ids::WaveNumber;
-use crate::records::{ExecutionRecord, WaveRecord};
+use crate::records::{ExecutionRecord, WavePlanSlice, WaveRecord};
 use crate::status_model::{LaunchStatus, WaveStatus};
 use crate::time::Timestamp;
 
-/// A wave launching before any wave of the execution has finished has only
+/// A wave launching before any wave's launches are all out has only
 /// its own pace to go by: trusted once a tenth of its servers (and at least
 /// two) have a launch outcome.
 const FIRST_PACE_SHARE: f64 = 0.1;
@@ -26,22 +28,29 @@ const FIRST_PACE_SHARE: f64 = 0.1;
 ///   `(tk - t1) / (k - 1)` and the wave's own projection `tk + (n - k) *
 ///   pace` (from `e` instead of `tk` once no outcome came for longer than
 ///   the pace; `t1 + (e - t1) * n / k` while there is no pace to measure,
-///   one outcome or all at one instant). It is blended with the launch time of the
-///   waves already finished in this execution, weighted by `k / n`, so an
-///   early outcome moves the estimate little and the last ones decide it.
-///   Without a finished wave the projection alone is used, once a tenth of
-///   the servers are out. Never less than `e`.
+///   one outcome or all at one instant). It is blended with the mean launch
+///   time of the waves whose launches are all out (finished or in
+///   POST_ACTIONS), weighted by `k / n`, so an early outcome moves the
+///   estimate little and the last ones decide it. Without such a wave the
+///   projection alone is used, once a tenth of the servers are out. Never
+///   less than `e`.
 /// - **Post-launch time** `P`, from the last launch outcome to the wave's
-///   end: the mean of the finished waves that had actions or health checks;
-///   until one has finished, the plan's bound (the action timeouts plus the
-///   `health_timeout` when it has checks). Zero for a wave without either.
+///   end, learned from the servers as soon as one is HEALTHY (see
+///   [`post::post_seen`]): a wave ends with its slowest server, so `P` is
+///   the longest time from a server's launch outcome to its being HEALTHY
+///   seen so far (servers found HEALTHY by their wave's first check only
+///   bound theirs: the shortest such bound stands in until one is timed),
+///   or from the phase's start to the end of the actions in a wave without
+///   checks, or to the end of a finished wave. Taken from the waves with
+///   the same actions and checks, else from any. Zero for a wave without
+///   actions and checks.
 /// - A LAUNCHING (or WAITING) wave finishes in `L - e + P`; a wave in
 ///   POST_ACTIONS in what is left of `P` (at least nothing); a finished one
 ///   is done.
 /// - A wave still to come starts when the latest of its `depends_on` ends
 ///   (the critical path, not a sum), plus the mean time the started waves
-///   waited from that to their start, and takes the finished waves' launch
-///   time (else the running waves' estimate) plus its `P`. Once a wave has
+///   waited from that to their start, and takes that mean launch time
+///   (else the running waves' estimate) plus its `P`. Once a wave has
 ///   FAILED no wave starts any more, so those to come add nothing. A wave
 ///   behind an approval gate is taken as approved when it is ready.
 ///
@@ -50,8 +59,12 @@ const FIRST_PACE_SHARE: f64 = 0.1;
 ///
 /// `None` when no estimate means anything: the execution is terminal, every
 /// server has settled, it is blocked on an approval with no wave running
-/// (its pace says nothing about when a person will approve), or no launch
-/// has told a pace yet.
+/// (its pace says nothing about when a person will approve), no launch
+/// has told a pace yet, or a wave still to end has actions or checks and
+/// no server has shown how long they take. The plan's bound for that
+/// (action timeouts and `health_timeout`, 15 minutes a wave by default)
+/// would put the first estimates an hour late on a big plan; "not yet
+/// known" for the first wave's launch is the figure a DR lead can trust.
 pub fn estimate_completion(
     execution: &ExecutionRecord,
     records: &[WaveRecord],
@@ -81,7 +94,7 @@ pub fn estimate_completion(
 }
 
 /// What the estimate reads of one wave, times in seconds.
-struct Wave {
+struct Wave<'a> {
     number: WaveNumber,
     status: WaveStatus,
     depends_on: Vec<WaveNumber>,
@@ -93,16 +106,18 @@ struct Wave {
     /// From the wave's start to now (running) or its end (finished); none
     /// without a start time (a running one is then taken as just started).
     elapsed: Option<f64>,
+    /// The wave has actions or health checks.
     post_launch: bool,
-    /// The plan's bound on the post-launch work.
-    post_bound: f64,
+    plan: Option<&'a WavePlanSlice>,
+    /// The post-launch time its servers show (see [`post::post_seen`]).
+    post_seen: Option<f64>,
 }
 
-impl Wave {
-    fn read(view: &WaveView, record: Option<&WaveRecord>, now: Timestamp) -> Wave {
+impl<'a> Wave<'a> {
+    fn read(view: &WaveView, record: Option<&'a WaveRecord>, now: Timestamp) -> Wave<'a> {
         let start = view.start_time;
         let secs = |to: Timestamp| start.map(|s| (to - s).num_milliseconds().max(0) as f64 / 1e3);
-        let mut outcomes: Vec<f64> = view
+        let ends: Vec<Timestamp> = view
             .servers
             .iter()
             .filter(|s| {
@@ -111,8 +126,9 @@ impl Wave {
                     LaunchStatus::Launched | LaunchStatus::Completed | LaunchStatus::Failed
                 )
             })
-            .filter_map(|s| secs(s.launch_end_time?))
+            .filter_map(|s| s.launch_end_time)
             .collect();
+        let mut outcomes: Vec<f64> = ends.iter().filter_map(|t| secs(*t)).collect();
         outcomes.sort_by(f64::total_cmp);
         let plan = record.map(|r| &r.plan);
         Wave {
@@ -126,15 +142,18 @@ impl Wave {
             elapsed: secs(view.end_time.unwrap_or(now)),
             post_launch: plan
                 .is_some_and(|p| !p.post_launch.is_empty() || !p.health_checks.is_empty()),
-            post_bound: plan.map_or(0.0, |p| {
-                let actions: f64 = p.post_launch.iter().map(|a| a.timeout.as_secs_f64()).sum();
-                let checks = if p.health_checks.is_empty() {
-                    0.0
-                } else {
-                    p.health_timeout.as_secs_f64()
-                };
-                actions + checks
-            }),
+            plan,
+            post_seen: record.and_then(|r| post::post_seen(r, ends.iter().max().copied())),
+        }
+    }
+
+    /// Whether `other` has the same post-launch work (actions and checks).
+    fn works_like(&self, other: &Wave) -> bool {
+        match (self.plan, other.plan) {
+            (Some(a), Some(b)) => {
+                a.post_launch == b.post_launch && a.health_checks == b.health_checks
+            }
+            _ => false,
         }
     }
 
@@ -178,21 +197,14 @@ impl Wave {
         };
         Some(estimate.max(e))
     }
-
-    /// `P` for this wave.
-    fn post_estimate(&self, learned: Option<f64>) -> f64 {
-        if self.post_launch {
-            learned.unwrap_or(self.post_bound)
-        } else {
-            0.0
-        }
-    }
 }
 
-/// What the finished waves of this execution took, on average.
+/// What the waves of this execution have shown so far.
 struct Learned {
+    /// The mean launch time of the waves whose launches are all out.
     launch: Option<f64>,
-    post: Option<f64>,
+    /// `P` per wave (see [`post_times`]).
+    post: Vec<Option<f64>>,
     /// The running waves' launch estimate, for waves to come while no wave
     /// has finished.
     running_launch: Option<f64>,
@@ -204,18 +216,14 @@ struct Learned {
 }
 
 impl Learned {
-    fn from(waves: &[Wave]) -> Learned {
-        let finished: Vec<(&Wave, f64)> = waves
-            .iter()
-            .filter(|w| matches!(w.status, WaveStatus::Completed | WaveStatus::Failed))
-            .filter_map(|w| Some((w, w.launch_took()?)))
-            .collect();
-        let launch = mean(finished.iter().map(|(_, l)| *l));
-        let post = mean(
-            finished
+    fn from(waves: &[Wave<'_>]) -> Learned {
+        // A wave in POST_ACTIONS has its launch time too.
+        let launch = mean(
+            waves
                 .iter()
-                .filter(|(w, _)| w.post_launch)
-                .filter_map(|(w, l)| Some(w.elapsed? - l)),
+                .filter(|w| w.is_done() || w.status == WaveStatus::PostActions)
+                .filter(|w| w.status != WaveStatus::Cancelled)
+                .filter_map(Wave::launch_took),
         );
         let running_launch = mean(
             waves
@@ -235,7 +243,7 @@ impl Learned {
         }));
         Learned {
             launch,
-            post,
+            post: post_times(waves),
             running_launch,
             gap: gap.unwrap_or(0.0),
             failed: waves.iter().any(|w| w.status == WaveStatus::Failed),
@@ -243,11 +251,29 @@ impl Learned {
     }
 }
 
+/// `P` per wave: the longest post-launch time shown so far by the waves with
+/// the same post-launch work, else by any wave with some (a wave ends with
+/// its slowest server). Zero for a wave without actions and checks; `None`
+/// while no server has shown one.
+fn post_times(waves: &[Wave<'_>]) -> Vec<Option<f64>> {
+    let longest = |same: &dyn Fn(&Wave<'_>) -> bool| {
+        let seen = waves.iter().filter(|x| same(x)).filter_map(|x| x.post_seen);
+        seen.reduce(f64::max)
+    };
+    waves
+        .iter()
+        .map(|w| match w.post_launch {
+            false => Some(0.0),
+            true => longest(&|x| x.works_like(w)).or_else(|| longest(&|x| x.post_launch)),
+        })
+        .collect()
+}
+
 /// Seconds from now until wave `i` ends, into `finish`; `None` when it
 /// cannot be told.
 fn finish_of(
     i: usize,
-    waves: &[Wave],
+    waves: &[Wave<'_>],
     learned: &Learned,
     finish: &mut [Option<f64>],
     depth: usize,
@@ -256,7 +282,7 @@ fn finish_of(
         return Some(done);
     }
     let w = &waves[i];
-    let post = w.post_estimate(learned.post);
+    let post = || learned.post[i];
     let end = match w.status {
         _ if w.is_done() => 0.0,
         WaveStatus::Pending if learned.failed => 0.0,
@@ -275,13 +301,13 @@ fn finish_of(
             } else {
                 learned.gap
             };
-            ready + gap + learned.launch.or(learned.running_launch)? + post
+            ready + gap + learned.launch.or(learned.running_launch)? + post()?
         }
         WaveStatus::PostActions => {
             let e = w.elapsed.unwrap_or(0.0);
-            (post - (e - w.launch_took().unwrap_or(e))).max(0.0)
+            (post()? - (e - w.launch_took().unwrap_or(e))).max(0.0)
         }
-        _ => w.launch_estimate(learned.launch)? - w.elapsed.unwrap_or(0.0) + post,
+        _ => w.launch_estimate(learned.launch)? - w.elapsed.unwrap_or(0.0) + post()?,
     };
     finish[i] = Some(end);
     Some(end)
@@ -295,8 +321,9 @@ fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use crate::ids::{SourceServerId, WaveNumber};
-    use crate::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
+    use crate::status_model::{ActionStatus, ExecutionStatus, LaunchStatus, WaveStatus};
     use crate::testing::{self, Fixture, at};
+    use crate::time::Timestamp;
 
     // mid_drill: wave 1 launched 00:30 → 08:20 (L 7m50s) and ended 12:00
     // (P 3m40s); wave 2 started 30 s later (the gap), at 12:30, one of its
@@ -362,18 +389,61 @@ mod tests {
         assert_eq!(f.view().estimated_completion, None, "terminal");
 
         // The first wave, one of twenty out: no pace to go by yet.
-        let mut f = steady_first_wave(20);
+        let mut f = steady_first_wave(20).without_post_launch_work();
         f.now = at(2, 35);
         assert_eq!(f.view().estimated_completion, None);
         f.now = at(2, 45);
         assert!(f.view().estimated_completion.is_some(), "two out: a tenth");
     }
 
+    /// Early in a drill no server has shown how long its checks take: the
+    /// plan's bounds (15 minutes of `health_timeout` per wave) would put
+    /// the end an hour late, so there is no estimate until one has.
+    #[test]
+    fn no_eta_until_a_server_shows_its_post_launch_time() {
+        let mut f = steady_first_wave(20);
+        f.now = at(5, 35);
+        assert_eq!(f.view().estimated_completion, None, "19 of 20 out");
+        // Every launch out at 05:40: POST_ACTIONS, no server healthy yet.
+        f.now = at(6, 0);
+        assert_eq!(f.view().estimated_completion, None);
+
+        // Each server passes its checks a minute after its launch. The
+        // phase's first check, at 05:45, finds the 15 launched by 04:50
+        // HEALTHY: they only bound their times, the tightest 55 s. Wave 1
+        // ends at 05:40 + 55 s; waves 2 and 3 (whose action and checks
+        // differ from wave 1's: its time is the only one shown) each take
+        // wave 1's launch time (05:40 - 00:30) and 55 s: 06:35 + 2 × 6m05s.
+        f.healthy = vec![at(5, 45); 15];
+        f.now = at(5, 50);
+        assert_eq!(f.view().estimated_completion, Some(at(18, 45)));
+        // Two more, launched 05:00 and 05:10, are timed: a minute each.
+        // The longest timed decides, bounds no longer count: 06:40 + 2 ×
+        // 6m10s.
+        f.healthy.extend([at(6, 0), at(6, 10)]);
+        f.now = at(6, 10);
+        assert_eq!(f.view().estimated_completion, Some(at(19, 0)));
+    }
+
+    #[test]
+    fn a_wave_without_checks_shows_the_end_of_its_actions() {
+        let mut f = steady_first_wave(20);
+        f.checks = false;
+        // POST_ACTIONS since 05:40, its action still running.
+        f.now = at(6, 30);
+        assert_eq!(f.view().estimated_completion, None);
+        // Done at 07:40: P is 2 minutes for every wave (none other has
+        // shown one). Waves 2 and 3: 07:45 + 2 × (5m10s + 2m).
+        f.actions_done = Some(at(7, 40));
+        f.now = at(7, 45);
+        assert_eq!(f.view().estimated_completion, Some(at(22, 5)));
+    }
+
     /// The 600-server complaint: at a steady launch pace the estimate must
     /// hold still, not recede.
     #[test]
     fn a_steady_launch_pace_keeps_the_estimate_still() {
-        let mut f = steady_first_wave(20);
+        let mut f = steady_first_wave(20).without_post_launch_work();
         let mut seen = Vec::new();
         for k in [2usize, 5, 10, 15, 19] {
             // 5 s after the k-th outcome.
@@ -383,40 +453,73 @@ mod tests {
         let first = seen[0];
         let spread = seen.iter().map(|t| (*t - first).num_seconds().abs()).max();
         assert!(spread <= Some(5), "{seen:?}");
-        // The launch ends 02:30 + 190 s; the rest is the plan's bounds: the
-        // same estimate once every server is out.
+        // The launch ends 02:30 + 190 s: the same estimate once every
+        // server is out.
         let last = *seen.last().unwrap();
-        let f_done = {
-            let mut g = steady_first_wave(20);
-            g.now = at(5, 40);
-            g.view().estimated_completion.unwrap()
-        };
-        assert!(
-            (last - f_done).num_seconds().abs() <= 10,
-            "{last} vs {f_done}"
-        );
+        f.now = at(5, 40);
+        let done = f.view().estimated_completion.unwrap();
+        assert!((last - done).num_seconds().abs() <= 10, "{last} vs {done}");
     }
 
     /// fresh() with wave 1 LAUNCHING since 00:30 and `n` servers whose
     /// launches end every 10 s from 02:30 (the first after 2 minutes), each
-    /// LAUNCHED once its time has come, as of `now`.
+    /// LAUNCHED once its time has come, as of `now`; in POST_ACTIONS once
+    /// all are, its servers HEALTHY at the `healthy` times.
     fn steady_first_wave(n: usize) -> SteadyWave {
-        SteadyWave { n, now: at(0, 30) }
+        SteadyWave {
+            n,
+            now: at(0, 30),
+            healthy: Vec::new(),
+            bare: false,
+            checks: true,
+            actions_done: None,
+        }
     }
 
     struct SteadyWave {
         n: usize,
-        now: crate::time::Timestamp,
+        now: Timestamp,
+        healthy: Vec<Timestamp>,
+        /// No wave has actions or health checks.
+        bare: bool,
+        /// Wave 1 has its health checks (else its action only).
+        checks: bool,
+        /// When wave 1's action ended.
+        actions_done: Option<Timestamp>,
     }
 
     impl SteadyWave {
+        fn without_post_launch_work(self) -> SteadyWave {
+            SteadyWave { bare: true, ..self }
+        }
+
         fn view(&self) -> crate::status::ExecutionView {
             let mut f: Fixture = testing::fresh();
             f.now = self.now;
             f.execution.status = ExecutionStatus::InProgress;
-            f.set_wave_status(1, WaveStatus::Launching);
+            if self.bare {
+                for w in &mut f.waves {
+                    w.plan.post_launch.clear();
+                    w.plan.health_checks.clear();
+                }
+            }
+            let last = at(2, 30 + 10 * (self.n as i64 - 1));
+            let status = if last <= self.now {
+                WaveStatus::PostActions
+            } else {
+                WaveStatus::Launching
+            };
+            f.set_wave_status(1, status);
             let wave = f.wave_mut(1);
+            if !self.checks {
+                wave.plan.health_checks.clear();
+            }
+            if let Some(end) = self.actions_done {
+                wave.actions[0].status = ActionStatus::Success;
+                wave.actions[0].end_time = Some(end);
+            }
             wave.start_time = Some(at(0, 30));
+            wave.health.started_at = (status == WaveStatus::PostActions).then_some(last);
             let template = wave.servers[0].clone();
             wave.servers = (0..self.n)
                 .map(|i| {
@@ -429,6 +532,7 @@ mod tests {
                     } else {
                         LaunchStatus::Launching
                     };
+                    s.healthy_time = self.healthy.get(i).copied();
                     s
                 })
                 .collect();
