@@ -485,6 +485,9 @@ fn happy_path_on_sqs_dynamodb_and_the_drs_wire_protocol() {
     let id = stage.start("aws-drill.yaml");
     let view = stage.settled(&id, LIMIT);
     assert_eq!(view["status"], "COMPLETED", "{view:#}");
+    // Who started it: the OS user, then the caller's ARN (STS, in moto).
+    let by = view["requestedBy"].as_str().expect("requestedBy");
+    assert!(by.ends_with(')') && by.contains(" (arn:aws:"), "{by}");
     for server in servers(&view) {
         assert_eq!(server["launchStatus"], "COMPLETED", "{server:#}");
         // Looked up in EC2 (moto), where the simulator launched it.

@@ -8,6 +8,7 @@ mod execution;
 mod inputs;
 mod preflight;
 mod report;
+pub(crate) mod requester;
 mod run;
 mod serve;
 mod sim;
@@ -30,6 +31,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             report_dir,
         } => {
             let report_dir = report_dir.unwrap_or_else(|| run::default_report_dir(&db.db));
+            let requested_by = requester::requester(requested_by.as_deref(), None).await;
             run::run(
                 &plan,
                 scenario.as_deref(),
@@ -47,6 +49,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             confirm_recovery,
             requested_by,
         } => {
+            let requested_by = requester::requester(requested_by.as_deref(), Some(&backend)).await;
             start::start(
                 &plan,
                 scenario.as_deref(),
@@ -81,13 +84,19 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             reason,
             requested_by,
             backend,
-        } => execution::cancel(&backend, &id, &requested_by, &reason).await,
+        } => {
+            let by = requester::requester(requested_by.as_deref(), Some(&backend)).await;
+            execution::cancel(&backend, &id, &by, &reason).await
+        }
         Command::Approve {
             id,
             wave,
             approved_by,
             backend,
-        } => execution::approve(&backend, &id, wave, &approved_by).await,
+        } => {
+            let by = requester::requester(approved_by.as_deref(), Some(&backend)).await;
+            execution::approve(&backend, &id, wave, &by).await
+        }
         Command::Worker {
             kind,
             scenario,
