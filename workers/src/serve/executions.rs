@@ -66,7 +66,7 @@ pub struct ExecutionList {
     tag = "executions",
     params(ListParams),
     responses(
-        (status = 200, body = ExecutionList),
+        (status = 200, description = "One page of executions, newest first", body = ExecutionList),
         (status = 400, description = "An unknown status, a limit out of range or a bad cursor", body = super::error::ErrorBody),
     )
 )]
@@ -311,8 +311,8 @@ pub struct CancelRequest {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued: no new wave starts; running launches are observed to their end", body = Accepted),
-        (status = 401, body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody),
+        (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
+        (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
         (status = 404, description = "No such execution", body = super::error::ErrorBody),
         (status = 409, description = "The execution has already ended", body = super::error::ErrorBody),
     )
@@ -361,8 +361,8 @@ pub struct ApproveRequest {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued: the wave starts once its dependencies are done", body = Accepted),
-        (status = 401, body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody),
+        (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
+        (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
         (status = 404, description = "No such execution or wave", body = super::error::ErrorBody),
         (status = 409, description = "The wave has no approval gate, is approved already, has started, or the execution has ended", body = super::error::ErrorBody),
     )
