@@ -568,8 +568,11 @@ fn a_completed_job_with_failed_servers_fails_on_aws_too() {
     let Some(mut stage) = Stage::new("job-completed-with-failures.yaml") else {
         return;
     };
-    stage.spawn_all();
     let id = stage.start("aws-drill.yaml");
+    // No launch worker yet: the start is QUEUED (its marker in DynamoDB).
+    let queued = stage.json(&["status", &id, "--json"]);
+    assert_eq!(queued["status"], "QUEUED", "{queued:#}");
+    stage.spawn_all();
     let view = stage.settled(&id, LIMIT);
     assert_eq!(view["status"], "FAILED", "{view:#}");
     let wave = &view["waves"][0];

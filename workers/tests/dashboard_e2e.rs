@@ -540,9 +540,9 @@ fn dashboard_stays_usable_with_4000_servers() {
             .get(format!("{}/api/executions/{id}", serve.base))
             .send()
             .expect("GET the execution");
-        // 404 until the launch worker has taken the start message.
+        // 202 (queued) until the launch worker has taken the start message.
         let view: Value = match response.status().as_u16() {
-            404 => Value::Null,
+            202 => Value::Null,
             _ => response
                 .error_for_status()
                 .and_then(|r| r.json())
