@@ -7,7 +7,9 @@ use crate::ports::Ports;
 use clap::ValueEnum;
 use ripcord::capacity::Quotas;
 use ripcord::ports::clock::{ScaledClock, SystemClock};
-use ripcord::ports::{Clock, DeadLetters, ExecutionStore, TriggerLog, WorkQueue, WorkerHeartbeats};
+use ripcord::ports::{
+    Clock, DeadLetters, ExecutionStore, SubmissionLog, TriggerLog, WorkQueue, WorkerHeartbeats,
+};
 use ripcord::time::Timestamp;
 use ripcord_aws::{AwsSettings, Clients, ResourceNames, load_sdk_config};
 use ripcord_embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
@@ -157,6 +159,7 @@ impl AwsBackend {
             store: store.clone(),
             heartbeats: store.clone(),
             trigger_log: store.clone(),
+            submissions: store.clone(),
             capacity: store,
             quotas,
             drs: Arc::new(ripcord_aws::drs::DrsService::new(clients.drs.clone())),
@@ -235,6 +238,13 @@ impl Backend {
         match self {
             Backend::Embedded(b) => b.heartbeats(),
             Backend::Aws(b) => b.ports.heartbeats.clone(),
+        }
+    }
+
+    pub fn submissions(&self) -> Arc<dyn SubmissionLog> {
+        match self {
+            Backend::Embedded(b) => b.submissions(),
+            Backend::Aws(b) => b.ports.submissions.clone(),
         }
     }
 

@@ -46,9 +46,10 @@ pub enum Command {
         /// Required to run a plan with `mode: recovery` (a real failover).
         #[arg(long)]
         confirm_recovery: bool,
-        /// Who starts the execution (recorded and reported).
-        #[arg(long, env = "USER", default_value = "unknown")]
-        requested_by: String,
+        /// Who starts the execution (recorded and reported). Default: the
+        /// OS user; on AWS the caller's ARN (STS) follows it.
+        #[arg(long, env = "RIPCORD_REQUESTED_BY")]
+        requested_by: Option<String>,
         /// Where the drill report (Markdown with its SVG timeline, HTML,
         /// JSON) is written when the execution settles: <dir>/<id>.md, ...
         /// Default: `reports` beside the database file.
@@ -76,9 +77,10 @@ pub enum Command {
         /// Required to start a plan with `mode: recovery` (a real failover).
         #[arg(long)]
         confirm_recovery: bool,
-        /// Who starts the execution (recorded and reported).
-        #[arg(long, env = "USER", default_value = "unknown")]
-        requested_by: String,
+        /// Who starts the execution (recorded and reported). Default: the
+        /// OS user; on AWS the caller's ARN (STS) follows it.
+        #[arg(long, env = "RIPCORD_REQUESTED_BY")]
+        requested_by: Option<String>,
     },
     /// Check a plan file and report every problem with file:line:column.
     Validate { plan: PathBuf },
@@ -146,8 +148,9 @@ pub enum Command {
         id: String,
         #[arg(long, default_value = "cancelled from the command line")]
         reason: String,
-        #[arg(long, env = "USER", default_value = "unknown")]
-        requested_by: String,
+        /// Who cancels (recorded and reported); default as for `start`.
+        #[arg(long, env = "RIPCORD_REQUESTED_BY")]
+        requested_by: Option<String>,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -157,8 +160,9 @@ pub enum Command {
         /// The wave's number (as `ripcord status` shows it).
         #[arg(long)]
         wave: u32,
-        #[arg(long, env = "USER", default_value = "unknown")]
-        approved_by: String,
+        /// Who approves (recorded and reported); default as for `start`.
+        #[arg(long, env = "RIPCORD_REQUESTED_BY")]
+        approved_by: Option<String>,
         #[command(flatten)]
         backend: BackendArgs,
     },

@@ -97,6 +97,7 @@ impl LocalEngine {
             store: backend.store(),
             heartbeats: backend.heartbeats(),
             trigger_log: backend.trigger_log(),
+            submissions: backend.submissions(),
             capacity: backend.capacity(),
             quotas,
             drs: simulator.clone(),

@@ -8,6 +8,7 @@
 //! - [`ports`]: the bundle of ports a worker runs on.
 //! - [`bench`]: the figures `ripcord bench` prints.
 //! - [`render`]: the CLI's live progress and final table.
+//! - [`queued`]: starts queued but not yet taken up by a launch worker.
 //! - [`reports`]: drill reports written to files (`ripcord report`, `run`, metrics worker).
 
 pub mod backend;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod ports;
 pub mod preflight;
 pub mod push;
+pub mod queued;
 pub mod render;
 pub mod reports;
 pub mod select;

@@ -6,7 +6,7 @@ use crate::preflight::PreflightPorts;
 use ripcord::capacity::Quotas;
 use ripcord::ports::{
     Announcer, CapacityLedger, Clock, CommandRunner, ExecutionStore, InstanceDirectory,
-    MetricsSink, RecoveryService, TriggerLog, WorkQueue, WorkerHeartbeats,
+    MetricsSink, RecoveryService, SubmissionLog, TriggerLog, WorkQueue, WorkerHeartbeats,
 };
 use std::sync::Arc;
 
@@ -18,6 +18,8 @@ pub struct Ports {
     pub heartbeats: Arc<dyn WorkerHeartbeats>,
     /// What became of each runbook trigger (the launch worker's inbound path).
     pub trigger_log: Arc<dyn TriggerLog>,
+    /// The markers of queued starts (`ripcord status` says "queued").
+    pub submissions: Arc<dyn SubmissionLog>,
     /// The DRS capacity every launch of the deployment takes from.
     pub capacity: Arc<dyn CapacityLedger>,
     /// The DRS quotas the ledger admits against (docs/capacity.md).

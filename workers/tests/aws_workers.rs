@@ -485,6 +485,9 @@ fn happy_path_on_sqs_dynamodb_and_the_drs_wire_protocol() {
     let id = stage.start("aws-drill.yaml");
     let view = stage.settled(&id, LIMIT);
     assert_eq!(view["status"], "COMPLETED", "{view:#}");
+    // Who started it: the OS user, then the caller's ARN (STS, in moto).
+    let by = view["requestedBy"].as_str().expect("requestedBy");
+    assert!(by.ends_with(')') && by.contains(" (arn:aws:"), "{by}");
     for server in servers(&view) {
         assert_eq!(server["launchStatus"], "COMPLETED", "{server:#}");
         // Looked up in EC2 (moto), where the simulator launched it.
@@ -565,8 +568,11 @@ fn a_completed_job_with_failed_servers_fails_on_aws_too() {
     let Some(mut stage) = Stage::new("job-completed-with-failures.yaml") else {
         return;
     };
-    stage.spawn_all();
     let id = stage.start("aws-drill.yaml");
+    // No launch worker yet: the start is QUEUED (its marker in DynamoDB).
+    let queued = stage.json(&["status", &id, "--json"]);
+    assert_eq!(queued["status"], "QUEUED", "{queued:#}");
+    stage.spawn_all();
     let view = stage.settled(&id, LIMIT);
     assert_eq!(view["status"], "FAILED", "{view:#}");
     let wave = &view["waves"][0];

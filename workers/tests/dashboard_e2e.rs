@@ -15,7 +15,9 @@
 //! chromedriver's browser log). Screenshots are saved as target/test-artifacts/dashboard-*.png.
 //!
 //! The finished drill's page shows the pre-flight panel with what the API
-//! says pre-flight found.
+//! says pre-flight found. A page opened on a start no launch worker has
+//! taken up says it is queued, not yet started, and follows the execution
+//! once a worker creates it.
 //!
 //! Also runs the unit tests of the page's modules
 //! (workers/tests/dashboard/*.test.mjs) with `node --test`.
@@ -540,9 +542,9 @@ fn dashboard_stays_usable_with_4000_servers() {
             .get(format!("{}/api/executions/{id}", serve.base))
             .send()
             .expect("GET the execution");
-        // 404 until the launch worker has taken the start message.
+        // 202 (queued) until the launch worker has taken the start message.
         let view: Value = match response.status().as_u16() {
-            404 => Value::Null,
+            202 => Value::Null,
             _ => response
                 .error_for_status()
                 .and_then(|r| r.json())
@@ -797,4 +799,50 @@ fn dashboard_reconnects_to_a_restarted_server() {
         serde_json::json!([[1, "COMPLETED"], [2, "COMPLETED"], [3, "COMPLETED"]]),
         "{back}"
     );
+}
+
+#[test]
+fn dashboard_shows_a_queued_start_then_the_execution() {
+    let Some(tools) = Tools::find_or_skip("dashboard_shows_a_queued_start_then_the_execution")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ripcord.db");
+    let scenario =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard-watchable.yaml");
+    // No worker yet: the start stays queued.
+    let id = start(&db, &workspace().join("examples/drill.yaml"));
+    let serve = Serve::alone(&db, 0, dir.path());
+    let browser = Browser::start(&tools, 1400, 1000);
+    browser.goto(&format!("{}/executions/{id}", serve.base));
+    let read_queued = r#"
+        const queued = document.querySelector('[data-testid="queued"]');
+        return { queued: queued ? queued.textContent.replace(/\s+/g, ' ').trim() : null };
+    "#;
+    let page = wait_for_reading(
+        &browser,
+        read_queued,
+        "the queued notice",
+        Duration::from_secs(20),
+        |page| page["queued"].is_string(),
+    );
+    let text = page["queued"].as_str().unwrap_or("");
+    assert!(
+        text.contains("payments-drill: queued, not yet started"),
+        "{page}"
+    );
+    assert!(text.contains("no launch worker has polled"), "{page}");
+    browser.screenshot(&artifact("dashboard-queued.png"));
+
+    // A launch worker creates the execution: the page shows it, live.
+    let _workers = Workers::start(&db, &scenario, dir.path());
+    browser.run("window.__ripcordE2e = true; return true;");
+    wait_for(
+        &browser,
+        "the execution once a worker took it up",
+        Duration::from_secs(60),
+        |page| page["status"] == "IN_PROGRESS" || page["status"] == "COMPLETED",
+    );
+    assert_no_errors_logged(&browser, &[]);
 }

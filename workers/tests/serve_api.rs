@@ -1073,3 +1073,31 @@ async fn every_response_carries_the_security_headers() {
     }
     api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_no_launch_worker_took_up_is_queued_not_missing() {
+    let api = Api::start(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let id = api.start_drill("drill.yaml").await;
+    let (status, body) = api.get(&format!("/api/executions/{id}")).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "QUEUED", "{body}");
+    assert_eq!(body["executionId"], id.as_str());
+    assert_eq!(body["planName"], "payments-drill");
+    assert_eq!(body["requestedBy"], "alice");
+    assert!(body["submittedAt"].is_string(), "{body}");
+    let check = body["whatToCheck"].as_str().expect("whatToCheck");
+    assert!(
+        check.contains("no launch worker has polled this deployment"),
+        "{check}"
+    );
+    // A truly unknown id is still a 404.
+    let unknown = uuid::Uuid::new_v4();
+    let (status, body) = api.get(&format!("/api/executions/{unknown}")).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    api.stop().await;
+}

@@ -1,6 +1,6 @@
 //! Ripcord on AWS: adapters that implement the core's ports with the
 //! official SDK clients (SQS, DynamoDB, DRS, EC2, SSM, EventBridge,
-//! CloudWatch), and `ripcord aws bootstrap`, which creates the queues, the
+//! CloudWatch), the caller's identity (STS), and `ripcord aws bootstrap`, which creates the queues, the
 //! table and the event bus they use. The simulator that stands in for DRS
 //! and SSM over HTTP is its own crate, `ripcord-sim-server`.
 
@@ -14,6 +14,7 @@ pub mod error;
 pub mod eventbridge;
 pub mod sqs;
 pub mod ssm;
+pub mod sts;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timestamps;

@@ -4,8 +4,9 @@
 //! ([`ExecutionStore`](ripcord::ports::ExecutionStore),
 //! [`WorkerHeartbeats`](ripcord::ports::WorkerHeartbeats),
 //! [`TriggerLog`](ripcord::ports::TriggerLog),
-//! [`CapacityLedger`](ripcord::ports::CapacityLedger): [`store`],
-//! [`heartbeats`], [`trigger_log`], [`capacity`]), so the embedded, SQS and DynamoDB adapters are held to
+//! [`CapacityLedger`](ripcord::ports::CapacityLedger),
+//! [`SubmissionLog`](ripcord::ports::SubmissionLog): [`store`],
+//! [`heartbeats`], [`trigger_log`], [`capacity`], [`submissions`]), so the embedded, SQS and DynamoDB adapters are held to
 //! the very same contract. Each suite panics (with what went wrong) when the
 //! adapter breaks it, and expects empty queues and an empty store to start
 //! from.
@@ -19,6 +20,7 @@ pub mod heartbeats;
 pub mod memory;
 pub mod queue;
 pub mod store;
+pub mod submissions;
 mod timing;
 pub mod trigger_log;
 
@@ -59,6 +61,7 @@ macro_rules! store_tests {
             first_trigger_with_a_key_wins,
             triggers_list_newest_first,
         );
+        $crate::store_tests!(@suites $make, submissions: first_submission_of_an_id_is_kept);
     };
     (@suites $make:path, $module:ident: $($suite:ident),* $(,)?) => {
         mod $module {

@@ -1,5 +1,5 @@
 //! An [`ExecutionStore`] in memory (and the [`WorkerHeartbeats`] and
-//! [`TriggerLog`] beside it), versioned like the real ones: creation
+//! [`TriggerLog`] and [`SubmissionLog`] beside it), versioned like the real ones: creation
 //! is all or nothing and every save is conditional on the version read.
 //! Every call completes at once, so a test can poll a worker step on it
 //! without a runtime (the step property tests in `workers/tests/`). It passes
@@ -17,6 +17,7 @@ use ripcord::ports::store::{
     Versioned,
 };
 use ripcord::ports::trigger_log::TriggerLog;
+use ripcord::ports::{Submission, SubmissionLog};
 use ripcord::records::{ExecutionRecord, WaveRecord};
 use ripcord::status_model::ExecutionStatus;
 use ripcord::time::Timestamp;
@@ -32,6 +33,8 @@ struct Tables {
     heartbeats: BTreeMap<String, WorkerHeartbeat>,
     /// By idempotency key: the first trigger with a key is kept.
     triggers: BTreeMap<String, TriggerRecord>,
+    /// By execution id: the first submission of an id is kept.
+    submissions: BTreeMap<ExecutionId, Submission>,
     /// The DRS capacity ledger; version 0 until first written.
     ledger: Versioned<Ledger>,
 }
@@ -254,5 +257,26 @@ impl CapacityLedger for InMemoryStore {
             version: expected + 1,
         };
         Ok(expected + 1)
+    }
+}
+
+#[async_trait]
+impl SubmissionLog for InMemoryStore {
+    async fn record_submission(
+        &self,
+        submission: &Submission,
+    ) -> Result<CreateOutcome, StoreError> {
+        let mut tables = self.tables();
+        if tables.submissions.contains_key(&submission.execution_id) {
+            return Ok(CreateOutcome::AlreadyExists);
+        }
+        tables
+            .submissions
+            .insert(submission.execution_id, submission.clone());
+        Ok(CreateOutcome::Created)
+    }
+
+    async fn load_submission(&self, id: ExecutionId) -> Result<Option<Submission>, StoreError> {
+        Ok(self.tables().submissions.get(&id).cloned())
     }
 }

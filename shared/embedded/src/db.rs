@@ -131,6 +131,14 @@ const MIGRATIONS: &[&str] = &[
         body    TEXT NOT NULL
     );
     "#,
+    // 6: the markers of queued starts (`ripcord status` says "queued").
+    r#"
+    CREATE TABLE submissions (
+        execution_id TEXT PRIMARY KEY,
+        submitted_at TEXT NOT NULL,
+        body         TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// One connection to the file, shared by the adapters of one backend. Every

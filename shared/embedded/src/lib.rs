@@ -35,7 +35,7 @@ pub use store::EmbeddedStore;
 
 use db::Db;
 use ripcord::ports::{
-    CapacityLedger, DeadLetters, ExecutionStore, MetricsSink, TriggerLog, WorkQueue,
+    CapacityLedger, DeadLetters, ExecutionStore, MetricsSink, SubmissionLog, TriggerLog, WorkQueue,
     WorkerHeartbeats,
 };
 use std::path::Path;
@@ -101,6 +101,11 @@ impl EmbeddedBackend {
 
     /// The runbook trigger log, kept in the store.
     pub fn trigger_log(&self) -> Arc<dyn TriggerLog> {
+        Arc::new(self.embedded_store())
+    }
+
+    /// The markers of queued starts, kept in the store.
+    pub fn submissions(&self) -> Arc<dyn SubmissionLog> {
         Arc::new(self.embedded_store())
     }
 

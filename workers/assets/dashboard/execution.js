@@ -17,9 +17,17 @@ const USER_KEY = 'ripcord_user';
 
 export async function showExecution(root, executionId) {
   replace(root, h('p', { class: 'loading', 'data-testid': 'loading' }, 'Loading execution…'));
+  const url = `/api/executions/${encodeURIComponent(executionId)}`;
   let view;
   try {
-    view = await getJSON(`/api/executions/${encodeURIComponent(executionId)}`);
+    view = await getJSON(url);
+    // 202: queued, not yet started (no launch worker has taken it up);
+    // shown until the execution exists.
+    while (view.status === 'QUEUED') {
+      showQueued(root, view);
+      await new Promise((resolve) => setTimeout(resolve, QUEUED_POLL_MS));
+      view = await getJSON(url);
+    }
   } catch (e) {
     document.title = 'Execution not found — Ripcord';
     replace(root, h('section', { class: 'panel notice', 'data-testid': 'load-error' },
@@ -36,6 +44,19 @@ export async function showExecution(root, executionId) {
   });
   live.start(view);
   window.addEventListener('pagehide', () => live.stop());
+}
+
+const QUEUED_POLL_MS = 1000;
+
+/** A start that is queued, not yet started: when, by whom, what to check. */
+function showQueued(root, view) {
+  document.title = `${view.planName} (queued) — Ripcord`;
+  replace(root, h('section', { class: 'panel notice', 'data-testid': 'queued' },
+    h('h1', {}, `${view.planName}: queued, not yet started`),
+    h('p', {}, badge('QUEUED'), ' submitted ', timeEl(view.submittedAt), ` by ${view.requestedBy} (${view.mode})`),
+    h('p', {}, view.whatToCheck),
+    h('p', {}, 'This page follows the execution as soon as a launch worker creates it.'),
+    h('p', {}, h('a', { href: '/' }, '← All executions'))));
 }
 
 class ExecutionPage {

@@ -26,10 +26,18 @@ pub async fn status(
     let backend = Backend::open_existing(args).await?;
     let store = backend.store();
     let Some(execution) = store.load_execution(id).await? else {
-        anyhow::bail!(
-            "no execution {id} in {}; `ripcord list` shows the ones there",
-            args.describe()
-        );
+        let Some(queued) = queued_view(&backend, args, id).await? else {
+            anyhow::bail!(
+                "no execution {id} in {}, and none was queued there; `ripcord list` shows the executions there (check --db or --backend and --prefix)",
+                args.describe()
+            );
+        };
+        if json {
+            println!("{}", serde_json::to_string_pretty(&queued)?);
+        } else {
+            print!("{}", crate::queued::text(&queued));
+        }
+        return Ok(ExitCode::SUCCESS);
     };
     let waves = store.load_waves(id).await?;
     let view = execution_status(&execution.record, &waves, backend.now());
@@ -42,6 +50,22 @@ pub async fn status(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The view of `id` while its start is queued, if it was submitted.
+async fn queued_view(
+    backend: &Backend,
+    args: &BackendArgs,
+    id: ExecutionId,
+) -> anyhow::Result<Option<ripcord::status::QueuedView>> {
+    Ok(crate::queued::queued(
+        &*backend.submissions(),
+        &*backend.heartbeats(),
+        id,
+        &args.describe(),
+        backend.now(),
+    )
+    .await?)
 }
 
 pub async fn list(
@@ -124,6 +148,12 @@ async fn send(
 ) -> anyhow::Result<()> {
     let backend = Backend::open_existing(args).await?;
     if backend.store().load_execution(id).await?.is_none() {
+        if let Some(queued) = queued_view(&backend, args, id).await? {
+            anyhow::bail!(
+                "execution {id} is queued, not yet started, so there is nothing to change yet: {}",
+                queued.what_to_check
+            );
+        }
         anyhow::bail!(
             "no execution {id} in {}; `ripcord list` shows the ones there",
             args.describe()

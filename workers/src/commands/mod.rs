@@ -8,6 +8,7 @@ mod execution;
 mod inputs;
 mod preflight;
 mod report;
+pub(crate) mod requester;
 mod run;
 mod serve;
 mod sim;
@@ -31,6 +32,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             all,
         } => {
             let report_dir = report_dir.unwrap_or_else(|| run::default_report_dir(&db.db));
+            let requested_by = requester::requester(requested_by.as_deref(), None).await;
             run::run(
                 &plan,
                 scenario.as_deref(),
@@ -49,6 +51,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             confirm_recovery,
             requested_by,
         } => {
+            let requested_by = requester::requester(requested_by.as_deref(), Some(&backend)).await;
             start::start(
                 &plan,
                 scenario.as_deref(),
@@ -88,13 +91,19 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             reason,
             requested_by,
             backend,
-        } => execution::cancel(&backend, &id, &requested_by, &reason).await,
+        } => {
+            let by = requester::requester(requested_by.as_deref(), Some(&backend)).await;
+            execution::cancel(&backend, &id, &by, &reason).await
+        }
         Command::Approve {
             id,
             wave,
             approved_by,
             backend,
-        } => execution::approve(&backend, &id, wave, &approved_by).await,
+        } => {
+            let by = requester::requester(approved_by.as_deref(), Some(&backend)).await;
+            execution::approve(&backend, &id, wave, &by).await
+        }
         Command::Worker {
             kind,
             scenario,

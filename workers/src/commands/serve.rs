@@ -79,6 +79,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
                 preflight,
                 store: backend.store(),
                 queue: backend.queue(),
+                submissions: backend.submissions(),
                 dead_letters: backend.dead_letters(),
                 heartbeats: backend.heartbeats(),
                 capacity: backend.capacity(),

@@ -57,6 +57,7 @@ pub async fn start(
                 .queue()
                 .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
                 .await?;
+            crate::queued::mark_submitted(&*backend.submissions(), &start).await;
         }
         BackendKind::Aws => {
             if scenario.is_some() {
@@ -84,6 +85,7 @@ pub async fn start(
                 .queue
                 .send(QueueName::Launch, vec![start.to_message(Duration::ZERO)])
                 .await?;
+            crate::queued::mark_submitted(&*backend.ports.submissions, &start).await;
         }
     }
     println!("{id}");

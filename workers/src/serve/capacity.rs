@@ -14,7 +14,7 @@ use ripcord::capacity::CapacityView;
     path = "/api/capacity",
     tag = "operations",
     responses(
-        (status = 200, body = CapacityView),
+        (status = 200, description = "The DRS capacity in use, who holds it and who waits", body = CapacityView),
         (status = 503, description = "The store cannot be read", body = super::error::ErrorBody),
     )
 )]

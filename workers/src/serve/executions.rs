@@ -9,13 +9,14 @@ use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{ExecutionId, WaveNumber};
 use ripcord::plan::Mode;
 use ripcord::ports::QueueName;
 use ripcord::ports::store::{ExecutionQuery, PageCursor};
 use ripcord::records::ExecutionRecord;
-use ripcord::status::ExecutionView;
+use ripcord::status::{ExecutionView, QueuedView};
 use ripcord::status_model::Transitions;
 use ripcord::status_model::{ExecutionStatus, WaveStatus};
 use serde::de::DeserializeOwned;
@@ -66,7 +67,7 @@ pub struct ExecutionList {
     tag = "executions",
     params(ListParams),
     responses(
-        (status = 200, body = ExecutionList),
+        (status = 200, description = "One page of executions, newest first", body = ExecutionList),
         (status = 400, description = "An unknown status, a limit out of range or a bad cursor", body = super::error::ErrorBody),
     )
 )]
@@ -124,20 +125,30 @@ pub async fn list(
     params(("id" = String, Path, description = "The execution id (a UUID)")),
     responses(
         (status = 200, description = "The status view (see docs/status-model.md)", body = ExecutionView),
-        (status = 404, description = "No such execution", body = super::error::ErrorBody),
+        (status = 202, description = "Queued, not yet started: the start was submitted and no launch worker has taken it up yet (`whatToCheck` says what to check)", body = QueuedView),
+        (status = 404, description = "No such execution, and none queued", body = super::error::ErrorBody),
     )
 )]
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<ExecutionView>, ApiError> {
+) -> Result<Response, ApiError> {
     state.auth.check_read(&headers)?;
     let id = parse_id(&id)?;
-    let observed = super::events::observe(&state, id)
-        .await?
-        .ok_or_else(|| unknown_execution(id))?;
-    Ok(Json((*observed.view).clone()))
+    if let Some(observed) = super::events::observe(&state, id).await? {
+        return Ok(Json((*observed.view).clone()).into_response());
+    }
+    let queued = crate::queued::queued(
+        &*state.submissions,
+        &*state.heartbeats,
+        id,
+        "this deployment",
+        state.clock.now(),
+    )
+    .await?
+    .ok_or_else(|| unknown_execution(id))?;
+    Ok((StatusCode::ACCEPTED, Json(queued)).into_response())
 }
 
 /// `POST /api/executions`.
@@ -311,8 +322,8 @@ pub struct CancelRequest {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued: no new wave starts; running launches are observed to their end", body = Accepted),
-        (status = 401, body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody),
+        (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
+        (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
         (status = 404, description = "No such execution", body = super::error::ErrorBody),
         (status = 409, description = "The execution has already ended", body = super::error::ErrorBody),
     )
@@ -361,8 +372,8 @@ pub struct ApproveRequest {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued: the wave starts once its dependencies are done", body = Accepted),
-        (status = 401, body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody),
+        (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
+        (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
         (status = 404, description = "No such execution or wave", body = super::error::ErrorBody),
         (status = 409, description = "The wave has no approval gate, is approved already, has started, or the execution has ended", body = super::error::ErrorBody),
     )
@@ -452,5 +463,6 @@ async fn accept(
         .queue
         .send(QueueName::Launch, vec![envelope.to_message(Duration::ZERO)])
         .await?;
+    crate::queued::mark_submitted(&*state.submissions, &envelope).await;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }

@@ -33,8 +33,7 @@ pub use state::{AppState, DEFAULT_WATCH_EVERY, Observed, ServeState, Watchers};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use error::ApiError;
 
@@ -54,7 +53,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/capacity", get(capacity::capacity))
         .route("/api/preflight", post(preflight::preflight))
-        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/openapi.json", get(openapi::json))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(prometheus::metrics))
         .merge(dashboard::routes())
@@ -63,13 +62,6 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(executions::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(headers::secure))
         .with_state(state)
-}
-
-async fn openapi_json() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        openapi::document(),
-    )
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -33,6 +33,7 @@ pub enum Format {
 #[into_params(parameter_in = Query)]
 pub struct ReportParams {
     /// html (default), md, json or svg.
+    #[param(inline)]
     pub format: Option<Format>,
 }
 

@@ -10,7 +10,7 @@ use crate::telemetry::WorkerTelemetry;
 use ripcord::health::HealthThresholds;
 use ripcord::ids::ExecutionId;
 use ripcord::ports::{
-    CapacityLedger, Clock, DeadLetters, ExecutionStore, WorkQueue, WorkerHeartbeats,
+    CapacityLedger, Clock, DeadLetters, ExecutionStore, SubmissionLog, WorkQueue, WorkerHeartbeats,
 };
 use ripcord::status::ExecutionView;
 use std::collections::HashMap;
@@ -22,6 +22,8 @@ use tokio::sync::watch;
 pub struct ServeState {
     pub store: Arc<dyn ExecutionStore>,
     pub queue: Arc<dyn WorkQueue>,
+    /// The markers of queued starts (`GET /api/executions/{id}` says "queued").
+    pub submissions: Arc<dyn SubmissionLog>,
     /// The dead-letter queues and every queue's depth (health, `/metrics`).
     pub dead_letters: Arc<dyn DeadLetters>,
     /// The workers' heartbeats (health, `/metrics`).
@@ -50,6 +52,7 @@ impl ServeState {
         Self {
             store: ports.store.clone(),
             queue: ports.queue.clone(),
+            submissions: ports.submissions.clone(),
             dead_letters,
             heartbeats: ports.heartbeats.clone(),
             capacity: ports.capacity.clone(),

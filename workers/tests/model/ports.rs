@@ -255,6 +255,7 @@ impl Shared {
             // inbound path do): stores of their own, outside the gate.
             heartbeats: Arc::new(InMemoryStore::new()),
             trigger_log: Arc::new(InMemoryStore::new()),
+            submissions: Arc::new(InMemoryStore::new()),
             capacity: Arc::new(CheckedLedger(self.clone())),
             quotas: MODEL_QUOTAS,
             describes: Arc::new(ripcord_workers::describe::Describes::with_window(

@@ -27,7 +27,8 @@ pub fn embedded_worker(kind: &str, db: &Path, scenario: &Path) -> Command {
 }
 
 /// The execution's status as `ripcord status --json` reads it from the
-/// database (None until the launch worker has created it).
+/// database (None until the launch worker has created it: while its start
+/// is QUEUED).
 pub fn status_in_db(db: &Path, id: &str) -> Option<serde_json::Value> {
     let output = Command::new(RIPCORD)
         .args(["status", id, "--json", "--db"])
@@ -37,7 +38,8 @@ pub fn status_in_db(db: &Path, id: &str) -> Option<serde_json::Value> {
     output
         .status
         .success()
-        .then(|| serde_json::from_slice(&output.stdout).expect("status JSON"))
+        .then(|| serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("status JSON"))
+        .filter(|view| view["status"] != "QUEUED")
 }
 
 /// `ripcord start PLAN` on the embedded database `db`; returns the

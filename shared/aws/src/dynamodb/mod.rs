@@ -4,7 +4,8 @@
 //! port has its file: [`ExecutionStore`](ripcord::ports::ExecutionStore) in
 //! `executions.rs`, [`WorkerHeartbeats`](ripcord::ports::WorkerHeartbeats)
 //! in `heartbeats.rs`, [`TriggerLog`](ripcord::ports::TriggerLog) in
-//! `triggers.rs`; this module holds the table's layout and what they share.
+//! `triggers.rs`, [`SubmissionLog`](ripcord::ports::SubmissionLog) in
+//! `submissions.rs`; this module holds the table's layout and what they share.
 //!
 //! | item      | pk                 | sk          | other attributes                                   |
 //! |-----------|--------------------|-------------|----------------------------------------------------|
@@ -12,6 +13,7 @@
 //! | wave      | `EXECUTION#<id>`   | `WAVE#0001` | version, body                                      |
 //! | trigger   | `TRIGGER#<key>`    | `TRIGGER`   | body, receivedAt, gsiKind                          |
 //! | heartbeat | `WORKER#<id>`      | `WORKER`    | body, receivedAt (last poll), gsiKind, expiresAt   |
+//! | submission | `SUBMISSION#<id>` | `SUBMISSION` | body, expiresAt (a queued start; `submissions.rs`) |
 //!
 //! `body` is the record as JSON. Listings are Queries on sparse indexes
 //! ([`INDEX_BY_START`], [`INDEX_BY_STATUS`], [`INDEX_BY_RECEIVED`]), never
@@ -26,6 +28,7 @@
 mod capacity;
 mod executions;
 mod heartbeats;
+mod submissions;
 mod triggers;
 
 use crate::config::ResourceNames;

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod queue;
 pub mod ssm;
 pub mod store;
+pub mod submissions;
 pub mod trigger_log;
 
 pub use announce::{Announcement, Announcer};
@@ -26,4 +27,5 @@ pub use metrics::MetricsSink;
 pub use queue::{QueueName, Receive, WorkQueue};
 pub use ssm::CommandRunner;
 pub use store::ExecutionStore;
+pub use submissions::{Submission, SubmissionLog};
 pub use trigger_log::TriggerLog;

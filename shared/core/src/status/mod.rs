@@ -8,10 +8,12 @@
 mod eta;
 mod preflight;
 mod progress;
+mod queued;
 mod view;
 
 pub use eta::estimate_completion;
 pub use preflight::preflight_view;
+pub use queued::{LAUNCH_POLL_STALE, QueuedStatus, QueuedView, queued_view};
 pub use view::*;
 
 use crate::records::{

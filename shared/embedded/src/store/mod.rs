@@ -1,5 +1,6 @@
 //! The embedded store: executions ([`executions`]), workers' heartbeats
-//! ([`heartbeats`]), the runbook trigger log ([`triggers`]) and the DRS
+//! ([`heartbeats`]), the runbook trigger log ([`triggers`]), the markers of
+//! queued starts ([`submissions`]) and the DRS
 //! capacity ledger ([`capacity`]), each in its
 //! own tables of the file, each record held as JSON. This module holds what
 //! they share: the handle, and how errors, JSON and times are written.
@@ -7,6 +8,7 @@
 mod capacity;
 mod executions;
 mod heartbeats;
+mod submissions;
 mod triggers;
 
 use crate::connection::Shared;
