@@ -5,11 +5,13 @@
 //! transition, and the view only shows what the records say (so it cannot
 //! show COMPLETED where `decide` saw a failed server).
 
+mod cleanup;
 mod eta;
 mod preflight;
 mod progress;
 mod view;
 
+pub use cleanup::{CleanupPhase, CleanupView, ServerCleanupView, cleanup_view};
 pub use eta::estimate_completion;
 pub use preflight::preflight_view;
 pub use view::*;
@@ -72,6 +74,7 @@ pub fn execution_status(
             }
         }),
         preflight: preflight_view(execution),
+        cleanup: cleanup_view(execution, waves),
         requested_by: execution.requested_by.clone(),
         waves: wave_views,
         progress,
@@ -178,6 +181,7 @@ fn server_view(s: &ServerState) -> ServerView {
         healthy_time: s.healthy_time,
         error_message: s.error_message.clone(),
         error_code: s.error_code.clone(),
+        cleanup: s.cleanup.as_ref().map(cleanup::server_cleanup_view),
     }
 }
 
@@ -226,6 +230,11 @@ mod tests {
     #[test]
     fn failed_execution_snapshot() {
         insta::assert_json_snapshot!(testing::failed().view());
+    }
+
+    #[test]
+    fn cleaning_up_snapshot() {
+        insta::assert_json_snapshot!(testing::cleaning_up().view());
     }
 
     #[test]
