@@ -20,12 +20,7 @@ pub async fn status(args: &BackendArgs, id: &str, json: bool) -> anyhow::Result<
     let id = parse_id(id)?;
     let backend = Backend::open_existing(args).await?;
     let store = backend.store();
-    let Some(execution) = store.load_execution(id).await? else {
-        anyhow::bail!(
-            "no execution {id} in {}; `ripcord list` shows the ones there",
-            args.describe()
-        );
-    };
+    let execution = existing(&backend, args, id).await?;
     let waves = store.load_waves(id).await?;
     let view = execution_status(&execution.record, &waves, backend.now());
     if json {
@@ -111,6 +106,21 @@ fn status_name(status: ExecutionStatus) -> String {
     }
 }
 
+/// Execution `id` as stored, or an error that says where to look.
+pub(super) async fn existing(
+    backend: &Backend,
+    args: &BackendArgs,
+    id: ExecutionId,
+) -> anyhow::Result<ripcord::ports::store::Versioned<ripcord::records::ExecutionRecord>> {
+    match backend.store().load_execution(id).await? {
+        Some(execution) => Ok(execution),
+        None => anyhow::bail!(
+            "no execution {id} in {}; `ripcord list` shows the ones there",
+            args.describe()
+        ),
+    }
+}
+
 async fn send(
     args: &BackendArgs,
     id: ExecutionId,
@@ -118,12 +128,7 @@ async fn send(
     event: Event,
 ) -> anyhow::Result<()> {
     let backend = Backend::open_existing(args).await?;
-    if backend.store().load_execution(id).await?.is_none() {
-        anyhow::bail!(
-            "no execution {id} in {}; `ripcord list` shows the ones there",
-            args.describe()
-        );
-    }
+    existing(&backend, args, id).await?;
     let envelope = Envelope::new(id, wave, event, chrono::Utc::now());
     backend
         .queue()

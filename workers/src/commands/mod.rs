@@ -3,6 +3,7 @@
 
 mod aws;
 mod bench;
+mod cleanup;
 mod dlq;
 mod execution;
 mod inputs;
@@ -82,6 +83,23 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             requested_by,
             backend,
         } => execution::cancel(&backend, &id, &requested_by, &reason).await,
+        Command::Cleanup {
+            id,
+            reason,
+            requested_by,
+            confirm_recovery,
+            wait,
+            backend,
+        } => {
+            let request = cleanup::CleanupArgs {
+                id: &id,
+                requested_by: &requested_by,
+                reason: &reason,
+                confirm_recovery,
+                wait,
+            };
+            cleanup::cleanup(&backend, request).await
+        }
         Command::Approve {
             id,
             wave,
