@@ -54,6 +54,9 @@ pub struct DrillReport {
     /// `findings`); absent when none ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight: Option<PreflightView>,
+    /// The drill clean-up, once requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<super::cleanup::CleanupReport>,
 }
 
 /// Server counts over the execution.
