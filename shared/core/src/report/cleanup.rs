@@ -5,39 +5,10 @@
 
 use super::content::{Markup, Table, Tone};
 use super::format;
-use super::model::DrillReport;
-use crate::ids::{SourceServerId, WaveNumber};
+use super::model::{CleanupReport, CleanupServer, DrillReport};
 use crate::records::{ExecutionRecord, WaveRecord};
-use crate::status::{CleanupPhase, CleanupView, cleanup_view};
+use crate::status::{CleanupPhase, cleanup_view};
 use crate::status_model::CleanupStatus;
-use crate::time::Timestamp;
-use serde::{Deserialize, Serialize};
-
-/// The clean-up in the report (JSON `cleanup`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CleanupReport {
-    #[serde(flatten)]
-    pub summary: CleanupView,
-    /// Every server not TERMINATED (still terminating, or failed), in wave
-    /// order: the short list a reader has to act on.
-    pub not_terminated: Vec<CleanupServer>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CleanupServer {
-    pub wave: WaveNumber,
-    pub source_server_id: SourceServerId,
-    pub hostname: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovery_instance_id: Option<String>,
-    pub status: CleanupStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<Timestamp>,
-}
 
 pub(super) fn build(execution: &ExecutionRecord, waves: &[WaveRecord]) -> Option<CleanupReport> {
     let summary = cleanup_view(execution, waves)?;
