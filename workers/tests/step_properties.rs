@@ -410,7 +410,7 @@ fn run_op(engine: &mut Engine, op: &Op) {
             );
             engine.enqueue(e, Duration::ZERO);
         }
-        Op::Cleanup => request_cleanup(engine),
+        Op::Cleanup => request_cleanup(engine, "the schedule cleans up"),
         Op::Approve { wave } => {
             let w = usize::from(wave) % waves.len();
             approve(engine, w);
@@ -419,12 +419,15 @@ fn run_op(engine: &mut Engine, op: &Op) {
     }
 }
 
-fn request_cleanup(engine: &mut Engine) {
+/// Why the clean-up requested once the schedule has drained is asked for.
+const AFTER_THE_DRILL: &str = "the drill is over";
+
+fn request_cleanup(engine: &mut Engine, reason: &str) {
     let e = engine.external(
         None,
         Event::CleanupExecution {
             requested_by: "proptest".to_owned(),
-            reason: "the schedule cleans up".to_owned(),
+            reason: reason.to_owned(),
             confirm_recovery: false,
         },
     );
@@ -433,9 +436,11 @@ fn request_cleanup(engine: &mut Engine) {
 
 /// Once the drill has ended, a clean-up (a second request is refused, the
 /// first one runs) ends with every server's instance TERMINATED or FAILED:
-/// a taken-over one FAILED (not ours), every other launched one gone.
+/// a taken-over one FAILED (not ours). One requested after the schedule
+/// (no faults, no time jumps) leaves every other launched one gone; one the
+/// schedule requested may have met injected errors and time jumps.
 fn check_cleaned_up(engine: &mut Engine) {
-    request_cleanup(engine);
+    request_cleanup(engine, AFTER_THE_DRILL);
     drain(engine);
     let execution = engine.execution().expect("the execution exists");
     let cleanup = execution
@@ -443,15 +448,53 @@ fn check_cleaned_up(engine: &mut Engine) {
         .expect("a settled drill's clean-up is recorded");
     assert!(
         cleanup.ended_at.is_some(),
-        "liveness broken: the clean-up did not end: {cleanup:?}"
+        "liveness broken: the clean-up did not end: {cleanup:?}\nwaves: {:#?}\n{}",
+        engine
+            .waves()
+            .iter()
+            .map(|w| (
+                w.number,
+                w.status,
+                w.cleanup.clone(),
+                w.servers
+                    .iter()
+                    .map(|s| (s.recovery_instance_id.clone(), s.cleanup.clone()))
+                    .collect::<Vec<_>>()
+            ))
+            .collect::<Vec<_>>(),
+        engine.trace[engine.trace.len().saturating_sub(60)..].join("\n")
     );
-    let taken_over = engine.shared.world().taken_over.clone();
+    let now = engine.now();
+    let world = engine.shared.world().clone();
     for wave in engine.waves() {
         for s in &wave.servers {
             let status = s.cleanup.as_ref().map(|c| c.status);
+            // A schedule that held the clean-up's messages back past its
+            // time limit (DeliverAny jumps time) ends it FAILED with
+            // CLEANUP_TIMEOUT, for an instance the world still has.
+            let timed_out = s.cleanup.as_ref().is_some_and(|c| {
+                c.reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("CLEANUP_TIMEOUT"))
+            }) && s
+                .recovery_instance_id
+                .as_deref()
+                .is_some_and(|ri| !world.is_terminated(ri, now))
+                && cleanup.requested_at + chrono::Duration::minutes(20) <= now;
             let expected = match &s.recovery_instance_id {
                 None => None,
-                Some(_) if taken_over.contains(s.id()) => Some(CleanupStatus::Failed),
+                Some(_) if world.taken_over.contains(s.id()) || timed_out => {
+                    Some(CleanupStatus::Failed)
+                }
+                Some(_) if cleanup.reason != AFTER_THE_DRILL => {
+                    assert!(
+                        status.is_some_and(|c| c.is_terminal()),
+                        "liveness broken: server {} clean-up {:?}",
+                        s.id(),
+                        s.cleanup
+                    );
+                    status
+                }
                 Some(_) => Some(CleanupStatus::Terminated),
             };
             assert_eq!(

@@ -77,21 +77,15 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, wave: &WaveRecord, step: &CleanupStep) -
                 true
             }
         }
-        CleanupStep::Observed {
-            seq,
-            job,
-            remaining,
-        } => {
-            *seq == cleanup.poll_seq && {
-                observed(ctx, &mut next, job.as_ref(), remaining);
-                true
-            }
+        // What DRS showed is true whichever poll asked (the next one is
+        // already scheduled, so a lost answer is covered by it).
+        CleanupStep::Observed { job, remaining, .. } => {
+            observed(ctx, &mut next, job.as_ref(), remaining);
+            true
         }
-        CleanupStep::ObserveFailed { seq, error } => {
-            *seq == cleanup.poll_seq && {
-                observe_failed(ctx, &mut next, error);
-                true
-            }
+        CleanupStep::ObserveFailed { error, .. } => {
+            observe_failed(ctx, &mut next, error);
+            true
         }
     };
     if !applied {
@@ -169,9 +163,6 @@ fn check(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, tries: u32) {
     let ids = terminating_ids(wave);
     let c = wave.cleanup.as_mut().expect("in progress");
     c.tries = tries;
-    if timed_out(ctx, wave) {
-        return;
-    }
     ctx.effect(Effect::Cleanup(CleanupEffect::Check {
         tries,
         recovery_instance_ids: ids,
@@ -255,6 +246,12 @@ fn checked(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, tries: u32, instances: &[Re
             },
         }
     }
+    if past_limit(ctx, wave) {
+        // The last look: what is gone is TERMINATED above; nothing new
+        // starts past the clean-up's time limit.
+        fail_timed_out(ctx, wave);
+        return;
+    }
     if ids.is_empty() {
         return;
     }
@@ -283,8 +280,9 @@ fn failed(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, tries: u32, error: &ServiceE
         "ResourceNotFoundException" | "ConflictException"
     );
     let failed_tries = tries - c.throttled.min(tries);
-    let retry = recheck && failed_tries < policy.max_attempts
-        || may_retry(&policy, error, failed_tries, Some(until), ctx.now);
+    let retry = ctx.now < until
+        && (recheck && failed_tries < policy.max_attempts
+            || may_retry(&policy, error, failed_tries, Some(until), ctx.now));
     if retry {
         let delay = backoff(&policy, tries, error.retry_after, ctx.envelope.event_id);
         ctx.send_attempt(
@@ -315,10 +313,9 @@ fn schedule_poll(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
     );
 }
 
+/// Looks at the TERMINATE job and the instances, and schedules the next
+/// look now: an answer lost to a crash is made up for by it.
 fn poll(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, seq: u32) {
-    if timed_out(ctx, wave) {
-        return;
-    }
     let Some(job_id) = cleanup_of(wave).job_id.clone() else {
         return;
     };
@@ -328,6 +325,7 @@ fn poll(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, seq: u32) {
         recovery_instance_ids: terminating_ids(wave),
         fresh_since: ctx.now,
     }));
+    schedule_poll(ctx, wave);
 }
 
 fn observed(
@@ -374,8 +372,8 @@ fn observed(
             );
         }
     }
-    if terminating(wave).next().is_some() {
-        schedule_poll(ctx, wave);
+    if past_limit(ctx, wave) {
+        fail_timed_out(ctx, wave);
     }
 }
 
@@ -386,27 +384,31 @@ fn observe_failed(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, error: &ServiceError
     if error.class != ErrorClass::Throttling {
         c.consecutive_poll_errors += 1;
     }
+    if past_limit(ctx, wave) {
+        fail_timed_out(ctx, wave);
+        return;
+    }
+    let c = wave.cleanup.as_mut().expect("in progress");
     if error.class == ErrorClass::Permanent || c.consecutive_poll_errors >= max {
         let message = format!("status unknown: the TERMINATE job could not be read: {error}");
         fail_terminating(ctx, wave, &message);
-        return;
     }
-    schedule_poll(ctx, wave);
 }
 
-/// Past the clean-up's time limit (the wave's `launch_timeout` from the
-/// request), what is still terminating FAILED: every clean-up ends.
-fn timed_out(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) -> bool {
-    let limit = after(cleanup_of(wave).requested_at, wave.plan.launch_timeout);
-    if ctx.now < limit {
-        return false;
-    }
+/// Whether the clean-up's time limit (the wave's `launch_timeout` from the
+/// request) has passed: the look being decided is the last one.
+fn past_limit(ctx: &Ctx<'_>, wave: &WaveRecord) -> bool {
+    ctx.now >= after(cleanup_of(wave).requested_at, wave.plan.launch_timeout)
+}
+
+/// Past the limit, what is still terminating after the last look is
+/// FAILED: every clean-up ends.
+fn fail_timed_out(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
     let message = format!(
         "CLEANUP_TIMEOUT: still not terminated after {}; check the instance in the DRS console",
         humantime::format_duration(wave.plan.launch_timeout)
     );
     fail_terminating(ctx, wave, &message);
-    true
 }
 
 fn fail_terminating(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, message: &str) {
