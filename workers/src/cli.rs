@@ -154,6 +154,25 @@ pub enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Terminate the recovery instances a settled drill launched (refused
+    /// while it runs, and for a recovery without --confirm-recovery).
+    Cleanup {
+        id: String,
+        #[arg(long, default_value = "cleaned up from the command line")]
+        reason: String,
+        /// Who cleans up (recorded and reported); default as for `start`.
+        #[arg(long, env = "RIPCORD_REQUESTED_BY")]
+        requested_by: Option<String>,
+        /// Needed to clean up a `mode: recovery` execution: it terminates
+        /// the recovered production instances.
+        #[arg(long)]
+        confirm_recovery: bool,
+        /// Follow the clean-up to its end, at most this long (e.g. `30m`).
+        #[arg(long, num_args = 0..=1, default_missing_value = "1h", value_parser = humantime::parse_duration)]
+        wait: Option<std::time::Duration>,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
     /// Open a wave's approval gate (`wait_for_approval: true`).
     Approve {
         id: String,

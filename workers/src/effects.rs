@@ -157,6 +157,9 @@ pub async fn perform(ports: &Ports, cause: &Envelope, index: usize, effect: &Eff
             },
             Err(error) => Event::PostLaunchCheckFailed { seq: *seq, error },
         },
+        Effect::Cleanup(effect) => Event::CleanupWave {
+            step: crate::cleanup::perform(ports, effect).await,
+        },
     };
     result_of(cause, index, event, now)
 }

@@ -2,7 +2,8 @@
 //! `ripcord` CLI puts together.
 //!
 //! - [`step`]: one worker step: load → decide → save → perform the effects → send the follow-ups → decide the results.
-//! - [`effects`]: performs the effects `decide` returns through the ports.
+//! - [`effects`]: performs the effects `decide` returns through the ports
+//!   ([`cleanup`]: those of a drill clean-up).
 //! - [`worker`]: the receive loop around the step, per queue.
 //! - [`metrics`]: the metrics worker's step.
 //! - [`ports`]: the bundle of ports a worker runs on.
@@ -13,6 +14,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod cleanup;
 pub mod cli;
 pub mod commands;
 pub mod describe;

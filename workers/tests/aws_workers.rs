@@ -774,3 +774,28 @@ fn two_launch_workers_share_one_capacity_ledger() {
     assert_eq!(capacity["usage"]["serversInUse"], 0, "{capacity:#}");
     assert_eq!(capacity["holds"], serde_json::json!([]), "{capacity:#}");
 }
+
+/// Drill clean-up on AWS: `ripcord cleanup --wait` against DynamoDB and SQS
+/// (moto), DRS' TerminateRecoveryInstances through the wire protocol (the
+/// simulator, which terminates the mirrored instances in moto's EC2).
+#[test]
+fn a_drill_is_cleaned_up_through_the_drs_wire_protocol() {
+    let Some(mut stage) = Stage::new("happy-path.yaml") else {
+        return;
+    };
+    stage.spawn_all();
+    let id = stage.start("aws-drill.yaml");
+    let view = stage.settled(&id, LIMIT);
+    assert_eq!(view["status"], "COMPLETED", "{view:#}");
+    let out = stage.ripcord_ok(&["cleanup", &id, "--requested-by", "aws-test", "--wait", "3m"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("clean-up COMPLETED"), "{text}");
+    let cleaned = stage.json(&["status", &id, "--json"]);
+    assert_eq!(cleaned["status"], "COMPLETED");
+    assert_eq!(cleaned["cleanup"]["requestedBy"], "aws-test", "{cleaned:#}");
+    for server in servers(&cleaned) {
+        assert_eq!(server["cleanup"]["status"], "TERMINATED", "{server:#}");
+    }
+    let terminations = stage.sim_calls()["calls"]["TerminateRecoveryInstances"].clone();
+    assert_eq!(terminations, 3, "one call per wave: {terminations}");
+}

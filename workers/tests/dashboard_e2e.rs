@@ -846,3 +846,70 @@ fn dashboard_shows_a_queued_start_then_the_execution() {
     );
     assert_no_errors_logged(&browser, &[]);
 }
+
+/// What the page shows of a drill clean-up.
+const READ_CLEANUP: &str = r#"
+    const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+    return {
+        buttonShown: !!q('cleanup-button') && !q('cleanup-button').hidden,
+        summary: q('cleanup-summary') && !q('cleanup-summary').hidden ? q('cleanup-summary').textContent : null,
+        servers: [...document.querySelectorAll('[data-testid="server-cleanup-status"]')].map((b) => b.textContent.trim()),
+        live: q('live-state') ? q('live-state').dataset.state : null,
+        status: q('execution-status') ? q('execution-status').dataset.status : null,
+    };
+"#;
+
+#[test]
+fn dashboard_cleans_up_a_settled_drill_after_confirmation() {
+    let Some(drill) = Drill::open(
+        "dashboard_cleans_up_a_settled_drill_after_confirmation",
+        "drill.yaml",
+    ) else {
+        return;
+    };
+    let browser = &drill.browser;
+    let running = browser.run(READ_CLEANUP);
+    assert_eq!(
+        running["buttonShown"], false,
+        "no clean-up while it runs: {running}"
+    );
+    wait_for_reading(
+        browser,
+        READ_CLEANUP,
+        "the Clean up button on the settled drill",
+        Duration::from_secs(180),
+        |page| page["live"] == "settled" && page["buttonShown"] == true,
+    );
+    browser.run(&format!(
+        "document.querySelector('[data-testid=cleanup-button]').click();
+         document.querySelector('#field-reason').value = 'drill reviewed';
+         document.querySelector('#field-requestedBy').value = 'e2e-cleaner';
+         document.querySelector('#field-token').value = '{TOKEN}';
+         document.querySelector('[data-testid=dialog-confirm]').click();
+         return true;"
+    ));
+    let last = wait_for_reading(
+        browser,
+        READ_CLEANUP,
+        "every instance terminated, live",
+        Duration::from_secs(120),
+        |page| {
+            page["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("COMPLETED") && s.contains("7 terminated"))
+                && page["servers"].as_array().is_some_and(|s| {
+                    s.len() == 7
+                        && s.iter()
+                            .all(|b| b.as_str().unwrap_or("").contains("TERMINATED"))
+                })
+        },
+    );
+    browser.screenshot(&artifact("dashboard-cleanup.png"));
+    assert!(
+        last["summary"].as_str().unwrap().contains("e2e-cleaner"),
+        "{last}"
+    );
+    assert_eq!(last["buttonShown"], false, "cleaned once: {last}");
+    assert_eq!(last["status"], "COMPLETED", "the drill keeps its status");
+    assert_no_errors_logged(browser, &[]);
+}

@@ -1101,3 +1101,112 @@ async fn a_start_no_launch_worker_took_up_is_queued_not_missing() {
     assert_eq!(body["error"]["code"], "not_found", "{body}");
     api.stop().await;
 }
+
+/// A drill's clean-up through the API: refused (409) while it runs, 401
+/// without the token, accepted once it has settled and followed to every
+/// instance TERMINATED, refused (409) a second time; a recovery's needs
+/// `confirmRecovery` (422).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settled_drill_is_cleaned_up_through_the_api_and_a_running_one_is_refused() {
+    let api = Api::start(Options::default()).await;
+    let id = api.start_drill("approval-drill.yaml").await;
+    let cleanup = format!("/api/executions/{id}/cleanup");
+    api.until(&id, "wave 2 awaits approval", |v| {
+        v.waves.len() == 2
+            && v.waves[1].awaiting_approval
+            && v.waves[0].status == WaveStatus::Completed
+    })
+    .await;
+    let (status, body) = api.post(&cleanup, Some(TOKEN), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("execution_running")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cancel it first")
+    );
+    let (status, _) = api
+        .post(&format!("/api/executions/{id}/cancel"), Some(TOKEN), None)
+        .await;
+    assert_eq!(status, 202);
+    api.until(&id, "the drill settles", |v| {
+        v.status == ExecutionStatus::Cancelled
+            && v.waves.iter().all(|w| w.status != WaveStatus::Launching)
+    })
+    .await;
+    let (status, _) = api.post(&cleanup, None, None).await;
+    assert_eq!(status, 401);
+    // The summary may still be settling: retry a refusal for running waves.
+    let mut answer = (0, Value::Null);
+    for _ in 0..50 {
+        answer = api
+            .post(
+                &cleanup,
+                Some(TOKEN),
+                Some(json!({ "requestedBy": "bob", "reason": "drill over" })),
+            )
+            .await;
+        if answer.0 != 409 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer.0, 202, "{}", answer.1);
+    assert_eq!(answer.1["accepted"], "CleanupExecution");
+    let done = api
+        .until(&id, "the clean-up ends", |v| {
+            v.cleanup.as_ref().is_some_and(|c| c.ended_at.is_some())
+        })
+        .await;
+    let summary = done.cleanup.unwrap();
+    assert_eq!(
+        (
+            summary.requested_by.as_str(),
+            summary.terminated,
+            summary.failed
+        ),
+        ("bob", 1, 0)
+    );
+    let (status, body) = api.post(&cleanup, Some(TOKEN), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("cleanup_already_requested"))
+    );
+
+    let recovery = plan_text("approval-drill.yaml")
+        .replace("mode: drill", "mode: recovery")
+        .replace("    wait_for_approval: true\n", "");
+    let (status, body) = api
+        .post(
+            "/api/executions",
+            Some(TOKEN),
+            Some(json!({ "plan": recovery, "confirmRecovery": true })),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let recovered = body["executionId"].as_str().unwrap().to_owned();
+    api.until(&recovered, "the recovery completes", |v| {
+        v.status == ExecutionStatus::Completed
+    })
+    .await;
+    let (status, body) = api
+        .post(
+            &format!("/api/executions/{recovered}/cleanup"),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("recovery_not_confirmed")),
+        "{body}"
+    );
+    assert!(
+        api.view(&recovered).await.cleanup.is_none(),
+        "nothing changed"
+    );
+}

@@ -22,7 +22,7 @@ use ripcord::plan::{
     WavePlan,
 };
 use ripcord::status_model::Transitions;
-use ripcord::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
+use ripcord::status_model::{CleanupStatus, ExecutionStatus, LaunchStatus, WaveStatus};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -84,6 +84,8 @@ enum Op {
         server: u8,
     },
     Cancel,
+    /// An operator asks for the drill's clean-up (refused while it runs).
+    Cleanup,
     Approve {
         wave: u8,
     },
@@ -197,6 +199,7 @@ fn op(depth: CrashDepth) -> impl Strategy<Value = Op> {
             .prop_map(|(pick, stage, nth)| Op::CrashAfter { pick, stage, nth }),
         3 => (any::<u8>(), any::<u8>()).prop_map(|(wave, server)| Op::Push { wave, server }),
         1 => Just(Op::Cancel),
+        1 => Just(Op::Cleanup),
         2 => any::<u8>().prop_map(|wave| Op::Approve { wave }),
         4 => (1u64..300).prop_map(|secs| Op::Advance { secs }),
     ]
@@ -311,7 +314,11 @@ const DRAIN_CAP: usize = 5_000;
 
 fn start(s: &Scenario) -> Engine {
     let (plan, specs) = build(s);
-    let mut engine = Engine::new(execution_id(), World::new(specs), t0());
+    let mut world = World::new(specs);
+    // Every fourth server's instance is shown under another drill's job
+    // by the time of a clean-up, which must leave it alone.
+    world.taken_over = world.servers.keys().skip(1).step_by(4).cloned().collect();
+    let mut engine = Engine::new(execution_id(), world, t0());
     let start = engine.external(
         None,
         Event::StartExecution {
@@ -403,11 +410,101 @@ fn run_op(engine: &mut Engine, op: &Op) {
             );
             engine.enqueue(e, Duration::ZERO);
         }
+        Op::Cleanup => request_cleanup(engine, "the schedule cleans up"),
         Op::Approve { wave } => {
             let w = usize::from(wave) % waves.len();
             approve(engine, w);
         }
         Op::Advance { secs } => engine.advance(Duration::from_secs(secs)),
+    }
+}
+
+/// Why the clean-up requested once the schedule has drained is asked for.
+const AFTER_THE_DRILL: &str = "the drill is over";
+
+fn request_cleanup(engine: &mut Engine, reason: &str) {
+    let e = engine.external(
+        None,
+        Event::CleanupExecution {
+            requested_by: "proptest".to_owned(),
+            reason: reason.to_owned(),
+            confirm_recovery: false,
+        },
+    );
+    engine.enqueue(e, Duration::ZERO);
+}
+
+/// Once the drill has ended, a clean-up (a second request is refused, the
+/// first one runs) ends with every server's instance TERMINATED or FAILED:
+/// a taken-over one FAILED (not ours). One requested after the schedule
+/// (no faults, no time jumps) leaves every other launched one gone; one the
+/// schedule requested may have met injected errors and time jumps.
+fn check_cleaned_up(engine: &mut Engine) {
+    request_cleanup(engine, AFTER_THE_DRILL);
+    drain(engine);
+    let execution = engine.execution().expect("the execution exists");
+    let cleanup = execution
+        .cleanup
+        .expect("a settled drill's clean-up is recorded");
+    assert!(
+        cleanup.ended_at.is_some(),
+        "liveness broken: the clean-up did not end: {cleanup:?}\nwaves: {:#?}\n{}",
+        engine
+            .waves()
+            .iter()
+            .map(|w| (
+                w.number,
+                w.status,
+                w.cleanup.clone(),
+                w.servers
+                    .iter()
+                    .map(|s| (s.recovery_instance_id.clone(), s.cleanup.clone()))
+                    .collect::<Vec<_>>()
+            ))
+            .collect::<Vec<_>>(),
+        engine.trace[engine.trace.len().saturating_sub(60)..].join("\n")
+    );
+    let now = engine.now();
+    let world = engine.shared.world().clone();
+    for wave in engine.waves() {
+        for s in &wave.servers {
+            let status = s.cleanup.as_ref().map(|c| c.status);
+            // A schedule that held the clean-up's messages back past its
+            // time limit (DeliverAny jumps time) ends it FAILED with
+            // CLEANUP_TIMEOUT, for an instance the world still has.
+            let timed_out = s.cleanup.as_ref().is_some_and(|c| {
+                c.reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("CLEANUP_TIMEOUT"))
+            }) && s
+                .recovery_instance_id
+                .as_deref()
+                .is_some_and(|ri| !world.is_terminated(ri, now))
+                && cleanup.requested_at + chrono::Duration::minutes(20) <= now;
+            let expected = match &s.recovery_instance_id {
+                None => None,
+                Some(_) if world.taken_over.contains(s.id()) || timed_out => {
+                    Some(CleanupStatus::Failed)
+                }
+                Some(_) if cleanup.reason != AFTER_THE_DRILL => {
+                    assert!(
+                        status.is_some_and(|c| c.is_terminal()),
+                        "liveness broken: server {} clean-up {:?}",
+                        s.id(),
+                        s.cleanup
+                    );
+                    status
+                }
+                Some(_) => Some(CleanupStatus::Terminated),
+            };
+            assert_eq!(
+                status,
+                expected,
+                "server {} clean-up: {:?}",
+                s.id(),
+                s.cleanup
+            );
+        }
     }
 }
 
@@ -494,6 +591,7 @@ fn run(s: &Scenario) -> Engine {
     }
     drain(&mut engine);
     check_ended(&engine);
+    check_cleaned_up(&mut engine);
     engine
 }
 

@@ -6,6 +6,7 @@
 //! that reason (invariant 5, docs/invariants.md).
 
 use crate::capacity::{BusyServer, CapacityWait};
+use crate::cleanup::CleanupStep;
 use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::Plan;
 use crate::service_error::ServiceError;
@@ -215,6 +216,23 @@ pub enum Event {
         error: ServiceError,
     },
 
+    // ---- drill clean-up (crate::cleanup) ----
+    /// Terminate the recovery instances the execution launched (execution).
+    CleanupExecution {
+        requested_by: String,
+        reason: String,
+        confirm_recovery: bool,
+    },
+    /// One step of a wave's clean-up (wave; its queue is the step's).
+    CleanupWave {
+        step: CleanupStep,
+    },
+    /// A wave's clean-up ended (execution).
+    WaveCleanedUp {
+        terminated: u32,
+        failed: u32,
+    },
+
     // ---- metrics queue ----
     PublishMetrics {},
     /// Tell the account (EventBridge on AWS) that a status changed.
@@ -286,13 +304,16 @@ impl Event {
             Event::CheckPostLaunch { .. } => "CheckPostLaunch",
             Event::PostLaunchObserved { .. } => "PostLaunchObserved",
             Event::PostLaunchCheckFailed { .. } => "PostLaunchCheckFailed",
+            Event::CleanupExecution { .. } => "CleanupExecution",
+            Event::CleanupWave { .. } => "CleanupWave",
+            Event::WaveCleanedUp { .. } => "WaveCleanedUp",
             Event::PublishMetrics {} => "PublishMetrics",
             Event::Announce { .. } => "Announce",
         }
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 41] = [
+    pub const TYPE_NAMES: [&'static str; 44] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
@@ -332,6 +353,9 @@ impl Event {
         "CheckPostLaunch",
         "PostLaunchObserved",
         "PostLaunchCheckFailed",
+        "CleanupExecution",
+        "CleanupWave",
+        "WaveCleanedUp",
         "PublishMetrics",
         "Announce",
     ];
@@ -364,7 +388,10 @@ impl Event {
             | Event::LaunchWaiting { .. }
             | Event::LaunchRefused { .. }
             | Event::AdmissionFailed { .. }
-            | Event::CapacityReleased { .. } => QueueName::Launch,
+            | Event::CapacityReleased { .. }
+            | Event::CleanupExecution { .. }
+            | Event::WaveCleanedUp { .. } => QueueName::Launch,
+            Event::CleanupWave { step } => step.queue(),
             Event::PollWave { .. }
             | Event::WaveObserved { .. }
             | Event::PollFailed { .. }

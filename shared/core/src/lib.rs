@@ -16,6 +16,7 @@
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
 //! - [`services`]: the values those ports carry (requests, answers, messages).
 //! - [`capacity`]: the deployment's DRS capacity ledger: who holds, who waits.
+//! - [`cleanup`]: drill clean-up: whether a request applies, its events and calls.
 //! - [`preflight`]: the checks before a launch: DRS facts against the plan.
 //! - [`selection`]: a plan's `select.tags` and `recovery_snapshot: { before }`,
 //!   resolved against DRS' answers once, when the plan is submitted.
@@ -23,6 +24,7 @@
 //! - `testing` (feature `testing`): fixture records for other crates' tests.
 
 pub mod capacity;
+pub mod cleanup;
 pub mod effect_results;
 pub mod event;
 pub mod eventbridge;

@@ -311,6 +311,46 @@ pub fn completed() -> Fixture {
     f
 }
 
+/// [`completed`], cleaned up by alice at 1h 30m: wave 3's instances are
+/// gone, one of wave 2's could not be terminated (it is no longer the one
+/// the drill launched), the rest still terminating.
+pub fn cleaning_up() -> Fixture {
+    use crate::records::{ExecutionCleanup, ServerCleanup, WaveCleanupCount};
+    use crate::status_model::CleanupStatus;
+    let mut f = completed();
+    f.now = at(92, 0);
+    f.execution.cleanup = Some(ExecutionCleanup {
+        requested_by: "alice".to_owned(),
+        reason: "drill over".to_owned(),
+        requested_at: at(90, 0),
+        waves: vec![WaveCleanupCount {
+            wave: WaveNumber(3),
+            terminated: 2,
+            failed: 0,
+        }],
+        ended_at: None,
+    });
+    let cleanup = |status, reason: Option<&str>, ended| {
+        Some(ServerCleanup {
+            status,
+            reason: reason.map(str::to_owned),
+            ended_at: ended,
+        })
+    };
+    for i in 0..2 {
+        f.server_mut(3, i).cleanup = cleanup(CleanupStatus::Terminated, None, Some(at(91, 30)));
+    }
+    f.server_mut(2, 0).cleanup = cleanup(
+        CleanupStatus::Failed,
+        Some(
+            "not terminated: recovery instance i-0f9e8d7c6b5a40021: it was launched by job drsjob-other, not by this execution's job drsjob-0a1b2c3d4e5f60002",
+        ),
+        Some(at(90, 5)),
+    );
+    f.server_mut(2, 1).cleanup = cleanup(CleanupStatus::Terminating, None, None);
+    f
+}
+
 /// What pre-flight found for [`plan`], five seconds after the start: two
 /// errors, one warning and one note, in the order the checks sort them.
 pub fn preflight_report() -> PreflightReport {

@@ -615,3 +615,28 @@ fn the_rendered_error_list_reads_well() {
         .to_string();
     insta::assert_snapshot!(rendered);
 }
+
+#[test]
+fn cleanup_after_is_refused_on_a_recovery_plan_and_needs_after() {
+    let (line, column, message) = error(
+        r#"
+name: p
+mode: recovery
+region: us-east-1
+options:
+  cleanup: { after: 2h }
+waves:
+  - name: db
+    servers: [s-1234567890abcdef0]
+"#,
+    );
+    assert_eq!((line, column), (5, 12));
+    assert_says(
+        &message,
+        &["options.cleanup", "mode: recovery", "--confirm-recovery"],
+    );
+    let (_, _, message) = error(&format!(
+        "{HEADER}options:\n  cleanup: {{}}\nwaves:\n  - name: db\n    servers: [s-1234567890abcdef0]\n"
+    ));
+    assert_says(&message, &["no `after`", "cleanup: { after: 2h }"]);
+}

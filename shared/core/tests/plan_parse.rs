@@ -418,3 +418,17 @@ fn busy_servers_is_refuse_unless_the_plan_says_wait() {
         "{err}"
     );
 }
+
+#[test]
+fn a_drill_may_clean_up_a_while_after_it_settles() {
+    let plan = parse(&format!(
+        "name: p\nmode: drill\nregion: us-east-1\noptions:\n  cleanup: {{ after: 2h }}\nwaves:\n  - name: db\n    servers: [{}]\n",
+        server_id(1)
+    ));
+    assert_eq!(plan.options.cleanup_after, Some(mins(120)));
+    let kept = parse(&format!(
+        "name: p\nmode: drill\nregion: us-east-1\nwaves:\n  - name: db\n    servers: [{}]\n",
+        server_id(1)
+    ));
+    assert_eq!(kept.options.cleanup_after, None, "default: keep");
+}

@@ -5,7 +5,7 @@
 
 use ripcord::status_model::Transitions;
 use ripcord::status_model::{
-    ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus,
+    ActionStatus, CleanupStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus,
 };
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,12 +115,13 @@ type Check = fn(&str);
 /// difference.
 #[test]
 fn every_level_s_transitions_match_the_docs() {
-    let levels: [(&str, Check); 5] = [
+    let levels: [(&str, Check); 6] = [
         ("Execution transitions", check::<ExecutionStatus>),
         ("Wave transitions", check::<WaveStatus>),
         ("Launch transitions", check::<LaunchStatus>),
         ("Action transitions", check::<ActionStatus>),
         ("Health transitions", check::<HealthStatus>),
+        ("Clean-up transitions", check::<CleanupStatus>),
     ];
     let failed: Vec<String> = levels
         .iter()

@@ -56,6 +56,8 @@ const TONES = {
   CANCELLED: ['warn', '⊘'],
   TIMEOUT: ['warn', '⌛'],
   AWAITING_APPROVAL: ['gate', '‖'],
+  TERMINATING: ['running', '◐'],
+  TERMINATED: ['warn', '⊗'],
 };
 
 export function tone(status) {

@@ -1,8 +1,10 @@
 // The page of one execution: the summary (status, percent, counts, times,
 // ETA), what pre-flight found, the waves timeline, the Gantt and the server
-// table, kept live by the SSE stream, plus the Cancel and Approve actions.
+// table, kept live by the SSE stream, plus the Cancel, Approve and Clean up
+// (cleanup.js) actions.
 
 import { ApiError, getJSON, postJSON, storedToken } from './api.js';
+import { CleanupControl } from './cleanup.js';
 import { detailsDialog, formDialog } from './dialog.js';
 import { badge, h, replace, TERMINAL_EXECUTION } from './dom.js';
 import { clock, formatDuration, formatRelative, parseTime, timeEl } from './format.js';
@@ -43,6 +45,12 @@ export async function showExecution(root, executionId) {
     onState: (state) => page.setConnection(state),
   });
   live.start(view);
+  // A clean-up requested from this page changes a settled execution again.
+  page.follow = () => {
+    live.stop();
+    live.settled = false;
+    live.start(page.view);
+  };
   window.addEventListener('pagehide', () => live.stop());
 }
 
@@ -95,6 +103,9 @@ class ExecutionPage {
       type: 'button', class: 'btn btn-danger', id: 'cancel-button', 'data-testid': 'cancel-button',
       onclick: () => this.cancel(),
     }, 'Cancel execution');
+    this.cleanup = new CleanupControl({
+      user: rememberedUser, remember: rememberUser, onRequested: () => this.follow?.(),
+    });
     // The drill report (measured RTO against the plan's target), as the
     // API renders it; provisional until the execution settles.
     this.reportLink = h('a', {
@@ -115,7 +126,7 @@ class ExecutionPage {
             h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/' }, 'Executions'), ' / '),
             h('div', { class: 'title-line' }, this.title, this.mode),
             this.idLine),
-          h('div', { class: 'summary-actions' }, this.livePill, this.reportLink, this.cancelButton)),
+          h('div', { class: 'summary-actions' }, this.livePill, this.reportLink, this.cancelButton, this.cleanup.button)),
         h('div', { class: 'summary-grid' },
           h('div', { class: 'stat stat-status', 'aria-live': 'polite' }, h('span', { class: 'stat-label' }, 'Status'), this.status),
           h('div', { class: 'stat stat-progress' },
@@ -123,7 +134,7 @@ class ExecutionPage {
             h('div', { class: 'percent-line' }, this.percent, this.progress)),
           h('div', { class: 'stat' }, this.counts),
           h('div', { class: 'stat' }, this.times)),
-        this.reason),
+        this.reason, this.cleanup.line),
       this.preflight.el,
       h('div', { class: 'layout' },
         h('section', { class: 'panel waves-panel', 'aria-labelledby': 'waves-title' },
@@ -217,6 +228,7 @@ class ExecutionPage {
     this.reason.hidden = !v.reason;
     this.reason.textContent = v.reason || '';
     this.cancelButton.hidden = this.terminal;
+    this.cleanup.setView(v);
     this.preflight.setView(v);
 
     this.waves.setView(v, !this.terminal);

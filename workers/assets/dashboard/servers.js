@@ -4,6 +4,7 @@
 // servers scroll as smoothly as 10. ARIA table roles keep it a table for
 // screen readers (aria-rowcount / aria-rowindex give the full size).
 
+import { cleanupBadge } from './cleanup.js';
 import { badge, h, replace } from './dom.js';
 import { formatDuration, parseTime, timeEl } from './format.js';
 
@@ -225,7 +226,7 @@ export class ServerTable {
     }, s.hostname), s.critical ? null : h('span', { class: 'tag', title: 'Optional server (critical: false)' }, 'optional')),
     cell('col-source mono', s.sourceServerId),
     cell('col-launch', badge(s.launchStatus, { 'data-testid': 'server-launch-status' })),
-    cell('col-instance', instance),
+    cell('col-instance', instance, cleanupBadge(s)),
     cell('col-ip mono', s.privateIpAddress || h('span', { class: 'muted' }, '—')),
     cell('col-ip mono', s.publicIpAddress || h('span', { class: 'muted' }, '—')),
     cell('col-health', badge(s.healthStatus, { class: 'badge-quiet' })),

@@ -140,6 +140,27 @@ fn status_name(status: ExecutionStatus) -> String {
     }
 }
 
+/// Execution `id` as stored, or an error that says where to look.
+pub(super) async fn existing(
+    backend: &Backend,
+    args: &BackendArgs,
+    id: ExecutionId,
+) -> anyhow::Result<ripcord::ports::store::Versioned<ripcord::records::ExecutionRecord>> {
+    if let Some(execution) = backend.store().load_execution(id).await? {
+        return Ok(execution);
+    }
+    if let Some(queued) = queued_view(backend, args, id).await? {
+        anyhow::bail!(
+            "execution {id} is queued, not yet started, so there is nothing to change yet: {}",
+            queued.what_to_check
+        );
+    }
+    anyhow::bail!(
+        "no execution {id} in {}; `ripcord list` shows the ones there",
+        args.describe()
+    )
+}
+
 async fn send(
     args: &BackendArgs,
     id: ExecutionId,
@@ -147,18 +168,7 @@ async fn send(
     event: Event,
 ) -> anyhow::Result<()> {
     let backend = Backend::open_existing(args).await?;
-    if backend.store().load_execution(id).await?.is_none() {
-        if let Some(queued) = queued_view(&backend, args, id).await? {
-            anyhow::bail!(
-                "execution {id} is queued, not yet started, so there is nothing to change yet: {}",
-                queued.what_to_check
-            );
-        }
-        anyhow::bail!(
-            "no execution {id} in {}; `ripcord list` shows the ones there",
-            args.describe()
-        );
-    }
+    existing(&backend, args, id).await?;
     let envelope = Envelope::new(id, wave, event, chrono::Utc::now());
     backend
         .queue()

@@ -3,6 +3,7 @@
 
 mod aws;
 mod bench;
+mod cleanup;
 mod dlq;
 mod execution;
 mod inputs;
@@ -94,6 +95,24 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let by = requester::requester(requested_by.as_deref(), Some(&backend)).await;
             execution::cancel(&backend, &id, &by, &reason).await
+        }
+        Command::Cleanup {
+            id,
+            reason,
+            requested_by,
+            confirm_recovery,
+            wait,
+            backend,
+        } => {
+            let by = requester::requester(requested_by.as_deref(), Some(&backend)).await;
+            let request = cleanup::CleanupArgs {
+                id: &id,
+                requested_by: &by,
+                reason: &reason,
+                confirm_recovery,
+                wait,
+            };
+            cleanup::cleanup(&backend, request).await
         }
         Command::Approve {
             id,

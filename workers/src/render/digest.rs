@@ -6,7 +6,7 @@
 
 use super::label;
 use ripcord::status::{ExecutionView, ServerView, WaveView};
-use ripcord::status_model::{HealthStatus, LaunchStatus, Transitions};
+use ripcord::status_model::{CleanupStatus, HealthStatus, LaunchStatus, Transitions};
 use std::fmt::Write as _;
 
 /// Which servers the final table lists.
@@ -75,7 +75,7 @@ pub(super) fn wave_digest(wave: &WaveView) -> Digest<'_> {
         wave.servers.iter().filter(|s| needs_attention(s)).collect();
     let more = (attention.len() > ATTENTION_ROWS).then(|| {
         format!(
-            "  … and {} more servers launching or unhealthy",
+            "  … and {} more servers launching, unhealthy or not cleaned up",
             attention.len() - ATTENTION_ROWS
         )
     });
@@ -97,12 +97,24 @@ fn counts_line(servers: &[ServerView]) -> String {
         let n = servers.iter().filter(|s| s.health_status == status).count();
         (status, n)
     });
-    format!(
-        "{} servers: {}; health: {}\n",
+    let mut line = format!(
+        "{} servers: {}; health: {}",
         servers.len(),
         counts(launch),
         counts(health)
-    )
+    );
+    if servers.iter().any(|s| s.cleanup.is_some()) {
+        let cleanup = CleanupStatus::ALL.iter().map(|&status| {
+            let n = servers
+                .iter()
+                .filter(|s| s.cleanup.as_ref().is_some_and(|c| c.status == status))
+                .count();
+            (status, n)
+        });
+        let _ = write!(line, "; clean-up: {}", counts(cleanup));
+    }
+    line.push('\n');
+    line
 }
 
 /// `85 COMPLETED, 15 FAILED`: the statuses that occur, in the model's order.
@@ -115,23 +127,39 @@ fn counts<T: serde::Serialize>(counted: impl IntoIterator<Item = (T, usize)>) ->
         .join(", ")
 }
 
-/// Not failed yet, but not done well either: its launch still runs, or a
-/// health check said no.
+/// Not failed yet, but not done well either: its launch still runs, a
+/// health check said no, or its recovery instance could not be cleaned up.
 fn needs_attention(s: &ServerView) -> bool {
+    let cleanup_failed = s
+        .cleanup
+        .as_ref()
+        .is_some_and(|c| c.status == CleanupStatus::Failed);
     s.launch_status != LaunchStatus::Failed
         && (s.launch_status == LaunchStatus::Launching
+            || cleanup_failed
             || matches!(
                 s.health_status,
                 HealthStatus::Unhealthy | HealthStatus::Timeout
             ))
 }
 
-/// `errorCode: errorMessage`, in full; either alone when the other is absent.
+/// `errorCode: errorMessage`, in full; either alone when the other is
+/// absent; then why its clean-up failed, if it did.
 pub(super) fn server_error(s: &ServerView) -> String {
-    match (&s.error_code, &s.error_message) {
+    let launch = match (&s.error_code, &s.error_message) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(only), None) | (None, Some(only)) => only.clone(),
         (None, None) => String::new(),
+    };
+    let cleanup = s
+        .cleanup
+        .as_ref()
+        .filter(|c| c.status == CleanupStatus::Failed)
+        .and_then(|c| c.reason.as_ref());
+    match cleanup {
+        Some(reason) if launch.is_empty() => format!("clean-up: {reason}"),
+        Some(reason) => format!("{launch}\nclean-up: {reason}"),
+        None => launch,
     }
 }
 

@@ -10,7 +10,9 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use console::style as console_style;
 use ripcord::preflight::Severity;
 use ripcord::status::{ActionView, ExecutionView, PreflightView, ServerView, WaveView};
-use ripcord::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus};
+use ripcord::status_model::{
+    ActionStatus, CleanupStatus, ExecutionStatus, HealthStatus, LaunchStatus,
+};
 use std::fmt::Write as _;
 
 /// Table width when it cannot be read from a terminal: wide enough for the
@@ -38,6 +40,19 @@ pub fn final_table(view: &ExecutionView, style: bool, listing: Listing) -> Strin
     }
     if let Some(preflight) = &view.preflight {
         out.push_str(&preflight_lines(view, preflight));
+    }
+    if let Some(cleanup) = &view.cleanup {
+        let _ = writeln!(
+            out,
+            "Clean-up: {} by {} at {} UTC ({}): {} terminated, {} terminating, {} failed",
+            label(&cleanup.status),
+            cleanup.requested_by,
+            clock(cleanup.requested_at),
+            cleanup.reason,
+            cleanup.terminated,
+            cleanup.terminating,
+            cleanup.failed
+        );
     }
     for wave in &view.waves {
         let _ = writeln!(out);
@@ -180,28 +195,50 @@ fn new_table(style: bool) -> Table {
 }
 
 fn server_table<'a>(servers: impl IntoIterator<Item = &'a ServerView>, style: bool) -> Table {
+    let servers: Vec<&ServerView> = servers.into_iter().collect();
     let mut table = new_table(style);
-    table.set_header([
+    // The clean-up column only once a clean-up reached the wave.
+    let cleanup = servers.iter().any(|s| s.cleanup.is_some());
+    let mut header = vec![
         "Hostname",
         "Source server",
         "Launch",
         "Instance",
         "Private IP",
         "Health",
-        "Error",
-    ]);
+    ];
+    if cleanup {
+        header.push("Clean-up");
+    }
+    header.push("Error");
+    table.set_header(header);
     for s in servers {
-        table.add_row([
+        let mut row = vec![
             Cell::new(&s.hostname),
             Cell::new(&s.source_server_id),
             status_cell(label(&s.launch_status), launch_tone(s.launch_status), style),
             Cell::new(s.launched_instance_id.as_deref().unwrap_or("-")),
             Cell::new(s.private_ip_address.as_deref().unwrap_or("-")),
             status_cell(label(&s.health_status), health_tone(s.health_status), style),
-            Cell::new(server_error(s)),
-        ]);
+        ];
+        if cleanup {
+            row.push(match &s.cleanup {
+                Some(c) => status_cell(label(&c.status), cleanup_tone(c.status), style),
+                None => Cell::new("-"),
+            });
+        }
+        row.push(Cell::new(server_error(s)));
+        table.add_row(row);
     }
     table
+}
+
+fn cleanup_tone(s: CleanupStatus) -> Tone {
+    match s {
+        CleanupStatus::Terminated => Tone::Good,
+        CleanupStatus::Failed => Tone::Bad,
+        CleanupStatus::Terminating => Tone::Busy,
+    }
 }
 
 fn action_table(actions: &[ActionView], style: bool) -> Table {
@@ -327,6 +364,15 @@ mod tests {
     fn blocked_by_preflight_table() {
         insta::assert_snapshot!(final_table(
             &testing::blocked().view(),
+            false,
+            Listing::Summary
+        ));
+    }
+
+    #[test]
+    fn cleaning_up_table() {
+        insta::assert_snapshot!(final_table(
+            &testing::cleaning_up().view(),
             false,
             Listing::Summary
         ));

@@ -25,6 +25,7 @@ assets!(
     "app.css",
     "app.js",
     "capacity.js",
+    "cleanup.js",
     "api.js",
     "dialog.js",
     "dom.js",

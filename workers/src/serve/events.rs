@@ -35,7 +35,13 @@ pub async fn observe(state: &AppState, id: ExecutionId) -> Result<Option<Observe
             &waves,
             state.clock.now(),
         )),
-        settled: is_settled(&execution.record, &waves),
+        // A drill clean-up under way still changes the view.
+        settled: is_settled(&execution.record, &waves)
+            && execution
+                .record
+                .cleanup
+                .as_ref()
+                .is_none_or(|c| c.ended_at.is_some()),
     }))
 }
 

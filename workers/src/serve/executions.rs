@@ -334,10 +334,8 @@ pub async fn cancel(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    state.auth.check_write(&headers)?;
-    let id = parse_id(&id)?;
-    let request: CancelRequest = optional_body(&body)?;
-    let execution = load(&state, id).await?;
+    let (id, request, execution) =
+        write_request::<CancelRequest>(&state, &headers, &id, &body).await?;
     if execution.status.is_terminal() {
         return Err(ApiError::conflict(format!(
             "execution {id} has already ended ({}); there is nothing to cancel",
@@ -425,6 +423,20 @@ pub async fn approve(
     .await
 }
 
+/// What a write to one execution starts with: the token checked, the id
+/// parsed, the optional body read, and the execution loaded.
+pub(super) async fn write_request<T: Default + DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    body: &[u8],
+) -> Result<(ExecutionId, T, ExecutionRecord), ApiError> {
+    state.auth.check_write(headers)?;
+    let id = parse_id(id)?;
+    let request: T = optional_body(body)?;
+    Ok((id, request, load(state, id).await?))
+}
+
 /// An optional JSON body: an empty one is the default request.
 fn optional_body<T: Default + DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -451,7 +463,7 @@ async fn load(state: &AppState, id: ExecutionId) -> Result<ExecutionRecord, ApiE
 }
 
 /// Queues `envelope` for the launch worker: 202 Accepted.
-async fn accept(
+pub(super) async fn accept(
     state: &AppState,
     envelope: Envelope,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {

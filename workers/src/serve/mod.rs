@@ -2,7 +2,7 @@
 //! executions API with live Server-Sent Events, health, Prometheus metrics,
 //! the OpenAPI document, and the dashboard.
 //!
-//! - [`executions`]: list, read, start, cancel, approve.
+//! - [`executions`]: list, read, start, cancel, approve; [`cleanup`]: clean up a drill.
 //! - [`events`]: the SSE stream, one store watcher per followed execution.
 //! - [`auth`]: the write token (and optionally read protection).
 //! - [`report`]: the drill report (measured RTO) in html, md, json or svg.
@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod capacity;
+pub mod cleanup;
 pub mod dashboard;
 pub mod error;
 pub mod events;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/executions/{id}/events", get(events::events))
         .route("/api/executions/{id}/report", get(report::report))
         .route("/api/executions/{id}/cancel", post(executions::cancel))
+        .route("/api/executions/{id}/cleanup", post(cleanup::cleanup))
         .route(
             "/api/executions/{id}/waves/{wave}/approve",
             post(executions::approve),

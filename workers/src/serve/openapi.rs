@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::report::report,
         super::executions::start,
         super::executions::cancel,
+        super::cleanup::cleanup,
         super::executions::approve,
         super::health::healthz,
         super::capacity::capacity,
@@ -38,7 +39,7 @@ use utoipa::{Modify, OpenApi};
     )),
     modifiers(&BearerToken),
     tags(
-        (name = "executions", description = "Executions: list, status, live events, start, cancel, approve"),
+        (name = "executions", description = "Executions: list, status, live events, start, cancel, approve, clean up"),
         (name = "operations", description = "Health, metrics and DRS capacity"),
     )
 )]

@@ -8,7 +8,7 @@ use super::world::World;
 use ripcord::plan::HealthCheck;
 use ripcord::records::{ExecutionRecord, WaveRecord};
 use ripcord::status_model::Transitions;
-use ripcord::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
+use ripcord::status_model::{CleanupStatus, ExecutionStatus, LaunchStatus, WaveStatus};
 use ripcord::time::Timestamp;
 
 /// An execution saved over `old` (none: created), beside its `waves` as
@@ -58,6 +58,14 @@ pub fn check_wave(world: &World, now: Timestamp, old: Option<&WaveRecord>, new: 
             new.status
         );
         for (o, n) in old.servers.iter().zip(&new.servers) {
+            let cleanup = |s: &ripcord::records::ServerState| s.cleanup.as_ref().map(|c| c.status);
+            assert!(
+                !cleanup(o).is_some_and(|c| c.is_terminal()) || cleanup(o) == cleanup(n),
+                "terminal states stay terminal: server {} clean-up {:?} → {:?}",
+                n.id(),
+                cleanup(o),
+                cleanup(n)
+            );
             assert!(
                 !o.launch_status.is_terminal() || o.launch_status == n.launch_status,
                 "terminal states stay terminal: server {} {:?} → {:?}",
@@ -68,6 +76,14 @@ pub fn check_wave(world: &World, now: Timestamp, old: Option<&WaveRecord>, new: 
         }
     }
     for s in &new.servers {
+        if s.cleanup.as_ref().map(|c| c.status) == Some(CleanupStatus::Terminated) {
+            let ri = s.recovery_instance_id.as_deref().unwrap_or_default();
+            assert!(
+                world.is_terminated(ri, now) && !world.taken_over.contains(s.id()),
+                "invariant 14 broken: server {} clean-up TERMINATED, but the world still has {ri} (or it is not ours)",
+                s.id()
+            );
+        }
         if !matches!(
             s.launch_status,
             LaunchStatus::Launched | LaunchStatus::Completed

@@ -655,9 +655,9 @@ impl RecoveryService for ModelDrs {
                 "drs",
                 "TerminateRecoveryInstances",
             ),
-            |world, _| world.terminate(recovery_instance_ids),
+            |world, now| world.terminate(recovery_instance_ids, now),
         )
-        .await
+        .await?
     }
 }
 

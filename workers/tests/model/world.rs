@@ -15,6 +15,7 @@ use ripcord::ports::ec2::{Ec2Instance, InstanceCheck, InstanceStatus};
 use ripcord::ports::ssm::{
     AgentInfo, AgentPing, CommandInvocation, InvocationStatus, SendCommandRequest, SentCommand,
 };
+use ripcord::service_error::ServiceError;
 use ripcord::time::{Timestamp, after};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -82,9 +83,21 @@ pub struct World {
     pub servers: BTreeMap<SourceServerId, ServerSpec>,
     pub jobs: Vec<Job>,
     pub commands: Vec<Command>,
-    /// Recovery instances a drill clean-up terminated.
-    pub terminated: Vec<String>,
+    /// Recovery instances a drill clean-up asked to terminate, and when
+    /// each is gone (the TERMINATE job takes [`TERMINATE_TAKES`]).
+    pub terminated: BTreeMap<String, Timestamp>,
+    /// Servers whose recovery instance DRS now shows under another job (a
+    /// later drill took it over): a clean-up must leave it alone.
+    pub taken_over: Vec<SourceServerId>,
+    /// TerminateRecoveryInstances calls, by their job id.
+    pub terminate_jobs: Vec<(String, Timestamp)>,
 }
+
+/// How long the model's TERMINATE job takes.
+pub const TERMINATE_TAKES: Duration = Duration::from_secs(30);
+
+/// The job DRS names for an instance a later drill took over.
+pub const ANOTHER_DRILL: &str = "drsjob-another-drill";
 
 fn secs_since(from: Timestamp, now: Timestamp) -> Duration {
     ripcord::time::between(from, now)
@@ -213,12 +226,42 @@ impl World {
         self.describe_recovery_instances(&ids, now)
     }
 
-    /// Drill clean-up: the recovery instances are noted as terminated
-    /// (the step never asks for it; the port has the call).
-    pub fn terminate(&mut self, recovery_instance_ids: &[String]) -> String {
-        self.terminated
-            .extend(recovery_instance_ids.iter().cloned());
-        format!("drsjob-terminate-{:04}", self.terminated.len())
+    /// TerminateRecoveryInstances: each instance is gone
+    /// [`TERMINATE_TAKES`] later. An id DRS does not have (never launched,
+    /// or gone) fails the whole call, as in DRS. Invariant 14: every id
+    /// must be one this execution's own job launched and DRS still shows
+    /// under that job.
+    pub fn terminate(&mut self, ids: &[String], now: Timestamp) -> Result<String, ServiceError> {
+        let live = self.describe_recovery_instances(ids, now);
+        for id in ids {
+            let Some(ri) = live.iter().find(|ri| ri.recovery_instance_id == *id) else {
+                return Err(ServiceError::from_code(
+                    "drs",
+                    "TerminateRecoveryInstances",
+                    "ResourceNotFoundException",
+                    &format!("model: no recovery instance {id}"),
+                ));
+            };
+            assert!(
+                ri.job_id.as_deref() != Some(ANOTHER_DRILL)
+                    && self.jobs.iter().any(|j| Some(&j.id) == ri.job_id.as_ref()),
+                "invariant 14 broken: TerminateRecoveryInstances of {id}, which DRS shows under job {:?}, not one this execution launched",
+                ri.job_id
+            );
+        }
+        let gone = after(now, TERMINATE_TAKES);
+        for id in ids {
+            let at = self.terminated.entry(id.clone()).or_insert(gone);
+            *at = (*at).min(gone);
+        }
+        let job_id = format!("drsjob-terminate-{:04}", self.terminate_jobs.len());
+        self.terminate_jobs.push((job_id.clone(), gone));
+        Ok(job_id)
+    }
+
+    /// Whether the recovery instance is gone by `now`.
+    pub fn is_terminated(&self, id: &str, now: Timestamp) -> bool {
+        self.terminated.get(id).is_some_and(|at| *at <= now)
     }
 
     pub fn start_recovery(
@@ -252,6 +295,21 @@ impl World {
     }
 
     pub fn describe_job(&self, job_id: &str, now: Timestamp) -> Option<RecoveryJob> {
+        if let Some((_, gone)) = self.terminate_jobs.iter().find(|(id, _)| id == job_id) {
+            let done = *gone <= now;
+            return Some(RecoveryJob {
+                job_id: job_id.to_owned(),
+                status: if done {
+                    JobStatus::Completed
+                } else {
+                    JobStatus::Started
+                },
+                creation_time: None,
+                end_time: done.then_some(*gone),
+                participating_servers: Vec::new(),
+                tags: BTreeMap::new(),
+            });
+        }
         self.jobs
             .iter()
             .find(|j| j.id == job_id)
@@ -293,12 +351,18 @@ impl World {
                 let ri = Self::recovery_instance_id(job, id);
                 if ids.contains(&ri)
                     && self.participation(job, id, now).status == DrsLaunchStatus::Launched
+                    && !self.is_terminated(&ri, now)
                 {
+                    let job_id = if self.taken_over.contains(id) {
+                        ANOTHER_DRILL.to_owned()
+                    } else {
+                        job.id.clone()
+                    };
                     out.push(RecoveryInstance {
                         recovery_instance_id: ri,
                         ec2_instance_id: Some(Self::ec2_instance_id(job, id)),
                         ec2_instance_state: Some("running".to_owned()),
-                        job_id: Some(job.id.clone()),
+                        job_id: Some(job_id),
                         source_server_id: id.clone(),
                         is_drill: true,
                         point_in_time_snapshot: None,

@@ -4,7 +4,7 @@
 
 use super::context::{Ctx, Handover, Outcome, WaveOutcome};
 use super::decision::{Change, Decision, State};
-use super::{execution, launch, post_launch};
+use super::{cleanup, execution, launch, post_launch};
 use crate::event::{Envelope, Event};
 use crate::ids::WaveNumber;
 use crate::ports::announce::Announcement;
@@ -29,6 +29,8 @@ pub fn target(envelope: &Envelope) -> Target {
             | Event::ApproveWave { .. }
             | Event::CancelExecution { .. }
             | Event::ExecutionTimedOut {}
+            | Event::CleanupExecution { .. }
+            | Event::WaveCleanedUp { .. }
             | Event::PublishMetrics {}
             | Event::Announce { .. },
             _,
@@ -60,9 +62,21 @@ pub fn decide(state: &State, envelope: &Envelope, now: Timestamp) -> Decision {
         (State::Execution(_), Event::StartExecution { .. }) => {
             return Decision::ignore("the execution exists already (duplicate start)");
         }
+        (
+            State::Execution(exec),
+            Event::CleanupExecution {
+                requested_by,
+                reason,
+                confirm_recovery,
+            },
+        ) => cleanup::request(&mut ctx, exec, requested_by, reason, *confirm_recovery),
+        (State::Execution(exec), Event::WaveCleanedUp { terminated, failed }) => {
+            cleanup::wave_cleaned_up(&mut ctx, exec, envelope.wave, *terminated, *failed)
+        }
         (State::Execution(exec), event) => match execution::decide(&mut ctx, exec, event) {
             Outcome::Changed(Change::Execution(mut next)) => {
                 execution::release_servers_when_done(&mut ctx, &mut next);
+                cleanup::schedule_when_settled(&mut ctx, exec, &next);
                 Outcome::Changed(Change::Execution(next))
             }
             other => other,
@@ -187,7 +201,10 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord, event: &Event) -> WaveOutco
             post_launch::observed(ctx, wave, observation)
         }
         Event::PostLaunchCheckFailed { error, .. } => post_launch::check_failed(ctx, wave, error),
+        Event::CleanupWave { step } => cleanup::decide_wave(ctx, wave, step),
         Event::StartExecution { .. }
+        | Event::CleanupExecution { .. }
+        | Event::WaveCleanedUp { .. }
         | Event::WaveFinished { .. }
         | Event::ApproveWave { .. }
         | Event::CancelExecution { .. }

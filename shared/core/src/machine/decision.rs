@@ -4,6 +4,7 @@
 //! intent is always durable before the call it announces (invariant 2, docs/invariants.md).
 
 use crate::capacity::{Claim, Holder};
+use crate::cleanup::CleanupEffect;
 use crate::event::FollowUp;
 use crate::ids::ExecutionId;
 use crate::ids::SourceServerId;
@@ -127,6 +128,8 @@ pub enum Effect {
         status_instance_ids: Vec<String>,
         agent_instance_ids: Vec<String>,
     },
+    /// A call of a wave's drill clean-up → a `CleanupWave` step.
+    Cleanup(CleanupEffect),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,8 @@
 //!   a phase hands the wave on to (a phase never calls the next one).
 //! - the phases: `execution` (the execution record), `launch` (`start`:
 //!   one StartRecovery per wave; `observe`: a launching wave's servers),
-//!   `post_launch` (`progress`, `actions`, `health`, `observe`).
+//!   `post_launch` (`progress`, `actions`, `health`, `observe`), `cleanup`
+//!   (a settled drill's recovery instances terminated: `execution`, `wave`).
 //! - `wave`: the primitives the wave phases share; `context`: the decision
 //!   under construction (`Ctx`), what a handler returns, and `Handover`.
 //! - `decision`: what `decide` returns (changes, effects, follow-ups);
@@ -16,6 +17,7 @@
 //! Below the machine: `crate::records` (what the store keeps) and
 //! `crate::status_model` (the statuses and their valid transitions).
 
+mod cleanup;
 mod context;
 mod decide;
 mod decision;
@@ -29,6 +31,7 @@ mod wave;
 #[cfg(test)]
 mod tests;
 
+pub use cleanup::{cleanup_refusal, settled};
 pub use decide::{Target, decide, target};
 pub use decision::{Change, CommandPurpose, Decision, Effect, State};
 pub use launch::job_tags;

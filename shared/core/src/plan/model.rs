@@ -217,6 +217,14 @@ pub struct PlanOptions {
     /// The plan's `options.recovery_snapshot`, for waves that set none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_snapshot: Option<SnapshotChoice>,
+    /// `options.cleanup.after`: how long after a drill settled its recovery
+    /// instances are terminated; unset: they are kept.
+    #[serde(
+        default,
+        with = "humantime_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cleanup_after: Option<Duration>,
 }
 
 impl Default for PlanOptions {
@@ -231,6 +239,7 @@ impl Default for PlanOptions {
             max_replication_lag: None,
             split_large_waves: false,
             recovery_snapshot: None,
+            cleanup_after: None,
         }
     }
 }

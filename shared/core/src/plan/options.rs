@@ -4,7 +4,7 @@
 
 use super::error::{ErrorList, Pos};
 use super::model::{DEFAULT_EXECUTION_TIMEOUT, PlanOptions, PollIntervals, RetryPolicy};
-use super::raw::{RawOptions, Text};
+use super::raw::{RawCleanup, RawOptions, Text};
 use super::select::snapshot_choice;
 use serde_saphyr::Spanned;
 use std::time::Duration;
@@ -122,9 +122,28 @@ pub(super) fn options(
             "options.recovery_snapshot",
             errors,
         ),
+        cleanup_after: cleanup_after(raw.cleanup.as_ref(), errors),
         ..options
     };
     (options, split)
+}
+
+/// `options.cleanup: { after: 2h }`; unset (or without `after`): keep.
+fn cleanup_after(raw: Option<&Spanned<RawCleanup>>, errors: &mut ErrorList) -> Option<Duration> {
+    let raw = raw?;
+    let Some(after) = raw.value.after.as_ref() else {
+        errors.push(
+            Pos::of(raw),
+            "`options.cleanup` has no `after`: write how long after the drill settles its recovery instances are terminated, e.g. `cleanup: { after: 2h }`, or remove `cleanup` to keep them",
+        );
+        return None;
+    };
+    Some(duration(
+        Some(after),
+        "options.cleanup.after",
+        Duration::from_secs(1),
+        errors,
+    ))
 }
 
 fn at_least_one(

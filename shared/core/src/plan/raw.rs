@@ -39,6 +39,13 @@ pub(super) struct RawOptions {
     pub preflight: Option<super::model::PreflightMode>,
     pub max_replication_lag: Option<Text>,
     pub recovery_snapshot: Option<Spanned<RawSnapshotChoice>>,
+    pub cleanup: Option<Spanned<RawCleanup>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename = "cleanup", deny_unknown_fields)]
+pub(super) struct RawCleanup {
+    pub after: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -48,6 +48,14 @@ pub(super) fn validate(raw: Spanned<RawPlan>, file: &str) -> Result<Plan, PlanEr
     let mode = mode(raw.mode.as_ref(), plan_at, &mut errors);
     let region = region(raw.region.as_ref(), plan_at, &mut errors);
     let (options, split_large_waves) = options(raw.options.as_ref(), &mut errors);
+    if mode == Some(Mode::Recovery)
+        && let Some(cleanup) = raw.options.as_ref().and_then(|o| o.value.cleanup.as_ref())
+    {
+        errors.push(
+            Pos::of(cleanup),
+            "`options.cleanup` is for drills: on a `mode: recovery` plan it would terminate the recovered production instances. Remove it; if a recovery's instances must go, run `ripcord cleanup ID --confirm-recovery` yourself",
+        );
+    }
     let defaults = WaveDefaults::read(raw.defaults.as_ref(), &mut errors);
 
     let raw_waves: &[Spanned<RawWave>] = raw.waves.as_ref().map_or(&[], |w| &w.value);

@@ -12,8 +12,10 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod cleanup;
 mod journal;
 
+pub use cleanup::{ExecutionCleanup, ServerCleanup, WaveCleanup, WaveCleanupCount};
 pub use journal::{Journal, JournalEntry};
 
 /// The execution item: the plan's shape, the status of each wave, and the
@@ -39,6 +41,9 @@ pub struct ExecutionRecord {
     /// The pre-flight before the first wave (docs/preflight.md).
     #[serde(default)]
     pub preflight: PreflightState,
+    /// The drill clean-up, once requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<ExecutionCleanup>,
     pub journal: Journal,
 }
 
@@ -142,6 +147,9 @@ pub struct WaveRecord {
     /// here is how long it waited for DRS capacity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admitted_at: Option<Timestamp>,
+    /// The drill clean-up of this wave's servers, once requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<WaveCleanup>,
     pub journal: Journal,
 }
 
@@ -249,6 +257,9 @@ pub struct ServerState {
     pub healthy_time: Option<Timestamp>,
     pub error_message: Option<String>,
     pub error_code: Option<String>,
+    /// Its recovery instance's clean-up, when it is part of one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<ServerCleanup>,
 }
 
 impl ServerState {
@@ -277,6 +288,7 @@ impl ServerState {
             healthy_time: None,
             error_message: None,
             error_code: None,
+            cleanup: None,
         }
     }
 
@@ -397,6 +409,7 @@ impl ExecutionRecord {
                 .collect(),
             server_claim: ServerClaimState::Unclaimed,
             preflight: PreflightState::NotRun,
+            cleanup: None,
             journal: Journal::default(),
         };
         (execution, waves)
@@ -460,6 +473,7 @@ impl WaveRecord {
             capacity: CapacityState::NotAsked,
             execution_started: None,
             admitted_at: None,
+            cleanup: None,
             journal: Journal::default(),
         }
     }

@@ -54,6 +54,7 @@ pub fn build(execution: &ExecutionRecord, waves: &[WaveRecord]) -> DrillReport {
         waves: wave_reports,
         failures,
         preflight: preflight_view(execution),
+        cleanup: super::cleanup::build(execution, waves),
     }
 }
 

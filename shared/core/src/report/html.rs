@@ -102,6 +102,12 @@ pub fn render(report: &DrillReport) -> String {
             table(&mut h, findings);
         }
     }
+    if let Some((facts, table_of)) = super::cleanup::section(report, m) {
+        let _ = writeln!(h, "<h2>Clean-up</h2>\n<p>{facts}</p>");
+        if let Some(t) = &table_of {
+            table(&mut h, t);
+        }
+    }
     h.push_str("<h2>Timeline</h2>\n<div class=\"timeline\">\n");
     h.push_str(&timeline(report));
     h.push_str("</div>\n");

@@ -78,6 +78,12 @@ pub fn render(report: &DrillReport, timeline: Option<&str>) -> String {
     } else {
         md.push('\n');
     }
+    if let Some((facts, table_of)) = super::cleanup::section(report, m) {
+        let _ = writeln!(md, "## Clean-up\n\n{facts}\n");
+        if let Some(t) = &table_of {
+            table(&mut md, t);
+        }
+    }
     md.push_str("## Timeline\n\n");
     match timeline {
         Some(path) => {

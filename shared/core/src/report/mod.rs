@@ -13,7 +13,9 @@
 //!
 //! When a pre-flight ran, the report carries it as the status view does
 //! (`preflight`: mode, when, summary, every finding with what to do) and
-//! the Markdown and HTML give it a "Pre-flight" section.
+//! the Markdown and HTML give it a "Pre-flight" section. Once a drill
+//! clean-up was requested, [`cleanup`] adds who asked, when, why, the counts
+//! and every instance not terminated ("Clean-up"); the status and RTO stay.
 //!
 //! Definitions (the same text is printed in every rendering, see
 //! [`DEFINITIONS`]); all instants are the engine's, recorded as it
@@ -30,6 +32,7 @@
 //!   recovered data was when the launch started, the RPO indicator.
 
 mod build;
+pub mod cleanup;
 mod content;
 pub mod format;
 pub mod html;

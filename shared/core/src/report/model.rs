@@ -6,8 +6,10 @@
 use super::rto::RtoMeasure;
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::Mode;
-use crate::status::PreflightView;
-use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
+use crate::status::{CleanupView, PreflightView};
+use crate::status_model::{
+    ActionStatus, CleanupStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus,
+};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +56,9 @@ pub struct DrillReport {
     /// `findings`); absent when none ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight: Option<PreflightView>,
+    /// The drill clean-up, once requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<CleanupReport>,
 }
 
 /// Server counts over the execution.
@@ -216,4 +221,30 @@ pub enum FailureKind {
     Wave,
     Server,
     Action,
+}
+
+/// The clean-up in the report (JSON `cleanup`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupReport {
+    #[serde(flatten)]
+    pub summary: CleanupView,
+    /// Every server not TERMINATED (still terminating, or failed), in wave
+    /// order: the short list a reader has to act on.
+    pub not_terminated: Vec<CleanupServer>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupServer {
+    pub wave: WaveNumber,
+    pub source_server_id: SourceServerId,
+    pub hostname: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_instance_id: Option<String>,
+    pub status: CleanupStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<Timestamp>,
 }

@@ -515,3 +515,37 @@ fn finding_text_is_escaped_like_any_text_from_aws() {
     let md = markdown::render(&report(&f), None);
     assert!(md.contains("&lt;script&gt;x()&lt;/script&gt; \\| \\`y\\`"));
 }
+
+#[test]
+fn a_cleaned_drill_keeps_its_rto_and_says_who_cleaned_it_up() {
+    let completed = report(&testing::completed());
+    let cleaning = report(&testing::cleaning_up());
+    assert_eq!(cleaning.rto, completed.rto, "the clean-up changes no RTO");
+    assert_eq!(cleaning.status, ExecutionStatus::Completed);
+    let c = cleaning.cleanup.as_ref().expect("the clean-up is reported");
+    assert_eq!(c.summary.requested_by, "alice");
+    assert_eq!((c.summary.terminated, c.summary.failed), (2, 1));
+    let listed: Vec<_> = c
+        .not_terminated
+        .iter()
+        .map(|s| s.hostname.as_str())
+        .collect();
+    assert_eq!(listed, ["app-01", "s-0a1b2c3d4e5f60022"]);
+    let value = serde_json::to_value(&cleaning).unwrap();
+    assert_eq!(value["cleanup"]["status"], "IN_PROGRESS");
+    assert_eq!(value["cleanup"]["notTerminated"][0]["status"], "FAILED");
+    let md = markdown::render(&cleaning, None);
+    assert!(md.contains("## Clean-up"), "{md}");
+    assert!(md.contains("requested by **alice**"), "{md}");
+    assert!(
+        md.contains("not terminated: recovery instance i-0f9e8d7c6b5a40021"),
+        "{md}"
+    );
+    let html = html::render(&cleaning);
+    assert!(html.contains("<h2>Clean-up</h2>"));
+    assert!(
+        markdown::render(&completed, None)
+            .find("Clean-up")
+            .is_none()
+    );
+}

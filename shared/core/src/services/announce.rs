@@ -43,6 +43,18 @@ pub enum Announcement {
         reason: String,
         at: Timestamp,
     },
+    /// A drill clean-up started (`ended` false) or ended; who asked, why,
+    /// and at its end how many instances were terminated or failed.
+    Cleanup {
+        execution_id: ExecutionId,
+        plan_name: String,
+        requested_by: String,
+        reason: String,
+        ended: bool,
+        terminated: u32,
+        failed: u32,
+        at: Timestamp,
+    },
 }
 
 impl Announcement {
@@ -52,6 +64,8 @@ impl Announcement {
             Announcement::ExecutionStatusChanged { .. } => "Ripcord Execution Status Change",
             Announcement::WaveStatusChanged { .. } => "Ripcord Wave Status Change",
             Announcement::TriggerRefused { .. } => "Ripcord Trigger Refused",
+            Announcement::Cleanup { ended: false, .. } => "Ripcord Cleanup Started",
+            Announcement::Cleanup { ended: true, .. } => "Ripcord Cleanup Finished",
         }
     }
 
@@ -59,7 +73,8 @@ impl Announcement {
         match self {
             Announcement::ExecutionStatusChanged { execution_id, .. }
             | Announcement::WaveStatusChanged { execution_id, .. }
-            | Announcement::TriggerRefused { execution_id, .. } => *execution_id,
+            | Announcement::TriggerRefused { execution_id, .. }
+            | Announcement::Cleanup { execution_id, .. } => *execution_id,
         }
     }
 }

@@ -5,12 +5,14 @@
 //! transition, and the view only shows what the records say (so it cannot
 //! show COMPLETED where `decide` saw a failed server).
 
+mod cleanup;
 mod eta;
 mod preflight;
 mod progress;
 mod queued;
 mod view;
 
+pub use cleanup::{CleanupPhase, CleanupView, ServerCleanupView, cleanup_view};
 pub use eta::estimate_completion;
 pub use preflight::preflight_view;
 pub use queued::{LAUNCH_POLL_STALE, QueuedStatus, QueuedView, queued_view};
@@ -68,6 +70,7 @@ pub fn execution_status(
             }
         }),
         preflight: preflight_view(execution),
+        cleanup: cleanup_view(execution, waves),
         requested_by: execution.requested_by.clone(),
         waves: wave_views,
         progress,
@@ -174,6 +177,7 @@ fn server_view(s: &ServerState) -> ServerView {
         healthy_time: s.healthy_time,
         error_message: s.error_message.clone(),
         error_code: s.error_code.clone(),
+        cleanup: s.cleanup.as_ref().map(cleanup::server_cleanup_view),
     }
 }
 
@@ -222,6 +226,11 @@ mod tests {
     #[test]
     fn failed_execution_snapshot() {
         insta::assert_json_snapshot!(testing::failed().view());
+    }
+
+    #[test]
+    fn cleaning_up_snapshot() {
+        insta::assert_json_snapshot!(testing::cleaning_up().view());
     }
 
     #[test]

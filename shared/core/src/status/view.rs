@@ -32,6 +32,9 @@ pub struct ExecutionView {
     /// (`options.preflight: off`, or a record from before pre-flight).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight: Option<PreflightView>,
+    /// The drill clean-up, once requested (docs/status-model.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<super::CleanupView>,
     pub requested_by: String,
     pub waves: Vec<WaveView>,
     pub progress: Progress,
@@ -160,6 +163,9 @@ pub struct ServerView {
     pub error_message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// Its recovery instance's clean-up, when it is part of one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<super::ServerCleanupView>,
 }
 
 /// The kind of a post-launch action. Ripcord runs SSM documents only: there

@@ -1,6 +1,6 @@
 //! The status model (docs/status-model.md): the status of each level, an
-//! execution, a wave, a server's launch, its health and each post-launch
-//! action, and in `transition` the moves allowed between them. Below the
+//! execution, a wave, a server's launch, its health, each post-launch
+//! action and a server's clean-up, and in `transition` the moves allowed between them. Below the
 //! events and the records, which both name these statuses.
 
 use serde::{Deserialize, Serialize};
@@ -91,4 +91,15 @@ pub enum ActionStatus {
     Success,
     Failed,
     Timeout,
+}
+
+/// A server's drill clean-up: its recovery instance is being terminated,
+/// is gone, or could not be terminated (docs/status-model.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CleanupStatus {
+    Terminating,
+    Terminated,
+    Failed,
 }

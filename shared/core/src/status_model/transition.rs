@@ -2,7 +2,7 @@
 //! listed is refused. `docs/status-model.md` holds the same tables, one per
 //! level, and `shared/core/tests/status_model_doc.rs` fails when the two differ.
 
-use super::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
+use super::{ActionStatus, CleanupStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
 
 /// A status with a table of allowed successors.
 pub trait Transitions: Copy + PartialEq + std::fmt::Debug + 'static {
@@ -124,6 +124,21 @@ impl Transitions for HealthStatus {
     }
 }
 
+impl Transitions for CleanupStatus {
+    const ALL: &'static [Self] = &[
+        CleanupStatus::Terminating,
+        CleanupStatus::Terminated,
+        CleanupStatus::Failed,
+    ];
+    fn can_become(self, next: Self) -> bool {
+        use CleanupStatus::*;
+        matches!((self, next), (Terminating, Terminated | Failed))
+    }
+    fn is_terminal(self) -> bool {
+        !matches!(self, CleanupStatus::Terminating)
+    }
+}
+
 /// Moves `slot` to `next` if allowed. A refused move is described in
 /// `rejected` and leaves `slot` as it was; staying put is not a move.
 pub fn transition<S: Transitions>(
@@ -232,6 +247,13 @@ mod tests {
         assert_eq!(LaunchStatus::ALL.len(), 5);
         assert_eq!(ActionStatus::ALL.len(), 5);
         assert_eq!(HealthStatus::ALL.len(), 6);
+        for &s in CleanupStatus::ALL {
+            use CleanupStatus::*;
+            match s {
+                Terminating | Terminated | Failed => index(s),
+            };
+        }
+        assert_eq!(CleanupStatus::ALL.len(), 3);
     }
 
     #[test]

@@ -1,0 +1,74 @@
+//! What the records keep of a drill clean-up (terminating the recovery
+//! instances an execution launched): who asked and why on the execution
+//! record with a count per wave, the one TERMINATE job of each wave on its
+//! wave record, and each server's own clean-up status on the server.
+
+use crate::ids::WaveNumber;
+use crate::status_model::CleanupStatus;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The execution's clean-up: requested once, fanned out to every wave.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionCleanup {
+    pub requested_by: String,
+    pub reason: String,
+    pub requested_at: Timestamp,
+    /// What each wave reported when its clean-up ended.
+    #[serde(default)]
+    pub waves: Vec<WaveCleanupCount>,
+    /// When the last wave reported.
+    pub ended_at: Option<Timestamp>,
+}
+
+/// One wave's clean-up once it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaveCleanupCount {
+    pub wave: WaveNumber,
+    pub terminated: u32,
+    pub failed: u32,
+}
+
+impl ExecutionCleanup {
+    pub fn terminated(&self) -> u32 {
+        self.waves.iter().map(|w| w.terminated).sum()
+    }
+    pub fn failed(&self) -> u32 {
+        self.waves.iter().map(|w| w.failed).sum()
+    }
+}
+
+/// A wave's clean-up: its checks of DRS, its one TERMINATE job, and the
+/// observation of that job to its end.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaveCleanup {
+    pub requested_by: String,
+    pub reason: String,
+    pub requested_at: Timestamp,
+    /// Checks made (DescribeRecoveryInstances before each
+    /// TerminateRecoveryInstances); a check tick with an older number is stale.
+    pub tries: u32,
+    /// The check whose TerminateRecoveryInstances was asked for (the intent,
+    /// recorded before the call).
+    pub terminate_requested: Option<u32>,
+    /// How many tries were throttled: they do not use up the attempts.
+    #[serde(default)]
+    pub throttled: u32,
+    /// The TERMINATE job, once DRS answered with it.
+    pub job_id: Option<String>,
+    pub poll_seq: u32,
+    pub consecutive_poll_errors: u32,
+    pub last_error: Option<String>,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// One server's clean-up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerCleanup {
+    pub status: CleanupStatus,
+    /// Why it FAILED, or how it was found already gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+}
