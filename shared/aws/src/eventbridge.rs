@@ -114,7 +114,8 @@ fn entry(announcement: &Announcement) -> Result<Entry, ServiceError> {
     let at = match announcement {
         Announcement::ExecutionStatusChanged { at, .. }
         | Announcement::WaveStatusChanged { at, .. }
-        | Announcement::TriggerRefused { at, .. } => *at,
+        | Announcement::TriggerRefused { at, .. }
+        | Announcement::OperatorAction { at, .. } => *at,
     };
     let entry = Entry {
         detail_type: announcement.detail_type(),

@@ -10,7 +10,7 @@ use crate::capacity::{BusyServer, HOLD_MARGIN, describe_busy};
 use crate::event::Event;
 use crate::ids::WaveNumber;
 use crate::plan::{BusyServers, Mode, Plan, PreflightMode};
-use crate::records::{ExecutionRecord, ServerClaimState};
+use crate::records::{ExecutionRecord, OperatorActionKind, ServerClaimState};
 use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::status_model::{Transitions, transition};
 use crate::time::after;
@@ -66,7 +66,21 @@ pub(crate) fn start(
 
 pub(crate) fn decide(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, event: &Event) -> Outcome {
     let wave = ctx.envelope.wave;
+    let before_reopening = execution
+        .reopened_at
+        .is_some_and(|at| ctx.envelope.created_at < at);
     match event {
+        Event::ExecutionTimedOut {}
+        | Event::ClaimServers { .. }
+        | Event::ServersClaimed { .. }
+        | Event::ServersBusy { .. }
+            if before_reopening =>
+        {
+            Outcome::Ignored(format!(
+                "this {} was sent before an operator reopened the execution",
+                event.type_name()
+            ))
+        }
         Event::WaveFinished { status } => match wave {
             Some(n) => wave_finished(ctx, execution, n, *status),
             None => Outcome::Ignored("WaveFinished without a wave number".into()),
@@ -251,7 +265,7 @@ fn after_preflight(ctx: &mut Ctx<'_>, mut next: ExecutionRecord, then: Next) -> 
 }
 
 /// Starts claiming the servers of the execution's plan.
-fn begin_claim(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+pub(crate) fn begin_claim(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     execution.server_claim = ServerClaimState::Claiming {
         tries: 1,
         reason: None,
@@ -271,7 +285,7 @@ fn claim_servers(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, tries: u32) {
         recovery: execution.mode == Mode::Recovery,
         since: execution.start_time,
         expires_at: after(
-            execution.start_time,
+            execution.reopened_at.unwrap_or(execution.start_time),
             execution.options.execution_timeout + HOLD_MARGIN,
         ),
     });
@@ -360,20 +374,22 @@ pub(crate) fn release_servers_when_done(ctx: &mut Ctx<'_>, execution: &mut Execu
     }
 }
 
-/// Sends StartWave for every wave whose dependencies are all COMPLETED and
-/// whose approval gate (if any) is open.
-fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+/// Sends StartWave for every wave whose dependencies are all COMPLETED (or
+/// SKIPPED) and whose approval gate (if any) is open; RelaunchWave for a
+/// wave's later attempt (a retry, or a wave reopened after one).
+pub(crate) fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     if matches!(execution.server_claim, ServerClaimState::Claiming { .. })
         || preflight::checking(execution)
+        || execution.paused.is_some()
     {
         // No wave starts before the pre-flight has passed and the execution
-        // holds its servers.
+        // holds its servers, nor while an operator has paused it.
         return;
     }
     let completed: Vec<bool> = execution
         .waves
         .iter()
-        .map(|w| w.status == WaveStatus::Completed)
+        .map(|w| matches!(w.status, WaveStatus::Completed | WaveStatus::Skipped))
         .collect();
     for summary in execution.waves.iter_mut() {
         let ready = !summary.started
@@ -385,7 +401,14 @@ fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
             && (!summary.wait_for_approval || summary.approved_by.is_some());
         if ready {
             summary.started = true;
-            ctx.send(Some(summary.number), Event::StartWave {}, Duration::ZERO);
+            let event = match summary.attempt {
+                1 => Event::StartWave {},
+                attempt => Event::RelaunchWave {
+                    attempt,
+                    servers: summary.retry_servers.clone(),
+                },
+            };
+            ctx.send(Some(summary.number), event, Duration::ZERO);
         }
     }
 }
@@ -408,7 +431,7 @@ fn cancel_unstarted(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, reason: 
 }
 
 /// Ends the execution once no wave is running or can still start.
-fn settle(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+pub(crate) fn settle(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     if execution.status.is_terminal() {
         return;
     }
@@ -418,8 +441,9 @@ fn settle(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     let status = if execution
         .waves
         .iter()
-        .all(|w| w.status == WaveStatus::Completed)
+        .all(|w| matches!(w.status, WaveStatus::Completed | WaveStatus::Skipped))
     {
+        execution.reason = skipped_reason(execution);
         ExecutionStatus::Completed
     } else if execution
         .waves
@@ -438,4 +462,25 @@ fn settle(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     ) {
         execution.end_time = Some(ctx.now);
     }
+}
+
+/// The reason a COMPLETED execution gives when waves were skipped: which,
+/// and who skipped them (docs/status-model.md).
+fn skipped_reason(execution: &ExecutionRecord) -> Option<String> {
+    let skipped: Vec<String> = execution
+        .waves
+        .iter()
+        .filter(|w| w.status == WaveStatus::Skipped)
+        .map(|w| {
+            let by = execution
+                .operator_actions
+                .iter()
+                .rev()
+                .find(|a| a.action == OperatorActionKind::Skip && a.wave == Some(w.number))
+                .map(|a| format!(" by {}", a.requested_by))
+                .unwrap_or_default();
+            format!("wave {} ({}) skipped{by}", w.number, w.name)
+        })
+        .collect();
+    (!skipped.is_empty()).then(|| format!("completed with {}", skipped.join(", ")))
 }

@@ -21,8 +21,10 @@ mod decide;
 mod decision;
 mod execution;
 mod launch;
+mod operator;
 mod post_launch;
 mod preflight;
+mod relaunch;
 pub mod retry;
 mod wave;
 

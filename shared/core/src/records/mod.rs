@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 
 mod journal;
 
+pub use crate::operator_action::{
+    OperatorAction, OperatorActionKind, Pause, ServerAttempt, first_attempt, is_first_attempt,
+};
 pub use journal::{Journal, JournalEntry};
 
 /// The execution item: the plan's shape, the status of each wave, and the
@@ -39,6 +42,17 @@ pub struct ExecutionRecord {
     /// The pre-flight before the first wave (docs/preflight.md).
     #[serde(default)]
     pub preflight: PreflightState,
+    /// Set while an operator has paused it: no new wave starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Pause>,
+    /// Every retry, skip, pause and resume decided on it, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operator_actions: Vec<OperatorAction>,
+    /// When an operator last reopened it (FAILED → IN_PROGRESS): its
+    /// execution timeout and server claim count from here, and timers sent
+    /// before are stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopened_at: Option<Timestamp>,
     pub journal: Journal,
 }
 
@@ -90,9 +104,16 @@ pub struct WaveSummary {
     pub wait_for_approval: bool,
     pub approved_by: Option<String>,
     pub status: WaveStatus,
-    /// StartWave has been sent for this wave.
+    /// StartWave (or RelaunchWave) has been sent for this wave.
     pub started: bool,
     pub server_count: usize,
+    /// The wave's attempt: 1, then one more per retry or reopening (each
+    /// attempt launches at most one DRS job, invariant 2).
+    #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+    pub attempt: u32,
+    /// The servers a retry named (none: every failed one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry_servers: Vec<SourceServerId>,
 }
 
 /// The wave item: its slice of the plan and the truth about each server.
@@ -142,6 +163,13 @@ pub struct WaveRecord {
     /// here is how long it waited for DRS capacity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admitted_at: Option<Timestamp>,
+    /// The attempt this record runs (invariant 2: one job per attempt).
+    #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+    pub attempt: u32,
+    /// When a retry started this attempt: wave events sent before belong
+    /// to an earlier attempt and are ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_started_at: Option<Timestamp>,
     pub journal: Journal,
 }
 
@@ -249,6 +277,9 @@ pub struct ServerState {
     pub healthy_time: Option<Timestamp>,
     pub error_message: Option<String>,
     pub error_code: Option<String>,
+    /// Its earlier launch attempts, when a retry launched it again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<ServerAttempt>,
 }
 
 impl ServerState {
@@ -271,6 +302,7 @@ impl ServerState {
             healthy_time: None,
             error_message: None,
             error_code: None,
+            attempts: Vec::new(),
         }
     }
 
@@ -313,6 +345,27 @@ pub struct ActionRun {
     pub error_message: Option<String>,
     /// Per targeted instance: the invocation's result.
     pub invocations: BTreeMap<String, InvocationResult>,
+}
+
+impl ActionRun {
+    /// The action before its first send.
+    pub fn new(name: String, document_name: String) -> Self {
+        Self {
+            name,
+            document_name,
+            status: ActionStatus::Pending,
+            tries: 0,
+            command_ids: Vec::new(),
+            requested_at: None,
+            retry_at: None,
+            first_requested_at: None,
+            throttled: 0,
+            start_time: None,
+            end_time: None,
+            error_message: None,
+            invocations: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -387,10 +440,15 @@ impl ExecutionRecord {
                     status: WaveStatus::Pending,
                     started: false,
                     server_count: w.servers.len(),
+                    attempt: 1,
+                    retry_servers: Vec::new(),
                 })
                 .collect(),
             server_claim: ServerClaimState::Unclaimed,
             preflight: PreflightState::NotRun,
+            paused: None,
+            operator_actions: Vec::new(),
+            reopened_at: None,
             journal: Journal::default(),
         };
         (execution, waves)
@@ -420,21 +478,7 @@ impl WaveRecord {
             actions: wave
                 .post_launch
                 .iter()
-                .map(|a| ActionRun {
-                    name: a.name.clone(),
-                    document_name: a.document.clone(),
-                    status: ActionStatus::Pending,
-                    tries: 0,
-                    command_ids: Vec::new(),
-                    requested_at: None,
-                    retry_at: None,
-                    first_requested_at: None,
-                    throttled: 0,
-                    start_time: None,
-                    end_time: None,
-                    error_message: None,
-                    invocations: BTreeMap::new(),
-                })
+                .map(|a| ActionRun::new(a.name.clone(), a.document.clone()))
                 .collect(),
             health: HealthPhase::default(),
             poll_seq: 0,
@@ -449,6 +493,8 @@ impl WaveRecord {
             capacity: CapacityState::NotAsked,
             execution_started: None,
             admitted_at: None,
+            attempt: 1,
+            attempt_started_at: None,
             journal: Journal::default(),
         }
     }

@@ -4,6 +4,7 @@
 //! they are EventBridge events (source `ripcord`) on the configured bus.
 
 use crate::ids::{ExecutionId, WaveNumber};
+use crate::operator_action::OperatorAction;
 use crate::plan::Mode;
 use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::time::Timestamp;
@@ -35,6 +36,13 @@ pub enum Announcement {
         reason: Option<String>,
         at: Timestamp,
     },
+    /// An operator retried, skipped, paused or resumed (docs/status-model.md).
+    OperatorAction {
+        execution_id: ExecutionId,
+        plan_name: String,
+        action: OperatorAction,
+        at: Timestamp,
+    },
     TriggerRefused {
         idempotency_key: String,
         execution_id: ExecutionId,
@@ -52,6 +60,7 @@ impl Announcement {
             Announcement::ExecutionStatusChanged { .. } => "Ripcord Execution Status Change",
             Announcement::WaveStatusChanged { .. } => "Ripcord Wave Status Change",
             Announcement::TriggerRefused { .. } => "Ripcord Trigger Refused",
+            Announcement::OperatorAction { .. } => "Ripcord Operator Action",
         }
     }
 
@@ -59,7 +68,8 @@ impl Announcement {
         match self {
             Announcement::ExecutionStatusChanged { execution_id, .. }
             | Announcement::WaveStatusChanged { execution_id, .. }
-            | Announcement::TriggerRefused { execution_id, .. } => *execution_id,
+            | Announcement::TriggerRefused { execution_id, .. }
+            | Announcement::OperatorAction { execution_id, .. } => *execution_id,
         }
     }
 }
