@@ -53,6 +53,10 @@ pub enum Event {
     /// A wave reached a terminal status.
     WaveFinished {
         status: WaveStatus,
+        /// The wave attempt that ended: a report of an earlier attempt is
+        /// stale once a retry started the next.
+        #[serde(default = "crate::records::first_attempt")]
+        attempt: u32,
     },
     /// Opens a wave's approval gate.
     ApproveWave {

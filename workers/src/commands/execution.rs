@@ -111,7 +111,7 @@ fn status_name(status: ExecutionStatus) -> String {
     }
 }
 
-async fn send(
+pub(super) async fn send(
     args: &BackendArgs,
     id: ExecutionId,
     wave: Option<WaveNumber>,

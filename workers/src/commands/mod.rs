@@ -6,6 +6,7 @@ mod bench;
 mod dlq;
 mod execution;
 mod inputs;
+mod operator;
 mod preflight;
 mod report;
 mod run;
@@ -88,6 +89,10 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             approved_by,
             backend,
         } => execution::approve(&backend, &id, wave, &approved_by).await,
+        Command::Retry(args) => operator::operate(args.operation()?).await,
+        Command::Skip(args) => operator::operate(args.operation()).await,
+        Command::Pause(args) => operator::operate(args.operation()).await,
+        Command::Resume(args) => operator::operate(args.operation()).await,
         Command::Worker {
             kind,
             scenario,

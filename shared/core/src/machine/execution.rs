@@ -12,7 +12,7 @@ use crate::ids::WaveNumber;
 use crate::plan::{BusyServers, Mode, Plan, PreflightMode};
 use crate::records::{ExecutionRecord, OperatorActionKind, ServerClaimState};
 use crate::status_model::{ExecutionStatus, WaveStatus};
-use crate::status_model::{Transitions, transition};
+use crate::status_model::{Transitions, operator_transition, transition};
 use crate::time::after;
 use std::time::Duration;
 
@@ -81,8 +81,8 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, event: &Eve
                 event.type_name()
             ))
         }
-        Event::WaveFinished { status } => match wave {
-            Some(n) => wave_finished(ctx, execution, n, *status),
+        Event::WaveFinished { status, attempt } => match wave {
+            Some(n) => wave_finished(ctx, execution, n, *status, *attempt),
             None => Outcome::Ignored("WaveFinished without a wave number".into()),
         },
         Event::ApproveWave { approved_by } => match wave {
@@ -143,14 +143,30 @@ fn wave_finished(
     execution: &ExecutionRecord,
     n: WaveNumber,
     status: WaveStatus,
+    attempt: u32,
 ) -> Outcome {
     let Some(summary) = execution.waves.get(n.index()) else {
         return Outcome::Ignored(format!("the execution has no wave {n}"));
     };
+    if attempt != summary.attempt {
+        return Outcome::Ignored(format!(
+            "attempt {attempt} of wave {n} ended; the wave is at attempt {}",
+            summary.attempt
+        ));
+    }
     if summary.status == status {
         return Outcome::Ignored(format!("wave {n} is already {status:?}"));
     }
-    if !status.is_terminal() || summary.status.is_terminal() {
+    if !summary.started || summary.status == WaveStatus::Skipped {
+        // Its record ended an attempt the execution no longer waits for (a
+        // cancel that reached it after an operator reopened the wave), or
+        // an operator skipped it.
+        return Outcome::Ignored(format!("wave {n} is {:?} for now", summary.status));
+    }
+    // A skip that reached the wave's record after it failed.
+    let skipped_after_failing =
+        status == WaveStatus::Skipped && summary.status == WaveStatus::Failed;
+    if !skipped_after_failing && (!status.is_terminal() || summary.status.is_terminal()) {
         ctx.rejected.push(format!(
             "wave {n} summary: {:?} → {status:?} is not a valid transition",
             summary.status
@@ -159,6 +175,9 @@ fn wave_finished(
     }
     let mut next = execution.clone();
     next.waves[n.index()].status = status;
+    if skipped_after_failing {
+        reopen(ctx, &mut next);
+    }
     if status == WaveStatus::Failed && !next.status.is_terminal() {
         // A failure needs a human: start nothing new.
         let name = next.waves[n.index()].name.clone();
@@ -483,4 +502,49 @@ fn skipped_reason(execution: &ExecutionRecord) -> Option<String> {
         })
         .collect();
     (!skipped.is_empty()).then(|| format!("completed with {}", skipped.join(", ")))
+}
+
+/// After a retry or a skip: once no wave is FAILED, the waves a failure
+/// cancelled before they started go back to PENDING (as their next
+/// attempt); a FAILED execution that has a wave to run again, or no failed
+/// wave left, goes back to IN_PROGRESS with a fresh execution timeout and
+/// claims its servers again (the usual busy rules apply).
+pub(crate) fn reopen(ctx: &mut Ctx<'_>, next: &mut ExecutionRecord) {
+    if !matches!(
+        next.status,
+        ExecutionStatus::Failed | ExecutionStatus::InProgress
+    ) {
+        // Cancelled or timed out meanwhile: nothing goes on.
+        return;
+    }
+    let any_failed = next.waves.iter().any(|w| w.status == WaveStatus::Failed);
+    if !any_failed {
+        for summary in next.waves.iter_mut() {
+            if summary.status == WaveStatus::Cancelled && !summary.started {
+                summary.status = WaveStatus::Pending;
+                summary.attempt += 1;
+            }
+        }
+    }
+    let to_run = next.waves.iter().any(|w| !w.status.is_terminal());
+    if next.status != ExecutionStatus::Failed || (any_failed && !to_run) {
+        return;
+    }
+    operator_transition(
+        &mut next.status,
+        ExecutionStatus::InProgress,
+        "execution",
+        &mut ctx.rejected,
+    );
+    next.end_time = None;
+    next.reason = None;
+    if to_run {
+        next.reopened_at = Some(ctx.now);
+        ctx.send(
+            None,
+            Event::ExecutionTimedOut {},
+            next.options.execution_timeout,
+        );
+        begin_claim(ctx, next);
+    }
 }

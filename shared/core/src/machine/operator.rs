@@ -7,12 +7,12 @@
 
 use super::context::{Ctx, Outcome};
 use super::decision::Change;
-use super::execution::{begin_claim, settle, start_ready_waves};
+use super::execution::{reopen, settle, start_ready_waves};
 use crate::event::Event;
 use crate::operator::{OperatorCommand, check};
 use crate::ports::announce::Announcement;
 use crate::records::{ExecutionRecord, OperatorAction, Pause};
-use crate::status_model::{ExecutionStatus, Transitions, WaveStatus, operator_transition};
+use crate::status_model::{Transitions, WaveStatus};
 use std::time::Duration;
 
 /// Decides an operator event on `execution`.
@@ -100,42 +100,4 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, event: &Eve
     ctx.send(None, Event::Announce { announcement }, Duration::ZERO);
     ctx.send(None, Event::PublishMetrics {}, Duration::ZERO);
     Outcome::Changed(Change::Execution(next))
-}
-
-/// After a retry or a skip: once no wave is FAILED, the waves a failure
-/// cancelled before they started go back to PENDING (as their next
-/// attempt); a FAILED execution that has a wave to run again, or no failed
-/// wave left, goes back to IN_PROGRESS with a fresh execution timeout and
-/// claims its servers again (the usual busy rules apply).
-fn reopen(ctx: &mut Ctx<'_>, next: &mut ExecutionRecord) {
-    let any_failed = next.waves.iter().any(|w| w.status == WaveStatus::Failed);
-    if !any_failed {
-        for summary in next.waves.iter_mut() {
-            if summary.status == WaveStatus::Cancelled && !summary.started {
-                summary.status = WaveStatus::Pending;
-                summary.attempt += 1;
-            }
-        }
-    }
-    let to_run = next.waves.iter().any(|w| !w.status.is_terminal());
-    if next.status != ExecutionStatus::Failed || (any_failed && !to_run) {
-        return;
-    }
-    operator_transition(
-        &mut next.status,
-        ExecutionStatus::InProgress,
-        "execution",
-        &mut ctx.rejected,
-    );
-    next.end_time = None;
-    next.reason = None;
-    if to_run {
-        next.reopened_at = Some(ctx.now);
-        ctx.send(
-            None,
-            Event::ExecutionTimedOut {},
-            next.options.execution_timeout,
-        );
-        begin_claim(ctx, next);
-    }
 }

@@ -115,7 +115,8 @@ fn relaunch_failed_servers(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, named: &[So
 /// `MarkWaveSkipped`: a wave not running ends SKIPPED and tells the
 /// execution; a running one goes on (the skip raced its launch).
 pub(crate) fn mark_skipped(ctx: &mut Ctx<'_>, wave: &WaveRecord, reason: &str) -> WaveOutcome {
-    if !wave.status.operator_can_become(WaveStatus::Skipped) {
+    let cancelled_running = wave.status == WaveStatus::Cancelled && wave.start_time.is_some();
+    if !wave.status.operator_can_become(WaveStatus::Skipped) || cancelled_running {
         return WaveOutcome::Ignored(format!(
             "wave {} is {:?}: only a FAILED, WAITING or not started wave is skipped",
             wave.number, wave.status
@@ -136,6 +137,7 @@ pub(crate) fn mark_skipped(ctx: &mut Ctx<'_>, wave: &WaveRecord, reason: &str) -
         Some(next.number),
         Event::WaveFinished {
             status: WaveStatus::Skipped,
+            attempt: next.attempt,
         },
         Duration::ZERO,
     );

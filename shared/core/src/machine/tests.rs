@@ -279,6 +279,7 @@ fn failed_at_launch() -> (WaveRecord, Decision, ExecutionRecord, Envelope) {
             f.envelope.event
                 == Event::WaveFinished {
                     status: WaveStatus::Failed,
+                    attempt: 1,
                 }
         })
         .expect("the execution is told the wave FAILED")

@@ -221,11 +221,11 @@ pub(crate) fn job_started(
         job_id: job.job_id.clone(),
         started_at: ctx.now,
     };
-    // Servers an earlier attempt completed are not in this job.
+    // Servers an earlier attempt launched are not in this job.
     for server in next
         .servers
         .iter_mut()
-        .filter(|s| !s.launch_status.is_terminal())
+        .filter(|s| s.launch_status == LaunchStatus::Pending)
     {
         server.recovery_job_id = Some(job.job_id.clone());
         if job

@@ -146,6 +146,22 @@ fn a_retry_relaunches_only_the_failed_servers_as_attempt_2() {
         Some("2")
     );
 
+    let started = result(
+        &admitted,
+        Event::RecoveryJobStarted {
+            tries: 1,
+            job: job(JobStatus::Pending, &[(0x11, DrsLaunchStatus::Pending)]),
+        },
+        at(5, 4),
+    );
+    apply(&mut wave, &started, at(5, 4));
+    assert_eq!(wave.servers[0].launch_status, LaunchStatus::Launching);
+    assert_eq!(
+        wave.servers[1].launch_status,
+        LaunchStatus::Launched,
+        "a server launched before is not in the new job, and stays launched"
+    );
+
     // A timer of attempt 1 arriving now is stale.
     let old_check = start_wave.caused(
         3,
@@ -209,6 +225,19 @@ fn a_skipped_failed_wave_lets_its_dependents_run_and_the_execution_completes_nam
     let d = decide(&State::Execution(execution.clone()), &finished, at(5, 1));
     assert!(d.change.is_none(), "the summary is SKIPPED already");
 
+    // The cancel the failure sent wave 2 reaches its record only now: its
+    // report is not the reopened wave's.
+    let late = Event::WaveFinished {
+        status: WaveStatus::Cancelled,
+        attempt: 1,
+    };
+    let d = decide(
+        &State::Execution(execution.clone()),
+        &Envelope::new(execution.id, Some(WaveNumber(2)), late, at(5, 1)),
+        at(5, 1),
+    );
+    assert!(d.change.is_none(), "{d:?}");
+
     let claimed = result(&skip, Event::ServersClaimed { tries: 1 }, at(5, 1));
     let d = decide(&State::Execution(execution), &claimed, at(5, 1));
     let mut execution = changed(&d);
@@ -216,12 +245,13 @@ fn a_skipped_failed_wave_lets_its_dependents_run_and_the_execution_completes_nam
         sent_to(&d, 2)[..],
         [Event::RelaunchWave { attempt: 2, .. }]
     ));
-    // Wave 2 completes; wave 3 waits for its approval, then completes.
+    // The reopened waves run as attempt 2: wave 2 completes; wave 3 waits for its approval, then completes.
     for (n, event) in [
         (
             2,
             Event::WaveFinished {
                 status: WaveStatus::Completed,
+                attempt: 2,
             },
         ),
         (
@@ -234,6 +264,7 @@ fn a_skipped_failed_wave_lets_its_dependents_run_and_the_execution_completes_nam
             3,
             Event::WaveFinished {
                 status: WaveStatus::Completed,
+                attempt: 2,
             },
         ),
     ] {
@@ -271,7 +302,8 @@ fn a_waiting_wave_skipped_leaves_the_line_and_a_launching_one_is_not_skipped() {
     let d = apply(&mut wave.clone(), &mark, at(0, 2));
     assert_eq!(releases(&d), 1, "its place in line is given back");
     assert!(sent_to(&d, 1).contains(&Event::WaveFinished {
-        status: WaveStatus::Skipped
+        status: WaveStatus::Skipped,
+        attempt: 1,
     }));
 
     let (_, launching, _) = launching();
@@ -302,6 +334,7 @@ fn a_paused_execution_starts_no_wave_until_resumed() {
     // Wave 1 goes on and completes; wave 2 does not start.
     let done = Event::WaveFinished {
         status: WaveStatus::Completed,
+        attempt: 1,
     };
     let (_, d) = operate(&execution, Some(1), done, at(2, 0));
     let execution = changed(&d);
