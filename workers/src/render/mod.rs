@@ -5,6 +5,7 @@
 
 mod line;
 mod live;
+mod operator;
 mod preflight;
 mod table;
 

@@ -415,7 +415,7 @@ pub async fn approve(
 }
 
 /// An optional JSON body: an empty one is the default request.
-fn optional_body<T: Default + DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn optional_body<T: Default + DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -440,7 +440,7 @@ async fn load(state: &AppState, id: ExecutionId) -> Result<ExecutionRecord, ApiE
 }
 
 /// Queues `envelope` for the launch worker: 202 Accepted.
-async fn accept(
+pub(super) async fn accept(
     state: &AppState,
     envelope: Envelope,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {

@@ -18,6 +18,10 @@ use utoipa::{Modify, OpenApi};
         super::executions::start,
         super::executions::cancel,
         super::executions::approve,
+        super::operator::retry,
+        super::operator::skip,
+        super::operator::pause,
+        super::operator::resume,
         super::health::healthz,
         super::capacity::capacity,
         super::preflight::preflight,
@@ -32,7 +36,7 @@ use utoipa::{Modify, OpenApi};
     )),
     modifiers(&BearerToken),
     tags(
-        (name = "executions", description = "Executions: list, status, live events, start, cancel, approve"),
+        (name = "executions", description = "Executions: list, status, live events, start, cancel, approve, and operator control (retry, skip, pause, resume)"),
         (name = "operations", description = "Health, metrics and DRS capacity"),
     )
 )]

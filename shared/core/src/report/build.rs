@@ -54,6 +54,7 @@ pub fn build(execution: &ExecutionRecord, waves: &[WaveRecord]) -> DrillReport {
         waves: wave_reports,
         failures,
         preflight: preflight_view(execution),
+        operator_actions: execution.operator_actions.clone(),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::rto::RtoMeasure;
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
+use crate::operator_action::OperatorAction;
 use crate::plan::Mode;
 use crate::status::PreflightView;
 use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
@@ -54,6 +55,9 @@ pub struct DrillReport {
     /// `findings`); absent when none ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight: Option<PreflightView>,
+    /// Every retry, skip, pause and resume, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operator_actions: Vec<OperatorAction>,
 }
 
 /// Server counts over the execution.
