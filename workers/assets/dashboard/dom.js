@@ -54,6 +54,7 @@ const TONES = {
   UNHEALTHY: ['failed', '✕'],
   CANCELLED: ['warn', '⊘'],
   TIMEOUT: ['warn', '⌛'],
+  SKIPPED: ['warn', '↷'],
   AWAITING_APPROVAL: ['gate', '‖'],
 };
 

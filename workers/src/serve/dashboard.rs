@@ -33,6 +33,7 @@ assets!(
     "gantt.js",
     "list.js",
     "live.js",
+    "operator.js",
     "preflight.js",
     "servers.js",
     "toast.js",
