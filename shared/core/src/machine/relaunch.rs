@@ -33,7 +33,11 @@ pub(crate) fn relaunch(
     let never_started = wave.start_time.is_none() && wave.launch == LaunchState::NotStarted;
     let mut next = wave.clone();
     match wave.status {
-        WaveStatus::Failed => relaunch_failed_servers(ctx, &mut next, servers),
+        // A skip the execution sent before it decided this retry may have
+        // reached the record first: the retry, decided later, wins.
+        WaveStatus::Failed | WaveStatus::Skipped => {
+            relaunch_failed_servers(ctx, &mut next, servers)
+        }
         WaveStatus::Pending | WaveStatus::Cancelled if never_started => {}
         status => {
             return WaveOutcome::Ignored(format!(

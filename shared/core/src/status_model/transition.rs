@@ -70,11 +70,13 @@ impl Transitions for WaveStatus {
     }
     fn operator_can_become(self, next: Self) -> bool {
         use WaveStatus::*;
-        // Retry relaunches a FAILED wave and reopens a never-started
+        // Retry relaunches a FAILED wave (or one a skip reached after the
+        // execution decided the retry) and reopens a never-started
         // CANCELLED one; skip ends a wave that is not running.
         matches!(
             (self, next),
-            (Failed | Cancelled, Pending) | (Pending | Waiting | Failed | Cancelled, Skipped)
+            (Failed | Cancelled | Skipped, Pending)
+                | (Pending | Waiting | Failed | Cancelled, Skipped)
         )
     }
 }

@@ -358,3 +358,36 @@ fn a_paused_execution_starts_no_wave_until_resumed() {
     let (_, d) = operate(&execution, None, cancel, at(3, 0));
     assert_eq!(changed(&d).status, ExecutionStatus::Cancelled);
 }
+
+#[test]
+fn a_skip_that_reaches_the_wave_after_a_retry_was_decided_is_undone_by_the_relaunch() {
+    // The skip was sent while wave 1 still ran; it failed, was retried,
+    // and only then did the skip reach its record.
+    let (mut wave, _, execution, _) = failed_at_launch();
+    let mark = Envelope::new(
+        execution.id,
+        Some(WaveNumber(1)),
+        Event::MarkWaveSkipped {
+            reason: "skipped by bob: too slow".into(),
+        },
+        at(5, 0),
+    );
+    let d = apply(&mut wave, &mark, at(5, 0));
+    assert_eq!(wave.status, WaveStatus::Skipped);
+    let (_, retried) = operate(&execution, Some(1), retry(vec![]), at(5, 1));
+    let stale = follow_up(&d, 1, |e| matches!(e, Event::WaveFinished { .. }));
+    let ignored = decide(&State::Execution(changed(&retried)), &stale, at(5, 2));
+    assert!(ignored.change.is_none(), "attempt 1's report: {ignored:?}");
+    let relaunch = Envelope::new(
+        execution.id,
+        Some(WaveNumber(1)),
+        Event::RelaunchWave {
+            attempt: 2,
+            servers: vec![],
+        },
+        at(5, 3),
+    );
+    apply(&mut wave, &relaunch, at(5, 3));
+    assert_eq!((wave.status, wave.attempt), (WaveStatus::Pending, 2));
+    assert_eq!(wave.servers[0].launch_status, LaunchStatus::Pending);
+}
