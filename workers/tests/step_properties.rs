@@ -15,7 +15,7 @@ use model::world::{LaunchOutcome, ServerSpec, World};
 use model::{Delivery, Engine, t0};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use ripcord::event::Event;
+use ripcord::event::{Envelope, Event};
 use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
 use ripcord::plan::{
     ActionPlan, HealthCheck, Mode, Plan, PlanOptions, PollIntervals, RetryPolicy, ServerPlan,
@@ -474,7 +474,7 @@ fn drain(engine: &mut Engine) {
         approve(engine, w);
     }
     for _ in 0..DRAIN_CAP {
-        resume_if_paused(engine);
+        unblock(engine);
         let Some(&i) = engine.by_due().first() else {
             return;
         };
@@ -486,9 +486,15 @@ fn drain(engine: &mut Engine) {
                     engine.queue()[i].envelope.event,
                     Event::ExecutionTimedOut {}
                 )),
-            "liveness broken: the execution was still {:?} at its execution_timeout; waves: {:?}",
+            "liveness broken: the execution was still {:?} at its execution_timeout; waves: {:?} (the execution sees {:?})\n{}",
             execution.as_ref().map(|e| e.status),
-            engine.waves().iter().map(|w| w.status).collect::<Vec<_>>()
+            engine.waves().iter().map(|w| w.status).collect::<Vec<_>>(),
+            execution.as_ref().map(|e| e
+                .waves
+                .iter()
+                .map(|w| (w.status, w.started, w.attempt))
+                .collect::<Vec<_>>()),
+            engine.trace.join("\n")
         );
         engine.deliver_at(i, Fault::None);
     }
@@ -499,17 +505,21 @@ fn drain(engine: &mut Engine) {
     );
 }
 
-/// An operator resumes a paused execution (a pause the schedule left; one
-/// still queued is resumed once it lands).
-fn resume_if_paused(engine: &mut Engine) {
-    let paused = engine
-        .execution()
-        .is_some_and(|e| e.paused.is_some() && !e.status.is_terminal());
-    let resuming = engine
-        .queue()
-        .iter()
-        .any(|m| matches!(m.envelope.event, Event::ResumeExecution { .. }));
-    if paused && !resuming {
+/// An operator resumes a paused execution and approves the gates a retry
+/// or a skip reopened (an approval sent while the execution had failed was
+/// ignored), unless one is already on its way.
+fn unblock(engine: &mut Engine) {
+    let Some(execution) = engine.execution().filter(|e| !e.status.is_terminal()) else {
+        return;
+    };
+    let queued = |engine: &Engine, pick: &dyn Fn(&Envelope) -> bool| {
+        engine.queue().iter().any(|m| pick(&m.envelope))
+    };
+    if execution.paused.is_some()
+        && !queued(engine, &|e| {
+            matches!(e.event, Event::ResumeExecution { .. })
+        })
+    {
         let e = engine.external(
             None,
             Event::ResumeExecution {
@@ -517,6 +527,16 @@ fn resume_if_paused(engine: &mut Engine) {
             },
         );
         engine.enqueue(e, Duration::ZERO);
+    }
+    for w in execution.waves.iter().filter(|w| {
+        w.wait_for_approval && w.approved_by.is_none() && w.status == WaveStatus::Pending
+    }) {
+        let n = w.number;
+        if !queued(engine, &|e| {
+            e.wave == Some(n) && matches!(e.event, Event::ApproveWave { .. })
+        }) {
+            approve(engine, n.index());
+        }
     }
 }
 
