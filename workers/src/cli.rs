@@ -1,6 +1,7 @@
 //! The command line: what each `ripcord` command takes.
 
 use crate::backend::BackendArgs;
+use crate::operator_args::{PauseArgs, ResumeArgs, RetryArgs, SkipArgs};
 use crate::reports::ReportFormat;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -185,6 +186,16 @@ pub enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Relaunch the failed servers of a FAILED wave as its next attempt,
+    /// then run the waves that depend on it.
+    Retry(RetryArgs),
+    /// End a FAILED, WAITING or not started wave as SKIPPED so that the
+    /// waves depending on it run.
+    Skip(SkipArgs),
+    /// Start no new wave until resumed; running waves go on.
+    Pause(PauseArgs),
+    /// Start the waves that became ready while paused.
+    Resume(ResumeArgs),
     /// Run one worker (launch, poll, post-actions or metrics) until Ctrl-C.
     /// Worker processes on one database share its queues, its store and one
     /// simulated world (DRS, EC2, SSM and the simulated clock) kept in the

@@ -22,6 +22,7 @@ pub mod effects;
 pub mod engine;
 pub mod inbound;
 pub mod metrics;
+pub mod operator_args;
 pub mod ports;
 pub mod preflight;
 pub mod push;

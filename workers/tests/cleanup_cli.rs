@@ -1,5 +1,5 @@
 //! `ripcord cleanup`: a recovery is refused without --confirm-recovery
-//! (exit 2, nothing sent), a drill's clean-up is followed with --wait to
+//! (exit 3, nothing sent), a drill's clean-up is followed with --wait to
 //! every instance terminated (with workers on the same database), and a
 //! second request is refused.
 
@@ -65,7 +65,7 @@ fn cleanup_refuses_a_recovery_then_cleans_a_drill_up_and_refuses_a_second_time()
 
     let recovered = run(&db, &recovery_plan, &scenario, &["--confirm-recovery"]);
     let refused = ripcord(&["cleanup", &recovered], &db);
-    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     assert!(
         text(&refused).contains("--confirm-recovery"),
         "{}",
@@ -94,6 +94,6 @@ fn cleanup_refuses_a_recovery_then_cleans_a_drill_up_and_refuses_a_second_time()
         text(&status)
     );
     let again = ripcord(&["cleanup", &drill], &db);
-    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert_eq!(again.status.code(), Some(3), "{}", text(&again));
     assert!(text(&again).contains("already"), "{}", text(&again));
 }

@@ -49,11 +49,17 @@ struct Drill {
 impl Drill {
     /// None (the test skips) without the browser tools.
     fn open(test: &str, plan: &str) -> Option<Drill> {
+        Drill::open_on(test, plan, "dashboard-watchable.yaml")
+    }
+
+    /// Like [`Drill::open`], on the scenario `tests/fixtures/{scenario}`.
+    fn open_on(test: &str, plan: &str, scenario: &str) -> Option<Drill> {
         let tools = Tools::find_or_skip(test)?;
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("ripcord.db");
         let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/dashboard-watchable.yaml");
+            .join("tests/fixtures")
+            .join(scenario);
         let serve = Serve::start(&db, &scenario, dir.path());
         // The browser before the drill, so the page is open while wave 1 runs.
         let browser = Browser::start(&tools, 1400, 1000);
@@ -423,6 +429,86 @@ fn dashboard_approves_a_gated_wave_with_the_token() {
         browser,
         &["/waves/2/approve - Failed to load resource: the server responded with a status of 401"],
     );
+}
+
+/// Fills the open dialog's name and token and confirms it.
+const CONFIRM_DIALOG: &str = "
+    document.querySelector('#field-requestedBy').value = 'e2e-operator';
+    document.querySelector('#field-token').value = '__TOKEN__';
+    document.querySelector('[data-testid=dialog-confirm]').click();
+    return true;";
+
+/// Pause and Resume on a running drill, then Retry on the wave that failed:
+/// the page asks for confirmation, the API applies it, and the retried
+/// drill completes.
+#[test]
+fn dashboard_pauses_resumes_and_retries_a_failed_wave() {
+    let Some(drill) = Drill::open_on(
+        "dashboard_pauses_resumes_and_retries_a_failed_wave",
+        "drill.yaml",
+        "dashboard-fails-once.yaml",
+    ) else {
+        return;
+    };
+    let browser = &drill.browser;
+    let confirm = CONFIRM_DIALOG.replace("__TOKEN__", TOKEN);
+    let has = |page: &Value, id: &str| page["text"].as_str().unwrap_or("").contains(id);
+    wait_for(
+        browser,
+        "the Pause button",
+        Duration::from_secs(60),
+        |page| page["status"] == "IN_PROGRESS",
+    );
+    browser.run("document.querySelector('#pause-button').click(); return true;");
+    browser.run(&confirm);
+    wait_for(browser, "the pause", Duration::from_secs(60), |page| {
+        has(page, "Paused by e2e-operator")
+    });
+    browser.screenshot(&artifact("dashboard-paused.png"));
+    browser.run("document.querySelector('#pause-button').click(); return true;");
+    browser.run(&confirm);
+    wait_for(browser, "the resume", Duration::from_secs(60), |page| {
+        !has(page, "Paused by e2e-operator")
+    });
+
+    let failed = wait_for(
+        browser,
+        "the failed drill",
+        Duration::from_secs(180),
+        |page| page["live"] == "settled",
+    );
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+    browser.screenshot(&artifact("dashboard-retry.png"));
+    // The failed wave offers Retry and Skip; the wave that completed neither.
+    let buttons = browser.run(
+        "return ['#retry-wave-2', '#skip-wave-2', '#retry-wave-1', '#skip-wave-1']
+            .map((s) => Boolean(document.querySelector(s)));",
+    );
+    assert_eq!(buttons, serde_json::json!([true, true, false, false]));
+    browser.run("document.querySelector('#retry-wave-2').click(); return true;");
+    browser.run(&confirm);
+    wait_for(
+        browser,
+        "the retry toast",
+        Duration::from_secs(20),
+        |page| has(page, "Retry of wave 2 requested"),
+    );
+    let url = browser.run("return location.href;");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        browser.goto(url.as_str().unwrap());
+        let page = browser.run(READ_PAGE);
+        if page["status"] == "COMPLETED" {
+            assert!(has(&page, "attempt 2"), "{page}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the retried drill did not complete: {page}"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    assert_no_errors_logged(browser, &[]);
 }
 
 /// The 4,000-server drill: 40 waves of 100 (DRS' quota of source servers),

@@ -447,6 +447,82 @@ async fn the_approval_gate_and_cancel_work_through_the_api() {
     api.stop().await;
 }
 
+/// Operator control through the API: what applies is queued (202), what
+/// does not is a 409 saying why and what to do, and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_resume_retry_and_skip_are_checked_before_anything_is_queued() {
+    let api = Api::start(Options::default()).await;
+    let id = api.start_drill("drill.yaml").await;
+    api.until(&id, "wave 1 starts", |v| {
+        v.waves
+            .first()
+            .is_some_and(|w| w.status != WaveStatus::Pending)
+    })
+    .await;
+    let path = |what: &str| format!("/api/executions/{id}/{what}");
+    let (status, body) = api.post(&path("pause"), None, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let pause = json!({ "reason": "network change window", "requestedBy": "dana" });
+    let (status, body) = api.post(&path("pause"), Some(TOKEN), Some(pause)).await;
+    assert_eq!(status, 202, "{body}");
+    let paused = api
+        .until(&id, "the pause is applied", |v| v.paused.is_some())
+        .await;
+    assert_eq!(paused.operator_actions[0].requested_by, "dana");
+    let (status, body) = api.post(&path("pause"), Some(TOKEN), None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ripcord resume"),
+        "{body}"
+    );
+
+    // Wave 1 did not fail: no retry; it runs or ended: no skip; a skip needs a reason.
+    let (status, body) = api.post(&path("waves/1/retry"), Some(TOKEN), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not FAILED"),
+        "{body}"
+    );
+    let (status, body) = api.post(&path("waves/9/retry"), Some(TOKEN), None).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = api.post(&path("waves/3/skip"), Some(TOKEN), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("reason_required")),
+        "{body}"
+    );
+
+    let (status, body) = api.post(&path("resume"), Some(TOKEN), None).await;
+    assert_eq!(status, 202, "{body}");
+    let done = api
+        .until(&id, "the drill completes", |v| {
+            v.status == ExecutionStatus::Completed
+        })
+        .await;
+    let kinds: Vec<&str> = done
+        .operator_actions
+        .iter()
+        .map(|a| a.action.as_str())
+        .collect();
+    assert_eq!(kinds, ["PAUSE", "RESUME"]);
+    let (status, body) = api.post(&path("resume"), Some(TOKEN), None).await;
+    assert_eq!(status, 409, "{body}");
+    api.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_json_4xx_never_a_500() {
     let api = Api::start(Options {
@@ -955,6 +1031,10 @@ async fn the_openapi_document_describes_every_route_and_the_status_shape() {
         "/api/executions/{id}/report",
         "/api/executions/{id}/cancel",
         "/api/executions/{id}/waves/{wave}/approve",
+        "/api/executions/{id}/waves/{wave}/retry",
+        "/api/executions/{id}/waves/{wave}/skip",
+        "/api/executions/{id}/pause",
+        "/api/executions/{id}/resume",
         "/api/capacity",
         "/api/preflight",
         "/healthz",
@@ -971,6 +1051,8 @@ async fn the_openapi_document_describes_every_route_and_the_status_shape() {
         "estimatedCompletion",
         "waitingReason",
         "preflight",
+        "paused",
+        "operatorActions",
     ] {
         assert!(
             view.get(field).is_some(),

@@ -15,7 +15,7 @@ use model::world::{LaunchOutcome, ServerSpec, World};
 use model::{Delivery, Engine, t0};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use ripcord::event::Event;
+use ripcord::event::{Envelope, Event};
 use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
 use ripcord::plan::{
     ActionPlan, HealthCheck, Mode, Plan, PlanOptions, PollIntervals, RetryPolicy, ServerPlan,
@@ -87,6 +87,12 @@ enum Op {
     /// An operator asks for the drill's clean-up (refused while it runs).
     Cleanup,
     Approve {
+        wave: u8,
+    },
+    /// An operator's retry, skip, pause or resume (`kind` 0..4), sent
+    /// whether or not it applies: the machine ignores what does not.
+    Operate {
+        kind: u8,
         wave: u8,
     },
     Advance {
@@ -201,6 +207,7 @@ fn op(depth: CrashDepth) -> impl Strategy<Value = Op> {
         1 => Just(Op::Cancel),
         1 => Just(Op::Cleanup),
         2 => any::<u8>().prop_map(|wave| Op::Approve { wave }),
+        3 => (0u8..4, any::<u8>()).prop_map(|(kind, wave)| Op::Operate { kind, wave }),
         4 => (1u64..300).prop_map(|secs| Op::Advance { secs }),
     ]
 }
@@ -415,6 +422,37 @@ fn run_op(engine: &mut Engine, op: &Op) {
             let w = usize::from(wave) % waves.len();
             approve(engine, w);
         }
+        Op::Operate { kind, wave } => {
+            let w = WaveNumber::from_index(usize::from(wave) % waves.len());
+            let by = "proptest".to_owned();
+            let (wave, event) = match kind {
+                0 => (
+                    Some(w),
+                    Event::RetryWave {
+                        requested_by: by,
+                        reason: None,
+                        servers: vec![],
+                    },
+                ),
+                1 => (
+                    Some(w),
+                    Event::SkipWave {
+                        requested_by: by,
+                        reason: "the schedule skipped it".to_owned(),
+                    },
+                ),
+                2 => (
+                    None,
+                    Event::PauseExecution {
+                        requested_by: by,
+                        reason: None,
+                    },
+                ),
+                _ => (None, Event::ResumeExecution { requested_by: by }),
+            };
+            let e = engine.external(wave, event);
+            engine.enqueue(e, Duration::ZERO);
+        }
         Op::Advance { secs } => engine.advance(Duration::from_secs(secs)),
     }
 }
@@ -533,6 +571,7 @@ fn drain(engine: &mut Engine) {
         approve(engine, w);
     }
     for _ in 0..DRAIN_CAP {
+        unblock(engine);
         let Some(&i) = engine.by_due().first() else {
             return;
         };
@@ -544,9 +583,15 @@ fn drain(engine: &mut Engine) {
                     engine.queue()[i].envelope.event,
                     Event::ExecutionTimedOut {}
                 )),
-            "liveness broken: the execution was still {:?} at its execution_timeout; waves: {:?}",
+            "liveness broken: the execution was still {:?} at its execution_timeout; waves: {:?} (the execution sees {:?})\n{}",
             execution.as_ref().map(|e| e.status),
-            engine.waves().iter().map(|w| w.status).collect::<Vec<_>>()
+            engine.waves().iter().map(|w| w.status).collect::<Vec<_>>(),
+            execution.as_ref().map(|e| e
+                .waves
+                .iter()
+                .map(|w| (w.status, w.started, w.attempt))
+                .collect::<Vec<_>>()),
+            engine.trace.join("\n")
         );
         engine.deliver_at(i, Fault::None);
     }
@@ -557,6 +602,41 @@ fn drain(engine: &mut Engine) {
     );
 }
 
+/// An operator resumes a paused execution and approves the gates a retry
+/// or a skip reopened (an approval sent while the execution had failed was
+/// ignored), unless one is already on its way.
+fn unblock(engine: &mut Engine) {
+    let Some(execution) = engine.execution().filter(|e| !e.status.is_terminal()) else {
+        return;
+    };
+    let queued = |engine: &Engine, pick: &dyn Fn(&Envelope) -> bool| {
+        engine.queue().iter().any(|m| pick(&m.envelope))
+    };
+    if execution.paused.is_some()
+        && !queued(engine, &|e| {
+            matches!(e.event, Event::ResumeExecution { .. })
+        })
+    {
+        let e = engine.external(
+            None,
+            Event::ResumeExecution {
+                requested_by: "proptest".to_owned(),
+            },
+        );
+        engine.enqueue(e, Duration::ZERO);
+    }
+    for w in execution.waves.iter().filter(|w| {
+        w.wait_for_approval && w.approved_by.is_none() && w.status == WaveStatus::Pending
+    }) {
+        let n = w.number;
+        if !queued(engine, &|e| {
+            e.wave == Some(n) && matches!(e.event, Event::ApproveWave { .. })
+        }) {
+            approve(engine, n.index());
+        }
+    }
+}
+
 fn check_ended(engine: &Engine) {
     let execution = engine.execution().expect("the execution exists");
     assert!(
@@ -565,8 +645,12 @@ fn check_ended(engine: &Engine) {
         execution.status
     );
     for (summary, wave) in execution.waves.iter().zip(&engine.waves()) {
+        // A retry (or a reopening) cancelled before its RelaunchWave was
+        // sent leaves the record as its last attempt ended.
+        let never_relaunched =
+            summary.status == WaveStatus::Cancelled && wave.attempt < summary.attempt;
         assert!(
-            wave.status.is_terminal() && summary.status == wave.status,
+            wave.status.is_terminal() && (summary.status == wave.status || never_relaunched),
             "liveness broken: wave {} is {:?} (the execution sees {:?}) after draining\n{}",
             wave.number,
             wave.status,
@@ -615,12 +699,18 @@ proptest! {
     #[test]
     fn every_schedule_keeps_the_invariants_and_ends(s in scenario(CRASH_IN_FIRST_EVENT)) {
         let engine = run(&s);
-        // Invariant 2, once more over the whole run.
+        // Invariant 2, once more over the whole run: one job per attempt.
         let execution = engine.execution_id.to_string();
         let world = engine.shared.world();
         for w in &engine.waves() {
-            let jobs = world.jobs_for(&execution, &w.number.to_string());
-            prop_assert!(jobs <= 1, "invariant 2 broken: wave {} has {} jobs", w.number, jobs);
+            for attempt in 1..=w.attempt {
+                let jobs = world.jobs_for(&execution, &w.number.to_string(), &attempt.to_string());
+                prop_assert!(
+                    jobs <= 1,
+                    "invariant 2 broken: wave {} attempt {attempt} has {jobs} jobs",
+                    w.number
+                );
+            }
         }
     }
 }
@@ -666,6 +756,53 @@ fn a_clean_drill_completes_with_one_job_per_wave() {
             .flat_map(|w| &w.servers)
             .all(|s| s.launch_status == LaunchStatus::Completed)
     );
+}
+
+#[test]
+fn a_failed_wave_retried_twice_over_with_a_crash_completes_with_one_job_per_attempt() {
+    let mut first = clean_wave(2);
+    first.servers[1].outcome = LaunchOutcome::Fails { after_secs: 40 };
+    let s = Scenario {
+        waves: vec![first, clean_wave(2)],
+        ops: vec![],
+    };
+    let mut engine = run(&s);
+    assert_eq!(engine.execution().unwrap().status, ExecutionStatus::Failed);
+    // The retry is delivered twice, and the worker deciding it first dies
+    // right after saving.
+    run_op(&mut engine, &Op::Operate { kind: 0, wave: 0 });
+    run_op(&mut engine, &Op::Duplicate { pick: 0 });
+    let save_execution = STAGE_ENDS
+        .iter()
+        .position(|s| *s == "save_execution")
+        .unwrap() as u8;
+    run_op(
+        &mut engine,
+        &Op::CrashAfter {
+            pick: 0,
+            stage: save_execution,
+            nth: 1,
+        },
+    );
+    drain(&mut engine);
+    check_ended(&engine);
+    let execution = engine.execution().unwrap();
+    assert_eq!(execution.status, ExecutionStatus::Completed);
+    assert_eq!(
+        execution.operator_actions.len(),
+        1,
+        "the duplicate is ignored"
+    );
+    let id = engine.execution_id.to_string();
+    let world = engine.shared.world();
+    let jobs = |wave: &str, attempt: &str| world.jobs_for(&id, wave, attempt);
+    assert_eq!((jobs("1", "1"), jobs("1", "2")), (1, 1));
+    assert_eq!(
+        (jobs("2", "1"), jobs("2", "2")),
+        (0, 1),
+        "wave 2 ran once, reopened"
+    );
+    assert_eq!(world.jobs.len(), 3);
 }
 
 #[test]

@@ -116,6 +116,7 @@ fn entry(announcement: &Announcement) -> Result<Entry, ServiceError> {
         | Announcement::WaveStatusChanged { at, .. }
         | Announcement::TriggerRefused { at, .. }
         | Announcement::Cleanup { at, .. } => *at,
+        Announcement::OperatorAction { at, .. } => *at,
     };
     let entry = Entry {
         detail_type: announcement.detail_type(),

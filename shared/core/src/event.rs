@@ -54,6 +54,10 @@ pub enum Event {
     /// A wave reached a terminal status.
     WaveFinished {
         status: WaveStatus,
+        /// The wave attempt that ended: a report of an earlier attempt is
+        /// stale once a retry started the next.
+        #[serde(default = "crate::records::first_attempt")]
+        attempt: u32,
     },
     /// Opens a wave's approval gate.
     ApproveWave {
@@ -62,6 +66,28 @@ pub enum Event {
     CancelExecution {
         requested_by: String,
         reason: String,
+    },
+    // Operator control (docs/status-model.md, "Operator control"); whether
+    // each applies is `crate::operator::check`.
+    /// Relaunch the failed servers of a FAILED wave as its next attempt.
+    RetryWave {
+        requested_by: String,
+        reason: Option<String>,
+        /// The servers to relaunch; none: every failed one.
+        servers: Vec<SourceServerId>,
+    },
+    /// End a FAILED, WAITING or never-started wave as SKIPPED.
+    SkipWave {
+        requested_by: String,
+        reason: String,
+    },
+    /// Start no new wave until resumed.
+    PauseExecution {
+        requested_by: String,
+        reason: Option<String>,
+    },
+    ResumeExecution {
+        requested_by: String,
     },
     ExecutionTimedOut {},
     /// Ask the ledger again for the execution's servers (a tick).
@@ -126,6 +152,17 @@ pub enum Event {
     },
     /// Stop starting anything in this wave; keep observing what runs.
     CancelWave {
+        reason: String,
+    },
+    /// Start attempt `attempt` of the wave (a retry, or a wave reopened
+    /// after one): applied only by the record at attempt `attempt - 1`.
+    RelaunchWave {
+        attempt: u32,
+        /// The servers to relaunch; none: every failed one.
+        servers: Vec<SourceServerId>,
+    },
+    /// An operator skipped the wave: it ends SKIPPED unless it is running.
+    MarkWaveSkipped {
         reason: String,
     },
 
@@ -269,6 +306,12 @@ impl Event {
             Event::WaveFinished { .. } => "WaveFinished",
             Event::ApproveWave { .. } => "ApproveWave",
             Event::CancelExecution { .. } => "CancelExecution",
+            Event::RetryWave { .. } => "RetryWave",
+            Event::SkipWave { .. } => "SkipWave",
+            Event::PauseExecution { .. } => "PauseExecution",
+            Event::ResumeExecution { .. } => "ResumeExecution",
+            Event::RelaunchWave { .. } => "RelaunchWave",
+            Event::MarkWaveSkipped { .. } => "MarkWaveSkipped",
             Event::ExecutionTimedOut {} => "ExecutionTimedOut",
             Event::ClaimServers { .. } => "ClaimServers",
             Event::ServersClaimed { .. } => "ServersClaimed",
@@ -313,11 +356,17 @@ impl Event {
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 44] = [
+    pub const TYPE_NAMES: [&'static str; 50] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
         "CancelExecution",
+        "RetryWave",
+        "SkipWave",
+        "PauseExecution",
+        "ResumeExecution",
+        "RelaunchWave",
+        "MarkWaveSkipped",
         "ExecutionTimedOut",
         "ClaimServers",
         "ServersClaimed",
@@ -367,6 +416,12 @@ impl Event {
             | Event::WaveFinished { .. }
             | Event::ApproveWave { .. }
             | Event::CancelExecution { .. }
+            | Event::RetryWave { .. }
+            | Event::SkipWave { .. }
+            | Event::PauseExecution { .. }
+            | Event::ResumeExecution { .. }
+            | Event::RelaunchWave { .. }
+            | Event::MarkWaveSkipped { .. }
             | Event::ExecutionTimedOut {}
             | Event::ClaimServers { .. }
             | Event::ServersClaimed { .. }

@@ -31,6 +31,8 @@ pub mod eventbridge;
 pub mod health;
 pub mod ids;
 pub mod machine;
+pub mod operator;
+pub mod operator_action;
 pub mod plan;
 pub mod ports;
 pub mod preflight;

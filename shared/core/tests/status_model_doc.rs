@@ -108,6 +108,27 @@ fn check<S: Transitions + serde::Serialize + DeserializeOwned>(heading: &str) {
     }
 }
 
+/// Compares one level's operator table (only statuses an operator moves
+/// have a row) with `operator_can_become`, both ways.
+fn check_operator<S: Transitions + serde::Serialize + DeserializeOwned>(heading: &str) {
+    let rows = table(&doc(), heading);
+    for &from in S::ALL {
+        let documented: BTreeSet<String> =
+            rows.get(&name(from)).cloned().flatten().unwrap_or_default();
+        let code: BTreeSet<String> = S::ALL
+            .iter()
+            .filter(|&&next| from.operator_can_become(next))
+            .map(|&next| name(next))
+            .collect();
+        assert_eq!(
+            documented,
+            code,
+            "`{heading}`: the operator moves from {} differ (docs, code)",
+            name(from)
+        );
+    }
+}
+
 /// Compares one level's table, panicking with the first difference.
 type Check = fn(&str);
 
@@ -115,13 +136,22 @@ type Check = fn(&str);
 /// difference.
 #[test]
 fn every_level_s_transitions_match_the_docs() {
-    let levels: [(&str, Check); 6] = [
+    let levels: [(&str, Check); 9] = [
         ("Execution transitions", check::<ExecutionStatus>),
         ("Wave transitions", check::<WaveStatus>),
         ("Launch transitions", check::<LaunchStatus>),
         ("Action transitions", check::<ActionStatus>),
         ("Health transitions", check::<HealthStatus>),
         ("Clean-up transitions", check::<CleanupStatus>),
+        (
+            "Execution operator transitions",
+            check_operator::<ExecutionStatus>,
+        ),
+        ("Wave operator transitions", check_operator::<WaveStatus>),
+        (
+            "Launch operator transitions",
+            check_operator::<LaunchStatus>,
+        ),
     ];
     let failed: Vec<String> = levels
         .iter()

@@ -55,6 +55,7 @@ const TONES = {
   UNHEALTHY: ['failed', '✕'],
   CANCELLED: ['warn', '⊘'],
   TIMEOUT: ['warn', '⌛'],
+  SKIPPED: ['warn', '↷'],
   AWAITING_APPROVAL: ['gate', '‖'],
   TERMINATING: ['running', '◐'],
   TERMINATED: ['warn', '⊗'],

@@ -1,7 +1,8 @@
 // The page of one execution: the summary (status, percent, counts, times,
 // ETA), what pre-flight found, the waves timeline, the Gantt and the server
 // table, kept live by the SSE stream, plus the Cancel, Approve and Clean up
-// (cleanup.js) actions.
+// (cleanup.js) actions and operator control (Pause/Resume here, Retry/Skip on
+// the waves: operator.js).
 
 import { ApiError, getJSON, postJSON, storedToken } from './api.js';
 import { CleanupControl } from './cleanup.js';
@@ -10,12 +11,11 @@ import { badge, h, replace, TERMINAL_EXECUTION } from './dom.js';
 import { clock, formatDuration, formatRelative, parseTime, timeEl } from './format.js';
 import { Gantt } from './gantt.js';
 import { LiveExecution } from './live.js';
+import { operate, pausedNote, rememberedUser, rememberUser } from './operator.js';
 import { PreflightPanel } from './preflight.js';
 import { consoleUrl, regionOf, ServerTable } from './servers.js';
 import { toast } from './toast.js';
 import { WaveTimeline } from './waves.js';
-
-const USER_KEY = 'ripcord_user';
 
 export async function showExecution(root, executionId) {
   replace(root, h('p', { class: 'loading', 'data-testid': 'loading' }, 'Loading execution…'));
@@ -76,6 +76,7 @@ class ExecutionPage {
 
     this.waves = new WaveTimeline({
       onApprove: (wave) => this.approve(wave),
+      onOperate: (kind, wave) => operate(this.executionId, kind, wave),
       onShowWave: (n) => {
         this.table.setFilter({ wave: String(n), status: '', health: '', text: '' });
         this.table.el.scrollIntoView({ behavior: 'smooth', block: 'start' });
@@ -106,6 +107,11 @@ class ExecutionPage {
     this.cleanup = new CleanupControl({
       user: rememberedUser, remember: rememberUser, onRequested: () => this.follow?.(),
     });
+    this.pauseButton = h('button', {
+      type: 'button', class: 'btn', id: 'pause-button', 'data-testid': 'pause-button',
+      onclick: () => operate(this.executionId, this.view.paused ? 'resume' : 'pause'),
+    }, 'Pause');
+    this.pausedNote = h('div', { 'data-testid': 'paused' });
     // The drill report (measured RTO against the plan's target), as the
     // API renders it; provisional until the execution settles.
     this.reportLink = h('a', {
@@ -126,7 +132,7 @@ class ExecutionPage {
             h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/' }, 'Executions'), ' / '),
             h('div', { class: 'title-line' }, this.title, this.mode),
             this.idLine),
-          h('div', { class: 'summary-actions' }, this.livePill, this.reportLink, this.cancelButton, this.cleanup.button)),
+          h('div', { class: 'summary-actions' }, this.livePill, this.reportLink, this.pauseButton, this.cancelButton, this.cleanup.button)),
         h('div', { class: 'summary-grid' },
           h('div', { class: 'stat stat-status', 'aria-live': 'polite' }, h('span', { class: 'stat-label' }, 'Status'), this.status),
           h('div', { class: 'stat stat-progress' },
@@ -134,7 +140,7 @@ class ExecutionPage {
             h('div', { class: 'percent-line' }, this.percent, this.progress)),
           h('div', { class: 'stat' }, this.counts),
           h('div', { class: 'stat' }, this.times)),
-        this.reason, this.cleanup.line),
+        this.reason, this.pausedNote, this.cleanup.line),
       this.preflight.el,
       h('div', { class: 'layout' },
         h('section', { class: 'panel waves-panel', 'aria-labelledby': 'waves-title' },
@@ -229,6 +235,10 @@ class ExecutionPage {
     this.reason.textContent = v.reason || '';
     this.cancelButton.hidden = this.terminal;
     this.cleanup.setView(v);
+    this.pauseButton.hidden = this.terminal;
+    this.pauseButton.textContent = v.paused ? 'Resume' : 'Pause';
+    this.pauseButton.dataset.paused = v.paused ? 'true' : 'false';
+    replace(this.pausedNote, pausedNote(v));
     this.preflight.setView(v);
 
     this.waves.setView(v, !this.terminal);
@@ -386,20 +396,4 @@ function count(label, value, testid, onShow = null) {
     h('dt', {}, label),
     h('dd', { 'data-testid': testid, id: testid },
       onShow ? h('button', { type: 'button', class: 'linklike', title: 'Show the failed servers', onclick: onShow }, text) : text));
-}
-
-function rememberedUser() {
-  try {
-    return localStorage.getItem(USER_KEY) || '';
-  } catch {
-    return '';
-  }
-}
-
-function rememberUser(name) {
-  try {
-    localStorage.setItem(USER_KEY, name.trim());
-  } catch {
-    // Not remembered.
-  }
 }

@@ -6,16 +6,25 @@
 
 import { badge, h, tone } from './dom.js';
 import { formatDuration, parseTime, timeEl } from './format.js';
+import { waveButtons } from './operator.js';
 
 export class WaveTimeline {
-  constructor({ onApprove, onShowWave }) {
+  constructor({ onApprove, onOperate, onShowWave }) {
     this.onApprove = onApprove;
+    this.onOperate = onOperate;
     this.onShowWave = onShowWave;
     this.items = new Map(); // waveNumber -> { wave, el, canApprove }
     this.el = h('ol', { class: 'waves', id: 'waves', 'data-testid': 'waves', 'aria-label': 'Waves' });
   }
 
   setView(view, canApprove) {
+    // Retry and Skip apply while the execution failed or runs.
+    const canOperate = view.status === 'FAILED' || view.status === 'IN_PROGRESS';
+    if (canOperate !== this.canOperate) {
+      for (const item of this.items.values()) item.el.remove();
+      this.items.clear();
+    }
+    this.canOperate = canOperate;
     const seen = new Set();
     let previous = null;
     for (const wave of view.waves) {
@@ -75,7 +84,8 @@ export class WaveTimeline {
       h('div', { class: 'wave-meta' },
         duration,
         start !== null ? h('span', {}, timeEl(wave.startTime), end !== null ? [' → ', timeEl(wave.endTime)] : null) : null,
-        wave.dependsOn && wave.dependsOn.length ? h('span', { class: 'muted' }, `after ${wave.dependsOn.map((d) => `wave ${d}`).join(', ')}`) : null),
+        wave.dependsOn && wave.dependsOn.length ? h('span', { class: 'muted' }, `after ${wave.dependsOn.map((d) => `wave ${d}`).join(', ')}`) : null,
+        wave.attempt > 1 ? h('span', { class: 'muted', 'data-testid': 'wave-attempt' }, `attempt ${wave.attempt}`) : null),
       h('div', { class: 'wave-counts' },
         bar,
         h('button', {
@@ -93,6 +103,7 @@ export class WaveTimeline {
           id: `approve-wave-${wave.waveNumber}`, disabled: !canApprove,
           onclick: () => this.onApprove(wave),
         }, 'Approve')) : null,
+      this.canOperate ? waveButtons(wave, this.onOperate) : null,
       wave.recoveryJobId ? h('p', { class: 'muted small' }, 'DRS job ', h('span', { class: 'mono' }, wave.recoveryJobId)) : null,
       actions.length ? h('ul', { class: 'actions', 'aria-label': `Actions of wave ${wave.waveNumber}` }, actions) : null));
   }

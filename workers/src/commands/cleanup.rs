@@ -2,7 +2,7 @@
 //! launched. The request is judged first by the same function the engine
 //! applies (`machine::cleanup_refusal`): a running execution, an
 //! unconfirmed recovery or a second clean-up is refused with the reason
-//! (exit 2, nothing sent). Otherwise the request goes to the launch queue;
+//! (exit 3, as every command that does not apply; nothing sent). Otherwise the request goes to the launch queue;
 //! with `--wait` the command follows it to its end (exit 1 if an instance
 //! could not be terminated).
 
@@ -30,7 +30,7 @@ pub async fn cleanup(args: &BackendArgs, request: CleanupArgs<'_>) -> anyhow::Re
     let execution = super::execution::existing(&backend, args, id).await?;
     if let Err(refused) = cleanup_refusal(&execution.record, request.confirm_recovery) {
         eprintln!("clean-up refused: {refused}");
-        return Ok(ExitCode::from(2));
+        return Ok(ExitCode::from(super::operator::REFUSED));
     }
     let event = Event::CleanupExecution {
         requested_by: request.requested_by.to_owned(),

@@ -161,7 +161,7 @@ pub(super) async fn existing(
     )
 }
 
-async fn send(
+pub(super) async fn send(
     args: &BackendArgs,
     id: ExecutionId,
     wave: Option<WaveNumber>,

@@ -7,6 +7,7 @@ mod cleanup;
 mod dlq;
 mod execution;
 mod inputs;
+mod operator;
 mod preflight;
 mod report;
 pub(crate) mod requester;
@@ -123,6 +124,10 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let by = requester::requester(approved_by.as_deref(), Some(&backend)).await;
             execution::approve(&backend, &id, wave, &by).await
         }
+        Command::Retry(args) => operator::operate(args.operation()?).await,
+        Command::Skip(args) => operator::operate(args.operation()).await,
+        Command::Pause(args) => operator::operate(args.operation()).await,
+        Command::Resume(args) => operator::operate(args.operation()).await,
         Command::Worker {
             kind,
             scenario,

@@ -6,6 +6,7 @@
 mod digest;
 mod line;
 mod live;
+mod operator;
 mod preflight;
 mod table;
 

@@ -38,6 +38,7 @@ pub fn final_table(view: &ExecutionView, style: bool, listing: Listing) -> Strin
     if let Some(waiting) = &view.waiting_reason {
         let _ = writeln!(out, "Waiting: {waiting}");
     }
+    out.push_str(&super::operator::operator_lines(view));
     if let Some(preflight) = &view.preflight {
         out.push_str(&preflight_lines(view, preflight));
     }

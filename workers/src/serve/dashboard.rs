@@ -34,6 +34,7 @@ assets!(
     "gantt.js",
     "list.js",
     "live.js",
+    "operator.js",
     "preflight.js",
     "servers.js",
     "toast.js",

@@ -438,7 +438,7 @@ pub(super) async fn write_request<T: Default + DeserializeOwned>(
 }
 
 /// An optional JSON body: an empty one is the default request.
-fn optional_body<T: Default + DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn optional_body<T: Default + DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }

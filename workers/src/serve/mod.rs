@@ -3,6 +3,7 @@
 //! the OpenAPI document, and the dashboard.
 //!
 //! - [`executions`]: list, read, start, cancel, approve; [`cleanup`]: clean up a drill.
+//! - [`operator`]: retry, skip, pause, resume (operator control).
 //! - [`events`]: the SSE stream, one store watcher per followed execution.
 //! - [`auth`]: the write token (and optionally read protection).
 //! - [`report`]: the drill report (measured RTO) in html, md, json or svg.
@@ -25,6 +26,7 @@ pub mod executions;
 pub mod headers;
 pub mod health;
 pub mod openapi;
+pub mod operator;
 pub mod preflight;
 pub mod prometheus;
 pub mod report;
@@ -53,6 +55,16 @@ pub fn router(state: AppState) -> Router {
             "/api/executions/{id}/waves/{wave}/approve",
             post(executions::approve),
         )
+        .route(
+            "/api/executions/{id}/waves/{wave}/retry",
+            post(operator::retry),
+        )
+        .route(
+            "/api/executions/{id}/waves/{wave}/skip",
+            post(operator::skip),
+        )
+        .route("/api/executions/{id}/pause", post(operator::pause))
+        .route("/api/executions/{id}/resume", post(operator::resume))
         .route("/api/capacity", get(capacity::capacity))
         .route("/api/preflight", post(preflight::preflight))
         .route("/api/openapi.json", get(openapi::json))

@@ -24,6 +24,10 @@ use utoipa::{Modify, OpenApi};
         super::executions::cancel,
         super::cleanup::cleanup,
         super::executions::approve,
+        super::operator::retry,
+        super::operator::skip,
+        super::operator::pause,
+        super::operator::resume,
         super::health::healthz,
         super::capacity::capacity,
         super::preflight::preflight,
@@ -39,7 +43,7 @@ use utoipa::{Modify, OpenApi};
     )),
     modifiers(&BearerToken),
     tags(
-        (name = "executions", description = "Executions: list, status, live events, start, cancel, approve, clean up"),
+        (name = "executions", description = "Executions: list, status, live events, start, cancel, approve, clean up, and operator control (retry, skip, pause, resume)"),
         (name = "operations", description = "Health, metrics and DRS capacity"),
     )
 )]

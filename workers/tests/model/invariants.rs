@@ -1,7 +1,8 @@
 //! The invariants of docs/invariants.md held against every record the step
 //! saves (`ports.rs` calls these from the store's saves): terminal states
-//! stay terminal, and nothing is COMPLETED that the world did not launch,
-//! configure and find healthy (invariant 1). A broken one panics with its
+//! stay terminal but by an operator move (retry, skip), and nothing is
+//! COMPLETED that the world did not launch, configure and find healthy
+//! (invariant 1). A broken one panics with its
 //! name, inside the step that saved it.
 
 use super::world::World;
@@ -11,19 +12,32 @@ use ripcord::status_model::Transitions;
 use ripcord::status_model::{CleanupStatus, ExecutionStatus, LaunchStatus, WaveStatus};
 use ripcord::time::Timestamp;
 
+/// Whether a status saved as `old` may be saved as `new`: a terminal
+/// status stays, unless an operator move (and what follows it in the same
+/// decision) leaves it (invariant 7).
+fn may_follow<S: Transitions>(old: S, new: S) -> bool {
+    !old.is_terminal()
+        || old == new
+        || old.operator_can_become(new)
+        || S::ALL
+            .iter()
+            .any(|&mid| old.operator_can_become(mid) && mid.can_become(new))
+}
+
 /// An execution saved over `old` (none: created), beside its `waves` as
-/// stored: terminal statuses stay, and COMPLETED needs every wave COMPLETED.
+/// stored: terminal statuses stay, and COMPLETED needs every wave COMPLETED
+/// (or SKIPPED by an operator).
 pub fn check_execution(old: Option<&ExecutionRecord>, new: &ExecutionRecord, waves: &[WaveRecord]) {
     if let Some(old) = old {
         assert!(
-            !old.status.is_terminal() || old.status == new.status,
+            may_follow(old.status, new.status),
             "terminal states stay terminal: execution {:?} → {:?}",
             old.status,
             new.status
         );
         for (o, n) in old.waves.iter().zip(&new.waves) {
             assert!(
-                !o.status.is_terminal() || o.status == n.status,
+                may_follow(o.status, n.status),
                 "terminal states stay terminal: wave {} summary {:?} → {:?}",
                 o.number,
                 o.status,
@@ -33,8 +47,11 @@ pub fn check_execution(old: Option<&ExecutionRecord>, new: &ExecutionRecord, wav
     }
     if new.status == ExecutionStatus::Completed {
         for (s, w) in new.waves.iter().zip(waves) {
+            // A wave an operator skipped may be told so after the
+            // execution ended (MarkWaveSkipped on its way).
+            let completed = s.status == WaveStatus::Completed && w.status == WaveStatus::Completed;
             assert!(
-                s.status == WaveStatus::Completed && w.status == WaveStatus::Completed,
+                completed || s.status == WaveStatus::Skipped,
                 "invariant 1 broken: execution COMPLETED with wave {} {:?} (record {:?})",
                 s.number,
                 s.status,
@@ -51,7 +68,7 @@ pub fn check_execution(old: Option<&ExecutionRecord>, new: &ExecutionRecord, wav
 pub fn check_wave(world: &World, now: Timestamp, old: Option<&WaveRecord>, new: &WaveRecord) {
     if let Some(old) = old {
         assert!(
-            !old.status.is_terminal() || old.status == new.status,
+            may_follow(old.status, new.status),
             "terminal states stay terminal: wave {} {:?} → {:?}",
             new.number,
             old.status,
@@ -67,7 +84,7 @@ pub fn check_wave(world: &World, now: Timestamp, old: Option<&WaveRecord>, new: 
                 cleanup(n)
             );
             assert!(
-                !o.launch_status.is_terminal() || o.launch_status == n.launch_status,
+                may_follow(o.launch_status, n.launch_status),
                 "terminal states stay terminal: server {} {:?} → {:?}",
                 n.id(),
                 o.launch_status,

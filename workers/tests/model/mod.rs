@@ -301,7 +301,7 @@ impl Engine {
                 let ports = copy.ports();
                 now_ready(effects::perform(&ports, envelope, index, effect));
                 assert!(
-                    copy.world().most_jobs_per_wave() <= 1,
+                    copy.world().most_jobs_per_attempt() <= 1,
                     "invariant 2 broken: {} decided a second time starts a second job",
                     envelope.event.type_name()
                 );

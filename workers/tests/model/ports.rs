@@ -511,8 +511,8 @@ impl RecoveryService for ModelDrs {
         aws_call(&self.0, ("start_recovery", "drs", "StartRecovery"), |world, now| {
             let job = world.start_recovery(request, now);
             assert!(
-                world.most_jobs_per_wave() <= 1,
-                "invariant 2 broken: the world holds two jobs for one wave after StartRecovery {:?}",
+                world.most_jobs_per_attempt() <= 1,
+                "invariant 2 broken: the world holds two jobs for one wave attempt after StartRecovery {:?}",
                 request.tags
             );
             job

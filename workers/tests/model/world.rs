@@ -9,7 +9,7 @@ use ripcord::ids::SourceServerId;
 use ripcord::machine::HEALTH_DOCUMENT;
 use ripcord::ports::drs::{
     DrsLaunchStatus, JobLogEvent, JobLogItem, JobStatus, ParticipatingServer, RecoveryInstance,
-    RecoveryJob, SourceServer, StartRecoveryRequest, TAG_EXECUTION, TAG_WAVE,
+    RecoveryJob, SourceServer, StartRecoveryRequest, TAG_ATTEMPT, TAG_EXECUTION, TAG_WAVE,
 };
 use ripcord::ports::ec2::{Ec2Instance, InstanceCheck, InstanceStatus};
 use ripcord::ports::ssm::{
@@ -31,7 +31,9 @@ const COMMAND_RUNS_FOR: Duration = Duration::from_secs(20);
 pub enum LaunchOutcome {
     /// LAUNCHED this many seconds after the job was created.
     Launches { after_secs: u64 },
-    /// FAILED (with a LAUNCH_FAILED log item) after this many seconds.
+    /// FAILED (with a LAUNCH_FAILED log item) after this many seconds, in
+    /// the first job that includes it; a later job (an operator's retry)
+    /// launches it after as long.
     Fails { after_secs: u64 },
     /// Stays PENDING; the job ends (COMPLETED) without it after this many
     /// seconds, logging CONVERSION_FAIL: a COMPLETED job with a server that never launched (invariant 1).
@@ -117,10 +119,24 @@ impl World {
             .unwrap_or_else(|| panic!("model: server {id} is not in the world"))
     }
 
+    /// What `job` does with server `id`: its outcome, but a server that
+    /// failed in an earlier job launches in a later one.
+    fn outcome_in(&self, job: &Job, id: &SourceServerId) -> LaunchOutcome {
+        let relaunched = self.jobs[..job.index]
+            .iter()
+            .any(|j| j.servers.contains(id));
+        match self.spec(id).outcome {
+            LaunchOutcome::Fails { after_secs } if relaunched => {
+                LaunchOutcome::Launches { after_secs }
+            }
+            outcome => outcome,
+        }
+    }
+
     fn participation(&self, job: &Job, id: &SourceServerId, now: Timestamp) -> Participation {
         let elapsed = secs_since(job.created, now);
         let pending = elapsed < PENDING_FOR;
-        let (status, settled) = match self.spec(id).outcome {
+        let (status, settled) = match self.outcome_in(job, id) {
             LaunchOutcome::Launches { after_secs } if elapsed >= secs(after_secs) => {
                 (DrsLaunchStatus::Launched, true)
             }
@@ -324,7 +340,7 @@ impl World {
             .iter()
             .filter_map(|id| {
                 let p = self.participation(job, id, now);
-                let event = match (self.spec(id).outcome, p.settled) {
+                let event = match (self.outcome_in(job, id), p.settled) {
                     (LaunchOutcome::Fails { .. }, true) => JobLogEvent::LaunchFailed,
                     (LaunchOutcome::Dropped { .. }, true) => JobLogEvent::ConversionFail,
                     _ => return None,
@@ -386,32 +402,35 @@ impl World {
         out
     }
 
-    /// The EC2 instance `id`'s launch produced by `now`, if it launched.
+    /// The EC2 instance `id`'s latest launch produced by `now`, if it
+    /// launched (a retry launches a server whose launch Ripcord saw fail,
+    /// say after polls failed, again; instance ids sort by job).
     pub fn launched_instance(&self, id: &SourceServerId, now: Timestamp) -> Option<String> {
         self.instances(now)
             .into_iter()
-            .find(|(_, s)| s == id)
+            .filter(|(_, s)| s == id)
             .map(|(i, _)| i)
+            .next_back()
     }
 
-    /// How many jobs carry the tags of this (execution, wave).
-    pub fn jobs_for(&self, execution: &str, wave: &str) -> usize {
+    /// How many jobs carry the tags of this (execution, wave, attempt).
+    pub fn jobs_for(&self, execution: &str, wave: &str, attempt: &str) -> usize {
         self.jobs
             .iter()
             .filter(|j| {
                 j.tags.get(TAG_EXECUTION).map(String::as_str) == Some(execution)
                     && j.tags.get(TAG_WAVE).map(String::as_str) == Some(wave)
+                    && j.tags.get(TAG_ATTEMPT).map(String::as_str) == Some(attempt)
             })
             .count()
     }
 
-    /// The most jobs any one (execution, wave) holds.
-    pub fn most_jobs_per_wave(&self) -> usize {
-        let mut counts: BTreeMap<(Option<&String>, Option<&String>), usize> = BTreeMap::new();
+    /// The most jobs any one (execution, wave, attempt) holds (invariant 2).
+    pub fn most_jobs_per_attempt(&self) -> usize {
+        let mut counts: BTreeMap<[Option<&String>; 3], usize> = BTreeMap::new();
         for j in &self.jobs {
-            *counts
-                .entry((j.tags.get(TAG_EXECUTION), j.tags.get(TAG_WAVE)))
-                .or_default() += 1;
+            let key = [TAG_EXECUTION, TAG_WAVE, TAG_ATTEMPT].map(|t| j.tags.get(t));
+            *counts.entry(key).or_default() += 1;
         }
         counts.values().copied().max().unwrap_or(0)
     }

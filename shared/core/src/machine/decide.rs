@@ -4,7 +4,7 @@
 
 use super::context::{Ctx, Handover, Outcome, WaveOutcome};
 use super::decision::{Change, Decision, State};
-use super::{cleanup, execution, launch, post_launch};
+use super::{cleanup, execution, launch, operator, post_launch, relaunch};
 use crate::event::{Envelope, Event};
 use crate::ids::WaveNumber;
 use crate::ports::announce::Announcement;
@@ -28,6 +28,10 @@ pub fn target(envelope: &Envelope) -> Target {
             | Event::WaveFinished { .. }
             | Event::ApproveWave { .. }
             | Event::CancelExecution { .. }
+            | Event::RetryWave { .. }
+            | Event::SkipWave { .. }
+            | Event::PauseExecution { .. }
+            | Event::ResumeExecution { .. }
             | Event::ExecutionTimedOut {}
             | Event::CleanupExecution { .. }
             | Event::WaveCleanedUp { .. }
@@ -73,7 +77,7 @@ pub fn decide(state: &State, envelope: &Envelope, now: Timestamp) -> Decision {
         (State::Execution(exec), Event::WaveCleanedUp { terminated, failed }) => {
             cleanup::wave_cleaned_up(&mut ctx, exec, envelope.wave, *terminated, *failed)
         }
-        (State::Execution(exec), event) => match execution::decide(&mut ctx, exec, event) {
+        (State::Execution(exec), event) => match execution_event(&mut ctx, exec, event) {
             Outcome::Changed(Change::Execution(mut next)) => {
                 execution::release_servers_when_done(&mut ctx, &mut next);
                 cleanup::schedule_when_settled(&mut ctx, exec, &next);
@@ -96,6 +100,21 @@ pub fn decide(state: &State, envelope: &Envelope, now: Timestamp) -> Decision {
         announce_status_change(&mut ctx, state, change);
     }
     ctx.finish(change)
+}
+
+/// Hands an execution event to operator control or the execution's part.
+fn execution_event(
+    ctx: &mut Ctx<'_>,
+    execution: &crate::records::ExecutionRecord,
+    event: &Event,
+) -> Outcome {
+    match event {
+        Event::RetryWave { .. }
+        | Event::SkipWave { .. }
+        | Event::PauseExecution { .. }
+        | Event::ResumeExecution { .. } => operator::decide(ctx, execution, event),
+        _ => execution::decide(ctx, execution, event),
+    }
 }
 
 /// Every status change of an execution or a wave is announced (EventBridge
@@ -149,7 +168,20 @@ fn hand_over(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, handover: Handover) {
 
 /// Hands a wave event to the phase that handles it.
 fn decide_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord, event: &Event) -> WaveOutcome {
+    let earlier_attempt = wave
+        .attempt_started_at
+        .is_some_and(|at| ctx.envelope.created_at < at);
     match event {
+        Event::RelaunchWave { attempt, servers } => {
+            relaunch::relaunch(ctx, wave, *attempt, servers)
+        }
+        Event::MarkWaveSkipped { reason } => relaunch::mark_skipped(ctx, wave, reason),
+        _ if earlier_attempt => WaveOutcome::Ignored(format!(
+            "this {} was sent for an earlier attempt of wave {} (now at attempt {})",
+            event.type_name(),
+            wave.number,
+            wave.attempt
+        )),
         Event::StartWave {} => launch::start_wave(ctx, wave),
         Event::LaunchWave { tries } => launch::retry_launch(ctx, wave, *tries),
         Event::LaunchCheck { tries } => launch::check_launch(ctx, wave, *tries),
@@ -208,6 +240,10 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord, event: &Event) -> WaveOutco
         | Event::WaveFinished { .. }
         | Event::ApproveWave { .. }
         | Event::CancelExecution { .. }
+        | Event::RetryWave { .. }
+        | Event::SkipWave { .. }
+        | Event::PauseExecution { .. }
+        | Event::ResumeExecution { .. }
         | Event::ExecutionTimedOut {}
         | Event::ClaimServers { .. }
         | Event::ServersClaimed { .. }

@@ -10,9 +10,9 @@ use crate::capacity::{BusyServer, HOLD_MARGIN, describe_busy};
 use crate::event::Event;
 use crate::ids::WaveNumber;
 use crate::plan::{BusyServers, Mode, Plan, PreflightMode};
-use crate::records::{ExecutionRecord, ServerClaimState};
+use crate::records::{ExecutionRecord, OperatorActionKind, ServerClaimState};
 use crate::status_model::{ExecutionStatus, WaveStatus};
-use crate::status_model::{Transitions, transition};
+use crate::status_model::{Transitions, operator_transition, transition};
 use crate::time::after;
 use std::time::Duration;
 
@@ -66,9 +66,23 @@ pub(crate) fn start(
 
 pub(crate) fn decide(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, event: &Event) -> Outcome {
     let wave = ctx.envelope.wave;
+    let before_reopening = execution
+        .reopened_at
+        .is_some_and(|at| ctx.envelope.created_at < at);
     match event {
-        Event::WaveFinished { status } => match wave {
-            Some(n) => wave_finished(ctx, execution, n, *status),
+        Event::ExecutionTimedOut {}
+        | Event::ClaimServers { .. }
+        | Event::ServersClaimed { .. }
+        | Event::ServersBusy { .. }
+            if before_reopening =>
+        {
+            Outcome::Ignored(format!(
+                "this {} was sent before an operator reopened the execution",
+                event.type_name()
+            ))
+        }
+        Event::WaveFinished { status, attempt } => match wave {
+            Some(n) => wave_finished(ctx, execution, n, *status, *attempt),
             None => Outcome::Ignored("WaveFinished without a wave number".into()),
         },
         Event::ApproveWave { approved_by } => match wave {
@@ -129,14 +143,30 @@ fn wave_finished(
     execution: &ExecutionRecord,
     n: WaveNumber,
     status: WaveStatus,
+    attempt: u32,
 ) -> Outcome {
     let Some(summary) = execution.waves.get(n.index()) else {
         return Outcome::Ignored(format!("the execution has no wave {n}"));
     };
+    if attempt != summary.attempt {
+        return Outcome::Ignored(format!(
+            "attempt {attempt} of wave {n} ended; the wave is at attempt {}",
+            summary.attempt
+        ));
+    }
     if summary.status == status {
         return Outcome::Ignored(format!("wave {n} is already {status:?}"));
     }
-    if !status.is_terminal() || summary.status.is_terminal() {
+    if !summary.started || summary.status == WaveStatus::Skipped {
+        // Its record ended an attempt the execution no longer waits for (a
+        // cancel that reached it after an operator reopened the wave), or
+        // an operator skipped it.
+        return Outcome::Ignored(format!("wave {n} is {:?} for now", summary.status));
+    }
+    // A skip that reached the wave's record after it failed.
+    let skipped_after_failing =
+        status == WaveStatus::Skipped && summary.status == WaveStatus::Failed;
+    if !skipped_after_failing && (!status.is_terminal() || summary.status.is_terminal()) {
         ctx.rejected.push(format!(
             "wave {n} summary: {:?} → {status:?} is not a valid transition",
             summary.status
@@ -145,6 +175,9 @@ fn wave_finished(
     }
     let mut next = execution.clone();
     next.waves[n.index()].status = status;
+    if skipped_after_failing {
+        reopen(ctx, &mut next);
+    }
     if status == WaveStatus::Failed && !next.status.is_terminal() {
         // A failure needs a human: start nothing new.
         let name = next.waves[n.index()].name.clone();
@@ -251,7 +284,7 @@ fn after_preflight(ctx: &mut Ctx<'_>, mut next: ExecutionRecord, then: Next) -> 
 }
 
 /// Starts claiming the servers of the execution's plan.
-fn begin_claim(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+pub(crate) fn begin_claim(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     execution.server_claim = ServerClaimState::Claiming {
         tries: 1,
         reason: None,
@@ -271,7 +304,7 @@ fn claim_servers(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, tries: u32) {
         recovery: execution.mode == Mode::Recovery,
         since: execution.start_time,
         expires_at: after(
-            execution.start_time,
+            execution.reopened_at.unwrap_or(execution.start_time),
             execution.options.execution_timeout + HOLD_MARGIN,
         ),
     });
@@ -360,20 +393,22 @@ pub(crate) fn release_servers_when_done(ctx: &mut Ctx<'_>, execution: &mut Execu
     }
 }
 
-/// Sends StartWave for every wave whose dependencies are all COMPLETED and
-/// whose approval gate (if any) is open.
-fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+/// Sends StartWave for every wave whose dependencies are all COMPLETED (or
+/// SKIPPED) and whose approval gate (if any) is open; RelaunchWave for a
+/// wave's later attempt (a retry, or a wave reopened after one).
+pub(crate) fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     if matches!(execution.server_claim, ServerClaimState::Claiming { .. })
         || preflight::checking(execution)
+        || execution.paused.is_some()
     {
         // No wave starts before the pre-flight has passed and the execution
-        // holds its servers.
+        // holds its servers, nor while an operator has paused it.
         return;
     }
     let completed: Vec<bool> = execution
         .waves
         .iter()
-        .map(|w| w.status == WaveStatus::Completed)
+        .map(|w| matches!(w.status, WaveStatus::Completed | WaveStatus::Skipped))
         .collect();
     for summary in execution.waves.iter_mut() {
         let ready = !summary.started
@@ -385,7 +420,14 @@ fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
             && (!summary.wait_for_approval || summary.approved_by.is_some());
         if ready {
             summary.started = true;
-            ctx.send(Some(summary.number), Event::StartWave {}, Duration::ZERO);
+            let event = match summary.attempt {
+                1 => Event::StartWave {},
+                attempt => Event::RelaunchWave {
+                    attempt,
+                    servers: summary.retry_servers.clone(),
+                },
+            };
+            ctx.send(Some(summary.number), event, Duration::ZERO);
         }
     }
 }
@@ -408,7 +450,7 @@ fn cancel_unstarted(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, reason: 
 }
 
 /// Ends the execution once no wave is running or can still start.
-fn settle(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
+pub(crate) fn settle(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     if execution.status.is_terminal() {
         return;
     }
@@ -418,8 +460,9 @@ fn settle(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     let status = if execution
         .waves
         .iter()
-        .all(|w| w.status == WaveStatus::Completed)
+        .all(|w| matches!(w.status, WaveStatus::Completed | WaveStatus::Skipped))
     {
+        execution.reason = skipped_reason(execution);
         ExecutionStatus::Completed
     } else if execution
         .waves
@@ -437,5 +480,71 @@ fn settle(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
         &mut ctx.rejected,
     ) {
         execution.end_time = Some(ctx.now);
+    }
+}
+
+/// The reason a COMPLETED execution gives when waves were skipped: which,
+/// and who skipped them (docs/status-model.md).
+fn skipped_reason(execution: &ExecutionRecord) -> Option<String> {
+    let skipped: Vec<String> = execution
+        .waves
+        .iter()
+        .filter(|w| w.status == WaveStatus::Skipped)
+        .map(|w| {
+            let by = execution
+                .operator_actions
+                .iter()
+                .rev()
+                .find(|a| a.action == OperatorActionKind::Skip && a.wave == Some(w.number))
+                .map(|a| format!(" by {}", a.requested_by))
+                .unwrap_or_default();
+            format!("wave {} ({}) skipped{by}", w.number, w.name)
+        })
+        .collect();
+    (!skipped.is_empty()).then(|| format!("completed with {}", skipped.join(", ")))
+}
+
+/// After a retry or a skip: once no wave is FAILED, the waves a failure
+/// cancelled before they started go back to PENDING (as their next
+/// attempt); a FAILED execution that has a wave to run again, or no failed
+/// wave left, goes back to IN_PROGRESS with a fresh execution timeout and
+/// claims its servers again (the usual busy rules apply).
+pub(crate) fn reopen(ctx: &mut Ctx<'_>, next: &mut ExecutionRecord) {
+    if !matches!(
+        next.status,
+        ExecutionStatus::Failed | ExecutionStatus::InProgress
+    ) {
+        // Cancelled or timed out meanwhile: nothing goes on.
+        return;
+    }
+    let any_failed = next.waves.iter().any(|w| w.status == WaveStatus::Failed);
+    if !any_failed {
+        for summary in next.waves.iter_mut() {
+            if summary.status == WaveStatus::Cancelled && !summary.started {
+                summary.status = WaveStatus::Pending;
+                summary.attempt += 1;
+            }
+        }
+    }
+    let to_run = next.waves.iter().any(|w| !w.status.is_terminal());
+    if next.status != ExecutionStatus::Failed || (any_failed && !to_run) {
+        return;
+    }
+    operator_transition(
+        &mut next.status,
+        ExecutionStatus::InProgress,
+        "execution",
+        &mut ctx.rejected,
+    );
+    next.end_time = None;
+    next.reason = None;
+    if to_run {
+        next.reopened_at = Some(ctx.now);
+        ctx.send(
+            None,
+            Event::ExecutionTimedOut {},
+            next.options.execution_timeout,
+        );
+        begin_claim(ctx, next);
     }
 }

@@ -23,8 +23,10 @@ mod decide;
 mod decision;
 mod execution;
 mod launch;
+mod operator;
 mod post_launch;
 mod preflight;
+mod relaunch;
 pub mod retry;
 mod wave;
 

@@ -1,5 +1,8 @@
 //! Table tests of `decide`: short drills through the real transitions,
 //! from StartExecution on, for the cases the design names explicitly.
+//! Operator control (retry, skip, pause, resume) is in `tests/operator.rs`.
+
+mod operator;
 
 use super::*;
 use crate::event::{Envelope, Event, PostLaunchObservation, WaveObservation};
@@ -213,8 +216,10 @@ fn transient() -> ServiceError {
     )
 }
 
-#[test]
-fn a_completed_job_with_a_failed_server_fails_the_wave_and_the_execution() {
+/// Wave 1 launched in a job DRS calls COMPLETED where the critical server
+/// 0x11 FAILED and 0x12 LAUNCHED: the wave's record, and the decision of
+/// the execution told it FAILED (with the execution after it).
+fn failed_at_launch() -> (WaveRecord, Decision, ExecutionRecord, Envelope) {
     let (execution, mut wave, start_wave) = launching();
     let poll = start_wave.caused(
         7,
@@ -267,7 +272,30 @@ fn a_completed_job_with_a_failed_server_fails_the_wave_and_the_execution() {
         at(1, 0),
     );
     let d = apply(&mut wave, &observed, at(1, 0));
+    let finished = d
+        .follow_ups
+        .iter()
+        .find(|f| {
+            f.envelope.event
+                == Event::WaveFinished {
+                    status: WaveStatus::Failed,
+                    attempt: 1,
+                }
+        })
+        .expect("the execution is told the wave FAILED")
+        .envelope
+        .clone();
+    let d = decide(&State::Execution(execution), &finished, at(1, 1));
+    assert!(d.rejected.is_empty(), "{:?}", d.rejected);
+    let Some(Change::Execution(execution)) = d.change.clone() else {
+        panic!("WaveFinished changes the execution: {d:?}");
+    };
+    (wave, d, execution, start_wave)
+}
 
+#[test]
+fn a_completed_job_with_a_failed_server_fails_the_wave_and_the_execution() {
+    let (wave, d, execution, _) = failed_at_launch();
     assert_eq!(wave.status, WaveStatus::Failed);
     assert_eq!(wave.servers[0].launch_status, LaunchStatus::Failed);
     assert_eq!(wave.servers[0].error_code.as_deref(), Some("LAUNCH_FAILED"));
@@ -277,22 +305,6 @@ fn a_completed_job_with_a_failed_server_fails_the_wave_and_the_execution() {
         "{:?}",
         wave.reason
     );
-    let finished = d
-        .follow_ups
-        .iter()
-        .find(|f| {
-            f.envelope.event
-                == Event::WaveFinished {
-                    status: WaveStatus::Failed,
-                }
-        })
-        .expect("the execution is told the wave FAILED");
-
-    let d = decide(&State::Execution(execution), &finished.envelope, at(1, 1));
-    assert!(d.rejected.is_empty(), "{:?}", d.rejected);
-    let Some(Change::Execution(execution)) = d.change else {
-        panic!("WaveFinished changes the execution: {d:?}");
-    };
     assert_eq!(execution.status, ExecutionStatus::Failed);
     assert_eq!(execution.waves[0].status, WaveStatus::Failed);
     // Nothing else starts after a failure.

@@ -114,7 +114,10 @@ pub fn finish_wave(
         wave.next_poll_at = None;
         ctx.send(
             Some(wave.number),
-            Event::WaveFinished { status },
+            Event::WaveFinished {
+                status,
+                attempt: wave.attempt,
+            },
             Duration::ZERO,
         );
     }

@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 mod cleanup;
 mod journal;
 
+pub use crate::operator_action::{
+    OperatorAction, OperatorActionKind, Pause, ServerAttempt, first_attempt, is_first_attempt,
+};
 pub use cleanup::{ExecutionCleanup, ServerCleanup, WaveCleanup, WaveCleanupCount};
 pub use journal::{Journal, JournalEntry};
 
@@ -44,6 +47,17 @@ pub struct ExecutionRecord {
     /// The drill clean-up, once requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<ExecutionCleanup>,
+    /// Set while an operator has paused it: no new wave starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Pause>,
+    /// Every retry, skip, pause and resume decided on it, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operator_actions: Vec<OperatorAction>,
+    /// When an operator last reopened it (FAILED → IN_PROGRESS): its
+    /// execution timeout and server claim count from here, and timers sent
+    /// before are stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopened_at: Option<Timestamp>,
     pub journal: Journal,
 }
 
@@ -95,9 +109,16 @@ pub struct WaveSummary {
     pub wait_for_approval: bool,
     pub approved_by: Option<String>,
     pub status: WaveStatus,
-    /// StartWave has been sent for this wave.
+    /// StartWave (or RelaunchWave) has been sent for this wave.
     pub started: bool,
     pub server_count: usize,
+    /// The wave's attempt: 1, then one more per retry or reopening (each
+    /// attempt launches at most one DRS job, invariant 2).
+    #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+    pub attempt: u32,
+    /// The servers a retry named (none: every failed one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry_servers: Vec<SourceServerId>,
 }
 
 /// The wave item: its slice of the plan and the truth about each server.
@@ -150,6 +171,13 @@ pub struct WaveRecord {
     /// The drill clean-up of this wave's servers, once requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<WaveCleanup>,
+    /// The attempt this record runs (invariant 2: one job per attempt).
+    #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+    pub attempt: u32,
+    /// When a retry started this attempt: wave events sent before belong
+    /// to an earlier attempt and are ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_started_at: Option<Timestamp>,
     pub journal: Journal,
 }
 
@@ -260,6 +288,9 @@ pub struct ServerState {
     /// Its recovery instance's clean-up, when it is part of one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<ServerCleanup>,
+    /// Its earlier launch attempts, when a retry launched it again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<ServerAttempt>,
 }
 
 impl ServerState {
@@ -289,6 +320,7 @@ impl ServerState {
             error_message: None,
             error_code: None,
             cleanup: None,
+            attempts: Vec::new(),
         }
     }
 
@@ -331,6 +363,27 @@ pub struct ActionRun {
     pub error_message: Option<String>,
     /// Per targeted instance: the invocation's result.
     pub invocations: BTreeMap<String, InvocationResult>,
+}
+
+impl ActionRun {
+    /// The action before its first send.
+    pub fn new(name: String, document_name: String) -> Self {
+        Self {
+            name,
+            document_name,
+            status: ActionStatus::Pending,
+            tries: 0,
+            command_ids: Vec::new(),
+            requested_at: None,
+            retry_at: None,
+            first_requested_at: None,
+            throttled: 0,
+            start_time: None,
+            end_time: None,
+            error_message: None,
+            invocations: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -405,11 +458,16 @@ impl ExecutionRecord {
                     status: WaveStatus::Pending,
                     started: false,
                     server_count: w.servers.len(),
+                    attempt: 1,
+                    retry_servers: Vec::new(),
                 })
                 .collect(),
             server_claim: ServerClaimState::Unclaimed,
             preflight: PreflightState::NotRun,
             cleanup: None,
+            paused: None,
+            operator_actions: Vec::new(),
+            reopened_at: None,
             journal: Journal::default(),
         };
         (execution, waves)
@@ -444,21 +502,7 @@ impl WaveRecord {
             actions: wave
                 .post_launch
                 .iter()
-                .map(|a| ActionRun {
-                    name: a.name.clone(),
-                    document_name: a.document.clone(),
-                    status: ActionStatus::Pending,
-                    tries: 0,
-                    command_ids: Vec::new(),
-                    requested_at: None,
-                    retry_at: None,
-                    first_requested_at: None,
-                    throttled: 0,
-                    start_time: None,
-                    end_time: None,
-                    error_message: None,
-                    invocations: BTreeMap::new(),
-                })
+                .map(|a| ActionRun::new(a.name.clone(), a.document.clone()))
                 .collect(),
             health: HealthPhase::default(),
             poll_seq: 0,
@@ -474,6 +518,8 @@ impl WaveRecord {
             execution_started: None,
             admitted_at: None,
             cleanup: None,
+            attempt: 1,
+            attempt_started_at: None,
             journal: Journal::default(),
         }
     }

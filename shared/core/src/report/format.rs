@@ -70,10 +70,7 @@ pub fn snapshot_age(seconds: f64) -> String {
 
 /// A status as the JSON shows it (`COMPLETED`, `POST_ACTIONS`).
 pub fn status<T: serde::Serialize>(value: T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    crate::status_model::name(value)
 }
 
 #[cfg(test)]

@@ -96,6 +96,10 @@ pub fn render(report: &DrillReport) -> String {
         }
         h.push_str("</ul>\n");
     }
+    if let Some(actions) = super::operator::operator_table(report, m) {
+        h.push_str("<h2>Operator actions</h2>\n");
+        table(&mut h, &actions);
+    }
     if let Some(preflight) = content::preflight(report, m) {
         let _ = writeln!(h, "<h2>Pre-flight</h2>\n<p>{}</p>", preflight.facts);
         if let Some(findings) = &preflight.findings {

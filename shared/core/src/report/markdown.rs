@@ -70,6 +70,10 @@ pub fn render(report: &DrillReport, timeline: Option<&str>) -> String {
     for line in failures {
         let _ = writeln!(md, "- {line}");
     }
+    if let Some(actions) = super::operator::operator_table(report, m) {
+        md.push_str("\n## Operator actions\n\n");
+        table(&mut md, &actions);
+    }
     if let Some(preflight) = content::preflight(report, m) {
         let _ = writeln!(md, "\n## Pre-flight\n\n{}\n", preflight.facts);
         if let Some(findings) = &preflight.findings {

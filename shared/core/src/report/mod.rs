@@ -38,6 +38,7 @@ pub mod format;
 pub mod html;
 pub mod markdown;
 pub mod model;
+mod operator;
 pub mod rto;
 pub mod svg;
 

@@ -5,6 +5,7 @@
 
 use super::rto::RtoMeasure;
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
+use crate::operator_action::OperatorAction;
 use crate::plan::Mode;
 use crate::status::{CleanupView, PreflightView};
 use crate::status_model::{
@@ -59,6 +60,9 @@ pub struct DrillReport {
     /// The drill clean-up, once requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<CleanupReport>,
+    /// Every retry, skip, pause and resume, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operator_actions: Vec<OperatorAction>,
 }
 
 /// Server counts over the execution.

@@ -99,7 +99,7 @@ pub fn wave_rto(
         (WaveStatus::Completed, None) => Err(NotReady::Ended(
             "the wave COMPLETED but its records hold no end time".to_owned(),
         )),
-        (WaveStatus::Failed | WaveStatus::Cancelled, _) => {
+        (WaveStatus::Failed | WaveStatus::Cancelled | WaveStatus::Skipped, _) => {
             let why = wave.and_then(|w| w.reason.clone());
             Err(NotReady::Ended(match why {
                 Some(why) => format!("the wave ended {} ({why})", format::status(status)),

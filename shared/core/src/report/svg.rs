@@ -70,6 +70,7 @@ pub fn timeline(report: &DrillReport) -> String {
     axis(&mut svg, &scale, height - LEGEND);
     svg.push_str(&rows.body);
     rto_lines(&mut svg, report, &scale, height - LEGEND);
+    operator_marks(&mut svg, report, &scale, height - LEGEND);
     legend(&mut svg, height - LEGEND + 14.0, detailed);
     svg.push_str("</svg>\n");
     svg
@@ -102,6 +103,9 @@ impl Scale {
                 see(a.start_time);
                 see(a.end_time);
             }
+        }
+        for a in &report.operator_actions {
+            see(Some(a.at));
         }
         if let Some(target) = report.rto_target_seconds {
             latest = latest.max(target);
@@ -385,6 +389,36 @@ fn rto_lines(svg: &mut String, report: &DrillReport, scale: &Scale, bottom: f64)
         );
     }
 }
+
+/// A dotted line where each operator action happened, with who and why on
+/// hover.
+fn operator_marks(svg: &mut String, report: &DrillReport, scale: &Scale, bottom: f64) {
+    for a in &report.operator_actions {
+        let x = scale.x(a.at);
+        let wave = a.wave.map(|w| format!(" wave {w}")).unwrap_or_default();
+        let what = format!("{}{wave}", a.action.as_str());
+        let title = format!(
+            "{what} by {}{}",
+            a.requested_by,
+            a.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+        let _ = write!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{y1}" x2="{x:.1}" y2="{bottom}" stroke="{OPERATOR}" stroke-width="1.5" stroke-dasharray="2 3"><title>{title}</title></line><text x="{tx:.1}" y="{ty}" fill="{OPERATOR}">{label}</text>"##,
+            y1 = TOP - 4.0,
+            tx = x + 3.0,
+            ty = TOP - 8.0,
+            title = escape(&title),
+            label = escape(&what),
+        );
+    }
+}
+
+/// The colour of operator actions on the timeline.
+const OPERATOR: &str = "#7a3fb0";
 
 fn legend(svg: &mut String, y: f64, detailed: bool) {
     let items = [

@@ -549,3 +549,30 @@ fn a_cleaned_drill_keeps_its_rto_and_says_who_cleaned_it_up() {
             .is_none()
     );
 }
+
+#[test]
+fn operator_actions_have_a_section_and_a_mark_on_the_timeline() {
+    use crate::records::{OperatorAction, OperatorActionKind};
+    let mut f = testing::completed();
+    f.execution.operator_actions.push(OperatorAction {
+        action: OperatorActionKind::Retry,
+        requested_by: "dr-lead".into(),
+        at: at(12, 0),
+        wave: Some(crate::ids::WaveNumber(2)),
+        attempt: Some(2),
+        servers: vec![],
+        reason: Some("capacity is back".into()),
+    });
+    let r = report(&f);
+    assert_eq!(r.operator_actions.len(), 1);
+    let md = markdown::render(&r, None);
+    assert!(md.contains("## Operator actions"), "{md}");
+    assert!(md.contains("wave 2, attempt 2"), "{md}");
+    assert!(md.contains("capacity is back"), "{md}");
+    assert!(html::render(&r).contains("<h2>Operator actions</h2>"));
+    let svg = svg::timeline(&r);
+    assert!(
+        svg.contains("RETRY wave 2 by dr-lead: capacity is back"),
+        "{svg}"
+    );
+}

@@ -4,6 +4,7 @@
 //! they are EventBridge events (source `ripcord`) on the configured bus.
 
 use crate::ids::{ExecutionId, WaveNumber};
+use crate::operator_action::OperatorAction;
 use crate::plan::Mode;
 use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::time::Timestamp;
@@ -33,6 +34,13 @@ pub enum Announcement {
         wave_name: String,
         status: WaveStatus,
         reason: Option<String>,
+        at: Timestamp,
+    },
+    /// An operator retried, skipped, paused or resumed (docs/status-model.md).
+    OperatorAction {
+        execution_id: ExecutionId,
+        plan_name: String,
+        action: OperatorAction,
         at: Timestamp,
     },
     TriggerRefused {
@@ -66,6 +74,7 @@ impl Announcement {
             Announcement::TriggerRefused { .. } => "Ripcord Trigger Refused",
             Announcement::Cleanup { ended: false, .. } => "Ripcord Cleanup Started",
             Announcement::Cleanup { ended: true, .. } => "Ripcord Cleanup Finished",
+            Announcement::OperatorAction { .. } => "Ripcord Operator Action",
         }
     }
 
@@ -75,6 +84,7 @@ impl Announcement {
             | Announcement::WaveStatusChanged { execution_id, .. }
             | Announcement::TriggerRefused { execution_id, .. }
             | Announcement::Cleanup { execution_id, .. } => *execution_id,
+            Announcement::OperatorAction { execution_id, .. } => *execution_id,
         }
     }
 }

@@ -60,6 +60,11 @@ pub fn execution_status(
         mode: execution.mode,
         region: execution.region.clone(),
         status: execution.status,
+        paused: execution
+            .paused
+            .clone()
+            .filter(|_| !is_terminal(execution.status)),
+        operator_actions: execution.operator_actions.clone(),
         reason: execution.reason.clone(),
         waiting_reason: preflight::preflight_waiting(execution).or_else(|| {
             match &execution.server_claim {
@@ -98,7 +103,7 @@ pub fn is_settled(execution: &ExecutionRecord, waves: &[WaveRecord]) -> bool {
 fn is_wave_done(status: WaveStatus) -> bool {
     matches!(
         status,
-        WaveStatus::Completed | WaveStatus::Failed | WaveStatus::Cancelled
+        WaveStatus::Completed | WaveStatus::Failed | WaveStatus::Cancelled | WaveStatus::Skipped
     )
 }
 
@@ -154,6 +159,7 @@ fn wave_view(summary: &WaveSummary, record: Option<&WaveRecord>, open: bool) -> 
                 _ => None,
             }),
         recovery_job_id,
+        attempt: summary.attempt,
     }
 }
 
@@ -178,6 +184,7 @@ fn server_view(s: &ServerState) -> ServerView {
         error_message: s.error_message.clone(),
         error_code: s.error_code.clone(),
         cleanup: s.cleanup.as_ref().map(cleanup::server_cleanup_view),
+        attempts: s.attempts.clone(),
     }
 }
 

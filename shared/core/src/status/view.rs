@@ -3,6 +3,9 @@
 //! and the CLI reads them back, so they derive both Serialize and Deserialize.
 
 use crate::ids::{ExecutionId, SourceServerId, WaveNumber};
+use crate::operator_action::{
+    OperatorAction, Pause, ServerAttempt, first_attempt, is_first_attempt,
+};
 use crate::plan::{Mode, PreflightMode};
 use crate::preflight::Finding;
 use crate::status_model::{ActionStatus, ExecutionStatus, HealthStatus, LaunchStatus, WaveStatus};
@@ -20,6 +23,13 @@ pub struct ExecutionView {
     /// The AWS region the plan recovers into (links to the right console).
     pub region: String,
     pub status: ExecutionStatus,
+    /// Set while an operator has paused it: no new wave starts (the status
+    /// stays IN_PROGRESS; docs/status-model.md, "Operator control").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Pause>,
+    /// Every retry, skip, pause and resume, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operator_actions: Vec<OperatorAction>,
     /// Why the execution ended other than COMPLETED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -123,6 +133,9 @@ pub struct WaveView {
     /// The wave's single DRS recovery job, once StartRecovery returned it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_job_id: Option<String>,
+    /// Its attempt: 1, one more per operator retry.
+    #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+    pub attempt: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -166,6 +179,9 @@ pub struct ServerView {
     /// Its recovery instance's clean-up, when it is part of one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<super::ServerCleanupView>,
+    /// How its earlier attempts ended, when a retry launched it again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<ServerAttempt>,
 }
 
 /// The kind of a post-launch action. Ripcord runs SSM documents only: there

@@ -7,7 +7,15 @@ use serde::{Deserialize, Serialize};
 
 pub mod transition;
 
-pub use transition::{Transitions, transition};
+pub use transition::{Transitions, operator_transition, transition};
+
+/// A status as the JSON shows it (`COMPLETED`, `POST_ACTIONS`).
+pub fn name<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -56,6 +64,9 @@ pub enum WaveStatus {
     Completed,
     Failed,
     Cancelled,
+    /// An operator skipped it (`ripcord skip`): ended without running, and
+    /// its dependents may start (docs/status-model.md).
+    Skipped,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -10,6 +10,11 @@ pub trait Transitions: Copy + PartialEq + std::fmt::Debug + 'static {
     const ALL: &'static [Self];
     fn can_become(self, next: Self) -> bool;
     fn is_terminal(self) -> bool;
+    /// The moves only an operator event makes (retry, skip): they may leave
+    /// a terminal status. Docs: the "operator transitions" tables.
+    fn operator_can_become(self, _next: Self) -> bool {
+        false
+    }
 }
 
 impl Transitions for ExecutionStatus {
@@ -20,6 +25,13 @@ impl Transitions for ExecutionStatus {
             (self, next),
             (Pending, InProgress | Failed | Cancelled | Timeout)
                 | (InProgress, Completed | Failed | Cancelled | Timeout)
+        )
+    }
+    fn operator_can_become(self, next: Self) -> bool {
+        // Retry, or skip of the failed wave, reopens a FAILED execution.
+        matches!(
+            (self, next),
+            (ExecutionStatus::Failed, ExecutionStatus::InProgress)
         )
     }
     fn is_terminal(self) -> bool {
@@ -37,6 +49,7 @@ impl Transitions for WaveStatus {
         WaveStatus::Completed,
         WaveStatus::Failed,
         WaveStatus::Cancelled,
+        WaveStatus::Skipped,
     ];
     fn can_become(self, next: Self) -> bool {
         use WaveStatus::*;
@@ -53,7 +66,18 @@ impl Transitions for WaveStatus {
     }
     fn is_terminal(self) -> bool {
         use WaveStatus::*;
-        matches!(self, Completed | Failed | Cancelled)
+        matches!(self, Completed | Failed | Cancelled | Skipped)
+    }
+    fn operator_can_become(self, next: Self) -> bool {
+        use WaveStatus::*;
+        // Retry relaunches a FAILED wave (or one a skip reached after the
+        // execution decided the retry) and reopens a never-started
+        // CANCELLED one; skip ends a wave that is not running.
+        matches!(
+            (self, next),
+            (Failed | Cancelled | Skipped, Pending)
+                | (Pending | Waiting | Failed | Cancelled, Skipped)
+        )
     }
 }
 
@@ -76,6 +100,10 @@ impl Transitions for LaunchStatus {
     }
     fn is_terminal(self) -> bool {
         matches!(self, LaunchStatus::Completed | LaunchStatus::Failed)
+    }
+    fn operator_can_become(self, next: Self) -> bool {
+        // A retried server launches again; its failed attempt is kept.
+        matches!((self, next), (LaunchStatus::Failed, LaunchStatus::Pending))
     }
 }
 
@@ -162,6 +190,21 @@ pub fn transition<S: Transitions>(
     }
 }
 
+/// Like [`transition`], also allowing the operator moves
+/// ([`Transitions::operator_can_become`]): only operator events use it.
+pub fn operator_transition<S: Transitions>(
+    slot: &mut S,
+    next: S,
+    what: &str,
+    rejected: &mut Vec<String>,
+) -> bool {
+    if *slot != next && slot.operator_can_become(next) {
+        *slot = next;
+        return true;
+    }
+    transition(slot, next, what, rejected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,9 +262,8 @@ mod tests {
         for &s in <WaveStatus as Transitions>::ALL {
             use WaveStatus::*;
             match s {
-                Pending | Waiting | Launching | PostActions | Completed | Failed | Cancelled => {
-                    index(s)
-                }
+                Pending | Waiting | Launching | PostActions | Completed | Failed | Cancelled
+                | Skipped => index(s),
             };
         }
         for &s in LaunchStatus::ALL {
@@ -243,7 +285,7 @@ mod tests {
             };
         }
         assert_eq!(<ExecutionStatus as Transitions>::ALL.len(), 6);
-        assert_eq!(<WaveStatus as Transitions>::ALL.len(), 7);
+        assert_eq!(<WaveStatus as Transitions>::ALL.len(), 8);
         assert_eq!(LaunchStatus::ALL.len(), 5);
         assert_eq!(ActionStatus::ALL.len(), 5);
         assert_eq!(HealthStatus::ALL.len(), 6);

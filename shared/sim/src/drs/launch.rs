@@ -136,7 +136,13 @@ impl Simulator {
         let plans = servers
             .iter()
             .map(|id| {
-                let spec = self.scenario.server(id);
+                let earlier = st
+                    .jobs
+                    .iter()
+                    .filter(|j| matches!(j.kind, JobKind::Launch { .. }))
+                    .filter(|j| j.server_ids().contains(&id))
+                    .count();
+                let spec = self.scenario.server(id).for_launch(earlier);
                 let duration =
                     spec.launch_duration.unwrap_or_else(|| {
                         Duration::from_millis(st.rng.random_range(

@@ -128,6 +128,7 @@ pub struct ServerEntry {
     pub newest_snapshot_age: Option<Duration>,
     pub snapshots: Option<SnapshotsMode>,
     pub leftover_recovery_instance: Option<bool>,
+    pub times: Option<u32>,
 }
 
 /// A server's behaviour with every field decided. Serialized as part of a
@@ -160,6 +161,20 @@ pub struct ServerSpec {
     pub snapshots: SnapshotsMode,
     #[serde(default)]
     pub leftover_recovery_instance: bool,
+    /// `outcome` applies to the server's first `times` launches; later
+    /// ones launch (a failure an operator's retry gets past). `None`: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+}
+
+impl ServerSpec {
+    /// The behaviour of the server's launch after `earlier` launches.
+    pub fn for_launch(mut self, earlier: usize) -> Self {
+        if self.times.is_some_and(|n| earlier >= n as usize) {
+            self.outcome = LaunchOutcome::Launched;
+        }
+        self
+    }
 }
 
 impl Default for ServerSpec {
@@ -180,6 +195,7 @@ impl Default for ServerSpec {
             newest_snapshot_age: None,
             snapshots: SnapshotsMode::Taken,
             leftover_recovery_instance: false,
+            times: None,
         }
     }
 }
@@ -207,6 +223,7 @@ impl ServerEntry {
             leftover_recovery_instance: self
                 .leftover_recovery_instance
                 .unwrap_or(base.leftover_recovery_instance),
+            times: self.times.or(base.times),
         }
     }
 }

@@ -367,6 +367,7 @@ fn a_drill_with_cleanup_after_sends_its_clean_up_when_it_settles() {
         Some(3),
         Event::WaveFinished {
             status: WaveStatus::Completed,
+            attempt: 1,
         },
         5,
     );

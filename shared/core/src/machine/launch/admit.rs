@@ -14,7 +14,7 @@ use crate::machine::decision::Effect;
 use crate::machine::wave::{finish_wave, poll_interval};
 use crate::records::{CapacityState, LaunchState, WaveRecord};
 use crate::service_error::{ErrorClass, ServiceError};
-use crate::status_model::{WaveStatus, transition};
+use crate::status_model::{LaunchStatus, WaveStatus, transition};
 use crate::time::Timestamp;
 use std::time::Duration;
 
@@ -22,12 +22,12 @@ use std::time::Duration;
 pub const QUOTA_EXCEEDED: &str = "ServiceQuotaExceededException";
 
 /// The ledger's name for this wave's launch. The attempt is the job's
-/// (`job_tags`): one per wave.
+/// (`job_tags`): one per wave attempt.
 pub fn holder(wave: &WaveRecord) -> Holder {
     Holder {
         execution_id: wave.execution_id,
         wave: wave.number,
-        attempt: 1,
+        attempt: wave.attempt,
     }
 }
 
@@ -39,7 +39,12 @@ fn tick(wave: &WaveRecord) -> Duration {
 fn claim(wave: &WaveRecord, now: Timestamp) -> Claim {
     Claim {
         holder: holder(wave),
-        servers: wave.servers.len() as u32,
+        // A retry launches only the servers it put back to PENDING.
+        servers: wave
+            .servers
+            .iter()
+            .filter(|s| s.launch_status == LaunchStatus::Pending)
+            .count() as u32,
         priority: Priority {
             recovery: !wave.mode.is_drill(),
             execution_started: wave.execution_started.unwrap_or(now),

@@ -21,26 +21,33 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The tags that identify a wave's job: execution id, wave and attempt.
-/// The attempt stays 1: a wave is launched once; retries of the call are
-/// the same attempt, which is what makes a found job adoptable.
+/// The attempt is the wave record's: 1, and one more per operator retry;
+/// retries of the call are the same attempt, which is what makes a found
+/// job adoptable (invariant 2: one job per attempt).
 pub fn job_tags(wave: &WaveRecord) -> BTreeMap<String, String> {
     BTreeMap::from([
         (TAG_EXECUTION.to_owned(), wave.execution_id.to_string()),
         (TAG_WAVE.to_owned(), wave.number.to_string()),
-        (TAG_ATTEMPT.to_owned(), "1".to_owned()),
+        (TAG_ATTEMPT.to_owned(), wave.attempt.to_string()),
     ])
+}
+
+/// The servers the attempt launches: all of them the first time, those a
+/// retry put back to PENDING after.
+fn to_launch(wave: &WaveRecord) -> impl Iterator<Item = &crate::records::ServerState> {
+    wave.servers
+        .iter()
+        .filter(|s| s.launch_status == LaunchStatus::Pending)
 }
 
 fn start_request(wave: &WaveRecord) -> StartRecoveryRequest {
     StartRecoveryRequest {
-        source_servers: wave.servers.iter().map(|s| s.id().clone()).collect(),
+        source_servers: to_launch(wave).map(|s| s.id().clone()).collect(),
         is_drill: wave.mode.is_drill(),
         tags: job_tags(wave),
         // Chosen at submission (`recovery_snapshot: { before }`); a server
         // without one launches from its latest data, DRS' default.
-        recovery_snapshots: wave
-            .servers
-            .iter()
+        recovery_snapshots: to_launch(wave)
             .filter_map(|s| {
                 let chosen = s.plan.recovery_snapshot.as_ref()?;
                 Some((s.id().clone(), chosen.id.clone()))
@@ -214,7 +221,12 @@ pub(crate) fn job_started(
         job_id: job.job_id.clone(),
         started_at: ctx.now,
     };
-    for server in next.servers.iter_mut() {
+    // Servers an earlier attempt launched are not in this job.
+    for server in next
+        .servers
+        .iter_mut()
+        .filter(|s| s.launch_status == LaunchStatus::Pending)
+    {
         server.recovery_job_id = Some(job.job_id.clone());
         if job
             .participating_servers
@@ -332,7 +344,9 @@ pub(super) fn fail_launch(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, code: &str, 
         message: message.clone(),
     };
     for server in wave.servers.iter_mut() {
-        fail_server(ctx, server, code, message.clone());
+        if !server.launch_status.is_terminal() {
+            fail_server(ctx, server, code, message.clone());
+        }
     }
     finish_wave(ctx, wave, WaveStatus::Failed, Some(message));
 }
