@@ -11,14 +11,14 @@ use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::Plan;
 use crate::service_error::ServiceError;
 use crate::services::announce::Announcement;
-use crate::services::drs::{JobLogItem, RecoveryInstance, RecoveryJob};
-use crate::services::ec2::{Ec2Instance, InstanceStatus};
+use crate::services::drs::RecoveryJob;
 use crate::services::queue::{OutgoingMessage, QueueName};
-use crate::services::ssm::{AgentInfo, CommandInvocation};
 use crate::status_model::WaveStatus;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+pub use crate::observation::{PostLaunchObservation, WaveObservation};
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -276,26 +276,6 @@ pub enum Event {
     Announce {
         announcement: Announcement,
     },
-}
-
-/// What one poll of a launching wave saw.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WaveObservation {
-    pub job: Option<RecoveryJob>,
-    /// Read only when a server failed or the job ended without it.
-    pub log_items: Vec<JobLogItem>,
-    pub recovery_instances: Vec<RecoveryInstance>,
-    pub instances: Vec<Ec2Instance>,
-}
-
-/// What one check of a wave in POST_ACTIONS saw.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PostLaunchObservation {
-    pub invocations: Vec<CommandInvocation>,
-    pub instance_status: Vec<InstanceStatus>,
-    pub agents: Vec<AgentInfo>,
 }
 
 impl Event {

@@ -31,6 +31,7 @@ pub mod eventbridge;
 pub mod health;
 pub mod ids;
 pub mod machine;
+pub mod observation;
 pub mod operator;
 pub mod operator_action;
 pub mod plan;
