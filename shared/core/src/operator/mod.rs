@@ -187,8 +187,21 @@ pub fn check(
     }
 }
 
-/// A retry or a skip needs an execution that failed or still runs.
+/// A retry or a skip needs an execution that failed or still runs, and
+/// whose recovery instances were not cleaned up: the waves after it would
+/// launch against dependencies that are gone.
 fn open_for_waves(execution: &ExecutionRecord) -> Result<(), Refusal> {
+    if let Some(cleanup) = &execution.cleanup {
+        return refuse(
+            format!(
+                "execution {} was cleaned up (asked by {} at {}): its recovery instances are terminated",
+                execution.id,
+                cleanup.requested_by,
+                cleanup.requested_at.to_rfc3339()
+            ),
+            "start a new drill of the plan (`ripcord run`)",
+        );
+    }
     match execution.status {
         ExecutionStatus::Failed | ExecutionStatus::InProgress => Ok(()),
         status => refuse(

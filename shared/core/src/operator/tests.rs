@@ -97,3 +97,27 @@ fn pause_and_resume_apply_once_and_only_to_a_running_execution() {
     let r = refused(&f, None, &OperatorCommand::Resume);
     assert!(r.reason.contains("COMPLETED"), "{r}");
 }
+
+#[test]
+fn a_cleaned_up_drill_is_neither_retried_nor_skipped() {
+    let mut f = fixture();
+    f.set_wave_status(1, WaveStatus::Failed);
+    f.server_mut(1, 0).launch_status = LaunchStatus::Failed;
+    f.execution.status = ExecutionStatus::Failed;
+    assert_eq!(
+        check(&f.execution, Some(&f.waves[0]), &retry(1, vec![])),
+        Ok(())
+    );
+    f.execution.cleanup = Some(crate::records::ExecutionCleanup {
+        requested_by: "alice".into(),
+        reason: "drill over".into(),
+        requested_at: t0(),
+        waves: Vec::new(),
+        ended_at: None,
+    });
+    for command in [retry(1, vec![]), skip(1)] {
+        let r = refused(&f, Some(1), &command);
+        assert!(r.reason.contains("was cleaned up (asked by alice"), "{r}");
+        assert!(r.what_to_do.contains("new drill"), "{r}");
+    }
+}

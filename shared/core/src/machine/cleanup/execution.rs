@@ -26,6 +26,17 @@ pub(crate) fn request(
     if let Err(refused) = cleanup_refusal(execution, confirm_recovery) {
         return Outcome::Ignored(format!("clean-up refused: {refused}"));
     }
+    // A request (or a `cleanup.after` timer) from before an operator
+    // reopened the execution belongs to the run that ended then; the new
+    // run's end sends its own timer.
+    if execution
+        .reopened_at
+        .is_some_and(|at| ctx.envelope.created_at < at)
+    {
+        return Outcome::Ignored(
+            "this clean-up was asked for before an operator reopened the execution".into(),
+        );
+    }
     let mut next = execution.clone();
     next.cleanup = Some(ExecutionCleanup {
         requested_by: requested_by.to_owned(),

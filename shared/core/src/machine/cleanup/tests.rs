@@ -406,3 +406,23 @@ fn refusals_say_what_to_do() {
     assert!(!unconfirmed.is_conflict());
     assert_eq!(cleanup_refusal(&recovery.execution, true), Ok(()));
 }
+
+#[test]
+fn a_clean_up_asked_for_before_an_operator_reopened_the_execution_is_stale() {
+    // The envelope is created at minute 60; the execution was reopened
+    // (a retry) at minute 61 and has settled again since.
+    let mut f = completed();
+    f.execution.reopened_at = Some(at(61, 0));
+    let (execution, d) = on_execution(&f.execution, &cleanup_request(false));
+    assert!(execution.cleanup.is_none(), "{:?}", d.ignored);
+    assert!(
+        d.ignored
+            .as_deref()
+            .is_some_and(|r| r.contains("before an operator reopened")),
+        "{:?}",
+        d.ignored
+    );
+    f.execution.reopened_at = Some(at(59, 0));
+    let (execution, _) = on_execution(&f.execution, &cleanup_request(false));
+    assert!(execution.cleanup.is_some());
+}
