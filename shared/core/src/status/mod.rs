@@ -121,7 +121,16 @@ fn is_running(status: WaveStatus) -> bool {
 /// `open`: the execution is not terminal, so an approval could still matter.
 fn wave_view(summary: &WaveSummary, record: Option<&WaveRecord>, open: bool) -> WaveView {
     // The wave record is the truth about a wave; the summary may lag it.
-    let status = record.map_or(summary.status, |r| r.status);
+    // Except once an operator reopened the wave (a retry, or a wave the
+    // failure had cancelled before it started): the summary is PENDING with
+    // the next attempt until the record hears of it, and the record's
+    // status and reason are the earlier attempt's.
+    let reopened =
+        record.is_some_and(|r| r.attempt < summary.attempt) && !is_wave_done(summary.status);
+    let status = match record {
+        Some(r) if !reopened => r.status,
+        _ => summary.status,
+    };
     let (recovery_job_id, launch_failure) = match record.map(|r| &r.launch) {
         Some(LaunchState::Started { job_id, .. }) => (Some(job_id.clone()), None),
         Some(LaunchState::Failed { code, message }) => (None, Some(format!("{code}: {message}"))),
@@ -151,7 +160,10 @@ fn wave_view(summary: &WaveSummary, record: Option<&WaveRecord>, open: bool) -> 
             .unwrap_or_default(),
         start_time: record.and_then(|r| r.start_time),
         end_time: record.and_then(|r| r.end_time),
-        reason: record.and_then(|r| r.reason.clone()).or(launch_failure),
+        reason: record
+            .filter(|_| !reopened)
+            .and_then(|r| r.reason.clone())
+            .or(launch_failure.filter(|_| !reopened)),
         waiting_reason: record
             .filter(|r| r.status == WaveStatus::Waiting)
             .and_then(|r| match &r.capacity {
@@ -389,6 +401,24 @@ mod tests {
         assert_eq!(f.view().progress.percent_complete, 100.0);
         f.server_mut(3, 1).launch_status = LaunchStatus::Failed;
         assert_eq!(f.view().progress.percent_complete, 83.3);
+    }
+
+    #[test]
+    fn a_wave_an_operator_reopened_shows_pending_until_its_record_hears_of_it() {
+        // Wave 3 (gated) was cancelled before it started because wave 2
+        // failed; a retry of wave 2 reopened it: its summary is PENDING with
+        // attempt 2, its record still CANCELLED at attempt 1.
+        let mut f = testing::mid_drill();
+        f.wave_mut(3).status = WaveStatus::Cancelled;
+        f.wave_mut(3).reason = Some("not started: wave 2 (app) failed".into());
+        f.execution.waves[2].attempt = 2;
+        let view = f.view();
+        assert_eq!(view.waves[2].status, WaveStatus::Pending);
+        assert_eq!(view.waves[2].reason, None);
+        assert!(view.waves[2].awaiting_approval);
+        // Once the record runs the attempt, it is the truth again.
+        f.wave_mut(3).attempt = 2;
+        assert_eq!(f.view().waves[2].status, WaveStatus::Cancelled);
     }
 
     #[test]
