@@ -83,6 +83,8 @@ pub(crate) fn wave_cleaned_up(
     if c.waves.len() == next.waves.len() {
         c.ended_at = Some(ctx.now);
         announce(ctx, &next);
+        // The metrics worker writes the drill report again, with it.
+        ctx.send(None, Event::PublishMetrics {}, Duration::ZERO);
     }
     Outcome::Changed(Change::Execution(next))
 }

@@ -322,6 +322,13 @@ fn the_execution_fans_out_to_every_wave_records_who_and_counts_the_reports() {
         execution = next;
         let duplicate = on_execution(&execution, &e).1;
         assert!(duplicate.change.is_none());
+        let republished = d
+            .follow_ups
+            .iter()
+            .any(|f| matches!(f.envelope.event, Event::PublishMetrics {}));
+        // The last report ends it: announced, and the drill report written
+        // again (the metrics worker writes it on PublishMetrics).
+        assert_eq!(republished, n == 2);
         if n == 2 {
             assert!(d.follow_ups.iter().any(|f| matches!(
                 &f.envelope.event,
