@@ -493,21 +493,16 @@ fn dashboard_pauses_resumes_and_retries_a_failed_wave() {
         Duration::from_secs(20),
         |page| has(page, "Retry of wave 2 requested"),
     );
-    let url = browser.run("return location.href;");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        browser.goto(url.as_str().unwrap());
-        let page = browser.run(READ_PAGE);
-        if page["status"] == "COMPLETED" {
-            assert!(has(&page, "attempt 2"), "{page}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the retried drill did not complete: {page}"
-        );
-        std::thread::sleep(Duration::from_secs(2));
-    }
+    // The page follows the reopened execution without a reload.
+    browser.run("window.__ripcordRetryMarker = true; return true;");
+    wait_for(
+        browser,
+        "the retried drill completing, on the same page",
+        Duration::from_secs(180),
+        |page| page["status"] == "COMPLETED" && has(page, "attempt 2"),
+    );
+    let same = browser.run("return window.__ripcordRetryMarker === true;");
+    assert_eq!(same, true, "the page reloaded");
     assert_no_errors_logged(browser, &[]);
 }
 

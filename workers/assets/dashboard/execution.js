@@ -45,7 +45,8 @@ export async function showExecution(root, executionId) {
     onState: (state) => page.setConnection(state),
   });
   live.start(view);
-  // A clean-up requested from this page changes a settled execution again.
+  // A clean-up or a retry requested from this page changes a settled
+  // execution again: follow it anew.
   page.follow = () => {
     live.stop();
     live.settled = false;
@@ -76,7 +77,7 @@ class ExecutionPage {
 
     this.waves = new WaveTimeline({
       onApprove: (wave) => this.approve(wave),
-      onOperate: (kind, wave) => operate(this.executionId, kind, wave),
+      onOperate: (kind, wave) => this.operate(kind, wave),
       onShowWave: (n) => {
         this.table.setFilter({ wave: String(n), status: '', health: '', text: '' });
         this.table.el.scrollIntoView({ behavior: 'smooth', block: 'start' });
@@ -109,7 +110,7 @@ class ExecutionPage {
     });
     this.pauseButton = h('button', {
       type: 'button', class: 'btn', id: 'pause-button', 'data-testid': 'pause-button',
-      onclick: () => operate(this.executionId, this.view.paused ? 'resume' : 'pause'),
+      onclick: () => this.operate(this.view.paused ? 'resume' : 'pause'),
     }, 'Pause');
     this.pausedNote = h('div', { 'data-testid': 'paused' });
     // The drill report (measured RTO against the plan's target), as the
@@ -159,6 +160,12 @@ class ExecutionPage {
   // The view and the connection state are drawn together, in one animation
   // frame: the last update and `settled` arrive together, and drawn apart
   // the page showed "Final state" beside the previous status for a frame.
+  /** An operator command from this page; once sent, the page follows the
+   * execution anew (a retry reopens a settled one). */
+  async operate(kind, wave = null) {
+    if (await operate(this.executionId, kind, wave)) this.follow?.();
+  }
+
   setView(view) {
     this.view = view;
     this.viewChanged = true;

@@ -62,7 +62,8 @@ const COMMANDS = {
   },
 };
 
-/** Opens the confirmation dialog of `kind` ('retry', 'skip', 'pause', 'resume'). */
+/** Opens the confirmation dialog of `kind` ('retry', 'skip', 'pause', 'resume');
+ * true once the command was accepted. */
 export async function operate(executionId, kind, wave = null) {
   const c = COMMANDS[kind];
   const fields = [];
@@ -87,6 +88,7 @@ export async function operate(executionId, kind, wave = null) {
     },
   });
   if (done) toast(c.done(wave));
+  return done;
 }
 
 /** The operator buttons of a wave: Retry and Skip when FAILED, Skip when WAITING. */
