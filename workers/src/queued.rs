@@ -46,7 +46,7 @@ pub async fn queued(
         .list_heartbeats(wall_now)
         .await?
         .into_iter()
-        .filter(|h| h.kind == QueueName::Launch)
+        .filter(|h| h.kind == QueueName::Launch && h.running())
         .map(|h| h.last_poll)
         .max();
     Ok(Some(queued_view(

@@ -104,6 +104,7 @@ impl Heartbeat {
                 started_at: now,
                 last_poll: now,
                 messages: 0,
+                stopped_at: None,
             },
             written: None,
         }
@@ -120,6 +121,16 @@ impl Heartbeat {
         self.written = Some(std::time::Instant::now());
         if let Err(e) = ports.heartbeats.record_heartbeat(&self.beat).await {
             warn!(queue = %self.beat.kind, error = %e, "could not write the worker's heartbeat");
+        }
+    }
+
+    /// A clean stop: the heartbeat says the worker polls no more, so a
+    /// command queued after it knows nothing will take it up (a killed
+    /// worker's heartbeat just ages).
+    async fn stopped(&mut self, ports: &Ports) {
+        self.beat.stopped_at = Some(chrono::Utc::now());
+        if let Err(e) = ports.heartbeats.record_heartbeat(&self.beat).await {
+            warn!(queue = %self.beat.kind, error = %e, "could not write the worker's last heartbeat");
         }
     }
 }
@@ -194,6 +205,7 @@ pub async fn run(
     while let Some(ended) = tasks.join_next().await {
         task_ended(queue, &telemetry, ended);
     }
+    heartbeat.stopped(&ports).await;
 }
 
 /// A task that panicked outside its step (a step's own panic is caught in

@@ -88,4 +88,12 @@ fn operator_commands_that_do_not_apply_are_refused_and_change_nothing() {
         "{}",
         text(&o.stdout)
     );
+    // `ripcord run` has ended: no launch worker polls this database, so
+    // the retry waits on the queue, and the command says what to start.
+    assert!(
+        text(&o.stderr).contains("no launch worker is polling")
+            && text(&o.stderr).contains("ripcord worker launch"),
+        "{}",
+        text(&o.stderr)
+    );
 }

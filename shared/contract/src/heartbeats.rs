@@ -15,14 +15,17 @@ pub async fn heartbeats_keep_the_latest_per_worker(store: &dyn WorkerHeartbeats)
         started_at: now - chrono::TimeDelta::days(3),
         last_poll,
         messages: 1,
+        stopped_at: None,
     };
     let early = beat(
         "host-1:launch",
         QueueName::Launch,
         now - chrono::TimeDelta::seconds(30),
     );
+    // Its last heartbeat, written as it stopped cleanly.
     let late = WorkerHeartbeat {
         messages: 5,
+        stopped_at: Some(now),
         ..beat("host-1:launch", QueueName::Launch, now)
     };
     let poll = beat(

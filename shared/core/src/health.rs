@@ -280,6 +280,7 @@ mod tests {
             started_at: last_poll - TimeDelta::hours(1),
             last_poll,
             messages: 0,
+            stopped_at: None,
         }
     }
 

@@ -174,7 +174,30 @@ pub(super) async fn send(
         .queue()
         .send(QueueName::Launch, vec![envelope.to_message(Duration::ZERO)])
         .await?;
+    warn_if_no_launch_worker(&backend, args).await;
     Ok(())
+}
+
+/// After a request was queued: when no launch worker polls the deployment
+/// (`ripcord run` has ended, say), nothing applies it yet. Says so, and
+/// what to start.
+pub(super) async fn warn_if_no_launch_worker(backend: &Backend, args: &BackendArgs) {
+    let wall_now = chrono::Utc::now();
+    let Ok(beats) = backend.heartbeats().list_heartbeats(wall_now).await else {
+        return;
+    };
+    let last_poll = beats
+        .into_iter()
+        .filter(|h| h.kind == QueueName::Launch && h.running())
+        .map(|h| h.last_poll)
+        .max();
+    if last_poll.is_none_or(|poll| wall_now - poll > ripcord::status::LAUNCH_POLL_STALE) {
+        eprintln!(
+            "note: no launch worker is polling {} now, so the request waits on the launch queue until one does: \
+             start one there (`ripcord worker launch` on the same database or deployment, or `ripcord serve --workers`)",
+            args.describe()
+        );
+    }
 }
 
 pub async fn cancel(

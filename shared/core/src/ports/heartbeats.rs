@@ -22,9 +22,17 @@ pub struct WorkerHeartbeat {
     pub last_poll: Timestamp,
     /// Messages this worker has settled since it started.
     pub messages: u64,
+    /// When the worker stopped (shut down cleanly): it polls no more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<Timestamp>,
 }
 
 impl WorkerHeartbeat {
+    /// Whether the worker may still be polling: it has not said it stopped.
+    pub fn running(&self) -> bool {
+        self.stopped_at.is_none()
+    }
+
     /// How long a heartbeat is kept after its last poll: a worker that
     /// stopped longer ago than this no longer shows in health.
     pub const RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(1);
