@@ -170,3 +170,39 @@ async fn an_instance_an_earlier_drill_left_is_not_terminated() {
     );
     drill.finish(LIMIT).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_up_that_ended_with_failures_is_asked_again_and_retries_those_servers() {
+    // DRS refuses every TerminateRecoveryInstances for the first 30
+    // (simulated) minutes: the first clean-up ends FAILED.
+    let scenario = inline_scenario(
+        "seed: 5\njob_pending: 10s\nlaunch_duration: { min: 2m, max: 3m }\nfaults:\n  server_error_rate: 1.0\n  operations: [TerminateRecoveryInstances]\n  until: 30m\n",
+    );
+    let drill = Drill::builder("drill.yaml", scenario).start().await;
+    drill
+        .wait_until("the drill to settle", LIMIT, |_, settled| settled)
+        .await;
+    drill.send(None, cleanup_request("dr-engineer")).await;
+    let first = drill.wait_for("the clean-up to end", LIMIT, cleaned).await;
+    let cleanup = first.cleanup.clone().unwrap();
+    assert_eq!(cleanup.status, CleanupPhase::Failed, "{cleanup:?}");
+    assert_eq!((cleanup.terminated, cleanup.failed), (0, 7));
+    assert_eq!(live_instances(&drill, &first).await.len(), 7);
+
+    let sim = &drill.engine.simulator;
+    let faults_end = sim.started_at().unwrap() + chrono::Duration::minutes(30);
+    while sim.clock().now() < faults_end {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drill.send(None, cleanup_request("dr-engineer-2")).await;
+    let view = drill
+        .wait_for("the second clean-up to end", LIMIT, |v| {
+            cleaned(v) && v.cleanup.as_ref().unwrap().requested_by == "dr-engineer-2"
+        })
+        .await;
+    let cleanup = view.cleanup.clone().unwrap();
+    assert_eq!(cleanup.status, CleanupPhase::Completed, "{cleanup:?}");
+    assert_eq!((cleanup.terminated, cleanup.failed), (7, 0));
+    assert!(live_instances(&drill, &view).await.is_empty());
+    drill.finish(LIMIT).await;
+}

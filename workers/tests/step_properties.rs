@@ -434,8 +434,9 @@ fn request_cleanup(engine: &mut Engine, reason: &str) {
     engine.enqueue(e, Duration::ZERO);
 }
 
-/// Once the drill has ended, a clean-up (a second request is refused, the
-/// first one runs) ends with every server's instance TERMINATED or FAILED:
+/// Once the drill has ended, a clean-up (refused while one runs; after one
+/// that ended with FAILED servers, it retries them) ends with every
+/// server's instance TERMINATED or FAILED:
 /// a taken-over one FAILED (not ours). One requested after the schedule
 /// (no faults, no time jumps) leaves every other launched one gone; one the
 /// schedule requested may have met injected errors and time jumps.

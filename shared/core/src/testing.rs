@@ -329,6 +329,7 @@ pub fn cleaning_up() -> Fixture {
             failed: 0,
         }],
         ended_at: None,
+        earlier: vec![],
     });
     let cleanup = |status, reason: Option<&str>, ended| {
         Some(ServerCleanup {

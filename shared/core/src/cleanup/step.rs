@@ -18,6 +18,10 @@ pub enum CleanupStep {
     Start {
         requested_by: String,
         reason: String,
+        /// Which request of the execution's (0: the first; later ones
+        /// retry the servers an earlier one left FAILED).
+        #[serde(default)]
+        request: u32,
     },
     /// Check (again) which recovery instances are still ours, then
     /// terminate them: a retry, or the cover for a lost answer.

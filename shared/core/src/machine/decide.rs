@@ -70,8 +70,8 @@ pub fn decide(state: &State, envelope: &Envelope, now: Timestamp) -> Decision {
                 confirm_recovery,
             },
         ) => cleanup::request(&mut ctx, exec, requested_by, reason, *confirm_recovery),
-        (State::Execution(exec), Event::WaveCleanedUp { terminated, failed }) => {
-            cleanup::wave_cleaned_up(&mut ctx, exec, envelope.wave, *terminated, *failed)
+        (State::Execution(exec), Event::WaveCleanedUp { .. }) => {
+            cleanup::wave_cleaned_up(&mut ctx, exec, envelope.wave, &envelope.event)
         }
         (State::Execution(exec), event) => match execution::decide(&mut ctx, exec, event) {
             Outcome::Changed(Change::Execution(mut next)) => {

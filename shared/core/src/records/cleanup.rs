@@ -19,6 +19,10 @@ pub struct ExecutionCleanup {
     pub waves: Vec<WaveCleanupCount>,
     /// When the last wave reported.
     pub ended_at: Option<Timestamp>,
+    /// The earlier requests, oldest first: a request after one that ended
+    /// with FAILED servers tries those servers again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<ExecutionCleanup>,
 }
 
 /// One wave's clean-up once it ended.
@@ -35,6 +39,10 @@ impl ExecutionCleanup {
     }
     pub fn failed(&self) -> u32 {
         self.waves.iter().map(|w| w.failed).sum()
+    }
+    /// Which request this is: 0 for the first, 1 for the first retry.
+    pub fn request(&self) -> u32 {
+        u32::try_from(self.earlier.len()).unwrap_or(u32::MAX)
     }
 }
 
@@ -60,6 +68,15 @@ pub struct WaveCleanup {
     pub consecutive_poll_errors: u32,
     pub last_error: Option<String>,
     pub ended_at: Option<Timestamp>,
+    /// Which request of the execution's this is (0: the first). A retry
+    /// goes on numbering checks and polls after `first_try` and
+    /// `first_poll`, so a late answer to an earlier request is stale.
+    #[serde(default)]
+    pub request: u32,
+    #[serde(default)]
+    pub first_try: u32,
+    #[serde(default)]
+    pub first_poll: u32,
 }
 
 /// One server's clean-up.
