@@ -206,3 +206,56 @@ async fn a_clean_up_that_ended_with_failures_is_asked_again_and_retries_those_se
     assert!(live_instances(&drill, &view).await.is_empty());
     drill.finish(LIMIT).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_previous_terminates_earlier_drills_instances_but_never_a_recovery_s() {
+    let scenario = inline_scenario(
+        "seed: 5\njob_pending: 10s\nlaunch_duration: { min: 2m, max: 3m }\nservers:\n  s-0d1b2c3d4e5f60001: { leftover_recovery_instance: true }\n  s-0d1b2c3d4e5f60011: { leftover_recovery_instance: true }\n  s-0d1b2c3d4e5f60012: { leftover_recovery: true }\n",
+    );
+    let plan = fixtures().join("plans/cleanup-previous.yaml");
+    let drill = Drill::builder(plan, scenario).start().await;
+    let (view, drill) = drill.finish(LIMIT).await;
+    assert_eq!(view.status, ExecutionStatus::Completed);
+    let earlier: Vec<(String, Vec<String>)> = view
+        .waves
+        .iter()
+        .flat_map(|w| &w.servers)
+        .map(|s| {
+            let lines = s.earlier_drill_instances.iter().map(|e| e.summary.clone());
+            (s.hostname.clone(), lines.collect())
+        })
+        .collect();
+    let terminated = |s: &str| format!("terminated s-0d1b2c3d4e5f600{s}'s leftover drill instance");
+    assert!(
+        earlier[0].1.len() == 1 && earlier[0].1[0].starts_with(&terminated("01")),
+        "{earlier:?}"
+    );
+    assert!(
+        earlier[1].1.len() == 1 && earlier[1].1[0].starts_with(&terminated("11")),
+        "{earlier:?}"
+    );
+    assert!(
+        earlier[2].1.is_empty(),
+        "a recovery's instance is not ours to terminate: {earlier:?}"
+    );
+    let ours: Vec<_> = view
+        .waves
+        .iter()
+        .flat_map(|w| &w.servers)
+        .filter_map(|s| s.recovery_instance_id.clone())
+        .collect();
+    let live = live_instances(&drill, &view).await;
+    let left: Vec<_> = live.iter().filter(|ri| !ours.contains(ri)).collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "only the recovery's instance is left: {live:?}"
+    );
+    let instances = drill
+        .engine
+        .simulator
+        .describe_recovery_instances(&[left[0].clone()])
+        .await
+        .unwrap();
+    assert!(!instances[0].is_drill);
+}

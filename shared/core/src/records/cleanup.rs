@@ -3,7 +3,7 @@
 //! record with a count per wave, the one TERMINATE job of each wave on its
 //! wave record, and each server's own clean-up status on the server.
 
-use crate::ids::WaveNumber;
+use crate::ids::{SourceServerId, WaveNumber};
 use crate::status_model::CleanupStatus;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -77,6 +77,42 @@ pub struct WaveCleanup {
     pub first_try: u32,
     #[serde(default)]
     pub first_poll: u32,
+}
+
+/// A wave's clean-up of what earlier drills left (`options.cleanup_previous`),
+/// before it launches: found by source server, terminated with one
+/// TerminateRecoveryInstances, observed until gone; then the wave launches,
+/// whatever came of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeftoverCleanup {
+    pub started_at: Timestamp,
+    /// Looks made (DescribeRecoveryInstances by source server).
+    pub tries: u32,
+    pub terminate_requested: Option<u32>,
+    #[serde(default)]
+    pub throttled: u32,
+    pub job_id: Option<String>,
+    pub poll_seq: u32,
+    pub consecutive_poll_errors: u32,
+    /// Why it ended without terminating everything it found.
+    pub error: Option<String>,
+    pub ended_at: Option<Timestamp>,
+    /// The earlier drills' instances found, and what became of each.
+    pub instances: Vec<Leftover>,
+}
+
+/// A drill instance an earlier drill left for one of the wave's servers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Leftover {
+    pub source_server_id: SourceServerId,
+    pub recovery_instance_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ec2_instance_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    pub status: CleanupStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// One server's clean-up.

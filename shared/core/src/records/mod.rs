@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 mod cleanup;
 mod journal;
 
-pub use cleanup::{ExecutionCleanup, ServerCleanup, WaveCleanup, WaveCleanupCount};
+pub use cleanup::{
+    ExecutionCleanup, Leftover, LeftoverCleanup, ServerCleanup, WaveCleanup, WaveCleanupCount,
+};
 pub use journal::{Journal, JournalEntry};
 
 /// The execution item: the plan's shape, the status of each wave, and the
@@ -150,6 +152,10 @@ pub struct WaveRecord {
     /// The drill clean-up of this wave's servers, once requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<WaveCleanup>,
+    /// `options.cleanup_previous`: terminating what earlier drills left,
+    /// before the wave launches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leftovers: Option<LeftoverCleanup>,
     pub journal: Journal,
 }
 
@@ -474,6 +480,7 @@ impl WaveRecord {
             execution_started: None,
             admitted_at: None,
             cleanup: None,
+            leftovers: None,
             journal: Journal::default(),
         }
     }

@@ -166,6 +166,10 @@ pub struct ServerView {
     /// Its recovery instance's clean-up, when it is part of one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<super::ServerCleanupView>,
+    /// Drill instances earlier drills left, terminated before the wave
+    /// launched (`options.cleanup_previous`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_drill_instances: Vec<super::LeftoverView>,
 }
 
 /// The kind of a post-launch action. Ripcord runs SSM documents only: there

@@ -128,6 +128,7 @@ pub struct ServerEntry {
     pub newest_snapshot_age: Option<Duration>,
     pub snapshots: Option<SnapshotsMode>,
     pub leftover_recovery_instance: Option<bool>,
+    pub leftover_recovery: Option<bool>,
 }
 
 /// A server's behaviour with every field decided. Serialized as part of a
@@ -160,6 +161,9 @@ pub struct ServerSpec {
     pub snapshots: SnapshotsMode,
     #[serde(default)]
     pub leftover_recovery_instance: bool,
+    /// Like `leftover_recovery_instance`, from a real recovery (not a drill).
+    #[serde(default)]
+    pub leftover_recovery: bool,
 }
 
 impl Default for ServerSpec {
@@ -180,6 +184,7 @@ impl Default for ServerSpec {
             newest_snapshot_age: None,
             snapshots: SnapshotsMode::Taken,
             leftover_recovery_instance: false,
+            leftover_recovery: false,
         }
     }
 }
@@ -207,6 +212,7 @@ impl ServerEntry {
             leftover_recovery_instance: self
                 .leftover_recovery_instance
                 .unwrap_or(base.leftover_recovery_instance),
+            leftover_recovery: self.leftover_recovery.unwrap_or(base.leftover_recovery),
         }
     }
 }

@@ -62,7 +62,8 @@
 //! (overrides `snapshots.newest_age`), `snapshots` (`taken`, default, or
 //! `none`), `leftover_recovery_instance` (`true`: the account starts with a
 //! running drill recovery instance of this server, and its EC2 instance, from a
-//! launch a day before the simulator started; listed servers only). A listed
+//! launch a day before the simulator started; listed servers only),
+//! `leftover_recovery` (the same from a real recovery, not a drill). A listed
 //! server takes every field it does not set from `default`.
 //!
 //! Snapshots: server by server, the expected times are the newest's (its age

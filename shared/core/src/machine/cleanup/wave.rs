@@ -36,6 +36,9 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, wave: &WaveRecord, step: &CleanupStep) -
     {
         return start(ctx, wave, requested_by, reason, *request);
     }
+    if super::previous::running(wave) {
+        return super::previous::decide(ctx, wave, step);
+    }
     let Some(cleanup) = wave.cleanup.as_ref().filter(|c| c.ended_at.is_none()) else {
         return WaveOutcome::Ignored("the wave has no clean-up in progress".into());
     };
@@ -44,7 +47,7 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, wave: &WaveRecord, step: &CleanupStep) -
     }
     let mut next = wave.clone();
     let applied = match step {
-        CleanupStep::Start { .. } => false,
+        CleanupStep::Start { .. } | CleanupStep::LeftoversFound { .. } => false,
         CleanupStep::Check { tries } => {
             *tries == cleanup.tries + 1 && cleanup.job_id.is_none() && {
                 check(ctx, &mut next, *tries);
@@ -109,7 +112,11 @@ fn start(
     // A later request retries the servers an ended one left FAILED; its
     // checks and polls are numbered on from the earlier one's.
     let (first_try, first_poll) = match &wave.cleanup {
-        None => (0, 0),
+        // Numbered on after the leftovers' clean-up, whose steps are alike.
+        None => wave
+            .leftovers
+            .as_ref()
+            .map_or((0, 0), |l| (l.tries, l.poll_seq)),
         Some(c)
             if c.ended_at.is_some()
                 && request > c.request
@@ -123,6 +130,10 @@ fn start(
     };
     let retry = wave.cleanup.is_some();
     let mut next = wave.clone();
+    if let Some(l) = next.leftovers.as_mut().filter(|l| l.ended_at.is_none()) {
+        // A wave cancelled while it terminated what earlier drills left.
+        l.ended_at = Some(ctx.now);
+    }
     next.cleanup = Some(WaveCleanup {
         requested_by: requested_by.to_owned(),
         reason: reason.to_owned(),
@@ -178,6 +189,7 @@ fn of_an_earlier_request(step: &CleanupStep, c: &WaveCleanup) -> bool {
         CleanupStep::Start { .. } => false,
         CleanupStep::Check { tries }
         | CleanupStep::Checked { tries, .. }
+        | CleanupStep::LeftoversFound { tries, .. }
         | CleanupStep::CheckFailed { tries, .. }
         | CleanupStep::Terminating { tries, .. }
         | CleanupStep::TerminateFailed { tries, .. } => *tries <= c.first_try,
