@@ -144,6 +144,8 @@ fn hand_over(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, handover: Handover) {
         Handover::EnterPostLaunch => post_launch::enter(ctx, wave),
         Handover::AdvancePostLaunch => post_launch::advance(ctx, wave),
         Handover::SettleCancelled => post_launch::settle_cancelled(ctx, wave),
+        Handover::CleanUpPrevious => cleanup::clean_up_previous(ctx, wave),
+        Handover::GetInLine => launch::get_in_line(ctx, wave),
     }
 }
 

@@ -115,6 +115,25 @@ pub struct Leftover {
     pub reason: Option<String>,
 }
 
+impl Leftover {
+    /// One line for people: "terminated s-…'s leftover drill instance i-…
+    /// from an earlier drill", or why not.
+    pub fn summary(&self) -> String {
+        let what = format!(
+            "{}'s leftover drill instance {} from an earlier drill",
+            self.source_server_id, self.recovery_instance_id
+        );
+        match self.status {
+            CleanupStatus::Terminating => format!("terminating {what}"),
+            CleanupStatus::Terminated => format!("terminated {what}"),
+            CleanupStatus::Failed => format!(
+                "did not terminate {what}: {}",
+                self.reason.as_deref().unwrap_or("unknown")
+            ),
+        }
+    }
+}
+
 /// One server's clean-up.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServerCleanup {

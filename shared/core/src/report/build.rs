@@ -55,6 +55,7 @@ pub fn build(execution: &ExecutionRecord, waves: &[WaveRecord]) -> DrillReport {
         failures,
         preflight: preflight_view(execution),
         cleanup: super::cleanup::build(execution, waves),
+        earlier_drill_instances: super::cleanup::earlier_drill_instances(waves),
     }
 }
 

@@ -59,6 +59,11 @@ pub struct DrillReport {
     /// The drill clean-up, once requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<CleanupReport>,
+    /// What `options.cleanup_previous` did before the waves launched, one
+    /// line per earlier drill's instance ("terminated s-…'s leftover drill
+    /// instance i-… from an earlier drill").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_drill_instances: Vec<String>,
 }
 
 /// Server counts over the execution.

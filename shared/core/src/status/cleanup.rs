@@ -70,25 +70,12 @@ pub fn leftover_views(s: &ServerState, leftovers: Option<&LeftoverCleanup>) -> V
         .iter()
         .flat_map(|l| &l.instances)
         .filter(|e| &e.source_server_id == id)
-        .map(|e| {
-            let what = format!(
-                "{id}'s leftover drill instance {} from an earlier drill",
-                e.recovery_instance_id
-            );
-            LeftoverView {
-                recovery_instance_id: e.recovery_instance_id.clone(),
-                ec2_instance_id: e.ec2_instance_id.clone(),
-                status: e.status,
-                reason: e.reason.clone(),
-                summary: match e.status {
-                    CleanupStatus::Terminating => format!("terminating {what}"),
-                    CleanupStatus::Terminated => format!("terminated {what}"),
-                    CleanupStatus::Failed => format!(
-                        "did not terminate {what}: {}",
-                        e.reason.as_deref().unwrap_or("unknown")
-                    ),
-                },
-            }
+        .map(|e| LeftoverView {
+            recovery_instance_id: e.recovery_instance_id.clone(),
+            ec2_instance_id: e.ec2_instance_id.clone(),
+            status: e.status,
+            reason: e.reason.clone(),
+            summary: e.summary(),
         })
         .collect()
 }

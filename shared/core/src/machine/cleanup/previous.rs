@@ -2,7 +2,7 @@
 //! recovery instances of the wave's servers, keep those that are drills
 //! not launched by this execution's jobs, terminate them (one
 //! TerminateRecoveryInstances of ≤100 ids), observe that job to its end,
-//! then get in line for DRS capacity. A failure is recorded and the wave
+//! then get in line for DRS capacity (`Handover::GetInLine`). A failure is recorded and the wave
 //! launches anyway: DRS replaces a server's drill instance on a new launch.
 //!
 //! Safety (invariant 14, docs/invariants.md): a recovery (non-drill)
@@ -11,18 +11,19 @@
 //! (a retry looks again). The steps are the wave clean-up's own
 //! ([`CleanupStep`]), routed here while this phase runs.
 
-use super::super::context::{Ctx, WaveOutcome};
+use super::super::context::{Ctx, Handover, WaveOutcome};
 use super::super::decision::Effect;
-use super::super::launch::get_in_line;
 use super::super::retry::{backoff, may_retry};
 use super::super::wave::{LAUNCH_CHECK_DELAY, next_tick};
 use crate::cleanup::{CleanupEffect, CleanupStep};
 use crate::event::Event;
 use crate::records::{LaunchState, Leftover, LeftoverCleanup, WaveRecord};
 use crate::service_error::{ErrorClass, ServiceError};
+use crate::services::announce::Announcement;
 use crate::services::drs::{JobStatus, RecoveryInstance, RecoveryJob};
 use crate::status_model::{CleanupStatus, Transitions};
 use crate::time::after;
+use std::time::Duration;
 
 /// DRS' limit on the ids of one TerminateRecoveryInstances (the wave's
 /// servers are at most as many).
@@ -104,7 +105,10 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, wave: &WaveRecord, step: &CleanupStep) -
     if !applied {
         return WaveOutcome::Ignored("a stale or duplicate step of the leftovers' clean-up".into());
     }
-    WaveOutcome::Changed(next, None)
+    // Done: the wave gets in line for capacity (unless it was cancelled).
+    let then = (!running(&next) && next.cancel_requested.is_none() && !next.status.is_terminal())
+        .then_some(Handover::GetInLine);
+    WaveOutcome::Changed(next, then)
 }
 
 fn of(wave: &mut WaveRecord) -> &mut LeftoverCleanup {
@@ -323,15 +327,23 @@ fn end_terminating(wave: &mut WaveRecord, reason: &str) {
     }
 }
 
-/// Once an answer leaves nothing terminating, the phase ends and the wave
-/// gets in line for DRS capacity (unless it was cancelled meanwhile).
+/// Once an answer leaves nothing terminating, the phase ends (and
+/// [`decide`] hands the wave on to get in line for DRS capacity).
 fn settle(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
     if terminating(wave).next().is_some() {
         return;
     }
     let l = of(wave);
     l.ended_at = Some(ctx.now);
-    if wave.cancel_requested.is_none() && !wave.status.is_terminal() {
-        get_in_line(ctx, wave);
+    if !l.instances.is_empty() {
+        let lines = l.instances.iter().map(Leftover::summary).collect();
+        let announcement = Announcement::EarlierDrillInstances {
+            execution_id: wave.execution_id,
+            wave: wave.number,
+            wave_name: wave.name.clone(),
+            lines,
+            at: ctx.now,
+        };
+        ctx.send(None, Event::Announce { announcement }, Duration::ZERO);
     }
 }

@@ -143,6 +143,10 @@ fn earlier_drills_instances_are_terminated_before_the_wave_gets_in_line() {
     assert_eq!(l.instances[0].status, CleanupStatus::Terminated);
     assert!(l.ended_at.is_some());
     assert!(asks_capacity(&d), "then it gets in line: {d:?}");
+    assert!(d.follow_ups.iter().any(|f| matches!(
+        &f.envelope.event,
+        Event::Announce { announcement } if announcement.detail_type() == "Ripcord Earlier Drill Instances"
+    )));
     assert!(matches!(w.capacity, CapacityState::Asking { .. }));
     let view = crate::status::leftover_views(&w.servers[0], w.leftovers.as_ref());
     assert_eq!(

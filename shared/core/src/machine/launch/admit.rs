@@ -9,8 +9,7 @@
 use super::start::{Waiting, fail_launch, start_failed, start_launch, waiting_at};
 use crate::capacity::{CapacityWait, Claim, HOLD_MARGIN, Holder, Priority};
 use crate::event::Event;
-use crate::machine::cleanup;
-use crate::machine::context::{Ctx, WaveOutcome};
+use crate::machine::context::{Ctx, Handover, WaveOutcome};
 use crate::machine::decision::Effect;
 use crate::machine::wave::{finish_wave, poll_interval};
 use crate::records::{CapacityState, LaunchState, WaveRecord};
@@ -85,8 +84,7 @@ pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> WaveOutcome {
     let mut next = wave.clone();
     next.start_time = Some(ctx.now);
     if next.options.cleanup_previous && next.mode.is_drill() {
-        cleanup::clean_up_previous(ctx, &mut next);
-        return WaveOutcome::Changed(next, None);
+        return WaveOutcome::Changed(next, Some(Handover::CleanUpPrevious));
     }
     get_in_line(ctx, &mut next);
     WaveOutcome::Changed(next, None)
