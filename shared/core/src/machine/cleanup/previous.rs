@@ -15,6 +15,7 @@ use super::super::context::{Ctx, Handover, WaveOutcome};
 use super::super::decision::Effect;
 use super::super::retry::{backoff, may_retry};
 use super::super::wave::{LAUNCH_CHECK_DELAY, next_tick};
+use super::wave::check_again;
 use crate::cleanup::{CleanupEffect, CleanupStep};
 use crate::event::Event;
 use crate::records::{LaunchState, Leftover, LeftoverCleanup, WaveRecord};
@@ -124,13 +125,7 @@ fn look(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, tries: u32) {
         tries,
         source_server_ids,
     }));
-    let tick = CleanupStep::Check { tries: tries + 1 };
-    ctx.send_attempt(
-        Some(wave.number),
-        Event::CleanupWave { step: tick },
-        LAUNCH_CHECK_DELAY,
-        tries + 1,
-    );
+    check_again(ctx, wave.number, tries + 1, LAUNCH_CHECK_DELAY);
 }
 
 /// Whether `found` is a drill instance an earlier drill left for one of
@@ -219,13 +214,7 @@ fn failed(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, tries: u32, error: &ServiceE
     let failed_tries = tries - l.throttled.min(tries);
     if ctx.now < until && may_retry(&policy, error, failed_tries, Some(until), ctx.now) {
         let delay = backoff(&policy, tries, error.retry_after, ctx.envelope.event_id);
-        let tick = CleanupStep::Check { tries: tries + 1 };
-        ctx.send_attempt(
-            Some(wave.number),
-            Event::CleanupWave { step: tick },
-            delay,
-            tries + 1,
-        );
+        check_again(ctx, wave.number, tries + 1, delay);
         return;
     }
     let message = format!("not terminated: {error}");

@@ -3,6 +3,7 @@
 //! servers, never a recovery's nor one of this execution's, and launches
 //! whatever came of it.
 
+use super::tests::terminate_ids;
 use crate::cleanup::{CleanupEffect, CleanupStep};
 use crate::event::{Envelope, Event};
 use crate::ids::{EventId, WaveNumber};
@@ -56,20 +57,6 @@ fn instance(wave: &WaveRecord, server: usize, n: u8, is_drill: bool) -> Recovery
     }
 }
 
-fn terminated_ids(d: &Decision) -> Vec<String> {
-    d.effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Cleanup(CleanupEffect::Terminate {
-                recovery_instance_ids,
-                ..
-            }) => Some(recovery_instance_ids.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
-}
-
 fn asks_capacity(d: &Decision) -> bool {
     d.effects.iter().any(|e| matches!(e, Effect::Admit { .. }))
 }
@@ -112,7 +99,7 @@ fn earlier_drills_instances_are_terminated_before_the_wave_gets_in_line() {
         3,
     );
     assert_eq!(
-        terminated_ids(&d),
+        terminate_ids(&d),
         vec!["i-0leftover0000001"],
         "never a recovery, this execution's or another server's"
     );

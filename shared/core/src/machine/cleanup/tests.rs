@@ -67,7 +67,7 @@ fn taken_over(wave: &WaveRecord, index: usize) -> RecoveryInstance {
     found
 }
 
-fn terminate_ids(d: &Decision) -> Vec<String> {
+pub(super) fn terminate_ids(d: &Decision) -> Vec<String> {
     d.effects
         .iter()
         .filter_map(|e| match e {

@@ -18,6 +18,7 @@ use super::super::retry::{backoff, may_retry};
 use super::super::wave::{LAUNCH_CHECK_DELAY, next_tick};
 use crate::cleanup::{CleanupEffect, CleanupStep};
 use crate::event::Event;
+use crate::ids::WaveNumber;
 use crate::plan::Mode;
 use crate::records::{ServerCleanup, ServerState, WaveCleanup, WaveRecord};
 use crate::service_error::{ErrorClass, ServiceError};
@@ -234,14 +235,14 @@ fn check(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, tries: u32) {
         tries,
         recovery_instance_ids: ids,
     }));
-    ctx.send_attempt(
-        Some(wave.number),
-        Event::CleanupWave {
-            step: CleanupStep::Check { tries: tries + 1 },
-        },
-        LAUNCH_CHECK_DELAY,
-        tries + 1,
-    );
+    check_again(ctx, wave.number, tries + 1, LAUNCH_CHECK_DELAY);
+}
+
+/// Sends check `tries` of the wave's clean-up (or of its leftovers'), due
+/// after `delay`: a retry, or the cover for a lost answer.
+pub(super) fn check_again(ctx: &mut Ctx<'_>, wave: WaveNumber, tries: u32, delay: Duration) {
+    let step = CleanupStep::Check { tries };
+    ctx.send_attempt(Some(wave), Event::CleanupWave { step }, delay, tries);
 }
 
 /// Why `found` is not the instance this execution launched for `server`,
@@ -358,14 +359,7 @@ fn failed(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, tries: u32, error: &ServiceE
             error.retry_after,
             ctx.envelope.event_id,
         );
-        ctx.send_attempt(
-            Some(wave.number),
-            Event::CleanupWave {
-                step: CleanupStep::Check { tries: tries + 1 },
-            },
-            delay,
-            tries + 1,
-        );
+        check_again(ctx, wave.number, tries + 1, delay);
         return;
     }
     let message = format!("not terminated: {error}");
