@@ -35,7 +35,7 @@ pub enum CleanupRefusal {
     )]
     AlreadyRequested { id: String, by: String },
     #[error(
-        "execution {id} was cleaned up (requested by {by}) and every instance was terminated: there is nothing left to clean up"
+        "execution {id} was already cleaned up (requested by {by}) and every instance was terminated: there is nothing left to clean up"
     )]
     AlreadyCleanedUp { id: String, by: String },
 }
