@@ -170,3 +170,92 @@ async fn an_instance_an_earlier_drill_left_is_not_terminated() {
     );
     drill.finish(LIMIT).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_up_that_ended_with_failures_is_asked_again_and_retries_those_servers() {
+    // DRS refuses every TerminateRecoveryInstances for the first 30
+    // (simulated) minutes: the first clean-up ends FAILED.
+    let scenario = inline_scenario(
+        "seed: 5\njob_pending: 10s\nlaunch_duration: { min: 2m, max: 3m }\nfaults:\n  server_error_rate: 1.0\n  operations: [TerminateRecoveryInstances]\n  until: 30m\n",
+    );
+    let drill = Drill::builder("drill.yaml", scenario).start().await;
+    drill
+        .wait_until("the drill to settle", LIMIT, |_, settled| settled)
+        .await;
+    drill.send(None, cleanup_request("dr-engineer")).await;
+    let first = drill.wait_for("the clean-up to end", LIMIT, cleaned).await;
+    let cleanup = first.cleanup.clone().unwrap();
+    assert_eq!(cleanup.status, CleanupPhase::Failed, "{cleanup:?}");
+    assert_eq!((cleanup.terminated, cleanup.failed), (0, 7));
+    assert_eq!(live_instances(&drill, &first).await.len(), 7);
+
+    let sim = &drill.engine.simulator;
+    let faults_end = sim.started_at().unwrap() + chrono::Duration::minutes(30);
+    while sim.clock().now() < faults_end {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drill.send(None, cleanup_request("dr-engineer-2")).await;
+    let view = drill
+        .wait_for("the second clean-up to end", LIMIT, |v| {
+            cleaned(v) && v.cleanup.as_ref().unwrap().requested_by == "dr-engineer-2"
+        })
+        .await;
+    let cleanup = view.cleanup.clone().unwrap();
+    assert_eq!(cleanup.status, CleanupPhase::Completed, "{cleanup:?}");
+    assert_eq!((cleanup.terminated, cleanup.failed), (7, 0));
+    assert!(live_instances(&drill, &view).await.is_empty());
+    drill.finish(LIMIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_previous_terminates_earlier_drills_instances_but_never_a_recovery_s() {
+    let scenario = inline_scenario(
+        "seed: 5\njob_pending: 10s\nlaunch_duration: { min: 2m, max: 3m }\nservers:\n  s-0d1b2c3d4e5f60001: { leftover_recovery_instance: true }\n  s-0d1b2c3d4e5f60011: { leftover_recovery_instance: true }\n  s-0d1b2c3d4e5f60012: { leftover_recovery: true }\n",
+    );
+    let plan = fixtures().join("plans/cleanup-previous.yaml");
+    let drill = Drill::builder(plan, scenario).start().await;
+    let (view, drill) = drill.finish(LIMIT).await;
+    assert_eq!(view.status, ExecutionStatus::Completed);
+    let earlier: Vec<(String, Vec<String>)> = view
+        .waves
+        .iter()
+        .flat_map(|w| &w.servers)
+        .map(|s| {
+            let lines = s.earlier_drill_instances.iter().map(|e| e.summary.clone());
+            (s.hostname.clone(), lines.collect())
+        })
+        .collect();
+    let terminated = |s: &str| format!("terminated s-0d1b2c3d4e5f600{s}'s leftover drill instance");
+    assert!(
+        earlier[0].1.len() == 1 && earlier[0].1[0].starts_with(&terminated("01")),
+        "{earlier:?}"
+    );
+    assert!(
+        earlier[1].1.len() == 1 && earlier[1].1[0].starts_with(&terminated("11")),
+        "{earlier:?}"
+    );
+    assert!(
+        earlier[2].1.is_empty(),
+        "a recovery's instance is not ours to terminate: {earlier:?}"
+    );
+    let ours: Vec<_> = view
+        .waves
+        .iter()
+        .flat_map(|w| &w.servers)
+        .filter_map(|s| s.recovery_instance_id.clone())
+        .collect();
+    let live = live_instances(&drill, &view).await;
+    let left: Vec<_> = live.iter().filter(|ri| !ours.contains(ri)).collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "only the recovery's instance is left: {live:?}"
+    );
+    let instances = drill
+        .engine
+        .simulator
+        .describe_recovery_instances(&[left[0].clone()])
+        .await
+        .unwrap();
+    assert!(!instances[0].is_drill);
+}

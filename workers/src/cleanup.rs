@@ -25,6 +25,23 @@ pub async fn perform(ports: &Ports, effect: &CleanupEffect) -> CleanupStep {
                 error,
             },
         },
+        CleanupEffect::FindLeftovers {
+            tries,
+            source_server_ids,
+        } => match ports
+            .drs
+            .describe_recovery_instances_of_servers(source_server_ids)
+            .await
+        {
+            Ok(instances) => CleanupStep::LeftoversFound {
+                tries: *tries,
+                instances,
+            },
+            Err(error) => CleanupStep::CheckFailed {
+                tries: *tries,
+                error,
+            },
+        },
         CleanupEffect::Terminate {
             tries,
             recovery_instance_ids,
@@ -32,7 +49,7 @@ pub async fn perform(ports: &Ports, effect: &CleanupEffect) -> CleanupStep {
             tracing::info!(
                 tries,
                 ids = ?recovery_instance_ids,
-                "terminating the recovery instances of the wave's own job"
+                "terminating recovery instances (the wave's own, or earlier drills' before it launches)"
             );
             match ports
                 .drs

@@ -792,10 +792,46 @@ fn a_drill_is_cleaned_up_through_the_drs_wire_protocol() {
     assert!(text.contains("clean-up COMPLETED"), "{text}");
     let cleaned = stage.json(&["status", &id, "--json"]);
     assert_eq!(cleaned["status"], "COMPLETED");
-    assert_eq!(cleaned["cleanup"]["requestedBy"], "aws-test", "{cleaned:#}");
+    // On AWS the caller's identity from STS follows the name given.
+    let by = cleaned["cleanup"]["requestedBy"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(by.starts_with("aws-test (arn:aws:"), "{cleaned:#}");
     for server in servers(&cleaned) {
         assert_eq!(server["cleanup"]["status"], "TERMINATED", "{server:#}");
     }
     let terminations = stage.sim_calls()["calls"]["TerminateRecoveryInstances"].clone();
     assert_eq!(terminations, 3, "one call per wave: {terminations}");
+}
+
+/// `options.cleanup_previous` on AWS: the earlier drill's instance of one
+/// server is found by source server and terminated through the DRS wire
+/// protocol before the wave launches; the other server's leftover, a real
+/// recovery's, is left alone.
+#[test]
+fn cleanup_previous_terminates_an_earlier_drill_s_instance_through_the_drs_wire_protocol() {
+    let text = std::fs::read_to_string(scenario("happy-path.yaml")).expect("scenario")
+        + "servers:\n  s-0a1b2c3d4e5f60001: { leftover_recovery_instance: true }\n  s-0a1b2c3d4e5f60002: { leftover_recovery: true }\n";
+    let Some(mut stage) = Stage::with_scenario_text(&text) else {
+        return;
+    };
+    stage.spawn_all();
+    let id = stage.start("aws-cleanup-previous.yaml");
+    let view = stage.settled(&id, LIMIT);
+    assert_eq!(view["status"], "COMPLETED", "{view:#}");
+    let servers = servers(&view);
+    let earlier = &servers[0]["earlierDrillInstances"];
+    assert_eq!(earlier[0]["status"], "TERMINATED", "{view:#}");
+    assert!(
+        earlier[0]["summary"].as_str().is_some_and(
+            |s| s.starts_with("terminated s-0a1b2c3d4e5f60001's leftover drill instance")
+        ),
+        "{earlier:#}"
+    );
+    assert!(
+        servers[1].get("earlierDrillInstances").is_none(),
+        "{view:#}"
+    );
+    let terminations = stage.sim_calls()["calls"]["TerminateRecoveryInstances"].clone();
+    assert_eq!(terminations, 1, "one call for the wave: {terminations}");
 }

@@ -21,6 +21,7 @@ use ripcord::plan::{
     ActionPlan, HealthCheck, Mode, Plan, PlanOptions, PollIntervals, RetryPolicy, ServerPlan,
     WavePlan,
 };
+use ripcord::ports::drs::RecoveryInstance;
 use ripcord::status_model::Transitions;
 use ripcord::status_model::{CleanupStatus, ExecutionStatus, LaunchStatus, WaveStatus};
 use std::collections::BTreeMap;
@@ -104,6 +105,8 @@ enum Op {
 struct Scenario {
     waves: Vec<WaveGen>,
     ops: Vec<Op>,
+    /// `options.cleanup_previous`: earlier drills' leftovers go first.
+    cleanup_previous: bool,
 }
 
 fn outcome() -> impl Strategy<Value = LaunchOutcome> {
@@ -216,8 +219,13 @@ fn scenario(depth: CrashDepth) -> impl Strategy<Value = Scenario> {
     (
         prop::collection::vec(wave(), 1..=4),
         prop::collection::vec(op(depth), 0..60),
+        prop::bool::ANY,
     )
-        .prop_map(|(waves, ops)| Scenario { waves, ops })
+        .prop_map(|(waves, ops, cleanup_previous)| Scenario {
+            waves,
+            ops,
+            cleanup_previous,
+        })
 }
 
 fn execution_id() -> ExecutionId {
@@ -303,6 +311,7 @@ fn build(s: &Scenario) -> (Plan, Vec<ServerSpec>) {
             execution_timeout: Duration::from_secs(24 * 3600),
             rto_target: None,
             busy_servers: Default::default(),
+            cleanup_previous: s.cleanup_previous,
             ..Default::default()
         },
     };
@@ -325,6 +334,24 @@ fn start(s: &Scenario) -> Engine {
     // Every fourth server's instance is shown under another drill's job
     // by the time of a clean-up, which must leave it alone.
     world.taken_over = world.servers.keys().skip(1).step_by(4).cloned().collect();
+    // Every third server has an earlier drill's instance still running,
+    // every fifth a real recovery's: only the former may be terminated,
+    // and only with options.cleanup_previous (invariant 14).
+    world.cleanup_previous = s.cleanup_previous;
+    let servers: Vec<SourceServerId> = world.servers.keys().cloned().collect();
+    for (n, id) in servers.iter().enumerate() {
+        if n % 3 == 0 || n % 5 == 2 {
+            world.leftovers.push(RecoveryInstance {
+                recovery_instance_id: format!("i-0ea1{n:013x}"),
+                ec2_instance_id: Some(format!("i-0ea2{n:013x}")),
+                ec2_instance_state: Some("running".to_owned()),
+                job_id: Some("drsjob-earlier-launch".to_owned()),
+                source_server_id: id.clone(),
+                is_drill: n % 3 == 0,
+                point_in_time_snapshot: None,
+            });
+        }
+    }
     let mut engine = Engine::new(execution_id(), world, t0());
     let start = engine.external(
         None,
@@ -472,8 +499,9 @@ fn request_cleanup(engine: &mut Engine, reason: &str) {
     engine.enqueue(e, Duration::ZERO);
 }
 
-/// Once the drill has ended, a clean-up (a second request is refused, the
-/// first one runs) ends with every server's instance TERMINATED or FAILED:
+/// Once the drill has ended, a clean-up (refused while one runs; after one
+/// that ended with FAILED servers, it retries them) ends with every
+/// server's instance TERMINATED or FAILED:
 /// a taken-over one FAILED (not ours). One requested after the schedule
 /// (no faults, no time jumps) leaves every other launched one gone; one the
 /// schedule requested may have met injected errors and time jumps.
@@ -505,6 +533,12 @@ fn check_cleaned_up(engine: &mut Engine) {
     let now = engine.now();
     let world = engine.shared.world().clone();
     for wave in engine.waves() {
+        // cleanup_previous runs to its end before a wave gets in line.
+        let launched = wave.launch != ripcord::records::LaunchState::NotStarted;
+        if world.cleanup_previous && launched {
+            let l = wave.leftovers.as_ref().expect("the leftovers went first");
+            assert!(l.ended_at.is_some(), "wave {}: {l:?}", wave.number);
+        }
         for s in &wave.servers {
             let status = s.cleanup.as_ref().map(|c| c.status);
             // A schedule that held the clean-up's messages back past its
@@ -742,6 +776,7 @@ fn clean_wave(servers: usize) -> WaveGen {
 #[test]
 fn a_clean_drill_completes_with_one_job_per_wave() {
     let s = Scenario {
+        cleanup_previous: false,
         waves: vec![clean_wave(2), clean_wave(3)],
         ops: vec![],
     };
@@ -765,8 +800,13 @@ fn a_failed_wave_retried_twice_over_with_a_crash_completes_with_one_job_per_atte
     let s = Scenario {
         waves: vec![first, clean_wave(2)],
         ops: vec![],
+        cleanup_previous: false,
     };
-    let mut engine = run(&s);
+    // Not `run`: it cleans the drill up at the end, and a cleaned-up drill
+    // is not retried (docs/status-model.md, "Operator control").
+    let mut engine = start(&s);
+    drain(&mut engine);
+    check_ended(&engine);
     assert_eq!(engine.execution().unwrap().status, ExecutionStatus::Failed);
     // The retry is delivered twice, and the worker deciding it first dies
     // right after saving.
@@ -803,11 +843,19 @@ fn a_failed_wave_retried_twice_over_with_a_crash_completes_with_one_job_per_atte
         "wave 2 ran once, reopened"
     );
     assert_eq!(world.jobs.len(), 3);
+    drop(world);
+    // Cleaned up now, it terminates only what its jobs launched
+    // (invariant 14), and a retry after that is ignored.
+    check_cleaned_up(&mut engine);
+    run_op(&mut engine, &Op::Operate { kind: 0, wave: 0 });
+    drain(&mut engine);
+    assert_eq!(engine.execution().unwrap().operator_actions.len(), 1);
 }
 
 #[test]
 fn an_ambiguous_5xx_and_a_lost_result_still_make_one_job() {
     let s = Scenario {
+        cleanup_previous: false,
         waves: vec![clean_wave(2)],
         ops: vec![
             // StartWave's StartRecovery answers 500 after creating the job.
@@ -841,6 +889,7 @@ fn a_job_that_completes_without_a_server_fails_the_wave() {
     let mut wave = clean_wave(2);
     wave.servers[1].outcome = LaunchOutcome::Dropped { after_secs: 60 };
     let engine = run(&Scenario {
+        cleanup_previous: false,
         waves: vec![wave],
         ops: vec![],
     });
@@ -870,6 +919,7 @@ fn a_wave_cancelled_while_its_action_runs_ends_cancelled() {
     (second.ec2_check, second.agent_check, second.command_check) = (false, false, false);
     second.servers[0].outcome = LaunchOutcome::Launches { after_secs: 10 };
     let mut engine = start(&Scenario {
+        cleanup_previous: false,
         waves: vec![first, second],
         ops: vec![],
     });
@@ -904,6 +954,7 @@ fn a_crash_after_saving_an_inline_result_loses_nothing() {
         wave.command_check,
     ) = (0, false, false, false);
     let mut engine = start(&Scenario {
+        cleanup_previous: false,
         waves: vec![wave],
         ops: vec![],
     });

@@ -115,7 +115,8 @@ fn entry(announcement: &Announcement) -> Result<Entry, ServiceError> {
         Announcement::ExecutionStatusChanged { at, .. }
         | Announcement::WaveStatusChanged { at, .. }
         | Announcement::TriggerRefused { at, .. }
-        | Announcement::Cleanup { at, .. } => *at,
+        | Announcement::Cleanup { at, .. }
+        | Announcement::EarlierDrillInstances { at, .. } => *at,
         Announcement::OperatorAction { at, .. } => *at,
     };
     let entry = Entry {

@@ -268,6 +268,9 @@ pub enum Event {
     WaveCleanedUp {
         terminated: u32,
         failed: u32,
+        /// Which clean-up request it answers (0: the first).
+        #[serde(default)]
+        request: u32,
     },
 
     // ---- metrics queue ----

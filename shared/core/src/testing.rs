@@ -313,7 +313,8 @@ pub fn completed() -> Fixture {
 
 /// [`completed`], cleaned up by alice at 1h 30m: wave 3's instances are
 /// gone, one of wave 2's could not be terminated (it is no longer the one
-/// the drill launched), the rest still terminating.
+/// the drill launched), the rest still terminating; before it launched,
+/// wave 1 terminated an earlier drill's instance (`cleanup_previous`).
 pub fn cleaning_up() -> Fixture {
     use crate::records::{ExecutionCleanup, ServerCleanup, WaveCleanupCount};
     use crate::status_model::CleanupStatus;
@@ -329,6 +330,7 @@ pub fn cleaning_up() -> Fixture {
             failed: 0,
         }],
         ended_at: None,
+        earlier: vec![],
     });
     let cleanup = |status, reason: Option<&str>, ended| {
         Some(ServerCleanup {
@@ -348,6 +350,27 @@ pub fn cleaning_up() -> Fixture {
         Some(at(90, 5)),
     );
     f.server_mut(2, 1).cleanup = cleanup(CleanupStatus::Terminating, None, None);
+    // options.cleanup_previous: wave 1 terminated an earlier drill's instance.
+    let leftover = crate::records::Leftover {
+        source_server_id: f.waves[0].servers[0].id().clone(),
+        recovery_instance_id: "i-0leftover0000001".to_owned(),
+        ec2_instance_id: Some("i-0abc".to_owned()),
+        job_id: Some("drsjob-yesterday".to_owned()),
+        status: CleanupStatus::Terminated,
+        reason: None,
+    };
+    f.waves[0].leftovers = Some(crate::records::LeftoverCleanup {
+        started_at: at(0, 5),
+        tries: 1,
+        terminate_requested: Some(1),
+        throttled: 0,
+        job_id: Some("drsjob-terminate-leftovers".to_owned()),
+        poll_seq: 1,
+        consecutive_poll_errors: 0,
+        error: None,
+        ended_at: Some(at(1, 10)),
+        instances: vec![leftover],
+    });
     f
 }
 

@@ -640,3 +640,21 @@ waves:
     ));
     assert_says(&message, &["no `after`", "cleanup: { after: 2h }"]);
 }
+
+#[test]
+fn cleanup_previous_is_refused_on_a_recovery_plan() {
+    let (line, column, message) = error(
+        r#"
+name: p
+mode: recovery
+region: us-east-1
+options:
+  cleanup_previous: true
+waves:
+  - name: db
+    servers: [s-1234567890abcdef0]
+"#,
+    );
+    assert_eq!((line, column), (5, 21));
+    assert_says(&message, &["options.cleanup_previous", "mode: recovery"]);
+}

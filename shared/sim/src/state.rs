@@ -102,20 +102,28 @@ impl SimState {
             pushed: BTreeSet::new(),
             ec2_reservations: BTreeMap::new(),
         };
-        world.add_leftover_drill(scenario);
+        world.add_leftover(scenario, true);
+        world.add_leftover(scenario, false);
         world
     }
 
-    /// One completed drill job, a day before the start, whose recovery
-    /// instances still run: one per server with `leftover_recovery_instance`.
-    /// Already pushed: its results were announced long ago.
-    fn add_leftover_drill(&mut self, scenario: &Scenario) {
+    /// One completed drill (or recovery) job, a day before the start,
+    /// whose recovery instances still run: one per server with
+    /// `leftover_recovery_instance` (`leftover_recovery`). Already pushed:
+    /// its results were announced long ago.
+    fn add_leftover(&mut self, scenario: &Scenario, is_drill: bool) {
         let servers: Vec<(SourceServerId, ServerSpec)> = scenario
             .servers
             .by_id
             .keys()
             .map(|id| (id.clone(), scenario.server(id)))
-            .filter(|(_, spec)| spec.leftover_recovery_instance)
+            .filter(|(_, spec)| {
+                if is_drill {
+                    spec.leftover_recovery_instance
+                } else {
+                    spec.leftover_recovery
+                }
+            })
             .collect();
         if servers.is_empty() {
             return;
@@ -151,7 +159,7 @@ impl SimState {
             started,
             tags: BTreeMap::new(),
             kind: JobKind::Launch {
-                is_drill: true,
+                is_drill,
                 servers: plans,
             },
         });

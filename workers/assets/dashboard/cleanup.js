@@ -31,7 +31,10 @@ export class CleanupControl {
 
   setView(v) {
     this.view = v;
-    this.button.hidden = !(v.mode === 'drill' && settled(v) && !v.cleanup);
+    // After a clean-up that ended FAILED, a new request retries the FAILED servers.
+    const again = v.cleanup && v.cleanup.status === 'FAILED';
+    this.button.hidden = !(v.mode === 'drill' && settled(v) && (!v.cleanup || again));
+    this.button.textContent = again ? 'Clean up again' : 'Clean up';
     const c = v.cleanup;
     this.line.hidden = !c;
     if (!c) return;
@@ -42,7 +45,8 @@ export class CleanupControl {
 
   async open() {
     const v = this.view;
-    const instances = v.waves.flatMap((w) => w.servers).filter((s) => s.recoveryInstanceId).length;
+    const retry = (s) => !v.cleanup || (s.cleanup && s.cleanup.status === 'FAILED');
+    const instances = v.waves.flatMap((w) => w.servers).filter((s) => s.recoveryInstanceId && retry(s)).length;
     const done = await formDialog({
       title: 'Clean up this drill?',
       intro: `${v.planName} (${v.executionId}): terminate the ${instances} recovery instance${instances === 1 ? '' : 's'} this drill launched. Instances it did not launch are never touched. The drill keeps its status and RTO.`,

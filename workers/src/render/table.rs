@@ -55,6 +55,10 @@ pub fn final_table(view: &ExecutionView, style: bool, listing: Listing) -> Strin
             cleanup.failed
         );
     }
+    let earlier = view.waves.iter().flat_map(|w| &w.servers);
+    for e in earlier.flat_map(|s| &s.earlier_drill_instances) {
+        let _ = writeln!(out, "Before launch: {}", e.summary);
+    }
     for wave in &view.waves {
         let _ = writeln!(out);
         let _ = writeln!(out, "{}", emphasis(&wave_header(view, wave), style));

@@ -39,8 +39,8 @@ pub struct CleanupRequest {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued: each wave terminates the recovery instances its own job launched", body = Accepted),
-        (status = 401, body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody),
+        (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
+        (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
         (status = 404, description = "No such execution", body = super::error::ErrorBody),
         (status = 409, description = "`execution_running`: cancel it first or wait for it to end; `cleanup_already_requested`", body = super::error::ErrorBody),
         (status = 422, description = "`recovery_not_confirmed`: a recovery's clean-up needs \"confirmRecovery\": true", body = super::error::ErrorBody),

@@ -61,8 +61,8 @@ pub struct PauseRequest {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued: the wave's failed servers relaunch as its next attempt, then the waves after it run", body = Accepted),
-        (status = 401, body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody),
+        (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
+        (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
         (status = 404, description = "No such execution or wave", body = super::error::ErrorBody),
         (status = 409, description = "The command does not apply (the wave did not fail, a named server did not fail, the execution was cancelled...): the message says why and what to do", body = super::error::ErrorBody),
         (status = 422, description = "A server id is malformed", body = super::error::ErrorBody),
@@ -113,8 +113,8 @@ pub async fn retry(
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued: the wave ends SKIPPED and the waves depending on it run", body = Accepted),
-        (status = 401, body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody),
+        (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
+        (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
         (status = 404, description = "No such execution or wave", body = super::error::ErrorBody),
         (status = 409, description = "The command does not apply (the wave is running or ended...): the message says why and what to do", body = super::error::ErrorBody),
         (status = 422, description = "No reason was given", body = super::error::ErrorBody),
@@ -157,8 +157,8 @@ pub async fn skip(
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued: no new wave starts until resumed; running waves go on", body = Accepted),
-        (status = 401, body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody),
+        (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
+        (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
         (status = 404, description = "No such execution", body = super::error::ErrorBody),
         (status = 409, description = "Already paused, or the execution has ended", body = super::error::ErrorBody),
     )
@@ -192,8 +192,8 @@ pub async fn pause(
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued: the waves that became ready start", body = Accepted),
-        (status = 401, body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody),
+        (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
+        (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
         (status = 404, description = "No such execution", body = super::error::ErrorBody),
         (status = 409, description = "The execution is not paused, or has ended", body = super::error::ErrorBody),
     )

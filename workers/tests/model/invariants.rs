@@ -74,10 +74,17 @@ pub fn check_wave(world: &World, now: Timestamp, old: Option<&WaveRecord>, new: 
             old.status,
             new.status
         );
+        // A later clean-up request starts a new clean-up of the servers an
+        // earlier one left FAILED.
+        let request = |w: &WaveRecord| w.cleanup.as_ref().map(|c| c.request);
+        let retried = request(new) > request(old);
         for (o, n) in old.servers.iter().zip(&new.servers) {
             let cleanup = |s: &ripcord::records::ServerState| s.cleanup.as_ref().map(|c| c.status);
+            let failed_again = retried && cleanup(o) == Some(CleanupStatus::Failed);
             assert!(
-                !cleanup(o).is_some_and(|c| c.is_terminal()) || cleanup(o) == cleanup(n),
+                !cleanup(o).is_some_and(|c| c.is_terminal())
+                    || cleanup(o) == cleanup(n)
+                    || failed_again,
                 "terminal states stay terminal: server {} clean-up {:?} → {:?}",
                 n.id(),
                 cleanup(o),

@@ -93,6 +93,12 @@ pub struct World {
     pub taken_over: Vec<SourceServerId>,
     /// TerminateRecoveryInstances calls, by their job id.
     pub terminate_jobs: Vec<(String, Timestamp)>,
+    /// Instances earlier launches left running: earlier drills' (which
+    /// `options.cleanup_previous` may terminate) and a real recovery's
+    /// (which nothing may).
+    pub leftovers: Vec<RecoveryInstance>,
+    /// Whether the plan has `options.cleanup_previous`.
+    pub cleanup_previous: bool,
 }
 
 /// How long the model's TERMINATE job takes.
@@ -229,6 +235,11 @@ impl World {
         servers: &[SourceServerId],
         now: Timestamp,
     ) -> Vec<RecoveryInstance> {
+        let left = self
+            .leftovers
+            .iter()
+            .filter(|l| servers.contains(&l.source_server_id))
+            .map(|l| l.recovery_instance_id.clone());
         let ids: Vec<String> = self
             .jobs
             .iter()
@@ -238,6 +249,7 @@ impl World {
                     .filter(|id| servers.contains(id))
                     .map(|id| Self::recovery_instance_id(job, id))
             })
+            .chain(left)
             .collect();
         self.describe_recovery_instances(&ids, now)
     }
@@ -258,6 +270,23 @@ impl World {
                     &format!("model: no recovery instance {id}"),
                 ));
             };
+            if self.leftovers.contains(ri) {
+                assert!(
+                    ri.is_drill && self.cleanup_previous,
+                    "invariant 14 broken: TerminateRecoveryInstances of {id}, {} an earlier launch left{}",
+                    if ri.is_drill {
+                        "a drill instance"
+                    } else {
+                        "a real recovery's instance"
+                    },
+                    if self.cleanup_previous {
+                        ""
+                    } else {
+                        ", without options.cleanup_previous"
+                    }
+                );
+                continue;
+            }
             assert!(
                 ri.job_id.as_deref() != Some(ANOTHER_DRILL)
                     && self.jobs.iter().any(|j| Some(&j.id) == ri.job_id.as_ref()),
@@ -361,7 +390,13 @@ impl World {
         ids: &[String],
         now: Timestamp,
     ) -> Vec<RecoveryInstance> {
-        let mut out = Vec::new();
+        let mut out: Vec<RecoveryInstance> = self
+            .leftovers
+            .iter()
+            .filter(|l| ids.contains(&l.recovery_instance_id))
+            .filter(|l| !self.is_terminated(&l.recovery_instance_id, now))
+            .cloned()
+            .collect();
         for job in &self.jobs {
             for id in &job.servers {
                 let ri = Self::recovery_instance_id(job, id);

@@ -31,9 +31,13 @@ pub enum CleanupRefusal {
     )]
     RecoveryNotConfirmed { id: String },
     #[error(
-        "execution {id} is already being cleaned up or was cleaned up (requested by {by}); see `ripcord status {id}`"
+        "execution {id} is already being cleaned up (requested by {by}); wait for it to end (`ripcord status {id}`): if servers end FAILED, ask again to retry them"
     )]
     AlreadyRequested { id: String, by: String },
+    #[error(
+        "execution {id} was already cleaned up (requested by {by}) and every instance was terminated: there is nothing left to clean up"
+    )]
+    AlreadyCleanedUp { id: String, by: String },
 }
 
 impl CleanupRefusal {
@@ -42,7 +46,9 @@ impl CleanupRefusal {
         match self {
             Self::Running { .. } | Self::WavesRunning { .. } => "execution_running",
             Self::RecoveryNotConfirmed { .. } => "recovery_not_confirmed",
-            Self::AlreadyRequested { .. } => "cleanup_already_requested",
+            Self::AlreadyRequested { .. } | Self::AlreadyCleanedUp { .. } => {
+                "cleanup_already_requested"
+            }
         }
     }
 

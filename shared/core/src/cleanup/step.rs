@@ -18,6 +18,16 @@ pub enum CleanupStep {
     Start {
         requested_by: String,
         reason: String,
+        /// Which request of the execution's (0: the first; later ones
+        /// retry the servers an earlier one left FAILED).
+        #[serde(default)]
+        request: u32,
+    },
+    /// What DescribeRecoveryInstances says of the wave's servers before it
+    /// launches (`options.cleanup_previous`; a failure is `CheckFailed`).
+    LeftoversFound {
+        tries: u32,
+        instances: Vec<RecoveryInstance>,
     },
     /// Check (again) which recovery instances are still ours, then
     /// terminate them: a retry, or the cover for a lost answer.
@@ -77,6 +87,12 @@ pub enum CleanupEffect {
     Check {
         tries: u32,
         recovery_instance_ids: Vec<String>,
+    },
+    /// DescribeRecoveryInstances of these source servers →
+    /// `LeftoversFound` / `CheckFailed`.
+    FindLeftovers {
+        tries: u32,
+        source_server_ids: Vec<crate::ids::SourceServerId>,
     },
     /// TerminateRecoveryInstances (≤200 ids) → `Terminating` / `TerminateFailed`.
     Terminate {

@@ -40,6 +40,10 @@ pub(crate) enum Handover {
     /// A cancel reached a wave in POST_ACTIONS: end it once nothing it
     /// sent still runs.
     SettleCancelled,
+    /// `options.cleanup_previous`: terminate earlier drills' instances
+    /// first (`StartWave`), then get in line for capacity (once done).
+    CleanUpPrevious,
+    GetInLine,
 }
 
 /// The decision under construction: follow-ups get ids derived from the

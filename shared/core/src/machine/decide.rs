@@ -74,8 +74,8 @@ pub fn decide(state: &State, envelope: &Envelope, now: Timestamp) -> Decision {
                 confirm_recovery,
             },
         ) => cleanup::request(&mut ctx, exec, requested_by, reason, *confirm_recovery),
-        (State::Execution(exec), Event::WaveCleanedUp { terminated, failed }) => {
-            cleanup::wave_cleaned_up(&mut ctx, exec, envelope.wave, *terminated, *failed)
+        (State::Execution(exec), Event::WaveCleanedUp { .. }) => {
+            cleanup::wave_cleaned_up(&mut ctx, exec, envelope.wave, &envelope.event)
         }
         (State::Execution(exec), event) => match execution_event(&mut ctx, exec, event) {
             Outcome::Changed(Change::Execution(mut next)) => {
@@ -163,6 +163,8 @@ fn hand_over(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, handover: Handover) {
         Handover::EnterPostLaunch => post_launch::enter(ctx, wave),
         Handover::AdvancePostLaunch => post_launch::advance(ctx, wave),
         Handover::SettleCancelled => post_launch::settle_cancelled(ctx, wave),
+        Handover::CleanUpPrevious => cleanup::clean_up_previous(ctx, wave),
+        Handover::GetInLine => launch::get_in_line(ctx, wave),
     }
 }
 

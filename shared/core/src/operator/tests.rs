@@ -114,6 +114,7 @@ fn a_cleaned_up_drill_is_neither_retried_nor_skipped() {
         requested_at: t0(),
         waves: Vec::new(),
         ended_at: None,
+        earlier: Vec::new(),
     });
     for command in [retry(1, vec![]), skip(1)] {
         let r = refused(&f, Some(1), &command);

@@ -225,6 +225,10 @@ pub struct PlanOptions {
         skip_serializing_if = "Option::is_none"
     )]
     pub cleanup_after: Option<Duration>,
+    /// `options.cleanup_previous`: before each wave of a drill launches,
+    /// terminate the drill instances earlier drills left for its servers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cleanup_previous: bool,
 }
 
 impl Default for PlanOptions {
@@ -240,6 +244,7 @@ impl Default for PlanOptions {
             split_large_waves: false,
             recovery_snapshot: None,
             cleanup_after: None,
+            cleanup_previous: false,
         }
     }
 }

@@ -123,6 +123,7 @@ pub(super) fn options(
             errors,
         ),
         cleanup_after: cleanup_after(raw.cleanup.as_ref(), errors),
+        cleanup_previous: raw.cleanup_previous.as_ref().is_some_and(|c| c.value),
         ..options
     };
     (options, split)

@@ -40,6 +40,7 @@ pub(super) struct RawOptions {
     pub max_replication_lag: Option<Text>,
     pub recovery_snapshot: Option<Spanned<RawSnapshotChoice>>,
     pub cleanup: Option<Spanned<RawCleanup>>,
+    pub cleanup_previous: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

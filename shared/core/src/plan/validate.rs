@@ -56,6 +56,18 @@ pub(super) fn validate(raw: Spanned<RawPlan>, file: &str) -> Result<Plan, PlanEr
             "`options.cleanup` is for drills: on a `mode: recovery` plan it would terminate the recovered production instances. Remove it; if a recovery's instances must go, run `ripcord cleanup ID --confirm-recovery` yourself",
         );
     }
+    if mode == Some(Mode::Recovery)
+        && let Some(previous) = raw
+            .options
+            .as_ref()
+            .and_then(|o| o.value.cleanup_previous.as_ref())
+            .filter(|p| p.value)
+    {
+        errors.push(
+            Pos::of(previous),
+            "`options.cleanup_previous` is for drills: it terminates the drill instances earlier drills left, before a drill launches. Remove it from this `mode: recovery` plan",
+        );
+    }
     let defaults = WaveDefaults::read(raw.defaults.as_ref(), &mut errors);
 
     let raw_waves: &[Spanned<RawWave>] = raw.waves.as_ref().map_or(&[], |w| &w.value);

@@ -187,13 +187,22 @@ fn server_findings(
             .as_deref()
             .map(|i| format!(" (EC2 {i}{})", state(ri.ec2_instance_state.as_deref())))
             .unwrap_or_default();
-        let what = if ri.is_drill {
-            "terminate it if it is no longer needed (DRS console → Recovery instances); otherwise this launch replaces it"
-        } else {
-            "a recovery instance may be serving production: make sure before launching this server again"
+        let (severity, what) = match (ri.is_drill, plan.options.cleanup_previous) {
+            (true, true) => (
+                Severity::Info,
+                "it will be terminated before this server's wave launches (options.cleanup_previous)",
+            ),
+            (true, false) => (
+                Severity::Warning,
+                "terminate it if it is no longer needed (DRS console → Recovery instances); otherwise this launch replaces it",
+            ),
+            (false, _) => (
+                Severity::Warning,
+                "a recovery instance may be serving production: make sure before launching this server again",
+            ),
         };
         push(
-            Severity::Warning,
+            severity,
             CheckName::LeftoverInstance,
             format!(
                 "a {kind} recovery instance {}{ec2} exists from an earlier launch",

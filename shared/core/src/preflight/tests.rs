@@ -208,3 +208,34 @@ fn a_chain_of_waves_is_as_wide_as_its_widest_wave() {
     assert_eq!((widest.servers, widest.jobs), (2, 1));
     assert_eq!(widest.waves, vec!["database".to_owned()]);
 }
+
+/// With `options.cleanup_previous` a drill's leftover is a note that it
+/// will be terminated; a real recovery's stays a warning.
+#[test]
+fn cleanup_previous_turns_a_leftover_drill_instance_into_a_note() {
+    let mut facts = facts();
+    let leftover = |n: u16, is_drill: bool| RecoveryInstance {
+        recovery_instance_id: format!("i-0leftover000000{n:x}"),
+        ec2_instance_id: None,
+        ec2_instance_state: None,
+        job_id: Some("drsjob-old".into()),
+        source_server_id: server_id(n),
+        is_drill,
+        point_in_time_snapshot: None,
+    };
+    facts.recovery_instances = vec![leftover(0x11, true), leftover(0x12, false)];
+    let mut plan = plan();
+    plan.options.cleanup_previous = true;
+    let report = check(&plan, &facts);
+    let left: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.check == CheckName::LeftoverInstance)
+        .map(|f| (f.severity, f.what_to_do.contains("will be terminated")))
+        .collect();
+    assert_eq!(
+        left,
+        vec![(Severity::Warning, false), (Severity::Info, true)],
+        "{report:#?}"
+    );
+}

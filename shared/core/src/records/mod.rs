@@ -18,7 +18,9 @@ mod journal;
 pub use crate::operator_action::{
     OperatorAction, OperatorActionKind, Pause, ServerAttempt, first_attempt, is_first_attempt,
 };
-pub use cleanup::{ExecutionCleanup, ServerCleanup, WaveCleanup, WaveCleanupCount};
+pub use cleanup::{
+    ExecutionCleanup, Leftover, LeftoverCleanup, ServerCleanup, WaveCleanup, WaveCleanupCount,
+};
 pub use journal::{Journal, JournalEntry};
 
 /// The execution item: the plan's shape, the status of each wave, and the
@@ -178,6 +180,10 @@ pub struct WaveRecord {
     /// to an earlier attempt and are ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt_started_at: Option<Timestamp>,
+    /// `options.cleanup_previous`: terminating what earlier drills left,
+    /// before the wave launches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leftovers: Option<LeftoverCleanup>,
     pub journal: Journal,
 }
 
@@ -520,6 +526,7 @@ impl WaveRecord {
             cleanup: None,
             attempt: 1,
             attempt_started_at: None,
+            leftovers: None,
             journal: Journal::default(),
         }
     }

@@ -56,6 +56,7 @@ pub fn build(execution: &ExecutionRecord, waves: &[WaveRecord]) -> DrillReport {
         preflight: preflight_view(execution),
         cleanup: super::cleanup::build(execution, waves),
         operator_actions: execution.operator_actions.clone(),
+        earlier_drill_instances: super::cleanup::earlier_drill_instances(waves),
     }
 }
 

@@ -7,7 +7,7 @@ use super::content::{Markup, Table, Tone};
 use super::format;
 use super::model::{CleanupReport, CleanupServer, DrillReport};
 use crate::records::{ExecutionRecord, WaveRecord};
-use crate::status::{CleanupPhase, cleanup_view};
+use crate::status::{CleanupPhase, cleanup_view, leftover_views};
 use crate::status_model::CleanupStatus;
 
 pub(super) fn build(execution: &ExecutionRecord, waves: &[WaveRecord]) -> Option<CleanupReport> {
@@ -32,6 +32,28 @@ pub(super) fn build(execution: &ExecutionRecord, waves: &[WaveRecord]) -> Option
         summary,
         not_terminated,
     })
+}
+
+/// What `options.cleanup_previous` did before each wave launched.
+pub(super) fn earlier_drill_instances(waves: &[WaveRecord]) -> Vec<String> {
+    waves
+        .iter()
+        .flat_map(|w| {
+            w.servers
+                .iter()
+                .map(|s| leftover_views(s, w.leftovers.as_ref()))
+        })
+        .flatten()
+        .map(|v| v.summary)
+        .collect()
+}
+
+/// The "Before the launch" lines, escaped for `m`.
+pub fn earlier_lines(r: &DrillReport, m: &dyn Markup) -> Vec<String> {
+    r.earlier_drill_instances
+        .iter()
+        .map(|l| m.text(l))
+        .collect()
 }
 
 /// The section's sentence and, when some instance is not terminated, its

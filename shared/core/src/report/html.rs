@@ -106,6 +106,14 @@ pub fn render(report: &DrillReport) -> String {
             table(&mut h, findings);
         }
     }
+    let earlier = super::cleanup::earlier_lines(report, m);
+    if !earlier.is_empty() {
+        h.push_str("<h2>Before the launch</h2>\n<ul>\n");
+        for line in earlier {
+            let _ = writeln!(h, "<li>{line}</li>");
+        }
+        h.push_str("</ul>\n");
+    }
     if let Some((facts, table_of)) = super::cleanup::section(report, m) {
         let _ = writeln!(h, "<h2>Clean-up</h2>\n<p>{facts}</p>");
         if let Some(t) = &table_of {

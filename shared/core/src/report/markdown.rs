@@ -82,6 +82,14 @@ pub fn render(report: &DrillReport, timeline: Option<&str>) -> String {
     } else {
         md.push('\n');
     }
+    let earlier = super::cleanup::earlier_lines(report, m);
+    if !earlier.is_empty() {
+        md.push_str("## Before the launch\n\n");
+        for line in earlier {
+            let _ = writeln!(md, "- {line}");
+        }
+        md.push('\n');
+    }
     if let Some((facts, table_of)) = super::cleanup::section(report, m) {
         let _ = writeln!(md, "## Clean-up\n\n{facts}\n");
         if let Some(t) = &table_of {

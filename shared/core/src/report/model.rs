@@ -63,6 +63,11 @@ pub struct DrillReport {
     /// Every retry, skip, pause and resume, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operator_actions: Vec<OperatorAction>,
+    /// What `options.cleanup_previous` did before the waves launched, one
+    /// line per earlier drill's instance ("terminated s-…'s leftover drill
+    /// instance i-… from an earlier drill").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_drill_instances: Vec<String>,
 }
 
 /// Server counts over the execution.

@@ -541,8 +541,16 @@ fn a_cleaned_drill_keeps_its_rto_and_says_who_cleaned_it_up() {
         md.contains("not terminated: recovery instance i-0f9e8d7c6b5a40021"),
         "{md}"
     );
+    let earlier = "terminated s-0a1b2c3d4e5f60011's leftover drill instance i-0leftover0000001 from an earlier drill";
+    assert!(md.contains("## Before the launch"), "{md}");
+    assert!(
+        md.contains("i-0leftover0000001 from an earlier drill"),
+        "{md}"
+    );
     let html = html::render(&cleaning);
     assert!(html.contains("<h2>Clean-up</h2>"));
+    assert!(html.contains("<h2>Before the launch</h2>"), "{html}");
+    assert_eq!(cleaning.earlier_drill_instances, [earlier]);
     assert!(
         markdown::render(&completed, None)
             .find("Clean-up")

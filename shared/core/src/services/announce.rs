@@ -63,6 +63,17 @@ pub enum Announcement {
         failed: u32,
         at: Timestamp,
     },
+    /// Before a drill's wave launched (`options.cleanup_previous`), what
+    /// became of the drill instances earlier drills left for its servers:
+    /// one line each ("terminated s-…'s leftover drill instance i-… from
+    /// an earlier drill").
+    EarlierDrillInstances {
+        execution_id: ExecutionId,
+        wave: WaveNumber,
+        wave_name: String,
+        lines: Vec<String>,
+        at: Timestamp,
+    },
 }
 
 impl Announcement {
@@ -75,6 +86,7 @@ impl Announcement {
             Announcement::Cleanup { ended: false, .. } => "Ripcord Cleanup Started",
             Announcement::Cleanup { ended: true, .. } => "Ripcord Cleanup Finished",
             Announcement::OperatorAction { .. } => "Ripcord Operator Action",
+            Announcement::EarlierDrillInstances { .. } => "Ripcord Earlier Drill Instances",
         }
     }
 
@@ -83,7 +95,8 @@ impl Announcement {
             Announcement::ExecutionStatusChanged { execution_id, .. }
             | Announcement::WaveStatusChanged { execution_id, .. }
             | Announcement::TriggerRefused { execution_id, .. }
-            | Announcement::Cleanup { execution_id, .. } => *execution_id,
+            | Announcement::Cleanup { execution_id, .. }
+            | Announcement::EarlierDrillInstances { execution_id, .. } => *execution_id,
             Announcement::OperatorAction { execution_id, .. } => *execution_id,
         }
     }

@@ -3,7 +3,7 @@
 //! failed or are still terminating) and each server's clean-up status.
 //! The status JSON and the drill report carry the same ones.
 
-use crate::records::{ExecutionRecord, ServerCleanup, WaveRecord};
+use crate::records::{ExecutionRecord, LeftoverCleanup, ServerCleanup, ServerState, WaveRecord};
 use crate::status_model::CleanupStatus;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,39 @@ pub struct ServerCleanupView {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<Timestamp>,
+}
+
+/// A drill instance an earlier drill left for a server, and what
+/// `options.cleanup_previous` made of it before the wave launched.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LeftoverView {
+    pub recovery_instance_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ec2_instance_id: Option<String>,
+    pub status: CleanupStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// One line for people: "terminated s-…'s leftover drill instance i-…
+    /// from an earlier drill".
+    pub summary: String,
+}
+
+pub fn leftover_views(s: &ServerState, leftovers: Option<&LeftoverCleanup>) -> Vec<LeftoverView> {
+    let id = s.id();
+    leftovers
+        .iter()
+        .flat_map(|l| &l.instances)
+        .filter(|e| &e.source_server_id == id)
+        .map(|e| LeftoverView {
+            recovery_instance_id: e.recovery_instance_id.clone(),
+            ec2_instance_id: e.ec2_instance_id.clone(),
+            status: e.status,
+            reason: e.reason.clone(),
+            summary: e.summary(),
+        })
+        .collect()
 }
 
 pub fn server_cleanup_view(c: &ServerCleanup) -> ServerCleanupView {

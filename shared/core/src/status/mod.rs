@@ -12,15 +12,17 @@ mod progress;
 mod queued;
 mod view;
 
-pub use cleanup::{CleanupPhase, CleanupView, ServerCleanupView, cleanup_view};
+pub use cleanup::{
+    CleanupPhase, CleanupView, LeftoverView, ServerCleanupView, cleanup_view, leftover_views,
+};
 pub use eta::estimate_completion;
 pub use preflight::preflight_view;
 pub use queued::{LAUNCH_POLL_STALE, QueuedStatus, QueuedView, queued_view};
 pub use view::*;
 
 use crate::records::{
-    ActionRun, CapacityState, ExecutionRecord, LaunchState, ServerClaimState, ServerState,
-    WaveRecord, WaveSummary,
+    ActionRun, CapacityState, ExecutionRecord, LaunchState, LeftoverCleanup, ServerClaimState,
+    ServerState, WaveRecord, WaveSummary,
 };
 use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::time::Timestamp;
@@ -147,7 +149,13 @@ fn wave_view(summary: &WaveSummary, record: Option<&WaveRecord>, open: bool) -> 
             && status == WaveStatus::Pending,
         approved_by: summary.approved_by.clone(),
         servers: record
-            .map(|r| r.servers.iter().map(server_view).collect())
+            .map(|r| {
+                let leftovers = r.leftovers.as_ref();
+                r.servers
+                    .iter()
+                    .map(|s| server_view(s, leftovers))
+                    .collect()
+            })
             .unwrap_or_default(),
         post_actions: record
             .map(|r| {
@@ -175,7 +183,7 @@ fn wave_view(summary: &WaveSummary, record: Option<&WaveRecord>, open: bool) -> 
     }
 }
 
-fn server_view(s: &ServerState) -> ServerView {
+fn server_view(s: &ServerState, leftovers: Option<&LeftoverCleanup>) -> ServerView {
     ServerView {
         source_server_id: s.plan.id.clone(),
         hostname: s.hostname(),
@@ -197,6 +205,7 @@ fn server_view(s: &ServerState) -> ServerView {
         error_code: s.error_code.clone(),
         cleanup: s.cleanup.as_ref().map(cleanup::server_cleanup_view),
         attempts: s.attempts.clone(),
+        earlier_drill_instances: cleanup::leftover_views(s, leftovers),
     }
 }
 

@@ -182,6 +182,10 @@ pub struct ServerView {
     /// How its earlier attempts ended, when a retry launched it again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<ServerAttempt>,
+    /// Drill instances earlier drills left, terminated before the wave
+    /// launched (`options.cleanup_previous`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_drill_instances: Vec<super::LeftoverView>,
 }
 
 /// The kind of a post-launch action. Ripcord runs SSM documents only: there

@@ -129,6 +129,7 @@ pub struct ServerEntry {
     pub snapshots: Option<SnapshotsMode>,
     pub leftover_recovery_instance: Option<bool>,
     pub times: Option<u32>,
+    pub leftover_recovery: Option<bool>,
 }
 
 /// A server's behaviour with every field decided. Serialized as part of a
@@ -165,6 +166,9 @@ pub struct ServerSpec {
     /// ones launch (a failure an operator's retry gets past). `None`: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
+    /// Like `leftover_recovery_instance`, from a real recovery (not a drill).
+    #[serde(default)]
+    pub leftover_recovery: bool,
 }
 
 impl ServerSpec {
@@ -196,6 +200,7 @@ impl Default for ServerSpec {
             snapshots: SnapshotsMode::Taken,
             leftover_recovery_instance: false,
             times: None,
+            leftover_recovery: false,
         }
     }
 }
@@ -224,6 +229,7 @@ impl ServerEntry {
                 .leftover_recovery_instance
                 .unwrap_or(base.leftover_recovery_instance),
             times: self.times.or(base.times),
+            leftover_recovery: self.leftover_recovery.unwrap_or(base.leftover_recovery),
         }
     }
 }

@@ -62,7 +62,8 @@
 //! (overrides `snapshots.newest_age`), `snapshots` (`taken`, default, or
 //! `none`), `leftover_recovery_instance` (`true`: the account starts with a
 //! running drill recovery instance of this server, and its EC2 instance, from a
-//! launch a day before the simulator started; listed servers only), `times`
+//! launch a day before the simulator started; listed servers only),
+//! `leftover_recovery` (the same from a real recovery, not a drill), `times`
 //! (`outcome` holds for the server's first `times` launches, later ones
 //! launch: a failure a retry gets past; default every launch). A listed
 //! server takes every field it does not set from `default`.

@@ -38,20 +38,38 @@ pub(crate) fn request(
         );
     }
     let mut next = execution.clone();
-    next.cleanup = Some(ExecutionCleanup {
+    // A request after one that ended with FAILED servers asks only the
+    // waves that reported some; the others' counts stand.
+    let (earlier, waves) = match next.cleanup.take() {
+        None => (Vec::new(), Vec::new()),
+        Some(mut before) => {
+            let mut earlier = std::mem::take(&mut before.earlier);
+            let waves = before.waves.iter().filter(|w| w.failed == 0).copied();
+            let waves = waves.collect();
+            earlier.push(before);
+            (earlier, waves)
+        }
+    };
+    let cleanup = ExecutionCleanup {
         requested_by: requested_by.to_owned(),
         reason: reason.to_owned(),
         requested_at: ctx.now,
-        waves: Vec::new(),
+        waves,
         ended_at: None,
-    });
+        earlier,
+    };
     for w in &next.waves {
+        if cleanup.waves.iter().any(|c| c.wave == w.number) {
+            continue;
+        }
         let step = CleanupStep::Start {
             requested_by: requested_by.to_owned(),
             reason: reason.to_owned(),
+            request: cleanup.request(),
         };
         ctx.send(Some(w.number), Event::CleanupWave { step }, Duration::ZERO);
     }
+    next.cleanup = Some(cleanup);
     announce(ctx, &next);
     Outcome::Changed(Change::Execution(next))
 }
@@ -60,15 +78,25 @@ pub(crate) fn wave_cleaned_up(
     ctx: &mut Ctx<'_>,
     execution: &ExecutionRecord,
     wave: Option<WaveNumber>,
-    terminated: u32,
-    failed: u32,
+    report: &Event,
 ) -> Outcome {
+    let &Event::WaveCleanedUp {
+        terminated,
+        failed,
+        request,
+    } = report
+    else {
+        return Outcome::Ignored("not a clean-up report".into());
+    };
     let Some(wave) = wave else {
         return Outcome::Ignored("WaveCleanedUp without a wave number".into());
     };
     let Some(cleanup) = &execution.cleanup else {
         return Outcome::Ignored("the execution has no clean-up".into());
     };
+    if request != cleanup.request() {
+        return Outcome::Ignored(format!("wave {wave} reported an earlier clean-up request"));
+    }
     if cleanup.waves.iter().any(|w| w.wave == wave) {
         return Outcome::Ignored(format!("wave {wave} already reported its clean-up"));
     }

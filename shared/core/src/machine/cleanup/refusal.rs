@@ -13,7 +13,10 @@ pub fn settled(execution: &ExecutionRecord) -> bool {
     execution.status.is_terminal() && execution.waves.iter().all(|w| w.status.is_terminal())
 }
 
-/// Why a clean-up of `execution` does not apply, if it does not.
+/// Why a clean-up of `execution` does not apply, if it does not: one is
+/// refused while the execution or an earlier clean-up runs, or once one
+/// ended with every instance terminated; after one that ended with FAILED
+/// servers, a new request retries those servers (TERMINATED ones stay).
 pub fn cleanup_refusal(
     execution: &ExecutionRecord,
     confirm_recovery: bool,
@@ -31,11 +34,16 @@ pub fn cleanup_refusal(
     if execution.mode == Mode::Recovery && !confirm_recovery {
         return Err(CleanupRefusal::RecoveryNotConfirmed { id });
     }
-    if let Some(c) = &execution.cleanup {
-        return Err(CleanupRefusal::AlreadyRequested {
+    match &execution.cleanup {
+        Some(c) if c.ended_at.is_none() => Err(CleanupRefusal::AlreadyRequested {
             id,
             by: c.requested_by.clone(),
-        });
+        }),
+        // Ended with FAILED servers: a new request tries those again.
+        Some(c) if c.failed() == 0 => Err(CleanupRefusal::AlreadyCleanedUp {
+            id,
+            by: c.requested_by.clone(),
+        }),
+        _ => Ok(()),
     }
-    Ok(())
 }

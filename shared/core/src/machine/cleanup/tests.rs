@@ -59,7 +59,15 @@ fn as_launched(wave: &WaveRecord, index: usize) -> RecoveryInstance {
     }
 }
 
-fn terminate_ids(d: &Decision) -> Vec<String> {
+/// DescribeRecoveryInstances showing a server's instance under another
+/// drill's job.
+fn taken_over(wave: &WaveRecord, index: usize) -> RecoveryInstance {
+    let mut found = as_launched(wave, index);
+    found.job_id = Some("drsjob-another-drill".into());
+    found
+}
+
+pub(super) fn terminate_ids(d: &Decision) -> Vec<String> {
     d.effects
         .iter()
         .filter_map(|e| match e {
@@ -84,6 +92,7 @@ fn start(wave: &WaveRecord) -> (WaveRecord, Decision) {
     let start = CleanupStep::Start {
         requested_by: "alice".into(),
         reason: "drill over".into(),
+        request: 0,
     };
     on_wave(wave, &step(wave.number.0, start, 10), at(60, 0))
 }
@@ -162,7 +171,8 @@ fn a_completed_drill_s_wave_terminates_its_own_instances_and_reports() {
         f.envelope.event,
         Event::WaveCleanedUp {
             terminated: 2,
-            failed: 0
+            failed: 0,
+            request: 0,
         }
     )));
     assert_eq!(
@@ -176,8 +186,7 @@ fn a_completed_drill_s_wave_terminates_its_own_instances_and_reports() {
 fn an_instance_that_is_not_the_one_our_job_launched_is_never_terminated() {
     let wave = completed().waves[2].clone();
     let (wave, _) = start(&wave);
-    let mut someone_elses = as_launched(&wave, 0);
-    someone_elses.job_id = Some("drsjob-another-drill".into());
+    let someone_elses = taken_over(&wave, 0);
     let mut recovery = as_launched(&wave, 1);
     recovery.is_drill = false;
     let checked = CleanupStep::Checked {
@@ -268,10 +277,25 @@ fn a_wave_without_launched_servers_reports_at_once() {
         f.envelope.event,
         Event::WaveCleanedUp {
             terminated: 0,
-            failed: 0
+            failed: 0,
+            request: 0,
         }
     )));
 }
+
+/// Wave `wave`'s report of clean-up request `request`: `failed` of its
+/// `servers` FAILED, the rest TERMINATED.
+fn wave_report(wave: u32, servers: u32, failed: u32, request: u32) -> Envelope {
+    let report = Event::WaveCleanedUp {
+        terminated: servers - failed,
+        failed,
+        request,
+    };
+    envelope(Some(wave), report, 20 + u128::from(wave + 10 * request))
+}
+
+/// Waves 1 and 2 all TERMINATED, wave 3 one TERMINATED and one FAILED.
+const FIRST_REPORTS: [(u32, u32, u32); 3] = [(1, 2, 0), (2, 2, 0), (3, 2, 1)];
 
 fn cleanup_request(confirm_recovery: bool) -> Envelope {
     envelope(
@@ -312,12 +336,8 @@ fn the_execution_fans_out_to_every_wave_records_who_and_counts_the_reports() {
         Event::Announce { announcement } if announcement.detail_type() == "Ripcord Cleanup Started"
     )));
     let mut execution = execution;
-    for (n, (t, failed)) in [(2, 0), (2, 0), (1, 1)].into_iter().enumerate() {
-        let report = Event::WaveCleanedUp {
-            terminated: t,
-            failed,
-        };
-        let e = envelope(Some(n as u32 + 1), report, 20 + n as u128);
+    for (wave, servers, failed) in FIRST_REPORTS {
+        let e = wave_report(wave, servers, failed, 0);
         let (next, d) = on_execution(&execution, &e);
         execution = next;
         let duplicate = on_execution(&execution, &e).1;
@@ -328,8 +348,8 @@ fn the_execution_fans_out_to_every_wave_records_who_and_counts_the_reports() {
             .any(|f| matches!(f.envelope.event, Event::PublishMetrics {}));
         // The last report ends it: announced, and the drill report written
         // again (the metrics worker writes it on PublishMetrics).
-        assert_eq!(republished, n == 2);
-        if n == 2 {
+        assert_eq!(republished, wave == 3);
+        if wave == 3 {
             assert!(d.follow_ups.iter().any(|f| matches!(
                 &f.envelope.event,
                 Event::Announce { announcement } if announcement.detail_type() == "Ripcord Cleanup Finished"
@@ -360,7 +380,174 @@ fn a_running_execution_or_an_unconfirmed_recovery_is_refused_and_nothing_changes
 
     let (cleaned, _) = on_execution(&completed().execution, &cleanup_request(false));
     let (_, d) = on_execution(&cleaned, &cleanup_request(false));
-    assert!(d.change.is_none(), "a second request is refused");
+    assert!(d.change.is_none(), "a request while one runs is refused");
+    assert!(d.ignored.unwrap().contains("already being cleaned up"));
+}
+
+/// The execution after its first clean-up ended ([`FIRST_REPORTS`]).
+fn ended_with_a_failure() -> ExecutionRecord {
+    let (mut execution, _) = on_execution(&completed().execution, &cleanup_request(false));
+    for (wave, servers, failed) in FIRST_REPORTS {
+        execution = on_execution(&execution, &wave_report(wave, servers, failed, 0)).0;
+    }
+    execution
+}
+
+#[test]
+fn a_clean_up_that_ended_with_failures_can_be_asked_again_for_those_waves_only() {
+    let ended = ended_with_a_failure();
+    let again = envelope(
+        None,
+        Event::CleanupExecution {
+            requested_by: "bob".into(),
+            reason: "i-… is stopped now".into(),
+            confirm_recovery: false,
+        },
+        30,
+    );
+    let (retry, d) = on_execution(&ended, &again);
+    let c = retry.cleanup.clone().expect("recorded");
+    assert_eq!((c.requested_by.as_str(), c.request()), ("bob", 1));
+    assert_eq!(
+        c.earlier[0].requested_by, "alice",
+        "the first request is kept"
+    );
+    assert!(c.ended_at.is_none());
+    let asked: Vec<_> = d
+        .follow_ups
+        .iter()
+        .filter_map(|f| match &f.envelope.event {
+            Event::CleanupWave {
+                step: CleanupStep::Start { request, .. },
+            } => Some((f.envelope.wave.unwrap().0, *request)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked, vec![(3, 1)], "only the wave with a FAILED server");
+    let (_, d) = on_execution(&retry, &again);
+    assert!(d.ignored.unwrap().contains("already being cleaned up"));
+
+    let report = |request, failed| wave_report(3, 2, failed, request);
+    let (_, d) = on_execution(&retry, &report(0, 1));
+    assert!(
+        d.change.is_none(),
+        "the first request's report again is stale"
+    );
+    let (done, _) = on_execution(&retry, &report(1, 0));
+    let c = done.cleanup.clone().unwrap();
+    assert_eq!((c.terminated(), c.failed()), (6, 0));
+    assert!(c.ended_at.is_some());
+    let refused = cleanup_refusal(&done, false).unwrap_err();
+    assert!(
+        refused.to_string().contains("nothing left to clean up"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn a_wave_retries_only_its_failed_servers_and_ignores_the_earlier_request_s_answers() {
+    let wave = completed().waves[2].clone();
+    let (wave, _) = start(&wave);
+    let checked = CleanupStep::Checked {
+        tries: 1,
+        instances: vec![taken_over(&wave, 1), as_launched(&wave, 0)],
+    };
+    let (wave, _) = on_wave(&wave, &step(3, checked, 11), at(60, 1));
+    let (wave, _) = on_wave(
+        &wave,
+        &step(
+            3,
+            CleanupStep::Terminating {
+                tries: 1,
+                job_id: "drsjob-t1".into(),
+            },
+            12,
+        ),
+        at(60, 2),
+    );
+    let observed = CleanupStep::Observed {
+        seq: 1,
+        job: Some(done_job("drsjob-t1")),
+        remaining: vec![],
+    };
+    let (wave, d) = on_wave(&wave, &step(3, observed, 13), at(61, 0));
+    assert_eq!(
+        statuses(&wave),
+        vec![Some(CleanupStatus::Terminated), Some(CleanupStatus::Failed)]
+    );
+    assert!(d.follow_ups.iter().any(|f| matches!(
+        f.envelope.event,
+        Event::WaveCleanedUp {
+            terminated: 1,
+            failed: 1,
+            request: 0
+        }
+    )));
+
+    let retry = |request, n| {
+        let start = CleanupStep::Start {
+            requested_by: "bob".into(),
+            reason: "again".into(),
+            request,
+        };
+        step(3, start, n)
+    };
+    let (same, d) = on_wave(&wave, &retry(0, 20), at(70, 0));
+    assert!(
+        d.change.is_none(),
+        "the first request's Start again changes nothing"
+    );
+    assert_eq!(same, wave);
+    let (wave, d) = on_wave(&wave, &retry(1, 21), at(70, 0));
+    assert_eq!(
+        statuses(&wave),
+        vec![
+            Some(CleanupStatus::Terminated),
+            Some(CleanupStatus::Terminating)
+        ]
+    );
+    let checks: Vec<_> = d
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Cleanup(CleanupEffect::Check {
+                tries,
+                recovery_instance_ids,
+            }) => Some((*tries, recovery_instance_ids.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checks, vec![(2, vec!["i-0f9e8d7c6b5a40032".to_owned()])]);
+    let (_, d) = on_wave(&wave, &retry(1, 22), at(70, 1));
+    assert!(
+        d.change.is_none(),
+        "a duplicate Start of the retry is ignored"
+    );
+
+    // A late answer of the first request's check is stale; the retry's is not.
+    let stale = CleanupStep::Checked {
+        tries: 1,
+        instances: vec![as_launched(&wave, 1)],
+    };
+    let (_, d) = on_wave(&wave, &step(3, stale, 23), at(70, 1));
+    assert!(terminate_ids(&d).is_empty() && d.change.is_none());
+    let fresh = CleanupStep::Checked {
+        tries: 2,
+        instances: vec![as_launched(&wave, 1)],
+    };
+    let (wave, d) = on_wave(&wave, &step(3, fresh, 24), at(70, 1));
+    assert_eq!(terminate_ids(&d), vec!["i-0f9e8d7c6b5a40032"]);
+    let old_poll = CleanupStep::Observed {
+        seq: 1,
+        job: Some(done_job("drsjob-t1")),
+        remaining: vec![as_launched(&wave, 1)],
+    };
+    let (wave, d) = on_wave(&wave, &step(3, old_poll, 25), at(70, 2));
+    assert!(
+        d.change.is_none(),
+        "the first request's observation is stale"
+    );
+    assert_eq!(wave.cleanup.as_ref().map(|c| c.request), Some(1));
 }
 
 #[test]

@@ -18,6 +18,7 @@ use super::super::retry::{backoff, may_retry};
 use super::super::wave::{LAUNCH_CHECK_DELAY, next_tick};
 use crate::cleanup::{CleanupEffect, CleanupStep};
 use crate::event::Event;
+use crate::ids::WaveNumber;
 use crate::plan::Mode;
 use crate::records::{ServerCleanup, ServerState, WaveCleanup, WaveRecord};
 use crate::service_error::{ErrorClass, ServiceError};
@@ -31,16 +32,23 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, wave: &WaveRecord, step: &CleanupStep) -
     if let CleanupStep::Start {
         requested_by,
         reason,
+        request,
     } = step
     {
-        return start(ctx, wave, requested_by, reason);
+        return start(ctx, wave, requested_by, reason, *request);
+    }
+    if super::previous::running(wave) {
+        return super::previous::decide(ctx, wave, step);
     }
     let Some(cleanup) = wave.cleanup.as_ref().filter(|c| c.ended_at.is_none()) else {
         return WaveOutcome::Ignored("the wave has no clean-up in progress".into());
     };
+    if of_an_earlier_request(step, cleanup) {
+        return WaveOutcome::Ignored("a step of an earlier clean-up request".into());
+    }
     let mut next = wave.clone();
     let applied = match step {
-        CleanupStep::Start { .. } => false,
+        CleanupStep::Start { .. } | CleanupStep::LeftoversFound { .. } => false,
         CleanupStep::Check { tries } => {
             *tries == cleanup.tries + 1 && cleanup.job_id.is_none() && {
                 check(ctx, &mut next, *tries);
@@ -95,26 +103,64 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, wave: &WaveRecord, step: &CleanupStep) -
     WaveOutcome::Changed(next, None)
 }
 
-fn start(ctx: &mut Ctx<'_>, wave: &WaveRecord, requested_by: &str, reason: &str) -> WaveOutcome {
-    if wave.cleanup.is_some() {
-        return WaveOutcome::Ignored("the wave's clean-up was already requested".into());
-    }
+fn start(
+    ctx: &mut Ctx<'_>,
+    wave: &WaveRecord,
+    requested_by: &str,
+    reason: &str,
+    request: u32,
+) -> WaveOutcome {
+    // A later request retries the servers an ended one left FAILED; its
+    // checks and polls are numbered on from the earlier one's.
+    let (first_try, first_poll) = match &wave.cleanup {
+        // Numbered on after the leftovers' clean-up, whose steps are alike.
+        None => wave
+            .leftovers
+            .as_ref()
+            .map_or((0, 0), |l| (l.tries, l.poll_seq)),
+        Some(c)
+            if c.ended_at.is_some()
+                && request > c.request
+                && left_failed(wave).next().is_some() =>
+        {
+            (c.tries, c.poll_seq)
+        }
+        Some(_) => {
+            return WaveOutcome::Ignored("the wave's clean-up was already requested".into());
+        }
+    };
+    let retry = wave.cleanup.is_some();
     let mut next = wave.clone();
+    if let Some(l) = next.leftovers.as_mut().filter(|l| l.ended_at.is_none()) {
+        // A wave cancelled while it terminated what earlier drills left.
+        l.ended_at = Some(ctx.now);
+    }
     next.cleanup = Some(WaveCleanup {
         requested_by: requested_by.to_owned(),
         reason: reason.to_owned(),
         requested_at: ctx.now,
-        tries: 0,
+        tries: first_try,
         terminate_requested: None,
         throttled: 0,
         job_id: None,
-        poll_seq: 0,
+        poll_seq: first_poll,
         consecutive_poll_errors: 0,
         last_error: None,
         ended_at: None,
+        request,
+        first_try,
+        first_poll,
     });
     let running = !wave.status.is_terminal();
     for server in next.servers.iter_mut().filter(|s| is_target(s)) {
+        let again = server
+            .cleanup
+            .as_ref()
+            .is_some_and(|c| c.status == CleanupStatus::Failed);
+        if retry && !again {
+            continue; // TERMINATED stays
+        }
+        // A new clean-up of the server, not a move out of FAILED.
         server.cleanup = Some(ServerCleanup {
             status: CleanupStatus::Terminating,
             reason: None,
@@ -132,10 +178,26 @@ fn start(ctx: &mut Ctx<'_>, wave: &WaveRecord, requested_by: &str, reason: &str)
         }
     }
     if terminating(&next).next().is_some() {
-        check(ctx, &mut next, 1);
+        check(ctx, &mut next, first_try + 1);
     }
     settle(ctx, &mut next);
     WaveOutcome::Changed(next, None)
+}
+
+/// Whether `step` answers or ticks a check or poll of an earlier request.
+fn of_an_earlier_request(step: &CleanupStep, c: &WaveCleanup) -> bool {
+    match step {
+        CleanupStep::Start { .. } => false,
+        CleanupStep::Check { tries }
+        | CleanupStep::Checked { tries, .. }
+        | CleanupStep::LeftoversFound { tries, .. }
+        | CleanupStep::CheckFailed { tries, .. }
+        | CleanupStep::Terminating { tries, .. }
+        | CleanupStep::TerminateFailed { tries, .. } => *tries <= c.first_try,
+        CleanupStep::Poll { seq }
+        | CleanupStep::Observed { seq, .. }
+        | CleanupStep::ObserveFailed { seq, .. } => *seq <= c.first_poll,
+    }
 }
 
 /// A server this wave's own job gave a recovery instance.
@@ -144,11 +206,17 @@ fn is_target(server: &ServerState) -> bool {
 }
 
 fn terminating(wave: &WaveRecord) -> impl Iterator<Item = &ServerState> {
-    wave.servers.iter().filter(|s| {
-        s.cleanup
-            .as_ref()
-            .is_some_and(|c| c.status == CleanupStatus::Terminating)
-    })
+    with_status(wave, CleanupStatus::Terminating)
+}
+
+fn left_failed(wave: &WaveRecord) -> impl Iterator<Item = &ServerState> {
+    with_status(wave, CleanupStatus::Failed)
+}
+
+fn with_status(wave: &WaveRecord, status: CleanupStatus) -> impl Iterator<Item = &ServerState> {
+    wave.servers
+        .iter()
+        .filter(move |s| s.cleanup.as_ref().is_some_and(|c| c.status == status))
 }
 
 fn terminating_ids(wave: &WaveRecord) -> Vec<String> {
@@ -167,14 +235,14 @@ fn check(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, tries: u32) {
         tries,
         recovery_instance_ids: ids,
     }));
-    ctx.send_attempt(
-        Some(wave.number),
-        Event::CleanupWave {
-            step: CleanupStep::Check { tries: tries + 1 },
-        },
-        LAUNCH_CHECK_DELAY,
-        tries + 1,
-    );
+    check_again(ctx, wave.number, tries + 1, LAUNCH_CHECK_DELAY);
+}
+
+/// Sends check `tries` of the wave's clean-up (or of its leftovers'), due
+/// after `delay`: a retry, or the cover for a lost answer.
+pub(super) fn check_again(ctx: &mut Ctx<'_>, wave: WaveNumber, tries: u32, delay: Duration) {
+    let step = CleanupStep::Check { tries };
+    ctx.send_attempt(Some(wave), Event::CleanupWave { step }, delay, tries);
 }
 
 /// Why `found` is not the instance this execution launched for `server`,
@@ -279,20 +347,19 @@ fn failed(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, tries: u32, error: &ServiceE
         error.code.as_str(),
         "ResourceNotFoundException" | "ConflictException"
     );
-    let failed_tries = tries - c.throttled.min(tries);
+    let tries_made = tries - c.first_try;
+    let failed_tries = tries_made - c.throttled.min(tries_made);
     let retry = ctx.now < until
         && (recheck && failed_tries < policy.max_attempts
             || may_retry(&policy, error, failed_tries, Some(until), ctx.now));
     if retry {
-        let delay = backoff(&policy, tries, error.retry_after, ctx.envelope.event_id);
-        ctx.send_attempt(
-            Some(wave.number),
-            Event::CleanupWave {
-                step: CleanupStep::Check { tries: tries + 1 },
-            },
-            delay,
-            tries + 1,
+        let delay = backoff(
+            &policy,
+            tries_made,
+            error.retry_after,
+            ctx.envelope.event_id,
         );
+        check_again(ctx, wave.number, tries + 1, delay);
         return;
     }
     let message = format!("not terminated: {error}");
@@ -458,9 +525,14 @@ fn settle(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
         return;
     }
     c.ended_at = Some(ctx.now);
+    let request = c.request;
     ctx.send(
         Some(wave.number),
-        Event::WaveCleanedUp { terminated, failed },
+        Event::WaveCleanedUp {
+            terminated,
+            failed,
+            request,
+        },
         Duration::ZERO,
     );
 }

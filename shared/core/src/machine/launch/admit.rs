@@ -9,7 +9,7 @@
 use super::start::{Waiting, fail_launch, start_failed, start_launch, waiting_at};
 use crate::capacity::{CapacityWait, Claim, HOLD_MARGIN, Holder, Priority};
 use crate::event::Event;
-use crate::machine::context::{Ctx, WaveOutcome};
+use crate::machine::context::{Ctx, Handover, WaveOutcome};
 use crate::machine::decision::Effect;
 use crate::machine::wave::{finish_wave, poll_interval};
 use crate::records::{CapacityState, LaunchState, WaveRecord};
@@ -80,16 +80,31 @@ pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> WaveOutcome {
     if wave.cancel_requested.is_some() {
         return WaveOutcome::Ignored(format!("wave {} was cancelled", wave.number));
     }
+    if wave.leftovers.is_some() {
+        return WaveOutcome::Ignored(format!(
+            "wave {} is terminating what earlier drills left",
+            wave.number
+        ));
+    }
     let mut next = wave.clone();
     next.start_time = Some(ctx.now);
-    next.capacity = CapacityState::Asking {
+    if next.options.cleanup_previous && next.mode.is_drill() {
+        return WaveOutcome::Changed(next, Some(Handover::CleanUpPrevious));
+    }
+    get_in_line(ctx, &mut next);
+    WaveOutcome::Changed(next, None)
+}
+
+/// Asks the ledger for the wave's servers: right at `StartWave`, or once
+/// what earlier drills left is terminated (`options.cleanup_previous`).
+pub(crate) fn get_in_line(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
+    wave.capacity = CapacityState::Asking {
         tries: 1,
         since: ctx.now,
         reason: None,
         reconcile_since: None,
     };
-    ask(ctx, &next, 1);
-    WaveOutcome::Changed(next, None)
+    ask(ctx, wave, 1);
 }
 
 /// Whether `wave` is in line, asking at tick `tries` (any tick: `None`);

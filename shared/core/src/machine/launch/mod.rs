@@ -10,7 +10,8 @@ mod observe;
 mod start;
 
 pub(crate) use admit::{
-    admit_tick, admitted, launch_failed, refused, release_when_done, start_wave, waiting,
+    admit_tick, admitted, get_in_line, launch_failed, refused, release_when_done, start_wave,
+    waiting,
 };
 pub(crate) use observe::{observed, poll, poll_failed, pushed};
 pub use start::job_tags;
