@@ -1,8 +1,10 @@
 //! Drill clean-up in the machine: `execution` (the request, its fan-out to
 //! the waves, their reports, the automatic clean-up), `wave` (one
 //! wave's checks, its TERMINATE job and its observation) and `previous`
-//! (before a wave launches, what earlier drills left: `cleanup_previous`).
+//! (before a wave launches, what earlier drills left: `cleanup_previous`);
+//! `checks` (the next check, which both send).
 
+mod checks;
 mod execution;
 mod previous;
 mod refusal;

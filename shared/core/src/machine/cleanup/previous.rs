@@ -15,7 +15,7 @@ use super::super::context::{Ctx, Handover, WaveOutcome};
 use super::super::decision::Effect;
 use super::super::retry::{backoff, may_retry};
 use super::super::wave::{LAUNCH_CHECK_DELAY, next_tick};
-use super::wave::check_again;
+use super::checks::check_again;
 use crate::cleanup::{CleanupEffect, CleanupStep};
 use crate::event::Event;
 use crate::records::{LaunchState, Leftover, LeftoverCleanup, WaveRecord};

@@ -16,9 +16,9 @@ use super::super::context::{Ctx, WaveOutcome};
 use super::super::decision::Effect;
 use super::super::retry::{backoff, may_retry};
 use super::super::wave::{LAUNCH_CHECK_DELAY, next_tick};
+use super::checks::check_again;
 use crate::cleanup::{CleanupEffect, CleanupStep};
 use crate::event::Event;
-use crate::ids::WaveNumber;
 use crate::plan::Mode;
 use crate::records::{ServerCleanup, ServerState, WaveCleanup, WaveRecord};
 use crate::service_error::{ErrorClass, ServiceError};
@@ -236,13 +236,6 @@ fn check(ctx: &mut Ctx<'_>, wave: &mut WaveRecord, tries: u32) {
         recovery_instance_ids: ids,
     }));
     check_again(ctx, wave.number, tries + 1, LAUNCH_CHECK_DELAY);
-}
-
-/// Sends check `tries` of the wave's clean-up (or of its leftovers'), due
-/// after `delay`: a retry, or the cover for a lost answer.
-pub(super) fn check_again(ctx: &mut Ctx<'_>, wave: WaveNumber, tries: u32, delay: Duration) {
-    let step = CleanupStep::Check { tries };
-    ctx.send_attempt(Some(wave), Event::CleanupWave { step }, delay, tries);
 }
 
 /// Why `found` is not the instance this execution launched for `server`,
