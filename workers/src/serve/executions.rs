@@ -382,21 +382,10 @@ pub async fn approve(
     Path((id, wave)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    state.auth.check_write(&headers)?;
-    let id = parse_id(&id)?;
-    let request: ApproveRequest = optional_body(&body)?;
-    let execution = load(&state, id).await?;
-    let summary = wave
-        .parse::<u32>()
-        .ok()
-        .and_then(|n| execution.waves.iter().find(|w| w.number == WaveNumber(n)))
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "execution {id} has no wave `{wave}`; its waves are numbered 1 to {}",
-                execution.waves.len()
-            ))
-        })?;
-    let number = summary.number;
+    let (id, request, execution) =
+        write_request::<ApproveRequest>(&state, &headers, &id, &body).await?;
+    let number = wave_number(&execution, &wave)?;
+    let summary = &execution.waves[number.index()];
     let refuse = |why: String| Err(ApiError::conflict(format!("wave {number} of {id}: {why}")));
     if !summary.wait_for_approval {
         return refuse("it has no approval gate (wait_for_approval)".to_owned());
@@ -435,6 +424,21 @@ pub(super) async fn write_request<T: Default + DeserializeOwned>(
     let id = parse_id(id)?;
     let request: T = optional_body(body)?;
     Ok((id, request, load(state, id).await?))
+}
+
+/// The wave of `execution` that `text` (a path segment) names, or 404.
+pub(super) fn wave_number(execution: &ExecutionRecord, text: &str) -> Result<WaveNumber, ApiError> {
+    text.parse::<u32>()
+        .ok()
+        .and_then(|n| execution.waves.iter().find(|w| w.number == WaveNumber(n)))
+        .map(|w| w.number)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "execution {} has no wave `{text}`; its waves are numbered 1 to {}",
+                execution.id,
+                execution.waves.len()
+            ))
+        })
 }
 
 /// An optional JSON body: an empty one is the default request.

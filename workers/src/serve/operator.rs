@@ -5,16 +5,17 @@
 //! function the machine applies again); one that does not apply is a 409
 //! saying why and what to do, and nothing is queued.
 
-use super::error::{ApiError, parse_id};
-use super::executions::{Accepted, accept, optional_body};
+use super::error::ApiError;
+use super::executions::{Accepted, accept, wave_number, write_request};
 use super::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use ripcord::event::Envelope;
-use ripcord::ids::{SourceServerId, WaveNumber};
+use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
 use ripcord::operator::{OperatorCommand, check};
+use ripcord::records::ExecutionRecord;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -74,7 +75,8 @@ pub async fn retry(
     Path((id, wave)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let request: RetryRequest = optional_body(&body)?;
+    let (id, request, execution) =
+        write_request::<RetryRequest>(&state, &headers, &id, &body).await?;
     let servers = request
         .servers
         .iter()
@@ -91,8 +93,8 @@ pub async fn retry(
     let by = request.requested_by;
     operate(
         &state,
-        &headers,
-        &id,
+        id,
+        &execution,
         Some(&wave),
         command,
         by,
@@ -126,7 +128,8 @@ pub async fn skip(
     Path((id, wave)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let request: SkipRequest = optional_body(&body)?;
+    let (id, request, execution) =
+        write_request::<SkipRequest>(&state, &headers, &id, &body).await?;
     if request.reason.trim().is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -138,8 +141,8 @@ pub async fn skip(
     let command = |wave| OperatorCommand::Skip { wave, reason };
     operate(
         &state,
-        &headers,
-        &id,
+        id,
+        &execution,
         Some(&wave),
         command,
         request.requested_by,
@@ -169,12 +172,13 @@ pub async fn pause(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let request: PauseRequest = optional_body(&body)?;
+    let (id, request, execution) =
+        write_request::<PauseRequest>(&state, &headers, &id, &body).await?;
     let command = |_| OperatorCommand::Pause;
     operate(
         &state,
-        &headers,
-        &id,
+        id,
+        &execution,
         None,
         command,
         request.requested_by,
@@ -204,12 +208,13 @@ pub async fn resume(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let request: PauseRequest = optional_body(&body)?;
+    let (id, request, execution) =
+        write_request::<PauseRequest>(&state, &headers, &id, &body).await?;
     let command = |_| OperatorCommand::Resume;
     operate(
         &state,
-        &headers,
-        &id,
+        id,
+        &execution,
         None,
         command,
         request.requested_by,
@@ -218,45 +223,27 @@ pub async fn resume(
     .await
 }
 
-/// Checks the write token, reads the execution (and the wave named by
-/// `wave`), checks the command against them and queues it.
+/// Checks the command against the execution (read by `write_request`)
+/// and the wave named by `wave`, and queues it.
 async fn operate(
     state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
+    id: ExecutionId,
+    execution: &ExecutionRecord,
     wave: Option<&str>,
     command: impl FnOnce(WaveNumber) -> OperatorCommand,
     requested_by: Option<String>,
     reason: Option<String>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    state.auth.check_write(headers)?;
-    let id = parse_id(id)?;
-    let execution = state
-        .store
-        .load_execution(id)
-        .await?
-        .ok_or_else(|| super::error::unknown_execution(id))?
-        .record;
     let number = match wave {
         None => WaveNumber(0),
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .map(WaveNumber)
-            .filter(|n| execution.waves.iter().any(|w| w.number == *n))
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "execution {id} has no wave `{text}`; its waves are numbered 1 to {}",
-                    execution.waves.len()
-                ))
-            })?,
+        Some(text) => wave_number(execution, text)?,
     };
     let command = command(number);
     let waves = state.store.load_waves(id).await?;
     let record = command
         .wave()
         .and_then(|n| waves.iter().find(|w| w.number == n));
-    check(&execution, record, &command)
+    check(execution, record, &command)
         .map_err(|refusal| ApiError::conflict(refusal.to_string()))?;
     let by = requested_by.unwrap_or_else(|| "api".to_owned());
     let event = command.event(&by, reason);
