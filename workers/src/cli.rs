@@ -238,6 +238,18 @@ pub enum Command {
         /// .svg, .html, .json) into this directory when it settles.
         #[arg(long, env = "RIPCORD_REPORT_DIR")]
         report_dir: Option<PathBuf>,
+        /// Touch this file each time the worker polls its queue (with its
+        /// heartbeat), for `ripcord healthcheck` in a container.
+        #[arg(long, env = "RIPCORD_LIVENESS_FILE")]
+        liveness_file: Option<PathBuf>,
+    },
+    /// Exit 0 if the worker's liveness file was touched within --max-age,
+    /// else 1 with why: a container health check (the image has no shell).
+    Healthcheck {
+        #[arg(long, env = "RIPCORD_LIVENESS_FILE")]
+        liveness_file: PathBuf,
+        #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+        max_age: std::time::Duration,
     },
     /// Serve the executions over HTTP until Ctrl-C: the dashboard at `/`,
     /// the API under `/api` (its OpenAPI document at /api/openapi.json),

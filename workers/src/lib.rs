@@ -10,6 +10,7 @@
 //! - [`bench`]: the figures `ripcord bench` prints.
 //! - [`render`]: the CLI's live progress and final table.
 //! - [`queued`]: starts queued but not yet taken up by a launch worker.
+//! - [`liveness`]: the file a worker touches as it polls, for container health checks.
 //! - [`reports`]: drill reports written to files (`ripcord report`, `run`, metrics worker).
 
 pub mod backend;
@@ -21,6 +22,7 @@ pub mod describe;
 pub mod effects;
 pub mod engine;
 pub mod inbound;
+pub mod liveness;
 pub mod metrics;
 pub mod operator_args;
 pub mod ports;

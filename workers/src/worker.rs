@@ -52,6 +52,9 @@ pub struct WorkerConfig {
     /// Metrics worker: where to write each execution's drill report once
     /// it settles (none: no report files).
     pub report_dir: Option<std::path::PathBuf>,
+    /// A file touched with each heartbeat, for container health checks
+    /// (`ripcord healthcheck`, [`crate::liveness`]).
+    pub liveness_file: Option<std::path::PathBuf>,
 }
 
 /// Above the longest run of one step's calls: each SDK call attempt has
@@ -69,6 +72,7 @@ impl Default for WorkerConfig {
             triggers: TriggerSettings::default(),
             heartbeat_every: Duration::from_secs(5),
             report_dir: None,
+            liveness_file: None,
         }
     }
 }
@@ -110,10 +114,18 @@ impl Heartbeat {
         }
     }
 
-    async fn polled(&mut self, ports: &Ports, every: Duration, received: usize) {
+    async fn polled(&mut self, ports: &Ports, config: &WorkerConfig, received: usize) {
         self.beat.messages += received as u64;
-        if self.written.is_some_and(|at| at.elapsed() < every) {
+        if self
+            .written
+            .is_some_and(|at| at.elapsed() < config.heartbeat_every)
+        {
             return;
+        }
+        if let Some(path) = &config.liveness_file
+            && let Err(e) = crate::liveness::touch(path)
+        {
+            warn!(queue = %self.beat.kind, path = %path.display(), error = %e, "could not touch the liveness file; the container's health check will fail");
         }
         // Wall-clock time even on a simulated clock: this says the process
         // is alive.
@@ -173,9 +185,7 @@ pub async fn run(
         let messages = match received {
             Ok(m) => {
                 telemetry.polled(queue);
-                heartbeat
-                    .polled(&ports, config.heartbeat_every, m.len())
-                    .await;
+                heartbeat.polled(&ports, &config, m.len()).await;
                 m
             }
             Err(e) => {

@@ -6,6 +6,7 @@ mod bench;
 mod cleanup;
 mod dlq;
 mod execution;
+mod healthcheck;
 mod inputs;
 mod operator;
 mod preflight;
@@ -138,6 +139,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             step_timeout,
             metrics_addr,
             report_dir,
+            liveness_file,
         } => {
             let timing = worker::Timing {
                 visibility: visibility_timeout,
@@ -152,9 +154,14 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 &triggers,
                 timing,
                 report_dir,
+                liveness_file,
             )
             .await
         }
+        Command::Healthcheck {
+            liveness_file,
+            max_age,
+        } => Ok(healthcheck::healthcheck(&liveness_file, max_age)),
         Command::Triggers { json, backend } => triggers::list(&backend, json).await,
         Command::Serve {
             port,

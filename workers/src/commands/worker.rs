@@ -43,6 +43,7 @@ pub async fn worker(
     triggers: &TriggerArgs,
     timing: Timing,
     report_dir: Option<PathBuf>,
+    liveness_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     // One environment for every worker process may set RIPCORD_REPORT_DIR:
     // only the metrics worker writes reports.
@@ -50,6 +51,7 @@ pub async fn worker(
     let config = WorkerConfig {
         triggers: triggers.settings(),
         report_dir,
+        liveness_file,
         ..WorkerConfig::default()
     };
     match args.backend {

@@ -126,6 +126,16 @@ impl Processes {
             .to_owned()
     }
 
+    /// The process id of the process `spawn` named `name`.
+    pub fn pid(&self, name: &str) -> u32 {
+        let (_, child) = self
+            .children
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no process named {name}"));
+        child.id()
+    }
+
     /// Fails the test if a process has exited: each should run until
     /// killed.
     pub fn assert_running(&mut self) {
