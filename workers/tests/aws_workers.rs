@@ -16,7 +16,9 @@
 mod support;
 
 use ripcord::ports::WorkerHeartbeats;
+use ripcord_aws::calls::{RECORD_CALLS_VAR, granted_actions, not_granted};
 use ripcord_aws::testing::{MOTO_URL_VAR, SIM_URL_VAR, stand_in_url, test_sdk_config};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -44,10 +46,10 @@ struct Stage {
     moto: String,
     sim: String,
     prefix: String,
-    /// Before `_logs`: fields drop in order, and the processes' logs live
-    /// there.
+    /// Before `logs`: fields drop in order, and the processes' logs live
+    /// there, with the AWS calls each kind of process made.
     processes: Processes,
-    _logs: tempfile::TempDir,
+    logs: tempfile::TempDir,
     http: reqwest::blocking::Client,
     /// For the test's own SDK calls (moto) and its SDK configuration.
     runtime: tokio::runtime::Runtime,
@@ -98,7 +100,7 @@ impl Stage {
             sim,
             prefix,
             processes: Processes::new(dir.path()),
-            _logs: dir,
+            logs: dir,
             http,
             runtime,
             sdk,
@@ -179,7 +181,8 @@ impl Stage {
 
     fn spawn(&mut self, kinds: &[&str]) {
         for kind in kinds {
-            let command = self.command(&["worker", kind]);
+            let mut command = self.command(&["worker", kind]);
+            command.env(RECORD_CALLS_VAR, self.calls_file(kind));
             self.processes.spawn(kind, command);
         }
     }
@@ -187,8 +190,43 @@ impl Stage {
     /// Starts `ripcord serve --backend aws` (killed with the workers);
     /// returns its base URL.
     fn serve(&mut self) -> String {
-        let command = self.command(&["serve", "--port", "0"]);
+        let mut command = self.command(&["serve", "--port", "0"]);
+        command.env(RECORD_CALLS_VAR, self.calls_file("serve"));
         self.processes.spawn_serve(command)
+    }
+
+    /// Where the processes of `kind` record their AWS calls.
+    fn calls_file(&self, kind: &str) -> PathBuf {
+        self.logs.path().join(format!("aws-calls-{kind}.txt"))
+    }
+
+    /// The AWS calls the processes of `kind` made (`service:Operation`).
+    fn calls(&self, kind: &str) -> BTreeSet<String> {
+        std::fs::read_to_string(self.calls_file(kind))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Each kind's recorded calls need no action beyond its policy in
+    /// infra/iam (`ripcord_aws::calls::required_actions` maps the calls
+    /// whose IAM action has another name).
+    fn assert_calls_within_policies(&self) {
+        for kind in ["launch", "poll", "post-actions", "metrics", "serve"] {
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../infra/iam")
+                .join(format!("{kind}.json"));
+            let policy: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("a policy"))
+                    .expect("a policy is JSON");
+            let calls = self.calls(kind);
+            let missing = not_granted(calls.iter().map(String::as_str), &granted_actions(&policy));
+            assert!(
+                missing.is_empty(),
+                "the {kind} processes made AWS calls infra/iam/{kind}.json does not allow: {missing:?} (all their calls: {calls:?}); grant them there and in the README's IAM table"
+            );
+        }
     }
 
     fn spawn_all(&mut self) {
@@ -454,6 +492,15 @@ impl Stage {
     }
 }
 
+/// Every test checks its processes' AWS calls against their policies.
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.assert_calls_within_policies();
+        }
+    }
+}
+
 fn servers(view: &serde_json::Value) -> Vec<&serde_json::Value> {
     view["waves"]
         .as_array()
@@ -561,6 +608,18 @@ fn happy_path_on_sqs_dynamodb_and_the_drs_wire_protocol() {
         metrics.contains(r#"ripcord_executions{status="COMPLETED"} 1"#),
         "{metrics}"
     );
+    // Each kind's calls were recorded (and are checked against its policy
+    // when the stage drops).
+    for (kind, call) in [
+        ("launch", "drs:StartRecovery"),
+        ("poll", "drs:DescribeJobs"),
+        ("post-actions", "sqs:ReceiveMessage"),
+        ("metrics", "cloudwatch:PutMetricData"),
+        ("serve", "dynamodb:Query"),
+    ] {
+        let calls = stage.calls(kind);
+        assert!(calls.contains(call), "{kind} made no {call}: {calls:?}");
+    }
 }
 
 #[test]

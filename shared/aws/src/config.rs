@@ -9,6 +9,7 @@
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use ripcord::ports::QueueName;
 use std::time::Duration;
 
@@ -120,22 +121,29 @@ impl Clients {
     /// retry after a 5xx could start a second recovery job or run an action
     /// twice. Their clients never retry; the state machine does, after
     /// looking for the job or command by tag (invariant 2, docs/invariants.md).
+    ///
+    /// With `RIPCORD_RECORD_AWS_CALLS` set every client records its calls
+    /// ([`crate::calls`]).
     pub fn new(config: &SdkConfig) -> Self {
-        let no_retry = RetryConfig::disabled();
-        let drs = aws_sdk_drs::config::Builder::from(config)
-            .retry_config(no_retry.clone())
-            .build();
-        let ssm = aws_sdk_ssm::config::Builder::from(config)
-            .retry_config(no_retry)
-            .build();
+        let recorder = crate::calls::CallRecorder::from_env().map(SharedInterceptor::new);
+        macro_rules! client {
+            ($sdk:ident $(, $retry:expr)?) => {{
+                let mut builder = $sdk::config::Builder::from(config);
+                $(builder = builder.retry_config($retry);)?
+                if let Some(recorder) = &recorder {
+                    builder.push_interceptor(recorder.clone());
+                }
+                $sdk::Client::from_conf(builder.build())
+            }};
+        }
         Self {
-            sqs: aws_sdk_sqs::Client::new(config),
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
-            drs: aws_sdk_drs::Client::from_conf(drs),
-            ec2: aws_sdk_ec2::Client::new(config),
-            ssm: aws_sdk_ssm::Client::from_conf(ssm),
-            eventbridge: aws_sdk_eventbridge::Client::new(config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            sqs: client!(aws_sdk_sqs),
+            dynamodb: client!(aws_sdk_dynamodb),
+            drs: client!(aws_sdk_drs, RetryConfig::disabled()),
+            ec2: client!(aws_sdk_ec2),
+            ssm: client!(aws_sdk_ssm, RetryConfig::disabled()),
+            eventbridge: client!(aws_sdk_eventbridge),
+            cloudwatch: client!(aws_sdk_cloudwatch),
         }
     }
 }

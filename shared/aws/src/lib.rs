@@ -5,6 +5,7 @@
 //! and SSM over HTTP is its own crate, `ripcord-sim-server`.
 
 pub mod bootstrap;
+pub mod calls;
 pub mod cloudwatch;
 pub mod config;
 pub mod drs;
