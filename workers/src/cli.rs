@@ -286,6 +286,10 @@ pub enum Command {
         /// is stuck.
         #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
         stuck_after: std::time::Duration,
+        /// Publish the health gauges the alarms watch (StuckExecutions,
+        /// WorkerPollAge, LongestCapacityWait) this often; 0 disables.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        health_metrics_every: std::time::Duration,
     },
     /// Measure the engine on this machine and print the figures: events/s,
     /// wall time of a large plan, wave-boundary delays, DRS describe calls

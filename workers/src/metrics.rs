@@ -19,14 +19,28 @@ pub enum MetricsError {
 }
 
 /// Publishes the metrics of one execution; an unknown id publishes nothing.
-pub async fn publish(ports: &Ports, id: ExecutionId) -> Result<usize, MetricsError> {
+/// `deployment` names the deployment (its name prefix) in the one datum an
+/// alarm watches across executions: `FailedServers` with only the
+/// `Deployment` dimension.
+pub async fn publish(
+    ports: &Ports,
+    id: ExecutionId,
+    deployment: &str,
+) -> Result<usize, MetricsError> {
     let Some(execution) = ports.store.load_execution(id).await? else {
         return Ok(0);
     };
     let waves = ports.store.load_waves(id).await?;
     let now = ports.clock.now();
     let view = execution_status(&execution.record, &waves, now);
-    let data = metric_data(&view, is_settled(&execution.record, &waves));
+    let mut data = metric_data(&view, is_settled(&execution.record, &waves));
+    data.push(MetricDatum {
+        name: "FailedServers".to_owned(),
+        value: view.progress.failed_servers as f64,
+        unit: MetricUnit::Count,
+        dimensions: BTreeMap::from([("Deployment".to_owned(), deployment.to_owned())]),
+        timestamp: view.last_updated,
+    });
     ports.metrics.put_metrics(&data).await?;
     Ok(data.len())
 }

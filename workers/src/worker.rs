@@ -55,6 +55,9 @@ pub struct WorkerConfig {
     /// A file touched with each heartbeat, for container health checks
     /// (`ripcord healthcheck`, [`crate::liveness`]).
     pub liveness_file: Option<std::path::PathBuf>,
+    /// The deployment's name (its resource name prefix): the `Deployment`
+    /// dimension of the metrics an alarm watches.
+    pub deployment: String,
 }
 
 /// Above the longest run of one step's calls: each SDK call attempt has
@@ -73,6 +76,7 @@ impl Default for WorkerConfig {
             heartbeat_every: Duration::from_secs(5),
             report_dir: None,
             liveness_file: None,
+            deployment: "ripcord".to_owned(),
         }
     }
 }
@@ -415,7 +419,7 @@ async fn handle(
             .map_err(Failure::retry);
     }
     if let Event::PublishMetrics {} = envelope.event {
-        metrics::publish(ports, envelope.execution_id)
+        metrics::publish(ports, envelope.execution_id, &config.deployment)
             .await
             .map_err(Failure::retry)?;
         if let Some(dir) = &config.report_dir {

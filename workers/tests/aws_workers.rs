@@ -190,7 +190,7 @@ impl Stage {
     /// Starts `ripcord serve --backend aws` (killed with the workers);
     /// returns its base URL.
     fn serve(&mut self) -> String {
-        let mut command = self.command(&["serve", "--port", "0"]);
+        let mut command = self.command(&["serve", "--port", "0", "--health-metrics-every", "1s"]);
         command.env(RECORD_CALLS_VAR, self.calls_file("serve"));
         self.processes.spawn_serve(command)
     }
@@ -608,6 +608,34 @@ fn happy_path_on_sqs_dynamodb_and_the_drs_wire_protocol() {
         metrics.contains(r#"ripcord_executions{status="COMPLETED"} 1"#),
         "{metrics}"
     );
+    // The health gauges the alarms watch, published by serve through
+    // CloudWatch's protocol, and the deployment-wide FailedServers.
+    let gauges = stage.wait_for("the health gauges", LIMIT, |s| {
+        let data = s.metric_data();
+        let deployment =
+            |d: &&serde_json::Value| d["dimensions"]["Deployment"] == s.prefix.as_str();
+        let poll_ages: Vec<f64> = data
+            .iter()
+            .filter(deployment)
+            .filter(|d| d["metricName"] == "WorkerPollAge")
+            .filter_map(|d| d["value"].as_f64())
+            .collect();
+        (poll_ages.len() >= 4).then_some((poll_ages, data))
+    });
+    let (poll_ages, data) = gauges;
+    assert!(poll_ages.iter().all(|age| *age < 60.0), "{poll_ages:?}");
+    for (name, value) in [
+        ("StuckExecutions", 0.0),
+        ("LongestCapacityWait", 0.0),
+        ("FailedServers", 0.0),
+    ] {
+        assert!(
+            data.iter().any(|d| d["metricName"] == name
+                && d["value"] == value
+                && d["dimensions"] == serde_json::json!({"Deployment": stage.prefix})),
+            "no {name} = {value} for the deployment: {data:#?}"
+        );
+    }
     // Each kind's calls were recorded (and are checked against its policy
     // when the stage drops).
     for (kind, call) in [

@@ -172,6 +172,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             protect_reads,
             poll_age,
             stuck_after,
+            health_metrics_every,
         } => {
             serve::serve(serve::ServeOptions {
                 host,
@@ -184,6 +185,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     poll_age,
                     stuck_after,
                 },
+                health_metrics_every,
             })
             .await
         }

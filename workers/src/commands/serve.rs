@@ -27,6 +27,8 @@ pub struct ServeOptions {
     pub scenario: Option<PathBuf>,
     pub protect_reads: bool,
     pub thresholds: HealthThresholds,
+    /// How often the health gauges are published (zero: never).
+    pub health_metrics_every: std::time::Duration,
 }
 
 pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
@@ -39,12 +41,18 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
     let auth = Auth::new(token.as_deref(), options.protect_reads);
     let args = &options.backend;
     let mut running = None;
-    let state = match args.backend {
+    let (state, sink) = match args.backend {
         BackendKind::Embedded if options.workers => {
             let scenario = super::inputs::scenario_source(options.scenario.as_deref())?;
             let engine =
                 LocalEngine::open_shared(&args.db, scenario.as_ref())?.with_quotas(&args.quotas);
-            let workers = engine.spawn_workers(&QueueName::ALL, WorkerConfig::default());
+            let workers = engine.spawn_workers(
+                &QueueName::ALL,
+                WorkerConfig {
+                    deployment: args.aws.prefix.clone(),
+                    ..WorkerConfig::default()
+                },
+            );
             let state = ServeState {
                 telemetry: Some(workers.telemetry.clone()),
                 thresholds: options.thresholds,
@@ -55,7 +63,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
                 engine.stored_scenario.as_deref().unwrap_or("built in")
             );
             running = Some(workers);
-            state
+            (state, engine.ports.metrics.clone())
         }
         BackendKind::Embedded => {
             if options.scenario.is_some() {
@@ -75,7 +83,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
                 ),
                 None => None,
             };
-            ServeState {
+            let state = ServeState {
                 preflight,
                 store: backend.store(),
                 queue: backend.queue(),
@@ -89,7 +97,8 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
                 thresholds: options.thresholds,
                 watch_every: DEFAULT_WATCH_EVERY,
                 watchers: Default::default(),
-            }
+            };
+            (state, backend.metrics())
         }
         BackendKind::Aws => {
             if options.workers || options.scenario.is_some() {
@@ -100,12 +109,22 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
             let backend =
                 AwsBackend::connect(&args.aws_settings(), args.quotas.over(Quotas::default()))
                     .await?;
-            ServeState {
+            let state = ServeState {
                 thresholds: options.thresholds,
                 ..ServeState::new(&backend.ports, backend.dead_letters.clone(), auth)
-            }
+            };
+            (state, backend.ports.metrics.clone())
         }
     };
+    let state = Arc::new(state);
+    if !options.health_metrics_every.is_zero() {
+        serve::gauges::spawn(
+            state.clone(),
+            sink,
+            args.aws.prefix.clone(),
+            options.health_metrics_every,
+        );
+    }
     let writes = state.auth.writes_enabled();
     let reads_protected = state.auth.reads_protected();
     let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port))
@@ -137,7 +156,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
     let stop = async {
         let _ = super::worker::stopped().await;
     };
-    serve::serve(listener, Arc::new(state), stop).await?;
+    serve::serve(listener, state, stop).await?;
     if let Some(workers) = running {
         workers.shutdown().await;
     }

@@ -52,6 +52,7 @@ pub async fn worker(
         triggers: triggers.settings(),
         report_dir,
         liveness_file,
+        deployment: args.aws.prefix.clone(),
         ..WorkerConfig::default()
     };
     match args.backend {

@@ -8,7 +8,7 @@
 //! - [`auth`]: the write token (and optionally read protection).
 //! - [`report`]: the drill report (measured RTO) in html, md, json or svg.
 //! - [`health`]: `/healthz`; [`prometheus`]: `/metrics`; [`capacity`]:
-//!   the DRS capacity ledger.
+//!   the DRS capacity ledger; [`gauges`]: the health gauges the alarms watch.
 //! - [`openapi`]: `/api/openapi.json`, generated from the types.
 //! - [`dashboard`]: the page and its files, built into the binary.
 //! - [`error`]: every error a JSON body; a request at fault gets a 4xx.
@@ -23,6 +23,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod executions;
+pub mod gauges;
 pub mod headers;
 pub mod health;
 pub mod openapi;
