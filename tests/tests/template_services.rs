@@ -152,6 +152,12 @@ fn serve_answers_behind_the_load_balancer_whatever_the_workers_health() {
         task["ContainerDefinitions"][0]["Command"],
         json!(["serve", "--host", "0.0.0.0", "--port", "8080"])
     );
+    let listener = &template.resource("ApiListener")["Properties"];
+    assert_eq!(
+        listener["Protocol"],
+        json!({ "Fn::If": ["HasApiCertificate", "HTTPS", "HTTP"] }),
+        "HTTPS whenever a certificate is given: the API token crosses it"
+    );
     let group = &template.resource("ApiTargetGroup")["Properties"];
     assert_eq!(group["HealthCheckPath"], "/healthz");
     // 503 means a worker kind is unhealthy, not serve: the alarms say that.
