@@ -65,7 +65,17 @@ fn queues_and_dead_letter_queues_are_named_and_set_as_bootstrap_makes_them() {
 #[test]
 fn the_table_has_bootstraps_keys_indexes_and_ttl_and_survives_teardown() {
     let template = Template::load();
-    let (_, table) = template.named("AWS::DynamoDB::Table", "TableName", &names().table());
+    let (table_id, table) = template.named("AWS::DynamoDB::Table", "TableName", &names().table());
+    let retained: Vec<&str> = template
+        .resources()
+        .filter(|(_, r)| r["DeletionPolicy"] == "Retain")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        retained,
+        [table_id],
+        "teardown keeps the table, and only it"
+    );
     assert_eq!(table["DeletionPolicy"], "Retain");
     assert_eq!(table["UpdateReplacePolicy"], "Retain");
     let table = &table["Properties"];

@@ -320,3 +320,46 @@ fn every_promised_alarm_watches_its_metric_and_notifies_the_topic() {
         );
     }
 }
+
+/// Every `.rs` file under `dir`, read.
+fn sources(dir: &std::path::Path, into: &mut String) {
+    for entry in std::fs::read_dir(dir).expect("a source directory") {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            sources(&path, into);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            into.push_str(&std::fs::read_to_string(&path).expect("a source file"));
+        }
+    }
+}
+
+#[test]
+fn every_ripcord_variable_the_template_sets_is_one_the_binary_reads() {
+    let template = Template::load();
+    let mut code = String::new();
+    sources(
+        &ripcord_tests::template::repository().join("workers/src"),
+        &mut code,
+    );
+    let mut checked = 0;
+    for (id, task) in template.of_type("AWS::ECS::TaskDefinition") {
+        let container = &task["Properties"]["ContainerDefinitions"][0];
+        let mut set: Vec<String> = environment(container).into_iter().map(|(n, _)| n).collect();
+        let secrets = &container["Secrets"]["Fn::If"][1];
+        set.extend(
+            secrets
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["Name"].as_str().map(str::to_owned)),
+        );
+        for name in set.into_iter().filter(|n| n.starts_with("RIPCORD_")) {
+            assert!(
+                code.contains(&format!("\"{name}\"")),
+                "{id} sets {name}, which nothing in workers/src reads"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5 * 4, "the variables were found: {checked}");
+}
