@@ -248,3 +248,38 @@ fn the_runbook_waits_for_a_terminal_status_and_fails_unless_completed() {
         ]
     );
 }
+
+#[test]
+fn the_runbook_may_only_send_the_trigger_and_read_the_table() {
+    let template = Template::load();
+    let content = runbook();
+    assert_eq!(
+        content["assumeRole"],
+        json!({ "Fn::GetAtt": ["RunbookRole", "Arn"] })
+    );
+    let role = &template.resource("RunbookRole")["Properties"];
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"],
+        json!({ "Service": "ssm.amazonaws.com" })
+    );
+    let statements: Vec<(Value, Value)> = role["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .map(|s| (s["Action"].clone(), s["Resource"].clone()))
+        .collect();
+    assert_eq!(role["Policies"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        statements,
+        [
+            (
+                json!("events:PutEvents"),
+                json!({ "Fn::GetAtt": ["EventBus", "Arn"] })
+            ),
+            (
+                json!("dynamodb:GetItem"),
+                json!({ "Fn::GetAtt": ["ExecutionTable", "Arn"] })
+            ),
+        ]
+    );
+}
