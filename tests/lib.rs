@@ -6,10 +6,12 @@
 //! - [`faults`]: port decorators that inject queue and store failures.
 //! - [`recording`]: a queue decorator that records what workers sent and acked.
 //! - [`manual`]: a drill whose messages the test delivers one at a time.
+//! - [`template`]: the CloudFormation template `infra/ripcord.yaml`, read.
 
 pub mod faults;
 pub mod manual;
 pub mod recording;
+pub mod template;
 
 use ripcord::event::{Envelope, Event};
 use ripcord::ids::{ExecutionId, WaveNumber};

@@ -2,11 +2,12 @@
 //! what is missing, so running it again is harmless:
 //! - the four work queues, each with its dead-letter queue (RedrivePolicy);
 //! - the DynamoDB table with its indexes (on demand) and TTL on `expiresAt`;
-//! - the Ripcord event bus and two rules feeding the queues: runbook
-//!   triggers ("Ripcord Start Execution", any source: the launch worker
-//!   checks the allow-list, so refused triggers are recorded) → launch
-//!   queue, and DRS launch results on the default bus → poll queue;
+//! - the Ripcord event bus and two rules feeding the queues ([`rules`]);
 //! - each fed queue's policy letting EventBridge send from its rule.
+//!
+//! What it creates is public ([`rules`], [`INDEXES`], [`BootstrapOptions`]'s
+//! defaults, ...): `tests/tests/template.rs` checks that the CloudFormation
+//! template `infra/ripcord.yaml` makes the same.
 //!
 //! Existing queues get the configured attributes again (visibility,
 //! redrive), so a changed `max_receive_count` takes effect.
@@ -25,11 +26,62 @@ mod table;
 pub use report::{BootstrapError, BootstrapReport};
 use report::{failed, request};
 use table::table;
+pub use table::{INDEXES, IndexLayout, KEY_ATTRIBUTES, TABLE_KEY, TTL_ATTRIBUTE};
 
 /// The detail-type of a runbook's start request on the Ripcord bus.
 pub const START_EXECUTION_DETAIL_TYPE: &str = "Ripcord Start Execution";
 /// The DRS event that tells of a launch before the next poll.
 pub const DRS_LAUNCH_RESULT_DETAIL_TYPE: &str = "DRS Source Server Launch Result";
+
+/// The id of each rule's one target, its queue.
+pub const RULE_TARGET_ID: &str = "ripcord-queue";
+
+/// An EventBridge rule that feeds a work queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleLayout {
+    pub name: String,
+    /// The bus it listens on (`default` for DRS' own events).
+    pub bus: String,
+    pub pattern: serde_json::Value,
+    pub queue: QueueName,
+}
+
+/// The deployment's two rules: runbook triggers ("Ripcord Start
+/// Execution", any source: the launch worker checks the allow-list, so
+/// refused triggers are recorded) on its bus → launch queue; DRS launch
+/// results on the default bus → poll queue.
+pub fn rules(names: &ResourceNames) -> [RuleLayout; 2] {
+    [
+        RuleLayout {
+            name: format!("{}-start-execution", names.prefix),
+            bus: names.event_bus(),
+            pattern: serde_json::json!({ "detail-type": [START_EXECUTION_DETAIL_TYPE] }),
+            queue: QueueName::Launch,
+        },
+        RuleLayout {
+            name: format!("{}-drs-launch-result", names.prefix),
+            bus: "default".to_owned(),
+            pattern: serde_json::json!({
+                "source": ["aws.drs"],
+                "detail-type": [DRS_LAUNCH_RESULT_DETAIL_TYPE],
+            }),
+            queue: QueueName::Poll,
+        },
+    ]
+}
+
+/// The statement of a fed queue's policy: EventBridge may send to it from
+/// its rule only (moto does not check it; AWS drops the events without it).
+pub fn rule_may_send(queue_arn: &str, rule_arn: &str) -> serde_json::Value {
+    serde_json::json!({
+        "Sid": "ripcord-eventbridge",
+        "Effect": "Allow",
+        "Principal": { "Service": "events.amazonaws.com" },
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": { "ArnEquals": { "aws:SourceArn": rule_arn } },
+    })
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootstrapOptions {
@@ -65,38 +117,15 @@ pub async fn bootstrap(
     }
     table(clients, names, &mut report).await?;
 
-    let bus = names.event_bus();
-    event_bus(clients, &bus, &mut report).await?;
-    let arn_of = |q: QueueName| {
-        queue_arns
+    event_bus(clients, &names.event_bus(), &mut report).await?;
+    for rule in rules(names) {
+        let queue_arn = queue_arns
             .iter()
-            .find(|(name, _)| *name == q)
+            .find(|(name, _)| *name == rule.queue)
             .map(|(_, arn)| arn.clone())
-            .unwrap_or_default()
-    };
-    let start_pattern = serde_json::json!({ "detail-type": [START_EXECUTION_DETAIL_TYPE] });
-    let drs_pattern = serde_json::json!({
-        "source": ["aws.drs"],
-        "detail-type": [DRS_LAUNCH_RESULT_DETAIL_TYPE],
-    });
-    for (rule, bus, pattern, queue) in [
-        (
-            format!("{}-start-execution", names.prefix),
-            bus.as_str(),
-            start_pattern,
-            QueueName::Launch,
-        ),
-        (
-            format!("{}-drs-launch-result", names.prefix),
-            "default",
-            drs_pattern,
-            QueueName::Poll,
-        ),
-    ] {
-        let queue_arn = arn_of(queue);
-        let rule_arn =
-            rule_to_queue(clients, &rule, bus, &pattern, &queue_arn, &mut report).await?;
-        allow_rule_to_send(clients, &names.queue(queue), &queue_arn, &rule_arn).await?;
+            .unwrap_or_default();
+        let rule_arn = rule_to_queue(clients, &rule, &queue_arn, &mut report).await?;
+        allow_rule_to_send(clients, &names.queue(rule.queue), &queue_arn, &rule_arn).await?;
     }
     Ok(report)
 }
@@ -241,12 +270,11 @@ async fn event_bus(
 /// rule's ARN.
 async fn rule_to_queue(
     clients: &Clients,
-    rule: &str,
-    bus: &str,
-    pattern: &serde_json::Value,
+    layout: &RuleLayout,
     queue_arn: &str,
     report: &mut BootstrapReport,
 ) -> Result<String, BootstrapError> {
+    let (rule, bus, pattern) = (layout.name.as_str(), layout.bus.as_str(), &layout.pattern);
     let resource = format!("rule {rule} on bus {bus}");
     let fail = failed(&resource);
     let exists = match clients
@@ -278,7 +306,7 @@ async fn rule_to_queue(
         .await
         .map_err(|e| fail(service_error("events", "PutRule", e)))?;
     let target = Target::builder()
-        .id("ripcord-queue")
+        .id(RULE_TARGET_ID)
         .arn(queue_arn)
         .build()
         .map_err(request)?;
@@ -315,8 +343,7 @@ async fn rule_to_queue(
         .ok_or_else(|| BootstrapError::Request(format!("PutRule for {rule} returned no ARN")))
 }
 
-/// The queue policy EventBridge needs to deliver to the queue (moto does
-/// not check it; AWS drops the events without it).
+/// The queue policy EventBridge needs to deliver to the queue.
 async fn allow_rule_to_send(
     clients: &Clients,
     queue: &str,
@@ -326,14 +353,7 @@ async fn allow_rule_to_send(
     let resource = format!("policy of queue {queue}");
     let policy = serde_json::json!({
         "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "ripcord-eventbridge",
-            "Effect": "Allow",
-            "Principal": { "Service": "events.amazonaws.com" },
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": { "ArnEquals": { "aws:SourceArn": rule_arn } },
-        }],
+        "Statement": [rule_may_send(queue_arn, rule_arn)],
     });
     let url = queue_url(clients, queue).await?.ok_or_else(|| {
         BootstrapError::Request(format!("queue {queue} vanished during bootstrap"))

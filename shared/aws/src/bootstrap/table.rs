@@ -15,6 +15,54 @@ use aws_sdk_dynamodb::types::{
 };
 use std::time::Duration;
 
+/// One global secondary index as bootstrap creates it (the CloudFormation
+/// template, `infra/ripcord.yaml`, is checked against these).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexLayout {
+    pub name: &'static str,
+    pub hash_key: &'static str,
+    pub range_key: &'static str,
+    /// The non-key attributes projected; None: all of them.
+    pub projected: Option<&'static [&'static str]>,
+}
+
+/// The table's key: hash, range.
+pub const TABLE_KEY: [&str; 2] = [ATTR_PK, ATTR_SK];
+/// Every key attribute of the table and its indexes (all strings).
+pub const KEY_ATTRIBUTES: [&str; 6] = [
+    ATTR_PK,
+    ATTR_SK,
+    ATTR_GSI_KIND,
+    ATTR_START_TIME,
+    ATTR_STATUS,
+    ATTR_RECEIVED_AT,
+];
+/// DynamoDB's TTL attribute.
+pub const TTL_ATTRIBUTE: &str = ATTR_EXPIRES_AT;
+/// Sparse indexes: only items carrying both key attributes are in them.
+/// Listings need only the projected columns, so body updates do not
+/// rewrite the index entries.
+pub const INDEXES: [IndexLayout; 3] = [
+    IndexLayout {
+        name: INDEX_BY_START,
+        hash_key: ATTR_GSI_KIND,
+        range_key: ATTR_START_TIME,
+        projected: Some(&[ATTR_PLAN_NAME, ATTR_STATUS, ATTR_EXPIRES_AT]),
+    },
+    IndexLayout {
+        name: INDEX_BY_STATUS,
+        hash_key: ATTR_STATUS,
+        range_key: ATTR_START_TIME,
+        projected: Some(&[ATTR_PLAN_NAME, ATTR_EXPIRES_AT]),
+    },
+    IndexLayout {
+        name: INDEX_BY_RECEIVED,
+        hash_key: ATTR_GSI_KIND,
+        range_key: ATTR_RECEIVED_AT,
+        projected: None,
+    },
+];
+
 fn attribute(name: &str) -> Result<AttributeDefinition, BootstrapError> {
     AttributeDefinition::builder()
         .attribute_name(name)
@@ -31,14 +79,8 @@ fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, BootstrapError
         .map_err(request)
 }
 
-/// A sparse index: only items carrying both key attributes are in it.
-fn index(
-    name: &str,
-    hash: &str,
-    range: &str,
-    projected: Option<&[&str]>,
-) -> Result<GlobalSecondaryIndex, BootstrapError> {
-    let projection = match projected {
+fn index(layout: &IndexLayout) -> Result<GlobalSecondaryIndex, BootstrapError> {
+    let projection = match layout.projected {
         Some(attributes) => Projection::builder()
             .projection_type(ProjectionType::Include)
             .set_non_key_attributes(Some(attributes.iter().map(|a| a.to_string()).collect()))
@@ -48,9 +90,9 @@ fn index(
             .build(),
     };
     GlobalSecondaryIndex::builder()
-        .index_name(name)
-        .key_schema(key(hash, KeyType::Hash)?)
-        .key_schema(key(range, KeyType::Range)?)
+        .index_name(layout.name)
+        .key_schema(key(layout.hash_key, KeyType::Hash)?)
+        .key_schema(key(layout.range_key, KeyType::Range)?)
         .projection(projection)
         .build()
         .map_err(request)
@@ -87,10 +129,10 @@ pub(super) async fn table(
                 .iter()
                 .filter_map(|i| i.index_name())
                 .collect();
-            let missing: Vec<String> = [INDEX_BY_START, INDEX_BY_STATUS, INDEX_BY_RECEIVED]
-                .into_iter()
-                .filter(|i| !have.contains(i))
-                .map(str::to_owned)
+            let missing: Vec<String> = INDEXES
+                .iter()
+                .filter(|i| !have.contains(&i.name))
+                .map(|i| i.name.to_owned())
                 .collect();
             if !missing.is_empty() {
                 return Err(BootstrapError::TableMismatch { table, missing });
@@ -98,39 +140,18 @@ pub(super) async fn table(
             report.note(false, resource.clone());
         }
         None => {
+            let attributes: Result<Vec<_>, _> =
+                KEY_ATTRIBUTES.iter().map(|a| attribute(a)).collect();
+            let indexes: Result<Vec<_>, _> = INDEXES.iter().map(index).collect();
             clients
                 .dynamodb
                 .create_table()
                 .table_name(&table)
                 .billing_mode(BillingMode::PayPerRequest)
-                .attribute_definitions(attribute(ATTR_PK)?)
-                .attribute_definitions(attribute(ATTR_SK)?)
-                .attribute_definitions(attribute(ATTR_GSI_KIND)?)
-                .attribute_definitions(attribute(ATTR_START_TIME)?)
-                .attribute_definitions(attribute(ATTR_STATUS)?)
-                .attribute_definitions(attribute(ATTR_RECEIVED_AT)?)
-                .key_schema(key(ATTR_PK, KeyType::Hash)?)
-                .key_schema(key(ATTR_SK, KeyType::Range)?)
-                // Listings need only these columns: body updates then do
-                // not rewrite the index entries.
-                .global_secondary_indexes(index(
-                    INDEX_BY_START,
-                    ATTR_GSI_KIND,
-                    ATTR_START_TIME,
-                    Some(&[ATTR_PLAN_NAME, ATTR_STATUS, ATTR_EXPIRES_AT]),
-                )?)
-                .global_secondary_indexes(index(
-                    INDEX_BY_STATUS,
-                    ATTR_STATUS,
-                    ATTR_START_TIME,
-                    Some(&[ATTR_PLAN_NAME, ATTR_EXPIRES_AT]),
-                )?)
-                .global_secondary_indexes(index(
-                    INDEX_BY_RECEIVED,
-                    ATTR_GSI_KIND,
-                    ATTR_RECEIVED_AT,
-                    None,
-                )?)
+                .set_attribute_definitions(Some(attributes?))
+                .key_schema(key(TABLE_KEY[0], KeyType::Hash)?)
+                .key_schema(key(TABLE_KEY[1], KeyType::Range)?)
+                .set_global_secondary_indexes(Some(indexes?))
                 .send()
                 .await
                 .map_err(|e| fail(service_error("dynamodb", "CreateTable", e)))?;
@@ -150,9 +171,9 @@ pub(super) async fn table(
         matches!(
             d.time_to_live_status(),
             Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
-        ) && d.attribute_name() == Some(ATTR_EXPIRES_AT)
+        ) && d.attribute_name() == Some(TTL_ATTRIBUTE)
     });
-    let ttl_resource = format!("TTL on {table}.{ATTR_EXPIRES_AT}");
+    let ttl_resource = format!("TTL on {table}.{TTL_ATTRIBUTE}");
     if !enabled {
         clients
             .dynamodb
@@ -161,7 +182,7 @@ pub(super) async fn table(
             .time_to_live_specification(
                 TimeToLiveSpecification::builder()
                     .enabled(true)
-                    .attribute_name(ATTR_EXPIRES_AT)
+                    .attribute_name(TTL_ATTRIBUTE)
                     .build()
                     .map_err(request)?,
             )
