@@ -42,6 +42,14 @@ pub fn status_in_db(db: &Path, id: &str) -> Option<serde_json::Value> {
         .filter(|view| view["status"] != "QUEUED")
 }
 
+/// Whether a status view shows an execution that has ended.
+pub fn has_ended(view: &serde_json::Value) -> bool {
+    matches!(
+        view["status"].as_str(),
+        Some("COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT")
+    )
+}
+
 /// `ripcord start PLAN` on the embedded database `db`; returns the
 /// execution id.
 pub fn start(db: &Path, plan: &Path) -> String {
