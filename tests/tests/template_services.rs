@@ -88,7 +88,7 @@ fn each_worker_kind_runs_on_aws_with_the_liveness_health_check() {
                 "--liveness-file",
                 "/tmp/ripcord-live",
                 "--max-age",
-                "120s"
+                "6m"
             ]),
             "{task_id}: the image has no shell, so CMD form"
         );

@@ -248,7 +248,7 @@ pub enum Command {
     Healthcheck {
         #[arg(long, env = "RIPCORD_LIVENESS_FILE")]
         liveness_file: PathBuf,
-        #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "6m", value_parser = humantime::parse_duration)]
         max_age: std::time::Duration,
     },
     /// Serve the executions over HTTP until Ctrl-C: the dashboard at `/`,
