@@ -465,7 +465,10 @@ pub enum DlqCommand {
 
 /// What `ripcord bench` measures.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
     #[arg(long, default_value_t = 4000)]
     pub servers: usize,
     #[arg(long, default_value_t = 40)]
@@ -483,4 +486,12 @@ pub struct BenchArgs {
     /// Run only the describe-call figures ([5] and [6]).
     #[arg(long)]
     pub describes_only: bool,
+}
+
+/// `ripcord bench` figures other than the in-process ones.
+#[derive(Debug, Subcommand)]
+pub enum BenchMode {
+    /// Horizontal scaling: the same load run by 1, 2, 4... `ripcord worker`
+    /// processes per kind (docs/architecture.md, README "Horizontal scaling").
+    Scale(crate::commands::bench_scale::ScaleArgs),
 }

@@ -14,6 +14,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod bench_scale;
 pub mod cleanup;
 pub mod cli;
 pub mod commands;

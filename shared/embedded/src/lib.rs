@@ -16,6 +16,7 @@
 
 mod announcements;
 mod connection;
+mod contention;
 mod db;
 mod dead_letters;
 mod error;
@@ -27,6 +28,7 @@ mod store;
 pub use announcements::EmbeddedAnnouncer;
 pub use connection::EmbeddedConfig;
 use connection::Shared;
+pub use contention::{Contention, contention};
 pub use error::EmbeddedError;
 pub use metrics::{EmbeddedMetrics, StoredMetric};
 pub use queue::EmbeddedQueue;

@@ -3,6 +3,7 @@
 
 mod aws;
 mod bench;
+pub(crate) mod bench_scale;
 mod cleanup;
 mod dlq;
 mod execution;
