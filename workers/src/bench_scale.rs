@@ -75,6 +75,42 @@ impl ScaleLoad {
     }
 }
 
+/// What `ripcord bench scale` runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScaleArgs {
+    /// `embedded`: one SQLite file shared by the worker processes; `aws`:
+    /// moto (--moto-url) and `ripcord sim serve` (--sim-url).
+    #[arg(long, value_enum, default_value_t = crate::backend::BackendKind::Embedded)]
+    pub backend: crate::backend::BackendKind,
+    /// Worker processes per kind, one run (or --runs runs) each.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    pub workers: Vec<usize>,
+    /// Executions started at once (no two share a server).
+    #[arg(long, default_value_t = 40)]
+    pub executions: usize,
+    /// Waves per execution, each after the last.
+    #[arg(long, default_value_t = 3)]
+    pub waves: usize,
+    /// Servers per wave.
+    #[arg(long, default_value_t = 5)]
+    pub servers_per_wave: usize,
+    /// Simulated seconds per real second (launches take 30–90 simulated s).
+    #[arg(long, default_value_t = 60.0)]
+    pub time_scale: f64,
+    /// Runs per worker count; the table shows the median by wall time.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    /// AWS: moto's URL (SQS, DynamoDB, EventBridge).
+    #[arg(long, env = "RIPCORD_TEST_MOTO_URL")]
+    pub moto_url: Option<String>,
+    /// AWS: `ripcord sim serve`'s URL (DRS, SSM, CloudWatch).
+    #[arg(long, env = "RIPCORD_TEST_SIM_URL")]
+    pub sim_url: Option<String>,
+    /// The longest one run may take.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub limit: Duration,
+}
+
 /// Where the workers keep their queues and executions.
 #[derive(Clone, Debug)]
 pub enum ScaleBackend {
@@ -93,6 +129,11 @@ pub struct FileWaits {
     pub busy_wait: f64,
     /// Tasks waiting for their process' one connection.
     pub connection_wait: f64,
+    /// Rewrites of the simulated world stored in the file, the time they
+    /// held the write lock, and the bytes written.
+    pub world_writes: u64,
+    pub world_write_time: f64,
+    pub world_write_bytes: u64,
 }
 
 /// What one run measured.
@@ -104,6 +145,9 @@ pub struct ScaleFigures {
     pub wall: Duration,
     /// Events decided by all worker processes together.
     pub decided: u64,
+    /// Receives the worker processes made on their queues (on AWS, SQS
+    /// ReceiveMessage requests, many of them empty long polls).
+    pub receives: u64,
     /// The worker processes' waits for the embedded file, together.
     pub contention: FileWaits,
     /// CPU time of the worker processes, by kind (in [`KINDS`] order).
@@ -197,13 +241,18 @@ async fn drive(
     .map_err(|e| anyhow::anyhow!("{e}; the worker logs are in {}", workers.log_dir()))?;
     let wall = began.elapsed();
     let bench_cpu = CpuTime::of_process(std::process::id())?.since(bench_before);
-    let (decided, contention) = workers.scrape().await?;
+    let Scraped {
+        decided,
+        receives,
+        contention,
+    } = workers.scrape().await?;
     Ok(ScaleFigures {
         workers_per_kind,
         statuses,
         servers: load.servers(),
         wall,
         decided,
+        receives,
         contention,
         cpu_by_kind: KINDS.iter().map(|k| workers.cpu_of(k)).collect(),
         bench_cpu,
@@ -327,6 +376,13 @@ async fn aws_stage(
     ))
 }
 
+/// What the worker processes' metrics said at the end of a run.
+struct Scraped {
+    decided: u64,
+    receives: u64,
+    contention: FileWaits,
+}
+
 /// The worker processes of one run, each with the address of its metrics.
 #[derive(Default)]
 struct WorkerProcesses {
@@ -395,19 +451,30 @@ impl WorkerProcesses {
         Ok(())
     }
 
-    /// Events decided and waits for the file, summed over the processes.
-    async fn scrape(&self) -> anyhow::Result<(u64, FileWaits)> {
+    /// Events decided, receives and waits for the file, summed over the
+    /// processes.
+    async fn scrape(&self) -> anyhow::Result<Scraped> {
         let mut decided = 0.0;
-        let mut waits = FileWaits::default();
+        let mut receives = 0.0;
+        let mut contention = FileWaits::default();
         for (_, _, url) in &self.children {
             let text = probe::http_get(url).await?;
             let sum = |name: &str| probe::counter_sum(&text, name);
             decided += sum("ripcord_worker_events_decided_total");
-            waits.busy_retries += sum("ripcord_embedded_busy_retries_total") as u64;
-            waits.busy_wait += sum("ripcord_embedded_busy_wait_seconds_total");
-            waits.connection_wait += sum("ripcord_embedded_connection_wait_seconds_total");
+            receives += sum("ripcord_worker_polls_total");
+            contention.busy_retries += sum("ripcord_embedded_busy_retries_total") as u64;
+            contention.busy_wait += sum("ripcord_embedded_busy_wait_seconds_total");
+            contention.connection_wait += sum("ripcord_embedded_connection_wait_seconds_total");
+            contention.world_writes += sum("ripcord_embedded_sim_world_writes_total") as u64;
+            contention.world_write_time += sum("ripcord_embedded_sim_world_write_seconds_total");
+            contention.world_write_bytes +=
+                sum("ripcord_embedded_sim_world_write_bytes_total") as u64;
         }
-        Ok((decided as u64, waits))
+        Ok(Scraped {
+            decided: decided as u64,
+            receives: receives as u64,
+            contention,
+        })
     }
 
     fn cpu_of(&self, kind: &str) -> CpuTime {

@@ -493,5 +493,5 @@ pub struct BenchArgs {
 pub enum BenchMode {
     /// Horizontal scaling: the same load run by 1, 2, 4... `ripcord worker`
     /// processes per kind (docs/architecture.md, README "Horizontal scaling").
-    Scale(crate::commands::bench_scale::ScaleArgs),
+    Scale(crate::bench_scale::ScaleArgs),
 }

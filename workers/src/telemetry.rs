@@ -41,6 +41,21 @@ fn register_contention(sub: &mut Registry) {
         "Time tasks of this process waited for its one connection to the file",
         seconds(c.connection_wait),
     );
+    sub.register(
+        "sim_world_writes",
+        "Simulator calls that rewrote the simulated world stored in the file",
+        count(c.world_writes),
+    );
+    sub.register(
+        "sim_world_write_seconds",
+        "Time those calls took from taking the file's write lock to the end of their commit (and the WAL checkpoint a commit may set off)",
+        seconds(c.world_write_time),
+    );
+    sub.register(
+        "sim_world_write_bytes",
+        "Bytes of simulated world those calls wrote",
+        count(c.world_write_bytes),
+    );
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

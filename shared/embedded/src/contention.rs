@@ -7,9 +7,17 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// How long a statement waits for another process' write lock before it
+/// fails with SQLITE_BUSY. Writes are short, so this is only reached when a
+/// process hangs while holding the lock.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 static BUSY_RETRIES: AtomicU64 = AtomicU64::new(0);
 static BUSY_WAIT_NANOS: AtomicU64 = AtomicU64::new(0);
 static CONNECTION_WAIT_NANOS: AtomicU64 = AtomicU64::new(0);
+static WORLD_WRITES: AtomicU64 = AtomicU64::new(0);
+static WORLD_WRITE_NANOS: AtomicU64 = AtomicU64::new(0);
+static WORLD_WRITE_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// What this process has waited for the file so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,6 +28,14 @@ pub struct Contention {
     pub busy_wait: Duration,
     /// Time tasks waited for this process' connection.
     pub connection_wait: Duration,
+    /// Simulator calls that changed the simulated world stored in the
+    /// file, each rewriting all of it under the write lock.
+    pub world_writes: u64,
+    /// Time those calls took from taking the write lock to the end of the
+    /// commit (read, call, encode, write, and any WAL checkpoint after it).
+    pub world_write_time: Duration,
+    /// Bytes of world they wrote.
+    pub world_write_bytes: u64,
 }
 
 /// The counters of this process.
@@ -28,7 +44,16 @@ pub fn contention() -> Contention {
         busy_retries: BUSY_RETRIES.load(Ordering::Relaxed),
         busy_wait: Duration::from_nanos(BUSY_WAIT_NANOS.load(Ordering::Relaxed)),
         connection_wait: Duration::from_nanos(CONNECTION_WAIT_NANOS.load(Ordering::Relaxed)),
+        world_writes: WORLD_WRITES.load(Ordering::Relaxed),
+        world_write_time: Duration::from_nanos(WORLD_WRITE_NANOS.load(Ordering::Relaxed)),
+        world_write_bytes: WORLD_WRITE_BYTES.load(Ordering::Relaxed),
     }
+}
+
+pub(crate) fn world_written(since: Instant, bytes: usize) {
+    WORLD_WRITES.fetch_add(1, Ordering::Relaxed);
+    WORLD_WRITE_NANOS.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    WORLD_WRITE_BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
 }
 
 pub(crate) fn connection_waited(since: Instant) {
@@ -60,7 +85,7 @@ fn retries_within(timeout: Duration) -> i32 {
 /// SQLite's busy handler: sleep and retry until the busy timeout.
 pub(crate) fn on_busy(prior: i32) -> bool {
     static LIMIT: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
-    if prior >= *LIMIT.get_or_init(|| retries_within(crate::db::BUSY_TIMEOUT)) {
+    if prior >= *LIMIT.get_or_init(|| retries_within(BUSY_TIMEOUT)) {
         return false;
     }
     let sleep = backoff(prior);

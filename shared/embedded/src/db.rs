@@ -2,16 +2,12 @@
 //! several processes need to share it, the schema, and its migrations
 //! (numbered by `PRAGMA user_version`).
 
+use crate::contention::BUSY_TIMEOUT;
 use crate::error::EmbeddedError;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// How long a statement waits for another process' write lock before it
-/// fails with SQLITE_BUSY. Writes are short, so this is only reached when a
-/// process hangs while holding the lock.
-pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// WAL pages (4 KiB each) written between automatic checkpoints.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 4000;

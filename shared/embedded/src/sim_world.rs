@@ -220,6 +220,8 @@ impl SimWorldStore for EmbeddedSimWorld {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(storage)?;
+        // From the moment the write lock is held.
+        let began = std::time::Instant::now();
         let generation: i64 = tx
             .prepare_cached("SELECT generation FROM sim_world WHERE name = ?1")
             .and_then(|mut s| s.query_row([&self.name], |r| r.get(0)))
@@ -255,6 +257,7 @@ impl SimWorldStore for EmbeddedSimWorld {
         .and_then(|mut s| s.execute(params![json, self.name]))
         .map_err(storage)?;
         tx.commit().map_err(storage)?;
+        crate::contention::world_written(began, json.len());
         *cache = Some((generation + 1, state));
         Ok(())
     }

@@ -1,45 +1,8 @@
 //! `ripcord bench scale`: runs the scaling load with each number of worker
 //! processes per kind (see `bench_scale.rs`) and prints one table.
 
-use crate::bench_scale::{KINDS, ScaleBackend, ScaleFigures, ScaleLoad, run_scale};
+use crate::bench_scale::{KINDS, ScaleArgs, ScaleBackend, ScaleFigures, ScaleLoad, run_scale};
 use std::process::ExitCode;
-use std::time::Duration;
-
-/// What `ripcord bench scale` runs.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ScaleArgs {
-    /// `embedded`: one SQLite file shared by the worker processes; `aws`:
-    /// moto (--moto-url) and `ripcord sim serve` (--sim-url).
-    #[arg(long, value_enum, default_value_t = crate::backend::BackendKind::Embedded)]
-    pub backend: crate::backend::BackendKind,
-    /// Worker processes per kind, one run (or --runs runs) each.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
-    pub workers: Vec<usize>,
-    /// Executions started at once (no two share a server).
-    #[arg(long, default_value_t = 40)]
-    pub executions: usize,
-    /// Waves per execution, each after the last.
-    #[arg(long, default_value_t = 3)]
-    pub waves: usize,
-    /// Servers per wave.
-    #[arg(long, default_value_t = 5)]
-    pub servers_per_wave: usize,
-    /// Simulated seconds per real second (launches take 30–90 simulated s).
-    #[arg(long, default_value_t = 60.0)]
-    pub time_scale: f64,
-    /// Runs per worker count; the table shows the median by wall time.
-    #[arg(long, default_value_t = 1)]
-    pub runs: usize,
-    /// AWS: moto's URL (SQS, DynamoDB, EventBridge).
-    #[arg(long, env = "RIPCORD_TEST_MOTO_URL")]
-    pub moto_url: Option<String>,
-    /// AWS: `ripcord sim serve`'s URL (DRS, SSM, CloudWatch).
-    #[arg(long, env = "RIPCORD_TEST_SIM_URL")]
-    pub sim_url: Option<String>,
-    /// The longest one run may take.
-    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
-    pub limit: Duration,
-}
 
 pub async fn scale(args: ScaleArgs) -> anyhow::Result<ExitCode> {
     let backend = match args.backend {
@@ -78,15 +41,26 @@ pub async fn scale(args: ScaleArgs) -> anyhow::Result<ExitCode> {
             let logs = tempfile::tempdir()?;
             let f = run_scale(&exe, &backend, load, n, logs.path(), args.limit).await?;
             println!(
-                "  {n} per kind, run {}: wall {:.2} s, {} events decided, worker CPU {:.2} cores; file: {} busy retries ({:.2} s slept), {:.2} s waiting for a connection",
+                "  {n} per kind, run {}: wall {:.2} s, {} events decided, {} receives, worker CPU {:.2} cores; file: {} busy retries ({:.2} s slept), {:.2} s waiting for a connection",
                 run + 1,
                 f.wall.as_secs_f64(),
                 f.decided,
+                f.receives,
                 f.worker_cores(),
                 f.contention.busy_retries,
                 f.contention.busy_wait,
                 f.contention.connection_wait,
             );
+            let w = &f.contention;
+            if w.world_writes > 0 {
+                println!(
+                    "      simulated world in the file: {} rewrites, {:.2} s from taking the write lock to the end of the commit (with the WAL checkpoints they set off; {:.0}% of the wall time), {:.0} KB each on average",
+                    w.world_writes,
+                    w.world_write_time,
+                    100.0 * w.world_write_time / f.wall.as_secs_f64(),
+                    w.world_write_bytes as f64 / w.world_writes as f64 / 1000.0
+                );
+            }
             if !f.completed() {
                 anyhow::bail!(
                     "not every execution completed with {n} workers per kind ({:?}); the benchmark's figures would not compare",
