@@ -135,6 +135,17 @@ const MIGRATIONS: &[&str] = &[
         body         TEXT NOT NULL
     );
     "#,
+    // 7: simulator call counts, apart from the world's JSON (`sim_calls.rs`).
+    r#"
+    CREATE TABLE sim_calls (
+        world     TEXT    NOT NULL,
+        operation TEXT    NOT NULL,
+        -- '' counts every call; an error code counts the faults injected
+        fault     TEXT    NOT NULL,
+        count     INTEGER NOT NULL,
+        PRIMARY KEY (world, operation, fault)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// One connection to the file, shared by the adapters of one backend. Every

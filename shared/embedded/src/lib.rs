@@ -22,6 +22,7 @@ mod dead_letters;
 mod error;
 mod metrics;
 mod queue;
+mod sim_calls;
 pub mod sim_world;
 mod store;
 

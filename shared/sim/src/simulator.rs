@@ -138,11 +138,31 @@ impl Simulator {
             .unwrap_or_else(|e| panic!("reading the simulated world failed: {e}"))
     }
 
-    /// Runs one call on the world: counts it, reads the clock, draws its
-    /// fault, and hands all three to `body`, alone on the world.
+    /// Runs one call that may change the world: counts it, reads the
+    /// clock, draws its fault, and hands all three to `body`, alone on the world.
     pub(crate) fn call<T>(
         &self,
         operation: Operation,
+        body: impl FnMut(&mut SimState, Timestamp, Option<ServiceError>) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        self.run_call(operation, true, body)
+    }
+
+    /// Runs one call that only reads the world, like [`Self::call`]: a
+    /// store that shares the world keeps its count (and the fault
+    /// generator, if a fault was drawn) but does not rewrite the rest.
+    pub(crate) fn call_read<T>(
+        &self,
+        operation: Operation,
+        mut body: impl FnMut(&SimState, Timestamp, Option<ServiceError>) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        self.run_call(operation, false, |st, now, fault| body(st, now, fault))
+    }
+
+    fn run_call<T>(
+        &self,
+        operation: Operation,
+        writes: bool,
         mut body: impl FnMut(&mut SimState, Timestamp, Option<ServiceError>) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
         let mut out = None;
@@ -152,6 +172,7 @@ impl Simulator {
             let now = self.clock.now();
             *st.calls.entry(operation).or_default() += 1;
             let elapsed = ripcord::time::between(st.started_at, now);
+            let generator = (!writes).then(|| st.faults.clone());
             let fault = st.faults.draw(&self.scenario.faults, operation, elapsed);
             if let Some(f) = &fault {
                 *st.faults_injected
@@ -159,7 +180,7 @@ impl Simulator {
                     .or_default() += 1;
             }
             out = Some(body(st, now, fault));
-            true
+            writes || generator.is_some_and(|g| g != st.faults)
         });
         match (stored, out) {
             (Ok(()), Some(result)) => result,

@@ -27,7 +27,7 @@ impl Simulator {
         after: Option<Timestamp>,
         before: Option<Timestamp>,
     ) -> Result<Vec<CommandRecord>, ServiceError> {
-        self.call(Operation::ListCommands, |st, now, fault| {
+        self.call_read(Operation::ListCommands, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -234,7 +234,7 @@ impl CommandRunner for Simulator {
         command_id: &str,
     ) -> Result<Vec<CommandInvocation>, ServiceError> {
         let op = Operation::ListCommandInvocations;
-        self.call(op, |st, now, fault| {
+        self.call_read(op, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -258,7 +258,7 @@ impl CommandRunner for Simulator {
         comment: &str,
         since: Timestamp,
     ) -> Result<Vec<SentCommand>, ServiceError> {
-        self.call(Operation::ListCommands, |st, _now, fault| {
+        self.call_read(Operation::ListCommands, |st, _now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -275,7 +275,7 @@ impl CommandRunner for Simulator {
         &self,
         instance_ids: &[String],
     ) -> Result<Vec<AgentInfo>, ServiceError> {
-        self.call(Operation::DescribeInstanceInformation, |st, now, fault| {
+        self.call_read(Operation::DescribeInstanceInformation, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }

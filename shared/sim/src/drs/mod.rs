@@ -106,7 +106,7 @@ impl RecoveryService for Simulator {
         tags: &BTreeMap<String, String>,
         since: Timestamp,
     ) -> Result<Vec<RecoveryJob>, ServiceError> {
-        self.call(Operation::DescribeJobs, |st, now, fault| {
+        self.call_read(Operation::DescribeJobs, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -122,7 +122,7 @@ impl RecoveryService for Simulator {
     }
 
     async fn describe_jobs(&self, job_ids: &[String]) -> Result<Vec<RecoveryJob>, ServiceError> {
-        self.call(Operation::DescribeJobs, |st, now, fault| {
+        self.call_read(Operation::DescribeJobs, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -137,7 +137,7 @@ impl RecoveryService for Simulator {
 
     async fn describe_job_log_items(&self, job_id: &str) -> Result<Vec<JobLogItem>, ServiceError> {
         let op = Operation::DescribeJobLogItems;
-        self.call(op, |st, now, fault| {
+        self.call_read(op, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -182,7 +182,7 @@ impl RecoveryService for Simulator {
         &self,
         recovery_instance_ids: &[String],
     ) -> Result<Vec<RecoveryInstance>, ServiceError> {
-        self.call(Operation::DescribeRecoveryInstances, |st, now, fault| {
+        self.call_read(Operation::DescribeRecoveryInstances, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -205,7 +205,7 @@ impl RecoveryService for Simulator {
         if source_server_ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.call(Operation::DescribeRecoveryInstances, |st, now, fault| {
+        self.call_read(Operation::DescribeRecoveryInstances, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }

@@ -92,7 +92,7 @@ impl Simulator {
         &self,
         ids: &[&SourceServerId],
     ) -> Result<Vec<SourceServer>, ServiceError> {
-        self.call(Operation::DescribeSourceServers, |st, now, fault| {
+        self.call_read(Operation::DescribeSourceServers, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -153,7 +153,7 @@ impl Simulator {
         as_of: Option<Timestamp>,
     ) -> Result<(Vec<RecoverySnapshot>, Timestamp), ServiceError> {
         let op = Operation::DescribeRecoverySnapshots;
-        self.call(op, |st, now, fault| {
+        self.call_read(op, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
