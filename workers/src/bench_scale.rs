@@ -40,6 +40,8 @@ pub struct ScaleLoad {
     pub waves: usize,
     pub per_wave: usize,
     pub time_scale: f64,
+    /// Real time each DRS, EC2 and SSM call of the simulator takes.
+    pub call_latency: Duration,
 }
 
 impl ScaleLoad {
@@ -50,12 +52,14 @@ impl ScaleLoad {
     /// The simulator's scenario: DRS and SSM take simulated minutes (so a
     /// step is mostly waiting), every launch succeeds and is pushed, and
     /// the DRS quotas are far above the load, so no wave waits for capacity
-    /// and the workers, not DRS, are what the figure measures.
+    /// and the workers, not DRS, are what the figure measures. With a
+    /// `call_latency` every call waits like a real API's round trip.
     pub fn scenario_yaml(&self) -> String {
         format!(
-            "seed: 7\ntime_scale: {}\njob_pending: 10s\nlaunch_duration: {{ min: 30s, max: 90s }}\n\
+            "seed: 7\ntime_scale: {}\ncall_latency: {}ms\njob_pending: 10s\nlaunch_duration: {{ min: 30s, max: 90s }}\n\
              push_launch_results: true\nquotas: {{ servers_per_job: 1000, concurrent_jobs: 100000, servers_in_active_jobs: 1000000 }}\n",
-            self.time_scale
+            self.time_scale,
+            self.call_latency.as_millis()
         )
     }
 
@@ -97,6 +101,11 @@ pub struct ScaleArgs {
     /// Simulated seconds per real second (launches take 30–90 simulated s).
     #[arg(long, default_value_t = 60.0)]
     pub time_scale: f64,
+    /// Real time every simulated DRS, EC2 and SSM call takes (e.g. 200ms,
+    /// like the real APIs'), so the load waits on calls as in production
+    /// instead of being bound by this machine's CPU. Default none.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub api_latency: Duration,
     /// Runs per worker count; the table shows the median by wall time.
     #[arg(long, default_value_t = 1)]
     pub runs: usize,

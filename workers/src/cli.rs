@@ -384,6 +384,10 @@ pub enum SimCommand {
         /// Seed of ids, durations and faults (overrides the scenario's seed).
         #[arg(long)]
         seed: Option<u64>,
+        /// Real time every DRS, EC2 and SSM call takes, e.g. 200ms, like a
+        /// real API's (overrides the scenario's call_latency, also after resets).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        call_latency: Option<std::time::Duration>,
         /// Items per page when a request sets no maxResults.
         #[arg(long, default_value_t = ripcord_sim_server::DEFAULT_PAGE_SIZE)]
         page_size: usize,

@@ -38,6 +38,10 @@ fn one_and_two_workers_per_kind_complete_the_same_load() {
             "2",
             "--time-scale",
             "120",
+            // Every simulator call waits like a real API call, outside the
+            // file's write lock.
+            "--api-latency",
+            "20ms",
             "--limit",
             "3m",
         ])
@@ -50,6 +54,7 @@ fn one_and_two_workers_per_kind_complete_the_same_load() {
         "ripcord bench scale failed: {out}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    assert!(out.contains("20 ms a DRS/EC2/SSM call"), "{out}");
     let rows = rows(&out);
     assert_eq!(rows.len(), 2, "one row per worker count: {out}");
     for (row, workers) in rows.iter().zip(["1", "2"]) {

@@ -121,6 +121,7 @@ impl InstanceDirectory for Simulator {
                 })
                 .collect())
         })
+        .await
     }
 
     async fn describe_instance_status(
@@ -152,6 +153,7 @@ impl InstanceDirectory for Simulator {
                 })
                 .collect())
         })
+        .await
     }
 }
 

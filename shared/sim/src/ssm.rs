@@ -22,7 +22,7 @@ use ripcord::time::{Timestamp, after};
 impl Simulator {
     /// ListCommands without a comment to match: every command requested in
     /// `[after, before)` (either bound optional), oldest first.
-    pub fn list_commands(
+    pub async fn list_commands(
         &self,
         after: Option<Timestamp>,
         before: Option<Timestamp>,
@@ -39,6 +39,7 @@ impl Simulator {
                 .map(|c| c.record(now))
                 .collect())
         })
+        .await
     }
 
     /// One command, read without counting a call or drawing a fault: the
@@ -226,7 +227,7 @@ impl CommandRunner for Simulator {
         let sent = command.sent();
         st.commands.push(command);
         Ok(sent)
-        })
+        }).await
     }
 
     async fn list_command_invocations(
@@ -251,6 +252,7 @@ impl CommandRunner for Simulator {
                 .map(|i| i.view(&command.id, now))
                 .collect())
         })
+        .await
     }
 
     async fn find_commands(
@@ -269,6 +271,7 @@ impl CommandRunner for Simulator {
                 .map(Command::sent)
                 .collect())
         })
+        .await
     }
 
     async fn describe_instance_information(
@@ -300,6 +303,7 @@ impl CommandRunner for Simulator {
                 })
                 .collect())
         })
+        .await
     }
 }
 

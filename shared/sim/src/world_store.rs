@@ -90,14 +90,20 @@ mod tests {
     use ripcord::ports::ssm::CommandRunner;
     use std::sync::Arc;
 
-    /// An in-memory world that remembers what each call said it changed.
-    struct Recording {
+    /// An in-memory world that remembers what each call said it changed,
+    /// and when (tokio's clock) each call reached it.
+    pub(super) struct Recording {
         world: InMemoryWorld,
         changed: Mutex<Vec<bool>>,
+        pub(super) reached: Mutex<Vec<tokio::time::Instant>>,
     }
 
     impl SimWorldStore for Recording {
         fn update(&self, call: &mut dyn FnMut(&mut SimState) -> bool) -> Result<(), SimWorldError> {
+            self.reached
+                .lock()
+                .unwrap()
+                .push(tokio::time::Instant::now());
             self.world.update(&mut |st| {
                 let changed = call(st);
                 self.changed.lock().unwrap().push(changed);
@@ -106,11 +112,12 @@ mod tests {
         }
     }
 
-    fn recording(yaml: &str) -> (Arc<Simulator>, Arc<Recording>) {
+    pub(super) fn recording(yaml: &str) -> (Arc<Simulator>, Arc<Recording>) {
         let scenario = scenario(yaml);
         let store = Arc::new(Recording {
             world: InMemoryWorld::new(SimState::new(&scenario, t0())),
             changed: Mutex::new(Vec::new()),
+            reached: Mutex::new(Vec::new()),
         });
         let clock = Arc::new(ManualClock::new(t0()));
         (Simulator::with_world(scenario, clock, store.clone()), store)
@@ -134,5 +141,29 @@ mod tests {
         let (sim, store) = recording("seed: 1\nfaults: { throttling_rate: 0.5 }\n");
         sim.describe_jobs(&[]).await.ok();
         assert_eq!(*store.changed.lock().unwrap(), [true]);
+    }
+}
+
+#[cfg(test)]
+mod latency_tests {
+    use super::tests::recording;
+    use ripcord::ports::drs::RecoveryService;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_call_waits_its_latency_before_it_reaches_the_world() {
+        // The wait is outside the store (a world shared through a file is
+        // not locked while calls wait), so two calls wait side by side.
+        let latency = Duration::from_millis(500);
+        let (sim, store) = recording("call_latency: 500ms\n");
+        let began = tokio::time::Instant::now();
+        let (a, b) = tokio::join!(sim.describe_jobs(&[]), sim.describe_jobs(&[]));
+        a.unwrap();
+        b.unwrap();
+        let took = began.elapsed();
+        assert!(took >= latency && took < 2 * latency, "{took:?}");
+        let reached = store.reached.lock().unwrap();
+        assert_eq!(reached.len(), 2);
+        assert!(reached.iter().all(|t| *t - began >= latency));
     }
 }

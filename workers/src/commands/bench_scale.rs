@@ -22,17 +22,19 @@ pub async fn scale(args: ScaleArgs) -> anyhow::Result<ExitCode> {
         waves: args.waves,
         per_wave: args.servers_per_wave,
         time_scale: args.time_scale,
+        call_latency: args.api_latency,
     };
     let exe = std::env::current_exe()?;
     println!(
-        "ripcord bench scale — {} cores, backend {:?}: {} executions at once × {} waves × {} servers ({} servers), simulated launches 30–90 s at time scale {}",
+        "ripcord bench scale — {} cores, backend {:?}: {} executions at once × {} waves × {} servers ({} servers), simulated launches 30–90 s at time scale {}, {} ms a DRS/EC2/SSM call",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         args.backend,
         load.executions,
         load.waves,
         load.per_wave,
         load.servers(),
-        load.time_scale
+        load.time_scale,
+        load.call_latency.as_millis()
     );
     let mut rows: Vec<ScaleFigures> = Vec::new();
     for &n in &args.workers {
