@@ -9,8 +9,8 @@ use ripcord::ids::{ExecutionId, SourceServerId, WaveNumber};
 use ripcord::plan::{
     DEFAULT_HEALTH_TIMEOUT, DEFAULT_LAUNCH_TIMEOUT, Mode, Plan, PlanOptions, ServerPlan, WavePlan,
 };
-use ripcord::ports::QueueName;
 use ripcord::ports::drs::TAG_WAVE;
+use ripcord::ports::{ExecutionStore, QueueName};
 use ripcord::status_model::ExecutionStatus;
 use ripcord::status_model::LaunchStatus;
 use ripcord::status_model::Transitions;
@@ -142,21 +142,15 @@ pub async fn run_plans(
     }
     let began = Instant::now();
     ports.queue.send(QueueName::Launch, starts).await?;
-    let mut statuses = vec![None; ids.len()];
-    while statuses.iter().any(Option::is_none) {
-        for (i, id) in ids.iter().enumerate() {
-            if statuses[i].is_none()
-                && let Some(e) = ports.store.load_execution(*id).await?
-                && e.record.status.is_terminal()
-            {
-                statuses[i] = Some(e.record.status);
-            }
-        }
-        if began.elapsed() > limit {
-            anyhow::bail!("the benchmark executions did not end within {limit:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let statuses = wait_until_ended(
+        &*ports.store,
+        &ids,
+        began,
+        limit,
+        Duration::from_millis(2),
+        || Ok(()),
+    )
+    .await?;
     let wall = began.elapsed();
     let mut launched = 0;
     for id in &ids {
@@ -178,7 +172,7 @@ pub async fn run_plans(
     let decided = workers.telemetry.events_decided();
     workers.shutdown().await;
     Ok(RunFigures {
-        statuses: statuses.into_iter().flatten().collect(),
+        statuses,
         wall,
         messages,
         decided,
@@ -186,6 +180,37 @@ pub async fn run_plans(
         calls: engine.simulator.calls(),
         launched,
     })
+}
+
+/// Looks at `ids` in `store` every `every` until each has ended, and
+/// returns their final statuses; `between` runs on every round (and may
+/// stop the wait with its error). Fails once `limit` has passed since
+/// `began`.
+pub async fn wait_until_ended(
+    store: &dyn ExecutionStore,
+    ids: &[ExecutionId],
+    began: Instant,
+    limit: Duration,
+    every: Duration,
+    mut between: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<ExecutionStatus>> {
+    let mut statuses = vec![None; ids.len()];
+    while statuses.iter().any(Option::is_none) {
+        for (i, id) in ids.iter().enumerate() {
+            if statuses[i].is_none()
+                && let Some(e) = store.load_execution(*id).await?
+                && e.record.status.is_terminal()
+            {
+                statuses[i] = Some(e.record.status);
+            }
+        }
+        between()?;
+        if began.elapsed() > limit {
+            anyhow::bail!("the benchmark executions did not end within {limit:?}");
+        }
+        tokio::time::sleep(every).await;
+    }
+    Ok(statuses.into_iter().flatten().collect())
 }
 
 fn wave_boundaries(engine: &LocalEngine) -> Vec<Duration> {

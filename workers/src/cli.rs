@@ -400,6 +400,10 @@ pub enum SimCommand {
         /// Seed of ids, durations and faults (overrides the scenario's seed).
         #[arg(long)]
         seed: Option<u64>,
+        /// Real time every DRS, EC2 and SSM call takes, e.g. 200ms, like a
+        /// real API's (overrides the scenario's call_latency, also after resets).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        call_latency: Option<std::time::Duration>,
         /// Items per page when a request sets no maxResults.
         #[arg(long, default_value_t = ripcord_sim_server::DEFAULT_PAGE_SIZE)]
         page_size: usize,
@@ -481,7 +485,10 @@ pub enum DlqCommand {
 
 /// What `ripcord bench` measures.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
     #[arg(long, default_value_t = 4000)]
     pub servers: usize,
     #[arg(long, default_value_t = 40)]
@@ -499,4 +506,12 @@ pub struct BenchArgs {
     /// Run only the describe-call figures ([5] and [6]).
     #[arg(long)]
     pub describes_only: bool,
+}
+
+/// `ripcord bench` figures other than the in-process ones.
+#[derive(Debug, Subcommand)]
+pub enum BenchMode {
+    /// Horizontal scaling: the same load run by 1, 2, 4... `ripcord worker`
+    /// processes per kind (docs/architecture.md, README "Horizontal scaling").
+    Scale(crate::bench_scale::ScaleArgs),
 }

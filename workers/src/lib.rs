@@ -15,6 +15,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod bench_scale;
 pub mod cleanup;
 pub mod cli;
 pub mod commands;

@@ -9,7 +9,54 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use ripcord::ports::QueueName;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
+
+/// This process' waits for the embedded database file (all zero on AWS):
+/// what bounds several processes on one file (`ripcord bench scale`).
+fn register_contention(sub: &mut Registry) {
+    let c = ripcord_embedded::contention();
+    let count = |n: u64| {
+        let counter: Counter = Counter::default();
+        counter.inc_by(n);
+        counter
+    };
+    let seconds = |d: Duration| {
+        let counter: Counter<f64, AtomicU64> = Counter::default();
+        counter.inc_by(d.as_secs_f64());
+        counter
+    };
+    sub.register(
+        "busy_retries",
+        "Statements that found the file's write lock held by another process and slept before retrying",
+        count(c.busy_retries),
+    );
+    sub.register(
+        "busy_wait_seconds",
+        "Time slept waiting for another process' write lock",
+        seconds(c.busy_wait),
+    );
+    sub.register(
+        "connection_wait_seconds",
+        "Time tasks of this process waited for its one connection to the file",
+        seconds(c.connection_wait),
+    );
+    sub.register(
+        "sim_world_writes",
+        "Simulator calls that rewrote the simulated world stored in the file",
+        count(c.world_writes),
+    );
+    sub.register(
+        "sim_world_write_seconds",
+        "Time those calls took from taking the file's write lock to the end of their commit (and the WAL checkpoint a commit may set off)",
+        seconds(c.world_write_time),
+    );
+    sub.register(
+        "sim_world_write_bytes",
+        "Bytes of simulated world those calls wrote",
+        count(c.world_write_bytes),
+    );
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QueueLabels {
@@ -125,6 +172,7 @@ impl WorkerTelemetry {
             "Receives made on the worker's queue",
             self.polls.clone(),
         );
+        register_contention(registry.sub_registry_with_prefix("embedded"));
     }
 
     pub fn step_ended(&self, queue: QueueName, outcome: StepOutcome, took: Duration) {

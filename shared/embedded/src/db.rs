@@ -2,16 +2,12 @@
 //! several processes need to share it, the schema, and its migrations
 //! (numbered by `PRAGMA user_version`).
 
+use crate::contention::BUSY_TIMEOUT;
 use crate::error::EmbeddedError;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// How long a statement waits for another process' write lock before it
-/// fails with SQLITE_BUSY. Writes are short, so this is only reached when a
-/// process hangs while holding the lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// WAL pages (4 KiB each) written between automatic checkpoints.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 4000;
@@ -139,6 +135,17 @@ const MIGRATIONS: &[&str] = &[
         body         TEXT NOT NULL
     );
     "#,
+    // 7: simulator call counts, apart from the world's JSON (`sim_calls.rs`).
+    r#"
+    CREATE TABLE sim_calls (
+        world     TEXT    NOT NULL,
+        operation TEXT    NOT NULL,
+        -- '' counts every call; an error code counts the faults injected
+        fault     TEXT    NOT NULL,
+        count     INTEGER NOT NULL,
+        PRIMARY KEY (world, operation, fault)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// One connection to the file, shared by the adapters of one backend. Every
@@ -173,9 +180,13 @@ impl Db {
     /// open transaction behind (rusqlite rolls back on drop), so a poisoned
     /// lock is safe to take over.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn
+        let asked = std::time::Instant::now();
+        let conn = self
+            .conn
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        crate::contention::connection_waited(asked);
+        conn
     }
 }
 
@@ -203,7 +214,7 @@ fn configure_when_free(conn: &Connection) -> rusqlite::Result<()> {
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // The busy timeout first: switching to WAL itself may meet another
     // process' lock.
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_handler(Some(crate::contention::on_busy))?;
     let mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -314,7 +325,6 @@ mod tests {
             assert_eq!(pragma("journal_mode"), "wal");
             assert_eq!(pragma("synchronous"), "1", "NORMAL");
             assert_eq!(pragma("foreign_keys"), "1");
-            assert_eq!(pragma("busy_timeout"), "5000");
         }
         drop(db);
         // A second open finds the schema in place and applies nothing twice.

@@ -16,17 +16,20 @@
 
 mod announcements;
 mod connection;
+mod contention;
 mod db;
 mod dead_letters;
 mod error;
 mod metrics;
 mod queue;
+mod sim_calls;
 pub mod sim_world;
 mod store;
 
 pub use announcements::EmbeddedAnnouncer;
 pub use connection::EmbeddedConfig;
 use connection::Shared;
+pub use contention::{Contention, contention};
 pub use error::EmbeddedError;
 pub use metrics::{EmbeddedMetrics, StoredMetric};
 pub use queue::EmbeddedQueue;

@@ -7,6 +7,8 @@
 //! so calls from different processes are serialized by SQLite's write lock.
 //! A process keeps the last state it read or wrote with its generation
 //! number and parses the JSON again only when another process wrote since.
+//! The call counts live in their own rows (`sim_calls.rs`), so a call that
+//! only reads adds to a count and leaves the JSON and its generation alone.
 
 use crate::connection::Shared;
 use ripcord::ports::clock::ScaledClock;
@@ -220,6 +222,8 @@ impl SimWorldStore for EmbeddedSimWorld {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(storage)?;
+        // From the moment the write lock is held.
+        let began = std::time::Instant::now();
         let generation: i64 = tx
             .prepare_cached("SELECT generation FROM sim_world WHERE name = ?1")
             .and_then(|mut s| s.query_row([&self.name], |r| r.get(0)))
@@ -241,10 +245,16 @@ impl SimWorldStore for EmbeddedSimWorld {
                 })?
             }
         };
+        let counts = crate::sim_calls::load(&tx, &self.name)?;
+        state.set_counts(counts.0.clone(), counts.1.clone());
         // The cache stays empty until the new state is committed: a failed
         // save must not leave a state the database does not have.
-        if !call(&mut state) {
-            drop(tx);
+        let changed = call(&mut state);
+        let counted = crate::sim_calls::save(&tx, &self.name, &counts, &state)?;
+        if !changed {
+            if counted {
+                tx.commit().map_err(storage)?;
+            }
             *cache = Some((generation, state));
             return Ok(());
         }
@@ -255,6 +265,7 @@ impl SimWorldStore for EmbeddedSimWorld {
         .and_then(|mut s| s.execute(params![json, self.name]))
         .map_err(storage)?;
         tx.commit().map_err(storage)?;
+        crate::contention::world_written(began, json.len());
         *cache = Some((generation + 1, state));
         Ok(())
     }
@@ -286,6 +297,15 @@ mod tests {
         Simulator::with_world(opened.scenario.scenario, clock, opened.world)
     }
 
+    /// Two processes on one new file: the first creates the world, the
+    /// second names no scenario and runs the stored one.
+    fn two_processes(dir: &tempfile::TempDir) -> (std::path::PathBuf, [Arc<Simulator>; 2]) {
+        let db = dir.path().join("world.db");
+        let first = process(&db, Some(&source(FAST)));
+        let second = process(&db, None);
+        (db, [first, second])
+    }
+
     fn request(wave: u32) -> StartRecoveryRequest {
         StartRecoveryRequest {
             source_servers: vec![SourceServerId::parse("s-1234567890abcdef0").unwrap()],
@@ -298,10 +318,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_started_by_one_process_is_seen_by_another() {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("world.db");
-        let launcher = process(&db, Some(&source(FAST)));
-        // The second process names no scenario: it runs the stored one.
-        let poller = process(&db, None);
+        let (_, [launcher, poller]) = two_processes(&dir);
         assert_eq!(poller.scenario().seed, 3);
 
         let job = launcher.start_recovery(&request(1)).await.unwrap();
@@ -323,6 +340,34 @@ mod tests {
         assert!(matches!(calls[0].outcome, StartOutcome::Created { .. }));
         assert!(matches!(calls[1].outcome, StartOutcome::Rejected { .. }));
         assert_eq!(launcher.calls(), poller.calls());
+    }
+
+    #[tokio::test]
+    async fn a_call_that_only_reads_leaves_the_stored_world_alone() {
+        // Reads count in their own rows: the world's JSON is not rewritten,
+        // so no other process has to parse it again.
+        let dir = tempfile::tempdir().unwrap();
+        let (db, [a, b]) = two_processes(&dir);
+        let job = a.start_recovery(&request(1)).await.unwrap();
+        let generation = || {
+            rusqlite::Connection::open(&db)
+                .unwrap()
+                .query_row("SELECT generation FROM sim_world", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .unwrap()
+        };
+        let written = generation();
+        for sim in [&a, &b, &a] {
+            sim.describe_jobs(std::slice::from_ref(&job.job_id))
+                .await
+                .unwrap();
+        }
+        assert_eq!(generation(), written);
+        let calls = b.calls();
+        assert_eq!(calls.get(&ripcord_sim::Operation::DescribeJobs), Some(&3));
+        assert_eq!(calls.get(&ripcord_sim::Operation::StartRecovery), Some(&1));
+        assert_eq!(a.calls(), calls);
     }
 
     #[tokio::test]

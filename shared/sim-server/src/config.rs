@@ -40,6 +40,9 @@ pub struct SimServerConfig {
     pub time_scale: Option<f64>,
     /// Overrides the scenario's `seed`.
     pub seed: Option<u64>,
+    /// Overrides `call_latency` (real time every call takes) of the served
+    /// scenario and of every scenario a reset brings.
+    pub call_latency: Option<std::time::Duration>,
     /// Items per page when a request gives no `maxResults` / `MaxResults`.
     pub page_size: usize,
     /// The account in ARNs and events.
@@ -59,6 +62,7 @@ impl Default for SimServerConfig {
             scenario: None,
             time_scale: None,
             seed: None,
+            call_latency: None,
             page_size: DEFAULT_PAGE_SIZE,
             account_id: DEFAULT_ACCOUNT_ID.to_owned(),
             ec2_endpoint: None,

@@ -29,6 +29,8 @@ pub(crate) struct Settings {
     pub(crate) scenario: ScenarioSource,
     pub(crate) page_size: usize,
     pub(crate) account_id: String,
+    /// `--call-latency`: wins over every scenario's `call_latency`.
+    pub(crate) call_latency: Option<std::time::Duration>,
 }
 
 /// One simulated world: a simulator on its own clock, its pusher, and the
@@ -97,6 +99,7 @@ impl SimServer {
             scenario,
             page_size: config.page_size,
             account_id: config.account_id,
+            call_latency: config.call_latency,
         };
         let world = Self::new_world(&settings, events.as_ref(), settings.scenario.clone());
         Ok(Arc::new(Self {
@@ -112,7 +115,8 @@ impl SimServer {
         events: Option<&aws_sdk_eventbridge::Client>,
         source: ScenarioSource,
     ) -> World {
-        let scenario = source.scenario;
+        let mut scenario = source.scenario;
+        scenario.call_latency = settings.call_latency.unwrap_or(scenario.call_latency);
         let clock = Arc::new(ScaledClock::new(chrono::Utc::now(), scenario.time_scale));
         let region = scenario.region.clone();
         let simulator = Simulator::new(scenario, clock);

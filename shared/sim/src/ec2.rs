@@ -103,7 +103,7 @@ fn wanted(ids: &[String], s: &LaunchPlan) -> bool {
 impl InstanceDirectory for Simulator {
     async fn describe_instances(&self, ids: &[String]) -> Result<Vec<Ec2Instance>, ServiceError> {
         let zone = format!("{}a", self.scenario.region);
-        self.call(Operation::DescribeInstances, |st, now, fault| {
+        self.call_read(Operation::DescribeInstances, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -121,13 +121,14 @@ impl InstanceDirectory for Simulator {
                 })
                 .collect())
         })
+        .await
     }
 
     async fn describe_instance_status(
         &self,
         ids: &[String],
     ) -> Result<Vec<InstanceStatus>, ServiceError> {
-        self.call(Operation::DescribeInstanceStatus, |st, now, fault| {
+        self.call_read(Operation::DescribeInstanceStatus, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -152,6 +153,7 @@ impl InstanceDirectory for Simulator {
                 })
                 .collect())
         })
+        .await
     }
 }
 

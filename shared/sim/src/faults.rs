@@ -19,7 +19,7 @@ const FAULT_STREAM_SALT: u64 = 0x6661_756c_7473; // "faults"
 pub const THROTTLING: &str = "ThrottlingException";
 pub const INTERNAL_SERVER: &str = "InternalServerException";
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct FaultInjector {
     rng: ChaCha8Rng,
 }

@@ -1,7 +1,8 @@
 //! The simulator: a scenario, a clock and the world it changes. The DRS,
 //! EC2 and SSM ports are implemented on it in `drs/`, `ec2.rs` and
-//! `ssm.rs`; every call goes through [`Simulator::call`], which counts it,
-//! draws its fault and runs it on the world at the clock's `now`.
+//! `ssm.rs`; every call goes through [`Simulator::call`], which waits its
+//! latency (if set), counts it, draws its fault and runs it on the world at
+//! the clock's `now`.
 
 use crate::jobs::JobKind;
 use crate::launch_results::LaunchResultSink;
@@ -138,11 +139,43 @@ impl Simulator {
             .unwrap_or_else(|e| panic!("reading the simulated world failed: {e}"))
     }
 
-    /// Runs one call on the world: counts it, reads the clock, draws its
-    /// fault, and hands all three to `body`, alone on the world.
-    pub(crate) fn call<T>(
+    /// Runs one call that may change the world: counts it, reads the
+    /// clock, draws its fault, and hands all three to `body`, alone on the world.
+    pub(crate) async fn call<T>(
         &self,
         operation: Operation,
+        body: impl FnMut(&mut SimState, Timestamp, Option<ServiceError>) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        self.wait_call_latency().await;
+        self.run_call(operation, true, body)
+    }
+
+    /// Runs one call that only reads the world, like [`Self::call`]: a
+    /// store that shares the world keeps its count (and the fault
+    /// generator, if a fault was drawn) but does not rewrite the rest.
+    pub(crate) async fn call_read<T>(
+        &self,
+        operation: Operation,
+        mut body: impl FnMut(&SimState, Timestamp, Option<ServiceError>) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        self.wait_call_latency().await;
+        self.run_call(operation, false, |st, now, fault| body(st, now, fault))
+    }
+
+    /// The scenario's `call_latency`, in real time (like a real API call's
+    /// round trip, whatever the time scale), waited before the call takes
+    /// any lock on the world: never inside a shared file's write transaction.
+    async fn wait_call_latency(&self) {
+        let latency = self.scenario.call_latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
+    fn run_call<T>(
+        &self,
+        operation: Operation,
+        writes: bool,
         mut body: impl FnMut(&mut SimState, Timestamp, Option<ServiceError>) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
         let mut out = None;
@@ -152,6 +185,7 @@ impl Simulator {
             let now = self.clock.now();
             *st.calls.entry(operation).or_default() += 1;
             let elapsed = ripcord::time::between(st.started_at, now);
+            let generator = (!writes).then(|| st.faults.clone());
             let fault = st.faults.draw(&self.scenario.faults, operation, elapsed);
             if let Some(f) = &fault {
                 *st.faults_injected
@@ -159,7 +193,7 @@ impl Simulator {
                     .or_default() += 1;
             }
             out = Some(body(st, now, fault));
-            true
+            writes || generator.is_some_and(|g| g != st.faults)
         });
         match (stored, out) {
             (Ok(()), Some(result)) => result,

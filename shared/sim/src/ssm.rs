@@ -22,12 +22,12 @@ use ripcord::time::{Timestamp, after};
 impl Simulator {
     /// ListCommands without a comment to match: every command requested in
     /// `[after, before)` (either bound optional), oldest first.
-    pub fn list_commands(
+    pub async fn list_commands(
         &self,
         after: Option<Timestamp>,
         before: Option<Timestamp>,
     ) -> Result<Vec<CommandRecord>, ServiceError> {
-        self.call(Operation::ListCommands, |st, now, fault| {
+        self.call_read(Operation::ListCommands, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -39,6 +39,7 @@ impl Simulator {
                 .map(|c| c.record(now))
                 .collect())
         })
+        .await
     }
 
     /// One command, read without counting a call or drawing a fault: the
@@ -226,7 +227,7 @@ impl CommandRunner for Simulator {
         let sent = command.sent();
         st.commands.push(command);
         Ok(sent)
-        })
+        }).await
     }
 
     async fn list_command_invocations(
@@ -234,7 +235,7 @@ impl CommandRunner for Simulator {
         command_id: &str,
     ) -> Result<Vec<CommandInvocation>, ServiceError> {
         let op = Operation::ListCommandInvocations;
-        self.call(op, |st, now, fault| {
+        self.call_read(op, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -251,6 +252,7 @@ impl CommandRunner for Simulator {
                 .map(|i| i.view(&command.id, now))
                 .collect())
         })
+        .await
     }
 
     async fn find_commands(
@@ -258,7 +260,7 @@ impl CommandRunner for Simulator {
         comment: &str,
         since: Timestamp,
     ) -> Result<Vec<SentCommand>, ServiceError> {
-        self.call(Operation::ListCommands, |st, _now, fault| {
+        self.call_read(Operation::ListCommands, |st, _now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -269,13 +271,14 @@ impl CommandRunner for Simulator {
                 .map(Command::sent)
                 .collect())
         })
+        .await
     }
 
     async fn describe_instance_information(
         &self,
         instance_ids: &[String],
     ) -> Result<Vec<AgentInfo>, ServiceError> {
-        self.call(Operation::DescribeInstanceInformation, |st, now, fault| {
+        self.call_read(Operation::DescribeInstanceInformation, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -300,6 +303,7 @@ impl CommandRunner for Simulator {
                 })
                 .collect())
         })
+        .await
     }
 }
 

@@ -1,5 +1,6 @@
 //! The simulated world: everything that changes (jobs, commands, ids
-//! issued, calls counted, faults drawn), serializable so that a
+//! issued, calls counted, faults drawn), serializable (all but the call
+//! counts, which a store keeps apart) so that a
 //! [`SimWorldStore`](crate::SimWorldStore) can keep it in a database several
 //! processes share, and what a StartRecovery call came to.
 
@@ -70,9 +71,13 @@ pub struct SimState {
     /// Recovery instance id → when its termination completes.
     pub(crate) terminations: BTreeMap<String, Timestamp>,
     pub(crate) commands: Vec<Command>,
+    /// Calls per operation. Not in the serialized world: a store that
+    /// shares the world keeps the counts apart ([`SimWorldStore::update`](crate::SimWorldStore::update)),
+    /// so that a call that changes nothing else does not rewrite the world.
+    #[serde(skip)]
     pub(crate) calls: BTreeMap<Operation, u64>,
-    /// Injected faults per (operation, error code).
-    #[serde(with = "fault_counts")]
+    /// Injected faults per (operation, error code); kept apart like `calls`.
+    #[serde(skip)]
     pub(crate) faults_injected: BTreeMap<(Operation, String), u64>,
     pub(crate) start_calls: Vec<StartRecoveryCall>,
     /// (job index, server index) whose launch result has been pushed. Part
@@ -180,6 +185,17 @@ impl SimState {
         &self.faults_injected
     }
 
+    /// Replaces the call counts with the ones a store kept apart from the
+    /// serialized world (see [`SimWorldStore::update`](crate::SimWorldStore::update)).
+    pub fn set_counts(
+        &mut self,
+        calls: BTreeMap<Operation, u64>,
+        faults_injected: BTreeMap<(Operation, String), u64>,
+    ) {
+        self.calls = calls;
+        self.faults_injected = faults_injected;
+    }
+
     /// Every StartRecovery call, in order, with what it came to.
     pub fn start_recovery_calls(&self) -> &[StartRecoveryCall] {
         &self.start_calls
@@ -188,40 +204,6 @@ impl SimState {
     /// How many launch results have been pushed.
     pub fn pushed_count(&self) -> usize {
         self.pushed.len()
-    }
-}
-
-/// `faults_injected` as a list (JSON map keys must be strings).
-mod fault_counts {
-    use crate::scenario::Operation;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::BTreeMap;
-
-    #[derive(Serialize, Deserialize)]
-    struct Count {
-        operation: Operation,
-        code: String,
-        count: u64,
-    }
-
-    pub(super) fn serialize<S: Serializer>(
-        counts: &BTreeMap<(Operation, String), u64>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.collect_seq(counts.iter().map(|((operation, code), count)| Count {
-            operation: *operation,
-            code: code.clone(),
-            count: *count,
-        }))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<(Operation, String), u64>, D::Error> {
-        Ok(Vec::<Count>::deserialize(d)?
-            .into_iter()
-            .map(|c| ((c.operation, c.code), c.count))
-            .collect())
     }
 }
 

@@ -37,6 +37,7 @@ fn dedup<T: std::fmt::Debug + PartialEq + Clone>(v: &[T]) -> Vec<(T, usize)> {
 
 pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let BenchArgs {
+        mode,
         servers,
         waves,
         boundaries,
@@ -44,6 +45,9 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         time_scale,
         describes_only,
     } = args;
+    if let Some(crate::cli::BenchMode::Scale(args)) = mode {
+        return super::bench_scale::scale(args).await;
+    }
     println!(
         "ripcord bench — {} cores",
         std::thread::available_parallelism().map_or(1, |n| n.get())

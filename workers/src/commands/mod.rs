@@ -3,6 +3,7 @@
 
 mod aws;
 mod bench;
+pub(crate) mod bench_scale;
 mod cleanup;
 mod dlq;
 mod execution;
@@ -204,6 +205,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 scenario,
                 time_scale,
                 seed,
+                call_latency,
                 page_size,
                 ec2_endpoint,
                 events_endpoint,
@@ -212,6 +214,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     scenario: inputs::scenario_source(scenario.as_deref())?,
                     time_scale,
                     seed,
+                    call_latency,
                     page_size,
                     ec2_endpoint,
                     events_endpoint,

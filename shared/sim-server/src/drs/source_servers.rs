@@ -203,7 +203,7 @@ pub(super) async fn describe_recovery_snapshots(server: &SimServer, body: &[u8])
         ),
     };
     let sim = server.simulator();
-    let (mut snapshots, at) = sim.recovery_snapshots(&id, window, pinned)?;
+    let (mut snapshots, at) = sim.recovery_snapshots(&id, window, pinned).await?;
     if !newest_first {
         snapshots.reverse();
     }

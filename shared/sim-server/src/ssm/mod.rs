@@ -202,7 +202,7 @@ async fn list_command_invocations(server: &SimServer, body: &[u8]) -> Result<Val
             sim.list_command_invocations(id).await?;
             sim.peek_command(id)?.into_iter().collect()
         }
-        None => sim.list_commands(None, None)?,
+        None => sim.list_commands(None, None).await?,
     };
     let records = filter_commands(records, &input.filters)?;
     let rows: Vec<(&CommandRecord, &InvocationRecord)> = records
@@ -332,7 +332,7 @@ async fn list_commands(server: &SimServer, body: &[u8]) -> Result<Value, ApiErro
     )?;
     let size = command_page_size(server, input.max_results)?;
     let sim = server.simulator();
-    let records = sim.list_commands(None, None)?;
+    let records = sim.list_commands(None, None).await?;
     let records: Vec<CommandRecord> = filter_commands(records, &input.filters)?
         .into_iter()
         .filter(|r| {

@@ -47,53 +47,55 @@ impl RecoveryService for Simulator {
         &self,
         request: &StartRecoveryRequest,
     ) -> Result<RecoveryJob, ServiceError> {
-        let outcome = self.call(Operation::StartRecovery, |st, now, fault| {
-            // Throttling rejects before any work; a 500 may come after the work
-            // was done (ambiguous_start), which only a lookup by tag can reveal.
-            let ambiguous = fault.as_ref().is_some_and(|f| {
-                f.code == super::faults::INTERNAL_SERVER && self.scenario.faults.ambiguous_start
-            });
-            let created = match &fault {
-                Some(_) if !ambiguous => None,
-                _ => Some(self.create_launch_job(st, request, now)),
-            };
-            let (outcome, result) = match (created, fault) {
-                (None, Some(f)) => (
-                    StartOutcome::Rejected {
-                        code: f.code.clone(),
-                    },
-                    Err(f),
-                ),
-                (Some(Err(e)), _) => (
-                    StartOutcome::Rejected {
-                        code: e.code.clone(),
-                    },
-                    Err(e),
-                ),
-                (Some(Ok(job_id)), Some(f)) => (
-                    StartOutcome::CreatedDespiteError {
-                        job_id,
-                        code: f.code.clone(),
-                    },
-                    Err(f),
-                ),
-                (Some(Ok(job_id)), None) => {
-                    let job = st.jobs.last().expect("job just created");
-                    let view = st.job_view(job, now);
-                    (StartOutcome::Created { job_id }, Ok(view))
-                }
-                (None, None) => unreachable!("a call is only skipped when it faulted"),
-            };
-            st.start_calls.push(StartRecoveryCall {
-                at: now,
-                tags: request.tags.clone(),
-                source_servers: request.source_servers.clone(),
-                recovery_snapshots: request.recovery_snapshots.clone(),
-                outcome: outcome.clone(),
-            });
-            // The outer result says whether a job exists, the inner one is the answer.
-            Ok((outcome.job_id().is_some(), result))
-        });
+        let outcome = self
+            .call(Operation::StartRecovery, |st, now, fault| {
+                // Throttling rejects before any work; a 500 may come after the work
+                // was done (ambiguous_start), which only a lookup by tag can reveal.
+                let ambiguous = fault.as_ref().is_some_and(|f| {
+                    f.code == super::faults::INTERNAL_SERVER && self.scenario.faults.ambiguous_start
+                });
+                let created = match &fault {
+                    Some(_) if !ambiguous => None,
+                    _ => Some(self.create_launch_job(st, request, now)),
+                };
+                let (outcome, result) = match (created, fault) {
+                    (None, Some(f)) => (
+                        StartOutcome::Rejected {
+                            code: f.code.clone(),
+                        },
+                        Err(f),
+                    ),
+                    (Some(Err(e)), _) => (
+                        StartOutcome::Rejected {
+                            code: e.code.clone(),
+                        },
+                        Err(e),
+                    ),
+                    (Some(Ok(job_id)), Some(f)) => (
+                        StartOutcome::CreatedDespiteError {
+                            job_id,
+                            code: f.code.clone(),
+                        },
+                        Err(f),
+                    ),
+                    (Some(Ok(job_id)), None) => {
+                        let job = st.jobs.last().expect("job just created");
+                        let view = st.job_view(job, now);
+                        (StartOutcome::Created { job_id }, Ok(view))
+                    }
+                    (None, None) => unreachable!("a call is only skipped when it faulted"),
+                };
+                st.start_calls.push(StartRecoveryCall {
+                    at: now,
+                    tags: request.tags.clone(),
+                    source_servers: request.source_servers.clone(),
+                    recovery_snapshots: request.recovery_snapshots.clone(),
+                    outcome: outcome.clone(),
+                });
+                // The outer result says whether a job exists, the inner one is the answer.
+                Ok((outcome.job_id().is_some(), result))
+            })
+            .await;
         let (created, result) = outcome?;
         if created {
             self.wake.notify_one();
@@ -106,7 +108,7 @@ impl RecoveryService for Simulator {
         tags: &BTreeMap<String, String>,
         since: Timestamp,
     ) -> Result<Vec<RecoveryJob>, ServiceError> {
-        self.call(Operation::DescribeJobs, |st, now, fault| {
+        self.call_read(Operation::DescribeJobs, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -119,10 +121,11 @@ impl RecoveryService for Simulator {
                 .map(|j| st.job_view(j, now))
                 .collect())
         })
+        .await
     }
 
     async fn describe_jobs(&self, job_ids: &[String]) -> Result<Vec<RecoveryJob>, ServiceError> {
-        self.call(Operation::DescribeJobs, |st, now, fault| {
+        self.call_read(Operation::DescribeJobs, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -133,11 +136,12 @@ impl RecoveryService for Simulator {
                 .map(|i| st.job_view(&st.jobs[i], now))
                 .collect())
         })
+        .await
     }
 
     async fn describe_job_log_items(&self, job_id: &str) -> Result<Vec<JobLogItem>, ServiceError> {
         let op = Operation::DescribeJobLogItems;
-        self.call(op, |st, now, fault| {
+        self.call_read(op, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -176,13 +180,14 @@ impl RecoveryService for Simulator {
             items.sort_by_key(|i| i.event_time);
             Ok(items)
         })
+        .await
     }
 
     async fn describe_recovery_instances(
         &self,
         recovery_instance_ids: &[String],
     ) -> Result<Vec<RecoveryInstance>, ServiceError> {
-        self.call(Operation::DescribeRecoveryInstances, |st, now, fault| {
+        self.call_read(Operation::DescribeRecoveryInstances, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -196,6 +201,7 @@ impl RecoveryService for Simulator {
                 .map(|(job, s)| recovery_instance(job, s))
                 .collect())
         })
+        .await
     }
 
     async fn describe_recovery_instances_of_servers(
@@ -205,7 +211,7 @@ impl RecoveryService for Simulator {
         if source_server_ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.call(Operation::DescribeRecoveryInstances, |st, now, fault| {
+        self.call_read(Operation::DescribeRecoveryInstances, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -215,6 +221,7 @@ impl RecoveryService for Simulator {
                 .map(|(job, s)| recovery_instance(job, s))
                 .collect())
         })
+        .await
     }
 
     async fn describe_source_servers(
@@ -228,14 +235,14 @@ impl RecoveryService for Simulator {
             .iter()
             .filter(|id| self.scenario.knows_server(id))
             .collect();
-        self.source_servers(&known)
+        self.source_servers(&known).await
     }
 
     async fn list_source_servers(&self) -> Result<Vec<SourceServer>, ServiceError> {
         // Without strict inventory any id exists, but only the listed ones
         // can be listed.
         let listed: Vec<&SourceServerId> = self.scenario.servers.by_id.keys().collect();
-        self.source_servers(&listed)
+        self.source_servers(&listed).await
     }
 
     async fn describe_recovery_snapshots(
@@ -244,6 +251,7 @@ impl RecoveryService for Simulator {
         before: Option<Timestamp>,
     ) -> Result<Vec<RecoverySnapshot>, ServiceError> {
         self.recovery_snapshots(source_server_id, (None, before), None)
+            .await
             .map(|(snapshots, _)| snapshots)
     }
 
@@ -306,5 +314,6 @@ impl RecoveryService for Simulator {
             });
             Ok(id)
         })
+        .await
     }
 }

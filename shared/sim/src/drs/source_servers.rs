@@ -88,11 +88,11 @@ pub(crate) fn iso8601_duration(d: Duration) -> String {
 
 impl Simulator {
     /// DescribeSourceServers of these (known) servers: one counted call.
-    pub(super) fn source_servers(
+    pub(super) async fn source_servers(
         &self,
         ids: &[&SourceServerId],
     ) -> Result<Vec<SourceServer>, ServiceError> {
-        self.call(Operation::DescribeSourceServers, |st, now, fault| {
+        self.call_read(Operation::DescribeSourceServers, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -101,6 +101,7 @@ impl Simulator {
                 .map(|id| self.source_server_view(st, id, now))
                 .collect())
         })
+        .await
     }
 
     fn source_server_view(
@@ -146,14 +147,14 @@ impl Simulator {
     /// through them sees one unchanging list. One counted call. A server not
     /// in the account is a ValidationException (the model lists no
     /// ResourceNotFoundException for this operation).
-    pub fn recovery_snapshots(
+    pub async fn recovery_snapshots(
         &self,
         server: &SourceServerId,
         window: (Option<Timestamp>, Option<Timestamp>),
         as_of: Option<Timestamp>,
     ) -> Result<(Vec<RecoverySnapshot>, Timestamp), ServiceError> {
         let op = Operation::DescribeRecoverySnapshots;
-        self.call(op, |st, now, fault| {
+        self.call_read(op, |st, now, fault| {
             if let Some(f) = fault {
                 return Err(f);
             }
@@ -171,6 +172,6 @@ impl Simulator {
                 snapshots_of(&self.scenario, st.started_at, server, at, window),
                 at,
             ))
-        })
+        }).await
     }
 }

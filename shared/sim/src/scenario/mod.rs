@@ -8,6 +8,7 @@
 //! ```yaml
 //! seed: 42                  # RNG seed (default 0): same seed, same run
 //! time_scale: 60            # simulated seconds per real second, for the CLI's clock (default 60)
+//! call_latency: 200ms       # real time every DRS, EC2 and SSM call takes, like a real API's (default 0s)
 //! region: us-east-1         # instances get availability zone `<region>a` (default us-east-1)
 //! job_pending: 10s          # a new job (and its servers) stays PENDING this long (default 10s)
 //! launch_duration: { min: 2m, max: 5m }  # per-server launch time after pending, uniform (default 2m..5m)
@@ -133,6 +134,9 @@ pub struct Scenario {
     pub seed: u64,
     #[serde(deserialize_with = "positive_scale")]
     pub time_scale: f64,
+    /// Real time (not scaled) every call waits before it reaches the world.
+    #[serde(with = "humantime_serde")]
+    pub call_latency: Duration,
     pub region: String,
     #[serde(with = "humantime_serde")]
     pub job_pending: Duration,
@@ -159,6 +163,7 @@ impl Default for Scenario {
         Self {
             seed: 0,
             time_scale: 60.0,
+            call_latency: Duration::ZERO,
             region: "us-east-1".to_owned(),
             job_pending: Duration::from_secs(10),
             launch_duration: DurationRange {
