@@ -7,6 +7,7 @@
 //! - [`worker`]: the receive loop around the step, per queue.
 //! - [`metrics`]: the metrics worker's step.
 //! - [`ports`]: the bundle of ports a worker runs on.
+//! - [`call_log`]: this process' calls to each service, for `/healthz`.
 //! - [`bench`]: the figures `ripcord bench` prints.
 //! - [`render`]: the CLI's live progress and final table.
 //! - [`queued`]: starts queued but not yet taken up by a launch worker.
@@ -16,6 +17,7 @@
 pub mod backend;
 pub mod bench;
 pub mod bench_scale;
+pub mod call_log;
 pub mod cleanup;
 pub mod cli;
 pub mod commands;

@@ -11,7 +11,9 @@
 //! - [`records`]: what the store keeps: the execution and wave records.
 //! - [`machine`]: the pure `decide`.
 //! - [`status`]: the camelCase status view (docs/status-model.md), aggregated on read.
-//! - [`health`]: a deployment's health: worker polls, stuck executions, DLQs.
+//! - [`health`]: a deployment's health: worker polls, stuck executions, DLQs,
+//!   step outcomes and service errors.
+//! - [`recent`]: outcomes counted per minute over the last quarter hour.
 //! - [`report`]: the drill report (measured RTO; JSON, Markdown, HTML, SVG).
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
 //! - [`services`]: the values those ports carry (requests, answers, messages).
@@ -37,6 +39,7 @@ pub mod operator_action;
 pub mod plan;
 pub mod ports;
 pub mod preflight;
+pub mod recent;
 pub mod records;
 pub mod report;
 pub mod selection;
