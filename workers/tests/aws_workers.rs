@@ -724,8 +724,15 @@ fn throttling_slows_the_drill_down_but_it_completes_with_one_job_per_wave() {
         .flatten()
         .find(|s| s["service"] == "drs")
         .unwrap_or_else(|| panic!("no DRS calls in /healthz: {health:#}"));
-    assert!(drs["last15m"]["throttled"].as_u64().unwrap_or(0) > 0, "{drs:#}");
-    assert!(drs["last15m"]["succeeded"].as_u64().unwrap_or(0) > 0, "{drs:#}");
+    assert!(
+        drs["last15m"]["throttled"].as_u64().unwrap_or(0) > 0,
+        "{drs:#}"
+    );
+    assert!(
+        drs["last15m"]["succeeded"].as_u64().unwrap_or(0) > 0,
+        "{drs:#}"
+    );
+}
 
 #[test]
 fn eventbridge_triggers_start_once_per_key_and_refusals_are_recorded() {
