@@ -10,7 +10,7 @@ use ripcord::ports::QueueName;
 use ripcord::ports::calls::{CallOutcome, ProcessCalls, Service, ServiceCalls};
 use ripcord::ports::dead_letters::QueueDepth;
 use ripcord::ports::heartbeats::WorkerHeartbeat;
-use ripcord::recent::{Recent, StepClass};
+use ripcord::recent::{Recent, StepClass, StepCounts};
 use ripcord::time::Timestamp;
 
 fn now() -> Timestamp {
@@ -63,7 +63,7 @@ fn healthz_of_a_deployment_in_trouble_says_why() {
     let heartbeats: Vec<WorkerHeartbeat> = QueueName::ALL
         .into_iter()
         .map(|kind| {
-            let mut steps = Recent::default();
+            let mut steps = Recent::<StepCounts>::default();
             if kind == QueueName::Poll {
                 for i in 0..12 {
                     steps.add(ago(20 + i), |c| c.count(StepClass::Succeeded));

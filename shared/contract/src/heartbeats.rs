@@ -4,7 +4,7 @@
 use ripcord::ports::QueueName;
 use ripcord::ports::calls::{CallOutcome, ProcessCalls, Service, ServiceCalls};
 use ripcord::ports::heartbeats::{WorkerHeartbeat, WorkerHeartbeats};
-use ripcord::recent::{Recent, StepClass};
+use ripcord::recent::{Recent, StepClass, StepCounts};
 use ripcord::time::Timestamp;
 
 /// A worker's heartbeat replaces its previous one; old ones are not listed.
@@ -28,7 +28,7 @@ pub async fn heartbeats_keep_the_latest_per_worker(store: &dyn WorkerHeartbeats)
     );
     // Its last heartbeat, written as it stopped cleanly, with its recent
     // steps and its process' calls (docs/monitoring.md).
-    let mut steps = Recent::default();
+    let mut steps = Recent::<StepCounts>::default();
     steps.add(now, |c| c.count(StepClass::Throttled));
     let mut drs = ServiceCalls::new(Service::Drs);
     drs.record(
