@@ -35,7 +35,7 @@ impl Default for CallLog {
         Self {
             process: format!(
                 "{}:{}:{}:{n}",
-                crate::worker::host_name(),
+                host_name(),
                 std::process::id(),
                 chrono::Utc::now().timestamp_millis()
             ),
@@ -43,6 +43,16 @@ impl Default for CallLog {
             ports_service: None,
         }
     }
+}
+
+/// This host's name, for the names of workers and processes.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 impl CallLog {

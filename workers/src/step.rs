@@ -151,7 +151,7 @@ pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, StepErr
 fn effects_class(results: &[Envelope]) -> StepClass {
     results
         .iter()
-        .filter_map(|r| r.event.reported_error())
+        .filter_map(|r| ripcord::effect_results::reported_error(&r.event))
         .map(StepClass::of_error)
         .max()
         .unwrap_or(StepClass::Succeeded)

@@ -90,17 +90,11 @@ impl Default for WorkerConfig {
 fn worker_id(queue: QueueName) -> String {
     static STARTED: AtomicU64 = AtomicU64::new(0);
     let n = STARTED.fetch_add(1, Ordering::Relaxed);
-    format!("{}:{}:{queue}:{n}", host_name(), std::process::id())
-}
-
-/// This host's name, for the names of workers and processes.
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
+    format!(
+        "{}:{}:{queue}:{n}",
+        crate::call_log::host_name(),
+        std::process::id()
+    )
 }
 
 /// How this worker's steps ended, per minute: shared by its step tasks and

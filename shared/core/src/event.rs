@@ -9,7 +9,7 @@ use crate::capacity::{BusyServer, CapacityWait};
 use crate::cleanup::CleanupStep;
 use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::Plan;
-use crate::service_error::{ErrorClass, ServiceError};
+use crate::service_error::ServiceError;
 use crate::services::announce::Announcement;
 use crate::services::drs::RecoveryJob;
 use crate::services::queue::{OutgoingMessage, QueueName};
@@ -282,33 +282,6 @@ pub enum Event {
 }
 
 impl Event {
-    /// The class of the error a result event reports about its effect's
-    /// call, if it reports one: what a worker counts its step's outcome by
-    /// (docs/monitoring.md, "Recent outcomes"). The capacity ledger's and
-    /// pre-flight's failures carry only their text; they are the store or
-    /// DRS failing to answer, counted as transient.
-    pub fn reported_error(&self) -> Option<ErrorClass> {
-        match self {
-            Event::RecoveryStartFailed { error, .. }
-            | Event::PollFailed { error, .. }
-            | Event::ActionSendFailed { error, .. }
-            | Event::HealthCommandsFailed { error, .. }
-            | Event::PostLaunchCheckFailed { error, .. }
-            | Event::CleanupWave {
-                step:
-                    CleanupStep::CheckFailed { error, .. }
-                    | CleanupStep::TerminateFailed { error, .. }
-                    | CleanupStep::ObserveFailed { error, .. },
-            } => Some(error.class),
-            Event::ServerClaimFailed { .. }
-            | Event::PreflightFailed { .. }
-            | Event::AdmissionFailed { .. }
-            | Event::ServersReleased { error: Some(_) }
-            | Event::CapacityReleased { error: Some(_) } => Some(ErrorClass::Transient),
-            _ => None,
-        }
-    }
-
     /// The `type` tag as written on the wire.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -6,6 +6,7 @@
 //! reads the heartbeats, the active executions and the queue depths, and
 //! passes the time.
 
+mod level;
 pub mod outcomes;
 
 use crate::ids::{ExecutionId, WaveNumber};
@@ -15,6 +16,8 @@ use crate::ports::heartbeats::WorkerHeartbeat;
 use crate::records::{ExecutionRecord, WaveRecord};
 use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::time::Timestamp;
+pub use level::HealthLevel;
+use level::human_seconds;
 pub use outcomes::{OutcomeThresholds, ServiceHealth, StepWindows};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -41,19 +44,6 @@ impl Default for HealthThresholds {
             outcomes: OutcomeThresholds::default(),
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum HealthLevel {
-    /// Every kind of worker polls, nothing is stuck, nothing is dead.
-    Healthy,
-    /// Work goes on, but something needs a look: a stuck execution or dead
-    /// letters.
-    Degraded,
-    /// A kind of worker is missing: the executions that need it cannot move.
-    Unhealthy,
 }
 
 /// The whole answer of `/healthz`.
@@ -295,10 +285,6 @@ fn waits_only_for_approval(active: &ActiveExecution<'_>) -> bool {
         && summaries.iter().any(|w| {
             w.wait_for_approval && w.approved_by.is_none() && w.status == WaveStatus::Pending
         })
-}
-
-fn human_seconds(seconds: f64) -> String {
-    humantime::format_duration(Duration::from_secs(seconds.round() as u64)).to_string()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! unreachable for 3m (last success 12:04:10 UTC) ...". The window and
 //! every threshold are named here, in [`OutcomeThresholds`].
 
-use super::{HealthLevel, human_seconds};
+use super::level::{HealthLevel, human_seconds};
 use crate::ports::QueueName;
 use crate::ports::heartbeats::WorkerHeartbeat;
 use crate::recent::{CallCounts, StepCounts};
