@@ -181,7 +181,8 @@ pub enum Command {
         #[arg(long)]
         wave: u32,
         /// Who approves (recorded and reported); default as for `start`.
-        #[arg(long, env = "RIPCORD_REQUESTED_BY")]
+        /// `--requested-by`, as every other command spells it, works too.
+        #[arg(long, visible_alias = "requested-by", env = "RIPCORD_REQUESTED_BY")]
         approved_by: Option<String>,
         #[command(flatten)]
         backend: BackendArgs,

@@ -124,9 +124,13 @@ pub enum Event {
         report: crate::preflight::PreflightReport,
     },
     /// Pre-flight could not read DRS; the next tick asks again.
+    /// `throttled`: DRS throttled the reads, which slows the pre-flight
+    /// down but does not use up its tries (invariant 9).
     PreflightFailed {
         tries: u32,
         error: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        throttled: bool,
     },
 
     // ---- wave record: launch (launch queue) ----
