@@ -204,7 +204,7 @@ pub fn run(
     for queue in QUEUES {
         ripcord(&stage, &["dlq", "replay", queue.as_str(), "--all"]);
     }
-    let replay_deadline = Instant::now() + Duration::from_secs(30);
+    let replay_deadline = Instant::now() + stage.heal_bound();
     while !observer.all_ended(&ids) && Instant::now() < replay_deadline {
         observer.look(&ids);
         operate(&stage, &observer, &load, &mut operated);
@@ -212,7 +212,7 @@ pub fn run(
     }
     let unprocessed = settle_queues(&stage, Duration::from_secs(15));
     let still_dead = dead_letters_now(&stage);
-    observer.look(&ids);
+    observer.look_again(&ids);
     let wall = began.elapsed();
 
     // The checks, from the simulator's records, the store and the queues.

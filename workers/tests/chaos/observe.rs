@@ -81,8 +81,19 @@ impl Observer {
 
     /// One look at every execution in `ids` not seen ended yet.
     pub fn look(&mut self, ids: &[ExecutionId]) {
+        self.look_at(ids, false);
+    }
+
+    /// The last look, at every execution in `ids`, ended or not: an
+    /// execution ends before its waves hear of it (a cancel reaches the
+    /// waves not started through messages of their own).
+    pub fn look_again(&mut self, ids: &[ExecutionId]) {
+        self.look_at(ids, true);
+    }
+
+    fn look_at(&mut self, ids: &[ExecutionId], all: bool) {
         for &id in ids {
-            if self.latest.get(&id).is_some_and(Seen::ended) {
+            if !all && self.latest.get(&id).is_some_and(Seen::ended) {
                 continue;
             }
             let store = self.stage.store();

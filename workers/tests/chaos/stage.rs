@@ -140,6 +140,19 @@ impl Stage {
         matches!(self.place, Place::Aws { .. })
     }
 
+    /// How long, once the faults stop and the dead letters are replayed,
+    /// the executions still running may take to end: the longest timer
+    /// that heals a crash (a launch intent whose StartRecovery was never
+    /// made is looked at by its `LaunchCheck`, 120 s later) plus a margin.
+    /// The workers' 120 s are simulated time on the file (12 s at the
+    /// run's time scale) but real time on AWS.
+    pub fn heal_bound(&self) -> std::time::Duration {
+        match self.place {
+            Place::Embedded { .. } => std::time::Duration::from_secs(30),
+            Place::Aws { .. } => std::time::Duration::from_secs(150),
+        }
+    }
+
     fn aws_env(place: &Place, command: &mut Command) {
         let Place::Aws { moto, sim, prefix } = place else {
             return;
