@@ -163,3 +163,59 @@ pub fn check_final_states(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ripcord_sim::StartOutcome;
+
+    fn call(execution: &str, wave: &str, outcome: StartOutcome) -> StartRecoveryCall {
+        StartRecoveryCall {
+            at: chrono::Utc::now(),
+            tags: [
+                (TAG_EXECUTION, execution),
+                (TAG_WAVE, wave),
+                (TAG_ATTEMPT, "1"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            source_servers: Vec::new(),
+            recovery_snapshots: BTreeMap::new(),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_second_job_for_one_wave_attempt_and_an_unadopted_one_are_found() {
+        let id = "0b5c5c1e-6a4b-4c47-9d6e-0d4c8b1a2f10";
+        let created = |job: &str| StartOutcome::Created {
+            job_id: job.to_owned(),
+        };
+        let calls = [
+            call(id, "1", created("drsjob-a")),
+            call(
+                id,
+                "1",
+                StartOutcome::Rejected {
+                    code: "ThrottlingException".into(),
+                },
+            ),
+            call(id, "1", created("drsjob-b")),
+            call(
+                id,
+                "2",
+                StartOutcome::CreatedDespiteError {
+                    job_id: "drsjob-c".into(),
+                    code: "InternalServerException".into(),
+                },
+            ),
+        ];
+        let mut found = Findings::default();
+        check_jobs(&calls, &BTreeMap::new(), &mut found);
+        assert_eq!(found.duplicate_jobs, 1, "{:?}", found.problems);
+        // Wave 2's job exists in DRS but no record names it.
+        assert_eq!(found.unrecorded_jobs, 1, "{:?}", found.problems);
+        assert!(!found.clean());
+    }
+}
