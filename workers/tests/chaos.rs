@@ -88,10 +88,11 @@ fn report(config: &ChaosConfig, outcome: Outcome, dir: RunDir) {
         panicked,
         operated,
         gated,
+        operator_retries,
         tails,
     } = outcome;
     println!(
-        "chaos run on {}, seed {} (RIPCORD_CHAOS_SEED={} gives the same load, scenario and victims; process timing varies): {:.1} s under faults, {looks} looks at the store, {abandoned} steps abandoned, {panicked} panics, dead letters {dead:?}\n\n{}",
+        "chaos run on {}, seed {} (RIPCORD_CHAOS_SEED={} gives the same load, scenario and victims; process timing varies): {:.1} s under faults, {looks} looks at the store, {abandoned} steps abandoned, {panicked} panics, {operator_retries} operator commands tried again, dead letters {dead:?}\n\n{}",
         row.backend,
         row.seed,
         row.seed,

@@ -40,14 +40,20 @@ pub struct Outcome {
     /// Executions the operator acted on, and those it had to.
     pub operated: usize,
     pub gated: usize,
+    /// Operator commands tried again because the backend refused them.
+    pub operator_retries: u64,
     /// The end of each worker's log (warnings), for a failure's message.
     pub tails: String,
 }
 
+/// Operator commands that failed and were tried again (a frozen worker,
+/// or the other processes' writes, held the database file's write lock
+/// past the busy timeout).
+static OPERATOR_RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// `ripcord ARGS` on the stage, which must succeed, as an operator would
-/// run it: tried again (up to 4 times, a second apart) when it fails, since
-/// a frozen worker may hold the database file's write lock past the busy
-/// timeout. Its stdout.
+/// run it: tried again (up to 30 times, a second apart) when it fails, and
+/// counted in [`OPERATOR_RETRIES`]. Its stdout.
 fn ripcord(stage: &Stage, args: &[&str]) -> String {
     let mut tries = 0;
     loop {
@@ -56,8 +62,14 @@ fn ripcord(stage: &Stage, args: &[&str]) -> String {
         if output.status.success() {
             return String::from_utf8_lossy(&output.stdout).into_owned();
         }
+        eprintln!(
+            "ripcord {args:?} failed ({}), trying again: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        OPERATOR_RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         assert!(
-            tries < 4,
+            tries < 30,
             "ripcord {args:?} failed {tries} times, last ({}): {}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
@@ -274,6 +286,7 @@ pub fn run(
         panicked: counts.panicked,
         operated: operated.len(),
         gated: load.iter().filter(|(_, s)| s.kind.gated()).count(),
+        operator_retries: OPERATOR_RETRIES.load(std::sync::atomic::Ordering::Relaxed),
         tails,
     }
 }
