@@ -243,6 +243,12 @@ pub enum Command {
         /// heartbeat), for `ripcord healthcheck` in a container.
         #[arg(long, env = "RIPCORD_LIVENESS_FILE")]
         liveness_file: Option<PathBuf>,
+        /// Fault injection, for chaos tests only (never in a deployment):
+        /// answer this share (0.0 to 1.0) of the store's conditional saves
+        /// with a version conflict, without writing, as if another worker
+        /// had saved the record first. Default 0: off.
+        #[arg(long, env = "RIPCORD_FAULT_STORE_CONFLICTS", value_parser = crate::fault_injection::parse_fraction, hide_short_help = true)]
+        fault_store_conflicts: Option<f64>,
     },
     /// Exit 0 if the worker's liveness file was touched within --max-age,
     /// else 1 with why: a container health check (the image has no shell).

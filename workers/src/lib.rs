@@ -12,6 +12,7 @@
 //! - [`queued`]: starts queued but not yet taken up by a launch worker.
 //! - [`liveness`]: the file a worker touches as it polls, for container health checks.
 //! - [`reports`]: drill reports written to files (`ripcord report`, `run`, metrics worker).
+//! - [`fault_injection`]: a worker's opt-in fault-injection knobs, for chaos runs.
 
 pub mod backend;
 pub mod bench;
@@ -22,6 +23,7 @@ pub mod commands;
 pub mod describe;
 pub mod effects;
 pub mod engine;
+pub mod fault_injection;
 pub mod inbound;
 pub mod liveness;
 pub mod metrics;
