@@ -103,6 +103,11 @@ impl From<StoreError> for ApiError {
 
 impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> Self {
+        if e.is_permanent() {
+            // Too large for any queue: the request is at fault, and no
+            // retry of it helps.
+            return Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large_to_queue", e.to_string());
+        }
         Self::unavailable(format!("the launch queue failed: {e}"))
     }
 }

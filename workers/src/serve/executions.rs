@@ -189,6 +189,7 @@ pub struct Accepted {
         (status = 400, description = "The body is not JSON of this shape", body = super::error::ErrorBody),
         (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
         (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
+        (status = 413, description = "The body is over 2 MiB, or the plan is too large to queue (`too_large_to_queue`: the start message would be over SQS's 1 MiB)", body = super::error::ErrorBody),
         (status = 422, description = "The plan is invalid (details give line and column), a selection matches no server or too many, or a recovery is not confirmed", body = super::error::ErrorBody),
         (status = 503, description = "The plan selects by tags or snapshots by time and DRS could not be read, or this server has no DRS (embedded, no workers)", body = super::error::ErrorBody),
     )
