@@ -166,7 +166,11 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
         any::<At>().prop_map(Mutation::DuplicateLine),
         (any::<At>(), prop_oneof![Just(1_000usize), Just(100_000)])
             .prop_map(|(i, n)| Mutation::Repeat(i, n)),
-        (any::<At>(), prop_oneof![1usize..64, Just(10_000)], any::<bool>())
+        (
+            any::<At>(),
+            prop_oneof![1usize..64, Just(10_000)],
+            any::<bool>()
+        )
             .prop_map(|(i, n, map)| Mutation::Nest(i, n, map)),
         (any::<At>(), "\\PC{0,12}").prop_map(|(i, s)| Mutation::Noise(i, s)),
     ]
@@ -174,10 +178,8 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
 
 /// `valid` broken by one to three mutations.
 pub fn mutated(valid: String) -> impl Strategy<Value = String> {
-    prop::collection::vec(mutation(), 1..=3).prop_map(move |ms| {
-        ms.iter()
-            .fold(valid.clone(), |text, m| apply(&text, m))
-    })
+    prop::collection::vec(mutation(), 1..=3)
+        .prop_map(move |ms| ms.iter().fold(valid.clone(), |text, m| apply(&text, m)))
 }
 
 /// Random input of every kind: bytes read as lossy UTF-8, any string,
@@ -218,7 +220,9 @@ pub fn apply(text: &str, m: &Mutation) -> String {
         }
         Mutation::DuplicateLine(i) => {
             let start = text[..at(i)].rfind('\n').map_or(0, |n| n + 1);
-            let end = text[start..].find('\n').map_or(text.len(), |n| start + n + 1);
+            let end = text[start..]
+                .find('\n')
+                .map_or(text.len(), |n| start + n + 1);
             let line = text[start..end].to_owned();
             let line = if line.ends_with('\n') {
                 line

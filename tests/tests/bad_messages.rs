@@ -22,7 +22,8 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// file: past the adapter, which refuses a body this large.
 fn write_into_the_file(drill: &Drill, queue: QueueName, body: &str) {
     let db = rusqlite::Connection::open(drill.database()).expect("the drill's file opens");
-    db.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+    db.busy_timeout(Duration::from_secs(10))
+        .expect("busy timeout");
     db.execute(
         "INSERT INTO messages (queue, message_id, body, event_type, schema_version, visible_at)
          VALUES (?1, ?2, ?3, NULL, 1, 0)",
@@ -139,7 +140,11 @@ async fn bad_messages_on_every_queue_land_in_its_dlq_with_the_reason_while_the_d
             );
             assert!(reason.len() <= MAX_REASON_BYTES, "{reason}");
         }
-        assert_eq!(dead.len(), cases.len(), "only the bad messages are dead on {name}");
+        assert_eq!(
+            dead.len(),
+            cases.len(),
+            "only the bad messages are dead on {name}"
+        );
     }
 
     let (view, drill) = drill.finish(LIMIT).await;

@@ -203,7 +203,10 @@ fn check_answer(path: &str, status: StatusCode, body: &serde_json::Value) {
     );
     if status.is_client_error() {
         let code = body["error"]["code"].as_str().unwrap_or_default();
-        assert!(!code.is_empty(), "{path} answered {status} without a code: {body:#}");
+        assert!(
+            !code.is_empty(),
+            "{path} answered {status} without a code: {body:#}"
+        );
         let message = body["error"]["message"].as_str().unwrap_or_default();
         assert_readable(&format!("{path} {status} {code}"), message, 4096);
     } else {
@@ -232,7 +235,12 @@ proptest! {
 #[test]
 fn a_plan_too_large_to_queue_is_a_413_that_says_what_to_do() {
     let servers: String = (0..9_000)
-        .map(|n| format!("      - {{ id: s-{n:017}, hostname: {} }}\n", "h".repeat(100)))
+        .map(|n| {
+            format!(
+                "      - {{ id: s-{n:017}, hostname: {} }}\n",
+                "h".repeat(100)
+            )
+        })
         .collect();
     let waves: String = servers
         .lines()
@@ -241,8 +249,14 @@ fn a_plan_too_large_to_queue_is_a_413_that_says_what_to_do() {
         .enumerate()
         .map(|(i, chunk)| format!("  - name: w{i}\n    servers:\n{}\n", chunk.join("\n")))
         .collect();
-    let plan = format!("name: huge\nmode: drill\nregion: us-east-1\noptions: {{ split_large_waves: true }}\nwaves:\n{waves}");
-    assert!(plan.len() > MAX_BODY_BYTES && plan.len() < 2 * 1024 * 1024, "{} bytes", plan.len());
+    let plan = format!(
+        "name: huge\nmode: drill\nregion: us-east-1\noptions: {{ split_large_waves: true }}\nwaves:\n{waves}"
+    );
+    assert!(
+        plan.len() > MAX_BODY_BYTES && plan.len() < 2 * 1024 * 1024,
+        "{} bytes",
+        plan.len()
+    );
     let body = serde_json::json!({ "plan": plan }).to_string().into_bytes();
     let (status, answer) = post("/api/executions", body, Some("application/json"));
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer:#}");

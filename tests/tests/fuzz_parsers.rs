@@ -179,7 +179,11 @@ fn check_plan(text: &str) {
                 chrono::Utc::now(),
             );
             let decoded = Envelope::decode(&envelope.to_json());
-            assert_eq!(decoded.as_ref(), Ok(&envelope), "a valid plan did not survive its envelope");
+            assert_eq!(
+                decoded.as_ref(),
+                Ok(&envelope),
+                "a valid plan did not survive its envelope"
+            );
         }
     }
 }

@@ -856,13 +856,21 @@ fn bad_messages_on_every_queue_land_in_its_dlq_with_the_reason_while_a_drill_com
     let oversized = json.to_string();
     assert!(oversized.len() > MAX_BODY_BYTES && oversized.len() <= MAX_MESSAGE_BYTES);
     let cases = [
-        ("garbage", "garbage \u{fffd} ]] not JSON".to_owned(), "malformed JSON"),
+        (
+            "garbage",
+            "garbage \u{fffd} ]] not JSON".to_owned(),
+            "malformed JSON",
+        ),
         (
             "truncated",
             text[..text.len() / 2].to_owned(),
             "malformed JSON: EOF while parsing",
         ),
-        ("wrong version", wrong_version, "schema version 2 is not supported"),
+        (
+            "wrong version",
+            wrong_version,
+            "schema version 2 is not supported",
+        ),
         (
             "oversized",
             oversized.clone(),
@@ -878,17 +886,28 @@ fn bad_messages_on_every_queue_land_in_its_dlq_with_the_reason_while_a_drill_com
     let refused = stage
         .try_send_raw("launch", &"y".repeat(MAX_MESSAGE_BYTES + 1))
         .expect_err("SQS refuses a body over 1 MiB");
-    assert!(refused.contains("Message must be shorter than"), "{refused}");
+    assert!(
+        refused.contains("Message must be shorter than"),
+        "{refused}"
+    );
 
     let view = stage.settled(&id, LIMIT);
     assert_eq!(view["status"], "COMPLETED", "{view:#}");
     for queue in queues {
-        let dead = stage.wait_for(&format!("the {queue} DLQ to hold the bad messages"), LIMIT, |s| {
-            let dead = s.json(&["dlq", "list", queue, "--json"]);
-            (dead.as_array()?.len() >= cases.len()).then_some(dead)
-        });
+        let dead = stage.wait_for(
+            &format!("the {queue} DLQ to hold the bad messages"),
+            LIMIT,
+            |s| {
+                let dead = s.json(&["dlq", "list", queue, "--json"]);
+                (dead.as_array()?.len() >= cases.len()).then_some(dead)
+            },
+        );
         let dead = dead.as_array().expect("a list");
-        assert_eq!(dead.len(), cases.len(), "only the bad messages are dead on {queue}");
+        assert_eq!(
+            dead.len(),
+            cases.len(),
+            "only the bad messages are dead on {queue}"
+        );
         for (what, body, expected) in &cases {
             let found = dead
                 .iter()
@@ -902,7 +921,10 @@ fn bad_messages_on_every_queue_land_in_its_dlq_with_the_reason_while_a_drill_com
                 reason.contains(expected),
                 "the {what} message's reason on the {queue} DLQ should say {expected:?}: {reason}"
             );
-            assert_eq!(found["receiveCount"], 1, "{what} on {queue}: dead-lettered at once");
+            assert_eq!(
+                found["receiveCount"], 1,
+                "{what} on {queue}: dead-lettered at once"
+            );
         }
     }
     assert_eq!(stage.jobs_per_wave(&id), one_job_per_wave());

@@ -82,11 +82,18 @@ pub async fn dead_letter_reasons_are_kept_readable(queue: &dyn QueueBackend, _t:
     queue.send(Q, vec![message(&body)]).await.expect("send");
     let m = receive_one(queue, HIDDEN, Duration::ZERO).await;
     let reason = format!("unknown event type `\u{1}{}` (end)", "y".repeat(100_000));
-    queue.dead_letter(Q, &m, &reason).await.expect("dead_letter");
+    queue
+        .dead_letter(Q, &m, &reason)
+        .await
+        .expect("dead_letter");
     let dead = queue.list_dead(Q).await.expect("list_dead");
     assert_eq!(dead.len(), 1, "{} dead messages", dead.len());
     let kept = &dead[0].reason;
-    assert!(kept.len() <= MAX_REASON_BYTES, "a reason of {} bytes", kept.len());
+    assert!(
+        kept.len() <= MAX_REASON_BYTES,
+        "a reason of {} bytes",
+        kept.len()
+    );
     assert!(
         kept.starts_with("unknown event type `\\u{1}yyy") && kept.ends_with("(end)"),
         "{kept}"

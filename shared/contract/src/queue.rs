@@ -254,7 +254,9 @@ pub async fn large_messages_are_carried_and_oversized_ones_refused(
         .send(Q, vec![message("small"), message(&oversized)])
         .await;
     match refused {
-        Err(QueueError::TooLarge { queue: q, bytes, .. }) => {
+        Err(QueueError::TooLarge {
+            queue: q, bytes, ..
+        }) => {
             assert_eq!((q, bytes), (Q, MAX_BODY_BYTES + 1));
         }
         other => panic!("an oversized message was not refused as too large: {other:?}"),

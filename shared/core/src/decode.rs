@@ -60,7 +60,9 @@ mod tests {
     }
 
     fn error(body: &str) -> String {
-        Envelope::decode(body).expect_err("a bad message").to_string()
+        Envelope::decode(body)
+            .expect_err("a bad message")
+            .to_string()
     }
 
     #[test]
@@ -91,12 +93,18 @@ mod tests {
         let mut v = sample();
         v["type"] = format!("\u{1b}[31m{}", "X".repeat(100_000)).into();
         let text = error(&v.to_string());
-        assert!(text.starts_with("unknown event type `\\u{1b}[31mXXX"), "{text}");
+        assert!(
+            text.starts_with("unknown event type `\\u{1b}[31mXXX"),
+            "{text}"
+        );
         assert!(text.len() < 300, "{} bytes", text.len());
         v["type"] = "PollWave".into();
         v["detail"] = serde_json::json!({ "seq": format!("\u{7}{}", "9".repeat(100_000)) });
         let text = error(&v.to_string());
-        assert!(text.starts_with("a PollWave event with an invalid body: "), "{text}");
+        assert!(
+            text.starts_with("a PollWave event with an invalid body: "),
+            "{text}"
+        );
         assert!(text.len() < 1000 && !text.contains('\u{7}'), "{text}");
     }
 }

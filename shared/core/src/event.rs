@@ -6,9 +6,9 @@
 //! that reason (invariant 5, docs/invariants.md).
 
 use crate::capacity::{BusyServer, CapacityWait};
-use crate::decode::json_kind;
-pub use crate::decode::DecodeError;
 use crate::cleanup::CleanupStep;
+pub use crate::decode::DecodeError;
+use crate::decode::json_kind;
 use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::Plan;
 use crate::reason::{MAX_QUOTED_BYTES, MAX_REASON_BYTES, readable};
@@ -525,7 +525,9 @@ impl Envelope {
     pub fn decode(body: &str) -> Result<Self, DecodeError> {
         let raw: serde_json::Value = serde_json::from_str(body)
             .map_err(|e| DecodeError::MalformedJson(readable(&e.to_string(), MAX_QUOTED_BYTES)))?;
-        let obj = raw.as_object().ok_or(DecodeError::NotAnObject(json_kind(&raw)))?;
+        let obj = raw
+            .as_object()
+            .ok_or(DecodeError::NotAnObject(json_kind(&raw)))?;
         // The field is absent, or there but of another type.
         let bad = |name: &'static str, expected: &'static str| match obj.get(name) {
             None => DecodeError::MissingField(name),

@@ -444,7 +444,10 @@ waves:
 "
     ));
     assert_eq!((line, column), (5, 22), "{message}");
-    assert_says(&message, &["`execution_timeout` is 500000years", "check the unit"]);
+    assert_says(
+        &message,
+        &["`execution_timeout` is 500000years", "check the unit"],
+    );
 }
 
 #[test]

@@ -90,7 +90,8 @@ pub async fn list(
         .map(|c| {
             PageCursor::decode(c).ok_or_else(|| {
                 ApiError::bad_request(format!(
-                    "`{c}` is not a cursor; pass the nextCursor of the page before, unchanged"
+                    "{} is not a cursor; pass the nextCursor of the page before, unchanged",
+                    ripcord::reason::quoted(c)
                 ))
             })
         })
@@ -435,8 +436,9 @@ pub(super) fn wave_number(execution: &ExecutionRecord, text: &str) -> Result<Wav
         .map(|w| w.number)
         .ok_or_else(|| {
             ApiError::not_found(format!(
-                "execution {} has no wave `{text}`; its waves are numbered 1 to {}",
+                "execution {} has no wave {}; its waves are numbered 1 to {}",
                 execution.id,
+                ripcord::reason::quoted(text),
                 execution.waves.len()
             ))
         })
@@ -452,7 +454,8 @@ pub(super) fn optional_body<T: Default + DeserializeOwned>(body: &[u8]) -> Resul
             StatusCode::BAD_REQUEST,
             "bad_json",
             format!(
-                "the request body is not the JSON this endpoint takes: {e}; see /api/openapi.json"
+                "the request body is not the JSON this endpoint takes: {}; see /api/openapi.json",
+                ripcord::reason::readable(&e.to_string(), super::error::MAX_QUOTED_TEXT)
             ),
         )
     })

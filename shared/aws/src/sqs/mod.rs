@@ -526,9 +526,15 @@ mod tests {
     #[test]
     fn batches_hold_ten_messages_and_one_mebibyte_at_most() {
         let sizes = |b: &[Vec<Envelope>]| b.iter().map(Vec::len).collect::<Vec<_>>();
-        assert_eq!(sizes(&batches((0..23).map(|_| envelope(10)).collect())), [10, 10, 3]);
+        assert_eq!(
+            sizes(&batches((0..23).map(|_| envelope(10)).collect())),
+            [10, 10, 3]
+        );
         let big = 400 * 1024;
-        assert_eq!(sizes(&batches((0..5).map(|_| envelope(big)).collect())), [2, 2, 1]);
+        assert_eq!(
+            sizes(&batches((0..5).map(|_| envelope(big)).collect())),
+            [2, 2, 1]
+        );
         for batch in batches((0..7).map(|i| envelope(big / 3 * i)).collect()) {
             assert!(batch.iter().map(Envelope::bytes).sum::<usize>() <= MAX_MESSAGE_BYTES);
         }

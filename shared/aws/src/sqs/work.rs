@@ -219,6 +219,9 @@ mod tests {
         assert!(big.bytes() <= MAX_MESSAGE_BYTES, "{} bytes", big.bytes());
         assert!(body.starts_with(&big.body));
         let reason = big.attributes[ATTR_FAILURE_REASON].string_value().unwrap();
-        assert!(reason.starts_with("why (this dead letter keeps the first "), "{reason}");
+        assert!(
+            reason.starts_with("why (this dead letter keeps the first "),
+            "{reason}"
+        );
     }
 }

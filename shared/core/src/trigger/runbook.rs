@@ -73,8 +73,8 @@ impl TriggerDetail {
             reason,
             idempotency_key: key.clone(),
         };
-        let detail: TriggerDetail =
-            serde_json::from_value(detail.clone()).map_err(|e| invalid(readable(&e.to_string(), MAX_REASON_BYTES / 4)))?;
+        let detail: TriggerDetail = serde_json::from_value(detail.clone())
+            .map_err(|e| invalid(readable(&e.to_string(), MAX_REASON_BYTES / 4)))?;
         if !valid_key(&detail.idempotency_key) {
             return Err(invalid(format!(
                 "idempotencyKey {} must be 1 to {MAX_KEY_LEN} letters, digits or ._:/-",

@@ -486,7 +486,10 @@ pub fn parse_scenario(source: &str, file: &str) -> Result<Scenario, ScenarioErro
             column,
             // A scenario may hold anything: what the message quotes of it
             // is kept short and printable.
-            message: readable(&plain_message(&e.without_snippet().to_string(), line, column), 1024),
+            message: readable(
+                &plain_message(&e.without_snippet().to_string(), line, column),
+                1024,
+            ),
         }
     })
 }
