@@ -43,7 +43,12 @@ pub enum StepError {
 impl StepError {
     /// Errors that no retry of the same message can fix: dead-letter it.
     pub fn is_poison(&self) -> bool {
-        matches!(self, StepError::NoSuchWave { .. })
+        match self {
+            StepError::NoSuchWave { .. } => true,
+            // A follow-up no queue would carry: the same step makes it again.
+            StepError::Queue(e) => e.is_permanent(),
+            _ => false,
+        }
     }
 }
 

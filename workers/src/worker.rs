@@ -19,7 +19,7 @@ use ripcord::event::{Envelope, Event};
 use ripcord::eventbridge::EventBridgeEvent;
 use ripcord::ports::Receive;
 use ripcord::ports::heartbeats::WorkerHeartbeat;
-use ripcord::ports::queue::{QueueName, ReceivedMessage};
+use ripcord::ports::queue::{MAX_BODY_BYTES, QueueName, ReceivedMessage};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -250,22 +250,20 @@ pub async fn process(
     telemetry: &WorkerTelemetry,
     message: ReceivedMessage,
 ) {
+    if message.body.len() > MAX_BODY_BYTES {
+        let reason = format!(
+            "the message is {} bytes, over the {MAX_BODY_BYTES} bytes a Ripcord message may be, so it was not read; Ripcord never sends one this large: find the program that put it on the {queue} queue",
+            message.body.len()
+        );
+        return dead_letter_unread(ports, queue, telemetry, &message, &reason).await;
+    }
     let envelope = match Envelope::decode(&message.body) {
         Ok(e) => e,
         Err(_) if let Some(event) = EventBridgeEvent::parse(&message.body) => {
             return process_inbound(ports, queue, config, telemetry, &message, &event).await;
         }
         Err(e) => {
-            warn!(%queue, message_id = %message.message_id, error = %e, "undecodable message; dead-lettering it");
-            telemetry.step_ended(queue, StepOutcome::DeadLettered, Duration::ZERO);
-            if let Err(e2) = ports
-                .queue
-                .dead_letter(queue, &message, &e.to_string())
-                .await
-            {
-                error!(error = %e2, "dead-lettering failed; the message will come back");
-            }
-            return;
+            return dead_letter_unread(ports, queue, telemetry, &message, &e.to_string()).await;
         }
     };
     if envelope.attempt > 1 {
@@ -289,6 +287,21 @@ pub async fn process(
     )
     .instrument(span)
     .await
+}
+
+/// Dead-letters a message no step could read, with the reason.
+async fn dead_letter_unread(
+    ports: &Ports,
+    queue: QueueName,
+    telemetry: &WorkerTelemetry,
+    message: &ReceivedMessage,
+    reason: &str,
+) {
+    warn!(%queue, message_id = %message.message_id, %reason, "unreadable message; dead-lettering it");
+    telemetry.step_ended(queue, StepOutcome::DeadLettered, Duration::ZERO);
+    if let Err(e) = ports.queue.dead_letter(queue, message, reason).await {
+        error!(error = %e, "dead-lettering failed; the message will come back");
+    }
 }
 
 /// An EventBridge event (a runbook trigger, a DRS launch result).

@@ -7,8 +7,11 @@
 
 use crate::capacity::{BusyServer, CapacityWait};
 use crate::cleanup::CleanupStep;
+pub use crate::decode::DecodeError;
+use crate::decode::json_kind;
 use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::Plan;
+use crate::reason::{MAX_QUOTED_BYTES, MAX_REASON_BYTES, readable};
 use crate::service_error::ServiceError;
 use crate::services::announce::Announcement;
 use crate::services::drs::RecoveryJob;
@@ -524,51 +527,41 @@ impl Envelope {
 
     /// Decodes a message body, telling exactly what is wrong with a bad one.
     pub fn decode(body: &str) -> Result<Self, DecodeError> {
-        let raw: serde_json::Value =
-            serde_json::from_str(body).map_err(|e| DecodeError::MalformedJson(e.to_string()))?;
-        let obj = raw.as_object().ok_or(DecodeError::NotAnObject)?;
-        let version = obj
-            .get("schemaVersion")
-            .and_then(|v| v.as_u64())
-            .ok_or(DecodeError::MissingField("schemaVersion"))?;
+        let raw: serde_json::Value = serde_json::from_str(body)
+            .map_err(|e| DecodeError::MalformedJson(readable(&e.to_string(), MAX_QUOTED_BYTES)))?;
+        let obj = raw
+            .as_object()
+            .ok_or(DecodeError::NotAnObject(json_kind(&raw)))?;
+        // The field is absent, or there but of another type.
+        let bad = |name: &'static str, expected: &'static str| match obj.get(name) {
+            None => DecodeError::MissingField(name),
+            Some(v) => DecodeError::BadField {
+                field: name,
+                expected,
+                found: json_kind(v),
+            },
+        };
+        let Some(version) = obj.get("schemaVersion").and_then(|v| v.as_u64()) else {
+            return Err(bad("schemaVersion", "a whole number"));
+        };
         if version != u64::from(SCHEMA_VERSION) {
             return Err(DecodeError::UnsupportedVersion {
                 found: version,
                 supported: SCHEMA_VERSION,
             });
         }
-        let ty = obj
-            .get("type")
-            .and_then(|v| v.as_str())
-            .ok_or(DecodeError::MissingField("type"))?;
+        let Some(ty) = obj.get("type").and_then(|v| v.as_str()) else {
+            return Err(bad("type", "a string"));
+        };
         if !Event::TYPE_NAMES.contains(&ty) {
             return Err(DecodeError::UnknownType(ty.to_owned()));
         }
         let ty = ty.to_owned();
         serde_json::from_value(raw).map_err(|e| DecodeError::InvalidDetail {
             event_type: ty,
-            reason: e.to_string(),
+            reason: readable(&e.to_string(), MAX_REASON_BYTES / 4),
         })
     }
-}
-
-/// Why a message could not be decoded into an [`Envelope`].
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("malformed JSON: {0}")]
-    MalformedJson(String),
-    #[error("the message is not a JSON object")]
-    NotAnObject,
-    #[error("the envelope has no `{0}` field")]
-    MissingField(&'static str),
-    #[error(
-        "schema version {found} is not supported (this build reads version {supported}); replay it with a matching ripcord version"
-    )]
-    UnsupportedVersion { found: u64, supported: u32 },
-    #[error("unknown event type `{0}`")]
-    UnknownType(String),
-    #[error("a {event_type} event with an invalid body: {reason}")]
-    InvalidDetail { event_type: String, reason: String },
 }
 
 /// An event to send after a decision is saved, with its delay.

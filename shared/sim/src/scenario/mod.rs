@@ -102,6 +102,7 @@ pub use behaviour::{
     ServerEntry, ServerSpec, Servers, SnapshotsMode, StatusChecks,
 };
 use ripcord::ids::SourceServerId;
+use ripcord::reason::readable;
 use serde::de;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -485,10 +486,15 @@ pub fn parse_scenario(source: &str, file: &str) -> Result<Scenario, ScenarioErro
             .map(|l| (l.line(), l.column()))
             .unwrap_or((0, 0));
         ScenarioError::Invalid {
-            file: file.to_owned(),
+            file: readable(file, 256),
             line,
             column,
-            message: plain_message(&e.without_snippet().to_string(), line, column),
+            // A scenario may hold anything: what the message quotes of it
+            // is kept short and printable.
+            message: readable(
+                &plain_message(&e.without_snippet().to_string(), line, column),
+                1024,
+            ),
         }
     })
 }
