@@ -208,6 +208,13 @@ pub enum Event {
         seq: u32,
         error: ServiceError,
     },
+    /// The sweep found the wave's poll `seq`, due at `due`, overdue past
+    /// its bound: its message was lost. Re-arms the poll if the wave is
+    /// still exactly so (`machine/sweep.rs`); changes nothing otherwise.
+    NudgeWave {
+        seq: u32,
+        due: Timestamp,
+    },
     /// A launch result pushed by DRS through EventBridge
     /// ("DRS Source Server Launch Result"): observe now, not at the next poll.
     LaunchResultPushed {
@@ -320,6 +327,7 @@ impl Event {
             Event::PollWave { .. } => "PollWave",
             Event::WaveObserved { .. } => "WaveObserved",
             Event::PollFailed { .. } => "PollFailed",
+            Event::NudgeWave { .. } => "NudgeWave",
             Event::LaunchResultPushed { .. } => "LaunchResultPushed",
             Event::RunAction { .. } => "RunAction",
             Event::ActionSent { .. } => "ActionSent",
@@ -339,7 +347,7 @@ impl Event {
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 50] = [
+    pub const TYPE_NAMES: [&'static str; 51] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
@@ -375,6 +383,7 @@ impl Event {
         "PollWave",
         "WaveObserved",
         "PollFailed",
+        "NudgeWave",
         "LaunchResultPushed",
         "RunAction",
         "ActionSent",
@@ -433,6 +442,7 @@ impl Event {
             Event::PollWave { .. }
             | Event::WaveObserved { .. }
             | Event::PollFailed { .. }
+            | Event::NudgeWave { .. }
             | Event::LaunchResultPushed { .. } => QueueName::Poll,
             Event::RunAction { .. }
             | Event::ActionSent { .. }
