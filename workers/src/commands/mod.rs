@@ -138,6 +138,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             visibility_timeout,
             receive_wait,
             step_timeout,
+            sweep_every,
             metrics_addr,
             report_dir,
             liveness_file,
@@ -146,6 +147,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 visibility: visibility_timeout,
                 wait: receive_wait,
                 step_timeout,
+                sweep_every,
                 metrics_addr,
             };
             worker::worker(
