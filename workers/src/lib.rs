@@ -6,6 +6,7 @@
 //!   ([`cleanup`]: those of a drill clean-up).
 //! - [`worker`]: the receive loop around the step, per queue.
 //! - [`metrics`]: the metrics worker's step.
+//! - [`sweep`]: the metrics workers' sweep for running waves whose poll was lost.
 //! - [`ports`]: the bundle of ports a worker runs on.
 //! - [`bench`]: the figures `ripcord bench` prints.
 //! - [`render`]: the CLI's live progress and final table.
@@ -37,5 +38,6 @@ pub mod reports;
 pub mod select;
 pub mod serve;
 pub mod step;
+pub mod sweep;
 pub mod telemetry;
 pub mod worker;

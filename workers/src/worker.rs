@@ -58,11 +58,18 @@ pub struct WorkerConfig {
     /// The deployment's name (its resource name prefix): the `Deployment`
     /// dimension of the metrics an alarm watches.
     pub deployment: String,
+    /// Metrics worker: how often it sweeps for running waves whose poll
+    /// was lost (`crate::sweep`); zero: never.
+    pub sweep_every: Duration,
 }
 
 /// Above the longest run of one step's calls: each SDK call attempt has
 /// 45 s (`ripcord_aws::config`), and retried calls take a few attempts.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How often a metrics worker sweeps: well inside the shortest time a wave
+/// counts as stuck (`ripcord::machine::MIN_OVERDUE`, a minute past due).
+pub const DEFAULT_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 impl Default for WorkerConfig {
     fn default() -> Self {
@@ -77,6 +84,7 @@ impl Default for WorkerConfig {
             report_dir: None,
             liveness_file: None,
             deployment: "ripcord".to_owned(),
+            sweep_every: DEFAULT_SWEEP_EVERY,
         }
     }
 }
@@ -162,6 +170,15 @@ pub async fn run(
 ) {
     let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    // Nothing stuck for ever: the metrics workers sweep (crate::sweep).
+    let sweeper = (queue == QueueName::Metrics && !config.sweep_every.is_zero()).then(|| {
+        tokio::spawn(crate::sweep::run(
+            ports.clone(),
+            config.sweep_every,
+            telemetry.clone(),
+            shutdown.clone(),
+        ))
+    });
     let mut heartbeat = Heartbeat::new(queue);
     loop {
         if *shutdown.borrow() {
@@ -218,6 +235,9 @@ pub async fn run(
     }
     while let Some(ended) = tasks.join_next().await {
         task_ended(queue, &telemetry, ended);
+    }
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
     }
     heartbeat.stopped(&ports).await;
 }

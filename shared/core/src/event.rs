@@ -215,6 +215,13 @@ pub enum Event {
         seq: u32,
         error: ServiceError,
     },
+    /// The sweep found the wave's poll `seq`, due at `due`, overdue past
+    /// its bound: its message was lost. Re-arms the poll if the wave is
+    /// still exactly so (`machine/sweep.rs`); changes nothing otherwise.
+    NudgeWave {
+        seq: u32,
+        due: Timestamp,
+    },
     /// A launch result pushed by DRS through EventBridge
     /// ("DRS Source Server Launch Result"): observe now, not at the next poll.
     LaunchResultPushed {
@@ -327,6 +334,7 @@ impl Event {
             Event::PollWave { .. } => "PollWave",
             Event::WaveObserved { .. } => "WaveObserved",
             Event::PollFailed { .. } => "PollFailed",
+            Event::NudgeWave { .. } => "NudgeWave",
             Event::LaunchResultPushed { .. } => "LaunchResultPushed",
             Event::RunAction { .. } => "RunAction",
             Event::ActionSent { .. } => "ActionSent",
@@ -346,7 +354,7 @@ impl Event {
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 50] = [
+    pub const TYPE_NAMES: [&'static str; 51] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
@@ -382,6 +390,7 @@ impl Event {
         "PollWave",
         "WaveObserved",
         "PollFailed",
+        "NudgeWave",
         "LaunchResultPushed",
         "RunAction",
         "ActionSent",
@@ -440,6 +449,7 @@ impl Event {
             Event::PollWave { .. }
             | Event::WaveObserved { .. }
             | Event::PollFailed { .. }
+            | Event::NudgeWave { .. }
             | Event::LaunchResultPushed { .. } => QueueName::Poll,
             Event::RunAction { .. }
             | Event::ActionSent { .. }

@@ -138,6 +138,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             visibility_timeout,
             receive_wait,
             step_timeout,
+            sweep_every,
             metrics_addr,
             report_dir,
             liveness_file,
@@ -147,6 +148,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 visibility: visibility_timeout,
                 wait: receive_wait,
                 step_timeout,
+                sweep_every,
                 metrics_addr,
                 faults: crate::fault_injection::FaultKnobs {
                     store_conflicts: fault_store_conflicts.unwrap_or(0.0),

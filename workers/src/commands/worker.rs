@@ -24,6 +24,7 @@ pub struct Timing {
     pub visibility: Option<Duration>,
     pub wait: Option<Duration>,
     pub step_timeout: Option<Duration>,
+    pub sweep_every: Option<Duration>,
     /// Where to serve this process' Prometheus metrics.
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Off unless asked for (`--fault-store-conflicts`).
@@ -36,6 +37,7 @@ impl Timing {
             visibility: self.visibility.unwrap_or(config.visibility),
             wait: self.wait.unwrap_or(config.wait),
             step_timeout: self.step_timeout.unwrap_or(config.step_timeout),
+            sweep_every: self.sweep_every.unwrap_or(config.sweep_every),
             ..config
         }
     }

@@ -1,8 +1,10 @@
 //! Table tests of `decide`: short drills through the real transitions,
 //! from StartExecution on, for the cases the design names explicitly.
-//! Operator control (retry, skip, pause, resume) is in `tests/operator.rs`.
+//! Operator control (retry, skip, pause, resume) is in `tests/operator.rs`,
+//! the sweep's nudges of waves whose poll went missing in `tests/sweep.rs`.
 
 mod operator;
+mod sweep;
 
 use super::*;
 use crate::event::{Envelope, Event, PostLaunchObservation, WaveObservation};
