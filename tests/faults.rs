@@ -39,6 +39,11 @@ struct QueueFaultState {
     next_of: BTreeSet<String>,
     /// Event types whose first send panics, once.
     panic_first_of: BTreeSet<String>,
+    /// Event types whose next message is lost on its way, once: the send
+    /// answers OK and nothing arrives.
+    lose_next_of: BTreeSet<String>,
+    /// Messages lost so far, per event type.
+    lost: BTreeMap<String, u64>,
     /// Event ids that have failed once already.
     failed_ids: BTreeSet<String>,
     /// Failed sends per event type they carried.
@@ -64,6 +69,32 @@ impl QueueFaults {
     /// The next send carrying an event of `event_type` fails, once.
     pub fn fail_next_send_of(&self, event_type: &str) {
         lock(&self.state).next_of.insert(event_type.to_owned());
+    }
+
+    /// The next message of `event_type` is lost once its send has answered
+    /// OK: what a queue that drops a message does (the stand-in's race, a
+    /// bug), which nothing in the step can see.
+    pub fn lose_next_of(&self, event_type: &str) {
+        lock(&self.state).lose_next_of.insert(event_type.to_owned());
+    }
+
+    /// Messages lost so far, per event type.
+    pub fn lost(&self) -> BTreeMap<String, u64> {
+        lock(&self.state).lost.clone()
+    }
+
+    /// `messages` without the one to lose, if any.
+    fn lose(&self, mut messages: Vec<OutgoingMessage>) -> Vec<OutgoingMessage> {
+        let mut state = lock(&self.state);
+        if let Some(i) = messages
+            .iter()
+            .position(|m| state.lose_next_of.contains(&m.event_type))
+        {
+            let lost = messages.remove(i);
+            state.lose_next_of.remove(&lost.event_type);
+            *state.lost.entry(lost.event_type).or_default() += 1;
+        }
+        messages
     }
 
     /// The first send carrying an event of `event_type` panics (a bug in a
@@ -163,6 +194,10 @@ impl WorkQueue for FaultyQueue {
         self.faults.panic_if_told(&messages);
         if let Some(reason) = self.faults.draw(&messages) {
             return Err(QueueError::Service(reason));
+        }
+        let messages = self.faults.lose(messages);
+        if messages.is_empty() {
+            return Ok(());
         }
         self.inner.send(queue, messages).await
     }

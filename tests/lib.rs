@@ -3,12 +3,14 @@
 //! `examples/scenarios/`, or one written inline), steer it (cancel,
 //! approve), and wait for the final table.
 //!
+//! - [`fuzz`]: bad input made on purpose (proptest strategies) for the fuzz tests.
 //! - [`faults`]: port decorators that inject queue and store failures.
 //! - [`recording`]: a queue decorator that records what workers sent and acked.
 //! - [`manual`]: a drill whose messages the test delivers one at a time.
 //! - [`template`]: the CloudFormation template `infra/ripcord.yaml`, read.
 
 pub mod faults;
+pub mod fuzz;
 pub mod manual;
 pub mod recording;
 pub mod template;
@@ -190,6 +192,11 @@ impl Drill {
     /// The queues as the test uses them, without the workers' decorators.
     pub fn queue(&self) -> Arc<dyn WorkQueue> {
         self.engine.backend.queue()
+    }
+
+    /// The embedded file the drill runs on (queues, store, simulated world).
+    pub fn database(&self) -> PathBuf {
+        self._dir.path().join("drill.db")
     }
 
     /// The dead-letter queues, as `ripcord dlq` reads them.

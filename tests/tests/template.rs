@@ -281,3 +281,41 @@ fn the_outputs_are_the_shared_contracts() {
     assert_eq!(outputs, expected);
     assert_eq!(template.default_of("NamePrefix"), PREFIX);
 }
+
+/// CloudFormation takes a template inline (`--template-body`, what `aws
+/// cloudformation deploy` sends without `--s3-bucket`) only up to 51,200
+/// bytes, and from S3 up to 1 MB. Ours is larger than the first, so every
+/// documented deploy line must upload it with `--s3-bucket`; moto accepts any
+/// size inline, so only this test keeps the README's line working on AWS.
+#[test]
+fn the_documented_deploy_lines_upload_the_template_through_s3_when_it_is_too_big_to_inline() {
+    const INLINE_LIMIT: usize = 51_200;
+    const S3_LIMIT: usize = 1_000_000;
+    let size = std::fs::read(ripcord_tests::template::template_path())
+        .expect("the template")
+        .len();
+    assert!(
+        size < S3_LIMIT,
+        "the template is {size} bytes, over CloudFormation's 1 MB"
+    );
+    let root = ripcord_tests::template::repository();
+    let mut lines_seen = 0;
+    for doc in ["README.md", "infra/README.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).expect("the doc");
+        // One command per logical line: shell continuations joined.
+        for command in text.replace("\\\n", " ").lines() {
+            if !command.contains("aws cloudformation deploy") {
+                continue;
+            }
+            lines_seen += 1;
+            if size > INLINE_LIMIT {
+                assert!(
+                    command.contains("--s3-bucket"),
+                    "{doc}: the template is {size} bytes, over the 51,200 bytes CloudFormation \
+                     takes inline, so this deploy line needs --s3-bucket: {command}"
+                );
+            }
+        }
+    }
+    assert!(lines_seen > 0, "the README documents the deploy line");
+}

@@ -181,7 +181,8 @@ pub enum Command {
         #[arg(long)]
         wave: u32,
         /// Who approves (recorded and reported); default as for `start`.
-        #[arg(long, env = "RIPCORD_REQUESTED_BY")]
+        /// `--requested-by`, as every other command spells it, works too.
+        #[arg(long, visible_alias = "requested-by", env = "RIPCORD_REQUESTED_BY")]
         approved_by: Option<String>,
         #[command(flatten)]
         backend: BackendArgs,
@@ -230,6 +231,11 @@ pub enum Command {
         /// (default: 5 min).
         #[arg(long, env = "RIPCORD_STEP_TIMEOUT", value_parser = humantime::parse_duration)]
         step_timeout: Option<std::time::Duration>,
+        /// Metrics worker: how often it sweeps for running waves whose
+        /// next poll is overdue past four poll intervals (at least a
+        /// minute) and re-arms them (default: 60 s; 0 turns it off).
+        #[arg(long, env = "RIPCORD_SWEEP_EVERY", value_parser = humantime::parse_duration)]
+        sweep_every: Option<std::time::Duration>,
         /// Serve this process' worker metrics (step latencies, outcomes,
         /// retries, polls) in the Prometheus format at http://ADDR/metrics.
         #[arg(long, env = "RIPCORD_METRICS_ADDR")]
@@ -242,6 +248,12 @@ pub enum Command {
         /// heartbeat), for `ripcord healthcheck` in a container.
         #[arg(long, env = "RIPCORD_LIVENESS_FILE")]
         liveness_file: Option<PathBuf>,
+        /// Fault injection, for chaos tests only (never in a deployment):
+        /// answer this share (0.0 to 1.0) of the store's conditional saves
+        /// with a version conflict, without writing, as if another worker
+        /// had saved the record first. Default 0: off.
+        #[arg(long, env = "RIPCORD_FAULT_STORE_CONFLICTS", value_parser = crate::fault_injection::parse_fraction, hide_short_help = true)]
+        fault_store_conflicts: Option<f64>,
     },
     /// Exit 0 if the worker's liveness file was touched within --max-age,
     /// else 1 with why: a container health check (the image has no shell).

@@ -6,6 +6,7 @@
 //!   ([`cleanup`]: those of a drill clean-up).
 //! - [`worker`]: the receive loop around the step, per queue.
 //! - [`metrics`]: the metrics worker's step.
+//! - [`sweep`]: the metrics workers' sweep for running waves whose poll was lost.
 //! - [`ports`]: the bundle of ports a worker runs on.
 //! - [`call_log`]: this process' calls to each service, for `/healthz`.
 //! - [`bench`]: the figures `ripcord bench` prints.
@@ -13,6 +14,7 @@
 //! - [`queued`]: starts queued but not yet taken up by a launch worker.
 //! - [`liveness`]: the file a worker touches as it polls, for container health checks.
 //! - [`reports`]: drill reports written to files (`ripcord report`, `run`, metrics worker).
+//! - [`fault_injection`]: a worker's opt-in fault-injection knobs, for chaos runs.
 
 pub mod backend;
 pub mod bench;
@@ -24,6 +26,7 @@ pub mod commands;
 pub mod describe;
 pub mod effects;
 pub mod engine;
+pub mod fault_injection;
 pub mod inbound;
 pub mod liveness;
 pub mod metrics;
@@ -37,5 +40,6 @@ pub mod reports;
 pub mod select;
 pub mod serve;
 pub mod step;
+pub mod sweep;
 pub mod telemetry;
 pub mod worker;

@@ -208,6 +208,7 @@ pub async fn for_execution(
             return Event::PreflightFailed {
                 tries,
                 error: e.to_string(),
+                throttled: false,
             };
         }
     };
@@ -216,6 +217,7 @@ pub async fn for_execution(
         Err(e) => Event::PreflightFailed {
             tries,
             error: e.to_string(),
+            throttled: e.class == ripcord::service_error::ErrorClass::Throttling,
         },
     }
 }

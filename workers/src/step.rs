@@ -44,7 +44,12 @@ pub enum StepError {
 impl StepError {
     /// Errors that no retry of the same message can fix: dead-letter it.
     pub fn is_poison(&self) -> bool {
-        matches!(self, StepError::NoSuchWave { .. })
+        match self {
+            StepError::NoSuchWave { .. } => true,
+            // A follow-up no queue would carry: the same step makes it again.
+            StepError::Queue(e) => e.is_permanent(),
+            _ => false,
+        }
     }
 }
 
@@ -189,10 +194,16 @@ async fn apply_in(
         if let Some(journal) = journal(&state)
             && journal.contains(envelope.event_id)
         {
-            if root.is_none() {
-                debug!("duplicate delivery; re-sending the follow-ups of its step");
-                send(ports, &journal.follow_ups_of_step(envelope.event_id)).await?;
-            }
+            // A redelivery, or this very step's save whose answer was lost
+            // (the write landed; the store's retry of it found the version
+            // moved). Either way what the decision sent may not have gone
+            // out: send it again, for a result decided inline too, or a
+            // poll it re-armed dies here (the AWS worker stall, issue 14).
+            debug!(
+                inline = root.is_some(),
+                "already decided; re-sending the follow-ups journaled for it"
+            );
+            send(ports, &journal.follow_ups_of_step(envelope.event_id)).await?;
             return Ok(Applied {
                 handled: Handled::Duplicate,
                 results: Vec::new(),

@@ -123,6 +123,9 @@ pub struct WorkerTelemetry {
     decided: Family<QueueLabels, Counter>,
     retries: Family<EventLabels, Counter>,
     polls: Family<QueueLabels, Counter>,
+    /// Sweeps made, and the waves they found with their poll lost.
+    sweeps: Counter,
+    waves_nudged: Counter,
 }
 
 fn step_histogram() -> Histogram {
@@ -138,6 +141,8 @@ impl Default for WorkerTelemetry {
             decided: Family::default(),
             retries: Family::default(),
             polls: Family::default(),
+            sweeps: Counter::default(),
+            waves_nudged: Counter::default(),
         }
     }
 }
@@ -172,6 +177,16 @@ impl WorkerTelemetry {
             "Receives made on the worker's queue",
             self.polls.clone(),
         );
+        sub.register(
+            "sweeps",
+            "Sweeps for running waves whose poll was lost (metrics workers, every --sweep-every)",
+            self.sweeps.clone(),
+        );
+        sub.register(
+            "waves_nudged",
+            "Running waves the sweeps found with their next poll overdue past its bound (its message lost), each sent a NudgeWave",
+            self.waves_nudged.clone(),
+        );
         register_contention(registry.sub_registry_with_prefix("embedded"));
     }
 
@@ -186,6 +201,17 @@ impl WorkerTelemetry {
         self.step_seconds
             .get_or_create(&QueueLabels { queue })
             .observe(took.as_secs_f64());
+    }
+
+    /// A sweep ended, having nudged `nudged` waves.
+    pub fn swept(&self, nudged: usize) {
+        self.sweeps.inc();
+        self.waves_nudged.inc_by(nudged as u64);
+    }
+
+    /// Waves the sweeps of this process nudged.
+    pub fn waves_nudged(&self) -> u64 {
+        self.waves_nudged.get()
     }
 
     /// A step decided `events` events (its message's and the results

@@ -21,7 +21,7 @@ use ripcord::event::{Envelope, Event};
 use ripcord::eventbridge::EventBridgeEvent;
 use ripcord::ports::Receive;
 use ripcord::ports::heartbeats::WorkerHeartbeat;
-use ripcord::ports::queue::{QueueName, ReceivedMessage};
+use ripcord::ports::queue::{MAX_BODY_BYTES, QueueName, ReceivedMessage};
 use ripcord::recent::{Recent, StepClass, StepCounts};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,11 +61,18 @@ pub struct WorkerConfig {
     /// The deployment's name (its resource name prefix): the `Deployment`
     /// dimension of the metrics an alarm watches.
     pub deployment: String,
+    /// Metrics worker: how often it sweeps for running waves whose poll
+    /// was lost (`crate::sweep`); zero: never.
+    pub sweep_every: Duration,
 }
 
 /// Above the longest run of one step's calls: each SDK call attempt has
 /// 45 s (`ripcord_aws::config`), and retried calls take a few attempts.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How often a metrics worker sweeps: well inside the shortest time a wave
+/// counts as stuck (`ripcord::machine::MIN_OVERDUE`, a minute past due).
+pub const DEFAULT_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 impl Default for WorkerConfig {
     fn default() -> Self {
@@ -80,6 +87,7 @@ impl Default for WorkerConfig {
             report_dir: None,
             liveness_file: None,
             deployment: "ripcord".to_owned(),
+            sweep_every: DEFAULT_SWEEP_EVERY,
         }
     }
 }
@@ -197,6 +205,15 @@ pub async fn run(
 ) {
     let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    // Nothing stuck for ever: the metrics workers sweep (crate::sweep).
+    let sweeper = (queue == QueueName::Metrics && !config.sweep_every.is_zero()).then(|| {
+        tokio::spawn(crate::sweep::run(
+            ports.clone(),
+            config.sweep_every,
+            telemetry.clone(),
+            shutdown.clone(),
+        ))
+    });
     let mut heartbeat = Heartbeat::new(queue);
     loop {
         if *shutdown.borrow() {
@@ -257,6 +274,9 @@ pub async fn run(
     while let Some(ended) = tasks.join_next().await {
         task_ended(queue, &telemetry, &heartbeat.steps, ended);
     }
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     heartbeat.stopped(&ports).await;
 }
 
@@ -295,21 +315,21 @@ pub async fn process(
     telemetry: &WorkerTelemetry,
     message: ReceivedMessage,
 ) -> StepClass {
+    if message.body.len() > MAX_BODY_BYTES {
+        let reason = format!(
+            "the message is {} bytes, over the {MAX_BODY_BYTES} bytes a Ripcord message may be, so it was not read; Ripcord never sends one this large: find the program that put it on the {queue} queue",
+            message.body.len()
+        );
+        dead_letter_unread(ports, queue, telemetry, &message, &reason).await;
+        return StepClass::Permanent;
+    }
     let envelope = match Envelope::decode(&message.body) {
         Ok(e) => e,
         Err(_) if let Some(event) = EventBridgeEvent::parse(&message.body) => {
             return process_inbound(ports, queue, config, telemetry, &message, &event).await;
         }
         Err(e) => {
-            warn!(%queue, message_id = %message.message_id, error = %e, "undecodable message; dead-lettering it");
-            telemetry.step_ended(queue, StepOutcome::DeadLettered, Duration::ZERO);
-            if let Err(e2) = ports
-                .queue
-                .dead_letter(queue, &message, &e.to_string())
-                .await
-            {
-                error!(error = %e2, "dead-lettering failed; the message will come back");
-            }
+            dead_letter_unread(ports, queue, telemetry, &message, &e.to_string()).await;
             return StepClass::Permanent;
         }
     };
@@ -334,6 +354,21 @@ pub async fn process(
     )
     .instrument(span)
     .await
+}
+
+/// Dead-letters a message no step could read, with the reason.
+async fn dead_letter_unread(
+    ports: &Ports,
+    queue: QueueName,
+    telemetry: &WorkerTelemetry,
+    message: &ReceivedMessage,
+    reason: &str,
+) {
+    warn!(%queue, message_id = %message.message_id, %reason, "unreadable message; dead-lettering it");
+    telemetry.step_ended(queue, StepOutcome::DeadLettered, Duration::ZERO);
+    if let Err(e) = ports.queue.dead_letter(queue, message, reason).await {
+        error!(error = %e, "dead-lettering failed; the message will come back");
+    }
 }
 
 /// An EventBridge event (a runbook trigger, a DRS launch result).

@@ -341,11 +341,17 @@ impl Stage {
 
     /// Sends `body` as is to one of the deployment's queues.
     fn send_raw(&self, queue: &str, body: &str) {
+        self.try_send_raw(queue, body).expect("SendMessage");
+    }
+
+    /// Sends `body` as is; SQS's error, if it refuses it.
+    fn try_send_raw(&self, queue: &str, body: &str) -> Result<(), String> {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         let url = self.queue_url(queue);
         self.runtime
             .block_on(sqs.send_message().queue_url(url).message_body(body).send())
-            .expect("SendMessage");
+            .map(|_| ())
+            .map_err(|e| format!("{:?}", aws_sdk_sqs::error::DisplayErrorContext(e)))
     }
 
     /// Some of SQS's counts of one of the deployment's queues.
@@ -849,6 +855,113 @@ fn poison_messages_land_in_the_dlq_and_a_replay_completes_the_execution() {
         serde_json::json!([])
     );
     assert_eq!(stage.jobs_per_wave(&id), one_job_per_wave());
+}
+
+/// Bad messages on each of the four SQS queues land in that queue's DLQ
+/// with the reason while the workers complete a drill (invariant 5):
+/// garbage, a truncated envelope, an envelope of another schema version,
+/// and a body SQS carries but Ripcord never sends (over `MAX_BODY_BYTES`,
+/// under SQS's 1 MiB: its dead letter keeps as much of it as fits beside
+/// the reason). A body over SQS's 1 MiB cannot be put on a queue at all:
+/// SQS refuses the send, and Ripcord's own sends refuse it first
+/// (`shared/contract/src/queue.rs::large_messages_are_carried_and_oversized_ones_refused`).
+#[test]
+fn bad_messages_on_every_queue_land_in_its_dlq_with_the_reason_while_a_drill_completes() {
+    use ripcord::event::{Envelope, Event};
+    use ripcord::ports::queue::{MAX_BODY_BYTES, MAX_MESSAGE_BYTES};
+    let Some(mut stage) = Stage::new("happy-path.yaml") else {
+        return;
+    };
+    stage.spawn_all();
+    let id = stage.start("aws-drill.yaml");
+    let valid = Envelope::new(
+        id.parse().expect("an execution id"),
+        Some(ripcord::ids::WaveNumber(1)),
+        Event::PollWave { seq: 0 },
+        chrono::Utc::now(),
+    );
+    let text = valid.to_json();
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    json["schemaVersion"] = 2.into();
+    let wrong_version = json.to_string();
+    json["schemaVersion"] = 1.into();
+    json["padding"] = "x".repeat(MAX_MESSAGE_BYTES - text.len() - 100).into();
+    let oversized = json.to_string();
+    assert!(oversized.len() > MAX_BODY_BYTES && oversized.len() <= MAX_MESSAGE_BYTES);
+    let cases = [
+        (
+            "garbage",
+            "garbage \u{fffd} ]] not JSON".to_owned(),
+            "malformed JSON",
+        ),
+        (
+            "truncated",
+            text[..text.len() / 2].to_owned(),
+            "malformed JSON: EOF while parsing",
+        ),
+        (
+            "wrong version",
+            wrong_version,
+            "schema version 2 is not supported",
+        ),
+        (
+            "oversized",
+            oversized.clone(),
+            "bytes a Ripcord message may be, so it was not read",
+        ),
+    ];
+    let queues = ["launch", "poll", "post-actions", "metrics"];
+    for queue in queues {
+        for (_, body, _) in &cases {
+            stage.send_raw(queue, body);
+        }
+    }
+    let refused = stage
+        .try_send_raw("launch", &"y".repeat(MAX_MESSAGE_BYTES + 1))
+        .expect_err("SQS refuses a body over 1 MiB");
+    assert!(
+        refused.contains("Message must be shorter than"),
+        "{refused}"
+    );
+
+    let view = stage.settled(&id, LIMIT);
+    assert_eq!(view["status"], "COMPLETED", "{view:#}");
+    for queue in queues {
+        let dead = stage.wait_for(
+            &format!("the {queue} DLQ to hold the bad messages"),
+            LIMIT,
+            |s| {
+                let dead = s.json(&["dlq", "list", queue, "--json"]);
+                (dead.as_array()?.len() >= cases.len()).then_some(dead)
+            },
+        );
+        let dead = dead.as_array().expect("a list");
+        assert_eq!(
+            dead.len(),
+            cases.len(),
+            "only the bad messages are dead on {queue}"
+        );
+        for (what, body, expected) in &cases {
+            let found = dead
+                .iter()
+                .find(|d| {
+                    let kept = d["body"].as_str().unwrap_or_default();
+                    !kept.is_empty() && body.starts_with(kept)
+                })
+                .unwrap_or_else(|| panic!("the {what} message is not in the {queue} DLQ"));
+            let reason = found["reason"].as_str().unwrap_or_default();
+            assert!(
+                reason.contains(expected),
+                "the {what} message's reason on the {queue} DLQ should say {expected:?}: {reason}"
+            );
+            assert_eq!(
+                found["receiveCount"], 1,
+                "{what} on {queue}: dead-lettered at once"
+            );
+        }
+    }
+    assert_eq!(stage.jobs_per_wave(&id), one_job_per_wave());
+    stage.assert_calls_within_policies();
 }
 
 /// The simulator for the capacity test: DRS takes eight servers in active

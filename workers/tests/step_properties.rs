@@ -994,3 +994,53 @@ proptest! {
         run(&s);
     }
 }
+
+/// The AWS worker stall (issue 14): a poll's look at DRS is throttled, and
+/// the save of its result (decided inline, re-arming the poll after a
+/// backoff) lands in DynamoDB but its answer is lost; the SDK retries the
+/// write, whose condition now fails. The step loaded the wave again, found
+/// the result journaled, took it for a duplicate and sent nothing: the
+/// re-armed poll was never sent, the message was deleted, and the wave sat
+/// LAUNCHING with no DescribeJobs and no error until its launch timeout.
+/// The fix is in the worker step (workers/src/step.rs): an event found
+/// journaled re-sends its journaled follow-ups, inline results too.
+#[test]
+fn a_lost_answer_to_an_inline_result_s_save_still_re_arms_the_poll() {
+    let mut wave = clean_wave(1);
+    (
+        wave.actions,
+        wave.ec2_check,
+        wave.agent_check,
+        wave.command_check,
+    ) = (0, false, false, false);
+    let mut engine = start(&Scenario {
+        cleanup_previous: false,
+        waves: vec![wave],
+        ops: vec![],
+    });
+    // Run until the first poll of the launching wave is next.
+    loop {
+        let i = engine.by_due()[0];
+        if matches!(engine.queue()[i].envelope.event, Event::PollWave { .. }) {
+            // Its DescribeJobs is throttled; the PollFailed decided inline
+            // is the wave's second save in this step.
+            engine.lose_answer_at(i, Fault::Throttle, "save_wave", 2);
+            break;
+        }
+        engine.deliver_at(i, Fault::None);
+    }
+    drain(&mut engine);
+    check_ended(&engine);
+    let waves = engine.waves();
+    assert_eq!(
+        waves[0].status,
+        WaveStatus::Completed,
+        "{:#?}",
+        engine.trace
+    );
+    assert!(
+        !waves[0].launch_timed_out,
+        "the poll chain died: only the launch timeout's last look saw the server launched\n{}",
+        engine.trace.join("\n")
+    );
+}

@@ -116,7 +116,8 @@ fn entry(announcement: &Announcement) -> Result<Entry, ServiceError> {
         | Announcement::WaveStatusChanged { at, .. }
         | Announcement::TriggerRefused { at, .. }
         | Announcement::Cleanup { at, .. }
-        | Announcement::EarlierDrillInstances { at, .. } => *at,
+        | Announcement::EarlierDrillInstances { at, .. }
+        | Announcement::WaveStuck { at, .. } => *at,
         Announcement::OperatorAction { at, .. } => *at,
     };
     let entry = Entry {

@@ -7,7 +7,8 @@ use super::queue::{
     HIDDEN, Q, assert_nothing_visible, delayed, message, receive_hidden, receive_one,
 };
 use crate::timing::{QueueBackend, Timing};
-use ripcord::ports::queue::{QueueError, QueueName};
+use ripcord::ports::queue::{MAX_BODY_BYTES, QueueError, QueueName};
+use ripcord::reason::MAX_REASON_BYTES;
 use std::time::Duration;
 
 /// A message received `max_receives` times without being deleted goes to
@@ -71,6 +72,34 @@ pub async fn dead_letter_keeps_the_reason(queue: &dyn QueueBackend, _t: Timing) 
             .is_empty(),
         "a dead message showed up in another queue's DLQ"
     );
+}
+
+/// A reason that quotes bad input is kept readable: control characters
+/// escaped, at most `MAX_REASON_BYTES` (its start and end kept), and the
+/// largest body Ripcord sends is dead-lettered whole beside it.
+pub async fn dead_letter_reasons_are_kept_readable(queue: &dyn QueueBackend, _t: Timing) {
+    let body = "z".repeat(MAX_BODY_BYTES);
+    queue.send(Q, vec![message(&body)]).await.expect("send");
+    let m = receive_one(queue, HIDDEN, Duration::ZERO).await;
+    let reason = format!("unknown event type `\u{1}{}` (end)", "y".repeat(100_000));
+    queue
+        .dead_letter(Q, &m, &reason)
+        .await
+        .expect("dead_letter");
+    let dead = queue.list_dead(Q).await.expect("list_dead");
+    assert_eq!(dead.len(), 1, "{} dead messages", dead.len());
+    let kept = &dead[0].reason;
+    assert!(
+        kept.len() <= MAX_REASON_BYTES,
+        "a reason of {} bytes",
+        kept.len()
+    );
+    assert!(
+        kept.starts_with("unknown event type `\\u{1}yyy") && kept.ends_with("(end)"),
+        "{kept}"
+    );
+    assert!(!kept.chars().any(|c| c.is_control()), "{kept:?}");
+    assert!(dead[0].body == body, "the body was not kept whole");
 }
 
 /// Replay moves dead messages back, one by id or all, keeping their ids and

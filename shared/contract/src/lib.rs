@@ -96,9 +96,11 @@ macro_rules! queue_tests {
             batch_of_ten,
             queues_are_separate,
             waiting_receive_wakes_on_send,
+            large_messages_are_carried_and_oversized_ones_refused,
         );
         $crate::queue_tests!(@suites $make, $timing, dead_letters:
             dead_letter_keeps_the_reason,
+            dead_letter_reasons_are_kept_readable,
             replay_moves_dead_messages_back,
             depth_counts_each_state,
         );

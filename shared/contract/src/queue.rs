@@ -4,7 +4,9 @@
 
 use crate::timing::{QueueBackend, Timing};
 use ripcord::ports::Receive;
-use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage, WorkQueue};
+use ripcord::ports::queue::{
+    MAX_BODY_BYTES, OutgoingMessage, QueueError, QueueName, ReceivedMessage, WorkQueue,
+};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -220,6 +222,48 @@ pub async fn batch_of_ten(queue: &dyn QueueBackend, t: Timing) {
         (0, 0, 0),
         "{depth:?}"
     );
+}
+
+/// A body up to `MAX_BODY_BYTES` is carried whole, three of them sent at
+/// once too (over SQS's 1 MiB for one batch together); a body over it is
+/// refused with [`QueueError::TooLarge`], and nothing of its batch is sent.
+pub async fn large_messages_are_carried_and_oversized_ones_refused(
+    queue: &dyn QueueBackend,
+    t: Timing,
+) {
+    let large = |c: char| c.to_string().repeat(MAX_BODY_BYTES);
+    let bodies: BTreeSet<String> = ['a', 'b', 'c'].into_iter().map(large).collect();
+    queue
+        .send(Q, bodies.iter().map(|b| message(b)).collect())
+        .await
+        .expect("three messages of the largest body, in one send");
+    let mut received = Vec::new();
+    for _ in 0..10 {
+        if received.len() == 3 {
+            break;
+        }
+        received.extend(receive_hidden(queue, Q, 10, t.ticks(2)).await);
+    }
+    let got: BTreeSet<String> = received.iter().map(|m| m.body.clone()).collect();
+    assert!(got == bodies, "the large bodies did not come back whole");
+    let receipts: Vec<String> = received.iter().map(|m| m.receipt.clone()).collect();
+    queue.delete(Q, &receipts).await.expect("delete");
+
+    let oversized = "x".repeat(MAX_BODY_BYTES + 1);
+    let refused = queue
+        .send(Q, vec![message("small"), message(&oversized)])
+        .await;
+    match refused {
+        Err(QueueError::TooLarge {
+            queue: q, bytes, ..
+        }) => {
+            assert_eq!((q, bytes), (Q, MAX_BODY_BYTES + 1));
+        }
+        other => panic!("an oversized message was not refused as too large: {other:?}"),
+    }
+    let text = refused.expect_err("refused").to_string();
+    assert!(text.contains("nothing was sent"), "{text}");
+    assert_nothing_visible(queue, "a batch with an oversized message was partly sent").await;
 }
 
 /// Queues are separate: a message sent to one is not received from another.

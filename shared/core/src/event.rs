@@ -7,8 +7,11 @@
 
 use crate::capacity::{BusyServer, CapacityWait};
 use crate::cleanup::CleanupStep;
+pub use crate::decode::DecodeError;
+use crate::decode::json_kind;
 use crate::ids::{EventId, ExecutionId, SourceServerId, WaveNumber};
 use crate::plan::Plan;
+use crate::reason::{MAX_QUOTED_BYTES, MAX_REASON_BYTES, readable};
 use crate::service_error::ServiceError;
 use crate::services::announce::Announcement;
 use crate::services::drs::RecoveryJob;
@@ -124,9 +127,13 @@ pub enum Event {
         report: crate::preflight::PreflightReport,
     },
     /// Pre-flight could not read DRS; the next tick asks again.
+    /// `throttled`: DRS throttled the reads, which slows the pre-flight
+    /// down but does not use up its tries (invariant 9).
     PreflightFailed {
         tries: u32,
         error: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        throttled: bool,
     },
 
     // ---- wave record: launch (launch queue) ----
@@ -207,6 +214,13 @@ pub enum Event {
     PollFailed {
         seq: u32,
         error: ServiceError,
+    },
+    /// The sweep found the wave's poll `seq`, due at `due`, overdue past
+    /// its bound: its message was lost. Re-arms the poll if the wave is
+    /// still exactly so (`machine/sweep.rs`); changes nothing otherwise.
+    NudgeWave {
+        seq: u32,
+        due: Timestamp,
     },
     /// A launch result pushed by DRS through EventBridge
     /// ("DRS Source Server Launch Result"): observe now, not at the next poll.
@@ -320,6 +334,7 @@ impl Event {
             Event::PollWave { .. } => "PollWave",
             Event::WaveObserved { .. } => "WaveObserved",
             Event::PollFailed { .. } => "PollFailed",
+            Event::NudgeWave { .. } => "NudgeWave",
             Event::LaunchResultPushed { .. } => "LaunchResultPushed",
             Event::RunAction { .. } => "RunAction",
             Event::ActionSent { .. } => "ActionSent",
@@ -339,7 +354,7 @@ impl Event {
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 50] = [
+    pub const TYPE_NAMES: [&'static str; 51] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
@@ -375,6 +390,7 @@ impl Event {
         "PollWave",
         "WaveObserved",
         "PollFailed",
+        "NudgeWave",
         "LaunchResultPushed",
         "RunAction",
         "ActionSent",
@@ -433,6 +449,7 @@ impl Event {
             Event::PollWave { .. }
             | Event::WaveObserved { .. }
             | Event::PollFailed { .. }
+            | Event::NudgeWave { .. }
             | Event::LaunchResultPushed { .. } => QueueName::Poll,
             Event::RunAction { .. }
             | Event::ActionSent { .. }
@@ -520,51 +537,41 @@ impl Envelope {
 
     /// Decodes a message body, telling exactly what is wrong with a bad one.
     pub fn decode(body: &str) -> Result<Self, DecodeError> {
-        let raw: serde_json::Value =
-            serde_json::from_str(body).map_err(|e| DecodeError::MalformedJson(e.to_string()))?;
-        let obj = raw.as_object().ok_or(DecodeError::NotAnObject)?;
-        let version = obj
-            .get("schemaVersion")
-            .and_then(|v| v.as_u64())
-            .ok_or(DecodeError::MissingField("schemaVersion"))?;
+        let raw: serde_json::Value = serde_json::from_str(body)
+            .map_err(|e| DecodeError::MalformedJson(readable(&e.to_string(), MAX_QUOTED_BYTES)))?;
+        let obj = raw
+            .as_object()
+            .ok_or(DecodeError::NotAnObject(json_kind(&raw)))?;
+        // The field is absent, or there but of another type.
+        let bad = |name: &'static str, expected: &'static str| match obj.get(name) {
+            None => DecodeError::MissingField(name),
+            Some(v) => DecodeError::BadField {
+                field: name,
+                expected,
+                found: json_kind(v),
+            },
+        };
+        let Some(version) = obj.get("schemaVersion").and_then(|v| v.as_u64()) else {
+            return Err(bad("schemaVersion", "a whole number"));
+        };
         if version != u64::from(SCHEMA_VERSION) {
             return Err(DecodeError::UnsupportedVersion {
                 found: version,
                 supported: SCHEMA_VERSION,
             });
         }
-        let ty = obj
-            .get("type")
-            .and_then(|v| v.as_str())
-            .ok_or(DecodeError::MissingField("type"))?;
+        let Some(ty) = obj.get("type").and_then(|v| v.as_str()) else {
+            return Err(bad("type", "a string"));
+        };
         if !Event::TYPE_NAMES.contains(&ty) {
             return Err(DecodeError::UnknownType(ty.to_owned()));
         }
         let ty = ty.to_owned();
         serde_json::from_value(raw).map_err(|e| DecodeError::InvalidDetail {
             event_type: ty,
-            reason: e.to_string(),
+            reason: readable(&e.to_string(), MAX_REASON_BYTES / 4),
         })
     }
-}
-
-/// Why a message could not be decoded into an [`Envelope`].
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("malformed JSON: {0}")]
-    MalformedJson(String),
-    #[error("the message is not a JSON object")]
-    NotAnObject,
-    #[error("the envelope has no `{0}` field")]
-    MissingField(&'static str),
-    #[error(
-        "schema version {found} is not supported (this build reads version {supported}); replay it with a matching ripcord version"
-    )]
-    UnsupportedVersion { found: u64, supported: u32 },
-    #[error("unknown event type `{0}`")]
-    UnknownType(String),
-    #[error("a {event_type} event with an invalid body: {reason}")]
-    InvalidDetail { event_type: String, reason: String },
 }
 
 /// An event to send after a decision is saved, with its delay.

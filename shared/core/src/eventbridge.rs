@@ -119,7 +119,7 @@ impl DrsLaunchResult {
                 "the event names no source server (detail.sourceServerID or a source-server ARN)",
             )?;
         let source_server_id = SourceServerId::parse(&server)
-            .map_err(|e| format!("the event's source server {server:?} is not valid: {e}"))?;
+            .map_err(|e| format!("the event's source server is not valid: {e}"))?;
         Ok(DrsLaunchResult {
             event_id: event.id.clone(),
             job_id,

@@ -105,7 +105,8 @@ const SOURCE_SERVER_ID_CHARS: usize = 17;
 /// Why a string is not a DRS source server id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{id}` is not a DRS source server id: {problem}; expected `s-` followed by 17 letters or digits, e.g. s-1234567890abcdef0"
+    "{} is not a DRS source server id: {problem}; expected `s-` followed by 17 letters or digits, e.g. s-1234567890abcdef0",
+    crate::reason::quoted(.id)
 )]
 pub struct BadSourceServerId {
     pub id: String,

@@ -6,7 +6,8 @@
 //!
 //! The modules read as the design (see docs/architecture.md):
 //! - [`plan`]: the recovery plan file: parse and validate.
-//! - [`event`]: the envelope and the event enum passed between workers.
+//! - [`event`]: the envelope and the event enum passed between workers;
+//!   [`decode`]: why a message is not one.
 //! - [`status_model`]: the status of each level and the transitions allowed.
 //! - [`records`]: what the store keeps: the execution and wave records.
 //! - [`machine`]: the pure `decide`.
@@ -22,11 +23,13 @@
 //! - [`preflight`]: the checks before a launch: DRS facts against the plan.
 //! - [`selection`]: a plan's `select.tags` and `recovery_snapshot: { before }`,
 //!   resolved against DRS' answers once, when the plan is submitted.
+//! - [`reason`]: error texts and dead-letter reasons kept readable (escaped, bounded).
 //! - [`effect_results`]: the ids of effects' result events and the search margin.
 //! - `testing` (feature `testing`): fixture records for other crates' tests.
 
 pub mod capacity;
 pub mod cleanup;
+pub mod decode;
 pub mod effect_results;
 pub mod event;
 pub mod eventbridge;
@@ -39,6 +42,7 @@ pub mod operator_action;
 pub mod plan;
 pub mod ports;
 pub mod preflight;
+pub mod reason;
 pub mod recent;
 pub mod records;
 pub mod report;

@@ -431,6 +431,25 @@ fn invalid_and_zero_durations_are_rejected() {
     assert_says(&all[4].2, &["`timeout` is `5 parsecs`"]);
 }
 
+/// A duration of years is a mistaken unit, and one past what a timestamp
+/// can be moved by would put the deadline at the start: refused, saying so.
+#[test]
+fn a_duration_longer_than_a_year_is_refused() {
+    let (line, column, message) = error(&format!(
+        "{HEADER}options:
+  execution_timeout: 500000years
+waves:
+  - name: db
+    servers: [s-00000000000000001]
+"
+    ));
+    assert_eq!((line, column), (5, 22), "{message}");
+    assert_says(
+        &message,
+        &["`execution_timeout` is 500000years", "check the unit"],
+    );
+}
+
 #[test]
 fn retry_limits_must_be_at_least_one() {
     let all = errors(&format!(

@@ -4,6 +4,9 @@
 //! each receive hands out a fresh receipt, and a message received more than
 //! `max_receives` times goes to the dead-letter table with the reason.
 //!
+//! Sends are held to SQS's message size (`check_size`), and a dead letter's
+//! reason is kept readable (`ripcord::reason`), as on SQS.
+//!
 //! Stale receipts (the message was received again by someone else since):
 //! `delete` ignores them and returns Ok, as SQS does; `extend_visibility`
 //! and `dead_letter` answer [`QueueError::StaleReceipt`] and change nothing.
@@ -12,8 +15,9 @@ use super::db::{millis, now_millis};
 use crate::connection::Shared;
 use async_trait::async_trait;
 use ripcord::ports::queue::{
-    OutgoingMessage, QueueError, QueueName, Receive, ReceivedMessage, WorkQueue,
+    OutgoingMessage, QueueError, QueueName, Receive, ReceivedMessage, WorkQueue, check_size,
 };
+use ripcord::reason::{MAX_REASON_BYTES, readable};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,6 +162,10 @@ impl WorkQueue for EmbeddedQueue {
     ) -> Result<(), QueueError> {
         if messages.is_empty() {
             return Ok(());
+        }
+        // The file could hold more; SQS could not (`check_size`).
+        for m in &messages {
+            check_size(queue, m)?;
         }
         {
             let mut conn = self.shared.db.lock();
@@ -309,7 +317,8 @@ impl WorkQueue for EmbeddedQueue {
         if held.is_none() {
             return Err(stale());
         }
-        move_to_dead(&tx, seq, reason).map_err(storage)?;
+        let reason = readable(reason, MAX_REASON_BYTES);
+        move_to_dead(&tx, seq, &reason).map_err(storage)?;
         tx.commit().map_err(storage)
     }
 }

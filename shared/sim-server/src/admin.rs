@@ -64,6 +64,8 @@ struct CallsReport {
     calls: BTreeMap<Operation, u64>,
     faults_injected: Vec<FaultCount>,
     launch_results_pushed: usize,
+    /// Of those, dropped on the way (`faults.drop_launch_results`).
+    launch_results_dropped: usize,
     start_recovery_calls: Vec<StartRecoveryCall>,
 }
 
@@ -99,6 +101,7 @@ pub(crate) async fn calls(State(server): State<Arc<SimServer>>) -> Response {
             })
             .collect(),
         launch_results_pushed: state.pushed_count(),
+        launch_results_dropped: state.dropped_count(),
         start_recovery_calls: state.start_recovery_calls().to_vec(),
     })
     .into_response()

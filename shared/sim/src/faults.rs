@@ -42,6 +42,14 @@ impl FaultInjector {
         listed && after_from && before_until
     }
 
+    /// Whether one pushed launch result is lost on the way
+    /// (`faults.drop_launch_results`). Draws only when the rate is set, so
+    /// a run without it keeps its sequence of call faults.
+    pub(crate) fn drops_push(&mut self, config: &Faults) -> bool {
+        let rate = config.drop_launch_results.0;
+        rate > 0.0 && self.rng.random::<f64>() < rate
+    }
+
     /// The fault for one call, if it gets one.
     pub(crate) fn draw(
         &mut self,
@@ -111,6 +119,19 @@ mod tests {
         }
         assert!((1800..2200).contains(&throttled), "{throttled}");
         assert!((850..1150).contains(&failed), "{failed}");
+    }
+
+    #[test]
+    fn pushes_are_dropped_at_their_rate_and_only_when_asked() {
+        let mut f = FaultInjector::new(3);
+        let none = Faults::default();
+        assert!((0..1000).all(|_| !f.drops_push(&none)));
+        let quarter = Faults {
+            drop_launch_results: Fraction(0.25),
+            ..Faults::default()
+        };
+        let dropped = (0..10_000).filter(|_| f.drops_push(&quarter)).count();
+        assert!((2300..2700).contains(&dropped), "{dropped}");
     }
 
     #[test]

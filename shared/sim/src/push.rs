@@ -8,6 +8,9 @@
 //!
 //! Which results went out is part of the simulated world, so pushers in
 //! several processes sharing one world push each result once between them.
+//! With `faults.drop_launch_results` a seeded share of them is marked pushed
+//! but never handed to the sink (counted in the world): a lost event, which
+//! only the engine's polling can make up for.
 
 use crate::jobs::LaunchPlan;
 pub use crate::launch_results::{LAUNCH_FAILED, LAUNCH_SUCCEEDED, LaunchResult, LaunchResultSink};
@@ -96,7 +99,7 @@ impl Simulator {
         }
         let mut next = Next::Idle;
         let stored = self.world.update(&mut |st| {
-            next = due_results(st, self.clock.now());
+            next = due_results(st, self.clock.now(), &self.scenario.faults);
             matches!(next, Next::Push(_))
         });
         if let Err(e) = stored {
@@ -107,8 +110,13 @@ impl Simulator {
     }
 }
 
-/// The results due at `now` (marked as pushed), or when the next one is due.
-fn due_results(st: &mut crate::state::SimState, now: Timestamp) -> Next {
+/// The results due at `now` (marked as pushed; those `faults` drops left
+/// out), or when the next one is due.
+fn due_results(
+    st: &mut crate::state::SimState,
+    now: Timestamp,
+    faults: &crate::scenario::Faults,
+) -> Next {
     let mut due = Vec::new();
     let mut next: Option<Timestamp> = None;
     for (j, job) in st.jobs.iter().enumerate() {
@@ -144,7 +152,16 @@ fn due_results(st: &mut crate::state::SimState, now: Timestamp) -> Next {
     }
     due.sort_by_key(|(_, at, _)| *at);
     st.pushed.extend(due.iter().map(|(key, _, _)| *key));
-    Next::Push(due.into_iter().map(|(_, _, r)| r).collect())
+    let mut delivered = Vec::with_capacity(due.len());
+    for (_, _, result) in due {
+        if st.faults.drops_push(faults) {
+            st.pushes_dropped += 1;
+            tracing::debug!(job_id = %result.job_id, source_server_id = %result.source_server_id, "a pushed launch result was dropped (faults.drop_launch_results)");
+        } else {
+            delivered.push(result);
+        }
+    }
+    Next::Push(delivered)
 }
 
 #[cfg(test)]
@@ -227,6 +244,30 @@ servers:
         ]
         .map(|(t, s, st)| (t, s, st.to_owned()));
         assert_eq!(results, expected);
+    }
+
+    #[tokio::test]
+    async fn dropped_results_are_counted_and_never_delivered() {
+        let clock = Arc::new(ScaledClock::new(t0(), 3000.0));
+        let scenario = format!("{SCENARIO}faults: {{ drop_launch_results: 1.0 }}\n");
+        let sim = Simulator::new(parse_scenario(&scenario, "push.yaml").unwrap(), clock);
+        let recorder = Arc::new(Recorder::default());
+        sim.set_launch_result_sink(recorder.clone());
+        let pusher = sim.spawn_pusher();
+        // Servers 0 (fails) and 2 (launches) end; 1 is stuck, 3 never launches.
+        let wave = [server(0), server(1), server(2), server(3)];
+        sim.start_recovery(&start(&wave, 1)).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while sim.world_snapshot().unwrap().dropped_count() < 2
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        pusher.abort();
+        let world = sim.world_snapshot().unwrap();
+        assert_eq!((world.pushed_count(), world.dropped_count()), (2, 2));
+        assert!(recorder.results.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

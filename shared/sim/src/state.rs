@@ -83,6 +83,10 @@ pub struct SimState {
     /// (job index, server index) whose launch result has been pushed. Part
     /// of the world, so that pushers in several processes push a result once.
     pub(crate) pushed: BTreeSet<(usize, usize)>,
+    /// How many of the `pushed` results were dropped on the way
+    /// (`faults.drop_launch_results`): marked pushed, never delivered.
+    #[serde(default)]
+    pub(crate) pushes_dropped: usize,
     /// EC2 instance ids reserved per source server (real instances in an EC2
     /// mirror); a launch takes the oldest, see [`Simulator::reserve_ec2_instance_ids`].
     #[serde(default)]
@@ -105,6 +109,7 @@ impl SimState {
             faults_injected: BTreeMap::new(),
             start_calls: Vec::new(),
             pushed: BTreeSet::new(),
+            pushes_dropped: 0,
             ec2_reservations: BTreeMap::new(),
         };
         world.add_leftover(scenario, true);
@@ -201,9 +206,14 @@ impl SimState {
         &self.start_calls
     }
 
-    /// How many launch results have been pushed.
+    /// How many launch results have been pushed (dropped ones included).
     pub fn pushed_count(&self) -> usize {
         self.pushed.len()
+    }
+
+    /// How many pushed launch results were dropped on the way.
+    pub fn dropped_count(&self) -> usize {
+        self.pushes_dropped
     }
 }
 

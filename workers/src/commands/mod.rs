@@ -138,15 +138,21 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             visibility_timeout,
             receive_wait,
             step_timeout,
+            sweep_every,
             metrics_addr,
             report_dir,
             liveness_file,
+            fault_store_conflicts,
         } => {
             let timing = worker::Timing {
                 visibility: visibility_timeout,
                 wait: receive_wait,
                 step_timeout,
+                sweep_every,
                 metrics_addr,
+                faults: crate::fault_injection::FaultKnobs {
+                    store_conflicts: fault_store_conflicts.unwrap_or(0.0),
+                },
             };
             worker::worker(
                 kind,

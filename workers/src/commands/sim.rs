@@ -19,6 +19,8 @@ struct CallsReport<'a> {
     calls: &'a BTreeMap<Operation, u64>,
     faults_injected: Vec<FaultCount<'a>>,
     launch_results_pushed: usize,
+    /// Of those, dropped on the way (`faults.drop_launch_results`).
+    launch_results_dropped: usize,
     start_recovery_calls: &'a [StartRecoveryCall],
 }
 
@@ -56,6 +58,7 @@ pub fn calls(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
             })
             .collect(),
         launch_results_pushed: state.pushed_count(),
+        launch_results_dropped: state.dropped_count(),
         start_recovery_calls: state.start_recovery_calls(),
     };
     if json {
@@ -74,7 +77,10 @@ pub fn calls(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
             f.code
         );
     }
-    println!("  launch results pushed: {}", report.launch_results_pushed);
+    println!(
+        "  launch results pushed: {} ({} dropped on the way)",
+        report.launch_results_pushed, report.launch_results_dropped
+    );
     println!("StartRecovery calls:");
     for call in report.start_recovery_calls {
         let tags: Vec<String> = call.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();

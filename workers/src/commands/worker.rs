@@ -7,6 +7,7 @@
 use crate::backend::{AwsBackend, BackendArgs, BackendKind};
 use crate::cli::{TriggerArgs, WorkerKind};
 use crate::engine::LocalEngine;
+use crate::fault_injection::FaultKnobs;
 use crate::telemetry::WorkerTelemetry;
 use crate::worker::{self, WorkerConfig};
 use ripcord::capacity::Quotas;
@@ -15,14 +16,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The worker's message timing, when given on the command line.
+/// How the worker runs, when given on the command line: its message
+/// timing, where it serves its metrics, and (chaos runs only) its
+/// fault-injection knobs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Timing {
     pub visibility: Option<Duration>,
     pub wait: Option<Duration>,
     pub step_timeout: Option<Duration>,
+    pub sweep_every: Option<Duration>,
     /// Where to serve this process' Prometheus metrics.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Off unless asked for (`--fault-store-conflicts`).
+    pub faults: FaultKnobs,
 }
 
 impl Timing {
@@ -31,6 +37,7 @@ impl Timing {
             visibility: self.visibility.unwrap_or(config.visibility),
             wait: self.wait.unwrap_or(config.wait),
             step_timeout: self.step_timeout.unwrap_or(config.step_timeout),
+            sweep_every: self.sweep_every.unwrap_or(config.sweep_every),
             ..config
         }
     }
@@ -45,6 +52,7 @@ pub async fn worker(
     report_dir: Option<PathBuf>,
     liveness_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
+    let faults = timing.faults;
     // One environment for every worker process may set RIPCORD_REPORT_DIR:
     // only the metrics worker writes reports.
     let report_dir = report_dir.filter(|_| matches!(kind, WorkerKind::Metrics));
@@ -58,8 +66,9 @@ pub async fn worker(
     match args.backend {
         BackendKind::Embedded => {
             let scenario = super::inputs::scenario_source(scenario)?;
-            let engine =
+            let mut engine =
                 LocalEngine::open_shared(&args.db, scenario.as_ref())?.with_quotas(&args.quotas);
+            engine.ports.store = faults.store(engine.ports.store);
             let workers = engine.spawn_workers(&[kind.queue()], timing.apply(config));
             serve_metrics(timing.metrics_addr, &workers.telemetry).await?;
             eprintln!(
@@ -89,13 +98,9 @@ pub async fn worker(
                 visibility: Duration::from_secs(60),
                 ..config
             });
-            let handle = tokio::spawn(worker::run(
-                backend.ports.clone(),
-                kind.queue(),
-                config,
-                telemetry,
-                stop_rx,
-            ));
+            let mut ports = backend.ports.clone();
+            ports.store = faults.store(ports.store);
+            let handle = tokio::spawn(worker::run(ports, kind.queue(), config, telemetry, stop_rx));
             eprintln!(
                 "{} worker running on {}; Ctrl-C stops it",
                 kind.queue(),

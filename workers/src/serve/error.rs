@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use ripcord::ids::ExecutionId;
 use ripcord::ports::queue::QueueError;
 use ripcord::ports::store::StoreError;
+use ripcord::reason::readable;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -103,6 +104,15 @@ impl From<StoreError> for ApiError {
 
 impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> Self {
+        if e.is_permanent() {
+            // Too large for any queue: the request is at fault, and no
+            // retry of it helps.
+            return Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large_to_queue",
+                e.to_string(),
+            );
+        }
         Self::unavailable(format!("the launch queue failed: {e}"))
     }
 }
@@ -119,7 +129,7 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
             "bad_json",
             format!(
                 "the request body is not the JSON this endpoint takes: {}; see /api/openapi.json",
-                e.body_text()
+                readable(&e.body_text(), MAX_QUOTED_TEXT)
             ),
         )
     }
@@ -130,16 +140,24 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
         Self::new(
             StatusCode::BAD_REQUEST,
             "bad_query",
-            format!("{}; see /api/openapi.json", e.body_text()),
+            format!(
+                "{}; see /api/openapi.json",
+                readable(&e.body_text(), MAX_QUOTED_TEXT)
+            ),
         )
     }
 }
+
+/// The most of a parser's message an error repeats: it may quote the
+/// request (an unknown field of 40 KB, found by `tests/tests/fuzz_api.rs`).
+pub const MAX_QUOTED_TEXT: usize = 512;
 
 /// The execution id in a request path; a 404 when it is not one.
 pub fn parse_id(id: &str) -> Result<ExecutionId, ApiError> {
     id.parse().map_err(|_| {
         ApiError::not_found(format!(
-            "`{id}` is not an execution id (a UUID); GET /api/executions lists them"
+            "{} is not an execution id (a UUID); GET /api/executions lists them",
+            ripcord::reason::quoted(id)
         ))
     })
 }

@@ -294,12 +294,14 @@ mod tests {
             tries: 1,
             mode: PreflightMode::Warn,
             last_error: None,
+            throttled: 0,
         };
         let checking = f.view();
         f.execution.preflight = PreflightState::Checking {
             tries: 2,
             mode: PreflightMode::Warn,
             last_error: Some("ThrottlingException".to_owned()),
+            throttled: 0,
         };
         let retrying = f.view();
         assert!(

@@ -90,7 +90,8 @@ pub async fn list(
         .map(|c| {
             PageCursor::decode(c).ok_or_else(|| {
                 ApiError::bad_request(format!(
-                    "`{c}` is not a cursor; pass the nextCursor of the page before, unchanged"
+                    "{} is not a cursor; pass the nextCursor of the page before, unchanged",
+                    ripcord::reason::quoted(c)
                 ))
             })
         })
@@ -189,6 +190,7 @@ pub struct Accepted {
         (status = 400, description = "The body is not JSON of this shape", body = super::error::ErrorBody),
         (status = 401, description = "No or a wrong bearer token", body = super::error::ErrorBody),
         (status = 403, description = "The server takes no writes (no RIPCORD_API_TOKEN)", body = super::error::ErrorBody),
+        (status = 413, description = "The body is over 2 MiB, or the plan is too large to queue (`too_large_to_queue`: the start message would be over SQS's 1 MiB)", body = super::error::ErrorBody),
         (status = 422, description = "The plan is invalid (details give line and column), a selection matches no server or too many, or a recovery is not confirmed", body = super::error::ErrorBody),
         (status = 503, description = "The plan selects by tags or snapshots by time and DRS could not be read, or this server has no DRS (embedded, no workers)", body = super::error::ErrorBody),
     )
@@ -434,8 +436,9 @@ pub(super) fn wave_number(execution: &ExecutionRecord, text: &str) -> Result<Wav
         .map(|w| w.number)
         .ok_or_else(|| {
             ApiError::not_found(format!(
-                "execution {} has no wave `{text}`; its waves are numbered 1 to {}",
+                "execution {} has no wave {}; its waves are numbered 1 to {}",
                 execution.id,
+                ripcord::reason::quoted(text),
                 execution.waves.len()
             ))
         })
@@ -451,7 +454,8 @@ pub(super) fn optional_body<T: Default + DeserializeOwned>(body: &[u8]) -> Resul
             StatusCode::BAD_REQUEST,
             "bad_json",
             format!(
-                "the request body is not the JSON this endpoint takes: {e}; see /api/openapi.json"
+                "the request body is not the JSON this endpoint takes: {}; see /api/openapi.json",
+                ripcord::reason::readable(&e.to_string(), super::error::MAX_QUOTED_TEXT)
             ),
         )
     })

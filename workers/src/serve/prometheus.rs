@@ -1,5 +1,6 @@
 //! `GET /metrics` in the Prometheus (OpenMetrics) text format: executions
-//! by status, each active execution's server counts, queue and dead-letter
+//! by status, each active execution's server counts, stuck executions
+//! (a running wave's poll lost, what the sweep re-arms), queue and dead-letter
 //! depths, each worker kind's last poll age, the recent step outcomes and
 //! service calls the heartbeats carry (`outcome_metrics.rs`), and — for
 //! workers running in this process — step latencies, outcomes and retries.
@@ -77,7 +78,11 @@ pub async fn render(state: &AppState) -> Result<String, ApiError> {
     let servers = Family::<ServerLabels, Gauge>::default();
     let percent = Family::<ServerLabels, FloatGauge>::default();
     let now = state.clock.now();
+    let (mut stuck, mut stalled) = (0_i64, 0_i64);
     for (execution, waves) in super::health::active_executions(state).await? {
+        let lost = ripcord::machine::stalled_waves(&waves, now).len();
+        stuck += i64::from(lost > 0);
+        stalled += i64::try_from(lost).unwrap_or(i64::MAX);
         let view = execution_status(&execution, &waves, now);
         let p = view.progress;
         let labels = |state: &'static str| ServerLabels {
@@ -103,6 +108,20 @@ pub async fn render(state: &AppState) -> Result<String, ApiError> {
         "active_execution_servers",
         "Servers of each active execution: total, launched (LAUNCHED or COMPLETED), completed and failed",
         servers,
+    );
+    let stuck_executions: Gauge = Gauge::default();
+    stuck_executions.set(stuck);
+    registry.register(
+        "stuck_executions",
+        "Active executions with a running wave whose next poll is overdue past four poll intervals (at least a minute): its message was lost; the metrics workers' sweep re-arms it",
+        stuck_executions,
+    );
+    let stalled_waves: Gauge = Gauge::default();
+    stalled_waves.set(stalled);
+    registry.register(
+        "stalled_waves",
+        "Running waves whose next poll is overdue past their bound (the waves of ripcord_stuck_executions)",
+        stalled_waves,
     );
     registry.register(
         "active_execution_percent_complete",

@@ -56,6 +56,8 @@ pub struct Engine {
     next_external: u128,
     /// What happened, for the failure report.
     pub trace: Vec<String>,
+    /// For the next delivery: its `nth` save named so loses its answer.
+    lost_answer: Option<(&'static str, usize)>,
     /// Transitions the step refused (its "invalid transition refused"
     /// warnings), caught from its log.
     refused: Arc<Mutex<Vec<String>>>,
@@ -78,6 +80,7 @@ impl Engine {
             delivered: Vec::new(),
             next_external: 1,
             trace: Vec::new(),
+            lost_answer: None,
             refused,
             _log: log,
         }
@@ -165,6 +168,21 @@ impl Engine {
         self.deliver(&q.envelope, Fault::None, Some(crash))
     }
 
+    /// Delivers the message at position `i` with `fault` on its first AWS
+    /// call; the step's `nth` save named `save` lands but its answer is
+    /// lost. The worker deletes the message unless the step failed.
+    pub fn lose_answer_at(&mut self, i: usize, fault: Fault, save: &'static str, nth: usize) {
+        let q = self.wait_for(i);
+        self.lost_answer = Some((save, nth));
+        match self.deliver(&q.envelope, fault, None) {
+            Delivery::Handled(_) => self.shared.outbox().messages.retain(|m| m.order != q.order),
+            Delivery::Failed(reason) => self
+                .trace
+                .push(format!("  the step failed ({reason}); the message stays")),
+            Delivery::Crashed => unreachable!("no crash was set"),
+        }
+    }
+
     /// The record `envelope` is about, as stored now.
     fn load(&self, envelope: &Envelope) -> State {
         let store = &self.shared.store;
@@ -222,6 +240,9 @@ impl Engine {
 
         *self.shared.root.lock().unwrap() = Some(envelope.event_id);
         self.shared.gate.arm(fault, crash);
+        if let Some((save, nth)) = self.lost_answer.take() {
+            self.shared.gate.lose_answer(save, nth);
+        }
         let outcome = drive(
             step::handle(&self.ports, envelope.clone()),
             &self.shared.gate,

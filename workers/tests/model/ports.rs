@@ -74,6 +74,8 @@ struct GateState {
     crash: Option<CrashAt>,
     crashed: bool,
     fault: Option<Fault>,
+    /// The `nth` call named so takes effect, but its answer is lost.
+    lost_answer: Option<(&'static str, usize)>,
 }
 
 /// Counts a step's port calls, hangs the one a crash is set for, and hands
@@ -95,6 +97,22 @@ impl Gate {
             fault: Some(fault),
             ..GateState::default()
         };
+    }
+
+    /// The step's `nth` call to `name` (a save) takes effect but its answer
+    /// is lost: the store adapter's own retry of the write that landed
+    /// (the SDK retries a 500 or a timeout) finds the version moved and
+    /// reports a version conflict.
+    pub fn lose_answer(&self, name: &'static str, nth: usize) {
+        self.state().lost_answer = Some((name, nth));
+    }
+
+    /// Whether the answer of the call just passed is lost.
+    fn answer_lost(&self) -> bool {
+        let s = self.state();
+        s.lost_answer.is_some_and(|(name, nth)| {
+            s.calls.last() == Some(&name) && s.calls.iter().filter(|c| **c == name).count() == nth
+        })
     }
 
     /// Ends a step; returns its port calls in order.
@@ -373,6 +391,12 @@ impl ExecutionStore for CheckedStore {
         let waves = self.0.store.load_waves(record.id).await?;
         invariants::check_execution(old.as_ref().map(|v| &v.record), record, &waves);
         self.0.note_saved(&record.journal);
+        if self.0.gate.answer_lost() {
+            return Err(StoreError::VersionConflict {
+                what: format!("execution {} (its answer lost)", record.id),
+                expected,
+            });
+        }
         Ok(version)
     }
 
@@ -391,6 +415,12 @@ impl ExecutionStore for CheckedStore {
             record,
         );
         self.0.note_saved(&record.journal);
+        if self.0.gate.answer_lost() {
+            return Err(StoreError::VersionConflict {
+                what: format!("wave {} (its answer lost)", record.number),
+                expected,
+            });
+        }
         Ok(version)
     }
 

@@ -16,6 +16,11 @@
 //!   SQS moved itself (maxReceiveCount) are listed with the redrive limit.
 //! - Replay receives from the DLQ and sends back, so it also works where
 //!   StartMessageMoveTask does not (moto).
+//! - Sizes: a body over `MAX_BODY_BYTES` is refused before any call
+//!   (`check_size`: SQS would refuse it with an error that says nothing of
+//!   what to do); batches are cut at SQS's 1 MiB for the whole batch; a
+//!   dead letter's reason is kept readable (SQS refuses control characters
+//!   in an attribute) and its copy always fits (`dead_letter_copy`).
 
 mod dead_letters;
 mod work;
@@ -33,7 +38,9 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, SecondsFormat, Utc};
 use ripcord::ports::dead_letters::{DeadMessage, QueueDepth};
-use ripcord::ports::queue::{OutgoingMessage, QueueError, QueueName, ReceivedMessage};
+use ripcord::ports::queue::{
+    MAX_MESSAGE_BYTES, OutgoingMessage, QueueError, QueueName, ReceivedMessage,
+};
 use ripcord::service_error::ServiceError;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -80,6 +87,44 @@ struct Envelope {
     body: String,
     delay_seconds: i32,
     attributes: HashMap<String, MessageAttributeValue>,
+}
+
+impl Envelope {
+    /// Its size as SQS counts it: the body and each attribute's name,
+    /// data type and value.
+    fn bytes(&self) -> usize {
+        self.body.len() + attributes_bytes(&self.attributes)
+    }
+}
+
+fn attributes_bytes(attributes: &HashMap<String, MessageAttributeValue>) -> usize {
+    attributes
+        .iter()
+        .map(|(name, value)| {
+            name.len() + value.data_type().len() + value.string_value().map_or(0, str::len)
+        })
+        .sum()
+}
+
+/// `envelopes` in send order, cut into batches SQS takes: at most ten
+/// each, and at most [`MAX_MESSAGE_BYTES`] together.
+fn batches(envelopes: Vec<Envelope>) -> Vec<Vec<Envelope>> {
+    let mut batches: Vec<Vec<Envelope>> = Vec::new();
+    let mut bytes = 0;
+    for envelope in envelopes {
+        let size = envelope.bytes();
+        match batches.last_mut() {
+            Some(batch) if batch.len() < BATCH && bytes + size <= MAX_MESSAGE_BYTES => {
+                bytes += size;
+                batch.push(envelope);
+            }
+            _ => {
+                bytes = size;
+                batches.push(vec![envelope]);
+            }
+        }
+    }
+    batches
 }
 
 impl SqsQueue {
@@ -171,18 +216,18 @@ impl SqsQueue {
         Ok(limit)
     }
 
-    /// Sends envelopes in batches of ten; any entry SQS refuses fails the call.
+    /// Sends envelopes in batches of at most ten and at most
+    /// [`MAX_MESSAGE_BYTES`] together (SQS refuses a larger batch whole);
+    /// any entry SQS refuses fails the call.
     async fn send_envelopes(
         &self,
         url: &str,
         name: &str,
         envelopes: Vec<Envelope>,
     ) -> Result<(), QueueError> {
-        let mut envelopes = envelopes.into_iter().peekable();
-        while envelopes.peek().is_some() {
-            let entries = envelopes
-                .by_ref()
-                .take(BATCH)
+        for batch in batches(envelopes) {
+            let entries = batch
+                .into_iter()
                 .enumerate()
                 .map(|(i, e)| {
                     SendMessageBatchRequestEntry::builder()
@@ -469,6 +514,31 @@ fn batch_failures(failed: &[aws_sdk_sqs::types::BatchResultErrorEntry]) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn envelope(body_bytes: usize) -> Envelope {
+        Envelope {
+            body: "x".repeat(body_bytes),
+            delay_seconds: 0,
+            attributes: HashMap::from([("event-type".to_owned(), string_value("PollWave"))]),
+        }
+    }
+
+    #[test]
+    fn batches_hold_ten_messages_and_one_mebibyte_at_most() {
+        let sizes = |b: &[Vec<Envelope>]| b.iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(
+            sizes(&batches((0..23).map(|_| envelope(10)).collect())),
+            [10, 10, 3]
+        );
+        let big = 400 * 1024;
+        assert_eq!(
+            sizes(&batches((0..5).map(|_| envelope(big)).collect())),
+            [2, 2, 1]
+        );
+        for batch in batches((0..7).map(|i| envelope(big / 3 * i)).collect()) {
+            assert!(batch.iter().map(Envelope::bytes).sum::<usize>() <= MAX_MESSAGE_BYTES);
+        }
+    }
 
     #[test]
     fn delays_round_up_and_are_capped() {

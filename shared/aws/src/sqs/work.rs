@@ -3,7 +3,9 @@
 //! visibility changes, and dead-lettering with the reason.
 
 use super::*;
+use ripcord::ports::queue::check_size;
 use ripcord::ports::{Receive, WorkQueue};
+use ripcord::reason::{MAX_REASON_BYTES, readable};
 
 #[async_trait]
 impl WorkQueue for SqsQueue {
@@ -14,6 +16,9 @@ impl WorkQueue for SqsQueue {
     ) -> Result<(), QueueError> {
         if messages.is_empty() {
             return Ok(());
+        }
+        for m in &messages {
+            check_size(queue, m)?;
         }
         let (url, name) = self.work_url(queue).await?;
         let now = Utc::now();
@@ -140,12 +145,13 @@ impl WorkQueue for SqsQueue {
                 QueueError::StaleReceipt(_) => QueueError::StaleReceipt(message.message_id.clone()),
                 other => other,
             })?;
+        let reason = readable(reason, MAX_REASON_BYTES);
         let mut attributes = HashMap::from([
             (
                 ATTR_MESSAGE_ID.to_owned(),
                 string_value(&message.message_id),
             ),
-            (ATTR_FAILURE_REASON.to_owned(), string_value(reason)),
+            (ATTR_FAILURE_REASON.to_owned(), string_value(&reason)),
             (ATTR_SOURCE_QUEUE.to_owned(), string_value(&name)),
             (
                 ATTR_RECEIVE_COUNT.to_owned(),
@@ -156,14 +162,66 @@ impl WorkQueue for SqsQueue {
         if let Some(event_type) = &message.event_type {
             attributes.insert(ATTR_EVENT_TYPE.to_owned(), string_value(event_type));
         }
-        let envelope = Envelope {
-            body: message.body.clone(),
-            delay_seconds: 0,
-            attributes,
-        };
+        let envelope = dead_letter_copy(&message.body, &reason, attributes);
         self.send_envelopes(&dead_url, &dead_name, vec![envelope])
             .await?;
         self.delete_receipts(&url, &name, std::slice::from_ref(&message.receipt))
             .await
+    }
+}
+
+/// The dead-letter queue's copy of a message: the body whole when it fits
+/// beside the attributes in SQS's 1 MiB, which every body Ripcord sends
+/// does (`ATTRIBUTE_ROOM`). A larger one (sent by another program) keeps
+/// its first bytes, and its reason says how many: a dead letter that SQS
+/// refused would leave the message to come back for ever.
+fn dead_letter_copy(
+    body: &str,
+    reason: &str,
+    mut attributes: HashMap<String, MessageAttributeValue>,
+) -> Envelope {
+    let attribute_bytes = attributes_bytes(&attributes);
+    if body.len() + attribute_bytes <= MAX_MESSAGE_BYTES {
+        return Envelope {
+            body: body.to_owned(),
+            delay_seconds: 0,
+            attributes,
+        };
+    }
+    // 200 bytes for the note added to the reason.
+    let mut keep = MAX_MESSAGE_BYTES.saturating_sub(attribute_bytes + 200);
+    while !body.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let reason = format!(
+        "{reason} (this dead letter keeps the first {keep} of the message's {} bytes: SQS holds no more beside the reason)",
+        body.len()
+    );
+    attributes.insert(ATTR_FAILURE_REASON.to_owned(), string_value(&reason));
+    Envelope {
+        body: body[..keep].to_owned(),
+        delay_seconds: 0,
+        attributes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_letter_copy_always_fits_and_says_what_it_kept() {
+        let attributes = || HashMap::from([(ATTR_FAILURE_REASON.to_owned(), string_value("why"))]);
+        let small = dead_letter_copy("{}", "why", attributes());
+        assert_eq!(small.body, "{}");
+        let body = "é".repeat(MAX_MESSAGE_BYTES / 2);
+        let big = dead_letter_copy(&body, "why", attributes());
+        assert!(big.bytes() <= MAX_MESSAGE_BYTES, "{} bytes", big.bytes());
+        assert!(body.starts_with(&big.body));
+        let reason = big.attributes[ATTR_FAILURE_REASON].string_value().unwrap();
+        assert!(
+            reason.starts_with("why (this dead letter keeps the first "),
+            "{reason}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use super::context::{Ctx, Handover, Outcome, WaveOutcome};
 use super::decision::{Change, Decision, State};
-use super::{cleanup, execution, launch, operator, post_launch, relaunch};
+use super::{cleanup, execution, launch, operator, post_launch, relaunch, sweep};
 use crate::event::{Envelope, Event};
 use crate::ids::WaveNumber;
 use crate::ports::announce::Announcement;
@@ -209,6 +209,7 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord, event: &Event) -> WaveOutco
         Event::PollWave { seq } => launch::poll(ctx, wave, *seq),
         Event::WaveObserved { observation, .. } => launch::observed(ctx, wave, observation),
         Event::PollFailed { error, .. } => launch::poll_failed(ctx, wave, error),
+        Event::NudgeWave { seq, due } => sweep::nudge(ctx, wave, *seq, *due),
         Event::LaunchResultPushed {
             source_server_id, ..
         } => launch::pushed(ctx, wave, source_server_id),

@@ -117,9 +117,13 @@ pub(crate) fn decide(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, event: &Eve
             let then = preflight::checked(&mut next, report);
             after_preflight(ctx, next, then)
         }
-        Event::PreflightFailed { tries, error } => {
+        Event::PreflightFailed {
+            tries,
+            error,
+            throttled,
+        } => {
             let mut next = execution.clone();
-            let then = preflight::failed(&mut next, *tries, error);
+            let then = preflight::failed(&mut next, *tries, error, *throttled);
             after_preflight(ctx, next, then)
         }
         Event::ClaimServers { tries } => claim_tick(ctx, execution, *tries),

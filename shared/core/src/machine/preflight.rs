@@ -34,6 +34,7 @@ pub(crate) fn begin(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, mode: Pr
         tries: 1,
         mode,
         last_error: None,
+        throttled: 0,
     };
     ask(ctx, execution, 1);
 }
@@ -61,6 +62,7 @@ pub(crate) fn tick(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, tries: u3
         tries: current,
         mode,
         last_error,
+        throttled,
     } = &mut execution.preflight
     else {
         return Next::Ignore("the pre-flight is not running".into());
@@ -68,8 +70,11 @@ pub(crate) fn tick(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, tries: u3
     if execution.status.is_terminal() || tries != *current + 1 {
         return Next::Ignore(format!("pre-flight tick {tries} is stale"));
     }
+    // Throttled tries do not count: throttling slows the pre-flight down,
+    // it never fails a drill by itself (invariant 9); the execution's
+    // timeout still bounds it (invariant 8).
     let limit = execution.options.retry.max_attempts;
-    if tries > limit {
+    if tries > limit.saturating_add(*throttled) {
         let why = last_error
             .clone()
             .unwrap_or_else(|| "no answer came".to_owned());
@@ -143,14 +148,23 @@ pub(crate) fn checked(execution: &mut ExecutionRecord, report: &PreflightReport)
 }
 
 /// Reading DRS failed: note why; the tick asks again.
-pub(crate) fn failed(execution: &mut ExecutionRecord, tries: u32, error: &str) -> Next {
+pub(crate) fn failed(
+    execution: &mut ExecutionRecord,
+    tries: u32,
+    error: &str,
+    was_throttled: bool,
+) -> Next {
     match &mut execution.preflight {
         PreflightState::Checking {
             tries: current,
             last_error,
+            throttled,
             ..
         } if *current == tries && !execution.status.is_terminal() => {
             *last_error = Some(error.to_owned());
+            if was_throttled {
+                *throttled += 1;
+            }
             Next::Wait
         }
         _ => Next::Ignore("a stale pre-flight failure".into()),

@@ -1,8 +1,10 @@
 //! Table tests of `decide`: short drills through the real transitions,
 //! from StartExecution on, for the cases the design names explicitly.
-//! Operator control (retry, skip, pause, resume) is in `tests/operator.rs`.
+//! Operator control (retry, skip, pause, resume) is in `tests/operator.rs`,
+//! the sweep's nudges of waves whose poll went missing in `tests/sweep.rs`.
 
 mod operator;
+mod sweep;
 
 use super::*;
 use crate::event::{Envelope, Event, PostLaunchObservation, WaveObservation};
@@ -1444,6 +1446,7 @@ fn a_preflight_that_cannot_read_drs_is_retried_then_fails_the_drill() {
             Event::PreflightFailed {
                 tries,
                 error: "drs DescribeSourceServers failed: AccessDeniedException".into(),
+                throttled: false,
             },
             t0(),
         );
@@ -1473,5 +1476,68 @@ fn a_preflight_that_cannot_read_drs_is_retried_then_fails_the_drill() {
             .is_some_and(|r| r.contains("AccessDeniedException") && r.contains("8 tries")),
         "{:?}",
         execution.reason
+    );
+}
+
+/// Invariant 9 for pre-flight: a big plan's reads can be throttled on many
+/// tries in a row (a 400-server plan reads 40 pages and 400 snapshots);
+/// throttled tries do not use up the retry policy's attempts, so the drill
+/// waits and then runs. A try that fails otherwise still counts.
+#[test]
+fn a_preflight_throttled_past_the_retry_limit_keeps_trying_and_the_drill_runs() {
+    let (mut execution, start, _) = start_with(plan());
+    let limit = execution.options.retry.max_attempts;
+    let throttled_tries = limit * 3;
+    for tries in 1..=throttled_tries {
+        let failed = result(
+            &start,
+            Event::PreflightFailed {
+                tries,
+                error: "drs DescribeSourceServers failed: ThrottlingException: Rate exceeded"
+                    .into(),
+                throttled: true,
+            },
+            t0(),
+        );
+        if let Some(Change::Execution(next)) =
+            decide(&State::Execution(execution.clone()), &failed, t0()).change
+        {
+            execution = next;
+        }
+        let tick = result(&start, Event::CheckPreflight { tries: tries + 1 }, t0());
+        let d = decide(&State::Execution(execution.clone()), &tick, t0());
+        let Some(Change::Execution(next)) = d.change.clone() else {
+            panic!("tick {}: {d:?}", tries + 1);
+        };
+        execution = next;
+        assert!(
+            matches!(d.effects[..], [Effect::Preflight { tries: t, .. }] if t == tries + 1),
+            "throttled try {tries} of {throttled_tries} must be asked again: {d:?}"
+        );
+        assert!(!execution.status.is_terminal(), "{:?}", execution.reason);
+    }
+    // Then the answer comes: the drill goes on to claim its servers.
+    let report = crate::preflight::PreflightReport {
+        checked_at: t0(),
+        servers_checked: 1,
+        findings: vec![],
+    };
+    let checked = result(
+        &start,
+        Event::PreflightChecked {
+            tries: throttled_tries + 1,
+            report,
+        },
+        t0(),
+    );
+    let d = decide(&State::Execution(execution.clone()), &checked, t0());
+    let Some(Change::Execution(next)) = d.change.clone() else {
+        panic!("{d:?}");
+    };
+    assert!(!next.status.is_terminal(), "{:?}", next.reason);
+    assert!(
+        matches!(next.preflight, crate::records::PreflightState::Done { .. }),
+        "{:?}",
+        next.preflight
     );
 }

@@ -2,6 +2,7 @@
 //! YAML node, what is wrong and how to fix it. A plan's errors are reported
 //! all together, in source order, so one run of `ripcord validate` shows them all.
 
+use crate::reason::readable;
 use serde_saphyr::{Location, MessageFormatter, Spanned, UserMessageFormatter};
 
 /// One problem in a plan file, displayed as `file:line:column: message`.
@@ -55,17 +56,19 @@ pub(super) struct ErrorList {
 impl ErrorList {
     pub fn new(file: &str) -> Self {
         Self {
-            file: file.to_owned(),
+            file: file_name(file),
             errors: Vec::new(),
         }
     }
 
+    /// Records a problem; what it quotes of the plan is kept readable
+    /// (`crate::reason`): a plan may hold anything.
     pub fn push(&mut self, at: Pos, message: impl Into<String>) {
         self.errors.push(PlanError {
             file: self.file.clone(),
             line: at.line,
             column: at.column,
-            message: message.into(),
+            message: readable(&message.into(), MAX_MESSAGE_BYTES),
         });
     }
 
@@ -86,11 +89,23 @@ impl ErrorList {
 pub(super) fn from_yaml_error(file: &str, err: &serde_saphyr::Error) -> PlanError {
     let at = err.location().map(Pos::from).unwrap_or(Pos::UNKNOWN);
     PlanError {
-        file: file.to_owned(),
+        file: file_name(file),
         line: at.line,
         column: at.column,
-        message: yaml_message(err.without_snippet()),
+        message: readable(&yaml_message(err.without_snippet()), MAX_MESSAGE_BYTES),
     }
+}
+
+/// The longest one plan error's message is, in bytes.
+const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// The plan's name as every one of its errors repeats it: short and
+/// printable whatever a caller passed (an API request names it).
+pub(super) fn file_name(file: &str) -> String {
+    if file.is_empty() {
+        return "plan.yaml".to_owned();
+    }
+    readable(file, 256)
 }
 
 fn yaml_message(err: &serde_saphyr::Error) -> String {

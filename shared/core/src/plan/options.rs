@@ -169,6 +169,11 @@ fn at_least_one(
 
 /// A duration such as `30s`, `5m` or `1h 30m`, longer than zero; `default`
 /// when absent (or invalid, after recording the error).
+/// The longest duration a plan may write: far past any drill, and well
+/// inside what a timestamp can be moved by (`crate::time::after` would
+/// otherwise leave a deadline at the start, timing out at once).
+const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
 pub(super) fn duration(
     value: Option<&Text>,
     field: &str,
@@ -186,13 +191,24 @@ pub(super) fn duration(
             );
             default
         }
+        Ok(d) if d > MAX_DURATION => {
+            errors.push(
+                Pos::of(value),
+                format!(
+                    "`{field}` is {}, longer than a plan's waits may be ({}): a timeout or interval is minutes, hours or days; check the unit",
+                    humantime::format_duration(d),
+                    humantime::format_duration(MAX_DURATION)
+                ),
+            );
+            default
+        }
         Ok(d) => d,
         Err(e) => {
             errors.push(
                 Pos::of(value),
                 format!(
-                    "`{field}` is `{}`, which is not a duration ({e}): write a number and a unit, e.g. `30s`, `5m` or `1h 30m`",
-                    value.value
+                    "`{field}` is {}, which is not a duration ({e}): write a number and a unit, e.g. `30s`, `5m` or `1h 30m`",
+                    crate::reason::quoted(&value.value)
                 ),
             );
             default

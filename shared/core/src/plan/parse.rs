@@ -1,7 +1,7 @@
 //! Entry points: read a plan file, parse its YAML and validate it into a [`Plan`].
 
 use super::Plan;
-use super::error::{PlanError, PlanErrors, from_yaml_error};
+use super::error::{PlanError, PlanErrors, file_name, from_yaml_error};
 use super::raw::RawPlan;
 use super::validate::validate;
 use serde_saphyr::Spanned;
@@ -21,7 +21,7 @@ pub fn load_plan(path: &Path) -> Result<Plan, PlanErrors> {
     let file = path.display().to_string();
     let source = std::fs::read_to_string(path).map_err(|e| {
         PlanErrors(vec![PlanError {
-            file: file.clone(),
+            file: file_name(&file),
             line: 0,
             column: 0,
             message: format!("cannot read the plan file: {e}; check the path and its permissions"),

@@ -29,6 +29,45 @@ pub enum QueueError {
     /// is the adapter's advice on creating it.
     #[error("queue {name} does not exist; {remedy}")]
     Missing { name: String, remedy: String },
+    /// A message over [`MAX_BODY_BYTES`]: no queue would carry it (SQS
+    /// refuses it), so nothing of the batch was sent. No retry helps.
+    #[error(
+        "a {event_type} message of {bytes} bytes is over the {MAX_BODY_BYTES} bytes a message on the {queue} queue may carry (SQS's 1 MiB, less room for its attributes); nothing was sent. {}",
+        too_large_advice(event_type)
+    )]
+    TooLarge {
+        queue: QueueName,
+        event_type: String,
+        bytes: usize,
+    },
+}
+
+impl QueueError {
+    /// Whether no retry of the same send can succeed.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, QueueError::TooLarge { .. })
+    }
+}
+
+fn too_large_advice(event_type: &str) -> &'static str {
+    if event_type == "StartExecution" {
+        "The plan is too large to queue: split it into smaller plans (fewer servers per execution, shorter post-launch parameters)"
+    } else {
+        "Ripcord's own events stay far below this: report it as a bug, with this message"
+    }
+}
+
+/// Refuses a message no queue would carry: every adapter checks its sends
+/// with it, so a deployment behaves alike on SQS and on the embedded file.
+pub fn check_size(queue: QueueName, message: &OutgoingMessage) -> Result<(), QueueError> {
+    if message.body.len() > MAX_BODY_BYTES {
+        return Err(QueueError::TooLarge {
+            queue,
+            event_type: crate::reason::readable(&message.event_type, 64),
+            bytes: message.body.len(),
+        });
+    }
+    Ok(())
 }
 
 #[async_trait]

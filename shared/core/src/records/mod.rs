@@ -88,18 +88,26 @@ pub enum PreflightState {
     /// None was run (`preflight: off`, or a record from before pre-flight).
     #[default]
     NotRun,
-    /// Asked at tick `tries`; `last_error` if reading DRS failed.
+    /// Asked at tick `tries`; `last_error` if reading DRS failed;
+    /// `throttled`: how many tries DRS throttled (they do not count
+    /// against the retry policy's attempts, invariant 9).
     Checking {
         tries: u32,
         mode: PreflightMode,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_error: Option<String>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        throttled: u32,
     },
     /// What it found, and what the findings did to the start.
     Done {
         mode: PreflightMode,
         report: PreflightReport,
     },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What the execution record knows of a wave: enough to order the waves.

@@ -493,6 +493,7 @@ fn a_preflight_that_never_answered_says_so() {
         tries: 8,
         mode: crate::plan::PreflightMode::Block,
         last_error: Some("AccessDeniedException".to_owned()),
+        throttled: 0,
     };
     let md = markdown::render(&report(&f), None);
     assert!(

@@ -74,6 +74,18 @@ pub enum Announcement {
         lines: Vec<String>,
         at: Timestamp,
     },
+    /// A running wave's next poll was overdue past its bound (its message
+    /// lost): the sweep re-armed it (docs/monitoring.md, "Nothing stuck
+    /// for ever").
+    WaveStuck {
+        execution_id: ExecutionId,
+        wave: WaveNumber,
+        wave_name: String,
+        status: WaveStatus,
+        /// When the lost poll was due.
+        overdue_since: Timestamp,
+        at: Timestamp,
+    },
 }
 
 impl Announcement {
@@ -87,6 +99,7 @@ impl Announcement {
             Announcement::Cleanup { ended: true, .. } => "Ripcord Cleanup Finished",
             Announcement::OperatorAction { .. } => "Ripcord Operator Action",
             Announcement::EarlierDrillInstances { .. } => "Ripcord Earlier Drill Instances",
+            Announcement::WaveStuck { .. } => "Ripcord Wave Stuck",
         }
     }
 
@@ -96,7 +109,8 @@ impl Announcement {
             | Announcement::WaveStatusChanged { execution_id, .. }
             | Announcement::TriggerRefused { execution_id, .. }
             | Announcement::Cleanup { execution_id, .. }
-            | Announcement::EarlierDrillInstances { execution_id, .. } => *execution_id,
+            | Announcement::EarlierDrillInstances { execution_id, .. }
+            | Announcement::WaveStuck { execution_id, .. } => *execution_id,
             Announcement::OperatorAction { execution_id, .. } => *execution_id,
         }
     }

@@ -47,6 +47,22 @@ impl fmt::Display for QueueName {
     }
 }
 
+/// The most a queue message may be, in bytes: SQS's maximum message size
+/// (1 MiB since August 2025, up from 256 KiB; body and attributes
+/// together). moto 5.2.5 refuses a body over it; the embedded queue holds
+/// Ripcord to the same limit, so a deployment behaves alike on both.
+pub const MAX_MESSAGE_BYTES: usize = 1_048_576;
+
+/// Room kept under [`MAX_MESSAGE_BYTES`] for the attributes a message
+/// carries, its own and those a dead-lettered copy adds (the reason, at
+/// most `reason::MAX_REASON_BYTES`, the source queue, the times): any
+/// message Ripcord sent can be dead-lettered whole, with its reason.
+pub const ATTRIBUTE_ROOM: usize = 8 * 1024;
+
+/// The largest body Ripcord sends, and reads: a body over it is refused at
+/// the send (`QueueError::TooLarge`) and dead-lettered at a receive.
+pub const MAX_BODY_BYTES: usize = MAX_MESSAGE_BYTES - ATTRIBUTE_ROOM;
+
 /// A message to send. The body is the JSON envelope; the attributes repeat
 /// its type and schema version so they can be read without parsing it.
 #[derive(Clone, Debug, PartialEq, Eq)]

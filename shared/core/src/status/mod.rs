@@ -315,6 +315,7 @@ mod tests {
             tries: 1,
             mode: PreflightMode::Block,
             last_error: None,
+            throttled: 0,
         };
         let view = f.view();
         assert_eq!(
@@ -336,6 +337,7 @@ mod tests {
             tries: 2,
             mode: PreflightMode::Warn,
             last_error: Some("ThrottlingException: rate exceeded".to_owned()),
+            throttled: 0,
         };
         let waiting = f.view().waiting_reason.unwrap_or_default();
         assert!(

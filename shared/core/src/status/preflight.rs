@@ -37,7 +37,10 @@ pub fn preflight_view(execution: &ExecutionRecord) -> Option<PreflightView> {
 /// Why no wave has started while pre-flight runs; `None` otherwise.
 pub(super) fn preflight_waiting(execution: &ExecutionRecord) -> Option<String> {
     let PreflightState::Checking {
-        tries, last_error, ..
+        tries,
+        last_error,
+        throttled,
+        ..
     } = &execution.preflight
     else {
         return None;
@@ -48,10 +51,14 @@ pub(super) fn preflight_waiting(execution: &ExecutionRecord) -> Option<String> {
     Some(match last_error {
         None => "running pre-flight checks: no wave starts until they finish".to_owned(),
         Some(error) => format!(
-            "running pre-flight checks: try {tries} of {} could not read DRS ({error}); \
+            "running pre-flight checks: try {tries} of {}{} could not read DRS ({error}); \
              trying again every {}s. If this persists, check the workers' DRS access \
              (infra/iam/launch.json)",
-            execution.options.retry.max_attempts,
+            execution.options.retry.max_attempts + throttled,
+            match throttled {
+                0 => String::new(),
+                n => format!(" ({n} throttled, which do not count)"),
+            },
             PREFLIGHT_TICK.as_secs()
         ),
     })

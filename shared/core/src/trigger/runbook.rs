@@ -6,6 +6,7 @@
 
 use crate::ids::ExecutionId;
 use crate::plan::Mode;
+use crate::reason::{MAX_REASON_BYTES, quoted, readable};
 use crate::time::Timestamp;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -72,12 +73,12 @@ impl TriggerDetail {
             reason,
             idempotency_key: key.clone(),
         };
-        let detail: TriggerDetail =
-            serde_json::from_value(detail.clone()).map_err(|e| invalid(e.to_string()))?;
+        let detail: TriggerDetail = serde_json::from_value(detail.clone())
+            .map_err(|e| invalid(readable(&e.to_string(), MAX_REASON_BYTES / 4)))?;
         if !valid_key(&detail.idempotency_key) {
             return Err(invalid(format!(
-                "idempotencyKey {:?} must be 1 to {MAX_KEY_LEN} letters, digits or ._:/-",
-                detail.idempotency_key
+                "idempotencyKey {} must be 1 to {MAX_KEY_LEN} letters, digits or ._:/-",
+                quoted(&detail.idempotency_key)
             )));
         }
         if detail.requested_by.trim().is_empty() {
@@ -85,8 +86,8 @@ impl TriggerDetail {
         }
         if !valid_plan_name(&detail.plan) {
             return Err(invalid(format!(
-                "plan {:?} must be a plan name (letters, digits, ._-), not a path",
-                detail.plan
+                "plan {} must be a plan name (letters, digits, ._-), not a path",
+                quoted(&detail.plan)
             )));
         }
         Ok(detail)

@@ -32,6 +32,7 @@
 //!   retry_after: 1s         # the Retry-After a throttled call carries (default 1s)
 //!   operations: [StartRecovery, DescribeJobs]  # which operations may fault (default all)
 //!   ambiguous_start: false  # a StartRecovery answered 500 creates its job anyway (default false)
+//!   drop_launch_results: 0.0 # fraction of pushed launch results lost on the way (default 0): only polling finds those
 //!   from: 0s                # fault window, simulated time since the simulator started
 //!   until: 10m              # (default: always)
 //! servers:                  # per-server behaviour; unlisted servers use `default`
@@ -101,6 +102,7 @@ pub use behaviour::{
     ServerEntry, ServerSpec, Servers, SnapshotsMode, StatusChecks,
 };
 use ripcord::ids::SourceServerId;
+use ripcord::reason::readable;
 use serde::de;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -444,6 +446,9 @@ pub struct Faults {
     /// None: every operation may fault.
     pub operations: Option<Vec<Operation>>,
     pub ambiguous_start: bool,
+    /// The share of pushed launch results that never arrive (an EventBridge
+    /// rule or target that loses them); not bound to `operations` or the window.
+    pub drop_launch_results: Fraction,
     #[serde(with = "humantime_serde")]
     pub from: Option<Duration>,
     #[serde(with = "humantime_serde")]
@@ -458,6 +463,7 @@ impl Default for Faults {
             retry_after: Duration::from_secs(1),
             operations: None,
             ambiguous_start: false,
+            drop_launch_results: Fraction(0.0),
             from: None,
             until: None,
         }
@@ -480,10 +486,15 @@ pub fn parse_scenario(source: &str, file: &str) -> Result<Scenario, ScenarioErro
             .map(|l| (l.line(), l.column()))
             .unwrap_or((0, 0));
         ScenarioError::Invalid {
-            file: file.to_owned(),
+            file: readable(file, 256),
             line,
             column,
-            message: plain_message(&e.without_snippet().to_string(), line, column),
+            // A scenario may hold anything: what the message quotes of it
+            // is kept short and printable.
+            message: readable(
+                &plain_message(&e.without_snippet().to_string(), line, column),
+                1024,
+            ),
         }
     })
 }
@@ -578,6 +589,7 @@ faults:
   server_error_rate: 0.05
   operations: [StartRecovery, DescribeJobs]
   ambiguous_start: true
+  drop_launch_results: 0.25
   from: 0s
   until: 10m
 servers:
@@ -619,6 +631,7 @@ commands:
             Some(vec![Operation::StartRecovery, Operation::DescribeJobs])
         );
         assert_eq!(s.faults.until, Some(Duration::from_secs(600)));
+        assert_eq!(s.faults.drop_launch_results, Fraction(0.25));
         let failed = s.server(&id("s-1234567890abcdef0"));
         assert_eq!(failed.outcome, LaunchOutcome::LaunchFailed);
         assert_eq!(failed.event, FailureEvent::ConversionFail);

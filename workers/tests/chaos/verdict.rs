@@ -1,0 +1,221 @@
+//! The checks at the end of a chaos run, each from a source the workers do
+//! not control: the simulator's own log of StartRecovery calls and the jobs
+//! they created, the scenario the harness wrote (what DRS did to each
+//! server), the records in the store, and the queues.
+
+use super::load::{ExecutionSpec, Outcome};
+use super::observe::Seen;
+use ripcord::ids::ExecutionId;
+use ripcord::ports::drs::{TAG_ATTEMPT, TAG_EXECUTION, TAG_WAVE};
+use ripcord::records::LaunchState;
+use ripcord::status_model::LaunchStatus;
+use ripcord_sim::StartRecoveryCall;
+use std::collections::BTreeMap;
+
+/// What the checks found; every count but the figures must be zero.
+#[derive(Clone, Debug, Default)]
+pub struct Findings {
+    /// Jobs beyond the first created for one (execution, wave, attempt).
+    pub duplicate_jobs: usize,
+    /// Jobs DRS created that no wave record names (an ambiguous start
+    /// never adopted): a second launch waiting to happen.
+    pub unrecorded_jobs: usize,
+    /// Servers whose outcome in DRS never reached their record, plus
+    /// messages left neither processed nor dead-lettered.
+    pub lost_events: usize,
+    /// Executions whose final state is not the one their scenario implies.
+    pub wrong_final_states: usize,
+    /// Executions not ended at the end of the run.
+    pub stuck: usize,
+    /// One line per problem, for the failure message.
+    pub problems: Vec<String>,
+}
+
+impl Findings {
+    pub fn clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Exactly one created job per (execution, wave, attempt), and it is the
+/// one the wave record names.
+pub fn check_jobs(
+    calls: &[StartRecoveryCall],
+    final_seen: &BTreeMap<ExecutionId, Seen>,
+    found: &mut Findings,
+) {
+    let mut jobs: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
+    for call in calls {
+        if let Some(job) = call.outcome.job_id() {
+            let tag = |k: &str| call.tags.get(k).cloned().unwrap_or_default();
+            jobs.entry((tag(TAG_EXECUTION), tag(TAG_WAVE), tag(TAG_ATTEMPT)))
+                .or_default()
+                .push(job.to_owned());
+        }
+    }
+    for ((execution, wave, attempt), ids) in &jobs {
+        if ids.len() > 1 {
+            found.duplicate_jobs += ids.len() - 1;
+            found.problems.push(format!(
+                "{} DRS jobs for execution {execution} wave {wave} attempt {attempt}: {ids:?}",
+                ids.len()
+            ));
+        }
+        let recorded = execution
+            .parse::<ExecutionId>()
+            .ok()
+            .and_then(|id| final_seen.get(&id))
+            .and_then(|seen| seen.wave(wave.parse().ok()?))
+            .and_then(|w| match &w.launch {
+                LaunchState::Started { job_id, .. } => Some(job_id.clone()),
+                _ => None,
+            });
+        let unrecorded = ids
+            .iter()
+            .filter(|id| recorded.as_ref() != Some(*id))
+            .count();
+        if unrecorded > 0 && ids.len() == 1 {
+            found.unrecorded_jobs += unrecorded;
+            found.problems.push(format!(
+                "DRS job {ids:?} of execution {execution} wave {wave} attempt {attempt} is not the job its wave record names ({recorded:?})"
+            ));
+        }
+    }
+}
+
+/// Every execution ended as its scenario implies, and every server of a
+/// wave that launched shows what DRS did to it.
+pub fn check_final_states(
+    load: &[(ExecutionId, ExecutionSpec)],
+    final_seen: &BTreeMap<ExecutionId, Seen>,
+    found: &mut Findings,
+) {
+    for (id, spec) in load {
+        let Some(seen) = final_seen.get(id).filter(|s| s.ended()) else {
+            found.stuck += 1;
+            let now = final_seen.get(id).map(|s| {
+                let waves: Vec<String> = s
+                    .waves
+                    .iter()
+                    .map(|w| format!("wave {} {:?} launch {:?}", w.number.0, w.status, w.launch))
+                    .collect();
+                format!("{:?}: {}", s.execution.status, waves.join("; "))
+            });
+            found.problems.push(format!(
+                "execution {id} ({}) never ended: {}",
+                spec.kind.name(),
+                now.unwrap_or_else(|| "never created".to_owned())
+            ));
+            continue;
+        };
+        let expected = spec.expected();
+        let waves: Vec<_> = (1..=spec.waves as u32)
+            .map(|n| seen.wave(n).map(|w| w.status))
+            .collect();
+        let as_expected = seen.execution.status == expected.status
+            && waves
+                .iter()
+                .zip(&expected.waves)
+                .all(|(got, want)| *got == Some(*want));
+        if !as_expected {
+            found.wrong_final_states += 1;
+            found.problems.push(format!(
+                "execution {id} ({}) ended {:?} with waves {waves:?}; its scenario implies {:?} with {:?} (reason: {:?})",
+                spec.kind.name(),
+                seen.execution.status,
+                expected.status,
+                expected.waves,
+                seen.execution.reason
+            ));
+        }
+        for server in &spec.servers {
+            let Some(wave) = seen.wave(server.wave) else {
+                continue;
+            };
+            let Some(state) = wave
+                .servers
+                .iter()
+                .find(|s| s.plan.id.as_str() == server.id)
+            else {
+                continue;
+            };
+            let launched = matches!(wave.launch, LaunchState::Started { .. });
+            let shown = state.launch_status;
+            let ran = matches!(shown, LaunchStatus::Launched | LaunchStatus::Completed);
+            // What DRS did to the server, as its record must tell it: in a
+            // wave that launched, launched (then COMPLETED after its
+            // actions, or left LAUNCHED in a wave that failed) or FAILED;
+            // in a wave that never launched, never launched.
+            let agrees = match (launched, server.outcome) {
+                (false, _) => !ran,
+                (true, Outcome::Launched) => ran,
+                (true, Outcome::LaunchFailed | Outcome::NotLaunched) => {
+                    shown == LaunchStatus::Failed
+                }
+            };
+            if !agrees {
+                found.lost_events += 1;
+                found.problems.push(format!(
+                    "server {} (wave {} of execution {id}, {:?} in DRS, wave launched: {launched}) ends {shown:?} in its record",
+                    server.id, server.wave, server.outcome
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ripcord_sim::StartOutcome;
+
+    fn call(execution: &str, wave: &str, outcome: StartOutcome) -> StartRecoveryCall {
+        StartRecoveryCall {
+            at: chrono::Utc::now(),
+            tags: [
+                (TAG_EXECUTION, execution),
+                (TAG_WAVE, wave),
+                (TAG_ATTEMPT, "1"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            source_servers: Vec::new(),
+            recovery_snapshots: BTreeMap::new(),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_second_job_for_one_wave_attempt_and_an_unadopted_one_are_found() {
+        let id = "0b5c5c1e-6a4b-4c47-9d6e-0d4c8b1a2f10";
+        let created = |job: &str| StartOutcome::Created {
+            job_id: job.to_owned(),
+        };
+        let calls = [
+            call(id, "1", created("drsjob-a")),
+            call(
+                id,
+                "1",
+                StartOutcome::Rejected {
+                    code: "ThrottlingException".into(),
+                },
+            ),
+            call(id, "1", created("drsjob-b")),
+            call(
+                id,
+                "2",
+                StartOutcome::CreatedDespiteError {
+                    job_id: "drsjob-c".into(),
+                    code: "InternalServerException".into(),
+                },
+            ),
+        ];
+        let mut found = Findings::default();
+        check_jobs(&calls, &BTreeMap::new(), &mut found);
+        assert_eq!(found.duplicate_jobs, 1, "{:?}", found.problems);
+        // Wave 2's job exists in DRS but no record names it.
+        assert_eq!(found.unrecorded_jobs, 1, "{:?}", found.problems);
+        assert!(!found.clean());
+    }
+}
