@@ -293,11 +293,7 @@ fn advice(service: Service) -> Advice {
 }
 
 fn percent(part: u64, total: u64) -> u64 {
-    if total == 0 {
-        0
-    } else {
-        (part * 100 + total / 2) / total
-    }
+    (part * 100 + total / 2).checked_div(total).unwrap_or(0)
 }
 
 fn rounded_percent(share: f64) -> f64 {
