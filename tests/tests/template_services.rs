@@ -264,6 +264,13 @@ fn promised_alarms(template: &Template) -> Vec<Promised> {
             dimensions: json!([deployment]),
             missing: "notBreaching",
         },
+        // The worst service's error rate; serve down is the alarms above.
+        Promised {
+            namespace: "DRS/Orchestration",
+            metric: "ServiceErrorRate",
+            dimensions: json!([deployment]),
+            missing: "notBreaching",
+        },
     ];
     for queue in QueueName::ALL {
         alarms.push(Promised {

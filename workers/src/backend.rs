@@ -3,9 +3,11 @@
 //! real DRS, EC2, SSM, EventBridge and CloudWatch through the official SDK).
 //! The workers and the core never know which: they see [`Ports`].
 
+use crate::call_log::CallLog;
 use crate::ports::Ports;
 use clap::ValueEnum;
 use ripcord::capacity::Quotas;
+use ripcord::ports::CallObserver;
 use ripcord::ports::clock::{ScaledClock, SystemClock};
 use ripcord::ports::{
     Clock, DeadLetters, ExecutionStore, SubmissionLog, TriggerLog, WorkQueue, WorkerHeartbeats,
@@ -133,18 +135,29 @@ pub async fn aws_clients(settings: &AwsSettings) -> anyhow::Result<Clients> {
 
 /// The SDK clients of `settings` and the region they call.
 pub async fn aws_clients_in_region(settings: &AwsSettings) -> anyhow::Result<(Clients, String)> {
+    aws_clients_observed(settings, None).await
+}
+
+/// [`aws_clients_in_region`], each client telling `observer` how its calls
+/// were answered.
+async fn aws_clients_observed(
+    settings: &AwsSettings,
+    observer: Option<Arc<dyn CallObserver>>,
+) -> anyhow::Result<(Clients, String)> {
     let config = load_sdk_config(settings).await;
     let Some(region) = config.region() else {
         anyhow::bail!(
             "no AWS region is configured; set AWS_REGION (or AWS_DEFAULT_REGION, a profile's region) or pass --region"
         );
     };
-    Ok((Clients::new(&config), region.to_string()))
+    Ok((Clients::observed(&config, observer), region.to_string()))
 }
 
 impl AwsBackend {
     pub async fn connect(settings: &AwsSettings, quotas: Quotas) -> anyhow::Result<AwsBackend> {
-        let (clients, region) = aws_clients_in_region(settings).await?;
+        let calls = Arc::new(CallLog::default());
+        let (clients, region) =
+            aws_clients_observed(settings, Some(calls.clone() as Arc<dyn CallObserver>)).await?;
         let names = &settings.names;
         let queue = Arc::new(ripcord_aws::sqs::SqsQueue::new(
             clients.sqs.clone(),
@@ -175,6 +188,7 @@ impl AwsBackend {
             clock: Arc::new(SystemClock),
             describes: Default::default(),
             region,
+            calls,
         };
         Ok(AwsBackend {
             ports,

@@ -8,10 +8,12 @@
 //! one simulated DRS account and one simulated clock.
 
 use crate::backend::QuotaArgs;
+use crate::call_log::CallLog;
 use crate::ports::Ports;
 use crate::push::QueueLaunchResultSink;
 use crate::telemetry::WorkerTelemetry;
 use crate::worker::{self, WorkerConfig};
+use ripcord::ports::calls::Service;
 use ripcord::ports::clock::ScaledClock;
 use ripcord::ports::{Clock, QueueName};
 use ripcord_embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig, EmbeddedError};
@@ -108,7 +110,9 @@ impl LocalEngine {
             clock,
             describes: Default::default(),
             region,
+            calls: Arc::new(CallLog::with_ports_service(Service::File)),
         });
+        simulator.observe_calls(ports.calls.clone());
         simulator.set_launch_result_sink(Arc::new(QueueLaunchResultSink {
             queue: ports.queue.clone(),
             clock: ports.clock.clone(),

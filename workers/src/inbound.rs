@@ -64,6 +64,7 @@ fn done(handled: Handled) -> Report {
     Report {
         handled,
         decided: 0,
+        effects: ripcord::recent::StepClass::Succeeded,
     }
 }
 

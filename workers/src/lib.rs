@@ -8,6 +8,7 @@
 //! - [`metrics`]: the metrics worker's step.
 //! - [`sweep`]: the metrics workers' sweep for running waves whose poll was lost.
 //! - [`ports`]: the bundle of ports a worker runs on.
+//! - [`call_log`]: this process' calls to each service, for `/healthz`.
 //! - [`bench`]: the figures `ripcord bench` prints.
 //! - [`render`]: the CLI's live progress and final table.
 //! - [`queued`]: starts queued but not yet taken up by a launch worker.
@@ -18,6 +19,7 @@
 pub mod backend;
 pub mod bench;
 pub mod bench_scale;
+pub mod call_log;
 pub mod cleanup;
 pub mod cli;
 pub mod commands;

@@ -1,6 +1,7 @@
 //! The ports a worker needs, bundled. Which adapters fill them (embedded
 //! and simulated, or AWS) is chosen by the CLI; the workers never know.
 
+use crate::call_log::CallLog;
 use crate::describe::Describes;
 use crate::preflight::PreflightPorts;
 use ripcord::capacity::Quotas;
@@ -34,6 +35,9 @@ pub struct Ports {
     pub describes: Arc<Describes>,
     /// The region the deployment launches in (pre-flight checks the plan's).
     pub region: String,
+    /// How this process' calls to each service were answered (the
+    /// heartbeats carry it to `/healthz`).
+    pub calls: Arc<CallLog>,
 }
 
 impl Ports {

@@ -12,6 +12,7 @@ use ripcord::ids::WaveNumber;
 use ripcord::machine::{Change, Decision, State, Target, decide, target};
 use ripcord::ports::queue::QueueError;
 use ripcord::ports::store::{CreateOutcome, StoreError};
+use ripcord::recent::StepClass;
 use ripcord::records::Journal;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -92,6 +93,9 @@ pub enum Handled {
 pub struct Report {
     pub handled: Handled,
     pub decided: usize,
+    /// The worst error the effects' results reported, by class
+    /// (`Succeeded`: none): how the step counts in `/healthz`.
+    pub effects: StepClass,
 }
 
 /// Handles `envelope` and every result event its effects produce.
@@ -104,6 +108,7 @@ pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, StepErr
     let root = envelope.event_id;
     let first = apply(ports, &envelope, None).await?;
     let mut send_error = first.send_error;
+    let mut effects = effects_class(&first.results);
     let mut pending: VecDeque<Envelope> = first.results.into();
     let mut decided = 1;
     while let Some(result) = pending.pop_front() {
@@ -114,6 +119,7 @@ pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, StepErr
         decided += 1;
         match apply(ports, &result, Some(root)).await {
             Ok(step) => {
+                effects = effects.max(effects_class(&step.results));
                 pending.extend(step.results);
                 send_error = send_error.or(step.send_error);
             }
@@ -142,7 +148,18 @@ pub async fn handle(ports: &Ports, envelope: Envelope) -> Result<Report, StepErr
     Ok(Report {
         handled: first.handled,
         decided,
+        effects,
     })
+}
+
+/// The worst class among the errors effects' results report.
+fn effects_class(results: &[Envelope]) -> StepClass {
+    results
+        .iter()
+        .filter_map(|r| ripcord::effect_results::reported_error(&r.event))
+        .map(StepClass::of_error)
+        .max()
+        .unwrap_or(StepClass::Succeeded)
 }
 
 struct Applied {

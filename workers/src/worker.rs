@@ -3,6 +3,8 @@
 //! span (execution id, wave, event id on every line), the visibility
 //! extension while a step runs, the step deadline, a panicking step caught
 //! and its message released, dead-lettering what cannot be processed.
+//! Each step's outcome is counted by class in the worker's recent window,
+//! which its heartbeat carries with the process' service calls (`/healthz`).
 //!
 //! A worker takes a permit for each message before it receives it, so a
 //! received message starts its step, and the extension of its visibility,
@@ -20,9 +22,10 @@ use ripcord::eventbridge::EventBridgeEvent;
 use ripcord::ports::Receive;
 use ripcord::ports::heartbeats::WorkerHeartbeat;
 use ripcord::ports::queue::{MAX_BODY_BYTES, QueueName, ReceivedMessage};
+use ripcord::recent::{Recent, StepClass, StepCounts};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinError;
@@ -94,20 +97,39 @@ impl Default for WorkerConfig {
 /// process runs (tests run many).
 fn worker_id(queue: QueueName) -> String {
     static STARTED: AtomicU64 = AtomicU64::new(0);
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned());
     let n = STARTED.fetch_add(1, Ordering::Relaxed);
-    format!("{host}:{}:{queue}:{n}", std::process::id())
+    format!(
+        "{}:{}:{queue}:{n}",
+        crate::call_log::host_name(),
+        std::process::id()
+    )
 }
 
-/// Writes this worker's heartbeat at most every `config.heartbeat_every`.
+/// How this worker's steps ended, per minute: shared by its step tasks and
+/// carried by its heartbeat.
+#[derive(Clone, Default)]
+struct StepWindow(Arc<Mutex<Recent<StepCounts>>>);
+
+impl StepWindow {
+    fn count(&self, class: StepClass) {
+        let now = chrono::Utc::now();
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(now, |c| c.count(class));
+    }
+
+    fn read(&self) -> Recent<StepCounts> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Writes this worker's heartbeat at most every `config.heartbeat_every`,
+/// with its recent steps and its process' calls.
 struct Heartbeat {
     beat: WorkerHeartbeat,
     written: Option<std::time::Instant>,
+    steps: StepWindow,
 }
 
 impl Heartbeat {
@@ -121,9 +143,18 @@ impl Heartbeat {
                 last_poll: now,
                 messages: 0,
                 stopped_at: None,
+                steps: Recent::default(),
+                calls: None,
             },
             written: None,
+            steps: StepWindow::default(),
         }
+    }
+
+    /// The latest steps and calls, into the heartbeat about to be written.
+    fn refresh(&mut self, ports: &Ports) {
+        self.beat.steps = self.steps.read();
+        self.beat.calls = ports.calls.snapshot();
     }
 
     async fn polled(&mut self, ports: &Ports, config: &WorkerConfig, received: usize) {
@@ -143,7 +174,10 @@ impl Heartbeat {
         // is alive.
         self.beat.last_poll = chrono::Utc::now();
         self.written = Some(std::time::Instant::now());
-        if let Err(e) = ports.heartbeats.record_heartbeat(&self.beat).await {
+        self.refresh(ports);
+        let written = ports.heartbeats.record_heartbeat(&self.beat).await;
+        ports.calls.port_call(&written);
+        if let Err(e) = written {
             warn!(queue = %self.beat.kind, error = %e, "could not write the worker's heartbeat");
         }
     }
@@ -153,6 +187,7 @@ impl Heartbeat {
     /// worker's heartbeat just ages).
     async fn stopped(&mut self, ports: &Ports) {
         self.beat.stopped_at = Some(chrono::Utc::now());
+        self.refresh(ports);
         if let Err(e) = ports.heartbeats.record_heartbeat(&self.beat).await {
             warn!(queue = %self.beat.kind, error = %e, "could not write the worker's last heartbeat");
         }
@@ -203,6 +238,7 @@ pub async fn run(
             r = ports.queue.receive(queue, ask) => r,
             _ = shutdown.changed() => break,
         };
+        ports.calls.port_call(&received);
         let messages = match received {
             Ok(m) => {
                 telemetry.polled(queue);
@@ -222,19 +258,21 @@ pub async fn run(
             let ports = ports.clone();
             let config = config.clone();
             let telemetry = telemetry.clone();
+            let steps = heartbeat.steps.clone();
             tasks.spawn(async move {
-                process(&ports, queue, &config, &telemetry, message).await;
+                let class = process(&ports, queue, &config, &telemetry, message).await;
+                steps.count(class);
                 drop(permit);
             });
         }
         // The permits of messages not received go back here.
         drop(held);
         while let Some(ended) = tasks.try_join_next() {
-            task_ended(queue, &telemetry, ended);
+            task_ended(queue, &telemetry, &heartbeat.steps, ended);
         }
     }
     while let Some(ended) = tasks.join_next().await {
-        task_ended(queue, &telemetry, ended);
+        task_ended(queue, &telemetry, &heartbeat.steps, ended);
     }
     if let Some(sweeper) = sweeper {
         sweeper.abort();
@@ -244,12 +282,18 @@ pub async fn run(
 
 /// A task that panicked outside its step (a step's own panic is caught in
 /// [`settle`], with its ids) is logged and counted, never dropped silently.
-fn task_ended(queue: QueueName, telemetry: &WorkerTelemetry, ended: Result<(), JoinError>) {
+fn task_ended(
+    queue: QueueName,
+    telemetry: &WorkerTelemetry,
+    steps: &StepWindow,
+    ended: Result<(), JoinError>,
+) {
     if let Err(e) = ended
         && e.is_panic()
     {
         error!(%queue, panic = %panic_text(e.into_panic().as_ref()), "a worker task panicked outside its step: a bug in Ripcord; its message comes back after its visibility timeout");
         telemetry.step_ended(queue, StepOutcome::Panicked, Duration::ZERO);
+        steps.count(StepClass::Abandoned);
     }
 }
 
@@ -263,19 +307,21 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// One message: decode, handle, delete — or dead-letter with the reason.
+/// Returns how the step ended, by class (docs/monitoring.md).
 pub async fn process(
     ports: &Ports,
     queue: QueueName,
     config: &WorkerConfig,
     telemetry: &WorkerTelemetry,
     message: ReceivedMessage,
-) {
+) -> StepClass {
     if message.body.len() > MAX_BODY_BYTES {
         let reason = format!(
             "the message is {} bytes, over the {MAX_BODY_BYTES} bytes a Ripcord message may be, so it was not read; Ripcord never sends one this large: find the program that put it on the {queue} queue",
             message.body.len()
         );
-        return dead_letter_unread(ports, queue, telemetry, &message, &reason).await;
+        dead_letter_unread(ports, queue, telemetry, &message, &reason).await;
+        return StepClass::Permanent;
     }
     let envelope = match Envelope::decode(&message.body) {
         Ok(e) => e,
@@ -283,7 +329,8 @@ pub async fn process(
             return process_inbound(ports, queue, config, telemetry, &message, &event).await;
         }
         Err(e) => {
-            return dead_letter_unread(ports, queue, telemetry, &message, &e.to_string()).await;
+            dead_letter_unread(ports, queue, telemetry, &message, &e.to_string()).await;
+            return StepClass::Permanent;
         }
     };
     if envelope.attempt > 1 {
@@ -332,7 +379,7 @@ async fn process_inbound(
     telemetry: &WorkerTelemetry,
     message: &ReceivedMessage,
     event: &EventBridgeEvent,
-) {
+) -> StepClass {
     let span = info_span!(
         "inbound",
         eventbridge_id = %event.id,
@@ -351,6 +398,7 @@ async fn process_inbound(
 /// that panics is logged with its ids and its message released at once, as
 /// if this worker had crashed there (the invariants hold for a crash at any
 /// point); the queue dead-letters it after its maximum receive count.
+/// Returns how the step ended, by class.
 async fn settle(
     ports: &Ports,
     queue: QueueName,
@@ -358,7 +406,7 @@ async fn settle(
     telemetry: &WorkerTelemetry,
     message: &ReceivedMessage,
     handling: impl Future<Output = Result<Report, Failure>>,
-) {
+) -> StepClass {
     let began = std::time::Instant::now();
     debug!(receive_count = message.receive_count, "step started");
     let keep_hidden = extend_visibility_while_running(ports, queue, config, &message.receipt);
@@ -379,7 +427,7 @@ async fn settle(
                 {
                     warn!(error = %e, "could not release the message; it comes back after its visibility timeout");
                 }
-                return;
+                return StepClass::Abandoned;
             }
         },
         _ = keep_hidden => unreachable!("the visibility loop never ends"),
@@ -390,7 +438,7 @@ async fn settle(
                 "the step did not finish in time; giving it up as if this worker had crashed: the message comes back after its visibility timeout. A call to AWS that never returns is the usual cause"
             );
             telemetry.step_ended(queue, StepOutcome::Abandoned, began.elapsed());
-            return;
+            return StepClass::Abandoned;
         }
     };
     let ended = match &outcome {
@@ -410,6 +458,12 @@ async fn settle(
         Err(Failure::Retry(_)) => StepOutcome::RetryLater,
     };
     telemetry.step_ended(queue, ended, began.elapsed());
+    let class = match &outcome {
+        Ok(report) => report.effects,
+        Err(Failure::Poison(_)) => StepClass::Permanent,
+        // The store, the queue or a publish failed: the message comes back.
+        Err(Failure::Retry(_)) => StepClass::ServerError,
+    };
     match outcome {
         Ok(report) => {
             debug!(handled = ?report.handled, decided = report.decided, "step done");
@@ -432,6 +486,7 @@ async fn settle(
             warn!(%reason, receive_count = message.receive_count, "step failed; the message will be retried");
         }
     }
+    class
 }
 
 async fn handle(
@@ -448,6 +503,7 @@ async fn handle(
             .map(|()| Report {
                 handled: Handled::Applied,
                 decided: 1,
+                effects: StepClass::Succeeded,
             })
             .map_err(Failure::retry);
     }
@@ -466,6 +522,7 @@ async fn handle(
         return Ok(Report {
             handled: Handled::Applied,
             decided: 1,
+            effects: StepClass::Succeeded,
         });
     }
     Ok(step::handle(ports, envelope).await?)

@@ -8,7 +8,7 @@
 //!
 //! What moto (5.x) ignores, checked statically by `tests/tests/template*.rs`
 //! instead: it creates nothing for `AWS::SQS::QueuePolicy` (2),
-//! `AWS::CloudWatch::Alarm` (11), `AWS::ApplicationAutoScaling::ScalableTarget`
+//! `AWS::CloudWatch::Alarm` (12), `AWS::ApplicationAutoScaling::ScalableTarget`
 //! (4) and `::ScalingPolicy` (4), listing them with an empty type and id —
 //! this test asserts that exactly the template's resources of those types
 //! are the ignored ones, so a moto that learns one says so here. Of what it

@@ -605,6 +605,18 @@ fn happy_path_on_sqs_dynamodb_and_the_drs_wire_protocol() {
         (health["status"] == "HEALTHY").then_some(health)
     });
     assert_eq!(health["workers"][0]["liveWorkers"], 2, "{health:#}");
+    // The worker processes report their calls with their heartbeats: the
+    // SDK's DynamoDB, SQS and DRS (the simulator server) all answered.
+    for service in ["dynamodb", "sqs", "drs"] {
+        let calls = health["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["service"] == service)
+            .unwrap_or_else(|| panic!("no {service} calls in /healthz: {health:#}"));
+        assert!(calls["lastSuccess"].is_string(), "{calls:#}");
+        assert_eq!(calls["status"], "HEALTHY", "{calls:#}");
+    }
     let report = get(&format!("/api/executions/{id}/report?format=json"));
     assert_eq!(report["executionId"], id.as_str(), "{report:#}");
     let metrics = reqwest::blocking::get(format!("{url}/metrics"))
@@ -634,6 +646,7 @@ fn happy_path_on_sqs_dynamodb_and_the_drs_wire_protocol() {
         ("StuckExecutions", 0.0),
         ("LongestCapacityWait", 0.0),
         ("FailedServers", 0.0),
+        ("ServiceErrorRate", 0.0),
     ] {
         assert!(
             data.iter().any(|d| d["metricName"] == name
@@ -704,6 +717,26 @@ fn throttling_slows_the_drill_down_but_it_completes_with_one_job_per_wave() {
             .as_array()
             .is_some_and(|f| f.iter().any(|x| x["code"] == "ThrottlingException")),
         "the storm threw nothing: {faults:#}"
+    );
+    // The workers' SDK clients saw the throttles: `/healthz` counts them
+    // for DRS, with the latest error, from the heartbeats in DynamoDB.
+    let url = stage.serve();
+    let health: serde_json::Value = reqwest::blocking::get(format!("{url}/healthz"))
+        .and_then(|r| r.json())
+        .expect("/healthz");
+    let drs = health["services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["service"] == "drs")
+        .unwrap_or_else(|| panic!("no DRS calls in /healthz: {health:#}"));
+    assert!(
+        drs["last15m"]["throttled"].as_u64().unwrap_or(0) > 0,
+        "{drs:#}"
+    );
+    assert!(
+        drs["last15m"]["succeeded"].as_u64().unwrap_or(0) > 0,
+        "{drs:#}"
     );
 }
 

@@ -2,7 +2,8 @@
 //! running in this process: a drill followed live through Server-Sent
 //! Events from its first snapshot to `settled`, the approval gate and
 //! cancel through the API, the write token, the JSON errors (never a 500),
-//! paging, `/healthz`, `/metrics` and the OpenAPI document.
+//! paging, `/healthz` (with a throttling simulated DRS), `/metrics` and the
+//! OpenAPI document.
 
 use ripcord::ports::QueueName;
 use ripcord::status::ExecutionView;
@@ -26,10 +27,12 @@ fn plan_text(name: &str) -> String {
     std::fs::read_to_string(examples().join(name)).expect("an example plan")
 }
 
-/// The happy-path scenario, slowed down so that a drill takes seconds and
-/// its waves can be seen running.
-fn scenario(time_scale: f64) -> Scenario {
-    let mut s = ripcord_sim::load_scenario(&examples().join("scenarios/happy-path.yaml"))
+/// An example scenario (the happy path unless `file` names another),
+/// slowed down so that a drill takes seconds and its waves can be seen
+/// running.
+fn scenario(file: Option<&str>, time_scale: f64) -> Scenario {
+    let file = file.unwrap_or("happy-path.yaml");
+    let mut s = ripcord_sim::load_scenario(&examples().join("scenarios").join(file))
         .expect("the example scenario");
     s.time_scale = time_scale;
     s
@@ -48,6 +51,8 @@ struct Options {
     token: Option<&'static str>,
     protect_reads: bool,
     workers: bool,
+    /// The example scenario (default: the happy path).
+    scenario: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -57,6 +62,7 @@ impl Default for Options {
             token: Some(TOKEN),
             protect_reads: false,
             workers: true,
+            scenario: None,
         }
     }
 }
@@ -64,8 +70,11 @@ impl Default for Options {
 impl Api {
     async fn start(options: Options) -> Api {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let engine = LocalEngine::open(&dir.path().join("serve.db"), scenario(options.time_scale))
-            .expect("the engine opens");
+        let engine = LocalEngine::open(
+            &dir.path().join("serve.db"),
+            scenario(options.scenario, options.time_scale),
+        )
+        .expect("the engine opens");
         let workers = options
             .workers
             .then(|| engine.spawn_workers(&QueueName::ALL, WorkerConfig::default()));
@@ -1006,6 +1015,100 @@ async fn healthz_reports_missing_workers_as_unhealthy_and_running_ones_as_health
     assert!(body["workers"][0]["lastPollAgeSeconds"].as_f64().unwrap() < 60.0);
     assert_eq!(body["queues"][0]["dead"], 0);
     running.stop().await;
+}
+
+/// Steps of every worker kind throttled in the last 5 minutes.
+fn throttled_steps(health: &Value) -> u64 {
+    health["workers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w["steps"]["last5m"]["throttled"].as_u64())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn healthz_says_the_simulated_drs_is_throttling_us_and_metrics_count_it() {
+    // DRS, EC2 and SSM throttle 40 % of calls (examples/scenarios/throttling-storm.yaml).
+    let api = Api::start(Options {
+        scenario: Some("throttling-storm.yaml"),
+        ..Options::default()
+    })
+    .await;
+    let id = api.start_drill("drill.yaml").await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let body = loop {
+        let (status, body) = api.get("/healthz").await;
+        let throttled = body["problems"].as_array().into_iter().flatten().any(|p| {
+            p.as_str()
+                .is_some_and(|p| p.starts_with("the simulated DRS is throttling us"))
+        });
+        // Steps reach the heartbeats at their next write (every 5 s).
+        if status == 200 && throttled && throttled_steps(&body) > 0 {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/healthz never said the simulated DRS throttles: {body:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(body["status"], "DEGRADED", "{body:#}");
+    let drs = body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "simulated-drs")
+        .unwrap_or_else(|| panic!("no simulated DRS in {body:#}"));
+    assert_eq!(drs["status"], "DEGRADED", "{drs:#}");
+    let throttled = drs["throttledPercent"].as_f64().unwrap();
+    assert!((20.0..=70.0).contains(&throttled), "{drs:#}");
+    assert!(drs["last5m"]["throttled"].as_u64().unwrap() >= 2, "{drs:#}");
+    assert!(drs["lastSuccess"].is_string(), "{drs:#}");
+    assert!(
+        drs["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("ThrottlingException")),
+        "{drs:#}"
+    );
+    // The embedded file answers every receive and heartbeat write.
+    let file = body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "file")
+        .unwrap_or_else(|| panic!("no file in {body:#}"));
+    assert_eq!(file["errorRatePercent"], 0.0, "{file:#}");
+    // The steps that met the throttling were counted as such (waited for above).
+
+    let metrics = api
+        .http
+        .get(api.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ratio = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"ripcord_service_error_ratio{service="simulated-drs"} "#))
+        .unwrap_or_else(|| panic!("no error ratio for the simulated DRS: {metrics}"));
+    assert!(ratio.parse::<f64>().unwrap() >= 0.2, "{ratio}");
+    assert!(
+        metrics.contains(r#"ripcord_service_recent_calls{service="simulated-drs",outcome="throttled",window="5m"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains(r#"ripcord_worker_recent_steps{kind="poll",class="throttled",window="15m"}"#),
+        "{metrics}"
+    );
+    api.until(&id, "the drill settles", |v| {
+        ripcord::status_model::Transitions::is_terminal(v.status)
+    })
+    .await;
+    api.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

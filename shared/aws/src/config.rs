@@ -6,11 +6,14 @@
 //! (`AWS_ENDPOINT_URL_DRS`, `AWS_ENDPOINT_URL_SSM`, ...), which is how the
 //! tests point DRS and SSM at `ripcord sim serve` and the rest at moto.
 
+use crate::outcomes::CallOutcomes;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use ripcord::ports::QueueName;
+use ripcord::ports::calls::CallObserver;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What the operator chooses on the command line or in the environment.
@@ -125,13 +128,23 @@ impl Clients {
     /// With `RIPCORD_RECORD_AWS_CALLS` set every client records its calls
     /// ([`crate::calls`]).
     pub fn new(config: &SdkConfig) -> Self {
+        Self::observed(config, None)
+    }
+
+    /// Like [`Clients::new`], every client also telling `observer` how each
+    /// of its calls was answered ([`crate::outcomes`]; `/healthz`).
+    pub fn observed(config: &SdkConfig, observer: Option<Arc<dyn CallObserver>>) -> Self {
         let recorder = crate::calls::CallRecorder::from_env().map(SharedInterceptor::new);
+        let outcomes = observer.map(|o| SharedInterceptor::new(CallOutcomes::new(o)));
         macro_rules! client {
             ($sdk:ident $(, $retry:expr)?) => {{
                 let mut builder = $sdk::config::Builder::from(config);
                 $(builder = builder.retry_config($retry);)?
                 if let Some(recorder) = &recorder {
                     builder.push_interceptor(recorder.clone());
+                }
+                if let Some(outcomes) = &outcomes {
+                    builder.push_interceptor(outcomes.clone());
                 }
                 $sdk::Client::from_conf(builder.build())
             }};

@@ -88,7 +88,7 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 
 /// The error and its sources on one line: the SDK's own Display is terse
 /// ("dispatch failure") and the cause is in the chain.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -13,6 +13,7 @@ pub mod dynamodb;
 pub mod ec2;
 pub mod error;
 pub mod eventbridge;
+pub mod outcomes;
 pub mod sqs;
 pub mod ssm;
 pub mod sts;

@@ -2,7 +2,9 @@
 //! none older than the retention. Run it on an empty store.
 
 use ripcord::ports::QueueName;
+use ripcord::ports::calls::{CallOutcome, ProcessCalls, Service, ServiceCalls};
 use ripcord::ports::heartbeats::{WorkerHeartbeat, WorkerHeartbeats};
+use ripcord::recent::{Recent, StepClass, StepCounts};
 use ripcord::time::Timestamp;
 
 /// A worker's heartbeat replaces its previous one; old ones are not listed.
@@ -16,16 +18,32 @@ pub async fn heartbeats_keep_the_latest_per_worker(store: &dyn WorkerHeartbeats)
         last_poll,
         messages: 1,
         stopped_at: None,
+        steps: Recent::default(),
+        calls: None,
     };
     let early = beat(
         "host-1:launch",
         QueueName::Launch,
         now - chrono::TimeDelta::seconds(30),
     );
-    // Its last heartbeat, written as it stopped cleanly.
+    // Its last heartbeat, written as it stopped cleanly, with its recent
+    // steps and its process' calls (docs/monitoring.md).
+    let mut steps = Recent::<StepCounts>::default();
+    steps.add(now, |c| c.count(StepClass::Throttled));
+    let mut drs = ServiceCalls::new(Service::Drs);
+    drs.record(
+        CallOutcome::Throttled,
+        now,
+        Some("ThrottlingException: Rate exceeded"),
+    );
     let late = WorkerHeartbeat {
         messages: 5,
         stopped_at: Some(now),
+        steps,
+        calls: Some(ProcessCalls {
+            process: "host-1:7:0".to_owned(),
+            services: vec![drs],
+        }),
         ..beat("host-1:launch", QueueName::Launch, now)
     };
     let poll = beat(

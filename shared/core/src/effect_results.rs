@@ -3,7 +3,9 @@
 //! event, and how far back a retried call looks for what an earlier,
 //! unanswered try already did.
 
+use crate::cleanup::CleanupStep;
 use crate::event::{Envelope, Event};
+use crate::service_error::ErrorClass;
 use crate::time::Timestamp;
 
 /// Clock skew allowed when searching for a job by its tags or a command by
@@ -27,4 +29,31 @@ pub fn result_of(cause: &Envelope, index: usize, event: Event, now: Timestamp) -
         cause.attempt,
         now,
     )
+}
+
+/// The class of the error a result event reports about its effect's
+/// call, if it reports one: what a worker counts its step's outcome by
+/// (docs/monitoring.md, "Recent outcomes"). The capacity ledger's and
+/// pre-flight's failures carry only their text; they are the store or
+/// DRS failing to answer, counted as transient.
+pub fn reported_error(event: &Event) -> Option<ErrorClass> {
+    match event {
+        Event::RecoveryStartFailed { error, .. }
+        | Event::PollFailed { error, .. }
+        | Event::ActionSendFailed { error, .. }
+        | Event::HealthCommandsFailed { error, .. }
+        | Event::PostLaunchCheckFailed { error, .. }
+        | Event::CleanupWave {
+            step:
+                CleanupStep::CheckFailed { error, .. }
+                | CleanupStep::TerminateFailed { error, .. }
+                | CleanupStep::ObserveFailed { error, .. },
+        } => Some(error.class),
+        Event::ServerClaimFailed { .. }
+        | Event::PreflightFailed { .. }
+        | Event::AdmissionFailed { .. }
+        | Event::ServersReleased { error: Some(_) }
+        | Event::CapacityReleased { error: Some(_) } => Some(ErrorClass::Transient),
+        _ => None,
+    }
 }

@@ -1,8 +1,13 @@
 //! The health of a deployment (for `/healthz`; docs/monitoring.md):
 //! how long ago each kind of worker last polled its queue, which executions
-//! look stuck, and what waits in the dead-letter queues. Pure: the caller
+//! look stuck, what waits in the dead-letter queues, and from the recent
+//! outcomes the heartbeats carry, how each kind's steps ended and how each
+//! service the engine calls answered ([`outcomes`]). Pure: the caller
 //! reads the heartbeats, the active executions and the queue depths, and
 //! passes the time.
+
+mod level;
+pub mod outcomes;
 
 use crate::ids::{ExecutionId, WaveNumber};
 use crate::ports::QueueName;
@@ -11,6 +16,9 @@ use crate::ports::heartbeats::WorkerHeartbeat;
 use crate::records::{ExecutionRecord, WaveRecord};
 use crate::status_model::{ExecutionStatus, WaveStatus};
 use crate::time::Timestamp;
+pub use level::HealthLevel;
+use level::human_seconds;
+pub use outcomes::{OutcomeThresholds, ServiceHealth, StepWindows};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -24,6 +32,8 @@ pub struct HealthThresholds {
     /// running wave is polled at least every 30 s (the PENDING interval), so
     /// a quiet quarter of an hour means no worker is moving it.
     pub stuck_after: Duration,
+    /// When recent step outcomes and service errors count as a problem.
+    pub outcomes: OutcomeThresholds,
 }
 
 impl Default for HealthThresholds {
@@ -31,21 +41,9 @@ impl Default for HealthThresholds {
         Self {
             poll_age: Duration::from_secs(5 * 60),
             stuck_after: Duration::from_secs(15 * 60),
+            outcomes: OutcomeThresholds::default(),
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum HealthLevel {
-    /// Every kind of worker polls, nothing is stuck, nothing is dead.
-    Healthy,
-    /// Work goes on, but something needs a look: a stuck execution or dead
-    /// letters.
-    Degraded,
-    /// A kind of worker is missing: the executions that need it cannot move.
-    Unhealthy,
 }
 
 /// The whole answer of `/healthz`.
@@ -61,6 +59,10 @@ pub struct HealthReport {
     /// Active executions waiting only for a wave's approval (not stuck).
     pub awaiting_approval: Vec<ExecutionId>,
     pub queues: Vec<QueueHealth>,
+    /// Each service the workers' processes called, by what they report with
+    /// their heartbeats (docs/monitoring.md, "Recent outcomes").
+    #[serde(default)]
+    pub services: Vec<ServiceHealth>,
     /// Each problem in a sentence, with what to do.
     pub problems: Vec<String>,
 }
@@ -78,6 +80,9 @@ pub struct WorkerKindHealth {
     pub last_poll_age_seconds: Option<f64>,
     /// Workers of this kind that polled within the poll-age threshold.
     pub live_workers: usize,
+    /// How this kind's steps ended, over the last 5 and 15 minutes.
+    #[serde(default)]
+    pub steps: StepWindows,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -128,8 +133,13 @@ pub fn assess(input: &HealthInput<'_>, thresholds: &HealthThresholds) -> HealthR
     let workers: Vec<WorkerKindHealth> = QueueName::ALL
         .into_iter()
         .map(|kind| {
-            let health = worker_kind_health(kind, input.heartbeats, input.now, thresholds);
-            if health.status == HealthLevel::Unhealthy {
+            let mut health = worker_kind_health(kind, input.heartbeats, input.now, thresholds);
+            if let Some(problem) = outcomes::judge_steps(kind, &health.steps, &thresholds.outcomes)
+            {
+                problems.push(problem);
+                health.status = health.status.max(HealthLevel::Degraded);
+            }
+            if health.live_workers == 0 {
                 problems.push(match health.last_poll_age_seconds {
                     Some(age) => format!(
                         "no {kind} worker has polled for {}; start `ripcord worker {kind}` (or check why it stopped)",
@@ -192,13 +202,25 @@ pub fn assess(input: &HealthInput<'_>, thresholds: &HealthThresholds) -> HealthR
         })
         .collect();
 
-    let status = if workers.iter().any(|w| w.status == HealthLevel::Unhealthy) {
-        HealthLevel::Unhealthy
-    } else if !stuck_executions.is_empty() || queues.iter().any(|q| q.depth.dead > 0) {
+    let services: Vec<ServiceHealth> = outcomes::merged_services(input.heartbeats)
+        .iter()
+        .map(|calls| {
+            let (health, problem) = outcomes::judge_service(calls, input.now, &thresholds.outcomes);
+            problems.extend(problem);
+            health
+        })
+        .collect();
+
+    let status = if !stuck_executions.is_empty() || queues.iter().any(|q| q.depth.dead > 0) {
         HealthLevel::Degraded
     } else {
         HealthLevel::Healthy
     };
+    let status = workers
+        .iter()
+        .map(|w| w.status)
+        .chain(services.iter().map(|s| s.status))
+        .fold(status, HealthLevel::max);
     HealthReport {
         status,
         checked_at: input.now,
@@ -206,6 +228,7 @@ pub fn assess(input: &HealthInput<'_>, thresholds: &HealthThresholds) -> HealthR
         stuck_executions,
         awaiting_approval,
         queues,
+        services,
         problems,
     }
 }
@@ -234,6 +257,7 @@ fn worker_kind_health(
         last_poll,
         last_poll_age_seconds: last_poll_age.map(|a| (a.as_secs_f64() * 10.0).round() / 10.0),
         live_workers,
+        steps: outcomes::steps_of_kind(kind, heartbeats, now, &thresholds.outcomes),
     }
 }
 
@@ -263,10 +287,6 @@ fn waits_only_for_approval(active: &ActiveExecution<'_>) -> bool {
         })
 }
 
-fn human_seconds(seconds: f64) -> String {
-    humantime::format_duration(Duration::from_secs(seconds.round() as u64)).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +301,8 @@ mod tests {
             last_poll,
             messages: 0,
             stopped_at: None,
+            steps: Default::default(),
+            calls: None,
         }
     }
 

@@ -12,7 +12,9 @@
 //! - [`records`]: what the store keeps: the execution and wave records.
 //! - [`machine`]: the pure `decide`.
 //! - [`status`]: the camelCase status view (docs/status-model.md), aggregated on read.
-//! - [`health`]: a deployment's health: worker polls, stuck executions, DLQs.
+//! - [`health`]: a deployment's health: worker polls, stuck executions, DLQs,
+//!   step outcomes and service errors.
+//! - [`recent`]: outcomes counted per minute over the last quarter hour.
 //! - [`report`]: the drill report (measured RTO; JSON, Markdown, HTML, SVG).
 //! - [`ports`]: traits for queues, the execution store, DRS, EC2 and SSM.
 //! - [`services`]: the values those ports carry (requests, answers, messages).
@@ -41,6 +43,7 @@ pub mod plan;
 pub mod ports;
 pub mod preflight;
 pub mod reason;
+pub mod recent;
 pub mod records;
 pub mod report;
 pub mod selection;

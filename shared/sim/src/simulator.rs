@@ -2,7 +2,8 @@
 //! EC2 and SSM ports are implemented on it in `drs/`, `ec2.rs` and
 //! `ssm.rs`; every call goes through [`Simulator::call`], which waits its
 //! latency (if set), counts it, draws its fault and runs it on the world at
-//! the clock's `now`.
+//! the clock's `now`, and tells the process' call observer, if one is set,
+//! how it was answered (`/healthz`, as "the simulated DRS").
 
 use crate::jobs::JobKind;
 use crate::launch_results::LaunchResultSink;
@@ -10,6 +11,7 @@ use crate::scenario::{Operation, Scenario};
 use crate::state::{SimState, StartRecoveryCall};
 use crate::world_store::{InMemoryWorld, SimWorldError, SimWorldStore};
 use ripcord::ports::Clock;
+use ripcord::ports::calls::{CallObserver, CallOutcome, Service};
 use ripcord::service_error::{ErrorClass, ServiceError};
 use ripcord::time::Timestamp;
 use std::collections::BTreeMap;
@@ -35,6 +37,8 @@ pub struct Simulator {
     pub(crate) sink: Mutex<Option<Arc<dyn LaunchResultSink>>>,
     /// Wakes the pusher when a job is created or a sink is set.
     pub(crate) wake: tokio::sync::Notify,
+    /// Told how each call was answered.
+    observer: Mutex<Option<Arc<dyn CallObserver>>>,
 }
 
 impl Simulator {
@@ -57,7 +61,38 @@ impl Simulator {
             world,
             sink: Mutex::new(None),
             wake: tokio::sync::Notify::new(),
+            observer: Mutex::new(None),
         })
+    }
+
+    /// Tells `observer` how each call is answered from now on, as a call to
+    /// the simulated service ([`Service::SimulatedDrs`], ...).
+    pub fn observe_calls(&self, observer: Arc<dyn CallObserver>) {
+        *self.observer.lock().unwrap_or_else(|p| p.into_inner()) = Some(observer);
+    }
+
+    fn tell_observer<T>(&self, operation: Operation, result: &Result<T, ServiceError>) {
+        let observer = self
+            .observer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let (Some(observer), Some(service)) = (observer, Service::simulated(operation.service()))
+        else {
+            return;
+        };
+        // Wall-clock time, like the heartbeats that carry it, whatever the
+        // simulated clock's scale.
+        let at = chrono::Utc::now();
+        match result {
+            Ok(_) => observer.observed(service, CallOutcome::Succeeded, at, None),
+            Err(e) => observer.observed(
+                service,
+                CallOutcome::of_error(e.class),
+                at,
+                Some(&e.to_string()),
+            ),
+        }
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -147,7 +182,9 @@ impl Simulator {
         body: impl FnMut(&mut SimState, Timestamp, Option<ServiceError>) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
         self.wait_call_latency().await;
-        self.run_call(operation, true, body)
+        let result = self.run_call(operation, true, body);
+        self.tell_observer(operation, &result);
+        result
     }
 
     /// Runs one call that only reads the world, like [`Self::call`]: a
@@ -159,7 +196,9 @@ impl Simulator {
         mut body: impl FnMut(&SimState, Timestamp, Option<ServiceError>) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
         self.wait_call_latency().await;
-        self.run_call(operation, false, |st, now, fault| body(st, now, fault))
+        let result = self.run_call(operation, false, |st, now, fault| body(st, now, fault));
+        self.tell_observer(operation, &result);
+        result
     }
 
     /// The scenario's `call_latency`, in real time (like a real API call's

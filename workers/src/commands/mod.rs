@@ -191,6 +191,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 thresholds: ripcord::health::HealthThresholds {
                     poll_age,
                     stuck_after,
+                    ..Default::default()
                 },
                 health_metrics_every,
             })

@@ -11,6 +11,11 @@
 //!   kind last polled; [`NEVER_POLLED`] for a kind never seen.
 //! - `LongestCapacityWait` (Seconds): the longest any wave has waited in
 //!   the DRS capacity line (docs/capacity.md), 0 if none waits.
+//! - `ServiceErrorRate` (Percent): the share of calls to a service that
+//!   were throttled or met a 5xx, a timeout or a network error in the last
+//!   5 minutes; with `Service` per service called in that time, and without
+//!   it the worst of them (0 if none was called), the series the alarm
+//!   watches.
 //!
 //! An alarm on a gauge that stops arriving (serve down) treats the missing
 //! data as breaching for the first two.
@@ -50,10 +55,10 @@ pub fn gauges(
     deployment: &str,
     now: Timestamp,
 ) -> Vec<MetricDatum> {
-    let datum = |name: &str, value: f64, unit: MetricUnit, kind: Option<QueueName>| {
+    let datum = |name: &str, value: f64, unit: MetricUnit, extra: Option<(&str, &str)>| {
         let mut dimensions = BTreeMap::from([("Deployment".to_owned(), deployment.to_owned())]);
-        if let Some(kind) = kind {
-            dimensions.insert("WorkerKind".to_owned(), kind.as_str().to_owned());
+        if let Some((dimension, value)) = extra {
+            dimensions.insert(dimension.to_owned(), value.to_owned());
         }
         MetricDatum {
             name: name.to_owned(),
@@ -89,7 +94,30 @@ pub fn gauges(
             .find(|w| w.kind == kind)
             .and_then(|w| w.last_poll_age_seconds)
             .unwrap_or(NEVER_POLLED);
-        data.push(datum("WorkerPollAge", age, MetricUnit::Seconds, Some(kind)));
+        data.push(datum(
+            "WorkerPollAge",
+            age,
+            MetricUnit::Seconds,
+            Some(("WorkerKind", kind.as_str())),
+        ));
+    }
+    let called: Vec<_> = report
+        .services
+        .iter()
+        .filter(|s| s.last_5m.total() > 0)
+        .collect();
+    let worst = called
+        .iter()
+        .map(|s| s.error_rate_percent)
+        .fold(0.0, f64::max);
+    data.push(datum("ServiceErrorRate", worst, MetricUnit::Percent, None));
+    for service in called {
+        data.push(datum(
+            "ServiceErrorRate",
+            service.error_rate_percent,
+            MetricUnit::Percent,
+            Some(("Service", service.service.as_str())),
+        ));
     }
     data
 }
@@ -151,6 +179,12 @@ mod tests {
             "stuckExecutions": [],
             "awaitingApproval": [],
             "queues": [],
+            "services": [
+                service("drs", 40.0, 50),
+                service("dynamodb", 2.5, 400),
+                // Called long ago, not in the last 5 minutes: no series.
+                service("ssm", 0.0, 0),
+            ],
             "problems": [],
         }))
         .expect("a report");
@@ -187,7 +221,32 @@ mod tests {
             Some(NEVER_POLLED)
         );
         assert_eq!(value("WorkerPollAge", Some("metrics")), Some(NEVER_POLLED));
-        assert_eq!(data.len(), 6);
+        let rate = |service: Option<&str>| {
+            data.iter()
+                .find(|d| {
+                    d.name == "ServiceErrorRate"
+                        && d.dimensions.get("Service").map(String::as_str) == service
+                })
+                .map(|d| (d.value, d.unit))
+        };
+        assert_eq!(
+            rate(None),
+            Some((40.0, MetricUnit::Percent)),
+            "the worst service"
+        );
+        assert_eq!(rate(Some("drs")), Some((40.0, MetricUnit::Percent)));
+        assert_eq!(rate(Some("dynamodb")), Some((2.5, MetricUnit::Percent)));
+        assert_eq!(rate(Some("ssm")), None);
+        assert_eq!(data.len(), 9);
+    }
+
+    fn service(name: &str, error_rate: f64, calls: u64) -> serde_json::Value {
+        serde_json::json!({
+            "service": name, "title": name, "status": "HEALTHY",
+            "last5m": { "succeeded": calls, "throttled": 0, "serverErrors": 0, "rejected": 0 },
+            "last15m": { "succeeded": calls, "throttled": 0, "serverErrors": 0, "rejected": 0 },
+            "errorRatePercent": error_rate, "throttledPercent": error_rate,
+        })
     }
 
     fn report_worker(kind: QueueName) -> WorkerKindHealth {

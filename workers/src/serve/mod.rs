@@ -28,6 +28,7 @@ pub mod headers;
 pub mod health;
 pub mod openapi;
 pub mod operator;
+pub mod outcome_metrics;
 pub mod preflight;
 pub mod prometheus;
 pub mod report;

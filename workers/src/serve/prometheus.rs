@@ -1,8 +1,9 @@
 //! `GET /metrics` in the Prometheus (OpenMetrics) text format: executions
 //! by status, each active execution's server counts, stuck executions
 //! (a running wave's poll lost, what the sweep re-arms), queue and dead-letter
-//! depths, each worker kind's last poll age, and — for workers running in
-//! this process — step latencies, outcomes and retries.
+//! depths, each worker kind's last poll age, the recent step outcomes and
+//! service calls the heartbeats carry (`outcome_metrics.rs`), and — for
+//! workers running in this process — step latencies, outcomes and retries.
 
 use super::AppState;
 use super::error::ApiError;
@@ -173,6 +174,7 @@ pub async fn render(state: &AppState) -> Result<String, ApiError> {
         "Seconds since any worker of the kind last polled its queue (from the heartbeats in the store)",
         poll_age,
     );
+    super::outcome_metrics::register(&mut registry, &heartbeats, wall, &state.thresholds.outcomes);
 
     let capacity = Family::<CapacityLabels, Gauge>::default();
     let usage = state.capacity.load_ledger().await?.record.usage(now);

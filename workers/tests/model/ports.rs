@@ -280,6 +280,7 @@ impl Shared {
                 std::time::Duration::ZERO,
             )),
             region: "us-east-1".into(),
+            calls: Default::default(),
         }
     }
 

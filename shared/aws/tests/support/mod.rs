@@ -249,6 +249,14 @@ fn render(protocol: Protocol, reply: Reply) -> Response {
 /// retry), with static credentials, us-east-1, `url` as the endpoint of
 /// every service, and the SDK's own retries off for the others too.
 pub async fn clients(url: &str) -> Clients {
+    observed_clients(url, None).await
+}
+
+/// [`clients`], each telling `observer` how its calls were answered.
+pub async fn observed_clients(
+    url: &str,
+    observer: Option<Arc<dyn ripcord::ports::CallObserver>>,
+) -> Clients {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
@@ -256,7 +264,7 @@ pub async fn clients(url: &str) -> Clients {
         .retry_config(RetryConfig::disabled())
         .load()
         .await;
-    Clients::new(&config)
+    Clients::observed(&config, observer)
 }
 
 /// An address nothing listens on: the port of a listener just closed.

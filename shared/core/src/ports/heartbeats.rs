@@ -4,6 +4,8 @@
 
 use crate::ports::QueueName;
 use crate::ports::store::StoreError;
+use crate::recent::{Recent, StepCounts};
+use crate::services::calls::ProcessCalls;
 use crate::time::Timestamp;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -25,6 +27,13 @@ pub struct WorkerHeartbeat {
     /// When the worker stopped (shut down cleanly): it polls no more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_at: Option<Timestamp>,
+    /// How this worker's steps ended, per minute over the last quarter hour
+    /// (docs/monitoring.md, "Recent outcomes").
+    #[serde(default, skip_serializing_if = "Recent::is_empty")]
+    pub steps: Recent<StepCounts>,
+    /// The calls of this worker's process to each service it depends on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<ProcessCalls>,
 }
 
 impl WorkerHeartbeat {

@@ -3,6 +3,7 @@
 //! can be swapped without the core noticing.
 
 pub mod announce;
+pub mod calls;
 pub mod capacity;
 pub mod clock;
 pub mod dead_letters;
@@ -17,6 +18,7 @@ pub mod submissions;
 pub mod trigger_log;
 
 pub use announce::{Announcement, Announcer};
+pub use calls::CallObserver;
 pub use capacity::CapacityLedger;
 pub use clock::Clock;
 pub use dead_letters::DeadLetters;

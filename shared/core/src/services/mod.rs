@@ -6,6 +6,7 @@
 //! which re-exports its service's values so an adapter imports one module.
 
 pub mod announce;
+pub mod calls;
 pub mod drs;
 pub mod ec2;
 pub mod queue;
