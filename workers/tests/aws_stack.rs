@@ -194,16 +194,7 @@ fn a_drill_runs_on_the_stack_deployed_into_moto_configured_only_from_its_outputs
     };
     let scenario = std::fs::read_to_string(repository().join("examples/scenarios/happy-path.yaml"))
         .expect("scenario");
-    let reset = reqwest::blocking::Client::new()
-        .post(format!("{sim}/sim-api/reset"))
-        .body(scenario)
-        .send()
-        .expect("simulator reset");
-    assert!(
-        reset.status().is_success(),
-        "simulator reset: {}",
-        reset.status()
-    );
+    support::reset_simulator(&sim, &scenario);
 
     let prefix = format!("st{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let template = repository().join("infra/ripcord.yaml");

@@ -80,12 +80,7 @@ impl Stage {
             http.post(format!("{moto}/moto-api/reset")).send(),
             "moto reset",
         );
-        ok(
-            http.post(format!("{sim}/sim-api/reset"))
-                .body(text.to_owned())
-                .send(),
-            "simulator reset",
-        );
+        support::reset_simulator(&sim, text);
         let prefix = format!("it{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let sdk = runtime.block_on(test_sdk_config(&ripcord_aws::AwsSettings {

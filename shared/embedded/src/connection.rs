@@ -10,6 +10,26 @@ use tokio::sync::Notify;
 /// What to check when the file fails: the end of every storage error's text.
 pub(crate) const FILE_HINT: &str = "check that the database file is writable and not corrupt";
 
+/// What to do when another process held the file's write lock past the
+/// busy timeout: the end of a busy or locked error's text.
+pub(crate) const LOCKED_HINT: &str = "another process has held the database file's write lock for more than 5 s: a ripcord process suspended mid-write (Ctrl-Z, SIGSTOP, a debugger) or stuck; resume or stop it, then try again";
+
+/// What to check after `e`: [`LOCKED_HINT`] when the file was locked,
+/// else [`FILE_HINT`].
+pub(crate) fn hint_for(e: &rusqlite::Error) -> &'static str {
+    match e {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if matches!(
+                failure.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            LOCKED_HINT
+        }
+        _ => FILE_HINT,
+    }
+}
+
 /// How the embedded queues behave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EmbeddedConfig {

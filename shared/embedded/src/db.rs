@@ -238,6 +238,15 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), EmbeddedError> {
         path: path.to_path_buf(),
         source,
     };
+    // A file already at this schema needs no write lock: a read sees it
+    // while another process holds the lock (a worker suspended mid-write
+    // must not keep `ripcord status` from opening the file).
+    let current: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(storage)?;
+    if current == MIGRATIONS.len() as i64 {
+        return Ok(());
+    }
     // IMMEDIATE: two processes opening a new file at once migrate it once.
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -329,6 +338,34 @@ mod tests {
         drop(db);
         // A second open finds the schema in place and applies nothing twice.
         Db::open(&path).unwrap();
+    }
+
+    /// A worker suspended in the middle of a write holds the file's write
+    /// lock: `ripcord status` and the other readers still open the file,
+    /// and a write that waits out the busy timeout says what holds it.
+    #[test]
+    fn a_file_at_this_schema_opens_while_another_process_holds_the_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ripcord.db");
+        drop(Db::open(&path).unwrap());
+        let mut holder = Connection::open(&path).unwrap();
+        let held = holder
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+
+        let asked = std::time::Instant::now();
+        let db = Db::open(&path).expect("a current file opens while another holds the lock");
+        assert!(asked.elapsed() < BUSY_TIMEOUT, "{:?}", asked.elapsed());
+
+        let write = db
+            .lock()
+            .execute_batch("BEGIN IMMEDIATE; COMMIT;")
+            .expect_err("the write lock is held");
+        assert_eq!(
+            crate::connection::hint_for(&write),
+            crate::connection::LOCKED_HINT
+        );
+        held.rollback().unwrap();
     }
 
     #[test]

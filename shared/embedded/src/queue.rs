@@ -31,7 +31,7 @@ pub struct EmbeddedQueue {
 
 /// A storage failure, with what to check about the file.
 pub(crate) fn storage(e: rusqlite::Error) -> QueueError {
-    QueueError::Storage(format!("{e}; {}", crate::connection::FILE_HINT))
+    QueueError::Storage(format!("{e}; {}", crate::connection::hint_for(&e)))
 }
 
 /// What one receive attempt found.

@@ -81,16 +81,7 @@ impl Stage {
     /// deployment (`ripcord aws bootstrap` under a fresh prefix) in moto.
     pub fn aws(moto: &str, sim: &str, scenario: &Path) -> Self {
         let text = std::fs::read_to_string(scenario).expect("the scenario");
-        let reset = reqwest::blocking::Client::new()
-            .post(format!("{sim}/sim-api/reset"))
-            .body(text)
-            .send()
-            .expect("the simulator server answers");
-        assert!(
-            reset.status().is_success(),
-            "simulator reset: {}",
-            reset.status()
-        );
+        crate::support::reset_simulator(sim, &text);
         let prefix = format!("chaos{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let place = Place::Aws {
             moto: moto.to_owned(),

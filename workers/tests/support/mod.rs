@@ -26,6 +26,21 @@ pub fn embedded_worker(kind: &str, db: &Path, scenario: &Path) -> Command {
     command
 }
 
+/// The simulator server at `sim` (`ripcord sim serve`) reset to the
+/// scenario `text`: a new simulated world, every earlier call forgotten.
+pub fn reset_simulator(sim: &str, text: &str) {
+    let reset = reqwest::blocking::Client::new()
+        .post(format!("{sim}/sim-api/reset"))
+        .body(text.to_owned())
+        .send()
+        .expect("the simulator server answers");
+    assert!(
+        reset.status().is_success(),
+        "simulator reset: {}",
+        reset.status()
+    );
+}
+
 /// The execution's status as `ripcord status --json` reads it from the
 /// database (None until the launch worker has created it: while its start
 /// is QUEUED).

@@ -1434,6 +1434,38 @@ fn a_recovery_records_its_preflight_findings_and_goes_on() {
     ));
 }
 
+/// Pre-flight try `tries` fails with `error`, then the tick asks for try
+/// `tries + 1`: the execution after both, and the tick's decision.
+fn preflight_try_fails(
+    execution: ExecutionRecord,
+    start: &Envelope,
+    tries: u32,
+    error: &str,
+    throttled: bool,
+) -> (ExecutionRecord, Decision) {
+    let mut execution = execution;
+    let failed = result(
+        start,
+        Event::PreflightFailed {
+            tries,
+            error: error.into(),
+            throttled,
+        },
+        t0(),
+    );
+    if let Some(Change::Execution(next)) =
+        decide(&State::Execution(execution.clone()), &failed, t0()).change
+    {
+        execution = next;
+    }
+    let tick = result(start, Event::CheckPreflight { tries: tries + 1 }, t0());
+    let d = decide(&State::Execution(execution.clone()), &tick, t0());
+    let Some(Change::Execution(next)) = d.change.clone() else {
+        panic!("tick {}: {d:?}", tries + 1);
+    };
+    (next, d)
+}
+
 /// Reading DRS keeps failing: each tick asks again; after the retry
 /// policy's tries a drill fails saying why, and nothing launched.
 #[test]
@@ -1441,25 +1473,8 @@ fn a_preflight_that_cannot_read_drs_is_retried_then_fails_the_drill() {
     let (mut execution, start, _) = start_with(plan());
     let limit = execution.options.retry.max_attempts;
     for tries in 1..=limit {
-        let failed = result(
-            &start,
-            Event::PreflightFailed {
-                tries,
-                error: "drs DescribeSourceServers failed: AccessDeniedException".into(),
-                throttled: false,
-            },
-            t0(),
-        );
-        if let Some(Change::Execution(next)) =
-            decide(&State::Execution(execution.clone()), &failed, t0()).change
-        {
-            execution = next;
-        }
-        let tick = result(&start, Event::CheckPreflight { tries: tries + 1 }, t0());
-        let d = decide(&State::Execution(execution.clone()), &tick, t0());
-        let Some(Change::Execution(next)) = d.change.clone() else {
-            panic!("tick {}: {d:?}", tries + 1);
-        };
+        let error = "drs DescribeSourceServers failed: AccessDeniedException";
+        let (next, d) = preflight_try_fails(execution, &start, tries, error, false);
         execution = next;
         if tries < limit {
             assert!(
@@ -1489,26 +1504,8 @@ fn a_preflight_throttled_past_the_retry_limit_keeps_trying_and_the_drill_runs() 
     let limit = execution.options.retry.max_attempts;
     let throttled_tries = limit * 3;
     for tries in 1..=throttled_tries {
-        let failed = result(
-            &start,
-            Event::PreflightFailed {
-                tries,
-                error: "drs DescribeSourceServers failed: ThrottlingException: Rate exceeded"
-                    .into(),
-                throttled: true,
-            },
-            t0(),
-        );
-        if let Some(Change::Execution(next)) =
-            decide(&State::Execution(execution.clone()), &failed, t0()).change
-        {
-            execution = next;
-        }
-        let tick = result(&start, Event::CheckPreflight { tries: tries + 1 }, t0());
-        let d = decide(&State::Execution(execution.clone()), &tick, t0());
-        let Some(Change::Execution(next)) = d.change.clone() else {
-            panic!("tick {}: {d:?}", tries + 1);
-        };
+        let error = "drs DescribeSourceServers failed: ThrottlingException: Rate exceeded";
+        let (next, d) = preflight_try_fails(execution, &start, tries, error, true);
         execution = next;
         assert!(
             matches!(d.effects[..], [Effect::Preflight { tries: t, .. }] if t == tries + 1),

@@ -37,7 +37,7 @@ fn storage_failed(detail: impl std::fmt::Display) -> StoreError {
 }
 
 fn storage(e: rusqlite::Error) -> StoreError {
-    storage_failed(e)
+    StoreError::Storage(format!("{e}; {}", crate::connection::hint_for(&e)))
 }
 
 fn to_json<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
