@@ -10,7 +10,10 @@ use ripcord::ids::{ExecutionId, SourceServerId};
 use ripcord::plan::Plan;
 use ripcord::ports::CapacityLedger;
 use ripcord::ports::{Clock, RecoveryService};
-use ripcord::preflight::{CheckName, Finding, PreflightFacts, PreflightReport, Severity, check};
+use ripcord::preflight::{
+    CheckName, Finding, PreflightFacts, PreflightReport, Severity, Unreadable, UnreadableCause,
+    check,
+};
 use ripcord::service_error::ServiceError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -131,10 +134,21 @@ async fn gather(
         }
     }
     if let Some((id, e)) = failed.first() {
-        unreadable.push(format!(
-            "the recovery snapshots of {} server(s) (first: {id}: {e})",
-            failed.len()
-        ));
+        // Throttled when any was: the others are then most likely too.
+        let throttled = failed
+            .iter()
+            .any(|(_, e)| UnreadableCause::of(e) == UnreadableCause::Throttled);
+        unreadable.push(Unreadable {
+            what: format!(
+                "the recovery snapshots of {} server(s) (first: {id}: {e})",
+                failed.len()
+            ),
+            cause: if throttled {
+                UnreadableCause::Throttled
+            } else {
+                UnreadableCause::Drs
+            },
+        });
     }
     let recovery_instances = match ports
         .drs
@@ -143,7 +157,10 @@ async fn gather(
     {
         Ok(found) => found,
         Err(e) => {
-            unreadable.push(format!("recovery instances left by earlier launches ({e})"));
+            unreadable.push(Unreadable {
+                what: format!("recovery instances left by earlier launches ({e})"),
+                cause: UnreadableCause::of(&e),
+            });
             Vec::new()
         }
     };
@@ -159,9 +176,12 @@ async fn gather(
             (busy, usage)
         }
         Err(e) => {
-            unreadable.push(format!(
-                "the DRS capacity ledger (servers held by other executions, capacity in use): {e}"
-            ));
+            unreadable.push(Unreadable {
+                what: format!(
+                    "the DRS capacity ledger (servers held by other executions, capacity in use): {e}"
+                ),
+                cause: UnreadableCause::Store,
+            });
             (
                 Vec::new(),
                 ripcord::capacity::CapacityUsage {

@@ -50,14 +50,14 @@ pub fn check(plan: &Plan, facts: &PreflightFacts) -> PreflightReport {
     }
     snapshot_summary(plan, facts, &mut findings);
     quota_headroom(plan, facts, &mut findings);
-    for what in &facts.unreadable {
+    for unread in &facts.unreadable {
         findings.push(Finding {
             severity: Severity::Warning,
             check: CheckName::Unchecked,
             wave: None,
             server: None,
-            message: format!("not checked: {what}"),
-            what_to_do: "run pre-flight again; if this persists, check the caller's DRS permissions (infra/iam/)".into(),
+            message: format!("not checked: {}", unread.what),
+            what_to_do: unread.cause.what_to_do().into(),
         });
     }
     let order = |f: &Finding| {

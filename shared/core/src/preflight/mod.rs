@@ -139,8 +139,51 @@ pub struct PreflightFacts {
     /// The DRS capacity in use now, and the quotas.
     pub capacity: CapacityUsage,
     /// Facts that could not be read, and why (e.g. snapshots throttled).
-    pub unreadable: Vec<String>,
+    pub unreadable: Vec<Unreadable>,
     pub now: Timestamp,
+}
+
+/// A fact pre-flight could not read: what, with the error, and what kind
+/// of failure it was, which decides what to do about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unreadable {
+    pub what: String,
+    pub cause: UnreadableCause,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnreadableCause {
+    /// DRS throttled the reads: a busy account, not a broken one.
+    Throttled,
+    /// DRS answered another error (permissions, 5xx, the network).
+    Drs,
+    /// The store (the capacity ledger) could not be read.
+    Store,
+}
+
+impl UnreadableCause {
+    /// The cause of a failed DRS read.
+    pub fn of(error: &crate::service_error::ServiceError) -> Self {
+        match error.class {
+            crate::service_error::ErrorClass::Throttling => Self::Throttled,
+            _ => Self::Drs,
+        }
+    }
+
+    /// What the operator can do about it.
+    pub fn what_to_do(self) -> &'static str {
+        match self {
+            Self::Throttled => {
+                "DRS throttled these reads (a busy account; the launch itself backs off and retries): run pre-flight again in a few minutes"
+            }
+            Self::Drs => {
+                "run pre-flight again; if this persists, check the caller's DRS permissions (infra/iam/)"
+            }
+            Self::Store => {
+                "check that the workers can reach the store (the DynamoDB table, or the database file), then run pre-flight again"
+            }
+        }
+    }
 }
 
 #[cfg(test)]

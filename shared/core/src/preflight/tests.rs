@@ -102,12 +102,17 @@ fn findings_name_what_is_wrong_and_what_to_do() {
         point_in_time_snapshot: None,
     });
     facts.capacity.servers_in_use = 499;
-    facts
-        .unreadable
-        .push("snapshots of 1 server: ThrottlingException".into());
+    facts.unreadable.push(Unreadable {
+        what: "snapshots of 1 server: ThrottlingException".into(),
+        cause: UnreadableCause::Throttled,
+    });
+    facts.unreadable.push(Unreadable {
+        what: "recovery instances left by earlier launches (AccessDeniedException)".into(),
+        cause: UnreadableCause::Drs,
+    });
     let report = check(&plan, &facts);
     insta::assert_yaml_snapshot!("preflight_findings", report);
-    assert_eq!(report.summary(), "6 errors, 4 warnings, 1 note");
+    assert_eq!(report.summary(), "6 errors, 5 warnings, 1 note");
 }
 
 /// A snapshot read that failed is not "no snapshot": the server is not
@@ -116,9 +121,10 @@ fn findings_name_what_is_wrong_and_what_to_do() {
 fn an_unread_snapshot_is_unchecked_not_missing() {
     let mut facts = facts();
     facts.newest_snapshots.remove(&server_id(0x21));
-    facts
-        .unreadable
-        .push("the recovery snapshots of 1 server(s) (first: s-…21: ThrottlingException)".into());
+    facts.unreadable.push(Unreadable {
+        what: "the recovery snapshots of 1 server(s) (first: s-…21: ThrottlingException)".into(),
+        cause: UnreadableCause::Throttled,
+    });
     let report = check(&plan(), &facts);
     assert_eq!(report.count(Severity::Error), 0, "{report:#?}");
     assert_eq!(
