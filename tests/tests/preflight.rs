@@ -120,3 +120,60 @@ async fn told_to_warn_a_drill_goes_on_and_keeps_its_findings() {
         "one job per wave"
     );
 }
+
+/// A busy account throttles a third of a 600-server plan's snapshot reads:
+/// pre-flight reads each throttled one again (after DRS' Retry-After), so
+/// it checks the servers instead of leaving some 200 of them UNCHECKED.
+/// One try each left about 180 unchecked; four leave a handful at most.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_snapshot_reads_are_read_again_so_the_servers_are_checked() {
+    let plan = ripcord_tests::fixtures().join("plans/six-hundred-servers.yaml");
+    let scenario = inline_scenario(
+        "faults: { throttling_rate: 0.33, retry_after: 20ms }\nservers:\n  default: { outcome: launched }\n",
+    );
+    let drill = Drill::builder(&plan, scenario).start().await;
+    drill
+        .wait_until("pre-flight to finish", LIMIT, |view, _| {
+            view.preflight
+                .as_ref()
+                .is_some_and(|p| p.state == ripcord::status::PreflightPhase::Done)
+        })
+        .await;
+    drill
+        .send(
+            None,
+            ripcord::event::Event::CancelExecution {
+                requested_by: "test".into(),
+                reason: "only pre-flight was wanted".into(),
+            },
+        )
+        .await;
+    let (_, drill) = drill.finish(LIMIT).await;
+    let (report, _) = kept_findings(&drill).await;
+    let unchecked: usize = report
+        .findings
+        .iter()
+        .filter_map(|f| {
+            let rest = f
+                .message
+                .strip_prefix("not checked: the recovery snapshots of ")?;
+            rest.split(' ').next()?.parse::<usize>().ok()
+        })
+        .sum();
+    let throttled: u64 = drill
+        .engine
+        .simulator
+        .faults_injected()
+        .iter()
+        .filter(|((op, code), _)| {
+            *op == ripcord_sim::Operation::DescribeRecoverySnapshots
+                && code == "ThrottlingException"
+        })
+        .map(|(_, n)| n)
+        .sum();
+    assert!(
+        unchecked < 30,
+        "{unchecked} of 600 servers' snapshots left unchecked: {report:#?}"
+    );
+    assert!(throttled > 0, "the scenario throttled nothing");
+}

@@ -14,9 +14,11 @@ use ripcord::preflight::{
     CheckName, Finding, PreflightFacts, PreflightReport, Severity, Unreadable, UnreadableCause,
     check,
 };
-use ripcord::service_error::ServiceError;
+use ripcord::service_error::{ErrorClass, ServiceError};
+use ripcord::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The ports pre-flight reads through.
 #[derive(Clone)]
@@ -87,6 +89,38 @@ pub async fn preflight_submitted(
     Ok(report)
 }
 
+/// How many times pre-flight reads one server's snapshots while DRS
+/// throttles the read, before the server is left UNCHECKED.
+const THROTTLED_SNAPSHOT_READS: u32 = 4;
+
+/// The wait before the first retry of a throttled read (doubling after
+/// each), unless DRS sent a Retry-After; never more than
+/// [`MAX_THROTTLED_WAIT`].
+const FIRST_THROTTLED_WAIT: Duration = Duration::from_millis(200);
+const MAX_THROTTLED_WAIT: Duration = Duration::from_secs(2);
+
+/// The newest recovery snapshot's time of server `id` (`None`: it has
+/// none). A busy account throttles a plan's hundreds of reads; a throttled
+/// read is tried again after a short wait, so that pre-flight checks the
+/// servers rather than leaving a third of them UNCHECKED.
+async fn newest_snapshot(
+    drs: &dyn RecoveryService,
+    id: &SourceServerId,
+) -> Result<Option<Timestamp>, ServiceError> {
+    let mut wait = FIRST_THROTTLED_WAIT;
+    let mut tries = 1;
+    loop {
+        match drs.describe_recovery_snapshots(id, None).await {
+            Err(e) if e.class == ErrorClass::Throttling && tries < THROTTLED_SNAPSHOT_READS => {
+                tokio::time::sleep(e.retry_after.unwrap_or(wait).min(MAX_THROTTLED_WAIT)).await;
+                wait = (wait * 2).min(MAX_THROTTLED_WAIT);
+                tries += 1;
+            }
+            read => return read.map(|snaps| snaps.iter().map(|s| s.taken_at()).max()),
+        }
+    }
+}
+
 async fn gather(
     ports: &PreflightPorts,
     plan: &Plan,
@@ -113,10 +147,7 @@ async fn gather(
         .map(|id| {
             let drs = ports.drs.clone();
             async move {
-                let newest = drs
-                    .describe_recovery_snapshots(&id, None)
-                    .await
-                    .map(|snaps| snaps.iter().map(|s| s.taken_at()).max());
+                let newest = newest_snapshot(&*drs, &id).await;
                 (id, newest)
             }
         })
