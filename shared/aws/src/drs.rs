@@ -5,11 +5,13 @@
 //! all of them), recovery snapshots and drill clean-up, over the official
 //! `aws-sdk-drs` client.
 //!
-//! Every list call follows `nextToken` through all pages, and id filters are
+//! Every list call follows `nextToken` through all pages (a later page DRS
+//! throttles is asked again in place: `crate::pages`), and id filters are
 //! sent in chunks no larger than the API takes. An empty id filter means
 //! "everything" to DRS, so the adapter never sends one by accident.
 
 use crate::error::service_error;
+use crate::pages::every_page;
 use crate::timestamps::{format_iso8601, parse_drs_time};
 use async_trait::async_trait;
 use aws_sdk_drs::Client;
@@ -59,17 +61,19 @@ impl DrsService {
         &self,
         filters: DescribeJobsRequestFilters,
     ) -> Result<Vec<Job>, ServiceError> {
-        let mut pages = self
-            .client
-            .describe_jobs()
-            .filters(filters)
-            .into_paginator()
-            .send();
         let mut jobs = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| service_error(SERVICE, "DescribeJobs", e))?;
+        let send = |token| {
+            self.client
+                .describe_jobs()
+                .filters(filters.clone())
+                .set_next_token(token)
+                .send()
+        };
+        every_page(SERVICE, "DescribeJobs", send, |page| {
             jobs.extend(page.items.unwrap_or_default());
-        }
+            Ok(page.next_token)
+        })
+        .await?;
         Ok(jobs)
     }
 
@@ -77,20 +81,21 @@ impl DrsService {
         &self,
         filters: DescribeRecoveryInstancesRequestFilters,
     ) -> Result<Vec<RecoveryInstance>, ServiceError> {
-        let op = "DescribeRecoveryInstances";
-        let mut pages = self
-            .client
-            .describe_recovery_instances()
-            .filters(filters)
-            .into_paginator()
-            .send();
         let mut instances = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| service_error(SERVICE, op, e))?;
+        let send = |token| {
+            self.client
+                .describe_recovery_instances()
+                .filters(filters.clone())
+                .set_next_token(token)
+                .send()
+        };
+        every_page(SERVICE, "DescribeRecoveryInstances", send, |page| {
             for item in page.items.unwrap_or_default() {
                 instances.push(recovery_instance(item)?);
             }
-        }
+            Ok(page.next_token)
+        })
+        .await?;
         Ok(instances)
     }
 
@@ -98,20 +103,21 @@ impl DrsService {
         &self,
         filters: DescribeSourceServersRequestFilters,
     ) -> Result<Vec<SourceServer>, ServiceError> {
-        let op = "DescribeSourceServers";
-        let mut pages = self
-            .client
-            .describe_source_servers()
-            .filters(filters)
-            .into_paginator()
-            .send();
         let mut servers = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| service_error(SERVICE, op, e))?;
+        let send = |token| {
+            self.client
+                .describe_source_servers()
+                .filters(filters.clone())
+                .set_next_token(token)
+                .send()
+        };
+        every_page(SERVICE, "DescribeSourceServers", send, |page| {
             for item in page.items.unwrap_or_default() {
                 servers.push(source_server(item)?);
             }
-        }
+            Ok(page.next_token)
+        })
+        .await?;
         Ok(servers)
     }
 }
@@ -197,17 +203,19 @@ impl RecoveryService for DrsService {
     }
 
     async fn describe_job_log_items(&self, job_id: &str) -> Result<Vec<JobLogItem>, ServiceError> {
-        let mut pages = self
-            .client
-            .describe_job_log_items()
-            .job_id(job_id)
-            .into_paginator()
-            .send();
         let mut items = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| service_error(SERVICE, "DescribeJobLogItems", e))?;
+        let send = |token| {
+            self.client
+                .describe_job_log_items()
+                .job_id(job_id)
+                .set_next_token(token)
+                .send()
+        };
+        every_page(SERVICE, "DescribeJobLogItems", send, |page| {
             items.extend(page.items.unwrap_or_default().into_iter().map(job_log_item));
-        }
+            Ok(page.next_token)
+        })
+        .await?;
         Ok(items)
     }
 
@@ -278,21 +286,23 @@ impl RecoveryService for DrsService {
         let filters = DescribeRecoverySnapshotsRequestFilters::builder()
             .set_to_date_time(before.map(|b| format_iso8601(whole_second_at_or_after(b))))
             .build();
-        let mut pages = self
-            .client
-            .describe_recovery_snapshots()
-            .source_server_id(source_server_id.as_str())
-            .filters(filters)
-            .order(RecoverySnapshotsOrder::Desc)
-            .into_paginator()
-            .send();
         let mut snapshots = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| service_error(SERVICE, op, e))?;
+        let send = |token| {
+            self.client
+                .describe_recovery_snapshots()
+                .source_server_id(source_server_id.as_str())
+                .filters(filters.clone())
+                .order(RecoverySnapshotsOrder::Desc)
+                .set_next_token(token)
+                .send()
+        };
+        every_page(SERVICE, op, send, |page| {
             for item in page.items.unwrap_or_default() {
                 snapshots.push(recovery_snapshot(item)?);
             }
-        }
+            Ok(page.next_token)
+        })
+        .await?;
         snapshots.retain(|s| before.is_none_or(|b| s.taken_at() <= b));
         snapshots.sort_by_key(|s| std::cmp::Reverse(s.taken_at()));
         Ok(snapshots)

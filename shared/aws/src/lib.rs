@@ -14,6 +14,7 @@ pub mod ec2;
 pub mod error;
 pub mod eventbridge;
 pub mod outcomes;
+pub mod pages;
 pub mod sqs;
 pub mod ssm;
 pub mod sts;

@@ -606,11 +606,24 @@ async fn errors_of_paginated_calls_are_mapped_too() {
         "DescribeJobs",
         Reply::ok(json!({ "items": [job(&job_id(1), "STARTED", json!({}))], "nextToken": "2" })),
     );
+    // A later page is asked again while throttled (`pages::PAGE_TRIES` in
+    // all); the last answer is the error.
+    for _ in 1..ripcord_aws::pages::PAGE_TRIES {
+        stub.push(
+            "DescribeJobs",
+            Reply::rest_error(429, "ThrottlingException", "Rate exceeded")
+                .header("retry-after", "0"),
+        );
+    }
     stub.push(
         "DescribeJobs",
         Reply::rest_error(429, "ThrottlingException", "Rate exceeded").header("retry-after", "3"),
     );
     let e = drs.describe_jobs(&[job_id(1)]).await.unwrap_err();
+    assert_eq!(
+        stub.bodies("DescribeJobs").len(),
+        1 + ripcord_aws::pages::PAGE_TRIES as usize
+    );
     assert_eq!(
         (e.operation.as_str(), e.class, e.retry_after),
         (
@@ -618,6 +631,61 @@ async fn errors_of_paginated_calls_are_mapped_too() {
             ErrorClass::Throttling,
             Some(Duration::from_secs(3))
         )
+    );
+}
+
+/// A busy account throttles a share of a long listing's pages: a later
+/// page DRS throttles is asked again in place, with the same token, so the
+/// listing gets through instead of failing whole (and being started over
+/// by the state machine) for one page. A throttled first page is the
+/// caller's to retry: nothing is lost yet.
+#[tokio::test]
+async fn a_throttled_later_page_is_asked_again_and_a_throttled_first_page_is_not() {
+    let (stub, drs) = drs().await;
+    let page = |n: u32, next: Option<&str>| {
+        let mut body = json!({ "items": [{ "sourceServerID": server(n).as_str() }] });
+        if let Some(next) = next {
+            body["nextToken"] = json!(next);
+        }
+        Reply::ok(body)
+    };
+    let throttled = || {
+        Reply::rest_error(429, "ThrottlingException", "Rate exceeded").header("retry-after", "0")
+    };
+    stub.push("DescribeSourceServers", page(1, Some("p2")));
+    stub.push("DescribeSourceServers", throttled());
+    stub.push("DescribeSourceServers", throttled());
+    stub.push("DescribeSourceServers", page(2, Some("p3")));
+    stub.push("DescribeSourceServers", throttled());
+    stub.push("DescribeSourceServers", page(3, None));
+    let ids = [server(1), server(2), server(3)];
+    let servers = drs.describe_source_servers(&ids).await.expect("every page");
+    let got: Vec<_> = servers.iter().map(|s| s.source_server_id.clone()).collect();
+    assert_eq!(got, ids);
+    let tokens: Vec<Value> = stub
+        .bodies("DescribeSourceServers")
+        .iter()
+        .map(|b| b["nextToken"].clone())
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            Value::Null,
+            json!("p2"),
+            json!("p2"),
+            json!("p2"),
+            json!("p3"),
+            json!("p3")
+        ]
+    );
+
+    stub.push("DescribeSourceServers", throttled());
+    let e = drs.describe_source_servers(&ids).await.unwrap_err();
+    assert_eq!(e.class, ErrorClass::Throttling);
+    assert_eq!(
+        stub.bodies("DescribeSourceServers").len(),
+        7,
+        "the first page is asked once"
     );
 }
 

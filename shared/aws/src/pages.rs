@@ -1,0 +1,72 @@
+//! Every page of a DRS listing, with a throttled later page asked again in
+//! place. A plan of hundreds of servers is read in dozens of pages; in a
+//! busy account, where DRS throttles a share of calls, a read that fails
+//! whole on any throttled page almost never gets through (at 25 %, 36
+//! pages succeed together 0.003 % of the time), and the state machine's
+//! retry would start it over from the first page. So a page after the
+//! first that DRS throttles is asked again, up to [`PAGE_TRIES`] times in
+//! all, after DRS' Retry-After or [`FIRST_WAIT`] doubling, at most
+//! [`MAX_WAIT`]. A throttled first page, and every other error, is the
+//! caller's to retry (a read costs nothing yet; the state machine backs
+//! off). Reads only: StartRecovery is never asked again here.
+
+use crate::error::service_error;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use ripcord::service_error::{ErrorClass, ServiceError};
+use std::future::Future;
+use std::time::Duration;
+
+/// How many times a later page is asked for while DRS throttles it.
+pub const PAGE_TRIES: u32 = 4;
+/// The wait before a throttled page is asked again the first time, when
+/// DRS sent no Retry-After; it doubles after each try.
+pub const FIRST_WAIT: Duration = Duration::from_millis(200);
+/// The longest wait between two tries of one page.
+pub const MAX_WAIT: Duration = Duration::from_secs(2);
+
+/// Reads every page of `service`'s listing `operation`: `send(token)` asks
+/// for the page after `token` (`None`: the first), `take(page)` keeps its
+/// items and answers the next token (`None` or empty: the last page).
+pub async fn every_page<P, E, Fut>(
+    service: &str,
+    operation: &str,
+    mut send: impl FnMut(Option<String>) -> Fut,
+    mut take: impl FnMut(P) -> Result<Option<String>, ServiceError>,
+) -> Result<(), ServiceError>
+where
+    Fut: Future<Output = Result<P, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mut token: Option<String> = None;
+    let mut first = true;
+    loop {
+        let mut wait = FIRST_WAIT;
+        let mut tries = 1;
+        let page = loop {
+            match send(token.clone()).await {
+                Ok(page) => break page,
+                Err(e) => {
+                    let e = service_error(service, operation, e);
+                    if first || e.class != ErrorClass::Throttling || tries >= PAGE_TRIES {
+                        return Err(e);
+                    }
+                    tracing::debug!(
+                        operation,
+                        tries,
+                        "a later page was throttled; asking for it again"
+                    );
+                    tokio::time::sleep(e.retry_after.unwrap_or(wait).min(MAX_WAIT)).await;
+                    wait = (wait * 2).min(MAX_WAIT);
+                    tries += 1;
+                }
+            }
+        };
+        first = false;
+        token = take(page)?.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(());
+        }
+    }
+}
