@@ -35,6 +35,7 @@ pub(crate) fn begin(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, mode: Pr
         mode,
         last_error: None,
         throttled: 0,
+        last_throttled: false,
     };
     ask(ctx, execution, 1);
 }
@@ -63,6 +64,7 @@ pub(crate) fn tick(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, tries: u3
         mode,
         last_error,
         throttled,
+        ..
     } = &mut execution.preflight
     else {
         return Next::Ignore("the pre-flight is not running".into());
@@ -159,9 +161,11 @@ pub(crate) fn failed(
             tries: current,
             last_error,
             throttled,
+            last_throttled,
             ..
         } if *current == tries && !execution.status.is_terminal() => {
             *last_error = Some(error.to_owned());
+            *last_throttled = was_throttled;
             if was_throttled {
                 *throttled += 1;
             }

@@ -98,6 +98,10 @@ pub enum PreflightState {
         last_error: Option<String>,
         #[serde(default, skip_serializing_if = "is_zero")]
         throttled: u32,
+        /// Whether the last try was throttled (`last_error` is then DRS'
+        /// throttling, not a permissions problem).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        last_throttled: bool,
     },
     /// What it found, and what the findings did to the start.
     Done {

@@ -316,6 +316,7 @@ mod tests {
             mode: PreflightMode::Block,
             last_error: None,
             throttled: 0,
+            last_throttled: false,
         };
         let view = f.view();
         assert_eq!(
@@ -336,14 +337,31 @@ mod tests {
         f.execution.preflight = PreflightState::Checking {
             tries: 2,
             mode: PreflightMode::Warn,
-            last_error: Some("ThrottlingException: rate exceeded".to_owned()),
+            last_error: Some("AccessDeniedException: not authorized".to_owned()),
             throttled: 0,
+            last_throttled: false,
         };
         let waiting = f.view().waiting_reason.unwrap_or_default();
         assert!(
             waiting.starts_with(
-                "running pre-flight checks: try 2 of 8 could not read DRS (ThrottlingException: rate exceeded)"
+                "running pre-flight checks: try 2 of 8 could not read DRS (AccessDeniedException: not authorized)"
             ) && waiting.contains("infra/iam/launch.json"),
+            "{waiting}"
+        );
+        // Throttled: the advice is about throttling, not permissions.
+        f.execution.preflight = PreflightState::Checking {
+            tries: 4,
+            mode: PreflightMode::Warn,
+            last_error: Some("ThrottlingException: rate exceeded".to_owned()),
+            throttled: 3,
+            last_throttled: true,
+        };
+        let waiting = f.view().waiting_reason.unwrap_or_default();
+        assert!(
+            waiting.starts_with(
+                "running pre-flight checks: try 4 of 11 (3 throttled, which do not count) could not read DRS"
+            ) && waiting.contains("DRS is throttling this account")
+                && !waiting.contains("infra/iam"),
             "{waiting}"
         );
 

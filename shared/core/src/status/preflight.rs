@@ -40,6 +40,7 @@ pub(super) fn preflight_waiting(execution: &ExecutionRecord) -> Option<String> {
         tries,
         last_error,
         throttled,
+        last_throttled,
         ..
     } = &execution.preflight
     else {
@@ -52,14 +53,19 @@ pub(super) fn preflight_waiting(execution: &ExecutionRecord) -> Option<String> {
         None => "running pre-flight checks: no wave starts until they finish".to_owned(),
         Some(error) => format!(
             "running pre-flight checks: try {tries} of {}{} could not read DRS ({error}); \
-             trying again every {}s. If this persists, check the workers' DRS access \
-             (infra/iam/launch.json)",
+             trying again every {}s. {}",
             execution.options.retry.max_attempts + throttled,
             match throttled {
                 0 => String::new(),
                 n => format!(" ({n} throttled, which do not count)"),
             },
-            PREFLIGHT_TICK.as_secs()
+            PREFLIGHT_TICK.as_secs(),
+            if *last_throttled {
+                "DRS is throttling this account: the drill waits, it does not fail; fewer \
+                 executions at once, or a higher DRS request quota, shorten the wait"
+            } else {
+                "If this persists, check the workers' DRS access (infra/iam/launch.json)"
+            }
         ),
     })
 }
