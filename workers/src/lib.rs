@@ -35,6 +35,7 @@ pub mod ports;
 pub mod preflight;
 pub mod push;
 pub mod queued;
+pub mod read_again;
 pub mod render;
 pub mod reports;
 pub mod select;

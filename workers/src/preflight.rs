@@ -3,6 +3,7 @@
 //! ledger) and runs the checks: for `ripcord preflight`, `POST
 //! /api/preflight` and the launch worker's automatic pre-flight.
 
+use crate::read_again::{BUDGET, ReadAgain};
 use crate::select::{SNAPSHOT_READS_AT_ONCE, SelectError, resolve};
 use futures_util::{StreamExt, stream};
 use ripcord::capacity::Quotas;
@@ -14,11 +15,10 @@ use ripcord::preflight::{
     CheckName, Finding, PreflightFacts, PreflightReport, Severity, Unreadable, UnreadableCause,
     check,
 };
-use ripcord::service_error::{ErrorClass, ServiceError};
+use ripcord::service_error::ServiceError;
 use ripcord::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The ports pre-flight reads through.
 #[derive(Clone)]
@@ -89,36 +89,18 @@ pub async fn preflight_submitted(
     Ok(report)
 }
 
-/// How many times pre-flight reads one server's snapshots while DRS
-/// throttles the read, before the server is left UNCHECKED.
-const THROTTLED_SNAPSHOT_READS: u32 = 4;
-
-/// The wait before the first retry of a throttled read (doubling after
-/// each), unless DRS sent a Retry-After; never more than
-/// [`MAX_THROTTLED_WAIT`].
-const FIRST_THROTTLED_WAIT: Duration = Duration::from_millis(200);
-const MAX_THROTTLED_WAIT: Duration = Duration::from_secs(2);
-
 /// The newest recovery snapshot's time of server `id` (`None`: it has
-/// none). A busy account throttles a plan's hundreds of reads; a throttled
-/// read is tried again after a short wait, so that pre-flight checks the
-/// servers rather than leaving a third of them UNCHECKED.
+/// none), read again while DRS throttles it (`crate::read_again`), so that
+/// a busy account's throttling leaves few servers UNCHECKED.
 async fn newest_snapshot(
     drs: &dyn RecoveryService,
     id: &SourceServerId,
+    again: ReadAgain,
 ) -> Result<Option<Timestamp>, ServiceError> {
-    let mut wait = FIRST_THROTTLED_WAIT;
-    let mut tries = 1;
-    loop {
-        match drs.describe_recovery_snapshots(id, None).await {
-            Err(e) if e.class == ErrorClass::Throttling && tries < THROTTLED_SNAPSHOT_READS => {
-                tokio::time::sleep(e.retry_after.unwrap_or(wait).min(MAX_THROTTLED_WAIT)).await;
-                wait = (wait * 2).min(MAX_THROTTLED_WAIT);
-                tries += 1;
-            }
-            read => return read.map(|snaps| snaps.iter().map(|s| s.taken_at()).max()),
-        }
-    }
+    let snapshots = again
+        .read(|| drs.describe_recovery_snapshots(id, None))
+        .await?;
+    Ok(snapshots.iter().map(|s| s.taken_at()).max())
 }
 
 async fn gather(
@@ -134,9 +116,9 @@ async fn gather(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let servers: BTreeMap<_, _> = ports
-        .drs
-        .describe_source_servers(&ids)
+    let again = ReadAgain::within(BUDGET);
+    let servers: BTreeMap<_, _> = again
+        .read(|| ports.drs.describe_source_servers(&ids))
         .await?
         .into_iter()
         .map(|s| (s.source_server_id.clone(), s))
@@ -147,7 +129,7 @@ async fn gather(
         .map(|id| {
             let drs = ports.drs.clone();
             async move {
-                let newest = newest_snapshot(&*drs, &id).await;
+                let newest = newest_snapshot(&*drs, &id, again).await;
                 (id, newest)
             }
         })
@@ -181,9 +163,8 @@ async fn gather(
             },
         });
     }
-    let recovery_instances = match ports
-        .drs
-        .describe_recovery_instances_of_servers(&known)
+    let recovery_instances = match again
+        .read(|| ports.drs.describe_recovery_instances_of_servers(&known))
         .await
     {
         Ok(found) => found,

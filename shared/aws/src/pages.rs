@@ -1,20 +1,21 @@
-//! Every page of a DRS listing, with a throttled later page asked again in
-//! place. A plan of hundreds of servers is read in dozens of pages; in a
-//! busy account, where DRS throttles a share of calls, a read that fails
-//! whole on any throttled page almost never gets through (at 25 %, 36
-//! pages succeed together 0.003 % of the time), and the state machine's
-//! retry would start it over from the first page. So a page after the
-//! first that DRS throttles is asked again, up to [`PAGE_TRIES`] times in
-//! all, after DRS' Retry-After or [`FIRST_WAIT`] doubling, at most
-//! [`MAX_WAIT`]. A throttled first page, and every other error, is the
-//! caller's to retry (a read costs nothing yet; the state machine backs
-//! off). Reads only: StartRecovery is never asked again here.
+//! Every page of a DRS listing, with a throttled or failed later page
+//! asked again in place. A plan of hundreds of servers is read in dozens
+//! of pages; in a busy account, where DRS throttles a share of calls, a
+//! read that fails whole on any throttled page almost never gets through
+//! (at 25 %, 36 pages succeed together 0.003 % of the time), and its
+//! caller's retry would start it over from the first page. So a page after
+//! the first that DRS throttles or answers with a 5xx is asked again, up to
+//! [`PAGE_TRIES`] times in all, after DRS' Retry-After or [`FIRST_WAIT`]
+//! doubling, at most [`MAX_WAIT`]. A failed first page, and every error a
+//! retry cannot help, is the caller's (nothing is lost yet; pre-flight
+//! reads again, `workers/src/read_again.rs`, the state machine backs off).
+//! Reads only: StartRecovery is never asked again here.
 
 use crate::error::service_error;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use ripcord::service_error::{ErrorClass, ServiceError};
+use ripcord::service_error::ServiceError;
 use std::future::Future;
 use std::time::Duration;
 
@@ -49,13 +50,13 @@ where
                 Ok(page) => break page,
                 Err(e) => {
                     let e = service_error(service, operation, e);
-                    if first || e.class != ErrorClass::Throttling || tries >= PAGE_TRIES {
+                    if first || !e.class.is_retryable() || tries >= PAGE_TRIES {
                         return Err(e);
                     }
                     tracing::debug!(
                         operation,
                         tries,
-                        "a later page was throttled; asking for it again"
+                        "a later page was throttled or failed; asking for it again"
                     );
                     tokio::time::sleep(e.retry_after.unwrap_or(wait).min(MAX_WAIT)).await;
                     wait = (wait * 2).min(MAX_WAIT);
