@@ -97,10 +97,8 @@ async fn newest_snapshot(
     id: &SourceServerId,
     again: ReadAgain,
 ) -> Result<Option<Timestamp>, ServiceError> {
-    let snapshots = again
-        .read(|| drs.describe_recovery_snapshots(id, None))
-        .await?;
-    Ok(snapshots.iter().map(|s| s.taken_at()).max())
+    let newest = again.read(|| drs.newest_recovery_snapshot(id)).await?;
+    Ok(newest.map(|s| s.taken_at()))
 }
 
 async fn gather(

@@ -44,6 +44,9 @@ pub const MAX_JOB_IDS_PER_CALL: usize = 1000;
 /// sibling `recoveryInstanceIDs` must be.
 pub const MAX_IDS_PER_FILTER: usize = 200;
 
+/// How many snapshots the newest is read from (one page, newest first).
+pub const NEWEST_SNAPSHOTS_PAGE: i32 = 10;
+
 /// `RecoveryService` over the DRS API. Build the client with retries
 /// disabled (see `Clients::new`): StartRecovery has no client token.
 #[derive(Clone, Debug)]
@@ -306,6 +309,35 @@ impl RecoveryService for DrsService {
         snapshots.retain(|s| before.is_none_or(|b| s.taken_at() <= b));
         snapshots.sort_by_key(|s| std::cmp::Reverse(s.taken_at()));
         Ok(snapshots)
+    }
+
+    /// One page, newest first: the newest is on it. Its newest by time is
+    /// taken, in case DESC orders by the expected time of each snapshot.
+    async fn newest_recovery_snapshot(
+        &self,
+        source_server_id: &SourceServerId,
+    ) -> Result<Option<RecoverySnapshot>, ServiceError> {
+        let op = "DescribeRecoverySnapshots";
+        let page = self
+            .client
+            .describe_recovery_snapshots()
+            .source_server_id(source_server_id.as_str())
+            .order(RecoverySnapshotsOrder::Desc)
+            .max_results(NEWEST_SNAPSHOTS_PAGE)
+            .send()
+            .await
+            .map_err(|e| service_error(SERVICE, op, e))?;
+        let mut newest: Option<RecoverySnapshot> = None;
+        for item in page.items.unwrap_or_default() {
+            let snapshot = recovery_snapshot(item)?;
+            if newest
+                .as_ref()
+                .is_none_or(|n| snapshot.taken_at() > n.taken_at())
+            {
+                newest = Some(snapshot);
+            }
+        }
+        Ok(newest)
     }
 
     async fn terminate_recovery_instances(

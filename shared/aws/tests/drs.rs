@@ -689,6 +689,56 @@ async fn a_throttled_later_page_is_asked_again_and_a_throttled_first_page_is_not
     );
 }
 
+/// Pre-flight wants only each server's newest snapshot: one page, newest
+/// first, never the server's whole history (a server keeps hundreds; a
+/// 360-server pre-flight that read them all made 4,000 calls).
+#[tokio::test]
+async fn the_newest_snapshot_is_read_from_one_page_newest_first() {
+    let (stub, drs) = drs().await;
+    let snapshot = |n: u32, at: &str| {
+        json!({
+            "snapshotID": format!("pit-{n:017}"),
+            "sourceServerID": server(1).as_str(),
+            "expectedTimestamp": at,
+            "timestamp": at,
+            "ebsSnapshots": [],
+        })
+    };
+    stub.push(
+        "DescribeRecoverySnapshots",
+        Reply::ok(json!({
+            "items": [
+                snapshot(8, "2024-05-01T11:50:00Z"),
+                snapshot(9, "2024-05-01T12:00:00Z"),
+                snapshot(7, "2024-05-01T11:40:00Z"),
+            ],
+            "nextToken": "older",
+        })),
+    );
+    let newest = drs
+        .newest_recovery_snapshot(&server(1))
+        .await
+        .expect("DescribeRecoverySnapshots")
+        .expect("a snapshot");
+    assert_eq!(newest.snapshot_id, "pit-00000000000000009");
+    let sent = stub.bodies("DescribeRecoverySnapshots");
+    assert_eq!(sent.len(), 1, "the older pages are not read");
+    assert_eq!(sent[0]["order"], "DESC");
+    assert_eq!(
+        sent[0]["maxResults"],
+        ripcord_aws::drs::NEWEST_SNAPSHOTS_PAGE
+    );
+
+    stub.push(
+        "DescribeRecoverySnapshots",
+        Reply::ok(json!({ "items": [] })),
+    );
+    assert_eq!(
+        drs.newest_recovery_snapshot(&server(1)).await.unwrap(),
+        None
+    );
+}
+
 #[tokio::test]
 async fn a_refused_connection_is_a_transient_network_error() {
     let url = support::closed_port_url().await;

@@ -70,6 +70,22 @@ pub trait RecoveryService: Send + Sync {
         before: Option<Timestamp>,
     ) -> Result<Vec<RecoverySnapshot>, ServiceError>;
 
+    /// The newest recovery snapshot of one server (`None`: it has none),
+    /// whose age pre-flight checks. By default the newest of
+    /// [`RecoveryService::describe_recovery_snapshots`]; an adapter whose
+    /// listing is paged reads only the first page, newest first: a server
+    /// keeps hundreds of snapshots, and a 360-server pre-flight that read
+    /// them all made 4,000 calls.
+    async fn newest_recovery_snapshot(
+        &self,
+        source_server_id: &SourceServerId,
+    ) -> Result<Option<RecoverySnapshot>, ServiceError> {
+        let all = self
+            .describe_recovery_snapshots(source_server_id, None)
+            .await?;
+        Ok(all.into_iter().max_by_key(|s| s.taken_at()))
+    }
+
     /// TerminateRecoveryInstances: removes the instances a drill launched
     /// (drill clean-up, so that a drill does not leave instances running and
     /// billed). Returns the id of the termination job. No worker step calls
