@@ -57,6 +57,17 @@ fn job(id: &str, status: &str, extra: Value) -> Value {
     job
 }
 
+/// Server 1's recovery snapshot `n`, taken at `at`, as DRS answers it.
+fn snapshot(n: u32, at: &str) -> Value {
+    json!({
+        "snapshotID": format!("pit-{n:017}"),
+        "sourceServerID": server(1).as_str(),
+        "expectedTimestamp": at,
+        "timestamp": at,
+        "ebsSnapshots": [],
+    })
+}
+
 fn ids_in(body: &Value, pointer: &str) -> Vec<String> {
     body.pointer(pointer)
         .and_then(Value::as_array)
@@ -695,15 +706,6 @@ async fn a_throttled_later_page_is_asked_again_and_a_throttled_first_page_is_not
 #[tokio::test]
 async fn the_newest_snapshot_is_read_from_one_page_newest_first() {
     let (stub, drs) = drs().await;
-    let snapshot = |n: u32, at: &str| {
-        json!({
-            "snapshotID": format!("pit-{n:017}"),
-            "sourceServerID": server(1).as_str(),
-            "expectedTimestamp": at,
-            "timestamp": at,
-            "ebsSnapshots": [],
-        })
-    };
     stub.push(
         "DescribeRecoverySnapshots",
         Reply::ok(json!({
@@ -892,15 +894,6 @@ async fn source_servers_are_listed_without_a_filter_with_tags_and_leftovers() {
 #[tokio::test]
 async fn recovery_snapshots_are_asked_newest_first_before_a_time_on_every_page() {
     let (stub, drs) = drs().await;
-    let snapshot = |n: u32, at: &str| {
-        json!({
-            "snapshotID": format!("pit-{n:017}"),
-            "sourceServerID": server(1).as_str(),
-            "expectedTimestamp": at,
-            "timestamp": at,
-            "ebsSnapshots": [],
-        })
-    };
     stub.push(
         "DescribeRecoverySnapshots",
         Reply::ok(json!({
