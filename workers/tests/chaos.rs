@@ -86,13 +86,14 @@ fn report(config: &ChaosConfig, outcome: Outcome, dir: RunDir) {
         looks,
         abandoned,
         panicked,
-        operated,
-        gated,
+        acts_done,
+        acts_planned,
         operator_retries,
         tails,
+        capacity,
     } = outcome;
     println!(
-        "chaos run on {}, seed {} (RIPCORD_CHAOS_SEED={} gives the same load, scenario and victims; process timing varies): {:.1} s under faults, {looks} looks at the store, {abandoned} steps abandoned, {panicked} panics, {operator_retries} operator commands tried again, dead letters {dead:?}\n\n{}",
+        "chaos run on {}, seed {} (RIPCORD_CHAOS_SEED={} gives the same load, scenario and victims; process timing varies): {:.1} s under faults, {looks} looks at the store, {abandoned} steps abandoned, {panicked} panics, {operator_retries} operator commands tried again, dead letters {dead:?}\ncapacity: {capacity}\n\n{}",
         row.backend,
         row.seed,
         row.seed,
@@ -122,8 +123,14 @@ fn report(config: &ChaosConfig, outcome: Outcome, dir: RunDir) {
         "{row:?}"
     );
     assert_eq!(
-        operated, gated,
-        "every gated execution was approved or cancelled"
+        acts_done, acts_planned,
+        "every operator act the load asks for (approve, cancel, retry, skip, pause, resume) took"
+    );
+    // Tight quotas: waves waited for capacity (given enough executions
+    // to contend).
+    assert!(
+        row.waves_waited > 0 || config.executions < 4,
+        "no wave waited for DRS capacity under {capacity}"
     );
 }
 
@@ -141,7 +148,7 @@ fn a_chaos_run_on_the_embedded_file_loses_nothing() {
     let config = ChaosConfig::from_env();
     let dir = RunDir::new("embedded");
     let (scenario, specs) = prepare(&config, dir.path());
-    let stage = Arc::new(Stage::embedded(dir.path(), &scenario));
+    let stage = Arc::new(Stage::embedded(dir.path(), &scenario, config.quotas));
     let outcome = drive::run(&config, stage, specs, dir.path());
     report(&config, outcome, dir);
 }
@@ -158,7 +165,7 @@ fn a_chaos_run_on_sqs_and_dynamodb_loses_nothing() {
     let config = ChaosConfig::from_env();
     let dir = RunDir::new("aws");
     let (scenario, specs) = prepare(&config, dir.path());
-    let stage = Arc::new(Stage::aws(&moto, &sim, &scenario));
+    let stage = Arc::new(Stage::aws(&moto, &sim, &scenario, config.quotas));
     let outcome = drive::run(&config, stage, specs, dir.path());
     report(&config, outcome, dir);
 }

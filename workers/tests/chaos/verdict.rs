@@ -1,16 +1,18 @@
 //! The checks at the end of a chaos run, each from a source the workers do
 //! not control: the simulator's own log of StartRecovery calls and the jobs
-//! they created, the scenario the harness wrote (what DRS did to each
-//! server), the records in the store, and the queues.
+//! they created (with when each was active, against the run's quotas), the
+//! scenario the harness wrote (what DRS did to each server), the records in
+//! the store, and the queues.
 
 use super::load::{ExecutionSpec, Outcome};
 use super::observe::Seen;
+use ripcord::capacity::Quotas;
 use ripcord::ids::ExecutionId;
 use ripcord::ports::drs::{TAG_ATTEMPT, TAG_EXECUTION, TAG_WAVE};
-use ripcord::records::LaunchState;
+use ripcord::records::{LaunchState, WaveRecord};
 use ripcord::status_model::LaunchStatus;
-use ripcord_sim::StartRecoveryCall;
-use std::collections::BTreeMap;
+use ripcord_sim::{LaunchTimeline, PeakLoad, StartOutcome, StartRecoveryCall, peak_load};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the checks found; every count but the figures must be zero.
 #[derive(Clone, Debug, Default)]
@@ -27,6 +29,10 @@ pub struct Findings {
     pub wrong_final_states: usize,
     /// Executions not ended at the end of the run.
     pub stuck: usize,
+    /// StartRecovery calls DRS refused for a full quota, plus jobs its
+    /// records show created past a quota: launches Ripcord's ledger
+    /// admitted beyond the quotas.
+    pub over_admitted: usize,
     /// One line per problem, for the failure message.
     pub problems: Vec<String>,
 }
@@ -66,20 +72,110 @@ pub fn check_jobs(
             .ok()
             .and_then(|id| final_seen.get(&id))
             .and_then(|seen| seen.wave(wave.parse().ok()?))
-            .and_then(|w| match &w.launch {
-                LaunchState::Started { job_id, .. } => Some(job_id.clone()),
-                _ => None,
-            });
-        let unrecorded = ids
-            .iter()
-            .filter(|id| recorded.as_ref() != Some(*id))
-            .count();
+            .map(jobs_named)
+            .unwrap_or_default();
+        let unrecorded = ids.iter().filter(|id| !recorded.contains(*id)).count();
         if unrecorded > 0 && ids.len() == 1 {
             found.unrecorded_jobs += unrecorded;
             found.problems.push(format!(
                 "DRS job {ids:?} of execution {execution} wave {wave} attempt {attempt} is not the job its wave record names ({recorded:?})"
             ));
         }
+    }
+}
+
+/// Every DRS job a wave record names: its current attempt's, and each
+/// server's, of this attempt and the earlier ones an operator's retry
+/// left behind (a server that launched keeps its job; one relaunched
+/// keeps its earlier attempts).
+fn jobs_named(wave: &WaveRecord) -> BTreeSet<String> {
+    let mut named = BTreeSet::new();
+    if let LaunchState::Started { job_id, .. } = &wave.launch {
+        named.insert(job_id.clone());
+    }
+    for server in &wave.servers {
+        named.extend(server.recovery_job_id.iter().cloned());
+        named.extend(
+            server
+                .attempts
+                .iter()
+                .filter_map(|a| a.recovery_job_id.clone()),
+        );
+    }
+    named
+}
+
+/// The quotas of a run, and the most DRS held at once by its own records.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CapacityUse {
+    pub quotas: Quotas,
+    pub peak: PeakLoad,
+    /// StartRecovery calls refused for a full quota.
+    pub refused: usize,
+}
+
+impl std::fmt::Display for CapacityUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "at most {} of {} DRS jobs and {} of {} servers in active jobs at once, {} StartRecovery calls refused for a quota",
+            self.peak.jobs,
+            self.quotas.concurrent_jobs,
+            self.peak.servers,
+            self.quotas.servers_in_active_jobs,
+            self.refused
+        )
+    }
+}
+
+/// The error DRS refuses a StartRecovery with when a quota is full.
+const QUOTA_EXCEEDED: &str = "ServiceQuotaExceededException";
+
+/// Capacity never over-admitted, from the simulator's records: no
+/// StartRecovery refused for a full quota (Ripcord's ledger, on the same
+/// quotas, must never ask past them), and no instant at which its launch
+/// jobs held more jobs or servers than the quotas.
+pub fn check_capacity(
+    calls: &[StartRecoveryCall],
+    jobs: &[LaunchTimeline],
+    quotas: Quotas,
+    found: &mut Findings,
+) -> CapacityUse {
+    let refused: Vec<&StartRecoveryCall> = calls
+        .iter()
+        .filter(|c| matches!(&c.outcome, StartOutcome::Rejected { code } if code == QUOTA_EXCEEDED))
+        .collect();
+    for call in &refused {
+        found.problems.push(format!(
+            "DRS refused a StartRecovery for a full quota at {} (tags {:?}, {} servers): the ledger admitted past the quotas {quotas:?}",
+            call.at,
+            call.tags,
+            call.source_servers.len()
+        ));
+    }
+    let mut past = 0;
+    for job in jobs {
+        // What DRS held the instant this job was created, itself included.
+        let active = jobs.iter().filter(|j| {
+            j.created <= job.created && j.last_settled.is_none_or(|end| end > job.created)
+        });
+        let (held_jobs, held_servers) = active.fold((0, 0), |(n, s), j| (n + 1, s + j.servers));
+        if held_jobs > quotas.concurrent_jobs as usize
+            || held_servers > quotas.servers_in_active_jobs as usize
+        {
+            past += 1;
+            found.problems.push(format!(
+                "DRS job {} was created while {held_jobs} jobs held {held_servers} servers, past the quotas {quotas:?}",
+                job.job_id
+            ));
+        }
+    }
+    let peak = peak_load(jobs);
+    found.over_admitted += refused.len() + past;
+    CapacityUse {
+        quotas,
+        peak,
+        refused: refused.len(),
     }
 }
 
@@ -148,7 +244,8 @@ pub fn check_final_states(
             // in a wave that never launched, never launched.
             let agrees = match (launched, server.outcome) {
                 (false, _) => !ran,
-                (true, Outcome::Launched) => ran,
+                // Its first launch failed, an operator's retry launched it.
+                (true, Outcome::Launched | Outcome::FailsFirstLaunch) => ran,
                 (true, Outcome::LaunchFailed | Outcome::NotLaunched) => {
                     shown == LaunchStatus::Failed
                 }
