@@ -264,7 +264,6 @@ pub fn check_final_states(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ripcord_sim::StartOutcome;
 
     fn call(execution: &str, wave: &str, outcome: StartOutcome) -> StartRecoveryCall {
         StartRecoveryCall {
@@ -314,5 +313,54 @@ mod tests {
         // Wave 2's job exists in DRS but no record names it.
         assert_eq!(found.unrecorded_jobs, 1, "{:?}", found.problems);
         assert!(!found.clean());
+    }
+
+    #[test]
+    fn a_refused_start_and_jobs_created_past_a_quota_are_over_admissions() {
+        let quotas = Quotas {
+            concurrent_jobs: 2,
+            servers_in_active_jobs: 7,
+            servers_per_job: 5,
+        };
+        let at = |s: i64| chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).expect("a time");
+        let job = |id: &str, from: i64, to: i64, servers: usize| LaunchTimeline {
+            job_id: id.to_owned(),
+            tags: BTreeMap::new(),
+            created: at(from),
+            last_settled: Some(at(to)),
+            servers,
+        };
+        // Two jobs at once fill the jobs quota; the third starts as the
+        // first ends: within the quotas.
+        let within = [job("a", 0, 10, 3), job("b", 5, 20, 3), job("c", 10, 30, 3)];
+        let mut found = Findings::default();
+        let used = check_capacity(&[], &within, quotas, &mut found);
+        assert!(found.clean(), "{:?}", found.problems);
+        assert_eq!((used.peak.jobs, used.peak.servers), (2, 6));
+
+        // A third job while two run (7 servers: within that quota).
+        let three_jobs = [job("a", 0, 10, 3), job("b", 5, 20, 3), job("c", 9, 30, 1)];
+        let mut found = Findings::default();
+        check_capacity(&[], &three_jobs, quotas, &mut found);
+        assert_eq!(found.over_admitted, 1, "{:?}", found.problems);
+
+        // Two jobs holding 8 servers, and a call DRS refused for a quota
+        // (a throttled one is no over-admission).
+        let eight_servers = [job("a", 0, 10, 3), job("b", 5, 20, 5)];
+        let execution = "0b5c5c1e-6a4b-4c47-9d6e-0d4c8b1a2f10";
+        let rejected = |code: &str| {
+            call(
+                execution,
+                "1",
+                StartOutcome::Rejected {
+                    code: code.to_owned(),
+                },
+            )
+        };
+        let calls = [rejected(QUOTA_EXCEEDED), rejected("ThrottlingException")];
+        let mut found = Findings::default();
+        let used = check_capacity(&calls, &eight_servers, quotas, &mut found);
+        assert_eq!(found.over_admitted, 2, "{:?}", found.problems);
+        assert_eq!((used.peak.servers, used.refused), (8, 1));
     }
 }
