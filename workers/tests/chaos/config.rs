@@ -47,7 +47,7 @@ pub struct ChaosConfig {
     /// The DRS quotas of the run: the simulator's scenario enforces them
     /// and Ripcord's ledger admits against them (the same figures, so the
     /// ledger must never let DRS refuse a launch for a quota). Tight: about
-    /// half the executions' waves fit at once ([`ChaosConfig::tight_quotas`]).
+    /// three in five executions' waves fit at once ([`ChaosConfig::tight_quotas`]).
     pub quotas: Quotas,
     /// How long the harness leaves a `paused` execution paused.
     pub pause_for: Duration,
@@ -116,12 +116,12 @@ impl ChaosConfig {
 }
 
 impl ChaosConfig {
-    /// Quotas that hold about half the executions' waves at once: `n` =
-    /// half the executions (at least 2) full waves fill the servers in
+    /// Quotas that hold about three in five executions' waves at once: `n`
+    /// = 3/5 of the executions (at least 2) full waves fill the servers in
     /// active jobs but one, and `n` jobs are all that may run, so a full
     /// wave waits on the servers and a retry's one-server job on the jobs.
     pub fn tight_quotas(executions: usize, servers_per_wave: usize) -> Quotas {
-        let n = (executions / 2).max(2) as u32;
+        let n = (executions * 3 / 5).max(2) as u32;
         Quotas {
             concurrent_jobs: n,
             servers_in_active_jobs: n * servers_per_wave as u32 + 1,
