@@ -15,7 +15,7 @@
 //! | cancelled | wave 2 waits for an approval; the harness cancels instead | CANCELLED: wave 1 COMPLETED, the rest CANCELLED |
 //! | retried | a critical server of wave 1 fails its first launch only; once the execution is FAILED the harness retries wave 1 (`ripcord retry`) | COMPLETED (wave 1 at attempt 2, its job holding that one server) |
 //! | skipped | a critical server of wave 1 fails every launch; once the execution is FAILED the harness skips wave 1 (`ripcord skip`) | COMPLETED: wave 1 SKIPPED, the rest COMPLETED |
-//! | paused | the harness pauses it while wave 1 runs (`ripcord pause`) and resumes it a few seconds after the pause took | COMPLETED |
+//! | paused | the harness pauses it while wave 1 runs (`ripcord pause`), and resumes it (`ripcord resume`) once every wave it started has ended and the pause held a few seconds; no wave may have started meanwhile | COMPLETED |
 //!
 //! Every DRS launch of the load counts against the run's quotas
 //! (`ChaosConfig::quotas`), which the simulator and Ripcord share.

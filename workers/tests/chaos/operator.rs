@@ -3,8 +3,9 @@
 //! run's backend, each act once the execution, as the observer last saw
 //! it, allows it: approve or cancel a gated wave 2 once wave 1 is
 //! COMPLETED, retry or skip wave 1 of a FAILED execution, pause an
-//! execution while wave 1 runs and resume it a few seconds after the pause
-//! took. An execution stays watched (`Observer::awaiting`) until its last
+//! execution while wave 1 runs and resume it once every wave it started
+//! has ended and the pause has held a few seconds, finding then that no
+//! wave started while it was paused. An execution stays watched (`Observer::awaiting`) until its last
 //! act shows in its record, so a FAILED one about to be retried is not
 //! taken for ended.
 
@@ -13,8 +14,8 @@ use super::observe::{Observer, Seen};
 use super::stage::Stage;
 use ripcord::ids::ExecutionId;
 use ripcord::operator_action::OperatorActionKind;
-use ripcord::status_model::{ExecutionStatus, WaveStatus};
-use std::collections::BTreeMap;
+use ripcord::status_model::{ExecutionStatus, Transitions, WaveStatus};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -77,8 +78,26 @@ impl Act {
         match self {
             Act::Approve | Act::Cancel => wave_1_done,
             Act::Retry | Act::Skip => seen.execution.status == ExecutionStatus::Failed,
-            Act::Pause => seen.execution.status == ExecutionStatus::InProgress,
-            Act::Resume => seen.execution.paused.is_some(),
+            // While wave 1 runs (its summary: started, not ended).
+            Act::Pause => {
+                seen.execution.status == ExecutionStatus::InProgress
+                    && seen
+                        .execution
+                        .waves
+                        .iter()
+                        .any(|w| w.number.0 == 1 && w.started && !w.status.is_terminal())
+            }
+            // Once every wave it started has ended, by its own summary: the
+            // decision that records a wave's end is the one that would
+            // start the next if the pause did not hold it.
+            Act::Resume => {
+                seen.execution.paused.is_some()
+                    && seen
+                        .execution
+                        .waves
+                        .iter()
+                        .all(|w| !w.started || w.status.is_terminal())
+            }
         }
     }
 
@@ -114,6 +133,19 @@ struct Progress {
     sent: bool,
     /// When the last act was seen to take.
     took_at: Option<Instant>,
+    /// The waves started when the pause was seen to take: no other may
+    /// start before the resume.
+    started_when_paused: BTreeSet<u32>,
+}
+
+/// The waves `seen` has started (StartWave sent).
+fn started(seen: &Seen) -> BTreeSet<u32> {
+    seen.execution
+        .waves
+        .iter()
+        .filter(|w| w.started)
+        .map(|w| w.number.0)
+        .collect()
 }
 
 /// Operator commands that failed and were tried again (a frozen worker,
@@ -212,6 +244,9 @@ impl Operator {
                     progress.took += 1;
                     progress.sent = false;
                     progress.took_at = Some(Instant::now());
+                    if act == Act::Pause {
+                        progress.started_when_paused = started(seen);
+                    }
                     if progress.took == acts.len() {
                         observer.awaiting.remove(id);
                     }
@@ -222,6 +257,19 @@ impl Operator {
                 .took_at
                 .is_none_or(|at| act != Act::Resume || at.elapsed() >= self.pause_for);
             if rested && act.ready(seen) {
+                if act == Act::Resume {
+                    for wave in started(seen).difference(&progress.started_when_paused) {
+                        observer.breaches.push(format!(
+                            "wave {wave} of execution {id} started while the execution was paused"
+                        ));
+                    }
+                    if seen.ended() {
+                        // Nothing to resume: the breach says why.
+                        progress.took = acts.len();
+                        observer.awaiting.remove(id);
+                        continue;
+                    }
+                }
                 let args = act.args(&id.to_string());
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 ripcord(stage, &args);
