@@ -4,9 +4,12 @@
 //! SIGSTOPped past its visibility timeout and resumed, the simulated DRS,
 //! EC2 and SSM throttle and answer 500s (a StartRecovery 500 still creates
 //! its job), pushed launch results are dropped, and the store answers a
-//! share of conditional saves with a conflict. The checks read the
-//! simulator's own records, the store and the queues, never the workers'
-//! claims; each run prints its table.
+//! share of conditional saves with a conflict. The simulator and Ripcord's
+//! capacity ledger share DRS quotas tight enough that waves wait, and an
+//! operator approves, cancels, retries, skips, pauses and resumes through
+//! the CLI. The checks read the simulator's own records (its calls, its
+//! jobs over time), the store and the queues, never the workers' claims;
+//! each run prints its table.
 //!
 //! On the embedded file always; on SQS, DynamoDB and EventBridge in moto
 //! with DRS and SSM in `ripcord sim serve` when `RIPCORD_TEST_MOTO_URL` and
