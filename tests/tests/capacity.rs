@@ -4,7 +4,7 @@
 
 use ripcord::capacity::Quotas;
 use ripcord::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
-use ripcord_sim::{LaunchTimeline, StartOutcome};
+use ripcord_sim::{StartOutcome, peak_load};
 use ripcord_tests::{Drill, examples, recovery_jobs_per_wave};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,25 +39,6 @@ fn parallel_plan(dir: &Path, waves: u32, servers: u32) -> PathBuf {
 fn scenario(path: &str) -> ripcord_sim::Scenario {
     let file = examples().join("scenarios").join(path);
     ripcord_sim::load_scenario(&file).expect("a valid scenario")
-}
-
-/// The most servers the simulator ever had in active launch jobs at once.
-fn peak_servers_in_active_jobs(timeline: &[LaunchTimeline]) -> usize {
-    let mut changes: Vec<(ripcord::time::Timestamp, i64)> = Vec::new();
-    for job in timeline {
-        changes.push((job.created, job.servers as i64));
-        if let Some(end) = job.last_settled {
-            changes.push((end, -(job.servers as i64)));
-        }
-    }
-    // At one instant, jobs ending free their servers before new ones count.
-    changes.sort_by_key(|&(at, delta)| (at, delta));
-    let (mut now, mut peak) = (0i64, 0i64);
-    for (_, delta) in changes {
-        now += delta;
-        peak = peak.max(now);
-    }
-    peak as usize
 }
 
 fn refusals(drill: &Drill, code: &str) -> usize {
@@ -117,7 +98,7 @@ async fn six_parallel_waves_of_a_hundred_complete_within_the_quota() {
             .collect::<BTreeMap<_, _>>()
     );
     assert_eq!(refusals(&drill, "ServiceQuotaExceededException"), 0);
-    let peak = peak_servers_in_active_jobs(&sim.launch_timeline());
+    let peak = peak_load(&sim.launch_timeline()).servers;
     assert!(peak <= 500, "{peak} servers were in active jobs at once");
     assert_eq!(peak, 500, "five waves ran at once");
 

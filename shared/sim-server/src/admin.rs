@@ -2,7 +2,7 @@
 //! world (new clock origin, no jobs, no commands, no reserved EC2 ids) with
 //! the scenario in the body (YAML or JSON, the scenario file format) or, for
 //! an empty body, the scenario the server started with; `GET /sim-api/calls`
-//! reports what was asked of the simulator; `GET /sim-api/metrics` lists
+//! reports what was asked of the simulator and the launch jobs' time spans; `GET /sim-api/metrics` lists
 //! the metric data CloudWatch accepted since the last reset.
 
 use crate::server::SimServer;
@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ripcord_sim::{Operation, ScenarioSource, StartRecoveryCall};
+use ripcord_sim::{LaunchTimeline, Operation, ScenarioSource, StartRecoveryCall};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -67,6 +67,8 @@ struct CallsReport {
     /// Of those, dropped on the way (`faults.drop_launch_results`).
     launch_results_dropped: usize,
     start_recovery_calls: Vec<StartRecoveryCall>,
+    /// Every launch job, from its creation to its last server's end.
+    launch_jobs: Vec<LaunchTimeline>,
 }
 
 #[derive(Serialize)]
@@ -103,6 +105,7 @@ pub(crate) async fn calls(State(server): State<Arc<SimServer>>) -> Response {
         launch_results_pushed: state.pushed_count(),
         launch_results_dropped: state.dropped_count(),
         start_recovery_calls: state.start_recovery_calls().to_vec(),
+        launch_jobs: state.launch_timeline(),
     })
     .into_response()
 }

@@ -14,6 +14,7 @@
 //!   `snapshots`: the point-in-time snapshots each server holds.
 //! - [`faults`]: seeded error injection.
 //! - [`push`]: the launch-result pusher.
+//! - `timeline`: the jobs over time, and the most active at once.
 //! - [`world_store`]: where the mutable state ([`SimState`]) lives: this
 //!   process' memory, or a database file several processes share.
 //!
@@ -32,6 +33,7 @@ mod simulator;
 mod snapshots;
 mod ssm;
 mod state;
+mod timeline;
 pub mod world_store;
 
 pub use commands::{CommandRecord, InvocationRecord};
@@ -40,8 +42,9 @@ pub use launch_results::{LaunchResult, LaunchResultSink};
 pub use scenario::{
     Operation, Scenario, ScenarioError, ScenarioSource, load_scenario, parse_scenario,
 };
-pub use simulator::{LaunchTimeline, Simulator};
+pub use simulator::Simulator;
 pub use state::{SimState, StartOutcome, StartRecoveryCall};
+pub use timeline::{LaunchTimeline, PeakLoad, peak_load};
 pub use world_store::{InMemoryWorld, SimWorldError, SimWorldStore};
 
 #[cfg(test)]

@@ -5,10 +5,10 @@
 //! the clock's `now`, and tells the process' call observer, if one is set,
 //! how it was answered (`/healthz`, as "the simulated DRS").
 
-use crate::jobs::JobKind;
 use crate::launch_results::LaunchResultSink;
 use crate::scenario::{Operation, Scenario};
 use crate::state::{SimState, StartRecoveryCall};
+use crate::timeline::LaunchTimeline;
 use crate::world_store::{InMemoryWorld, SimWorldError, SimWorldStore};
 use ripcord::ports::Clock;
 use ripcord::ports::calls::{CallObserver, CallOutcome, Service};
@@ -16,18 +16,6 @@ use ripcord::service_error::{ErrorClass, ServiceError};
 use ripcord::time::Timestamp;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-
-/// A launch job's timeline, see [`Simulator::launch_timeline`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct LaunchTimeline {
-    pub job_id: String,
-    pub tags: BTreeMap<String, String>,
-    pub created: Timestamp,
-    pub last_settled: Option<Timestamp>,
-    /// The source servers in the job: what it counts against the quota of
-    /// servers in active jobs while it is active.
-    pub servers: usize,
-}
 
 /// The simulated DRS account, its EC2 instances and SSM.
 pub struct Simulator {
@@ -139,24 +127,7 @@ impl Simulator {
     /// failed; `None` while a stuck server keeps it open): what a benchmark
     /// measures the engine's reaction against.
     pub fn launch_timeline(&self) -> Vec<LaunchTimeline> {
-        self.read_or_panic(|st| {
-            st.jobs
-                .iter()
-                .filter(|j| matches!(j.kind, JobKind::Launch { .. }))
-                .map(|j| LaunchTimeline {
-                    job_id: j.id.clone(),
-                    tags: j.tags.clone(),
-                    created: j.created,
-                    last_settled: j
-                        .launch_servers()
-                        .iter()
-                        .map(|s| s.terminal_at())
-                        .collect::<Option<Vec<_>>>()
-                        .and_then(|t| t.into_iter().max()),
-                    servers: j.server_ids().len(),
-                })
-                .collect()
-        })
+        self.read_or_panic(SimState::launch_timeline)
     }
 
     /// Reads the world without changing it.

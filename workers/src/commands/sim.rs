@@ -1,11 +1,12 @@
 //! `ripcord sim calls`: what was asked of the simulated world stored in a
 //! database (the one `ripcord worker` processes share): call counts, faults
-//! injected, and every StartRecovery call with what it came to.
+//! injected, every StartRecovery call with what it came to, and every
+//! launch job's time span.
 //! `ripcord sim serve`: the simulator over HTTP in DRS' and SSM's wire
 //! protocols (see `ripcord_sim_server`).
 
 use ripcord_embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig};
-use ripcord_sim::{Operation, SimWorldError, StartRecoveryCall};
+use ripcord_sim::{LaunchTimeline, Operation, SimWorldError, StartRecoveryCall};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +23,8 @@ struct CallsReport<'a> {
     /// Of those, dropped on the way (`faults.drop_launch_results`).
     launch_results_dropped: usize,
     start_recovery_calls: &'a [StartRecoveryCall],
+    /// Every launch job, from its creation to its last server's end.
+    launch_jobs: Vec<LaunchTimeline>,
 }
 
 #[derive(Serialize)]
@@ -60,6 +63,7 @@ pub fn calls(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
         launch_results_pushed: state.pushed_count(),
         launch_results_dropped: state.dropped_count(),
         start_recovery_calls: state.start_recovery_calls(),
+        launch_jobs: state.launch_timeline(),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -3,6 +3,7 @@
 //! cores); every figure can be raised through an environment variable for
 //! a larger run on demand (README, "Chaos run").
 
+use ripcord::capacity::Quotas;
 use std::time::Duration;
 
 /// The size and the faults of one run.
@@ -43,6 +44,13 @@ pub struct ChaosConfig {
     /// Share of conditional saves answered with a version conflict
     /// (the workers' `--fault-store-conflicts`).
     pub store_conflicts: f64,
+    /// The DRS quotas of the run: the simulator's scenario enforces them
+    /// and Ripcord's ledger admits against them (the same figures, so the
+    /// ledger must never let DRS refuse a launch for a quota). Tight: about
+    /// three in five executions' waves fit at once ([`ChaosConfig::tight_quotas`]).
+    pub quotas: Quotas,
+    /// How long the harness leaves a `paused` execution paused.
+    pub pause_for: Duration,
     /// The longest the run may take before what is left is called stuck
     /// (`RIPCORD_CHAOS_LIMIT`).
     pub limit: Duration,
@@ -71,13 +79,14 @@ impl ChaosConfig {
                 .map_or(14, |d| d.as_secs() % 100_000)
         });
         let executions: usize = var("RIPCORD_CHAOS_EXECUTIONS").unwrap_or(10);
+        let servers_per_wave = var::<usize>("RIPCORD_CHAOS_SERVERS_PER_WAVE")
+            .unwrap_or(3)
+            .max(2);
         Self {
             seed,
             executions,
             waves: var::<usize>("RIPCORD_CHAOS_WAVES").unwrap_or(3).max(2),
-            servers_per_wave: var::<usize>("RIPCORD_CHAOS_SERVERS_PER_WAVE")
-                .unwrap_or(3)
-                .max(2),
+            servers_per_wave,
             workers: [
                 ("launch", 3),
                 ("poll", 2),
@@ -96,10 +105,27 @@ impl ChaosConfig {
             server_error_rate: 0.05,
             drop_launch_results: 0.3,
             store_conflicts: 0.05,
+            quotas: Self::tight_quotas(executions, servers_per_wave),
+            pause_for: Duration::from_secs(3),
             // A bigger run gets more time by default.
             limit: duration_var("RIPCORD_CHAOS_LIMIT").unwrap_or(Duration::from_secs(
                 90 + 2 * executions.saturating_sub(10) as u64,
             )),
+        }
+    }
+}
+
+impl ChaosConfig {
+    /// Quotas that hold about three in five executions' waves at once: `n`
+    /// = 3/5 of the executions (at least 2) full waves fill the servers in
+    /// active jobs but one, and `n` jobs are all that may run, so a full
+    /// wave waits on the servers and a retry's one-server job on the jobs.
+    pub fn tight_quotas(executions: usize, servers_per_wave: usize) -> Quotas {
+        let n = (executions * 3 / 5).max(2) as u32;
+        Quotas {
+            concurrent_jobs: n,
+            servers_in_active_jobs: n * servers_per_wave as u32 + 1,
+            servers_per_job: servers_per_wave as u32,
         }
     }
 }

@@ -1,20 +1,20 @@
 //! One chaos run from start to verdict: the workers started, the load
 //! submitted, the faults done to the workers while an outside observer
-//! reads the store and plays the operator (approvals, cancels), then the
-//! dead letters read and replayed, the queues drained, and the checks.
+//! reads the store and the operator acts (approvals, cancels, retries,
+//! skips, pauses), then the dead letters read and replayed, the queues
+//! drained, and the checks.
 
 use super::cluster::Cluster;
 use super::config::{ChaosConfig, Dice};
-use super::load::{ExecutionSpec, Kind};
+use super::load::ExecutionSpec;
 use super::observe::Observer;
+use super::operator::{Act, Operator, ripcord};
 use super::stage::Stage;
 use super::table::Row;
 use super::verdict::{self, Findings};
 use ripcord::ids::ExecutionId;
 use ripcord::ports::QueueName;
-use ripcord::status_model::WaveStatus;
 use ripcord_sim::StartOutcome;
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,82 +37,15 @@ pub struct Outcome {
     pub looks: u64,
     pub abandoned: u64,
     pub panicked: u64,
-    /// Executions the operator acted on, and those it had to.
-    pub operated: usize,
-    pub gated: usize,
+    /// Operator acts seen to take, and those the load asks for.
+    pub acts_done: usize,
+    pub acts_planned: usize,
     /// Operator commands tried again because the backend refused them.
     pub operator_retries: u64,
     /// The end of each worker's log (warnings), for a failure's message.
     pub tails: String,
-}
-
-/// Operator commands that failed and were tried again (a frozen worker,
-/// or the other processes' writes, held the database file's write lock
-/// past the busy timeout).
-static OPERATOR_RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// `ripcord ARGS` on the stage, which must succeed, as an operator would
-/// run it: tried again (up to 30 times, a second apart) when it fails, and
-/// counted in [`OPERATOR_RETRIES`]. Its stdout.
-fn ripcord(stage: &Stage, args: &[&str]) -> String {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let output = stage.command(args).output().expect("ripcord runs");
-        if output.status.success() {
-            return String::from_utf8_lossy(&output.stdout).into_owned();
-        }
-        eprintln!(
-            "ripcord {args:?} failed ({}), trying again: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        OPERATOR_RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        assert!(
-            tries < 30,
-            "ripcord {args:?} failed {tries} times, last ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-/// The operator's part: approves a gated execution's wave 2, or cancels a
-/// `cancelled` one, once its wave 1 is COMPLETED.
-fn operate(
-    stage: &Stage,
-    observer: &Observer,
-    load: &[(ExecutionId, ExecutionSpec)],
-    done: &mut BTreeSet<ExecutionId>,
-) {
-    for (id, spec) in load {
-        if !spec.kind.gated() || done.contains(id) {
-            continue;
-        }
-        let ready = observer.latest.get(id).is_some_and(|seen| {
-            seen.wave(1)
-                .is_some_and(|w| w.status == WaveStatus::Completed)
-        });
-        if !ready {
-            continue;
-        }
-        let id_text = id.to_string();
-        if spec.kind == Kind::Gated {
-            ripcord(stage, &["approve", &id_text, "--wave", "2"]);
-        } else {
-            ripcord(
-                stage,
-                &[
-                    "cancel",
-                    &id_text,
-                    "--reason",
-                    "chaos: the harness cancels it",
-                ],
-            );
-        }
-        done.insert(*id);
-    }
+    /// The quotas, and the most DRS held at once.
+    pub capacity: verdict::CapacityUse,
 }
 
 /// Waits (at most `bound`) until no queue has a message visible now or in
@@ -175,13 +108,13 @@ pub fn run(
     let ids: Vec<ExecutionId> = load.iter().map(|(id, _)| *id).collect();
 
     let mut observer = Observer::new(stage.clone());
+    let mut operator = Operator::new(&load, config.pause_for, &mut observer);
     let mut dice = Dice::new(config.seed ^ 0x6b11);
-    let mut operated = BTreeSet::new();
     let mut next_kill = Instant::now() + config.kill_every;
     let mut next_freeze = Instant::now() + config.freeze_every / 2;
     while began.elapsed() < config.limit {
         observer.look(&ids);
-        operate(&stage, &observer, &load, &mut operated);
+        operator.act(&stage, &mut observer, &load);
         if observer.all_ended(&ids) {
             break;
         }
@@ -219,7 +152,7 @@ pub fn run(
     let replay_deadline = Instant::now() + stage.heal_bound();
     while !observer.all_ended(&ids) && Instant::now() < replay_deadline {
         observer.look(&ids);
-        operate(&stage, &observer, &load, &mut operated);
+        operator.act(&stage, &mut observer, &load);
         std::thread::sleep(Duration::from_millis(150));
     }
     let unprocessed = settle_queues(&stage, Duration::from_secs(15));
@@ -231,6 +164,12 @@ pub fn run(
     let truth = stage.truth();
     verdict::check_jobs(&truth.start_calls, &observer.latest, &mut found);
     verdict::check_final_states(&load, &observer.latest, &mut found);
+    let capacity = verdict::check_capacity(
+        &truth.start_calls,
+        &truth.launch_jobs,
+        config.quotas,
+        &mut found,
+    );
     if unprocessed > 0 {
         found.lost_events += unprocessed as usize;
         found.problems.push(format!(
@@ -265,6 +204,11 @@ pub fn run(
         pushes_dropped: truth.dropped,
         store_conflicts: counts.injected_conflicts,
         dead_letters: dead.len(),
+        retries: operator.took.get(&Act::Retry).copied().unwrap_or(0),
+        skips: operator.took.get(&Act::Skip).copied().unwrap_or(0),
+        pauses: operator.took.get(&Act::Pause).copied().unwrap_or(0),
+        waves_waited: observer.waited.len(),
+        over_admitted: found.over_admitted,
         duplicate_jobs: found.duplicate_jobs + found.unrecorded_jobs,
         lost_events: found.lost_events,
         wrong_final_states: found.wrong_final_states,
@@ -284,9 +228,10 @@ pub fn run(
         looks: observer.looks,
         abandoned: counts.abandoned,
         panicked: counts.panicked,
-        operated: operated.len(),
-        gated: load.iter().filter(|(_, s)| s.kind.gated()).count(),
-        operator_retries: OPERATOR_RETRIES.load(std::sync::atomic::Ordering::Relaxed),
+        acts_done: operator.done(),
+        acts_planned: Operator::planned(&load),
+        operator_retries: super::operator::retried_commands(),
+        capacity,
         tails,
     }
 }

@@ -13,6 +13,12 @@
 //! | critical not launched | DRS ends wave 1's job COMPLETED without launching a critical server | FAILED: wave 1 FAILED, the rest CANCELLED |
 //! | gated | wave 2 waits for an approval the harness gives once wave 1 is done | COMPLETED |
 //! | cancelled | wave 2 waits for an approval; the harness cancels instead | CANCELLED: wave 1 COMPLETED, the rest CANCELLED |
+//! | retried | a critical server of wave 1 fails its first launch only; once the execution is FAILED the harness retries wave 1 (`ripcord retry`) | COMPLETED (wave 1 at attempt 2, its job holding that one server) |
+//! | skipped | a critical server of wave 1 fails every launch; once the execution is FAILED the harness skips wave 1 (`ripcord skip`) | COMPLETED: wave 1 SKIPPED, the rest COMPLETED |
+//! | paused | the harness pauses it while wave 1 runs (`ripcord pause`), and resumes it (`ripcord resume`) once every wave it started has ended and the pause held a few seconds; no wave may have started meanwhile | COMPLETED |
+//!
+//! Every DRS launch of the load counts against the run's quotas
+//! (`ChaosConfig::quotas`), which the simulator and Ripcord share.
 
 use super::config::{ChaosConfig, Dice};
 use ripcord::status_model::{ExecutionStatus, WaveStatus};
@@ -27,15 +33,21 @@ pub enum Kind {
     CriticalNotLaunched,
     Gated,
     Cancelled,
+    Retried,
+    Skipped,
+    Paused,
 }
 
 impl Kind {
-    const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Clean,
         Kind::OptionalFails,
         Kind::CriticalNotLaunched,
         Kind::Gated,
         Kind::Cancelled,
+        Kind::Retried,
+        Kind::Skipped,
+        Kind::Paused,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +57,9 @@ impl Kind {
             Kind::CriticalNotLaunched => "critical-not-launched",
             Kind::Gated => "gated",
             Kind::Cancelled => "cancelled",
+            Kind::Retried => "retried",
+            Kind::Skipped => "skipped",
+            Kind::Paused => "paused",
         }
     }
 
@@ -59,6 +74,8 @@ impl Kind {
 pub enum Outcome {
     Launched,
     LaunchFailed,
+    /// Its first launch fails, a later one (an operator's retry) launches.
+    FailsFirstLaunch,
     /// Its job ends COMPLETED while it is still PENDING (invariant 1's trap).
     NotLaunched,
 }
@@ -96,9 +113,19 @@ impl ExecutionSpec {
                 .collect()
         };
         match self.kind {
-            Kind::Clean | Kind::OptionalFails | Kind::Gated => Expected {
+            Kind::Clean | Kind::OptionalFails | Kind::Gated | Kind::Retried | Kind::Paused => {
+                Expected {
+                    status: ExecutionStatus::Completed,
+                    waves: vec![WaveStatus::Completed; self.waves],
+                }
+            }
+            // docs/status-model.md, "Operator control": skipping a FAILED
+            // wave reopens the execution as a retry does, so the waves the
+            // failure cancelled before they started run; all COMPLETED or
+            // SKIPPED is COMPLETED.
+            Kind::Skipped => Expected {
                 status: ExecutionStatus::Completed,
-                waves: vec![WaveStatus::Completed; self.waves],
+                waves: rest(WaveStatus::Skipped, WaveStatus::Completed),
             },
             Kind::CriticalNotLaunched => Expected {
                 status: ExecutionStatus::Failed,
@@ -154,7 +181,7 @@ impl ExecutionSpec {
 }
 
 /// The load of one run: `config.executions` executions of kinds drawn by
-/// the seed, every kind present once there are five or more.
+/// the seed, every kind present once there are as many as kinds (eight).
 pub fn executions(config: &ChaosConfig) -> Vec<ExecutionSpec> {
     let mut dice = Dice::new(config.seed);
     (0..config.executions)
@@ -171,6 +198,8 @@ pub fn executions(config: &ChaosConfig) -> Vec<ExecutionSpec> {
                     let (critical, outcome) = match (kind, wave, k) {
                         (Kind::OptionalFails, 1, 0) => (false, Outcome::LaunchFailed),
                         (Kind::CriticalNotLaunched, 1, 0) => (true, Outcome::NotLaunched),
+                        (Kind::Retried, 1, 0) => (true, Outcome::FailsFirstLaunch),
+                        (Kind::Skipped, 1, 0) => (true, Outcome::LaunchFailed),
                         _ => (true, Outcome::Launched),
                     };
                     servers.push(ServerSpec {
@@ -192,17 +221,20 @@ pub fn executions(config: &ChaosConfig) -> Vec<ExecutionSpec> {
 }
 
 /// The simulator's scenario: launches of 30-90 simulated seconds, the
-/// failing servers, and the faults of `config`.
+/// run's quotas, the failing servers, and the faults of `config`.
 pub fn scenario_yaml(config: &ChaosConfig, load: &[ExecutionSpec]) -> String {
     let mut yaml = format!(
         "seed: {}\ntime_scale: {}\ncall_latency: {}ms\njob_pending: 10s\nlaunch_duration: {{ min: 30s, max: 90s }}\n\
          ssm_agent_delay: 20s\ncommand_duration: 5s\npush_launch_results: true\n\
-         quotas: {{ servers_per_job: 100, concurrent_jobs: 1000, servers_in_active_jobs: 100000 }}\n\
+         quotas: {{ servers_per_job: {}, concurrent_jobs: {}, servers_in_active_jobs: {} }}\n\
          faults:\n  throttling_rate: {}\n  server_error_rate: {}\n  ambiguous_start: true\n  drop_launch_results: {}\n\
          servers:\n  default: {{ outcome: launched }}\n",
         config.seed,
         config.time_scale,
         config.call_latency.as_millis(),
+        config.quotas.servers_per_job,
+        config.quotas.concurrent_jobs,
+        config.quotas.servers_in_active_jobs,
         config.throttling_rate,
         config.server_error_rate,
         config.drop_launch_results,
@@ -217,6 +249,9 @@ pub fn scenario_yaml(config: &ChaosConfig, load: &[ExecutionSpec]) -> String {
         let line = match outcome {
             Outcome::LaunchFailed => {
                 "{ outcome: launch_failed, event: CONVERSION_FAIL, error: \"chaos: boot volume conversion failed\" }"
+            }
+            Outcome::FailsFirstLaunch => {
+                "{ outcome: launch_failed, times: 1, event: CONVERSION_FAIL, error: \"chaos: boot volume conversion failed, once\" }"
             }
             Outcome::NotLaunched => "{ outcome: not_launched }",
             Outcome::Launched => unreachable!("filtered out"),

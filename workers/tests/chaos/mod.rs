@@ -14,6 +14,8 @@
 //! - `cluster`: the worker processes, and killing, freezing, restarting them;
 //! - `logs`: what the workers' own logs count (redeliveries, injected conflicts);
 //! - `observe`: reading the store while the run goes (invariant 1, live);
+//! - `operator`: the operator's commands (approve, cancel, retry, skip,
+//!   pause, resume), each once the execution allows it;
 //! - `verdict`: the checks at the end;
 //! - `table`: the printed table.
 
@@ -23,6 +25,7 @@ pub mod drive;
 pub mod load;
 pub mod logs;
 pub mod observe;
+pub mod operator;
 pub mod stage;
 pub mod table;
 pub mod verdict;

@@ -2,13 +2,15 @@
 //! would: the execution records and their wave records, straight from the
 //! database file (not from any worker). Every look checks invariant 1 as
 //! it stands at that instant: an execution seen COMPLETED must have no
-//! failed critical server and no wave that is not COMPLETED.
+//! failed critical server and no wave that is not COMPLETED or SKIPPED
+//! (an operator's skip). It also notes every wave seen waiting for DRS
+//! capacity.
 
 use super::stage::Stage;
 use ripcord::ids::ExecutionId;
 use ripcord::records::{ExecutionRecord, WaveRecord};
 use ripcord::status_model::{ExecutionStatus, LaunchStatus, WaveStatus};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// An execution and its waves as one look found them.
@@ -32,10 +34,13 @@ impl Seen {
 
     /// Why this look breaks invariant 1, if it does: a wave COMPLETED
     /// with a critical server that is not, or an execution COMPLETED with
-    /// a wave that is not (the waves are loaded after the execution, so
-    /// they are at least as new).
+    /// a wave neither COMPLETED nor SKIPPED (the waves are loaded after
+    /// the execution, so they are at least as new).
     fn completed_wrongly(&self) -> Option<String> {
         for wave in &self.waves {
+            if wave.status == WaveStatus::Skipped {
+                continue;
+            }
             if wave.status != WaveStatus::Completed {
                 if self.execution.status == ExecutionStatus::Completed {
                     return Some(format!(
@@ -67,6 +72,12 @@ pub struct Observer {
     pub latest: BTreeMap<ExecutionId, Seen>,
     pub looks: u64,
     pub breaches: Vec<String>,
+    /// Executions looked at even once seen ended: the operator has yet to
+    /// act on them (a FAILED one it retries or skips) or to see its act
+    /// take.
+    pub awaiting: BTreeSet<ExecutionId>,
+    /// Every (execution, wave, attempt) seen WAITING for DRS capacity.
+    pub waited: BTreeSet<(ExecutionId, u32, u32)>,
 }
 
 impl Observer {
@@ -76,6 +87,8 @@ impl Observer {
             latest: BTreeMap::new(),
             looks: 0,
             breaches: Vec::new(),
+            awaiting: BTreeSet::new(),
+            waited: BTreeSet::new(),
         }
     }
 
@@ -93,7 +106,8 @@ impl Observer {
 
     fn look_at(&mut self, ids: &[ExecutionId], all: bool) {
         for &id in ids {
-            if !all && self.latest.get(&id).is_some_and(Seen::ended) {
+            if !all && !self.awaiting.contains(&id) && self.latest.get(&id).is_some_and(Seen::ended)
+            {
                 continue;
             }
             let store = self.stage.store();
@@ -110,14 +124,22 @@ impl Observer {
             {
                 self.breaches.push(breach);
             }
+            for wave in seen
+                .waves
+                .iter()
+                .filter(|w| w.status == WaveStatus::Waiting)
+            {
+                self.waited.insert((id, wave.number.0, wave.attempt));
+            }
             self.latest.insert(id, seen);
         }
         self.looks += 1;
     }
 
-    /// Whether every execution in `ids` was seen ended.
+    /// Whether every execution in `ids` was seen ended, with nothing left
+    /// for the operator to do.
     pub fn all_ended(&self, ids: &[ExecutionId]) -> bool {
         ids.iter()
-            .all(|id| self.latest.get(id).is_some_and(Seen::ended))
+            .all(|id| !self.awaiting.contains(id) && self.latest.get(id).is_some_and(Seen::ended))
     }
 }

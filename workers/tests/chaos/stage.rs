@@ -7,9 +7,10 @@
 //! record of what it was asked (its truth, not the workers').
 
 use crate::support::RIPCORD;
+use ripcord::capacity::Quotas;
 use ripcord::ports::{DeadLetters, ExecutionStore};
 use ripcord_embedded::{DEFAULT_WORLD, EmbeddedBackend, EmbeddedConfig, EmbeddedSimWorld};
-use ripcord_sim::{ScenarioSource, StartRecoveryCall};
+use ripcord_sim::{LaunchTimeline, ScenarioSource, StartRecoveryCall};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ use std::sync::Arc;
 #[derive(Clone, Debug, Default)]
 pub struct SimTruth {
     pub start_calls: Vec<StartRecoveryCall>,
+    /// Every launch job, from its creation to its last server's end.
+    pub launch_jobs: Vec<LaunchTimeline>,
     pub throttles: u64,
     pub server_errors: u64,
     pub pushed: usize,
@@ -40,6 +43,9 @@ enum Place {
 /// One run's backend, with a runtime for the harness' own calls to it.
 pub struct Stage {
     place: Place,
+    /// The quotas Ripcord's ledger admits against (every command's
+    /// `RIPCORD_DRS_*`).
+    quotas: Quotas,
     store: Arc<dyn ExecutionStore>,
     dead_letters: Arc<dyn DeadLetters>,
     runtime: tokio::runtime::Runtime,
@@ -56,8 +62,8 @@ fn runtime() -> tokio::runtime::Runtime {
 impl Stage {
     /// A new database file in `dir`, whose simulated world this process
     /// creates with `scenario` (so the world's clock starts here and every
-    /// worker process continues it).
-    pub fn embedded(dir: &Path, scenario: &Path) -> Self {
+    /// worker process continues it); Ripcord admits against `quotas`.
+    pub fn embedded(dir: &Path, scenario: &Path, quotas: Quotas) -> Self {
         let db = dir.join("chaos.db");
         let backend = EmbeddedBackend::open(&db, EmbeddedConfig::default()).expect("the database");
         let source = ScenarioSource::load(scenario).expect("the scenario parses");
@@ -66,6 +72,7 @@ impl Stage {
             .expect("the simulated world")
             .world;
         Self {
+            quotas,
             store: backend.store(),
             dead_letters: backend.dead_letters(),
             place: Place::Embedded {
@@ -78,8 +85,9 @@ impl Stage {
     }
 
     /// The simulator server at `sim` reset to `scenario`, and a new
-    /// deployment (`ripcord aws bootstrap` under a fresh prefix) in moto.
-    pub fn aws(moto: &str, sim: &str, scenario: &Path) -> Self {
+    /// deployment (`ripcord aws bootstrap` under a fresh prefix) in moto;
+    /// Ripcord admits against `quotas`.
+    pub fn aws(moto: &str, sim: &str, scenario: &Path, quotas: Quotas) -> Self {
         let text = std::fs::read_to_string(scenario).expect("the scenario");
         crate::support::reset_simulator(sim, &text);
         let prefix = format!("chaos{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -111,6 +119,7 @@ impl Stage {
             ))
             .expect("the harness reaches moto");
         Self {
+            quotas,
             store: backend.ports.store.clone(),
             dead_letters: backend.dead_letters.clone(),
             place,
@@ -159,16 +168,27 @@ impl Stage {
             .env("AWS_ENDPOINT_URL_CLOUDWATCH", sim)
             .env("RIPCORD_BACKEND", "aws")
             .env("RIPCORD_PREFIX", prefix)
-            // The scenario's quotas, so no wave waits for capacity.
-            .env("RIPCORD_DRS_CONCURRENT_JOBS", "1000")
-            .env("RIPCORD_DRS_SERVERS_IN_ACTIVE_JOBS", "100000")
             .env_remove("RIPCORD_DB");
     }
 
-    /// `ripcord ARGS` on this stage's backend.
+    /// `ripcord ARGS` on this stage's backend, admitting against the
+    /// run's quotas (the simulator's own, which it enforces apart).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(RIPCORD);
-        command.args(args);
+        command
+            .args(args)
+            .env(
+                "RIPCORD_DRS_CONCURRENT_JOBS",
+                self.quotas.concurrent_jobs.to_string(),
+            )
+            .env(
+                "RIPCORD_DRS_SERVERS_IN_ACTIVE_JOBS",
+                self.quotas.servers_in_active_jobs.to_string(),
+            )
+            .env(
+                "RIPCORD_DRS_SERVERS_PER_JOB",
+                self.quotas.servers_per_job.to_string(),
+            );
         match &self.place {
             Place::Embedded { db, .. } => {
                 command.arg("--db").arg(db);
@@ -215,6 +235,7 @@ impl Stage {
                 };
                 SimTruth {
                     start_calls: world.start_recovery_calls().to_vec(),
+                    launch_jobs: world.launch_timeline(),
                     throttles: injected("ThrottlingException"),
                     server_errors: injected("InternalServerException"),
                     pushed: world.pushed_count(),
@@ -239,6 +260,8 @@ impl Stage {
                 SimTruth {
                     start_calls: serde_json::from_value(calls["startRecoveryCalls"].clone())
                         .expect("StartRecovery calls"),
+                    launch_jobs: serde_json::from_value(calls["launchJobs"].clone())
+                        .expect("the launch jobs"),
                     throttles: injected("ThrottlingException"),
                     server_errors: injected("InternalServerException"),
                     pushed: count("launchResultsPushed"),

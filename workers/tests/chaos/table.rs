@@ -25,14 +25,22 @@ pub struct Row {
     pub pushes_dropped: usize,
     pub store_conflicts: u64,
     pub dead_letters: usize,
+    /// Operator acts that took: retries, skips, pauses (each resumed).
+    pub retries: usize,
+    pub skips: usize,
+    pub pauses: usize,
+    /// Wave attempts seen WAITING for DRS capacity.
+    pub waves_waited: usize,
     pub duplicate_jobs: usize,
+    /// Launches admitted past the DRS quotas (`verdict::check_capacity`).
+    pub over_admitted: usize,
     pub lost_events: usize,
     pub wrong_final_states: usize,
     pub stuck: usize,
     pub wall: Duration,
 }
 
-const HEADER: [&str; 16] = [
+const HEADER: [&str; 19] = [
     "backend",
     "executions",
     "servers",
@@ -44,7 +52,10 @@ const HEADER: [&str; 16] = [
     "pushes dropped",
     "store conflicts injected",
     "dead letters replayed",
+    "retries / skips / pauses",
+    "waves waited for capacity",
     "duplicate jobs",
+    "over-admitted",
     "lost events",
     "wrong final states",
     "stuck executions",
@@ -52,7 +63,7 @@ const HEADER: [&str; 16] = [
 ];
 
 impl Row {
-    fn cells(&self) -> [String; 16] {
+    fn cells(&self) -> [String; 19] {
         [
             self.backend.to_owned(),
             self.executions.to_string(),
@@ -65,7 +76,10 @@ impl Row {
             format!("{} of {}", self.pushes_dropped, self.pushes),
             self.store_conflicts.to_string(),
             self.dead_letters.to_string(),
+            format!("{} / {} / {}", self.retries, self.skips, self.pauses),
+            self.waves_waited.to_string(),
             self.duplicate_jobs.to_string(),
+            self.over_admitted.to_string(),
             self.lost_events.to_string(),
             self.wrong_final_states.to_string(),
             self.stuck.to_string(),

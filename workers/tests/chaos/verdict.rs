@@ -1,16 +1,18 @@
 //! The checks at the end of a chaos run, each from a source the workers do
 //! not control: the simulator's own log of StartRecovery calls and the jobs
-//! they created, the scenario the harness wrote (what DRS did to each
-//! server), the records in the store, and the queues.
+//! they created (with when each was active, against the run's quotas), the
+//! scenario the harness wrote (what DRS did to each server), the records in
+//! the store, and the queues.
 
 use super::load::{ExecutionSpec, Outcome};
 use super::observe::Seen;
+use ripcord::capacity::Quotas;
 use ripcord::ids::ExecutionId;
 use ripcord::ports::drs::{TAG_ATTEMPT, TAG_EXECUTION, TAG_WAVE};
-use ripcord::records::LaunchState;
+use ripcord::records::{LaunchState, WaveRecord};
 use ripcord::status_model::LaunchStatus;
-use ripcord_sim::StartRecoveryCall;
-use std::collections::BTreeMap;
+use ripcord_sim::{LaunchTimeline, PeakLoad, StartOutcome, StartRecoveryCall, peak_load};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the checks found; every count but the figures must be zero.
 #[derive(Clone, Debug, Default)]
@@ -27,6 +29,10 @@ pub struct Findings {
     pub wrong_final_states: usize,
     /// Executions not ended at the end of the run.
     pub stuck: usize,
+    /// StartRecovery calls DRS refused for a full quota, plus jobs its
+    /// records show created past a quota: launches Ripcord's ledger
+    /// admitted beyond the quotas.
+    pub over_admitted: usize,
     /// One line per problem, for the failure message.
     pub problems: Vec<String>,
 }
@@ -66,20 +72,110 @@ pub fn check_jobs(
             .ok()
             .and_then(|id| final_seen.get(&id))
             .and_then(|seen| seen.wave(wave.parse().ok()?))
-            .and_then(|w| match &w.launch {
-                LaunchState::Started { job_id, .. } => Some(job_id.clone()),
-                _ => None,
-            });
-        let unrecorded = ids
-            .iter()
-            .filter(|id| recorded.as_ref() != Some(*id))
-            .count();
+            .map(jobs_named)
+            .unwrap_or_default();
+        let unrecorded = ids.iter().filter(|id| !recorded.contains(*id)).count();
         if unrecorded > 0 && ids.len() == 1 {
             found.unrecorded_jobs += unrecorded;
             found.problems.push(format!(
                 "DRS job {ids:?} of execution {execution} wave {wave} attempt {attempt} is not the job its wave record names ({recorded:?})"
             ));
         }
+    }
+}
+
+/// Every DRS job a wave record names: its current attempt's, and each
+/// server's, of this attempt and the earlier ones an operator's retry
+/// left behind (a server that launched keeps its job; one relaunched
+/// keeps its earlier attempts).
+fn jobs_named(wave: &WaveRecord) -> BTreeSet<String> {
+    let mut named = BTreeSet::new();
+    if let LaunchState::Started { job_id, .. } = &wave.launch {
+        named.insert(job_id.clone());
+    }
+    for server in &wave.servers {
+        named.extend(server.recovery_job_id.iter().cloned());
+        named.extend(
+            server
+                .attempts
+                .iter()
+                .filter_map(|a| a.recovery_job_id.clone()),
+        );
+    }
+    named
+}
+
+/// The quotas of a run, and the most DRS held at once by its own records.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CapacityUse {
+    pub quotas: Quotas,
+    pub peak: PeakLoad,
+    /// StartRecovery calls refused for a full quota.
+    pub refused: usize,
+}
+
+impl std::fmt::Display for CapacityUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "at most {} of {} DRS jobs and {} of {} servers in active jobs at once, {} StartRecovery calls refused for a quota",
+            self.peak.jobs,
+            self.quotas.concurrent_jobs,
+            self.peak.servers,
+            self.quotas.servers_in_active_jobs,
+            self.refused
+        )
+    }
+}
+
+/// The error DRS refuses a StartRecovery with when a quota is full.
+const QUOTA_EXCEEDED: &str = "ServiceQuotaExceededException";
+
+/// Capacity never over-admitted, from the simulator's records: no
+/// StartRecovery refused for a full quota (Ripcord's ledger, on the same
+/// quotas, must never ask past them), and no instant at which its launch
+/// jobs held more jobs or servers than the quotas.
+pub fn check_capacity(
+    calls: &[StartRecoveryCall],
+    jobs: &[LaunchTimeline],
+    quotas: Quotas,
+    found: &mut Findings,
+) -> CapacityUse {
+    let refused: Vec<&StartRecoveryCall> = calls
+        .iter()
+        .filter(|c| matches!(&c.outcome, StartOutcome::Rejected { code } if code == QUOTA_EXCEEDED))
+        .collect();
+    for call in &refused {
+        found.problems.push(format!(
+            "DRS refused a StartRecovery for a full quota at {} (tags {:?}, {} servers): the ledger admitted past the quotas {quotas:?}",
+            call.at,
+            call.tags,
+            call.source_servers.len()
+        ));
+    }
+    let mut past = 0;
+    for job in jobs {
+        // What DRS held the instant this job was created, itself included.
+        let active = jobs.iter().filter(|j| {
+            j.created <= job.created && j.last_settled.is_none_or(|end| end > job.created)
+        });
+        let (held_jobs, held_servers) = active.fold((0, 0), |(n, s), j| (n + 1, s + j.servers));
+        if held_jobs > quotas.concurrent_jobs as usize
+            || held_servers > quotas.servers_in_active_jobs as usize
+        {
+            past += 1;
+            found.problems.push(format!(
+                "DRS job {} was created while {held_jobs} jobs held {held_servers} servers, past the quotas {quotas:?}",
+                job.job_id
+            ));
+        }
+    }
+    let peak = peak_load(jobs);
+    found.over_admitted += refused.len() + past;
+    CapacityUse {
+        quotas,
+        peak,
+        refused: refused.len(),
     }
 }
 
@@ -148,7 +244,8 @@ pub fn check_final_states(
             // in a wave that never launched, never launched.
             let agrees = match (launched, server.outcome) {
                 (false, _) => !ran,
-                (true, Outcome::Launched) => ran,
+                // Its first launch failed, an operator's retry launched it.
+                (true, Outcome::Launched | Outcome::FailsFirstLaunch) => ran,
                 (true, Outcome::LaunchFailed | Outcome::NotLaunched) => {
                     shown == LaunchStatus::Failed
                 }
@@ -167,7 +264,6 @@ pub fn check_final_states(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ripcord_sim::StartOutcome;
 
     fn call(execution: &str, wave: &str, outcome: StartOutcome) -> StartRecoveryCall {
         StartRecoveryCall {
@@ -217,5 +313,54 @@ mod tests {
         // Wave 2's job exists in DRS but no record names it.
         assert_eq!(found.unrecorded_jobs, 1, "{:?}", found.problems);
         assert!(!found.clean());
+    }
+
+    #[test]
+    fn a_refused_start_and_jobs_created_past_a_quota_are_over_admissions() {
+        let quotas = Quotas {
+            concurrent_jobs: 2,
+            servers_in_active_jobs: 7,
+            servers_per_job: 5,
+        };
+        let at = |s: i64| chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).expect("a time");
+        let job = |id: &str, from: i64, to: i64, servers: usize| LaunchTimeline {
+            job_id: id.to_owned(),
+            tags: BTreeMap::new(),
+            created: at(from),
+            last_settled: Some(at(to)),
+            servers,
+        };
+        // Two jobs at once fill the jobs quota; the third starts as the
+        // first ends: within the quotas.
+        let within = [job("a", 0, 10, 3), job("b", 5, 20, 3), job("c", 10, 30, 3)];
+        let mut found = Findings::default();
+        let used = check_capacity(&[], &within, quotas, &mut found);
+        assert!(found.clean(), "{:?}", found.problems);
+        assert_eq!((used.peak.jobs, used.peak.servers), (2, 6));
+
+        // A third job while two run (7 servers: within that quota).
+        let three_jobs = [job("a", 0, 10, 3), job("b", 5, 20, 3), job("c", 9, 30, 1)];
+        let mut found = Findings::default();
+        check_capacity(&[], &three_jobs, quotas, &mut found);
+        assert_eq!(found.over_admitted, 1, "{:?}", found.problems);
+
+        // Two jobs holding 8 servers, and a call DRS refused for a quota
+        // (a throttled one is no over-admission).
+        let eight_servers = [job("a", 0, 10, 3), job("b", 5, 20, 5)];
+        let execution = "0b5c5c1e-6a4b-4c47-9d6e-0d4c8b1a2f10";
+        let rejected = |code: &str| {
+            call(
+                execution,
+                "1",
+                StartOutcome::Rejected {
+                    code: code.to_owned(),
+                },
+            )
+        };
+        let calls = [rejected(QUOTA_EXCEEDED), rejected("ThrottlingException")];
+        let mut found = Findings::default();
+        let used = check_capacity(&calls, &eight_servers, quotas, &mut found);
+        assert_eq!(found.over_admitted, 2, "{:?}", found.problems);
+        assert_eq!((used.peak.servers, used.refused), (8, 1));
     }
 }

@@ -20,7 +20,11 @@ pub enum Target {
 }
 
 /// The record `envelope` is about. Wave events without a wave number are
-/// malformed and are reported by [`decide`] as ignored.
+/// malformed and are reported by [`decide`] as ignored. An execution
+/// event is the execution's whatever wave its envelope names: the result
+/// of an effect inherits its cause's wave, so the answer to the server
+/// claim of a `RetryWave { wave: 1 }` carries wave 1 and must still reach
+/// the execution (else the claim waits for its next tick, 30 s later).
 pub fn target(envelope: &Envelope) -> Target {
     match (&envelope.event, envelope.wave) {
         (
@@ -33,6 +37,14 @@ pub fn target(envelope: &Envelope) -> Target {
             | Event::PauseExecution { .. }
             | Event::ResumeExecution { .. }
             | Event::ExecutionTimedOut {}
+            | Event::ClaimServers { .. }
+            | Event::ServersClaimed { .. }
+            | Event::ServersBusy { .. }
+            | Event::ServerClaimFailed { .. }
+            | Event::ServersReleased { .. }
+            | Event::CheckPreflight { .. }
+            | Event::PreflightChecked { .. }
+            | Event::PreflightFailed { .. }
             | Event::CleanupExecution { .. }
             | Event::WaveCleanedUp { .. }
             | Event::PublishMetrics {}

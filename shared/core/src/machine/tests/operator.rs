@@ -174,6 +174,66 @@ fn a_retry_relaunches_only_the_failed_servers_as_attempt_2() {
     assert!(d.change.is_none() && d.effects.is_empty(), "{d:?}");
 }
 
+/// The answer to the server claim a retry or a skip makes carries the
+/// operator event's wave (an effect's result inherits its cause's), yet is
+/// the execution's: the worker loads the record `target` names, and a
+/// wave record ignores it, so the waves would start only at the claim's
+/// next tick, 30 s later (found by the chaos run, issue 14).
+#[test]
+fn the_answer_to_a_reopened_executions_claim_is_decided_on_the_execution() {
+    let (wave, _, execution, _) = failed_at_launch();
+    let skip = Event::SkipWave {
+        requested_by: ALICE.into(),
+        reason: "restored from backup".into(),
+    };
+    for (operator_event, first) in [(retry(vec![]), 1), (skip, 2)] {
+        let (cause, d) = operate(&execution, Some(1), operator_event, at(5, 0));
+        assert!(matches!(
+            d.effects[..],
+            [Effect::ClaimServers { tries: 1, .. }]
+        ));
+        let answers = [
+            Event::ServersClaimed { tries: 1 },
+            Event::ServersBusy {
+                tries: 1,
+                busy: Vec::new(),
+            },
+            Event::ServerClaimFailed {
+                tries: 1,
+                error: "the ledger is unreachable".into(),
+            },
+            Event::ServersReleased { error: None },
+        ];
+        for answer in answers {
+            let answer = result(&cause, answer, at(5, 1));
+            assert_eq!(answer.wave, Some(WaveNumber(1)));
+            assert_eq!(
+                target(&answer),
+                Target::Execution,
+                "{}",
+                answer.event.type_name()
+            );
+        }
+        // Decided on the record it targets, the claim starts the reopened
+        // waves at once.
+        let claimed = result(&cause, Event::ServersClaimed { tries: 1 }, at(5, 1));
+        let state = match target(&claimed) {
+            Target::Execution => State::Execution(changed(&d)),
+            Target::Wave(_) => State::Wave(wave.clone()),
+        };
+        let d = decide(&state, &claimed, at(5, 1));
+        assert!(
+            matches!(
+                sent_to(&d, first)[..],
+                [Event::RelaunchWave { attempt: 2, .. }]
+            ),
+            "{:?} {:?}",
+            d.ignored,
+            d.follow_ups
+        );
+    }
+}
+
 #[test]
 fn a_retry_that_names_servers_relaunches_those() {
     let (wave, _, execution, _) = failed_at_launch();
