@@ -295,6 +295,7 @@ mod tests {
             mode: PreflightMode::Warn,
             last_error: None,
             throttled: 0,
+            asked_at: None,
         };
         let checking = f.view();
         f.execution.preflight = PreflightState::Checking {
@@ -302,6 +303,7 @@ mod tests {
             mode: PreflightMode::Warn,
             last_error: Some("ThrottlingException".to_owned()),
             throttled: 0,
+            asked_at: None,
         };
         let retrying = f.view();
         assert!(

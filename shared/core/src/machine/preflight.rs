@@ -35,6 +35,7 @@ pub(crate) fn begin(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, mode: Pr
         mode,
         last_error: None,
         throttled: 0,
+        asked_at: Some(ctx.now),
     };
     ask(ctx, execution, 1);
 }
@@ -63,6 +64,7 @@ pub(crate) fn tick(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, tries: u3
         mode,
         last_error,
         throttled,
+        asked_at,
     } = &mut execution.preflight
     else {
         return Next::Ignore("the pre-flight is not running".into());
@@ -95,6 +97,7 @@ pub(crate) fn tick(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, tries: u3
         };
     }
     *current = tries;
+    *asked_at = Some(ctx.now);
     ask(ctx, execution, tries);
     Next::Wait
 }

@@ -494,6 +494,7 @@ fn a_preflight_that_never_answered_says_so() {
         mode: crate::plan::PreflightMode::Block,
         last_error: Some("AccessDeniedException".to_owned()),
         throttled: 0,
+        asked_at: None,
     };
     let md = markdown::render(&report(&f), None);
     assert!(

@@ -316,6 +316,7 @@ mod tests {
             mode: PreflightMode::Block,
             last_error: None,
             throttled: 0,
+            asked_at: None,
         };
         let view = f.view();
         assert_eq!(
@@ -338,6 +339,7 @@ mod tests {
             mode: PreflightMode::Warn,
             last_error: Some("ThrottlingException: rate exceeded".to_owned()),
             throttled: 0,
+            asked_at: None,
         };
         let waiting = f.view().waiting_reason.unwrap_or_default();
         assert!(
