@@ -1,0 +1,149 @@
+//! Nothing stuck for ever, beyond poll chains (invariant 8,
+//! docs/invariants.md; the sweep in docs/architecture.md): a drill that
+//! loses the one message that would have moved a record on — a wave's
+//! StartWave, a wave's WaveFinished, the check of a StartRecovery whose
+//! answer was lost with its worker, the pre-flight's or the server claim's
+//! tick whose answer was lost the same way — is found by the metrics
+//! worker's sweep, nudged, announced, and ends as its scenario implies.
+//! Without the sweep each of these drills sat until its execution timeout
+//! (4 simulated hours, 48 s at the scenario's 300x) and ended TIMEOUT.
+//! The nudge of a recorded StartRecovery intent adopts the job the lost
+//! try created: one job per wave (invariant 2).
+
+use ripcord::ports::announce::Announcement;
+use ripcord::status_model::ExecutionStatus;
+use ripcord_tests::faults::QueueFaults;
+use ripcord_tests::{Drill, example_scenario, recovery_jobs_per_wave, wave_table};
+use ripcord_workers::worker::WorkerConfig;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Well past the drill's own time at 300x, with its stall and the sweep's
+/// bound (at most six simulated minutes, 1.2 s); well short of what the
+/// execution timeout would have taken to end it.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// How a message is lost: dropped after its send answered OK; with
+/// `crash_first`, the step that first sends it panics there, after its
+/// effect was performed and before the effect's answer was decided, and
+/// the copy its redelivery sends from the journal is the one dropped.
+struct Loss {
+    event: &'static str,
+    crash_first: bool,
+    /// The sweep's name for it (`ripcord_worker_nudges_total{kind}`).
+    kind: &'static str,
+}
+
+/// Runs `drill.yaml` on the happy path losing `loss`, and checks that the
+/// sweep healed it: COMPLETED, one job per wave, a nudge of its kind, one
+/// stuck announcement naming it.
+async fn healed(loss: Loss) {
+    let faults = QueueFaults::new();
+    if loss.crash_first {
+        faults.panic_on_first_send_of(loss.event);
+    }
+    faults.lose_next_of(loss.event);
+    let config = WorkerConfig {
+        // A sweep every 200 ms real: a simulated minute at 300x.
+        sweep_every: Duration::from_millis(200),
+        ..WorkerConfig::default()
+    };
+    let drill = Drill::builder("drill.yaml", example_scenario("happy-path.yaml"))
+        .worker_config(config)
+        .queue_faults(&faults)
+        .start()
+        .await;
+    let telemetry = drill.telemetry().expect("the workers run");
+    let (view, drill) = drill.finish(LIMIT).await;
+    assert_eq!(
+        faults.lost().get(loss.event),
+        Some(&1),
+        "{}: the message was lost",
+        loss.event
+    );
+    assert_eq!(
+        view.status,
+        ExecutionStatus::Completed,
+        "{}: {:?}",
+        loss.event,
+        wave_table(&view)
+    );
+    let jobs = recovery_jobs_per_wave(&drill.engine.simulator);
+    let one_each: BTreeMap<String, usize> = (1..=3).map(|n| (n.to_string(), 1)).collect();
+    assert_eq!(jobs, one_each, "{}: one job per wave", loss.event);
+    assert!(
+        telemetry.nudges(loss.kind) >= 1,
+        "{}: the sweep sent no {} nudge",
+        loss.event,
+        loss.kind
+    );
+    let stuck: Vec<String> = drill
+        .engine
+        .backend
+        .embedded_announcer()
+        .announced()
+        .expect("announcements")
+        .into_iter()
+        .filter_map(|a| match a {
+            Announcement::WaveStuck { lost, .. } => lost,
+            Announcement::ExecutionStuck { lost, .. } => Some(lost),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        stuck.len(),
+        1,
+        "{}: one stuck announcement: {stuck:?}",
+        loss.event
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_start_wave_is_found_by_the_sweep_and_the_wave_starts() {
+    healed(Loss {
+        event: "StartWave",
+        crash_first: false,
+        kind: "start",
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_wave_finished_is_reported_by_the_sweep_and_the_next_wave_runs() {
+    healed(Loss {
+        event: "WaveFinished",
+        crash_first: false,
+        kind: "wave_finished",
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launch_whose_answer_and_check_are_lost_adopts_its_job_through_the_sweep() {
+    healed(Loss {
+        event: "LaunchCheck",
+        crash_first: true,
+        kind: "launch",
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preflight_whose_answer_and_tick_are_lost_is_asked_again_by_the_sweep() {
+    healed(Loss {
+        event: "CheckPreflight",
+        crash_first: true,
+        kind: "preflight",
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_claim_whose_answer_and_tick_are_lost_is_asked_again_by_the_sweep() {
+    healed(Loss {
+        event: "ClaimServers",
+        crash_first: true,
+        kind: "claim",
+    })
+    .await;
+}
