@@ -78,7 +78,7 @@ pub struct EventLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct NudgeLabels {
-    /// poll | start | admission | launch | wave_finished | preflight | claim
+    /// poll | start | admission | launch | post_launch_retry | wave_finished | preflight | claim
     pub kind: &'static str,
 }
 
@@ -192,12 +192,12 @@ impl WorkerTelemetry {
         );
         sub.register(
             "waves_nudged",
-            "Wave records the sweeps found with their next message (poll, StartWave, capacity tick, launch check) overdue past its bound, each sent a nudge",
+            "Wave records the sweeps found with their next message (poll, StartWave, capacity tick, launch check, post-launch retry) overdue past its bound, each sent a nudge",
             self.waves_nudged.clone(),
         );
         sub.register(
             "nudges",
-            "Nudges the sweeps sent, by what was lost: poll, start, admission, launch (wave records), wave_finished, preflight, claim (execution records)",
+            "Nudges the sweeps sent, by what was lost: poll, start, admission, launch, post_launch_retry (wave records), wave_finished, preflight, claim (execution records)",
             self.nudges.clone(),
         );
         register_contention(registry.sub_registry_with_prefix("embedded"));

@@ -452,9 +452,9 @@ impl Event {
             | Event::AdmissionFailed { .. }
             | Event::CapacityReleased { .. }
             | Event::CleanupExecution { .. }
-            | Event::Nudge { .. }
             | Event::WaveCleanedUp { .. } => QueueName::Launch,
             Event::CleanupWave { step } => step.queue(),
+            Event::Nudge { stall, .. } => stall.queue(),
             Event::PollWave { .. }
             | Event::WaveObserved { .. }
             | Event::PollFailed { .. }

@@ -5,10 +5,11 @@
 //! events that carry them.
 
 use crate::ids::SourceServerId;
+use crate::services::queue::QueueName;
 use crate::status_model::WaveStatus;
 use serde::{Deserialize, Serialize};
 
-/// A lost message, as a nudge names it. The first three are about a wave
+/// A lost message, as a nudge names it. The first five are about a wave
 /// record, the others about the execution record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(
@@ -31,6 +32,12 @@ pub enum Stall {
     /// A StartRecovery intent recorded at try `tries`; its `LaunchCheck`
     /// (or, after a failed try, its `LaunchWave`) never came.
     Launch { tries: u32 },
+    /// In POST_ACTIONS, action `action` failed to send at try `tries`;
+    /// its retry (`RunAction` `tries + 1`) never came.
+    ActionRetry { action: usize, tries: u32 },
+    /// In POST_ACTIONS, the health commands failed to send at try
+    /// `tries`; their retry (`RunHealthCommands` `tries + 1`) never came.
+    HealthRetry { tries: u32 },
     /// The wave (the envelope's) ended `status` at `attempt`; its
     /// `WaveFinished` never reached the execution.
     WaveFinished { status: WaveStatus, attempt: u32 },
@@ -47,8 +54,21 @@ impl Stall {
     pub fn on_wave(&self) -> bool {
         matches!(
             self,
-            Stall::NotStarted { .. } | Stall::Admission { .. } | Stall::Launch { .. }
+            Stall::NotStarted { .. }
+                | Stall::Admission { .. }
+                | Stall::Launch { .. }
+                | Stall::ActionRetry { .. }
+                | Stall::HealthRetry { .. }
         )
+    }
+
+    /// The queue of the worker whose calls the nudge may make: SSM's for a
+    /// post-launch retry, the launch worker's for the rest.
+    pub fn queue(&self) -> QueueName {
+        match self {
+            Stall::ActionRetry { .. } | Stall::HealthRetry { .. } => QueueName::PostActions,
+            _ => QueueName::Launch,
+        }
     }
 
     /// A short label: the metrics' `kind`, the logs' and ids' name.
@@ -57,6 +77,7 @@ impl Stall {
             Stall::NotStarted { .. } => "start",
             Stall::Admission { .. } => "admission",
             Stall::Launch { .. } => "launch",
+            Stall::ActionRetry { .. } | Stall::HealthRetry { .. } => "post_launch_retry",
             Stall::WaveFinished { .. } => "wave_finished",
             Stall::Preflight { .. } => "preflight",
             Stall::Claim { .. } => "claim",
@@ -70,6 +91,10 @@ impl Stall {
             Stall::NotStarted { attempt, .. } => format!("RelaunchWave (attempt {attempt})"),
             Stall::Admission { tries } => format!("AdmitWave {}", tries + 1),
             Stall::Launch { tries } => format!("LaunchCheck or LaunchWave of try {tries}"),
+            Stall::ActionRetry { action, tries } => {
+                format!("RunAction {} of action {action}", tries + 1)
+            }
+            Stall::HealthRetry { tries } => format!("RunHealthCommands {}", tries + 1),
             Stall::WaveFinished { status, attempt } => {
                 format!("WaveFinished {status:?} (attempt {attempt})")
             }

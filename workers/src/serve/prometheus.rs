@@ -131,12 +131,12 @@ pub async fn render(state: &AppState) -> Result<String, ApiError> {
     stalled_waves.set(stalled);
     registry.register(
         "stalled_waves",
-        "Wave records of those executions whose next message (poll, StartWave, capacity tick, launch check) is overdue past its bound",
+        "Wave records of those executions whose next message (poll, StartWave, capacity tick, launch check, post-launch retry) is overdue past its bound",
         stalled_waves,
     );
     registry.register(
         "lost_messages",
-        "Messages overdue past their bound in active executions, by what was lost: poll, start, admission, launch, wave_finished, preflight, claim",
+        "Messages overdue past their bound in active executions, by what was lost: poll, start, admission, launch, post_launch_retry, wave_finished, preflight, claim",
         lost_messages,
     );
     registry.register(

@@ -696,6 +696,24 @@ fn instance(n: u16) -> String {
 /// POST_ACTIONS with both servers launched, their SSM agents online, and
 /// its action sent as command `cmd-1` at 3:31.
 fn action_running() -> (WaveRecord, Envelope) {
+    let (mut wave, agents) = action_sending();
+    let sent = result(
+        &agents,
+        Event::ActionSent {
+            action: 0,
+            tries: 1,
+            command_ids: vec!["cmd-1".into()],
+        },
+        at(3, 31),
+    );
+    apply(&mut wave, &sent, at(3, 31));
+    assert_eq!(wave.actions[0].status, ActionStatus::Running);
+    (wave, sent)
+}
+
+/// The wave of [`launching`] in POST_ACTIONS, its agents online at 3:30,
+/// and that observation, whose decision sends its action (try 1).
+fn action_sending() -> (WaveRecord, Envelope) {
     let (_, mut wave, start_wave) = launching();
     let servers = [0x11, 0x12];
     let poll = start_wave.caused(
@@ -760,18 +778,7 @@ fn action_running() -> (WaveRecord, Envelope) {
         "the action is sent once the agents are online: {:?}",
         d.effects
     );
-    let sent = result(
-        &agents,
-        Event::ActionSent {
-            action: 0,
-            tries: 1,
-            command_ids: vec!["cmd-1".into()],
-        },
-        at(3, 31),
-    );
-    apply(&mut wave, &sent, at(3, 31));
-    assert_eq!(wave.actions[0].status, ActionStatus::Running);
-    (wave, sent)
+    (wave, agents)
 }
 
 /// What SSM says of `cmd-1` on both servers.

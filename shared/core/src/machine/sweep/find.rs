@@ -3,14 +3,14 @@
 //! records and sends a nudge for each (`workers/src/sweep.rs`).
 
 use super::found::{Lost, Stalled};
-use super::{execution, launch, poll};
+use super::{execution, launch, poll, post_launch};
 use crate::records::{ExecutionRecord, WaveRecord};
 use crate::status_model::ExecutionStatus;
 use crate::time::{Timestamp, between};
 
 /// Every lost message of `execution` (IN_PROGRESS) and its `waves` at
 /// `now`: the execution's own tick or a wave's unreported end, and each
-/// wave's poll, start, capacity tick or launch check.
+/// wave's poll, start, capacity tick, launch check or post-launch retry.
 pub fn stalled(execution: &ExecutionRecord, waves: &[WaveRecord], now: Timestamp) -> Vec<Stalled> {
     if execution.status != ExecutionStatus::InProgress {
         return Vec::new();
@@ -33,6 +33,7 @@ pub fn stalled(execution: &ExecutionRecord, waves: &[WaveRecord], now: Timestamp
         let of_wave = poll::poll_overdue(wave, now)
             .map(|due| (Lost::Poll { seq: wave.poll_seq }, due))
             .or_else(|| launch::own_stall(wave, now).map(|(s, due)| (Lost::Stall(s), due)))
+            .or_else(|| post_launch::own_stall(wave, now).map(|(s, due)| (Lost::Stall(s), due)))
             .or_else(|| {
                 let summary = execution.waves.get(wave.number.index())?;
                 let sent_at = summary.started_at.unwrap_or(last_decided);

@@ -43,11 +43,12 @@ pub enum Lost {
 
 impl Lost {
     /// Every [`Lost::kind`], for metrics that list each one.
-    pub const KINDS: [&'static str; 7] = [
+    pub const KINDS: [&'static str; 8] = [
         "poll",
         "start",
         "admission",
         "launch",
+        "post_launch_retry",
         "wave_finished",
         "preflight",
         "claim",

@@ -14,6 +14,7 @@
 //! StartRecovery (invariant 2).
 
 use super::found::{MIN_OVERDUE, announce_wave, overdue, tick_bound};
+use super::post_launch;
 use crate::machine::context::{Ctx, WaveOutcome};
 use crate::machine::launch;
 use crate::machine::relaunch;
@@ -150,6 +151,9 @@ pub(crate) fn nudge(
                 // check would.
                 launch::check_launch(ctx, wave, *tries)
             }
+        }
+        Stall::ActionRetry { .. } | Stall::HealthRetry { .. } => {
+            return post_launch::nudge(ctx, wave, stall, due);
         }
         other => {
             return WaveOutcome::Ignored(format!(

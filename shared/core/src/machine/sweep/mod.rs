@@ -7,7 +7,8 @@
 //! - `found`: the bounds, what was found ([`Stalled`]), the nudge's
 //!   envelope and the announcements.
 //! - `poll`: a running wave's lost poll (`NudgeWave`).
-//! - `launch`: a wave's lost StartWave, capacity tick or launch check.
+//! - `launch`: a wave's lost StartWave, capacity tick or launch check;
+//!   `post_launch`: its lost action or health-command retry.
 //! - `execution`: a wave's lost WaveFinished, a lost pre-flight or
 //!   server-claim tick.
 //! - `find`: all of them for one execution.
@@ -25,6 +26,7 @@ mod find;
 mod found;
 mod launch;
 mod poll;
+mod post_launch;
 
 pub(crate) use execution::nudge as nudge_execution;
 pub use find::stalled;

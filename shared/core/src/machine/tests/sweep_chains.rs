@@ -128,6 +128,53 @@ fn launch() -> Case {
     }
 }
 
+/// Wave 1 in POST_ACTIONS: its action's send failed (a 5xx) at 3:31; the
+/// retry it scheduled is lost.
+fn action_retry() -> Case {
+    let (execution, _, _) = launching();
+    let (mut wave, agents) = action_sending();
+    let failed = result(
+        &agents,
+        Event::ActionSendFailed {
+            action: 0,
+            tries: 1,
+            error: transient(),
+        },
+        at(3, 31),
+    );
+    let d = apply(&mut wave, &failed, at(3, 31));
+    let retry = d
+        .follow_ups
+        .iter()
+        .find(|f| matches!(f.envelope.event, Event::RunAction { tries: 2, .. }))
+        .expect("a 5xx is retried")
+        .envelope
+        .clone();
+    // The wave's poll chain runs on: the tick sends nothing while the
+    // retry is due.
+    let tick = failed.caused(
+        5,
+        Some(WaveNumber(1)),
+        Event::CheckPostLaunch { seq: wave.poll_seq },
+        1,
+        at(3, 31),
+    );
+    let d = apply(&mut wave, &tick, at(3, 31));
+    assert!(
+        !d.effects
+            .iter()
+            .any(|e| matches!(e, Effect::SendCommands { .. })),
+        "{d:?}"
+    );
+    Case {
+        due: wave.actions[0].retry_at.expect("the retry is due"),
+        bound: overdue_after(&wave),
+        lost: retry,
+        execution,
+        wave,
+    }
+}
+
 /// The execution sent wave 1 its StartWave at t0; it never arrived.
 fn not_started() -> Case {
     let (execution, waves, start_wave) = claimed();
@@ -213,6 +260,7 @@ fn cases() -> Vec<(&'static str, Case)> {
     vec![
         ("admission", admission()),
         ("launch", launch()),
+        ("post_launch_retry", action_retry()),
         ("start", not_started()),
         ("wave_finished", unreported()),
         ("preflight", preflight()),
@@ -233,6 +281,17 @@ fn each_lost_message_is_found_past_its_bound_and_only_then() {
             .unwrap_or_else(|| panic!("{kind}: not found past its bound"));
         assert_eq!(stalled.lost.kind(), kind);
         assert_eq!(stalled.due, case.due, "{kind}");
+        // On the queue of the worker allowed the calls it may make (SSM's
+        // for a post-launch retry).
+        let queue = match kind {
+            "post_launch_retry" => crate::ports::queue::QueueName::PostActions,
+            _ => crate::ports::queue::QueueName::Launch,
+        };
+        assert_eq!(
+            nudge_envelope(&stalled, past).event.queue(),
+            queue,
+            "{kind}"
+        );
         // Two sweeps send the same event; the journal catches the second.
         assert_eq!(
             nudge_envelope(&stalled, past).event_id,
@@ -350,7 +409,7 @@ proptest! {
     /// StartRecovery that does not look for the job first.
     #[test]
     fn a_nudge_changes_nothing_unless_its_record_is_as_found_and_overdue(
-        which in 0usize..6,
+        which in 0usize..7,
         late_by in 0u64..900,
         moved in any::<bool>(),
         twice in any::<bool>(),
