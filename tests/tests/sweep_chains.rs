@@ -5,8 +5,9 @@
 //! answer was lost with its worker, the pre-flight's or the server claim's
 //! tick whose answer was lost the same way — is found by the metrics
 //! worker's sweep, nudged, announced, and ends as its scenario implies.
-//! Without the sweep each of these drills sat until its execution timeout
-//! (4 simulated hours, 48 s at the scenario's 300x) and ended TIMEOUT.
+//! With the sweep's finds turned off, none of these drills settled within
+//! the test's limit: each waited at least for its execution timeout (4
+//! simulated hours), and a launching wave with no job for ever.
 //! The nudge of a recorded StartRecovery intent adopts the job the lost
 //! try created: one job per wave (invariant 2).
 
