@@ -3,7 +3,8 @@
 //! loses the one message that would have moved a record on — a wave's
 //! StartWave, a wave's WaveFinished, the check of a StartRecovery whose
 //! answer was lost with its worker, the pre-flight's or the server claim's
-//! tick whose answer was lost the same way — is found by the metrics
+//! tick whose answer was lost the same way, the retry of an action whose
+//! SendCommand failed — is found by the metrics
 //! worker's sweep, nudged, announced, and ends as its scenario implies.
 //! With the sweep's finds turned off, none of these drills settled within
 //! the test's limit: each waited at least for its execution timeout (4
@@ -11,17 +12,26 @@
 //! The nudge of a recorded StartRecovery intent adopts the job the lost
 //! try created: one job per wave (invariant 2).
 
+use async_trait::async_trait;
 use ripcord::ports::announce::Announcement;
+use ripcord::ports::ssm::{
+    AgentInfo, CommandInvocation, CommandRunner, SendCommandRequest, SentCommand,
+};
+use ripcord::service_error::ServiceError;
 use ripcord::status_model::ExecutionStatus;
+use ripcord::time::Timestamp;
 use ripcord_tests::faults::QueueFaults;
 use ripcord_tests::{Drill, example_scenario, recovery_jobs_per_wave, wave_table};
+use ripcord_workers::ports::Ports;
 use ripcord_workers::worker::WorkerConfig;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Well past the drill's own time at 300x, with its stall and the sweep's
-/// bound (at most six simulated minutes, 1.2 s); well short of what the
-/// execution timeout would have taken to end it.
+/// Well past the drill's own time at the harness' 60x, with its stall and
+/// the sweep's bound (at most six simulated minutes, 6 s); short of the
+/// execution timeout (4 simulated hours, 4 min).
 const LIMIT: Duration = Duration::from_secs(120);
 
 /// How a message is lost: dropped after its send answered OK; with
@@ -33,6 +43,55 @@ struct Loss {
     crash_first: bool,
     /// The sweep's name for it (`ripcord_worker_nudges_total{kind}`).
     kind: &'static str,
+    /// SSM answers the drill's first SendCommand with a 500 (nothing sent),
+    /// so that the action's retry is a message to lose.
+    fail_first_send_command: bool,
+}
+
+/// SSM whose first SendCommand fails with a 500 before anything is sent.
+struct FirstSendFails {
+    inner: Arc<dyn CommandRunner>,
+    failed: AtomicBool,
+}
+
+#[async_trait]
+impl CommandRunner for FirstSendFails {
+    async fn send_command(
+        &self,
+        request: &SendCommandRequest,
+    ) -> Result<SentCommand, ServiceError> {
+        if !self.failed.swap(true, Ordering::SeqCst) {
+            return Err(ServiceError::from_code(
+                "ssm",
+                "SendCommand",
+                "InternalServerError",
+                "injected: the first SendCommand fails",
+            ));
+        }
+        self.inner.send_command(request).await
+    }
+
+    async fn list_command_invocations(
+        &self,
+        command_id: &str,
+    ) -> Result<Vec<CommandInvocation>, ServiceError> {
+        self.inner.list_command_invocations(command_id).await
+    }
+
+    async fn find_commands(
+        &self,
+        comment: &str,
+        since: Timestamp,
+    ) -> Result<Vec<SentCommand>, ServiceError> {
+        self.inner.find_commands(comment, since).await
+    }
+
+    async fn describe_instance_information(
+        &self,
+        instance_ids: &[String],
+    ) -> Result<Vec<AgentInfo>, ServiceError> {
+        self.inner.describe_instance_information(instance_ids).await
+    }
 }
 
 /// Runs `drill.yaml` on the happy path losing `loss`, and checks that the
@@ -45,13 +104,27 @@ async fn healed(loss: Loss) {
     }
     faults.lose_next_of(loss.event);
     let config = WorkerConfig {
-        // A sweep every 200 ms real: a simulated minute at 300x.
+        // A sweep every 200 ms real: 12 simulated seconds at 60x.
         sweep_every: Duration::from_millis(200),
         ..WorkerConfig::default()
     };
+    let queue_faults = faults.clone();
+    let fail_ssm = loss.fail_first_send_command;
     let drill = Drill::builder("drill.yaml", example_scenario("happy-path.yaml"))
         .worker_config(config)
-        .queue_faults(&faults)
+        .ports(move |ports| {
+            let mut ports = Ports {
+                queue: queue_faults.wrap(ports.queue),
+                ..ports
+            };
+            if fail_ssm {
+                ports.ssm = Arc::new(FirstSendFails {
+                    inner: ports.ssm,
+                    failed: AtomicBool::new(false),
+                });
+            }
+            ports
+        })
         .start()
         .await;
     let telemetry = drill.telemetry().expect("the workers run");
@@ -105,6 +178,7 @@ async fn a_lost_start_wave_is_found_by_the_sweep_and_the_wave_starts() {
         event: "StartWave",
         crash_first: false,
         kind: "start",
+        fail_first_send_command: false,
     })
     .await;
 }
@@ -115,6 +189,7 @@ async fn a_lost_wave_finished_is_reported_by_the_sweep_and_the_next_wave_runs() 
         event: "WaveFinished",
         crash_first: false,
         kind: "wave_finished",
+        fail_first_send_command: false,
     })
     .await;
 }
@@ -125,6 +200,7 @@ async fn a_launch_whose_answer_and_check_are_lost_adopts_its_job_through_the_swe
         event: "LaunchCheck",
         crash_first: true,
         kind: "launch",
+        fail_first_send_command: false,
     })
     .await;
 }
@@ -135,6 +211,7 @@ async fn a_preflight_whose_answer_and_tick_are_lost_is_asked_again_by_the_sweep(
         event: "CheckPreflight",
         crash_first: true,
         kind: "preflight",
+        fail_first_send_command: false,
     })
     .await;
 }
@@ -145,6 +222,18 @@ async fn a_server_claim_whose_answer_and_tick_are_lost_is_asked_again_by_the_swe
         event: "ClaimServers",
         crash_first: true,
         kind: "claim",
+        fail_first_send_command: false,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_whose_send_failed_and_whose_retry_is_lost_is_retried_by_the_sweep() {
+    healed(Loss {
+        event: "RunAction",
+        crash_first: false,
+        kind: "post_launch_retry",
+        fail_first_send_command: true,
     })
     .await;
 }

@@ -122,7 +122,7 @@ pub(crate) fn nudge(
                     wave.number
                 ));
             }
-            if untouched(wave, *attempt) && *attempt == 1 {
+            if untouched(wave, *attempt) {
                 launch::start_wave(ctx, wave)
             } else if *attempt > 1 && wave.attempt + 1 == *attempt {
                 relaunch::relaunch(ctx, wave, *attempt, servers)
