@@ -4,7 +4,8 @@
 //! StartWave, a wave's WaveFinished, the check of a StartRecovery whose
 //! answer was lost with its worker, the pre-flight's or the server claim's
 //! tick whose answer was lost the same way, the retry of an action whose
-//! SendCommand failed — is found by the metrics
+//! SendCommand failed, the capacity tick of a wave waiting in line — is
+//! found by the metrics
 //! worker's sweep, nudged, announced, and ends as its scenario implies.
 //! With the sweep's finds turned off, none of these drills settled within
 //! the test's limit: each waited at least for its execution timeout (4
@@ -13,6 +14,7 @@
 //! try created: one job per wave (invariant 2).
 
 use async_trait::async_trait;
+use ripcord::capacity::Quotas;
 use ripcord::ports::announce::Announcement;
 use ripcord::ports::ssm::{
     AgentInfo, CommandInvocation, CommandRunner, SendCommandRequest, SentCommand,
@@ -21,7 +23,9 @@ use ripcord::service_error::ServiceError;
 use ripcord::status_model::ExecutionStatus;
 use ripcord::time::Timestamp;
 use ripcord_tests::faults::QueueFaults;
-use ripcord_tests::{Drill, example_scenario, recovery_jobs_per_wave, wave_table};
+use ripcord_tests::{
+    Drill, example_scenario, examples, fixtures, recovery_jobs_per_wave, wave_table,
+};
 use ripcord_workers::ports::Ports;
 use ripcord_workers::worker::WorkerConfig;
 use std::collections::BTreeMap;
@@ -46,6 +50,24 @@ struct Loss {
     /// SSM answers the drill's first SendCommand with a 500 (nothing sent),
     /// so that the action's retry is a message to lose.
     fail_first_send_command: bool,
+    /// Which of the event's messages is lost (1: the first).
+    nth: u64,
+    /// Two waves side by side with one DRS job at a time allowed, instead
+    /// of `drill.yaml`'s three waves: the second waits in line.
+    side_by_side: bool,
+}
+
+impl Loss {
+    fn of(event: &'static str, kind: &'static str) -> Self {
+        Self {
+            event,
+            crash_first: false,
+            kind,
+            fail_first_send_command: false,
+            nth: 1,
+            side_by_side: false,
+        }
+    }
 }
 
 /// SSM whose first SendCommand fails with a 500 before anything is sent.
@@ -102,7 +124,7 @@ async fn healed(loss: Loss) {
     if loss.crash_first {
         faults.panic_on_first_send_of(loss.event);
     }
-    faults.lose_next_of(loss.event);
+    faults.lose_nth_of(loss.event, loss.nth);
     let config = WorkerConfig {
         // A sweep every 200 ms real: 12 simulated seconds at 60x.
         sweep_every: Duration::from_millis(200),
@@ -110,13 +132,24 @@ async fn healed(loss: Loss) {
     };
     let queue_faults = faults.clone();
     let fail_ssm = loss.fail_first_send_command;
-    let drill = Drill::builder("drill.yaml", example_scenario("happy-path.yaml"))
+    let (plan, waves) = match loss.side_by_side {
+        true => (fixtures().join("plans/side-by-side.yaml"), 2),
+        false => (examples().join("drill.yaml"), 3),
+    };
+    let side_by_side = loss.side_by_side;
+    let drill = Drill::builder(plan, example_scenario("happy-path.yaml"))
         .worker_config(config)
         .ports(move |ports| {
             let mut ports = Ports {
                 queue: queue_faults.wrap(ports.queue),
                 ..ports
             };
+            if side_by_side {
+                ports.quotas = Quotas {
+                    concurrent_jobs: 1,
+                    ..Quotas::default()
+                };
+            }
             if fail_ssm {
                 ports.ssm = Arc::new(FirstSendFails {
                     inner: ports.ssm,
@@ -143,7 +176,7 @@ async fn healed(loss: Loss) {
         wave_table(&view)
     );
     let jobs = recovery_jobs_per_wave(&drill.engine.simulator);
-    let one_each: BTreeMap<String, usize> = (1..=3).map(|n| (n.to_string(), 1)).collect();
+    let one_each: BTreeMap<String, usize> = (1..=waves).map(|n| (n.to_string(), 1)).collect();
     assert_eq!(jobs, one_each, "{}: one job per wave", loss.event);
     assert!(
         telemetry.nudges(loss.kind) >= 1,
@@ -174,33 +207,19 @@ async fn healed(loss: Loss) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_start_wave_is_found_by_the_sweep_and_the_wave_starts() {
-    healed(Loss {
-        event: "StartWave",
-        crash_first: false,
-        kind: "start",
-        fail_first_send_command: false,
-    })
-    .await;
+    healed(Loss::of("StartWave", "start")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_wave_finished_is_reported_by_the_sweep_and_the_next_wave_runs() {
-    healed(Loss {
-        event: "WaveFinished",
-        crash_first: false,
-        kind: "wave_finished",
-        fail_first_send_command: false,
-    })
-    .await;
+    healed(Loss::of("WaveFinished", "wave_finished")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_launch_whose_answer_and_check_are_lost_adopts_its_job_through_the_sweep() {
     healed(Loss {
-        event: "LaunchCheck",
         crash_first: true,
-        kind: "launch",
-        fail_first_send_command: false,
+        ..Loss::of("LaunchCheck", "launch")
     })
     .await;
 }
@@ -208,10 +227,8 @@ async fn a_launch_whose_answer_and_check_are_lost_adopts_its_job_through_the_swe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_preflight_whose_answer_and_tick_are_lost_is_asked_again_by_the_sweep() {
     healed(Loss {
-        event: "CheckPreflight",
         crash_first: true,
-        kind: "preflight",
-        fail_first_send_command: false,
+        ..Loss::of("CheckPreflight", "preflight")
     })
     .await;
 }
@@ -219,10 +236,8 @@ async fn a_preflight_whose_answer_and_tick_are_lost_is_asked_again_by_the_sweep(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_claim_whose_answer_and_tick_are_lost_is_asked_again_by_the_sweep() {
     healed(Loss {
-        event: "ClaimServers",
         crash_first: true,
-        kind: "claim",
-        fail_first_send_command: false,
+        ..Loss::of("ClaimServers", "claim")
     })
     .await;
 }
@@ -230,10 +245,22 @@ async fn a_server_claim_whose_answer_and_tick_are_lost_is_asked_again_by_the_swe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_action_whose_send_failed_and_whose_retry_is_lost_is_retried_by_the_sweep() {
     healed(Loss {
-        event: "RunAction",
-        crash_first: false,
-        kind: "post_launch_retry",
         fail_first_send_command: true,
+        ..Loss::of("RunAction", "post_launch_retry")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_wave_whose_capacity_tick_is_lost_asks_again_through_the_sweep() {
+    // The first two AdmitWave are each wave's first tick (the admitted
+    // wave's is ignored when it comes); the third is the waiting wave's
+    // next tick, long before the first wave's launch (two minutes or more)
+    // gives the job back.
+    healed(Loss {
+        nth: 3,
+        side_by_side: true,
+        ..Loss::of("AdmitWave", "admission")
     })
     .await;
 }
