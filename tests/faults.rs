@@ -42,6 +42,10 @@ struct QueueFaultState {
     /// Event types whose next message is lost on its way, once: the send
     /// answers OK and nothing arrives.
     lose_next_of: BTreeSet<String>,
+    /// Event types whose `n`-th message (counted from 1) is lost, once.
+    lose_nth_of: BTreeMap<String, u64>,
+    /// Messages sent so far per event type watched by `lose_nth_of`.
+    seen: BTreeMap<String, u64>,
     /// Messages lost so far, per event type.
     lost: BTreeMap<String, u64>,
     /// Event ids that have failed once already.
@@ -78,6 +82,14 @@ impl QueueFaults {
         lock(&self.state).lose_next_of.insert(event_type.to_owned());
     }
 
+    /// The `n`-th message of `event_type` sent (counting from 1) is lost,
+    /// like [`Self::lose_next_of`]'s.
+    pub fn lose_nth_of(&self, event_type: &str, n: u64) {
+        lock(&self.state)
+            .lose_nth_of
+            .insert(event_type.to_owned(), n);
+    }
+
     /// Messages lost so far, per event type.
     pub fn lost(&self) -> BTreeMap<String, u64> {
         lock(&self.state).lost.clone()
@@ -86,6 +98,22 @@ impl QueueFaults {
     /// `messages` without the one to lose, if any.
     fn lose(&self, mut messages: Vec<OutgoingMessage>) -> Vec<OutgoingMessage> {
         let mut state = lock(&self.state);
+        let mut nth = None;
+        for (i, m) in messages.iter().enumerate() {
+            let Some(&n) = state.lose_nth_of.get(&m.event_type) else {
+                continue;
+            };
+            let seen = state.seen.entry(m.event_type.clone()).or_default();
+            *seen += 1;
+            if *seen == n && nth.is_none() {
+                nth = Some(i);
+            }
+        }
+        if let Some(i) = nth {
+            let lost = messages.remove(i);
+            state.lose_nth_of.remove(&lost.event_type);
+            *state.lost.entry(lost.event_type).or_default() += 1;
+        }
         if let Some(i) = messages
             .iter()
             .position(|m| state.lose_next_of.contains(&m.event_type))

@@ -231,9 +231,10 @@ pub enum Command {
         /// (default: 5 min).
         #[arg(long, env = "RIPCORD_STEP_TIMEOUT", value_parser = humantime::parse_duration)]
         step_timeout: Option<std::time::Duration>,
-        /// Metrics worker: how often it sweeps for running waves whose
-        /// next poll is overdue past four poll intervals (at least a
-        /// minute) and re-arms them (default: 60 s; 0 turns it off).
+        /// Metrics worker: how often it sweeps for records whose next
+        /// message (a wave's poll, StartWave, capacity tick or launch
+        /// check, a WaveFinished, the pre-flight or claim tick) is overdue
+        /// past its bound and re-arms them (default: 60 s; 0 turns it off).
         #[arg(long, env = "RIPCORD_SWEEP_EVERY", value_parser = humantime::parse_duration)]
         sweep_every: Option<std::time::Duration>,
         /// Serve this process' worker metrics (step latencies, outcomes,

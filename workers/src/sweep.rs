@@ -1,17 +1,19 @@
 //! The sweep (docs/architecture.md, "The sweep"): nothing stuck for ever.
 //! Every `--sweep-every` (60 s) each metrics worker reads the IN_PROGRESS
-//! executions and their waves, asks the core which running waves lost their
-//! poll (`ripcord::machine::stalled_waves`: the next poll overdue past four
-//! poll intervals, at least a minute), and sends each a `NudgeWave` on the
-//! poll queue, whose decision re-arms the poll and announces `Ripcord Wave
-//! Stuck`. Two metrics workers sweeping at once send the same nudge ids,
-//! and the journal of the wave keeps the second from changing anything
-//! (invariant 4).
+//! executions and their waves, asks the core which records lost the one
+//! message that would have moved them on (`ripcord::machine::stalled`: a
+//! running wave's poll, a wave's StartWave, capacity tick or launch check,
+//! a wave's WaveFinished, the pre-flight or server-claim tick, each
+//! overdue past its bound), and sends each its nudge (`NudgeWave` on the
+//! poll queue, `Nudge` on the launch queue), whose decision re-arms the
+//! record and announces `Ripcord Wave Stuck` or `Ripcord Execution Stuck`.
+//! Two metrics workers sweeping at once send the same nudge ids, and the
+//! record's journal keeps the second from changing anything (invariant 4).
 
 use crate::ports::Ports;
 use crate::telemetry::WorkerTelemetry;
 use ripcord::event::FollowUp;
-use ripcord::machine::{StalledWave, nudge_envelope, stalled_waves};
+use ripcord::machine::{Stalled, nudge_envelope, stalled};
 use ripcord::ports::queue::QueueError;
 use ripcord::ports::store::{ExecutionQuery, StoreError};
 use ripcord::status_model::ExecutionStatus;
@@ -36,11 +38,11 @@ pub enum SweepError {
 pub struct Sweep {
     /// IN_PROGRESS executions read.
     pub executions: usize,
-    /// Running waves whose poll was lost, each sent a nudge.
-    pub nudged: Vec<StalledWave>,
+    /// Records whose one message was lost, each sent a nudge.
+    pub nudged: Vec<Stalled>,
 }
 
-/// One sweep: finds the running waves whose poll was lost and nudges them.
+/// One sweep: finds the records whose one message was lost and nudges them.
 pub async fn sweep_once(ports: &Ports) -> Result<Sweep, SweepError> {
     let now = ports.clock.now();
     let mut sweep = Sweep::default();
@@ -52,9 +54,12 @@ pub async fn sweep_once(ports: &Ports) -> Result<Sweep, SweepError> {
     loop {
         let page = ports.store.list_executions(&query).await?;
         for summary in &page.items {
+            let Some(execution) = ports.store.load_execution(summary.id).await? else {
+                continue;
+            };
             let waves = ports.store.load_waves(summary.id).await?;
             sweep.executions += 1;
-            sweep.nudged.extend(stalled_waves(&waves, now));
+            sweep.nudged.extend(stalled(&execution.record, &waves, now));
         }
         match page.next {
             Some(next) => query.after = Some(next),
@@ -73,11 +78,10 @@ pub async fn sweep_once(ports: &Ports) -> Result<Sweep, SweepError> {
     for s in &sweep.nudged {
         warn!(
             execution_id = %s.execution_id,
-            wave = s.wave.0,
-            status = ?s.status,
-            poll = s.seq,
+            wave = s.wave.map(|w| w.0),
+            lost = ?s.lost,
             overdue = %humantime::format_duration(Duration::from_secs(s.overdue.as_secs())),
-            "a running wave's poll was lost; nudged it"
+            "a record's next message was lost; nudged it"
         );
     }
     Ok(sweep)
@@ -101,7 +105,7 @@ pub async fn run(
         }
         match sweep_once(&ports).await {
             Ok(sweep) => {
-                telemetry.swept(sweep.nudged.len());
+                telemetry.swept(&sweep.nudged);
                 debug!(
                     executions = sweep.executions,
                     nudged = sweep.nudged.len(),

@@ -76,6 +76,12 @@ pub struct EventLabels {
     pub event: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NudgeLabels {
+    /// poll | start | admission | launch | post_launch_retry | wave_finished | preflight | claim
+    pub kind: &'static str,
+}
+
 /// How a message's step ended, for `ripcord_worker_messages_total`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepOutcome {
@@ -123,9 +129,10 @@ pub struct WorkerTelemetry {
     decided: Family<QueueLabels, Counter>,
     retries: Family<EventLabels, Counter>,
     polls: Family<QueueLabels, Counter>,
-    /// Sweeps made, and the waves they found with their poll lost.
+    /// Sweeps made, the waves they nudged, and every nudge by what was lost.
     sweeps: Counter,
     waves_nudged: Counter,
+    nudges: Family<NudgeLabels, Counter>,
 }
 
 fn step_histogram() -> Histogram {
@@ -143,6 +150,7 @@ impl Default for WorkerTelemetry {
             polls: Family::default(),
             sweeps: Counter::default(),
             waves_nudged: Counter::default(),
+            nudges: Family::default(),
         }
     }
 }
@@ -179,13 +187,18 @@ impl WorkerTelemetry {
         );
         sub.register(
             "sweeps",
-            "Sweeps for running waves whose poll was lost (metrics workers, every --sweep-every)",
+            "Sweeps for records whose next message was lost (metrics workers, every --sweep-every)",
             self.sweeps.clone(),
         );
         sub.register(
             "waves_nudged",
-            "Running waves the sweeps found with their next poll overdue past its bound (its message lost), each sent a NudgeWave",
+            "Wave records the sweeps found with their next message (poll, StartWave, capacity tick, launch check, post-launch retry) overdue past its bound, each sent a nudge",
             self.waves_nudged.clone(),
+        );
+        sub.register(
+            "nudges",
+            "Nudges the sweeps sent, by what was lost: poll, start, admission, launch, post_launch_retry (wave records), wave_finished, preflight, claim (execution records)",
+            self.nudges.clone(),
         );
         register_contention(registry.sub_registry_with_prefix("embedded"));
     }
@@ -203,10 +216,24 @@ impl WorkerTelemetry {
             .observe(took.as_secs_f64());
     }
 
-    /// A sweep ended, having nudged `nudged` waves.
-    pub fn swept(&self, nudged: usize) {
+    /// A sweep ended, having nudged these records.
+    pub fn swept(&self, nudged: &[ripcord::machine::Stalled]) {
         self.sweeps.inc();
-        self.waves_nudged.inc_by(nudged as u64);
+        for stalled in nudged {
+            if stalled.lost.on_wave() {
+                self.waves_nudged.inc();
+            }
+            self.nudges
+                .get_or_create(&NudgeLabels {
+                    kind: stalled.lost.kind(),
+                })
+                .inc();
+        }
+    }
+
+    /// Nudges the sweeps of this process sent for a lost message of `kind`.
+    pub fn nudges(&self, kind: &'static str) -> u64 {
+        self.nudges.get_or_create(&NudgeLabels { kind }).get()
     }
 
     /// Waves the sweeps of this process nudged.

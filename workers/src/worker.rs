@@ -61,7 +61,7 @@ pub struct WorkerConfig {
     /// The deployment's name (its resource name prefix): the `Deployment`
     /// dimension of the metrics an alarm watches.
     pub deployment: String,
-    /// Metrics worker: how often it sweeps for running waves whose poll
+    /// Metrics worker: how often it sweeps for records whose next message
     /// was lost (`crate::sweep`); zero: never.
     pub sweep_every: Duration,
 }

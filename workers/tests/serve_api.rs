@@ -868,6 +868,13 @@ async fn an_idempotency_key_starts_one_execution_and_pages_list_them_all() {
         assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
     }
     assert!(metrics.trim_end().ends_with("# EOF"));
+    // Nothing is stuck, and every kind of lost message the sweep heals is
+    // listed, at 0 (docs/monitoring.md, "Nothing stuck for ever").
+    assert!(metrics.contains("ripcord_stuck_executions 0"), "{metrics}");
+    for kind in ripcord::machine::Lost::KINDS {
+        let line = format!(r#"ripcord_lost_messages{{kind="{kind}"}} 0"#);
+        assert!(metrics.contains(&line), "{line} missing from:\n{metrics}");
+    }
 
     // Every launch gave its DRS capacity back; the quotas are the
     // simulator's.

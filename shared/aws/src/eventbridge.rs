@@ -117,7 +117,8 @@ fn entry(announcement: &Announcement) -> Result<Entry, ServiceError> {
         | Announcement::TriggerRefused { at, .. }
         | Announcement::Cleanup { at, .. }
         | Announcement::EarlierDrillInstances { at, .. }
-        | Announcement::WaveStuck { at, .. } => *at,
+        | Announcement::WaveStuck { at, .. }
+        | Announcement::ExecutionStuck { at, .. } => *at,
         Announcement::OperatorAction { at, .. } => *at,
     };
     let entry = Entry {

@@ -222,6 +222,12 @@ pub enum Event {
         seq: u32,
         due: Timestamp,
     },
+    /// The sweep found another message lost, due at `due` (`crate::stall`):
+    /// does what it would have done if the record is still exactly so.
+    Nudge {
+        stall: crate::stall::Stall,
+        due: Timestamp,
+    },
     /// A launch result pushed by DRS through EventBridge
     /// ("DRS Source Server Launch Result"): observe now, not at the next poll.
     LaunchResultPushed {
@@ -335,6 +341,7 @@ impl Event {
             Event::WaveObserved { .. } => "WaveObserved",
             Event::PollFailed { .. } => "PollFailed",
             Event::NudgeWave { .. } => "NudgeWave",
+            Event::Nudge { .. } => "Nudge",
             Event::LaunchResultPushed { .. } => "LaunchResultPushed",
             Event::RunAction { .. } => "RunAction",
             Event::ActionSent { .. } => "ActionSent",
@@ -354,7 +361,7 @@ impl Event {
     }
 
     /// Every type this build knows, for error messages.
-    pub const TYPE_NAMES: [&'static str; 51] = [
+    pub const TYPE_NAMES: [&'static str; 52] = [
         "StartExecution",
         "WaveFinished",
         "ApproveWave",
@@ -391,6 +398,7 @@ impl Event {
         "WaveObserved",
         "PollFailed",
         "NudgeWave",
+        "Nudge",
         "LaunchResultPushed",
         "RunAction",
         "ActionSent",
@@ -446,6 +454,7 @@ impl Event {
             | Event::CleanupExecution { .. }
             | Event::WaveCleanedUp { .. } => QueueName::Launch,
             Event::CleanupWave { step } => step.queue(),
+            Event::Nudge { stall, .. } => stall.queue(),
             Event::PollWave { .. }
             | Event::WaveObserved { .. }
             | Event::PollFailed { .. }

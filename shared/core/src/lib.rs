@@ -23,6 +23,7 @@
 //! - [`preflight`]: the checks before a launch: DRS facts against the plan.
 //! - [`selection`]: a plan's `select.tags` and `recovery_snapshot: { before }`,
 //!   resolved against DRS' answers once, when the plan is submitted.
+//! - [`stall`]: what the sweep found lost, as a `Nudge` names it.
 //! - [`reason`]: error texts and dead-letter reasons kept readable (escaped, bounded).
 //! - [`effect_results`]: the ids of effects' result events and the search margin.
 //! - `testing` (feature `testing`): fixture records for other crates' tests.
@@ -49,6 +50,7 @@ pub mod report;
 pub mod selection;
 pub mod service_error;
 pub mod services;
+pub mod stall;
 pub mod status;
 pub mod status_model;
 #[cfg(any(test, feature = "testing"))]

@@ -435,6 +435,7 @@ mod tests {
                     .into(),
             ),
             reconcile_since: None,
+            asked_at: None,
         };
         let table = final_table(&fixture.view(), false, Listing::Summary);
         let after_header = table

@@ -296,6 +296,7 @@ mod tests {
             last_error: None,
             throttled: 0,
             last_throttled: false,
+            asked_at: None,
         };
         let checking = f.view();
         f.execution.preflight = PreflightState::Checking {
@@ -304,6 +305,7 @@ mod tests {
             last_error: Some("ThrottlingException".to_owned()),
             throttled: 0,
             last_throttled: false,
+            asked_at: None,
         };
         let retrying = f.view();
         assert!(

@@ -79,10 +79,22 @@ pub async fn render(state: &AppState) -> Result<String, ApiError> {
     let percent = Family::<ServerLabels, FloatGauge>::default();
     let now = state.clock.now();
     let (mut stuck, mut stalled) = (0_i64, 0_i64);
+    let lost_messages = Family::<KindLabels, Gauge>::default();
+    for kind in ripcord::machine::Lost::KINDS {
+        lost_messages.get_or_create(&KindLabels { kind }).set(0);
+    }
     for (execution, waves) in super::health::active_executions(state).await? {
-        let lost = ripcord::machine::stalled_waves(&waves, now).len();
-        stuck += i64::from(lost > 0);
-        stalled += i64::try_from(lost).unwrap_or(i64::MAX);
+        let lost = ripcord::machine::stalled(&execution, &waves, now);
+        stuck += i64::from(!lost.is_empty());
+        stalled +=
+            i64::try_from(lost.iter().filter(|s| s.lost.on_wave()).count()).unwrap_or(i64::MAX);
+        for s in &lost {
+            lost_messages
+                .get_or_create(&KindLabels {
+                    kind: s.lost.kind(),
+                })
+                .inc();
+        }
         let view = execution_status(&execution, &waves, now);
         let p = view.progress;
         let labels = |state: &'static str| ServerLabels {
@@ -113,15 +125,20 @@ pub async fn render(state: &AppState) -> Result<String, ApiError> {
     stuck_executions.set(stuck);
     registry.register(
         "stuck_executions",
-        "Active executions with a running wave whose next poll is overdue past four poll intervals (at least a minute): its message was lost; the metrics workers' sweep re-arms it",
+        "Active executions with a record whose next message (a wave's poll, StartWave, capacity tick, launch check or WaveFinished, the pre-flight or server-claim tick) is overdue past its bound: it was lost; the metrics workers' sweep re-arms it",
         stuck_executions,
     );
     let stalled_waves: Gauge = Gauge::default();
     stalled_waves.set(stalled);
     registry.register(
         "stalled_waves",
-        "Running waves whose next poll is overdue past their bound (the waves of ripcord_stuck_executions)",
+        "Wave records of those executions whose next message (poll, StartWave, capacity tick, launch check, post-launch retry) is overdue past its bound",
         stalled_waves,
+    );
+    registry.register(
+        "lost_messages",
+        "Messages overdue past their bound in active executions, by what was lost: poll, start, admission, launch, post_launch_retry, wave_finished, preflight, claim",
+        lost_messages,
     );
     registry.register(
         "active_execution_percent_complete",

@@ -51,6 +51,7 @@ pub fn target(envelope: &Envelope) -> Target {
             | Event::Announce { .. },
             _,
         ) => Target::Execution,
+        (Event::Nudge { stall, .. }, _) if !stall.on_wave() => Target::Execution,
         (_, Some(n)) => Target::Wave(n),
         (_, None) => Target::Execution,
     }
@@ -125,6 +126,7 @@ fn execution_event(
         | Event::SkipWave { .. }
         | Event::PauseExecution { .. }
         | Event::ResumeExecution { .. } => operator::decide(ctx, execution, event),
+        Event::Nudge { stall, due } => sweep::nudge_execution(ctx, execution, stall, *due),
         _ => execution::decide(ctx, execution, event),
     }
 }
@@ -221,7 +223,8 @@ fn decide_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord, event: &Event) -> WaveOutco
         Event::PollWave { seq } => launch::poll(ctx, wave, *seq),
         Event::WaveObserved { observation, .. } => launch::observed(ctx, wave, observation),
         Event::PollFailed { error, .. } => launch::poll_failed(ctx, wave, error),
-        Event::NudgeWave { seq, due } => sweep::nudge(ctx, wave, *seq, *due),
+        Event::NudgeWave { seq, due } => sweep::nudge_poll(ctx, wave, *seq, *due),
+        Event::Nudge { stall, due } => sweep::nudge_wave(ctx, wave, stall, *due),
         Event::LaunchResultPushed {
             source_server_id, ..
         } => launch::pushed(ctx, wave, source_server_id),

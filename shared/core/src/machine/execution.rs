@@ -292,12 +292,13 @@ pub(crate) fn begin_claim(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord) {
     execution.server_claim = ServerClaimState::Claiming {
         tries: 1,
         reason: None,
+        asked_at: Some(ctx.now),
     };
     claim_servers(ctx, execution, 1);
 }
 
 /// How often an execution asks again for its servers.
-const CLAIM_TICK: Duration = Duration::from_secs(30);
+pub(crate) const CLAIM_TICK: Duration = Duration::from_secs(30);
 
 /// Asks for the servers of `execution`'s plan at tick `tries`, and sends
 /// the next tick: an answer lost to a crash is asked for again.
@@ -331,8 +332,12 @@ fn claim_tick(ctx: &mut Ctx<'_>, execution: &ExecutionRecord, tries: u32) -> Out
         return Outcome::Ignored(reason);
     }
     let mut next = execution.clone();
-    if let ServerClaimState::Claiming { tries: t, .. } = &mut next.server_claim {
+    if let ServerClaimState::Claiming {
+        tries: t, asked_at, ..
+    } = &mut next.server_claim
+    {
         *t = tries;
+        *asked_at = Some(ctx.now);
     }
     claim_servers(ctx, &next, tries);
     Outcome::Changed(Change::Execution(next))
@@ -424,6 +429,7 @@ pub(crate) fn start_ready_waves(ctx: &mut Ctx<'_>, execution: &mut ExecutionReco
             && (!summary.wait_for_approval || summary.approved_by.is_some());
         if ready {
             summary.started = true;
+            summary.started_at = Some(ctx.now);
             let event = match summary.attempt {
                 1 => Event::StartWave {},
                 attempt => Event::RelaunchWave {

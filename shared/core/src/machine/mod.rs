@@ -9,7 +9,7 @@
 //!   one StartRecovery per wave; `observe`: a launching wave's servers),
 //!   `post_launch` (`progress`, `actions`, `health`, `observe`), `cleanup`
 //!   (a settled drill's recovery instances terminated: `execution`, `wave`),
-//!   `sweep` (a wave whose poll went missing, found and re-armed).
+//!   `sweep` (a record whose one message went missing, found and re-armed).
 //! - `wave`: the primitives the wave phases share; `context`: the decision
 //!   under construction (`Ctx`), what a handler returns, and `Handover`.
 //! - `decision`: what `decide` returns (changes, effects, follow-ups);
@@ -41,5 +41,7 @@ pub use decision::{Change, CommandPurpose, Decision, Effect, State};
 pub use launch::job_tags;
 pub use post_launch::HEALTH_DOCUMENT;
 pub use preflight::PREFLIGHT_TICK;
-pub use sweep::{MIN_OVERDUE, StalledWave, nudge_envelope, overdue_after, stalled, stalled_waves};
+pub use sweep::{
+    Lost, MIN_OVERDUE, Stalled, nudge_envelope, overdue_after, poll_overdue, stalled, tick_bound,
+};
 pub use wave::{LAUNCH_CHECK_DELAY, PUSH_COALESCE};

@@ -36,6 +36,7 @@ pub(crate) fn begin(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, mode: Pr
         last_error: None,
         throttled: 0,
         last_throttled: false,
+        asked_at: Some(ctx.now),
     };
     ask(ctx, execution, 1);
 }
@@ -64,6 +65,7 @@ pub(crate) fn tick(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, tries: u3
         mode,
         last_error,
         throttled,
+        asked_at,
         ..
     } = &mut execution.preflight
     else {
@@ -97,6 +99,7 @@ pub(crate) fn tick(ctx: &mut Ctx<'_>, execution: &mut ExecutionRecord, tries: u3
         };
     }
     *current = tries;
+    *asked_at = Some(ctx.now);
     ask(ctx, execution, tries);
     Next::Wait
 }

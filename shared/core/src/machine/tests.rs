@@ -1,10 +1,12 @@
 //! Table tests of `decide`: short drills through the real transitions,
 //! from StartExecution on, for the cases the design names explicitly.
 //! Operator control (retry, skip, pause, resume) is in `tests/operator.rs`,
-//! the sweep's nudges of waves whose poll went missing in `tests/sweep.rs`.
+//! the sweep's nudges of waves whose poll went missing in `tests/sweep.rs`,
+//! of the other lost messages in `tests/sweep_chains.rs`.
 
 mod operator;
 mod sweep;
+mod sweep_chains;
 
 use super::*;
 use crate::event::{Envelope, Event, PostLaunchObservation, WaveObservation};
@@ -26,6 +28,20 @@ const JOB: &str = "drsjob-0a1b2c3d4e5f60001";
 /// critical and an optional server) after the StartWave it sent asked for
 /// DRS capacity, and the ledger's grant: the event that launches it.
 fn started() -> (ExecutionRecord, WaveRecord, Envelope) {
+    let (execution, waves, start_wave) = claimed();
+    let mut wave = waves[0].clone();
+    let asked = apply(&mut wave, &start_wave, t0());
+    assert!(
+        matches!(asked.effects[..], [Effect::Admit { tries: 1, .. }]),
+        "StartWave asks the capacity ledger first: {asked:?}"
+    );
+    let admitted = result(&start_wave, Event::LaunchAdmitted { tries: 1 }, t0());
+    (execution, wave, admitted)
+}
+
+/// The execution created from the fixture plan once it holds its servers,
+/// its waves as created, and the StartWave it sent wave 1.
+fn claimed() -> (ExecutionRecord, Vec<WaveRecord>, Envelope) {
     let mut start = Envelope::new(
         execution_id(),
         None,
@@ -59,14 +75,7 @@ fn started() -> (ExecutionRecord, WaveRecord, Envelope) {
         .find(|e| matches!(e.event, Event::StartWave {}))
         .expect("wave 1 has no dependency: StartWave is sent");
     assert_eq!(start_wave.wave, Some(WaveNumber(1)));
-    let mut wave = waves[0].clone();
-    let asked = apply(&mut wave, &start_wave, t0());
-    assert!(
-        matches!(asked.effects[..], [Effect::Admit { tries: 1, .. }]),
-        "StartWave asks the capacity ledger first: {asked:?}"
-    );
-    let admitted = result(&start_wave, Event::LaunchAdmitted { tries: 1 }, t0());
-    (execution, wave, admitted)
+    (execution, waves, start_wave)
 }
 
 /// A drill runs its pre-flight first; a clean report lets it claim its
@@ -687,6 +696,24 @@ fn instance(n: u16) -> String {
 /// POST_ACTIONS with both servers launched, their SSM agents online, and
 /// its action sent as command `cmd-1` at 3:31.
 fn action_running() -> (WaveRecord, Envelope) {
+    let (mut wave, agents) = action_sending();
+    let sent = result(
+        &agents,
+        Event::ActionSent {
+            action: 0,
+            tries: 1,
+            command_ids: vec!["cmd-1".into()],
+        },
+        at(3, 31),
+    );
+    apply(&mut wave, &sent, at(3, 31));
+    assert_eq!(wave.actions[0].status, ActionStatus::Running);
+    (wave, sent)
+}
+
+/// The wave of [`launching`] in POST_ACTIONS, its agents online at 3:30,
+/// and that observation, whose decision sends its action (try 1).
+fn action_sending() -> (WaveRecord, Envelope) {
     let (_, mut wave, start_wave) = launching();
     let servers = [0x11, 0x12];
     let poll = start_wave.caused(
@@ -751,18 +778,7 @@ fn action_running() -> (WaveRecord, Envelope) {
         "the action is sent once the agents are online: {:?}",
         d.effects
     );
-    let sent = result(
-        &agents,
-        Event::ActionSent {
-            action: 0,
-            tries: 1,
-            command_ids: vec!["cmd-1".into()],
-        },
-        at(3, 31),
-    );
-    apply(&mut wave, &sent, at(3, 31));
-    assert_eq!(wave.actions[0].status, ActionStatus::Running);
-    (wave, sent)
+    (wave, agents)
 }
 
 /// What SSM says of `cmd-1` on both servers.

@@ -76,6 +76,10 @@ pub enum ServerClaimState {
         tries: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// When tick `tries` asked: the next is due a tick later (the
+        /// sweep's bound, `machine/sweep/`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        asked_at: Option<Timestamp>,
     },
     Claimed,
     Released,
@@ -102,6 +106,9 @@ pub enum PreflightState {
         /// throttling, not a permissions problem).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         last_throttled: bool,
+        /// When tick `tries` asked: the next is due a tick later.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        asked_at: Option<Timestamp>,
     },
     /// What it found, and what the findings did to the start.
     Done {
@@ -125,6 +132,9 @@ pub struct WaveSummary {
     pub status: WaveStatus,
     /// StartWave (or RelaunchWave) has been sent for this wave.
     pub started: bool,
+    /// When it was sent (the sweep's bound, `machine/sweep/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
     pub server_count: usize,
     /// The wave's attempt: 1, then one more per retry or reopening (each
     /// attempt launches at most one DRS job, invariant 2).
@@ -218,6 +228,9 @@ pub enum CapacityState {
         /// first (a 5xx before may have created one).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reconcile_since: Option<Timestamp>,
+        /// When tick `tries` asked: the next is due a tick later.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        asked_at: Option<Timestamp>,
     },
     /// Admitted (at `admitted_at`): the servers are held until the launch
     /// is over.
@@ -475,6 +488,7 @@ impl ExecutionRecord {
                     approved_by: None,
                     status: WaveStatus::Pending,
                     started: false,
+                    started_at: None,
                     server_count: w.servers.len(),
                     attempt: 1,
                     retry_servers: Vec::new(),

@@ -495,6 +495,7 @@ fn a_preflight_that_never_answered_says_so() {
         last_error: Some("AccessDeniedException".to_owned()),
         throttled: 0,
         last_throttled: false,
+        asked_at: None,
     };
     let md = markdown::render(&report(&f), None);
     assert!(

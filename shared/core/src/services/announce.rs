@@ -74,15 +74,33 @@ pub enum Announcement {
         lines: Vec<String>,
         at: Timestamp,
     },
-    /// A running wave's next poll was overdue past its bound (its message
-    /// lost): the sweep re-armed it (docs/monitoring.md, "Nothing stuck
-    /// for ever").
+    /// The one message that would have moved a wave on (its next poll, its
+    /// StartWave, its capacity tick, its launch check) was overdue past
+    /// its bound, lost: the sweep re-armed it (docs/monitoring.md,
+    /// "Nothing stuck for ever").
     WaveStuck {
         execution_id: ExecutionId,
         wave: WaveNumber,
         wave_name: String,
         status: WaveStatus,
-        /// When the lost poll was due.
+        /// When the lost message was due.
+        overdue_since: Timestamp,
+        /// Which message was lost ("poll 7", "StartWave", "AdmitWave 3").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lost: Option<String>,
+        at: Timestamp,
+    },
+    /// The one message that would have moved an execution on (a wave's
+    /// WaveFinished, its pre-flight or server-claim tick) was overdue past
+    /// its bound, lost: the sweep re-armed it.
+    ExecutionStuck {
+        execution_id: ExecutionId,
+        plan_name: String,
+        /// The wave whose WaveFinished was lost, if that was it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wave: Option<WaveNumber>,
+        /// Which message was lost ("WaveFinished Completed (attempt 1)").
+        lost: String,
         overdue_since: Timestamp,
         at: Timestamp,
     },
@@ -100,6 +118,7 @@ impl Announcement {
             Announcement::OperatorAction { .. } => "Ripcord Operator Action",
             Announcement::EarlierDrillInstances { .. } => "Ripcord Earlier Drill Instances",
             Announcement::WaveStuck { .. } => "Ripcord Wave Stuck",
+            Announcement::ExecutionStuck { .. } => "Ripcord Execution Stuck",
         }
     }
 
@@ -110,7 +129,8 @@ impl Announcement {
             | Announcement::TriggerRefused { execution_id, .. }
             | Announcement::Cleanup { execution_id, .. }
             | Announcement::EarlierDrillInstances { execution_id, .. }
-            | Announcement::WaveStuck { execution_id, .. } => *execution_id,
+            | Announcement::WaveStuck { execution_id, .. }
+            | Announcement::ExecutionStuck { execution_id, .. } => *execution_id,
             Announcement::OperatorAction { execution_id, .. } => *execution_id,
         }
     }

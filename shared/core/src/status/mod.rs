@@ -317,6 +317,7 @@ mod tests {
             last_error: None,
             throttled: 0,
             last_throttled: false,
+            asked_at: None,
         };
         let view = f.view();
         assert_eq!(
@@ -340,6 +341,7 @@ mod tests {
             last_error: Some("AccessDeniedException: not authorized".to_owned()),
             throttled: 0,
             last_throttled: false,
+            asked_at: None,
         };
         let waiting = f.view().waiting_reason.unwrap_or_default();
         assert!(

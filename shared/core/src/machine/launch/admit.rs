@@ -103,6 +103,7 @@ pub(crate) fn get_in_line(ctx: &mut Ctx<'_>, wave: &mut WaveRecord) {
         since: ctx.now,
         reason: None,
         reconcile_since: None,
+        asked_at: Some(ctx.now),
     };
     ask(ctx, wave, 1);
 }
@@ -138,8 +139,12 @@ pub(crate) fn admit_tick(ctx: &mut Ctx<'_>, wave: &WaveRecord, tries: u32) -> Wa
         return WaveOutcome::Ignored(format!("wave {} was cancelled", wave.number));
     }
     let mut next = wave.clone();
-    if let CapacityState::Asking { tries: t, .. } = &mut next.capacity {
+    if let CapacityState::Asking {
+        tries: t, asked_at, ..
+    } = &mut next.capacity
+    {
         *t = tries;
+        *asked_at = Some(ctx.now);
     }
     ask(ctx, &next, tries);
     WaveOutcome::Changed(next, None)
@@ -251,6 +256,7 @@ fn back_to_waiting(
             humantime::format_duration(tick(wave))
         )),
         reconcile_since,
+        asked_at: Some(ctx.now),
     };
     transition(
         &mut wave.status,

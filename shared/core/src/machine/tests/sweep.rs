@@ -1,11 +1,21 @@
-//! The sweep (`machine/sweep.rs`): a running wave whose poll message was
-//! lost is found once that poll is overdue past its bound, and a nudge
+//! The sweep (`machine/sweep/poll.rs`): a running wave whose poll message
+//! was lost is found once that poll is overdue past its bound, and a nudge
 //! re-arms it once; a nudge delivered twice, to a wave polled since, or to
 //! a wave that is not stuck changes nothing (invariant 4), and no nudge
-//! ever calls StartRecovery (invariant 2).
+//! ever calls StartRecovery (invariant 2). The other lost messages are in
+//! `sweep_chains.rs`.
 
 use super::*;
 use proptest::prelude::*;
+
+/// What the sweep finds of `execution` with only `wave`, at `now`.
+pub(super) fn found(
+    execution: &ExecutionRecord,
+    wave: &WaveRecord,
+    now: Timestamp,
+) -> Vec<Stalled> {
+    stalled(execution, std::slice::from_ref(wave), now)
+}
 
 /// The launching wave of `launching()`, its poll due at `due`.
 fn polled_wave() -> (WaveRecord, Timestamp) {
@@ -17,12 +27,10 @@ fn polled_wave() -> (WaveRecord, Timestamp) {
 }
 
 fn nudge_of(wave: &WaveRecord, seq: u32, due: Timestamp, now: Timestamp) -> Envelope {
-    let stalled = StalledWave {
+    let stalled = Stalled {
         execution_id: wave.execution_id,
-        wave: wave.number,
-        wave_name: wave.name.clone(),
-        status: wave.status,
-        seq,
+        wave: Some(wave.number),
+        lost: Lost::Poll { seq },
         due,
         overdue: crate::time::between(due, now),
     };
@@ -31,24 +39,28 @@ fn nudge_of(wave: &WaveRecord, seq: u32, due: Timestamp, now: Timestamp) -> Enve
 
 #[test]
 fn a_lost_poll_is_found_past_its_bound_and_a_nudge_re_arms_it_once() {
-    let (mut wave, due) = polled_wave();
+    let (execution, mut wave, _) = launching();
+    let due = wave.next_poll_at.expect("a poll is scheduled");
     let bound = overdue_after(&wave);
     assert_eq!(bound, MIN_OVERDUE, "the plan polls every 15 s: a minute");
     // Late, but not yet past the bound: not stuck, and a nudge is ignored.
     let early = crate::time::after(due, bound - std::time::Duration::from_secs(1));
-    assert!(stalled_waves(std::slice::from_ref(&wave), early).is_empty());
+    assert!(found(&execution, &wave, early).is_empty());
     let too_soon = nudge_of(&wave, wave.poll_seq, due, early);
     let d = apply(&mut wave, &too_soon, early);
     assert!(d.change.is_none(), "{:?}", d.ignored);
 
     // Past it: found, and the nudge polls now and announces it.
     let late = crate::time::after(due, bound);
-    let found = stalled_waves(std::slice::from_ref(&wave), late);
-    assert_eq!(found.len(), 1);
-    assert_eq!((found[0].seq, found[0].due), (wave.poll_seq, due));
-    let nudge = nudge_envelope(&found[0], late);
+    let lost = found(&execution, &wave, late);
+    assert_eq!(lost.len(), 1);
+    assert_eq!(
+        (&lost[0].lost, lost[0].due),
+        (&Lost::Poll { seq: wave.poll_seq }, due)
+    );
+    let nudge = nudge_envelope(&lost[0], late);
     // Two sweeps that find the same lost poll send the same event.
-    assert_eq!(nudge.event_id, nudge_envelope(&found[0], at(9, 0)).event_id);
+    assert_eq!(nudge.event_id, nudge_envelope(&lost[0], at(9, 0)).event_id);
     let seq = wave.poll_seq;
     let d = apply(&mut wave, &nudge, late);
     assert!(
@@ -73,7 +85,7 @@ fn a_lost_poll_is_found_past_its_bound_and_a_nudge_re_arms_it_once() {
     let again = decide(&State::Wave(wave.clone()), &nudge, late);
     assert!(again.change.is_none() && again.follow_ups.is_empty());
     // And the re-armed wave is not stuck.
-    assert!(stalled_waves(std::slice::from_ref(&wave), late).is_empty());
+    assert!(found(&execution, &wave, late).is_empty());
 }
 
 #[test]
@@ -89,7 +101,7 @@ fn only_waves_running_on_a_poll_chain_can_be_stuck() {
     ] {
         let mut other = wave.clone();
         other.status = status;
-        assert!(stalled(&other, late).is_none(), "{status:?}");
+        assert!(poll_overdue(&other, late).is_none(), "{status:?}");
         let d = decide(
             &State::Wave(other.clone()),
             &nudge_of(&other, other.poll_seq, due, late),
@@ -106,11 +118,11 @@ fn only_waves_running_on_a_poll_chain_can_be_stuck() {
         reconcile: false,
         throttled: 0,
     };
-    assert!(stalled(&requested, late).is_none());
+    assert!(poll_overdue(&requested, late).is_none());
     // In POST_ACTIONS the chain is CheckPostLaunch, nudged the same way.
     let mut post = wave.clone();
     post.status = WaveStatus::PostActions;
-    assert_eq!(stalled(&post, late), Some(due));
+    assert_eq!(poll_overdue(&post, late), Some(due));
 }
 
 proptest! {
