@@ -357,6 +357,7 @@ mod tests {
             last_error: Some("ThrottlingException: rate exceeded".to_owned()),
             throttled: 3,
             last_throttled: true,
+            asked_at: None,
         };
         let waiting = f.view().waiting_reason.unwrap_or_default();
         assert!(

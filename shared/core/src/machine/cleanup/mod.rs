@@ -17,5 +17,6 @@ mod tests;
 
 pub(crate) use execution::{request, schedule_when_settled, wave_cleaned_up};
 pub(crate) use previous::begin as clean_up_previous;
+pub(crate) use previous::running as cleaning_up_previous;
 pub use refusal::{cleanup_refusal, settled};
 pub(crate) use wave::decide as decide_wave;

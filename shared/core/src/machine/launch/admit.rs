@@ -80,7 +80,7 @@ pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> WaveOutcome {
     if wave.cancel_requested.is_some() {
         return WaveOutcome::Ignored(format!("wave {} was cancelled", wave.number));
     }
-    if wave.leftovers.is_some() {
+    if crate::machine::cleanup::cleaning_up_previous(wave) {
         return WaveOutcome::Ignored(format!(
             "wave {} is terminating what earlier drills left",
             wave.number
@@ -88,7 +88,10 @@ pub(crate) fn start_wave(ctx: &mut Ctx<'_>, wave: &WaveRecord) -> WaveOutcome {
     }
     let mut next = wave.clone();
     next.start_time = Some(ctx.now);
-    if next.options.cleanup_previous && next.mode.is_drill() {
+    // What earlier drills left is terminated once, before the first
+    // attempt: a retry's attempt gets in line at once (the instances its
+    // earlier attempt launched are this execution's, never terminated).
+    if next.options.cleanup_previous && next.mode.is_drill() && next.leftovers.is_none() {
         return WaveOutcome::Changed(next, Some(Handover::CleanUpPrevious));
     }
     get_in_line(ctx, &mut next);
