@@ -245,6 +245,14 @@ pub fn judge_service(
             advice.unreachable
         );
         (HealthLevel::Degraded, Some(sentence))
+    } else if total >= REJECTED_SAMPLES && last_5m.rejected == total {
+        // Nothing a retry helps: every call refused (a wrong endpoint,
+        // missing permissions); the work that needs it does not get done.
+        let sentence = format!(
+            "{title} refused every call ({total} of {total}, last {window}; the latest: {last_error}); retrying will not help: {}",
+            advice.rejected
+        );
+        (HealthLevel::Degraded, Some(sentence))
     } else {
         (HealthLevel::Healthy, None)
     };
@@ -267,10 +275,16 @@ pub fn judge_service(
     (health, problem)
 }
 
+/// Calls in the window, all refused, that make a service refusing every
+/// call: fewer than `min_samples`, as a refused call is rarely made often
+/// (the metrics worker's PutMetricData comes once a minute).
+const REJECTED_SAMPLES: u64 = 3;
+
 /// What to do, per service.
 struct Advice {
     throttled: &'static str,
     unreachable: &'static str,
+    rejected: &'static str,
 }
 
 fn advice(service: Service) -> Advice {
@@ -278,17 +292,20 @@ fn advice(service: Service) -> Advice {
         return Advice {
             throttled: "the simulator's scenario injects these (`faults.throttling_rate`)",
             unreachable: "the simulator's scenario injects these (`faults`), or the simulated world in the file cannot be read",
+            rejected: "the simulator's scenario refuses these (a strict inventory, a quota), or a request is invalid; the workers' log has each",
         };
     }
     if service == Service::File {
         return Advice {
             throttled: "the file's write lock is contended; run fewer worker processes on it",
             unreachable: "check the disk and the file's permissions, and look for a worker process frozen while it held the file's write lock",
+            rejected: "check the disk and the file's permissions",
         };
     }
     Advice {
         throttled: "run fewer executions at once, or ask AWS for a higher request rate (Service Quotas)",
         unreachable: "check the network path from the workers (VPC endpoints, NAT, security groups), their credentials, and the AWS Health Dashboard",
+        rejected: "check the workers' permissions for it (infra/iam/) and its endpoint (AWS_ENDPOINT_URL_<SERVICE>, --endpoint-url)",
     }
 }
 
@@ -497,6 +514,33 @@ mod tests {
         ));
         assert_eq!(report.status, HealthLevel::Degraded);
         assert!(report.problems[0].starts_with("EventBridge unreachable for 3m 10s"));
+    }
+
+    /// A service that refuses every call (here CloudWatch at an endpoint
+    /// that does not speak its protocol, found in a new-user run whose
+    /// metrics went to dead letters while /healthz said nothing of why).
+    #[test]
+    fn a_service_refusing_every_call_is_named_with_what_to_check() {
+        let mut cloudwatch = ServiceCalls::new(Service::CloudWatch);
+        for at in [240, 180, 120, 60] {
+            cloudwatch.record(
+                CallOutcome::Rejected,
+                now() - TimeDelta::seconds(at),
+                Some("cloudwatch PutMetricData failed: HTTP404: service error"),
+            );
+        }
+        let report = judge(&beats(vec![cloudwatch.clone()], Recent::default()));
+        assert_eq!(report.status, HealthLevel::Degraded, "{report:#?}");
+        assert!(
+            report.problems[0].starts_with("CloudWatch refused every call (4 of 4, last 5m; the latest: cloudwatch PutMetricData failed: HTTP404")
+                && report.problems[0].contains("infra/iam/"),
+            "{}",
+            report.problems[0]
+        );
+        // One success among them: not every call.
+        cloudwatch.record(CallOutcome::Succeeded, now() - TimeDelta::seconds(30), None);
+        let report = judge(&beats(vec![cloudwatch], Recent::default()));
+        assert_eq!(report.status, HealthLevel::Healthy, "{:?}", report.problems);
     }
 
     #[test]
