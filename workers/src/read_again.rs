@@ -4,8 +4,9 @@
 //! should neither leave a server UNCHECKED nor start the whole pre-flight
 //! over 30 s later. Reads only: nothing here ever starts a launch.
 //!
-//! Each read is made at most [`TRIES`] times, after DRS' Retry-After or
-//! [`FIRST_WAIT`] doubling, at most [`MAX_WAIT`] apart, and only while the
+//! Each read is made again as `ServiceError::read_again_after` says (at
+//! most 4 tries, after DRS' Retry-After or 200 ms doubling, at most 2 s
+//! apart: the same policy as a DRS listing's pages), and only while the
 //! pre-flight's budget lasts (a worker's step has a time limit: a pre-flight
 //! that waited out every retry of every read of an account throttled all
 //! the time would be given up as hung; once the budget is spent, a failing
@@ -16,13 +17,6 @@ use ripcord::service_error::ServiceError;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-/// How many times one read is made at most.
-pub const TRIES: u32 = 4;
-/// The wait before a read is made again the first time, when DRS sent no
-/// Retry-After; it doubles after each try.
-pub const FIRST_WAIT: Duration = Duration::from_millis(200);
-/// The longest wait between two tries of one read.
-pub const MAX_WAIT: Duration = Duration::from_secs(2);
 /// How long one pre-flight may spend waiting to read again.
 pub const BUDGET: Duration = Duration::from_secs(60);
 
@@ -41,25 +35,22 @@ impl ReadAgain {
     }
 
     /// `read()`, made again while it fails with an error a retry can help
-    /// (throttling, a 5xx, the network), up to [`TRIES`] times and within
-    /// the budget.
+    /// (throttling, a 5xx, the network), up to `READ_TRIES` times and
+    /// within the budget.
     pub async fn read<T, Fut>(&self, mut read: impl FnMut() -> Fut) -> Result<T, ServiceError>
     where
         Fut: Future<Output = Result<T, ServiceError>>,
     {
-        let mut wait = FIRST_WAIT;
         let mut tries = 1;
         loop {
             match read().await {
-                Err(e) if e.class.is_retryable() && tries < TRIES => {
-                    let pause = e.retry_after.unwrap_or(wait).min(MAX_WAIT);
-                    if Instant::now() + pause > self.until {
-                        return Err(e);
+                Err(e) => match e.read_again_after(tries) {
+                    Some(pause) if Instant::now() + pause <= self.until => {
+                        tokio::time::sleep(pause).await;
+                        tries += 1;
                     }
-                    tokio::time::sleep(pause).await;
-                    wait = (wait * 2).min(MAX_WAIT);
-                    tries += 1;
-                }
+                    _ => return Err(e),
+                },
                 answer => return answer,
             }
         }
@@ -69,7 +60,7 @@ impl ReadAgain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ripcord::service_error::ServiceError;
+    use ripcord::service_error::{READ_TRIES, ServiceError};
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn failing(code: &str) -> ServiceError {
@@ -105,7 +96,7 @@ mod tests {
         );
         assert_eq!(
             tries_until_answer(again, 9, "ThrottlingException").await,
-            (TRIES, false)
+            (READ_TRIES, false)
         );
         assert_eq!(
             tries_until_answer(again, 9, "AccessDeniedException").await,

@@ -4,9 +4,9 @@
 //! read that fails whole on any throttled page almost never gets through
 //! (at 25 %, 36 pages succeed together 0.003 % of the time), and its
 //! caller's retry would start it over from the first page. So a page after
-//! the first that DRS throttles or answers with a 5xx is asked again, up to
-//! [`PAGE_TRIES`] times in all, after DRS' Retry-After or [`FIRST_WAIT`]
-//! doubling, at most [`MAX_WAIT`]. A failed first page, and every error a
+//! the first that DRS throttles or answers with a 5xx is asked again, as
+//! `ServiceError::read_again_after` says (up to 4 tries in all, after DRS'
+//! Retry-After or 200 ms doubling, at most 2 s). A failed first page, and every error a
 //! retry cannot help, is the caller's (nothing is lost yet; pre-flight
 //! reads again, `workers/src/read_again.rs`, the state machine backs off).
 //! Reads only: StartRecovery is never asked again here.
@@ -17,15 +17,6 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use ripcord::service_error::ServiceError;
 use std::future::Future;
-use std::time::Duration;
-
-/// How many times a later page is asked for while DRS throttles it.
-pub const PAGE_TRIES: u32 = 4;
-/// The wait before a throttled page is asked again the first time, when
-/// DRS sent no Retry-After; it doubles after each try.
-pub const FIRST_WAIT: Duration = Duration::from_millis(200);
-/// The longest wait between two tries of one page.
-pub const MAX_WAIT: Duration = Duration::from_secs(2);
 
 /// Reads every page of `service`'s listing `operation`: `send(token)` asks
 /// for the page after `token` (`None`: the first), `take(page)` keeps its
@@ -43,23 +34,21 @@ where
     let mut token: Option<String> = None;
     let mut first = true;
     loop {
-        let mut wait = FIRST_WAIT;
         let mut tries = 1;
         let page = loop {
             match send(token.clone()).await {
                 Ok(page) => break page,
                 Err(e) => {
                     let e = service_error(service, operation, e);
-                    if first || !e.class.is_retryable() || tries >= PAGE_TRIES {
+                    let Some(wait) = e.read_again_after(tries).filter(|_| !first) else {
                         return Err(e);
-                    }
+                    };
                     tracing::debug!(
                         operation,
                         tries,
                         "a later page was throttled or failed; asking for it again"
                     );
-                    tokio::time::sleep(e.retry_after.unwrap_or(wait).min(MAX_WAIT)).await;
-                    wait = (wait * 2).min(MAX_WAIT);
+                    tokio::time::sleep(wait).await;
                     tries += 1;
                 }
             }

@@ -617,9 +617,9 @@ async fn errors_of_paginated_calls_are_mapped_too() {
         "DescribeJobs",
         Reply::ok(json!({ "items": [job(&job_id(1), "STARTED", json!({}))], "nextToken": "2" })),
     );
-    // A later page is asked again while throttled (`pages::PAGE_TRIES` in
+    // A later page is asked again while throttled (`READ_TRIES` in
     // all); the last answer is the error.
-    for _ in 1..ripcord_aws::pages::PAGE_TRIES {
+    for _ in 1..ripcord::service_error::READ_TRIES {
         stub.push(
             "DescribeJobs",
             Reply::rest_error(429, "ThrottlingException", "Rate exceeded")
@@ -633,7 +633,7 @@ async fn errors_of_paginated_calls_are_mapped_too() {
     let e = drs.describe_jobs(&[job_id(1)]).await.unwrap_err();
     assert_eq!(
         stub.bodies("DescribeJobs").len(),
-        1 + ripcord_aws::pages::PAGE_TRIES as usize
+        1 + ripcord::service_error::READ_TRIES as usize
     );
     assert_eq!(
         (e.operation.as_str(), e.class, e.retry_after),

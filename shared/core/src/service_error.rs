@@ -61,7 +61,30 @@ impl ServiceError {
         self.retry_after = Some(d);
         self
     }
+
+    /// How long to wait before making a read that failed with this error
+    /// again in place, after `tries` tries of it; `None`: do not (a retry
+    /// cannot help, or [`READ_TRIES`] are spent). DRS' Retry-After, else
+    /// [`FIRST_READ_WAIT`] doubling, at most [`MAX_READ_WAIT`]. For reads
+    /// only (a DRS listing's page, pre-flight's reads): a StartRecovery is
+    /// never made again in place, the state machine retries it.
+    pub fn read_again_after(&self, tries: u32) -> Option<Duration> {
+        if !self.class.is_retryable() || tries >= READ_TRIES {
+            return None;
+        }
+        let doubled = FIRST_READ_WAIT.saturating_mul(1 << tries.saturating_sub(1).min(16));
+        Some(self.retry_after.unwrap_or(doubled).min(MAX_READ_WAIT))
+    }
 }
+
+/// How many times one read is made at most while DRS throttles it or
+/// answers a 5xx ([`ServiceError::read_again_after`]).
+pub const READ_TRIES: u32 = 4;
+/// The wait before a read is made again the first time, when DRS sent no
+/// Retry-After; it doubles after each try.
+pub const FIRST_READ_WAIT: Duration = Duration::from_millis(200);
+/// The longest wait between two tries of one read.
+pub const MAX_READ_WAIT: Duration = Duration::from_secs(2);
 
 /// Maps an AWS error code to its class. Unknown codes are permanent: a retry
 /// loop on an error nobody understood hides it from the operator.
@@ -94,6 +117,20 @@ pub fn classify_code(code: &str) -> ErrorClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_is_made_again_after_a_doubling_wait_until_its_tries_are_spent() {
+        let throttled = ServiceError::from_code("drs", "DescribeJobs", "ThrottlingException", "");
+        let waits: Vec<_> = (1..=READ_TRIES)
+            .map(|t| throttled.read_again_after(t))
+            .collect();
+        let ms = |n| Some(Duration::from_millis(n));
+        assert_eq!(waits, [ms(200), ms(400), ms(800), None]);
+        let told = throttled.clone().with_retry_after(Duration::from_secs(9));
+        assert_eq!(told.read_again_after(1), Some(MAX_READ_WAIT));
+        let denied = ServiceError::from_code("drs", "DescribeJobs", "AccessDeniedException", "");
+        assert_eq!(denied.read_again_after(1), None);
+    }
 
     #[test]
     fn drs_error_codes_are_classified() {
